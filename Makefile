@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VENV_STAMP := $(VENV)/.custos-installed
+NODE_STAMP := contracts/node_modules/.custos-installed
+
+.PHONY: demo test setup test-python test-contracts artifacts bench clean
+
+demo: $(VENV_STAMP)
+	$(VENV)/bin/custos demo
+
+test: setup test-contracts test-python
+
+setup: $(VENV_STAMP) $(NODE_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+$(NODE_STAMP): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-contracts: $(NODE_STAMP)
+	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) node_modules/.bin/forge test
+
+test-python: $(VENV_STAMP) $(NODE_STAMP)
+	$(VENV)/bin/python -m pytest
+
+artifacts: setup
+	$(VENV)/bin/python -m ledger.artifacts build
+
+bench: $(VENV_STAMP)
+	$(VENV)/bin/python scripts/bench/run.py
+
+clean:
+	rm -rf $(VENV) contracts/node_modules contracts/out contracts/cache

@@ -1,0 +1,1 @@
+"""The `custos` command line: assembles the command groups of every layer."""

@@ -1,0 +1,3 @@
+from custos.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""`custos`: the command line of a consortium member."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="custos",
+    help="Audit and incentive ledger for privacy-preserving computation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def demo() -> None:
+    """Run the end-to-end demo (for now: deploy a contract on an in-process chain)."""
+    from ledger.smoke import run_smoke
+
+    result = run_smoke()
+    typer.echo(f"in-process py-evm chain: Beacon deployed at {result.address} ({result.deploy_gas} gas)")
+    typer.echo(f"ping(42) → count() = {result.count}")
+
+
+@app.command()
+def artifacts(
+    check: bool = typer.Option(False, "--check", help="Only check that committed artifacts are fresh."),
+) -> None:
+    """Compile the contracts with solc-js into ledger/abi (needs contracts/node_modules)."""
+    from ledger import artifacts as arts
+
+    raise typer.Exit(arts.main(["check" if check else "build"]))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""The member-facing HTTP service (FastAPI) and its web page."""
