@@ -1,0 +1,77 @@
+"""Merkle trees whose proofs OpenZeppelin's `MerkleProof.verify` accepts.
+
+Pairs are hashed in sorted order (`keccak256(min(a, b) ‖ max(a, b))`), so a proof is just
+the list of sibling hashes, with no left/right flags. An odd node at the end of a layer is
+carried up unchanged. Leaves are hashed twice (`keccak256(keccak256(data))`, as
+OpenZeppelin's StandardMerkleTree does) so that no leaf can pass for an inner node.
+Used for row commitments, protocol transcripts and batch anchoring alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eth_utils import keccak
+
+EMPTY_ROOT = b"\x00" * 32
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """The leaf of `data`: keccak256 applied twice, so a leaf never collides with an inner node."""
+    return keccak(keccak(data))
+
+
+def hash_pair(a: bytes, b: bytes) -> bytes:
+    """OpenZeppelin's commutative pair hash."""
+    return keccak(a + b) if a <= b else keccak(b + a)
+
+
+@dataclass(frozen=True)
+class MerkleTree:
+    """A tree over already-hashed 32-byte leaves, kept layer by layer for fast proofs."""
+
+    layers: tuple[tuple[bytes, ...], ...]
+
+    @classmethod
+    def from_leaves(cls, leaves: Sequence[bytes]) -> MerkleTree:
+        """Build the tree over `leaves` (each 32 bytes, e.g. from `leaf_hash`)."""
+        for leaf in leaves:
+            if len(leaf) != 32:
+                raise ValueError(f"a Merkle leaf is 32 bytes, got {len(leaf)}")
+        layers = [tuple(leaves)]
+        while len(layers[-1]) > 1:
+            below = layers[-1]
+            above = [hash_pair(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            if len(below) % 2:
+                above.append(below[-1])
+            layers.append(tuple(above))
+        return cls(tuple(layers))
+
+    @property
+    def root(self) -> bytes:
+        """The root; `EMPTY_ROOT` for a tree without leaves."""
+        return self.layers[-1][0] if self.layers[0] else EMPTY_ROOT
+
+    def __len__(self) -> int:
+        return len(self.layers[0])
+
+    def proof(self, index: int) -> list[bytes]:
+        """The sibling hashes from leaf `index` up to the root."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"leaf {index} is outside a tree of {len(self)} leaves")
+        path = []
+        for layer in self.layers[:-1]:
+            sibling = index ^ 1
+            if sibling < len(layer):
+                path.append(layer[sibling])
+            index //= 2
+        return path
+
+
+def verify(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:
+    """True when `proof` leads from `leaf` to `root` (the check `MerkleProof.verify` makes)."""
+    node = leaf
+    for sibling in proof:
+        node = hash_pair(node, sibling)
+    return node == root
