@@ -1,0 +1,1 @@
+"""Jobs end to end: data-source commitments, the demo's data, the job runner."""
