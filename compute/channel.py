@@ -1,0 +1,149 @@
+"""One party's view of one job's messaging: seal, send, receive, check, order, record.
+
+Receiving checks, in order: the envelope parses; it is for this job and this party; its
+sender is on the roster; the sender's chain key signed it; its sequence number is exactly the
+next one from that sender (lower: replay, higher: gap); it decrypts under the certified
+transport keys; and the protocol is at the step it names. Any failure raises the specific
+`MessageRejected` naming the sender and the step. Consumed messages (sent and received) are
+recorded as transcript entries.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from eth_utils import keccak
+
+from compute.envelope import KIND_ABORT, KIND_DATA, Header, open_payload, parse, seal, verify_signature
+from compute.errors import (
+    ForeignMessage,
+    MalformedMessage,
+    OutOfOrderMessage,
+    PartyTimeout,
+    PeerAborted,
+    ReplayedMessage,
+)
+from compute.party import Address, Party, PartyIdentity
+from compute.transcript import TranscriptEntry
+from compute.transport.base import Mailbox, Transport
+
+
+@dataclass(frozen=True)
+class Job:
+    """The job a channel serves: its id, protocol name, roster and default step timeout (s)."""
+
+    job_id: int
+    protocol: str
+    roster: Mapping[Address, PartyIdentity]
+    timeout: float = 30.0
+
+
+class Channel:
+    """Authenticated, encrypted, ordered messaging for `me` within `job`."""
+
+    def __init__(self, me: Party, job: Job, transport: Transport, mailbox: Mailbox) -> None:
+        self.me, self.job, self._transport, self._mailbox = me, job, transport, mailbox
+        self._next_out: dict[Address, int] = {}
+        self._next_in: dict[Address, int] = {}
+        self._pending: dict[Address, deque[tuple[Header, bytes, bytes]]] = {}
+        self.sent: list[TranscriptEntry] = []
+        self.received: list[TranscriptEntry] = []
+
+    @property
+    def address(self) -> Address:
+        """This party's address."""
+        return self.me.address
+
+    def peers(self) -> list[Address]:
+        """Every other party on the roster, in roster order."""
+        return [a for a in self.job.roster if a != self.address]
+
+    def send(self, to: Address, step: str, payload: bytes, kind: int = KIND_DATA) -> None:
+        """Seal `payload` for `to` at `step` and deliver it (recorded in the transcript if data)."""
+        seq = self._next_out.get(to, 0)
+        self._next_out[to] = seq + 1
+        header = Header(self.job.job_id, self.address, to, seq, step, kind)
+        envelope = seal(self.me, self.job.roster[to], header, payload)
+        if kind == KIND_DATA:
+            self.sent.append(TranscriptEntry(self.address, to, seq, step, keccak(envelope)))
+        self._transport.deliver(to, envelope)
+
+    def recv(self, sender: Address, step: str, timeout: float | None = None) -> bytes:
+        """The next message from `sender`, which must be at `step`; PartyTimeout if none arrives in time."""
+        deadline = time.monotonic() + (self.job.timeout if timeout is None else timeout)
+        while not self._pending.get(sender):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                waited = self.job.timeout if timeout is None else timeout
+                raise PartyTimeout(sender, step, f"no message within {waited:.1f}s")
+            self._pump(remaining)
+        return self._take(sender, step)
+
+    def collect(self, senders: Iterable[Address], step: str, timeout: float | None = None) -> dict[Address, bytes]:
+        """Messages at `step` from whichever of `senders` answer before the deadline (the rest: silent)."""
+        waiting = set(senders)
+        deadline = time.monotonic() + (self.job.timeout if timeout is None else timeout)
+        got: dict[Address, bytes] = {}
+        while True:
+            for sender in [s for s in waiting if self._pending.get(s)]:
+                got[sender] = self._take(sender, step)
+                waiting.discard(sender)
+            remaining = deadline - time.monotonic()
+            if not waiting or remaining <= 0:
+                return got
+            self._pump(remaining)
+
+    def abort(self, culprit: str, step: str, reason: str) -> None:
+        """Tell every peer the run is aborted (best effort: unreachable peers time out instead)."""
+        notice = json.dumps({"party": culprit, "step": step, "reason": reason[:500]}).encode()
+        for peer in self.peers():
+            try:
+                self.send(peer, "abort", notice, kind=KIND_ABORT)
+            except Exception:  # noqa: BLE001 - a peer we cannot reach learns by timeout
+                continue
+
+    def _take(self, sender: Address, step: str) -> bytes:
+        header, payload, message_hash = self._pending[sender].popleft()
+        if header.step != step:
+            raise OutOfOrderMessage(sender, header.step, f"expected step {step!r}")
+        if header.kind == KIND_DATA:
+            self.received.append(TranscriptEntry(sender, self.address, header.seq, header.step, message_hash))
+        return payload
+
+    def _pump(self, timeout: float) -> bool:
+        raw = self._mailbox.get(timeout)
+        if raw is None:
+            return False
+        header, payload, message_hash = self._accept(raw)
+        self._pending.setdefault(header.sender, deque()).append((header, payload, message_hash))
+        return True
+
+    def _accept(self, raw: bytes) -> tuple[Header, bytes, bytes]:
+        envelope = parse(raw)
+        h = envelope.header
+        if h.job_id != self.job.job_id:
+            raise ForeignMessage(h.sender, h.step, f"message for job {h.job_id}, not {self.job.job_id}")
+        if h.receiver != self.address:
+            raise ForeignMessage(h.sender, h.step, f"message for {h.receiver}, delivered to {self.address}")
+        sender = self.job.roster.get(h.sender)
+        if sender is None:
+            raise ForeignMessage(h.sender, h.step, "sender is not a party of this job")
+        verify_signature(envelope)
+        expected = self._next_in.get(h.sender, 0)
+        if h.seq < expected:
+            raise ReplayedMessage(h.sender, h.step, f"sequence {h.seq} already consumed (next is {expected})")
+        if h.seq > expected:
+            raise OutOfOrderMessage(h.sender, h.step, f"sequence {h.seq} arrived before {expected}")
+        payload = open_payload(self.me, sender, envelope)
+        self._next_in[h.sender] = expected + 1
+        if h.kind == KIND_ABORT:
+            try:
+                notice = json.loads(payload)
+                raise PeerAborted(str(notice["party"]), str(notice["step"]), f"reported by {h.sender}: {notice['reason']}")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise MalformedMessage(h.sender, "abort", "abort notice does not parse") from exc
+        return h, payload, envelope.message_hash

@@ -1,0 +1,196 @@
+"""Channel checks: every message authentic, confidential, bound, in order, or the run aborts naming who and where."""
+
+from __future__ import annotations
+
+import doctest
+import threading
+
+import pytest
+
+import compute.transport
+from compute.channel import Channel
+from compute.envelope import Header, parse, seal
+from compute.errors import (
+    DecryptionFailed,
+    ForeignMessage,
+    MalformedMessage,
+    OutOfOrderMessage,
+    PartyTimeout,
+    ProtocolAborted,
+    ReplayedMessage,
+    SignatureInvalid,
+)
+from compute.party import Party
+from compute.session import RoleOutput, run_in_process
+from compute.transcript import FailureLog
+from compute.transport import Mailbox
+from tests.compute.conftest import WireTap, job_for
+
+
+def ping_roles(parties: list[Party], rounds: int = 2) -> dict:
+    """Every party sends `rounds` numbered messages to every other and reads theirs."""
+    def role_for(me: Party):
+        def role(ch: Channel) -> RoleOutput:
+            got = []
+            for r in range(rounds):
+                for peer in ch.peers():
+                    ch.send(peer, f"round-{r}", f"{me.address}:{r}".encode())
+                got += [ch.recv(peer, f"round-{r}").decode() for peer in ch.peers()]
+            return RoleOutput(sorted(got), b"\x11" * 32)
+        return role
+    return {p.address: role_for(p) for p in parties}
+
+
+def test_transport_docstring_example_runs() -> None:
+    assert doctest.testmod(compute.transport).failed == 0
+
+
+def test_parties_agree_on_one_transcript_of_every_message(make_parties) -> None:
+    parties = make_parties(3)
+    outcomes = run_in_process(job_for(parties), parties, ping_roles(parties))
+    roots = {o.transcript.root for o in outcomes.values()}
+    assert len(roots) == 1
+    transcript = next(iter(outcomes.values())).transcript
+    assert len(transcript) == 3 * 2 * 2  # parties × peers × rounds
+    assert outcomes[parties[0].address].value == sorted(f"{p.address}:{r}" for p in parties[1:] for r in range(2))
+
+
+def test_transcript_entry_has_an_openzeppelin_proof(make_parties) -> None:
+    from ledger.merkle import verify
+
+    parties = make_parties(2)
+    transcript = next(iter(run_in_process(job_for(parties), parties, ping_roles(parties)).values())).transcript
+    entry = transcript.entries[1]
+    assert verify(entry.leaf, transcript.proof(entry), transcript.root)
+
+
+def test_wire_carries_no_plaintext(make_parties) -> None:
+    parties = make_parties(2)
+    taps: list[WireTap] = []
+    run_in_process(job_for(parties), parties, ping_roles(parties), transport=lambda m: taps.append(WireTap(m)) or taps[0])
+    assert taps[0].seen
+    for _, envelope in taps[0].seen:
+        assert parse(envelope).header.step.encode() in envelope  # the step name is public header data …
+        assert parties[0].address.encode() not in envelope and parties[1].address.encode() not in envelope  # … payloads are not
+
+
+def run_with_hook(parties, hook, log: FailureLog, timeout: float = 5.0):
+    return run_in_process(job_for(parties, timeout=timeout), parties, ping_roles(parties), failure_log=log,
+                          transport=lambda m: WireTap(m, hook))
+
+
+def assert_aborted(excinfo, log: FailureLog, error: type, party: str, step: str) -> None:
+    assert isinstance(excinfo.value.cause, error), excinfo.value
+    assert (excinfo.value.party, excinfo.value.step) == (party, step)
+    assert log.records[-1].error == error.__name__ and log.records[-1].party == party and log.records[-1].step == step
+
+
+def test_replayed_message_aborts_naming_sender(make_parties) -> None:
+    parties, log = make_parties(2), FailureLog()
+    sender = parties[0].address
+    hook = lambda to, env: [env, env] if parse(env).header.sender == sender and parse(env).header.step == "round-0" else [env]
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run_with_hook(parties, hook, log)
+    assert_aborted(excinfo, log, ReplayedMessage, sender, "round-0")
+
+
+def test_out_of_order_message_aborts(make_parties) -> None:
+    parties, log = make_parties(2), FailureLog()
+    sender, held = parties[0].address, []
+
+    def hook(to, env):
+        h = parse(env).header
+        if h.sender == sender and h.step == "round-0":
+            held.append(env)
+            return []
+        return [env] + held if h.sender == sender else [env]
+
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run_with_hook(parties, hook, log)
+    assert_aborted(excinfo, log, OutOfOrderMessage, sender, "round-1")
+
+
+def test_tampered_ciphertext_fails_signature(make_parties) -> None:
+    parties, log = make_parties(2), FailureLog()
+    sender = parties[1].address
+
+    def hook(to, env):
+        if parse(env).header.sender == sender:
+            env = env[:-80] + bytes([env[-80] ^ 1]) + env[-79:]
+        return [env]
+
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run_with_hook(parties, hook, log)
+    assert_aborted(excinfo, log, SignatureInvalid, sender, "round-0")
+
+
+def test_impersonator_cannot_speak_for_a_party(make_parties) -> None:
+    alice, bob, mallory = make_parties(3)
+    roster_job = job_for([alice, bob])
+    # Mallory signs with her own key but names Alice as sender.
+    forged_sender = Party(mallory.chain_key, alice.transport_private, alice.identity)
+    envelope = seal(forged_sender, bob.identity, Header(roster_job.job_id, alice.address, bob.address, 0, "round-0"), b"x")
+    channel = Channel(bob, roster_job, WireTap({}), box := Mailbox())
+    box.put(envelope)
+    with pytest.raises(SignatureInvalid) as excinfo:
+        channel.recv(alice.address, "round-0")
+    assert excinfo.value.party == alice.address
+
+
+def test_stolen_signature_key_alone_does_not_open_channel(make_parties) -> None:
+    alice, bob, mallory = make_parties(3)
+    job = job_for([alice, bob])
+    # Right chain key (signature passes) but the wrong transport key: the static DH term differs.
+    wrong_transport = Party(alice.chain_key, mallory.transport_private, alice.identity)
+    channel = Channel(bob, job, WireTap({}), box := Mailbox())
+    box.put(seal(wrong_transport, bob.identity, Header(job.job_id, alice.address, bob.address, 0, "s"), b"x"))
+    with pytest.raises(DecryptionFailed):
+        channel.recv(alice.address, "s")
+
+
+def test_message_from_outside_the_job_is_foreign(make_parties) -> None:
+    alice, bob, outsider = make_parties(3)
+    job = job_for([alice, bob])
+    channel = Channel(bob, job, WireTap({}), box := Mailbox())
+    box.put(seal(outsider, bob.identity, Header(job.job_id, outsider.address, bob.address, 0, "s"), b"x"))
+    with pytest.raises(ForeignMessage) as excinfo:
+        channel.recv(alice.address, "s")
+    assert excinfo.value.party == outsider.address
+
+
+def test_message_for_another_job_is_foreign(make_parties) -> None:
+    alice, bob = make_parties(2)
+    channel = Channel(bob, job_for([alice, bob], job_id=1), WireTap({}), box := Mailbox())
+    box.put(seal(alice, bob.identity, Header(2, alice.address, bob.address, 0, "s"), b"x"))
+    with pytest.raises(ForeignMessage, match="job 2"):
+        channel.recv(alice.address, "s")
+
+
+def test_garbage_is_malformed(make_parties) -> None:
+    parties, log = make_parties(2), FailureLog()
+    hook = lambda to, env: [b"CST1\x00\x05hello" + b"\x00" * 200] if parse(env).header.step == "round-1" else [env]
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run_with_hook(parties, hook, log)
+    assert isinstance(excinfo.value.cause, MalformedMessage)
+    assert log.records[-1].error == "MalformedMessage"
+
+
+def test_silent_party_times_out_without_hanging(make_parties) -> None:
+    parties, log = make_parties(3), FailureLog()
+    silent = parties[2].address
+    hook = lambda to, env: [] if parse(env).header.sender == silent else [env]
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run_with_hook(parties, hook, log, timeout=0.5)
+    assert_aborted(excinfo, log, PartyTimeout, silent, "round-0")
+    assert threading.active_count() < 10
+
+
+def test_certificate_signed_by_another_account_is_rejected(make_parties) -> None:
+    from compute.errors import InvalidInput
+    from compute.party import PartyIdentity
+
+    alice, mallory = make_parties(2)
+    forged = PartyIdentity(alice.address, mallory.identity.transport_key, mallory.identity.certificate)
+    with pytest.raises(InvalidInput, match="certified by"):
+        forged.verify()
+    alice.identity.verify()
