@@ -1,0 +1,1 @@
+"""Request and response bodies of the gateway API, one module per resource."""

@@ -1,0 +1,15 @@
+"""The signing domain body."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class DomainPublic(BaseModel):
+    """What a client needs to sign requests to this gateway (EIP-712 domain 'Custos Gateway' v1)."""
+
+    name: str = "Custos Gateway"
+    version: str = "1"
+    chain_id: int
+    consortium: str = Field(description="The domain's verifyingContract")
+    freshness_seconds: int = Field(description="How far a request's timestamp may be from the gateway's clock")
