@@ -1,0 +1,153 @@
+"""eth_getLogs and the polling filters (log, block, pending-transaction)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eth_bloom import BloomFilter
+
+from ledger.chain.encoding import d, log_json
+from ledger.chain.params import InvalidParams, address, block_ref, hash32
+
+if TYPE_CHECKING:
+    from ledger.chain.node import Node
+
+MAX_LOG_RANGE = 100_000
+MAX_FILTERS = 1_000
+FILTER_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """Parsed log criteria: addresses, topic positions (each None or a set), and a block range."""
+
+    addresses: frozenset[bytes]
+    topics: tuple[frozenset[bytes] | None, ...]
+    from_ref: Any
+    to_ref: Any
+    block_hash: bytes | None
+
+
+def log_query(raw: Any) -> LogQuery:
+    """Parse a filter object as eth_getLogs / eth_newFilter take it."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidParams("filter: expected an object")
+    addrs = raw.get("address")
+    addrs = [] if addrs is None else addrs if isinstance(addrs, list) else [addrs]
+    topics_raw = raw.get("topics") or []
+    if not isinstance(topics_raw, list) or len(topics_raw) > 4:
+        raise InvalidParams("topics: expected an array of at most 4 entries")
+    topics: list[frozenset[bytes] | None] = []
+    for i, t in enumerate(topics_raw):
+        if t is None:
+            topics.append(None)
+        else:
+            options = t if isinstance(t, list) else [t]
+            topics.append(frozenset(hash32(o, f"topics[{i}]") for o in options) or None)
+    block_hash = hash32(raw["blockHash"], "blockHash") if raw.get("blockHash") else None
+    if block_hash and (raw.get("fromBlock") or raw.get("toBlock")):
+        raise InvalidParams("blockHash cannot be combined with fromBlock/toBlock")
+    return LogQuery(
+        addresses=frozenset(address(a, "address") for a in addrs),
+        topics=tuple(topics),
+        from_ref=block_ref(raw.get("fromBlock"), "fromBlock"),
+        to_ref=block_ref(raw.get("toBlock"), "toBlock"),
+        block_hash=block_hash,
+    )
+
+
+def _bloom_may_match(bloom: int, query: LogQuery) -> bool:
+    filt = BloomFilter(bloom)
+    if query.addresses and not any(a in filt for a in query.addresses):
+        return False
+    return all(opts is None or any(t in filt for t in opts) for opts in query.topics)
+
+
+def _log_matches(log: Any, query: LogQuery) -> bool:
+    if query.addresses and log.address not in query.addresses:
+        return False
+    if len(query.topics) > len(log.topics):
+        return False
+    return all(
+        opts is None or log.topics[i].to_bytes(32, "big") in opts for i, opts in enumerate(query.topics)
+    )
+
+
+def logs_in_block(node: Node, header: Any, query: LogQuery) -> list[dict[str, Any]]:
+    """The matching logs of one block."""
+    if not _bloom_may_match(header.bloom, query):
+        return []
+    block = node.block(header)
+    out, log_index = [], 0
+    for tx_index, (tx, receipt) in enumerate(zip(block.transactions, node.receipts(header))):
+        for log in receipt.logs:
+            if _log_matches(log, query):
+                out.append(log_json(header, tx.hash, tx_index, log_index, log))
+            log_index += 1
+    return out
+
+
+def logs_in_range(node: Node, query: LogQuery, first: int, last: int) -> list[dict[str, Any]]:
+    """Matching logs of canonical blocks first..last (inclusive)."""
+    if last - first >= MAX_LOG_RANGE:
+        raise InvalidParams(f"block range too large: at most {MAX_LOG_RANGE} blocks per query")
+    out: list[dict[str, Any]] = []
+    for number in range(first, last + 1):
+        out.extend(logs_in_block(node, node.header_by_number(number), query))
+    return out
+
+
+@dataclass
+class _Filter:
+    kind: str
+    query: LogQuery | None
+    next_block: int
+    seen_pending: set[bytes] = field(default_factory=set)
+    touched: float = field(default_factory=time.monotonic)
+
+
+class Filters:
+    """Installed filters by id; each poll returns what is new since the previous one."""
+
+    def __init__(self) -> None:
+        self._filters: dict[str, _Filter] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def install(self, kind: str, next_block: int, query: LogQuery | None = None,
+                pending: set[bytes] | None = None) -> str:
+        """Install a filter; returns its id."""
+        with self._lock:
+            now = time.monotonic()
+            for fid in [f for f, v in self._filters.items() if now - v.touched > FILTER_TTL]:
+                del self._filters[fid]
+            if len(self._filters) >= MAX_FILTERS:
+                raise InvalidParams("too many filters installed")
+            fid = hex(next(self._ids))
+            self._filters[fid] = _Filter(kind, query, next_block, set(pending or ()))
+            return fid
+
+    def get(self, fid: Any) -> _Filter:
+        """The filter with id `fid` (touching it), or InvalidParams."""
+        with self._lock:
+            found = self._filters.get(fid) if isinstance(fid, str) else None
+            if found is None:
+                raise InvalidParams("filter not found")
+            found.touched = time.monotonic()
+            return found
+
+    def uninstall(self, fid: Any) -> bool:
+        """Remove a filter; False if there was none."""
+        with self._lock:
+            return self._filters.pop(fid, None) is not None if isinstance(fid, str) else False
+
+
+def block_hashes(node: Node, first: int, last: int) -> list[str]:
+    """Hashes of canonical blocks first..last."""
+    return [d(node.header_by_number(n).hash) for n in range(first, last + 1)]

@@ -1,0 +1,78 @@
+"""Who may transact: the membership contract's `transactionAllowed`, or the bootstrap rule.
+
+Until a membership contract exists, only the spec's bootstrap account may transact (it
+deploys the consortium's contracts). Once a membership contract is named — in the genesis
+spec, or by `close_bootstrap` after deployment — every transaction, the bootstrap
+account's included, needs `transactionAllowed(sender, target, value, gasPrice, gasLimit,
+payload)` to return true on the current head state. A failing call denies (fail closed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from eth.abc import SignedTransactionAPI
+from eth_abi import encode
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+from ledger.chain.errors import ExecutionFailed, HistoryError, NotPermitted
+from ledger.chain.pool import fee_cap
+
+if TYPE_CHECKING:
+    from ledger.chain.node import Node
+
+MEMBERSHIP_KEY = b"custos:membership"
+SIGNATURE = "transactionAllowed(address,address,uint256,uint256,uint256,bytes)"
+SELECTOR = keccak(text=SIGNATURE)[:4]
+_ZERO = b"\x00" * 20
+
+
+class Permission:
+    """The node's admission rule, evaluated on the head state."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    @property
+    def membership(self) -> bytes | None:
+        """The membership contract's address, or None while bootstrapping."""
+        try:
+            return bytes(self._node.store[MEMBERSHIP_KEY])
+        except KeyError:
+            return self._node.spec.membership
+
+    def close_bootstrap(self, membership: str | bytes) -> None:
+        """Name the membership contract (it must have code); from now on it alone decides."""
+        address = to_canonical_address(membership)
+        with self._node.lock:
+            if self.membership is not None:
+                raise HistoryError(f"membership is already {to_checksum_address(self.membership)}")
+            if not self._node.chain.get_vm(self._node.head).state.get_code(address):
+                raise HistoryError(f"no contract at {to_checksum_address(address)}")
+            self._node.store[MEMBERSHIP_KEY] = address
+            self._node.store.commit()
+
+    def allowed(self, sender: bytes, target: bytes, value: int, gas_price: int, gas: int, payload: bytes) -> bool:
+        """What the membership contract answers for this transaction (False if it fails)."""
+        membership = self.membership
+        if membership is None:
+            return sender == self._node.spec.bootstrap
+        args = encode(
+            ["address", "address", "uint256", "uint256", "uint256", "bytes"],
+            [sender, target or _ZERO, value, gas_price, gas, payload],
+        )
+        try:
+            output = self._node.executor.call(_ZERO, membership, SELECTOR + args, gas=1_000_000)
+        except ExecutionFailed:
+            return False
+        return len(output) == 32 and int.from_bytes(output, "big") == 1
+
+    def check(self, tx: SignedTransactionAPI, sender: bytes) -> None:
+        """Raise NotPermitted unless `sender` may send `tx`."""
+        if self.allowed(sender, tx.to, tx.value, fee_cap(tx), tx.gas, tx.data):
+            return
+        who = to_checksum_address(sender)
+        if self.membership is None:
+            raise NotPermitted(f"sender {who} is not permitted: the chain is bootstrapping and only its "
+                               "bootstrap account may transact")
+        raise NotPermitted(f"sender {who} is not a member of the consortium: transaction not permitted")
