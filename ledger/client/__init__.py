@@ -1,0 +1,7 @@
+"""The ledger client: a checked connection, a transaction sender, decoded reverts."""
+
+from ledger.client.connection import connect
+from ledger.client.revert import decode_revert, revert_error
+from ledger.client.sender import Log, Receipt, TransactionSender
+
+__all__ = ["Log", "Receipt", "TransactionSender", "connect", "decode_revert", "revert_error"]
