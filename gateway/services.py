@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from compute.transport import MessageEndpoint
 
 from gateway.auth import RequestDomain
 from gateway.clock import Clock
@@ -15,7 +17,7 @@ from gateway.settings import Settings
 
 @dataclass
 class GatewayServices:
-    """The gateway's collaborators: clock, nonce store, membership, progress bus, sessions."""
+    """The gateway's collaborators: clock, nonces, membership, progress, sessions, party mailboxes."""
 
     settings: Settings
     clock: Clock
@@ -23,6 +25,7 @@ class GatewayServices:
     membership: MembershipLookup
     progress: ProgressBus
     sessions: SessionStore
+    transport: MessageEndpoint = field(default_factory=MessageEndpoint)
 
     @property
     def domain(self) -> RequestDomain:
