@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 VENV_STAMP := $(VENV)/.custos-installed
 NODE_STAMP := contracts/node_modules/.custos-installed
+# Debian's Chromium for the gateway's browser test (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test setup test-python test-contracts artifacts bench clean
 
@@ -11,7 +13,7 @@ demo: $(VENV_STAMP)
 
 test: setup test-contracts test-python
 
-setup: $(VENV_STAMP) $(NODE_STAMP)
+setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +24,14 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Installed only when absent (CI runs as root on a Debian machine like the developers').
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 test-contracts: $(NODE_STAMP)
 	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) node_modules/.bin/forge test
 
-test-python: $(VENV_STAMP) $(NODE_STAMP)
+test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(VENV)/bin/python -m pytest
 
 artifacts: setup
