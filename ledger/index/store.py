@@ -1,0 +1,171 @@
+"""The local event index: one SQLite file (WAL) holding decoded events, their links and the position.
+
+Each indexed batch (events, the headers they sit in, the new position) is written in one
+transaction, so a killed indexer leaves the file at the end of the last whole batch:
+no duplicates (a unique key on block and log index would reject them) and no gaps.
+`links` maps (kind, key) → event, e.g. ('job', '7'), ('source', '3'), ('member', '0xab…'),
+which is what makes a job's or a member's trail an index range scan.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import IndexerError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    block_number INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_index INTEGER NOT NULL,
+    tx_hash BLOB NOT NULL, block_hash BLOB NOT NULL, block_time INTEGER NOT NULL,
+    address TEXT NOT NULL, contract TEXT NOT NULL, event TEXT NOT NULL, actor TEXT NOT NULL,
+    args TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
+    UNIQUE (block_number, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (block_time);
+CREATE TABLE IF NOT EXISTS links (
+    kind TEXT NOT NULL, key TEXT NOT NULL, event_id INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_by_event ON links (event_id);
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class IndexedEvent:
+    """One contract event as indexed: where it is on chain, who caused it, what it says."""
+
+    block_number: int
+    log_index: int
+    tx_index: int
+    tx_hash: bytes
+    block_hash: bytes
+    block_time: int
+    address: str
+    contract: str
+    event: str
+    actor: str
+    args: dict[str, Any]
+    topics: tuple[bytes, ...]
+    data: bytes
+    links: tuple[tuple[str, str], ...] = ()
+    id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the indexer stands: the next block to read and the hash of the last one read."""
+
+    next_block: int
+    tip_number: int | None = None
+    tip_hash: bytes | None = None
+
+
+class EventStore:
+    """Reads and atomic batch writes of the index file at `path`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise IndexerError(f"cannot open the event index {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the file."""
+        self.conn.close()
+
+    def position(self, start_block: int = 0) -> Position:
+        """The stored position, or `start_block` for a new index."""
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        if "next_block" not in meta:
+            return Position(start_block)
+        tip = meta.get("tip_number")
+        return Position(int(meta["next_block"]), int(tip) if tip else None,
+                        bytes.fromhex(meta["tip_hash"]) if meta.get("tip_hash") else None)
+
+    def append(self, events: Sequence[IndexedEvent], blocks: Iterable[tuple[int, bytes, int]],
+               position: Position) -> None:
+        """Write one batch and the position after it, all or nothing."""
+        with self._transaction() as cur:
+            self._insert(cur, events)
+            cur.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", blocks)
+            self._set_position(cur, position)
+
+    def _insert(self, cur: sqlite3.Cursor, events: Sequence[IndexedEvent]) -> None:
+        for event in events:
+            cur.execute(
+                "INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
+                " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (event.block_number, event.log_index, event.tx_index, event.tx_hash, event.block_hash,
+                 event.block_time, event.address, event.contract, event.event, event.actor,
+                 json.dumps(event.args, separators=(",", ":")), b"".join(event.topics), event.data))
+            event_id = cur.lastrowid
+            cur.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
+                            [(kind, key, event_id) for kind, key in event.links])
+
+    def rewind(self, last_kept_block: int, position: Position) -> int:
+        """Drop everything above `last_kept_block` (a reorg); returns how many events were dropped."""
+        with self._transaction() as cur:
+            cur.execute("DELETE FROM links WHERE event_id IN (SELECT id FROM events WHERE block_number > ?)",
+                        (last_kept_block,))
+            dropped = cur.execute("DELETE FROM events WHERE block_number > ?", (last_kept_block,)).rowcount
+            cur.execute("DELETE FROM blocks WHERE number > ?", (last_kept_block,))
+            self._set_position(cur, position)
+        return dropped
+
+    def stored_blocks(self, below: int) -> Iterator[tuple[int, bytes]]:
+        """Stored (number, hash) pairs under height `below`, highest first."""
+        yield from self.conn.execute("SELECT number, hash FROM blocks WHERE number < ? ORDER BY number DESC",
+                                     (below,))
+
+    def count(self) -> int:
+        """How many events the index holds."""
+        return int(self.conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def _set_position(self, cur: sqlite3.Cursor, position: Position) -> None:
+        rows = [("next_block", str(position.next_block)),
+                ("tip_number", "" if position.tip_number is None else str(position.tip_number)),
+                ("tip_hash", position.tip_hash.hex() if position.tip_hash else "")]
+        cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error and translated to IndexerError."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn.cursor()
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        if kind is None:
+            self.conn.execute("COMMIT")
+            return
+        self.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise IndexerError(f"event index write failed: {exc}") from exc
+
+
+def row_to_event(row: sqlite3.Row | tuple[Any, ...]) -> IndexedEvent:
+    """An `events` row (in column order) as an IndexedEvent."""
+    (id_, block_number, log_index, tx_index, tx_hash, block_hash, block_time, address, contract, event, actor,
+     args, topics, data) = row
+    return IndexedEvent(block_number, log_index, tx_index, bytes(tx_hash), bytes(block_hash), block_time, address,
+                        contract, event, actor, json.loads(args),
+                        tuple(bytes(topics[i:i + 32]) for i in range(0, len(topics), 32)), bytes(data), (), id_)
