@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from compute.transport import MessageEndpoint
 
+from gateway.audit import AuditReader
 from gateway.auth import RequestDomain
 from gateway.clock import Clock
 from gateway.membership import MembershipLookup
@@ -26,6 +27,7 @@ class GatewayServices:
     progress: ProgressBus
     sessions: SessionStore
     transport: MessageEndpoint = field(default_factory=MessageEndpoint)
+    audit: AuditReader | None = None
 
     @property
     def domain(self) -> RequestDomain:

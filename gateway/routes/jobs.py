@@ -21,7 +21,7 @@ _SSE = {200: {"content": {"text/event-stream": {}}, "description": "A stream of 
 async def sse_stream(bus: ProgressBus, job_id: int) -> AsyncIterator[str]:
     """Format a job's progress events as server-sent events until its terminal event."""
     async for event in bus.subscribe(job_id):
-        yield f"event: {event.stage}\ndata: {json.dumps(event.as_dict())}\n\n"
+        yield f"data: {json.dumps(event.as_dict())}\n\n"
 
 
 def progress_response(bus: ProgressBus, job_id: int) -> StreamingResponse:

@@ -1,0 +1,86 @@
+"""Audit trails: jobs, data sources and members, each step verified; readable by every member."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from gateway.audit import AuditReader
+from gateway.deps import CurrentMember, Services
+from gateway.errors import ERROR_RESPONSES, NotFound, Unavailable
+from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
+
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
+
+JobId = Path(ge=0, lt=2**256, description="On-chain job id")
+SourceId = Path(ge=0, lt=2**256, description="On-chain data source id")
+StepIndex = Path(ge=0, lt=10_000, description="Position of the step in the job's timeline")
+Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="A member's address")
+
+
+def reader(services: Services) -> AuditReader:
+    """The audit reader, or 503 when this gateway runs without one."""
+    if services.audit is None:
+        raise Unavailable("audit.unavailable", "This gateway has no audit index configured.")
+    return services.audit
+
+
+def job_trail(audit: AuditReader, job_id: int) -> JobTrail:
+    """A job's trail or 404 `job.not_found`."""
+    trail = audit.job_trail(job_id)
+    if trail is None:
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    return trail
+
+
+def step_proof(audit: AuditReader, job_id: int, index: int) -> StepProof:
+    """One step's proof or 404."""
+    job_trail(audit, job_id)
+    proof = audit.step_proof(job_id, index)
+    if proof is None:
+        raise NotFound("step.not_found", f"Job {job_id} has no step {index}.")
+    return proof
+
+
+@router.get("/jobs", response_model=list[JobSummary], summary="Every job with status and participants")
+def list_jobs(member: CurrentMember, services: Services) -> list[JobSummary]:
+    """Every job, newest first."""
+    return reader(services).jobs()
+
+
+@router.get("/jobs/{job_id}", response_model=JobTrail, summary="A job's verified timeline")
+def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobId) -> JobTrail:
+    """Each step of the job: who, when, which block, and whether it verified."""
+    return job_trail(reader(services), job_id)
+
+
+@router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof, summary="The proof behind one step")
+def read_step_proof(member: CurrentMember, services: Services, job_id: int = JobId, index: int = StepIndex) -> StepProof:
+    """Receipt, block, signatures or Merkle proofs that the step's mark rests on."""
+    return step_proof(reader(services), job_id, index)
+
+
+@router.get("/sources/{source_id}", response_model=list[TimelineStep], summary="A data source's verified timeline")
+def read_source_trail(member: CurrentMember, services: Services, source_id: int = SourceId) -> list[TimelineStep]:
+    """Registration, commitment updates and every use of the source, verified."""
+    steps = reader(services).source_trail(source_id)
+    if steps is None:
+        raise NotFound("source.not_found", f"No data source {source_id} on this consortium's chain.")
+    return steps
+
+
+@router.get("/members/{address}", response_model=list[TimelineStep], summary="A member's verified trail")
+def read_member_trail(member: CurrentMember, services: Services, address: str = Address) -> list[TimelineStep]:
+    """Every step the member took or was named in, verified."""
+    return reader(services).member_trail(address)
+
+
+@router.get("/sources", response_model=list[SourceSummary], summary="Data sources with commitment history and use")
+def list_sources(member: CurrentMember, services: Services) -> list[SourceSummary]:
+    """Every data source, its commitment versions and the jobs that used it."""
+    return reader(services).sources()
+
+
+@router.get("/payouts", response_model=list[PayoutSummary], summary="Credits and withdrawals per member")
+def list_payouts(member: CurrentMember, services: Services) -> list[PayoutSummary]:
+    """What each member was credited and withdrew."""
+    return reader(services).payouts()
