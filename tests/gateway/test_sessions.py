@@ -30,3 +30,23 @@ def test_non_member_gets_no_session(gateway: Gateway, keys: Keys) -> None:
     response = gateway.client(keys.outsider).post("/sessions")
     assert response.status_code == 403
     assert response.json()["code"] == "auth.not_member"
+
+
+def test_explorer_session_streams_live_progress(gateway: Gateway, keys: Keys) -> None:
+    from gateway.progress import ProgressEvent
+
+    bus = gateway.services.progress
+    bus.publish(ProgressEvent(31, "running", "round 3 of 4", 0.75))
+    bus.publish(ProgressEvent(31, "finished", "result committed", 1.0))
+    browser = httpx.Client(base_url=gateway.url, follow_redirects=True)
+    browser.get(gateway.client(keys.auditor).post("/sessions").json()["login_path"])
+    with browser.stream("GET", "/explorer/jobs/31/progress") as stream:
+        lines = [line for line in stream.iter_lines() if line.startswith("data: ")]
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert ['"stage": "running"' in lines[0], '"stage": "finished"' in lines[1]] == [True, True]
+
+
+def test_explorer_data_needs_a_session(gateway: Gateway) -> None:
+    response = httpx.get(gateway.url + "/explorer/jobs/31/progress")
+    assert response.status_code == 401
+    assert response.json()["code"] == "auth.no_session"
