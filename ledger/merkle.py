@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_utils import keccak
+# eth-hash directly: eth_utils.keccak's argument dispatch costs 4x the hash itself on 32-64 byte inputs.
+from eth_hash.auto import keccak
 
 EMPTY_ROOT = b"\x00" * 32
 

@@ -1,0 +1,230 @@
+"""Merkle-batch anchoring: many off-chain audit records, one transaction per batch.
+
+Records are stored durably in SQLite the moment they are added (WAL, full sync), each with
+its leaf (`ledger.merkle.leaf_hash`). A batch is the next `batch_size` records in arrival
+order (or fewer, when the oldest has waited `max_age` seconds); its tree is built with
+`ledger.merkle.MerkleTree`, its root is written to the store *before* it is anchored (so
+a crash between the two re-anchors the same root on reopening instead of losing it), then
+anchored through the `RootSink` with one transaction, and every record gets an inclusion
+proof that OpenZeppelin's `MerkleProof.verify` accepts against that root.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ledger import merkle
+from ledger.errors import AnchorError, LedgerError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, leaf BLOB NOT NULL, data BLOB NOT NULL,
+                                    added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, first_record INTEGER NOT NULL,
+    last_record INTEGER NOT NULL, root BLOB NOT NULL, tag BLOB NOT NULL, tx_hash BLOB, block_number INTEGER);
+"""
+ZERO_TAG = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """Where a root was anchored: the transaction and its block."""
+
+    tx_hash: bytes
+    block_number: int
+
+
+class RootSink(Protocol):
+    """Anchors one Merkle root on chain (`AuditAnchor.anchor(root, count, tag)`)."""
+
+    def anchor(self, root: bytes, count: int, tag: bytes) -> Anchoring:
+        """Send the anchoring transaction and wait for it to be mined."""
+        ...
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """A record's proof of membership in an anchored batch."""
+
+    record_id: int
+    batch_id: int
+    leaf: bytes
+    proof: tuple[bytes, ...]
+    root: bytes
+    tx_hash: bytes | None
+    block_number: int | None
+
+    def verify(self, data: bytes) -> bool:
+        """True when `data` is this record and the proof leads from it to `root`."""
+        return merkle.leaf_hash(data) == self.leaf and merkle.verify(self.leaf, self.proof, self.root)
+
+
+@dataclass(frozen=True)
+class AnchoredBatch:
+    """One batch: its root, how many records, the anchoring transaction, a proof per record."""
+
+    batch_id: int
+    root: bytes
+    count: int
+    tag: bytes
+    anchoring: Anchoring | None
+    proofs: tuple[InclusionProof, ...]
+
+
+class Anchorer:
+    """Durable store + batcher + anchorer of audit records at `path`."""
+
+    def __init__(self, path: str | Path, sink: RootSink, *, batch_size: int = 65_536, max_age: float = 10.0,
+                 tag: bytes = ZERO_TAG, cached_trees: int = 8) -> None:
+        if batch_size < 1 or len(tag) != 32:
+            raise AnchorError("batch_size must be ≥ 1 and tag 32 bytes")
+        self.sink, self.batch_size, self.max_age, self.tag = sink, batch_size, max_age, tag
+        try:
+            self.db = sqlite3.connect(Path(path), isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise AnchorError(f"cannot open the anchor store {path}: {exc}") from exc
+        self._trees: OrderedDict[int, merkle.MerkleTree] = OrderedDict()
+        self._cached_trees = cached_trees
+
+    def close(self) -> None:
+        """Close the store."""
+        self.db.close()
+
+    # -- adding --
+    def add(self, data: bytes) -> tuple[int, list[AnchoredBatch]]:
+        """Store one record; returns its id and any batch this completed."""
+        ids, batches = self.add_many([data])
+        return ids[0], batches
+
+    def add_many(self, records: Iterable[bytes]) -> tuple[list[int], list[AnchoredBatch]]:
+        """Store records in one durable write; returns their ids and the batches they completed."""
+        now = time.time()
+        rows = [(merkle.leaf_hash(data), data, now) for data in records]
+        with self._write() as cur:
+            first = (cur.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]) + 1
+            cur.executemany("INSERT INTO records (leaf, data, added) VALUES (?, ?, ?)", rows)
+        ids = list(range(first, first + len(rows)))
+        batches = self.recover()
+        while self.pending() >= self.batch_size:
+            batches.append(self._seal_and_anchor(self.batch_size))
+        return ids, batches
+
+    def pending(self) -> int:
+        """How many records wait for a batch."""
+        return int(self.db.execute("SELECT count(*) FROM records WHERE id > ?", (self._last_batched(),)).fetchone()[0])
+
+    # -- batching --
+    def tick(self, now: float | None = None) -> AnchoredBatch | None:
+        """Anchor what is pending if its oldest record has waited `max_age` seconds (call periodically)."""
+        oldest = self.db.execute("SELECT min(added) FROM records WHERE id > ?", (self._last_batched(),)).fetchone()[0]
+        if oldest is None or (now if now is not None else time.time()) - oldest < self.max_age:
+            return None
+        return self.flush()
+
+    def flush(self) -> AnchoredBatch | None:
+        """Anchor everything pending now (in batches of at most `batch_size`); returns the last batch."""
+        recovered = self.recover()
+        batch = recovered[-1] if recovered else None
+        while (waiting := self.pending()) > 0:
+            batch = self._seal_and_anchor(min(waiting, self.batch_size))
+        return batch
+
+    def recover(self) -> list[AnchoredBatch]:
+        """Anchor the batches whose root was stored but whose transaction never completed."""
+        rows = self.db.execute("SELECT id FROM batches WHERE tx_hash IS NULL ORDER BY id").fetchall()
+        return [self._anchor(batch_id) for (batch_id,) in rows]
+
+    def _seal_and_anchor(self, count: int) -> AnchoredBatch:
+        first = self._last_batched() + 1
+        leaves = [bytes(leaf) for (leaf,) in self.db.execute(
+            "SELECT leaf FROM records WHERE id >= ? ORDER BY id LIMIT ?", (first, count))]
+        tree = merkle.MerkleTree.from_leaves(leaves)
+        with self._write() as cur:
+            cur.execute("INSERT INTO batches (first_record, last_record, root, tag) VALUES (?, ?, ?, ?)",
+                        (first, first + len(leaves) - 1, tree.root, self.tag))
+            batch_id = int(cur.lastrowid or 0)
+        self._remember(batch_id, tree)
+        return self._anchor(batch_id)
+
+    def _anchor(self, batch_id: int) -> AnchoredBatch:
+        first, last, root, tag = self.db.execute(
+            "SELECT first_record, last_record, root, tag FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        try:
+            anchoring = self.sink.anchor(bytes(root), last - first + 1, bytes(tag))
+        except LedgerError as exc:
+            raise AnchorError(f"anchoring batch {batch_id} failed (kept; `recover()` retries): {exc}") from exc
+        with self._write() as cur:
+            cur.execute("UPDATE batches SET tx_hash = ?, block_number = ? WHERE id = ?",
+                        (anchoring.tx_hash, anchoring.block_number, batch_id))
+        tree = self._tree(batch_id, first, last)
+        proofs = tuple(InclusionProof(first + i, batch_id, tree.layers[0][i], tuple(tree.proof(i)), tree.root,
+                                      anchoring.tx_hash, anchoring.block_number) for i in range(len(tree)))
+        return AnchoredBatch(batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
+
+    # -- proofs --
+    def proof(self, record_id: int) -> InclusionProof:
+        """The inclusion proof of a record; `AnchorError` while it is not yet in a batch."""
+        row = self.db.execute("SELECT id, first_record, last_record, root, tx_hash, block_number FROM batches"
+                              " WHERE first_record <= ? AND last_record >= ?", (record_id, record_id)).fetchone()
+        if row is None:
+            raise AnchorError(f"record {record_id} is unknown or not yet in an anchored batch")
+        batch_id, first, last, root, tx_hash, block_number = row
+        tree = self._tree(batch_id, first, last)
+        index = record_id - first
+        return InclusionProof(record_id, batch_id, tree.layers[0][index], tuple(tree.proof(index)), bytes(root),
+                              bytes(tx_hash) if tx_hash else None, block_number)
+
+    def record(self, record_id: int) -> bytes:
+        """The stored data of a record."""
+        row = self.db.execute("SELECT data FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise AnchorError(f"no record {record_id}")
+        return bytes(row[0])
+
+    def _tree(self, batch_id: int, first: int, last: int) -> merkle.MerkleTree:
+        if batch_id in self._trees:
+            self._trees.move_to_end(batch_id)
+            return self._trees[batch_id]
+        leaves: Sequence[bytes] = [bytes(leaf) for (leaf,) in self.db.execute(
+            "SELECT leaf FROM records WHERE id BETWEEN ? AND ? ORDER BY id", (first, last))]
+        tree = merkle.MerkleTree.from_leaves(leaves)
+        self._remember(batch_id, tree)
+        return tree
+
+    def _remember(self, batch_id: int, tree: merkle.MerkleTree) -> None:
+        self._trees[batch_id] = tree
+        while len(self._trees) > self._cached_trees:
+            self._trees.popitem(last=False)
+
+    def _last_batched(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(last_record), 0) FROM batches").fetchone()[0])
+
+    def _write(self) -> _Write:
+        return _Write(self.db)
+
+
+class _Write:
+    """One IMMEDIATE transaction; sqlite errors become AnchorError."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db.cursor()
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self.db.execute("COMMIT")
+            return
+        self.db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise AnchorError(f"anchor store write failed: {exc}") from exc

@@ -1,0 +1,87 @@
+"""The Anchorer: durable records, size/time-triggered batches, one root per batch, proofs per record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger import merkle
+from ledger.anchor import Anchorer, Anchoring
+from ledger.errors import AnchorError, TransactionRejected
+
+
+class RecordingChain:
+    """Stands in for AuditAnchor where the test is about the off-chain store: keeps each anchored root."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.roots: list[tuple[bytes, int, bytes]] = []
+        self.fail_first = fail_first
+
+    def anchor(self, root: bytes, count: int, tag: bytes) -> Anchoring:
+        if self.fail_first:
+            self.fail_first -= 1
+            raise TransactionRejected("node unavailable")
+        self.roots.append((root, count, tag))
+        return Anchoring(bytes([len(self.roots)]) * 32, len(self.roots))
+
+
+def records(n: int, start: int = 0) -> list[bytes]:
+    return [f"protocol message {i}".encode() for i in range(start, start + n)]
+
+
+def test_size_trigger_anchors_one_root_per_batch_with_a_verifying_proof_per_record(tmp_path: Path) -> None:
+    chain = RecordingChain()
+    anchorer = Anchorer(tmp_path / "a.db", chain, batch_size=100)
+    ids, batches = anchorer.add_many(records(250))
+    assert [b.count for b in batches] == [100, 100] and len(chain.roots) == 2
+    last = anchorer.flush()
+    assert last is not None and last.count == 50 and len(chain.roots) == 3
+    for batch in [*batches, last]:
+        assert chain.roots[batch.batch_id - 1][0] == batch.root
+        for proof in batch.proofs:
+            assert proof.verify(anchorer.record(proof.record_id))
+    assert ids == list(range(1, 251))
+    assert anchorer.proof(137) == batches[1].proofs[36]
+
+
+def test_wrong_proof_or_tampered_record_does_not_verify(tmp_path: Path) -> None:
+    anchorer = Anchorer(tmp_path / "a.db", RecordingChain(), batch_size=8)
+    anchorer.add_many(records(8))
+    proof = anchorer.proof(3)
+    assert proof.verify(b"protocol message 2")
+    assert not proof.verify(b"protocol message 2 (edited)")
+    assert not merkle.verify(proof.leaf, proof.proof[:-1], proof.root)
+    assert not merkle.verify(proof.leaf, anchorer.proof(4).proof, proof.root)
+
+
+def test_time_trigger_anchors_a_partial_batch_once_the_oldest_record_is_old_enough(tmp_path: Path) -> None:
+    chain = RecordingChain()
+    anchorer = Anchorer(tmp_path / "a.db", chain, batch_size=1000, max_age=5.0)
+    record_id, batches = anchorer.add(b"data access by 0xabc")
+    added_at = anchorer.db.execute("SELECT added FROM records").fetchone()[0]
+    assert batches == [] and anchorer.tick(now=added_at + 4.9) is None
+    batch = anchorer.tick(now=added_at + 5.0)
+    assert batch is not None and batch.count == 1 and batch.proofs[0].record_id == record_id
+    assert anchorer.tick(now=added_at + 100) is None  # nothing pending: no empty batches
+
+
+def test_records_and_a_failed_anchoring_survive_reopening(tmp_path: Path) -> None:
+    flaky = RecordingChain(fail_first=1)
+    anchorer = Anchorer(tmp_path / "a.db", flaky, batch_size=10)
+    anchorer.add_many(records(5))
+    with pytest.raises(AnchorError, match="recover"):
+        anchorer.add_many(records(5, start=5))  # completes a batch; its anchoring fails
+    anchorer.close()
+    reopened = Anchorer(tmp_path / "a.db", flaky, batch_size=10)
+    assert reopened.pending() == 0  # the batch's root was stored before anchoring
+    [recovered] = reopened.recover()
+    assert recovered.count == 10 and flaky.roots == [(recovered.root, 10, b"\x00" * 32)]
+    assert all(p.verify(reopened.record(p.record_id)) for p in recovered.proofs)
+    with pytest.raises(AnchorError, match="not yet in an anchored batch"):
+        reopened.proof(11)
+
+
+def test_rejects_a_tag_that_is_not_32_bytes(tmp_path: Path) -> None:
+    with pytest.raises(AnchorError, match="32 bytes"):
+        Anchorer(tmp_path / "a.db", RecordingChain(), tag=b"short")
