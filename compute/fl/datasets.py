@@ -1,0 +1,93 @@
+"""The benchmark data sets: FATE's vertical splits in ../shared/data, and horizontal non-IID parts of them."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from compute.errors import InvalidInput
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR_ENV = "CUSTOS_DATA_DIR"
+SPLITS = {"breast": "breast_hetero", "default_credit": "default_credit_hetero"}
+
+
+class DatasetMissing(InvalidInput):
+    """A benchmark CSV is not where it should be."""
+
+
+def data_dir() -> Path:
+    """Where the shared CSVs live: $CUSTOS_DATA_DIR, else <repo>/../shared/data."""
+    return Path(os.environ.get(DATA_DIR_ENV, REPO_ROOT.parent / "shared" / "data"))
+
+
+@dataclass(frozen=True)
+class VerticalSplit:
+    """Rows aligned by id: the guest's labels and features, and each host's features."""
+
+    ids: tuple[str, ...]
+    y: np.ndarray
+    guest: np.ndarray
+    hosts: tuple[np.ndarray, ...]
+
+    def joined(self) -> np.ndarray:
+        """All features side by side (the centralised baseline's view)."""
+        return np.hstack([self.guest, *self.hosts])
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+    if not path.is_file():
+        raise DatasetMissing(f"{path} not found: set ${DATA_DIR_ENV} to the folder holding FATE's split CSVs")
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) < 2:
+        raise DatasetMissing(f"{path} has no data rows")
+    return rows[0], rows[1:]
+
+
+def load_vertical(name: str) -> VerticalSplit:
+    """FATE's guest/host split `name` ('breast' or 'default_credit'), host rows aligned to the guest's ids."""
+    if name not in SPLITS:
+        raise InvalidInput(f"unknown data set {name!r}; known: {sorted(SPLITS)}")
+    stem = data_dir() / SPLITS[name]
+    guest_header, guest_rows = _read(stem.with_name(stem.name + "_guest.csv"))
+    _, host_rows = _read(stem.with_name(stem.name + "_host.csv"))
+    if guest_header[:2] != ["id", "y"]:
+        raise DatasetMissing(f"{name}: guest file must start with columns id,y")
+    host_by_id = {row[0]: row[1:] for row in host_rows}
+    ids = tuple(row[0] for row in guest_rows if row[0] in host_by_id)
+    guest_by_id = {row[0]: row for row in guest_rows}
+    y = np.array([float(guest_by_id[i][1]) for i in ids])
+    guest = np.array([[float(v) for v in guest_by_id[i][2:]] for i in ids])
+    host = np.array([[float(v) for v in host_by_id[i]] for i in ids])
+    return VerticalSplit(ids, y, guest, (host,))
+
+
+def split_hosts(split: VerticalSplit, parts: int) -> VerticalSplit:
+    """The same rows with the host features cut column-wise among `parts` hosts."""
+    features = np.hstack(split.hosts)
+    if not 1 <= parts <= features.shape[1]:
+        raise InvalidInput(f"cannot cut {features.shape[1]} host features among {parts} hosts")
+    return VerticalSplit(split.ids, split.y, split.guest, tuple(np.array_split(features, parts, axis=1)))
+
+
+def non_iid_parts(X: np.ndarray, y: np.ndarray, parts: int, alpha: float = 0.5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rows dealt to `parts` holders with label proportions drawn from Dirichlet(alpha): label skew, every holder non-empty."""
+    if parts < 1:
+        raise InvalidInput("at least one part")
+    rng = np.random.default_rng(seed)
+    owners = np.empty(len(y), dtype=int)
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        shares = rng.dirichlet(np.full(parts, alpha))
+        cuts = (np.cumsum(shares)[:-1] * len(rows)).astype(int)
+        for owner, chunk in enumerate(np.split(rows, cuts)):
+            owners[chunk] = owner
+    for owner in range(parts):  # a holder with no rows cannot train: give it a few
+        if not np.any(owners == owner):
+            owners[rng.choice(len(y), size=max(1, len(y) // (10 * parts)), replace=False)] = owner
+    return [(X[owners == k], y[owners == k]) for k in range(parts)]

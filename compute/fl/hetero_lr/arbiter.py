@@ -1,0 +1,60 @@
+"""The arbiter: holds the Paillier private key, decrypts masked gradients and nothing else.
+
+It never receives features, labels, residuals or partial scores, only [[g + r]] with r
+uniform in Z_n chosen by the party that owns g, so every value it decrypts is uniform.
+Security assumption (FATE's): semi-honest parties, the arbiter colluding with nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from compute.channel import Channel
+from compute.fl.hetero_lr.cipher import FastCipher
+from compute.errors import ProtocolViolation
+from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_vector
+from compute.party import Address
+from compute.result import hash_result
+from compute.session import Role, RoleOutput
+
+PUBLIC_KEY = "public-key"
+MASKED_GRADIENT = "masked-gradient"
+GRADIENT = "gradient"
+RESULT = "result"
+
+
+def arbiter_role(cipher: FastCipher, guest: Address, hosts: Sequence[Address], feature_counts: Sequence[int],
+                 batches: int, record_decryptions: bool = False) -> Role:
+    """The key holder: `feature_counts[i]` is the gradient length of party i in [guest, *hosts]."""
+    parties = [guest, *hosts]
+
+    def role(ch: Channel) -> RoleOutput:
+        n = cipher.keygen()
+        for party in parties:
+            ch.send(party, PUBLIC_KEY, pack({"n": format(n, "x")}))
+        seen: list[list[int]] = []
+        for _ in range(batches):
+            for party, length in zip(parties, feature_counts):
+                masked = unpack_vector(cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, length)
+                residues = cipher.decrypt_residues(masked)
+                if record_decryptions:
+                    seen.append([int(v) for v in residues])
+                ch.send(party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues]))
+        result = unpack(ch.recv(guest, RESULT), guest, RESULT)
+        return RoleOutput(None, hash_result(result), metadata={"decrypted": seen, "n": n})
+
+    return role
+
+
+def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: object, length: int) -> np.ndarray:
+    """Mask [[g]], have the arbiter decrypt g + r, unmask: g in plaintext for its owner only."""
+    masked, masks = cipher.mask(encrypted)
+    ch.send(arbiter, MASKED_GRADIENT, pack_vector(cipher, masked))
+    body = unpack(ch.recv(arbiter, GRADIENT), arbiter, GRADIENT)
+    if not isinstance(body, list) or len(body) != length:
+        raise ProtocolViolation(arbiter, GRADIENT, f"returned {len(body) if isinstance(body, list) else 'no'} values for {length}")
+    values = [int(v, 16) if isinstance(v, str) else float(v) for v in body]
+    exponent = getattr(masked, "exponent", 0)
+    return cipher.unmask(values, masks, exponent)

@@ -1,0 +1,188 @@
+"""The homomorphic operations hetero-LR needs, in two interchangeable implementations.
+
+`FastCipher` uses compute.paillier (fixed-exponent vectors, bucket multi-exponentiation,
+batch obfuscators, CRT decryption); `PheCipher` is the straightforward python-paillier
+version of the same operations (one EncryptedNumber per value, phe's float encoding), kept
+as the benchmark baseline and as a cross-check. Roles only call this interface.
+
+Masks are uniform in Z_n, so what the arbiter decrypts, (g + r) mod n, is uniform and
+independent of the gradient g.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from phe import paillier
+
+from compute.errors import InvalidInput
+from compute.paillier import (
+    DEFAULT_EXPONENT,
+    Decryptor,
+    EncryptedVector,
+    Encryptor,
+    FreshObfuscation,
+    PrecomputedObfuscation,
+    ShortExponentObfuscation,
+    check_ciphertexts,
+    decode,
+    generate_keypair,
+)
+from compute.paillier.encoding import from_residues
+
+OBFUSCATIONS = ("fresh", "precomputed", "short-exponent")
+FEATURE_EXPONENT = -4  # features as m·16^-4: ~17-bit exponents, resolution 1.5e-5 on standardised data
+QUARTER_EXPONENT = -1  # 0.25 = 4·16^-1
+
+
+class FastCipher:
+    """hetero-LR's operations over compute.paillier."""
+
+    name = "fast"
+
+    def __init__(self, n_bits: int = 2048, obfuscation: str = "fresh", workers: int = 1) -> None:
+        if obfuscation not in OBFUSCATIONS:
+            raise InvalidInput(f"obfuscation must be one of {OBFUSCATIONS}, not {obfuscation!r}")
+        self.n_bits, self.obfuscation, self.workers = n_bits, obfuscation, workers
+        self.public_key: paillier.PaillierPublicKey | None = None
+        self._encryptor: Encryptor | None = None
+        self._decryptor: Decryptor | None = None
+        self.offline_seconds = 0.0
+
+    def keygen(self) -> int:
+        """Make the key pair (arbiter); returns n."""
+        keys = generate_keypair(self.n_bits)
+        self.public_key, self._decryptor = keys.public, Decryptor(keys.private, self.workers)
+        return keys.public.n
+
+    def bind(self, n: int, expected_encryptions: int) -> None:
+        """Use the arbiter's public key; precompute obfuscators (offline, timed) if so configured."""
+        self.public_key = paillier.PaillierPublicKey(n)
+        start = time.perf_counter()
+        if self.obfuscation == "precomputed":
+            pool = PrecomputedObfuscation(self.public_key)
+            pool.precompute(expected_encryptions, self.workers)
+            source: Any = pool
+        elif self.obfuscation == "short-exponent":
+            source = ShortExponentObfuscation(self.public_key)
+        else:
+            source = FreshObfuscation(self.public_key)
+        self.offline_seconds += time.perf_counter() - start
+        self._encryptor = Encryptor(self.public_key, source, self.workers)
+
+    def encrypt(self, values: np.ndarray) -> EncryptedVector:
+        """Encrypt floats (fresh obfuscators)."""
+        assert self._encryptor is not None
+        return self._encryptor.encrypt(values, DEFAULT_EXPONENT)
+
+    def residual(self, host_parts: Sequence[EncryptedVector], own: np.ndarray) -> EncryptedVector:
+        """[[0.25·Σ wx_h + own]]; fresh encryption of `own` re-randomises the result."""
+        total = host_parts[0]
+        for part in host_parts[1:]:
+            total = total + part
+        quarter = total.mul_plain(0.25, QUARTER_EXPONENT)
+        assert self._encryptor is not None
+        return quarter + self._encryptor.encrypt(own, quarter.exponent)
+
+    def rmatmul(self, vector: EncryptedVector, matrix: np.ndarray) -> EncryptedVector:
+        """[[Xᵀ d]]."""
+        return vector.rmatmul(matrix, FEATURE_EXPONENT, self.workers)
+
+    def mask(self, vector: EncryptedVector) -> tuple[EncryptedVector, list[int]]:
+        """[[g + r]] with r uniform in Z_n, and r."""
+        n = vector.public_key.n
+        masks = [secrets.randbelow(n) for _ in range(len(vector))]
+        nsquare = vector.public_key.nsquare
+        masked = [c * (1 + r * n) % nsquare for c, r in zip(vector.ciphertexts, masks)]
+        return EncryptedVector(vector.public_key, masked, vector.exponent), masks
+
+    def decrypt_residues(self, vector: EncryptedVector) -> list[int]:
+        """Decrypt to Z_n (arbiter); the values are masked."""
+        assert self._decryptor is not None
+        return self._decryptor.decrypt_residues(vector)
+
+    def unmask(self, residues: Sequence[int], masks: Sequence[int], exponent: int) -> np.ndarray:
+        """g from (g + r) mod n."""
+        assert self.public_key is not None
+        n = self.public_key.n
+        return decode(from_residues([(v - r) % n for v, r in zip(residues, masks)], n, self.public_key.max_int), exponent)
+
+    def dump(self, vector: EncryptedVector) -> tuple[int, list[int]]:
+        """(exponent, ciphertexts) for the wire."""
+        return vector.exponent, [int(c) for c in vector.ciphertexts]
+
+    def load(self, exponent: int, ciphertexts: list[int]) -> EncryptedVector:
+        """A checked vector from the wire (CiphertextOutOfRange if any is outside [1, n²))."""
+        assert self.public_key is not None
+        check_ciphertexts(self.public_key, ciphertexts)
+        return EncryptedVector(self.public_key, ciphertexts, exponent)
+
+
+class PheCipher(FastCipher):
+    """The same operations done the straightforward way: one phe EncryptedNumber per value."""
+
+    name = "phe"
+
+    def __init__(self, n_bits: int = 2048, obfuscation: str = "fresh", workers: int = 1) -> None:
+        super().__init__(n_bits, "fresh", 1)
+        self._private: paillier.PaillierPrivateKey | None = None
+
+    def keygen(self) -> int:
+        """Make the key pair with phe (arbiter); returns n."""
+        self.public_key, self._private = paillier.generate_paillier_keypair(n_length=self.n_bits)
+        return self.public_key.n
+
+    def bind(self, n: int, expected_encryptions: int) -> None:
+        """Use the arbiter's public key."""
+        self.public_key = paillier.PaillierPublicKey(n)
+
+    def encrypt(self, values: np.ndarray) -> list[paillier.EncryptedNumber]:  # type: ignore[override]
+        """phe encryption of each float (phe picks each value's exponent)."""
+        assert self.public_key is not None
+        return [self.public_key.encrypt(float(v)) for v in values]
+
+    def residual(self, host_parts, own):  # type: ignore[no-untyped-def]
+        """[[0.25·Σ wx_h]] + [[own]] with phe's operators."""
+        total = [sum(column[1:], column[0]) for column in zip(*host_parts)]
+        return [t * 0.25 + e for t, e in zip(total, self.encrypt(own))]
+
+    def rmatmul(self, vector, matrix):  # type: ignore[no-untyped-def]
+        """Σ_i d_i·x_ij with phe's ciphertext × float."""
+        return [sum((d * float(x) for d, x in zip(vector[1:], column[1:])), vector[0] * float(column[0])) for column in np.asarray(matrix).T]
+
+    def mask(self, vector):  # type: ignore[no-untyped-def]
+        """[[g + r]] with r a random float mask (the straightforward masking)."""
+        masks = [secrets.randbelow(2**64) / 2**20 for _ in vector]
+        return [v + r for v, r in zip(vector, masks)], masks
+
+    def decrypt_residues(self, vector):  # type: ignore[no-untyped-def]
+        """phe decryption to floats (arbiter)."""
+        assert self._private is not None
+        return [self._private.decrypt(v) for v in vector]
+
+    def unmask(self, residues, masks, exponent):  # type: ignore[no-untyped-def]
+        """g = (g + r) − r."""
+        return np.array([v - r for v, r in zip(residues, masks)])
+
+    def dump(self, vector):  # type: ignore[no-untyped-def]
+        """Per-value (ciphertext, exponent) pairs."""
+        return None, [[int(v.ciphertext(be_secure=False)), v.exponent] for v in vector]
+
+    def load(self, exponent, ciphertexts):  # type: ignore[no-untyped-def]
+        """phe EncryptedNumbers from the wire, range-checked."""
+        assert self.public_key is not None
+        check_ciphertexts(self.public_key, [c for c, _ in ciphertexts])
+        return [paillier.EncryptedNumber(self.public_key, c, e) for c, e in ciphertexts]
+
+
+def make_cipher(kind: str, n_bits: int, obfuscation: str = "fresh", workers: int = 1) -> FastCipher:
+    """A cipher by name: 'fast' or 'phe'."""
+    if kind == "fast":
+        return FastCipher(n_bits, obfuscation, workers)
+    if kind == "phe":
+        return PheCipher(n_bits)
+    raise InvalidInput(f"cipher must be 'fast' or 'phe', not {kind!r}")
