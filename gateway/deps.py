@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from gateway import auth
 from gateway.errors import Forbidden, Unauthenticated
@@ -36,17 +37,23 @@ def _member_or_refuse(services: GatewayServices, address: str) -> Member:
     return member
 
 
+def _verify(services: GatewayServices, signed: auth.SignedHeaders, method: str, target: str, body: bytes,
+            now: float) -> Member:
+    auth.check_signature(signed, services.domain, method, target, body)
+    member = _member_or_refuse(services, signed.caller)
+    if not services.nonces.claim(signed.caller, signed.nonce, signed.timestamp, now):
+        raise Unauthenticated("auth.replayed", "This nonce was already used: every request needs a fresh nonce.")
+    return member
+
+
 async def current_member(request: Request, services: Services) -> Member:
     """Authenticate a signed request: headers, freshness, signature, membership, then its nonce."""
     signed = auth.parse_headers(request.headers)
     now = services.clock.now()
     auth.check_fresh(signed, now, services.settings.freshness_seconds)
     body = await request.body()
-    auth.check_signature(signed, services.domain, request.method, _target(request), body)
-    member = _member_or_refuse(services, signed.caller)
-    if not services.nonces.claim(signed.caller, signed.nonce, signed.timestamp, now):
-        raise Unauthenticated("auth.replayed", "This nonce was already used: every request needs a fresh nonce.")
-    return member
+    # Recovery, the chain lookup and the durable nonce write block: keep them off the event loop.
+    return await run_in_threadpool(_verify, services, signed, request.method, _target(request), body, now)
 
 
 CurrentMember = Annotated[Member, Depends(current_member)]
