@@ -70,7 +70,7 @@ class ChainServer:
     def start(self) -> None:
         """Serve on a background thread."""
         self.node.start()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="custos-http", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="custos-http", daemon=True)
         self._thread.start()
 
     def serve_forever(self) -> None:

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import os
 import signal
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import lmdb
-from eth.db.backends.base import BaseAtomicDB
-from eth.db.atomic import AtomicDBWriteBatch
-from contextlib import contextmanager
-
 from eth.abc import AtomicWriteBatchAPI
+from eth.db.atomic import AtomicDBWriteBatch
+from eth.db.backends.base import BaseAtomicDB
 
 # Sparse on Linux: the file grows with the data, the map only reserves address space.
 MAP_SIZE = 1 << 36
@@ -34,19 +33,23 @@ CRASH_ENV = "CUSTOS_CRASH_AT_WRITE"
 
 
 class _CrashHook:
-    """Counts store writes and SIGKILLs the process at the configured one (tests only)."""
+    """Counts store writes process-wide and SIGKILLs the process at the configured one (tests only)."""
 
-    def __init__(self) -> None:
+    count = 0
+
+    @classmethod
+    def tick(cls) -> None:
         raw = os.environ.get(CRASH_ENV, "")
-        self.target = int(raw) if raw.isdigit() else 0
-        self.count = 0
-
-    def tick(self) -> None:
-        if not self.target:
+        if not raw.isdigit():
             return
-        self.count += 1
-        if self.count == self.target:
+        cls.count += 1
+        if cls.count == int(raw):
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def writes_so_far() -> int:
+    """How many store writes this process has counted (only while the crash hook is armed)."""
+    return _CrashHook.count
 
 
 class LMDBStore(BaseAtomicDB):
@@ -59,7 +62,6 @@ class LMDBStore(BaseAtomicDB):
         self._env = lmdb.open(str(path), map_size=MAP_SIZE, sync=True, metasync=True, max_dbs=0, lock=True)
         self._pending: dict[bytes, bytes | None] = {}
         self._reader = self._env.begin(buffers=False)
-        self._crash = _CrashHook()
 
     # -- BaseDB --
     def __getitem__(self, key: bytes) -> bytes:
@@ -104,12 +106,12 @@ class LMDBStore(BaseAtomicDB):
             return
         with self._env.begin(write=True) as txn:
             for key, value in self._pending.items():
-                self._crash.tick()
+                _CrashHook.tick()
                 if value is _DELETED:
                     txn.delete(key)
                 else:
                     txn.put(key, value)
-        self._crash.tick()
+        _CrashHook.tick()
         self._pending.clear()
         self._renew_reader()
 

@@ -1,0 +1,95 @@
+"""`custos chain …`: create, run and inspect the embedded consortium chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(name="chain", help="The embedded consortium chain (py-evm, PoA, permissioned).", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _password() -> Optional[str]:
+    from ledger.keystore import PASSWORD_ENV, PASSWORD_FILE_ENV, password_from_env
+
+    if os.environ.get(PASSWORD_ENV) or os.environ.get(PASSWORD_FILE_ENV):
+        return password_from_env()
+    return None
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(..., help="New chain directory."),
+    consortium: Optional[Path] = typer.Option(None, "--consortium", help="Consortium file (members, roles, validators)."),
+) -> None:
+    """Create keys, genesis and contracts; write deployment.json (dev consortium without --consortium)."""
+    from ledger.chain.errors import ChainError
+    from ledger.chain.genesis import GenesisError
+    from ledger.chain.setup import init_chain, load_consortium
+    from ledger.keystore import KeystoreError
+
+    try:
+        password = _password()
+        if consortium is not None and password is None:
+            raise _fail("a real consortium needs a keystore password: set CUSTOS_KEYSTORE_PASSWORD(_FILE)")
+        result = init_chain(directory, load_consortium(consortium), password)
+    except (ChainError, GenesisError, KeystoreError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"chain {result.chain_id} initialised in {result.path}")
+    typer.echo(f"validators: {', '.join(result.validators)}")
+    for name, address in result.members.items():
+        typer.echo(f"member {name}: {address}")
+    if password is None:
+        typer.echo("development keystore: password is the documented dev password (see ledger/keystore.py)")
+
+
+@app.command()
+def up(
+    directory: Path = typer.Argument(..., help="Chain directory made by `custos chain init`."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8545, "--port"),
+) -> None:
+    """Serve the chain's JSON-RPC over HTTP and seal blocks until stopped."""
+    from ledger.chain.errors import ChainError
+    from ledger.chain.node import Node
+    from ledger.chain.server import ChainServer
+    from ledger.chain.setup import validator_key
+    from ledger.keystore import KeystoreError
+
+    try:
+        node = Node.open(directory, validator_key(directory, _password()))
+        server = ChainServer(node, host, port)
+    except (ChainError, KeystoreError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    typer.echo(f"custos chain {node.chain_id} at head {node.head.block_number}, serving {server.url}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+        node.close()
+
+
+@app.command()
+def status(rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC endpoint.")) -> None:
+    """Height, head, validators, membership contract, and a check of the head's seal."""
+    from ledger.chain.status import StatusError, chain_status
+
+    try:
+        info = chain_status(rpc)
+    except StatusError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(json.dumps(info, indent=1))
+    if not info["sealOk"]:
+        raise typer.Exit(2)

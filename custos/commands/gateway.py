@@ -1,0 +1,98 @@
+"""`custos gateway …`: run a member gateway, or talk to one with signed requests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(name="gateway", help="The member gateway: signed-request API and audit explorer.",
+                  no_args_is_help=True)
+
+KEYSTORE = typer.Option(..., "--keystore", help="Key file (v3 JSON) of the member; password from CUSTOS_KEYSTORE_PASSWORD(_FILE).")
+URL = typer.Option("http://127.0.0.1:8080", "--url", help="Base URL of the gateway.")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _key(keystore: Path) -> bytes:
+    from ledger.keystore import DEV_PASSWORD, Keystore, KeystoreError, password_from_env
+
+    try:
+        return bytes(Keystore(keystore.parent).unlock(keystore.stem, password_from_env(DEV_PASSWORD)).key)
+    except KeystoreError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _client(url: str, keystore: Path):
+    import httpx
+
+    from gateway.client import GatewayClient
+
+    try:
+        return GatewayClient.connect(url, _key(keystore))
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach the gateway at {url}: {exc}") from None
+
+
+@app.command()
+def up(
+    keystore: Path = KEYSTORE,
+    rpc: Optional[str] = typer.Option(None, "--rpc", help="JSON-RPC URL of a chain node."),
+    chain: Optional[Path] = typer.Option(None, "--chain", help="Embedded chain directory (from `custos chain init`)."),
+    deployment: Optional[Path] = typer.Option(None, "--deployment", help="deployment.json (default: the chain's)."),
+    state: Optional[Path] = typer.Option(None, "--state", help="Folder for the gateway's nonces and index."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port"),
+) -> None:
+    """Serve the gateway for the member whose key is in --keystore."""
+    import uvicorn
+
+    from gateway.chain import ChainGatewayError, open_gateway
+
+    if (rpc is None) == (chain is None):
+        raise _fail("give exactly one of --rpc URL or --chain DIR")
+    try:
+        app_, close = open_gateway(_key(keystore), rpc=rpc, chain=chain, deployment=deployment, state=state)
+    except ChainGatewayError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"gateway on http://{host}:{port} (explorer: /explorer, API docs: /docs)")
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    finally:
+        close()
+
+
+@app.command()
+def call(
+    method: str = typer.Argument(..., help="GET, POST, …"),
+    path: str = typer.Argument(..., help="e.g. /audit/jobs"),
+    body: Optional[str] = typer.Option(None, "--json", help="JSON request body."),
+    keystore: Path = KEYSTORE,
+    url: str = URL,
+) -> None:
+    """Send one signed request to a (remote) gateway and print its JSON answer."""
+    try:
+        payload = json.loads(body) if body is not None else None
+    except json.JSONDecodeError as exc:
+        raise _fail(f"--json is not valid JSON: {exc}") from None
+    with _client(url, keystore) as client:
+        response = client.request(method.upper(), path, json=payload)
+    typer.echo(json.dumps(response.json(), indent=2) if response.content else "")
+    if response.is_error:
+        raise typer.Exit(1)
+
+
+@app.command("explorer-login")
+def explorer_login(keystore: Path = KEYSTORE, url: str = URL) -> None:
+    """Print a one-time link that signs a browser into the audit explorer (valid two minutes)."""
+    with _client(url, keystore) as client:
+        response = client.post("/sessions")
+    if response.is_error:
+        raise _fail(response.json().get("message", response.text))
+    typer.echo(url.rstrip("/") + response.json()["login_path"])
