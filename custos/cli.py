@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from custos.commands import chain as chain_commands
+
 app = typer.Typer(
     name="custos",
     help="Audit and incentive ledger for privacy-preserving computation.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+app.add_typer(chain_commands.app, name="chain")
 
 
 @app.command()
