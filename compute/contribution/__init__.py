@@ -1,0 +1,25 @@
+"""Data-contribution scores: utility tables, Shapley values (exact, Monte Carlo, leave-one-out),
+a replication-robust variant, and the integer weights + hashes a job commits on chain.
+"""
+
+from compute.contribution.report import WEIGHT_SCALE, ContributionReport, to_weights
+from compute.contribution.robust import RobustShapley, replica_groups, robust_shapley
+from compute.contribution.shapley import EXACT_LIMIT, MonteCarloEstimate, exact_shapley, leave_one_out, monte_carlo_shapley
+from compute.contribution.utility import CachedUtility, UtilityTable, complete_table
+
+__all__ = [
+    "EXACT_LIMIT",
+    "WEIGHT_SCALE",
+    "CachedUtility",
+    "ContributionReport",
+    "MonteCarloEstimate",
+    "RobustShapley",
+    "UtilityTable",
+    "complete_table",
+    "exact_shapley",
+    "leave_one_out",
+    "monte_carlo_shapley",
+    "replica_groups",
+    "robust_shapley",
+    "to_weights",
+]
