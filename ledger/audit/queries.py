@@ -1,0 +1,155 @@
+"""Audit queries over the local event index: the trail of a job, a data source, a member.
+
+Every trail is one or two index range scans over `links` (kind, key) joined to `events`,
+so it costs the size of the answer, not of the index. Results are the typed trails of
+`ledger.audit.trails`; verifying them against the chain is `ledger.audit.verify`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ledger.audit.trails import (JobSummary, JobTrail, MemberTrail, SourceTrail, SourceUse, SourceVersion,
+                                 TrailFilter, status_after)
+from ledger.errors import AuditError
+from ledger.index.store import EventStore, IndexedEvent, row_to_event
+
+_COLUMNS = ("e.id, e.block_number, e.log_index, e.tx_index, e.tx_hash, e.block_hash, e.block_time, e.address,"
+            " e.contract, e.event, e.actor, e.args, e.topics, e.data")
+_JOB_STATE_EVENTS = ("JobOpened", "JobReady", "ResultCommitted", "JobDisputed", "DisputeResolved", "JobFinalized",
+                     "JobCancelled", "JobAborted", "PaymentCredited")
+
+
+class AuditQueries:
+    """Read-only audit queries over an event index."""
+
+    def __init__(self, store: EventStore | str | Path) -> None:
+        self.store = store if isinstance(store, EventStore) else EventStore(store)
+
+    # -- trails --
+    def job_trail(self, job_id: int, where: TrailFilter = TrailFilter()) -> JobTrail:
+        """Every event of job `job_id` in chain order; `AuditError` if the index has no such job."""
+        everything = self._linked("job", [str(job_id)], TrailFilter())
+        if not any(e.event == "JobOpened" for e in everything):
+            raise AuditError(f"no job {job_id} in the index")
+        status = _status(everything)
+        if where.status is not None and where.status != status:
+            return JobTrail(job_id, status, ())
+        return JobTrail(job_id, status, tuple(e for e in everything if _matches(e, where)))
+
+    def source_trail(self, source_id: int, where: TrailFilter = TrailFilter()) -> SourceTrail:
+        """A source's versions, the jobs that used it (consent, status, payout) and its events."""
+        events = self._linked("source", [str(source_id)], TrailFilter())
+        registered = next((e for e in events if e.event == "DataSourceRegistered"), None)
+        if registered is None:
+            raise AuditError(f"no data source {source_id} in the index")
+        owner = registered.args["owner"]
+        versions = [SourceVersion(1, registered.args["commitment"], registered.args["rowCount"], registered)]
+        versions += [SourceVersion(e.args["version"], e.args["commitment"], e.args["rowCount"], e)
+                     for e in events if e.event == "CommitmentUpdated"]
+        opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
+        consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
+        job_events = self._linked("job", [str(j) for j in opened], TrailFilter(kinds=_JOB_STATE_EVENTS))
+        by_job: dict[int, list[IndexedEvent]] = {}
+        for event in job_events:
+            by_job.setdefault(event.args["jobId"], []).append(event)
+        uses = []
+        for job_id, opening in opened.items():
+            trail = by_job.get(job_id, [])
+            status = _status(trail)
+            if where.status is not None and where.status != status:
+                continue
+            index = opening.args["sourceIds"].index(source_id)
+            paid = sum(e.args["amount"] for e in trail if e.event == "PaymentCredited" and e.args["payee"] == owner)
+            uses.append(SourceUse(job_id, opening.args["versions"][index], status, consents.get(job_id), paid))
+        shown = tuple(e for e in events if _matches(e, where) and
+                      (where.status is None or "jobId" not in e.args or
+                       any(u.job_id == e.args["jobId"] for u in uses)))
+        return SourceTrail(source_id, owner, tuple(versions), tuple(uses), shown)
+
+    def member_trail(self, address: str, where: TrailFilter = TrailFilter()) -> MemberTrail:
+        """Everything `address` did (as sender) or was named in, with its credits and withdrawals."""
+        events = self._linked("member", [address.lower()], where if where.status is None else
+                              TrailFilter(where.kinds, None, where.since, where.until))
+        if where.status is not None:
+            jobs = {e.args["jobId"] for e in events if "jobId" in e.args}
+            statuses = self._statuses(jobs)
+            events = [e for e in events if "jobId" in e.args and statuses.get(e.args["jobId"]) == where.status]
+        lower = address.lower()
+        credited = sum(e.args["amount"] for e in events
+                       if e.event == "PaymentCredited" and e.args["payee"].lower() == lower)
+        withdrawn = sum(e.args["amount"] for e in events
+                        if e.event == "PaymentWithdrawn" and e.args["payee"].lower() == lower)
+        return MemberTrail(address, tuple(events), credited, withdrawn)
+
+    def jobs(self, status: str | None = None) -> list[JobSummary]:
+        """Every job, newest first (optionally only those in `status`)."""
+        opened = self._named("JobOpened")
+        statuses = self._statuses({e.args["jobId"] for e in opened})
+        summaries = [JobSummary(e.args["jobId"], e.args["kind"], e.args["requester"], statuses[e.args["jobId"]],
+                                e.args["budget"], e.block_time) for e in reversed(opened)]
+        return [s for s in summaries if status is None or s.status == status]
+
+    def event_at(self, block_number: int, log_index: int) -> IndexedEvent:
+        """The indexed event at a chain position."""
+        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE block_number = ? AND log_index = ?",
+                                      (block_number, log_index)).fetchone()
+        if row is None:
+            raise AuditError(f"no indexed event at block {block_number}, log {log_index}")
+        return row_to_event(row)
+
+    # -- internals --
+    def _linked(self, kind: str, keys: Sequence[str], where: TrailFilter) -> list[IndexedEvent]:
+        if not keys:
+            return []
+        sql = [f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = ?"]
+        params: list[object] = [kind]
+        if len(keys) == 1:
+            sql.append("AND l.key = ?")
+        else:
+            sql.append(f"AND l.key IN ({','.join('?' * len(keys))})")
+        params += keys
+        sql, params = _filtered(sql, params, where)
+        sql.append("ORDER BY e.block_number, e.log_index")
+        return [row_to_event(r) for r in self.store.conn.execute(" ".join(sql), params)]
+
+    def _named(self, event: str) -> list[IndexedEvent]:
+        rows = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE e.event = ? "
+                                       "ORDER BY e.block_number, e.log_index", (event,))
+        return [row_to_event(r) for r in rows]
+
+    def _statuses(self, jobs: Iterable[int]) -> dict[int, str]:
+        keys = [str(j) for j in jobs]
+        by_job: dict[int, str] = {}
+        for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
+            for event in self._linked("job", keys[start:start + 500], TrailFilter(kinds=_JOB_STATE_EVENTS)):
+                job = event.args["jobId"]
+                by_job[job] = status_after(event, by_job.get(job, "Open"))
+        return by_job
+
+
+def _status(events: Iterable[IndexedEvent]) -> str:
+    status = "Open"
+    for event in events:
+        status = status_after(event, status)
+    return status
+
+
+def _matches(event: IndexedEvent, where: TrailFilter) -> bool:
+    return ((not where.kinds or event.event in where.kinds)
+            and (where.since is None or event.block_time >= where.since)
+            and (where.until is None or event.block_time < where.until))
+
+
+def _filtered(sql: list[str], params: list[object], where: TrailFilter) -> tuple[list[str], list[object]]:
+    if where.kinds:
+        sql.append(f"AND e.event IN ({','.join('?' * len(where.kinds))})")
+        params += list(where.kinds)
+    if where.since is not None:
+        sql.append("AND e.block_time >= ?")
+        params.append(where.since)
+    if where.until is not None:
+        sql.append("AND e.block_time < ?")
+        params.append(where.until)
+    return sql, params

@@ -1,0 +1,73 @@
+"""Audit queries: the trails of a job, a source and a member, with their filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.audit.queries import AuditQueries
+from ledger.audit.trails import TrailFilter
+from ledger.errors import AuditError
+from tests.ledger.audit.conftest import C, P1, P2, R
+
+
+def test_job_trail_lists_every_event_in_chain_order_with_status(history) -> None:
+    trail = AuditQueries(history.store).job_trail(1)
+    assert trail.status == "Finalized"
+    assert [e.event for e in trail.events] == [
+        "JobOpened", "ConsentGiven", "ConsentGiven", "JobReady", "ResultCommitted",
+        "AttestationRecorded", "AttestationRecorded", "AttestationRecorded",
+        "JobFinalized", "PaymentCredited", "PaymentCredited", "PaymentCredited", "EscrowReleased"]
+    positions = [(e.block_number, e.log_index) for e in trail.events]
+    assert positions == sorted(positions)
+    assert trail.events[3].actor == P1 and trail.events[0].args["computeParties"] == [C]
+
+
+def test_job_trail_filters_by_kind_time_and_status(history) -> None:
+    queries = AuditQueries(history.store)
+    consents = queries.job_trail(1, TrailFilter(kinds=("ConsentGiven",))).events
+    assert [e.args["sourceId"] for e in consents] == [2, 1]
+    opened_at = queries.job_trail(1).events[0].block_time
+    assert {e.block_time for e in queries.job_trail(1, TrailFilter(until=opened_at + 1)).events} == {opened_at}
+    assert queries.job_trail(2, TrailFilter(status="Finalized")).events == ()
+    assert queries.job_trail(2).status == "Aborted"
+
+
+def test_source_trail_has_versions_and_every_job_with_consent_and_payout(history) -> None:
+    trail = AuditQueries(history.store).source_trail(1)
+    assert trail.owner == P1
+    assert [(v.version, v.row_count) for v in trail.versions] == [(1, 100), (2, 120)]
+    [first, second] = trail.uses
+    assert (first.job_id, first.version, first.status, first.paid) == (1, 2, "Finalized", dict(history.credits)[P1])
+    assert first.consent is not None and first.consent.args["automatic"] is False
+    assert (second.job_id, second.status, second.consent, second.paid) == (2, "Aborted", None, 0)
+    only_final = AuditQueries(history.store).source_trail(1, TrailFilter(status="Finalized"))
+    assert [u.job_id for u in only_final.uses] == [1]
+    assert all(e.args.get("jobId", 1) == 1 for e in only_final.events)
+
+
+def test_member_trail_has_actions_credits_and_withdrawals(history) -> None:
+    queries = AuditQueries(history.store)
+    trail = queries.member_trail(P1.lower())
+    assert trail.credited == dict(history.credits)[P1] and trail.withdrawn == trail.credited
+    assert "CommitmentUpdated" in [e.event for e in trail.events]
+    compute = queries.member_trail(C, TrailFilter(status="Aborted"))
+    assert [e.event for e in compute.events] == ["JobOpened", "JobAborted"]
+    assert queries.member_trail(R, TrailFilter(kinds=("JobOpened",))).events[1].args["jobId"] == 2
+    assert queries.member_trail(P2).credited == dict(history.credits)[P2]
+
+
+def test_jobs_are_listed_newest_first_with_status(history) -> None:
+    jobs = AuditQueries(history.store).jobs()
+    assert [(j.job_id, j.status, j.requester, j.budget) for j in jobs] == [(2, "Aborted", R, 200),
+                                                                           (1, "Finalized", R, 1000)]
+    assert [j.job_id for j in AuditQueries(history.store).jobs("Finalized")] == [1]
+
+
+def test_unknown_job_source_or_status_is_a_clear_error(history) -> None:
+    queries = AuditQueries(history.store)
+    with pytest.raises(AuditError, match="no job 9"):
+        queries.job_trail(9)
+    with pytest.raises(AuditError, match="no data source 9"):
+        queries.source_trail(9)
+    with pytest.raises(ValueError, match="unknown job status 'Done'"):
+        TrailFilter(status="Done")
