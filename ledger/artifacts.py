@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -79,14 +80,22 @@ def compile_sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str, 
     if not sources:
         raise ArtifactError(f"no Solidity sources under {contracts_dir / 'src'}")
     request = {"language": "Solidity", "sources": sources, "settings": compiler_settings()}
-    proc = subprocess.run(
-        ["node", str(solcjs), "--standard-json", "--base-path", ".", "--include-path", "node_modules"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        cwd=contracts_dir,
-    )
-    payload = "\n".join(line for line in proc.stdout.splitlines() if not line.startswith(">>>"))
+    # solc-js through files, not pipes: it reads stdin with readFileSync (EAGAIN once the
+    # request outgrows a pipe buffer) and can exit before a piped stdout drains.
+    with tempfile.TemporaryFile("w+") as stdin, tempfile.TemporaryFile("w+") as stdout:
+        stdin.write(json.dumps(request))
+        stdin.seek(0)
+        proc = subprocess.run(
+            ["node", str(solcjs), "--standard-json", "--base-path", ".", "--include-path", "node_modules"],
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=contracts_dir,
+        )
+        stdout.seek(0)
+        raw = stdout.read()
+    payload = "\n".join(line for line in raw.splitlines() if not line.startswith(">>>"))
     if proc.returncode != 0 or not payload.strip():
         raise ArtifactError(f"solc-js failed: {proc.stderr.strip() or payload.strip()}")
     output = json.loads(payload)

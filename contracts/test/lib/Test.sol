@@ -26,6 +26,14 @@ abstract contract Test {
         if (left != right) revert AssertionFailedAddress(what, left, right);
     }
 
+    function assertEq(bool left, bool right, string memory what) internal pure {
+        if (left != right) revert AssertionFailed(what, left ? 1 : 0, right ? 1 : 0);
+    }
+
+    function assertFalse(bool condition, string memory what) internal pure {
+        if (condition) revert AssertionFailed(what, 1, 0);
+    }
+
     function assertTrue(bool condition, string memory what) internal pure {
         if (!condition) revert AssertionFailed(what, 0, 1);
     }

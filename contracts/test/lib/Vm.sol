@@ -3,6 +3,15 @@ pragma solidity 0.8.37;
 
 /// @notice The few forge cheatcodes our tests use (npm's forge-std is an old unofficial build).
 interface Vm {
+    /// @dev forge's layout of a recorded log.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -18,4 +27,10 @@ interface Vm {
     function assume(bool condition) external pure;
     function label(address account, string calldata name) external;
     function chainId(uint256 newChainId) external;
+    function getNonce(address account) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
+    function expectEmit() external;
+    function expectEmit(address emitter) external;
+    function expectCall(address callee, bytes calldata data) external;
+    function etch(address target, bytes calldata code) external;
 }

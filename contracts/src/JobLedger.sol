@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {Governed} from "./base/Governed.sol";
+import {AttestationVerifier} from "./base/AttestationVerifier.sol";
+import {JobTypes} from "./base/JobTypes.sol";
+import {JobRecords} from "./base/JobRecords.sol";
+import {IDataRegistry} from "./interfaces/IDataRegistry.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
+
+/// @title JobLedger
+/// @notice Jobs: open (escrowing the budget), consent, commit, EIP-712 attestations, dispute,
+/// finalise (settling the escrow), cancel and abort (refunding it).
+/// @dev Every state-changing function requires an active member; governance resolves disputes.
+contract JobLedger is Governed, AttestationVerifier, JobRecords {
+    IDataRegistry private immutable _registry;
+    ISettlement private immutable _settlement;
+    uint64 private _challengeWindow;
+
+    /// @param consortium_ The Consortium contract.
+    /// @param registry_ The DataRegistry contract.
+    /// @param settlement_ The Settlement contract.
+    /// @param challengeWindow_ Seconds after a commit during which participants may dispute.
+    constructor(address consortium_, address registry_, address settlement_, uint64 challengeWindow_)
+        Governed(consortium_)
+    {
+        if (registry_ == address(0) || settlement_ == address(0)) revert GovernedZeroAddress();
+        _registry = IDataRegistry(registry_);
+        _settlement = ISettlement(settlement_);
+        _challengeWindow = challengeWindow_;
+    }
+
+    /// @notice Opens a job and escrows `budget` (approved to Settlement beforehand).
+    /// @param kind The job kind (0 PSI, 1 SECURE_STATS, 2 SECURE_AGGREGATION, 3 FEDAVG, 4 HETERO_LR, ...).
+    /// @param sourceIds The data sources, distinct; each must be active and allow the kind and the caller.
+    /// @param paramsHash Hash of the job's parameters.
+    /// @param computeParties Distinct COMPUTE members running the protocol.
+    /// @param budget Escrowed token units; at least the sum of the sources' prices and not zero.
+    /// @param deadline Unix seconds after which an uncommitted job may be cancelled.
+    /// @return jobId The new job's id (index from 0).
+    function openJob(
+        uint8 kind,
+        uint256[] calldata sourceIds,
+        bytes32 paramsHash,
+        address[] calldata computeParties,
+        uint256 budget,
+        uint64 deadline
+    ) external returns (uint256 jobId) {
+        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, deadline);
+    }
+
+    /// @notice Like `openJob`, with an EIP-2612 permit for the budget, in one transaction.
+    /// @dev A front-run permit (already used) is tolerated: the allowance then decides.
+    /// @param permit The requester's permit to Settlement for `budget`.
+    function openJobWithPermit(
+        uint8 kind,
+        uint256[] calldata sourceIds,
+        bytes32 paramsHash,
+        address[] calldata computeParties,
+        uint256 budget,
+        uint64 deadline,
+        JobTypes.Permit calldata permit
+    ) external returns (uint256 jobId) {
+        try IERC20Permit(_settlement.token()).permit(
+            msg.sender, address(_settlement), budget, permit.deadline, permit.v, permit.r, permit.s
+        ) {} catch {}
+        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, deadline);
+    }
+
+    /// @notice The owner of `sourceId` consents to its use by the job.
+    /// @param jobId The job.
+    /// @param sourceId One of the job's sources, owned by the caller.
+    function consent(uint256 jobId, uint256 sourceId) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireStatus(jobId, job, JobTypes.Status.Open);
+        if (block.timestamp > job.deadline) revert JobLedgerDeadlinePassed(jobId, job.deadline);
+        uint256 index = _sourceIndex(jobId, sourceId);
+        if (_parties[jobId].owners[index] != msg.sender) revert JobLedgerNotSourceOwner(jobId, sourceId, msg.sender);
+        _consent(jobId, job, sourceId, msg.sender, false);
+    }
+
+    /// @notice A compute party commits the result, the transcript root and the contribution table.
+    /// @param jobId A Ready job, before its deadline.
+    /// @param resultHash Hash of the result.
+    /// @param transcriptRoot Merkle root of the protocol transcript.
+    /// @param weights Contribution weight per source, aligned with the job's sources; sum > 0.
+    /// @param utilityTableHash Hash of the utility table the weights were computed from.
+    function commitResult(
+        uint256 jobId,
+        bytes32 resultHash,
+        bytes32 transcriptRoot,
+        uint256[] calldata weights,
+        bytes32 utilityTableHash
+    ) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireStatus(jobId, job, JobTypes.Status.Ready);
+        if (_role[jobId][msg.sender] & JobTypes.AS_COMPUTE == 0) revert JobLedgerNotComputeParty(jobId, msg.sender);
+        if (block.timestamp > job.deadline) revert JobLedgerDeadlinePassed(jobId, job.deadline);
+        _checkWeights(jobId, weights);
+        bytes32 contributionHash = keccak256(abi.encode(weights, utilityTableHash));
+        job.status = JobTypes.Status.Committed;
+        job.committedAt = uint64(block.timestamp);
+        job.resultHash = resultHash;
+        job.transcriptRoot = transcriptRoot;
+        job.contributionHash = contributionHash;
+        job.utilityTableHash = utilityTableHash;
+        _parties[jobId].weights = weights;
+        emit ResultCommitted(jobId, msg.sender, resultHash, transcriptRoot, contributionHash, weights, utilityTableHash);
+    }
+
+    /// @notice Records an attester's EIP-712 signature over the committed job; anyone may submit it.
+    /// @param jobId A Committed job.
+    /// @param signer A source owner or compute party of the job that has not attested yet.
+    /// @param signature 65 bytes (r, s, v), low s.
+    function attest(uint256 jobId, address signer, bytes calldata signature) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireStatus(jobId, job, JobTypes.Status.Committed);
+        if (_role[jobId][signer] & (JobTypes.AS_OWNER | JobTypes.AS_COMPUTE) == 0) {
+            revert JobLedgerNotAttester(jobId, signer);
+        }
+        // "Used" is keyed by signer, never by signature bytes: a malleated copy recovers the same signer.
+        if (_attested[jobId][signer]) revert JobLedgerAlreadyAttested(jobId, signer);
+        _verify(attestationDigest(jobId), signer, signature);
+        _attested[jobId][signer] = true;
+        ++job.attestations;
+        emit AttestationRecorded(jobId, signer, msg.sender);
+    }
+
+    /// @notice Finalises a job every attester signed, once the challenge window passed; settles the escrow.
+    /// @param jobId A Committed job.
+    function finalize(uint256 jobId) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireStatus(jobId, job, JobTypes.Status.Committed);
+        uint256 needed = _parties[jobId].attesters.length;
+        if (job.attestations < needed) revert JobLedgerMissingAttestations(jobId, job.attestations, needed);
+        uint256 endsAt = uint256(job.committedAt) + _challengeWindow;
+        if (block.timestamp < endsAt) revert JobLedgerChallengeWindowOpen(jobId, endsAt);
+        _release(jobId, job);
+    }
+
+    /// @notice A participant disputes the committed result during the challenge window; the job freezes.
+    /// @param jobId A Committed job.
+    /// @param evidenceHash Hash of the evidence, kept off chain.
+    function dispute(uint256 jobId, bytes32 evidenceHash) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireStatus(jobId, job, JobTypes.Status.Committed);
+        if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
+        uint256 endsAt = uint256(job.committedAt) + _challengeWindow;
+        if (block.timestamp >= endsAt) revert JobLedgerChallengeWindowClosed(jobId, endsAt);
+        job.status = JobTypes.Status.Disputed;
+        emit JobDisputed(jobId, msg.sender, evidenceHash);
+    }
+
+    /// @notice Resolves a dispute (governance only): release pays out as on finalise, otherwise refund.
+    /// @param jobId A Disputed job.
+    /// @param releaseEscrow True to settle by the payout rule, false to refund the requester.
+    function resolveDispute(uint256 jobId, bool releaseEscrow) external onlyGovernance {
+        JobTypes.Job storage job = _job(jobId);
+        _requireStatus(jobId, job, JobTypes.Status.Disputed);
+        emit DisputeResolved(jobId, releaseEscrow);
+        if (releaseEscrow) {
+            _release(jobId, job);
+        } else {
+            job.status = JobTypes.Status.Refunded;
+            _settlement.refund(jobId, job.requester);
+        }
+    }
+
+    /// @notice The requester cancels an uncommitted job after its deadline; the escrow is refunded.
+    /// @param jobId An Open or Ready job past its deadline.
+    function cancel(uint256 jobId) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireUncommitted(jobId, job);
+        if (job.requester != msg.sender) revert JobLedgerNotRequester(jobId, msg.sender);
+        if (block.timestamp <= job.deadline) revert JobLedgerDeadlineNotReached(jobId, job.deadline);
+        job.status = JobTypes.Status.Cancelled;
+        emit JobCancelled(jobId, job.budget);
+        _settlement.refund(jobId, job.requester);
+    }
+
+    /// @notice A participant aborts an uncommitted job; the escrow is refunded.
+    /// @param jobId An Open or Ready job.
+    /// @param reason Why, as a hash or short code.
+    function abort(uint256 jobId, bytes32 reason) external onlyMember {
+        JobTypes.Job storage job = _job(jobId);
+        _requireUncommitted(jobId, job);
+        if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
+        job.status = JobTypes.Status.Aborted;
+        emit JobAborted(jobId, msg.sender, reason);
+        _settlement.refund(jobId, job.requester);
+    }
+
+    /// @notice Sets the challenge window for future finalisations (governance only).
+    /// @param window Seconds.
+    function setChallengeWindow(uint64 window) external onlyGovernance {
+        uint64 old = _challengeWindow;
+        _challengeWindow = window;
+        emit ChallengeWindowChanged(old, window);
+    }
+
+    /// @notice The EIP-712 digest an attester signs for the job's committed result.
+    /// @param jobId The job.
+    function attestationDigest(uint256 jobId) public view returns (bytes32) {
+        JobTypes.Job storage job = _job(jobId);
+        return _attestationDigest(jobId, job.inputsHash, job.resultHash, job.transcriptRoot, job.contributionHash);
+    }
+
+    /// @notice Seconds after a commit during which participants may dispute.
+    function challengeWindow() external view returns (uint64) {
+        return _challengeWindow;
+    }
+
+    /// @notice The DataRegistry and Settlement this ledger uses.
+    function wiring() external view returns (address registry, address settlement) {
+        return (address(_registry), address(_settlement));
+    }
+
+    function _openJob(
+        uint8 kind,
+        uint256[] calldata sourceIds,
+        bytes32 paramsHash,
+        address[] calldata computeParties,
+        uint256 budget,
+        uint64 deadline
+    ) private returns (uint256 jobId) {
+        _requireRoles(msg.sender, REQUESTER);
+        if (deadline <= block.timestamp) revert JobLedgerDeadlinePassed(type(uint256).max, deadline);
+        jobId = _jobs.length;
+        JobTypes.Job storage job = _jobs.push();
+        job.requester = msg.sender;
+        job.kind = kind;
+        job.deadline = deadline;
+        job.budget = budget;
+        job.paramsHash = paramsHash;
+        _role[jobId][msg.sender] = JobTypes.AS_REQUESTER;
+        uint256 priceSum = _recordSources(jobId, job, sourceIds);
+        _recordComputeParties(jobId, computeParties);
+        if (budget == 0 || budget < priceSum) revert JobLedgerInvalidBudget(budget, priceSum);
+        emit JobOpened(
+            jobId, msg.sender, kind, sourceIds, _parties[jobId].versions, paramsHash, job.inputsHash,
+            computeParties, budget, deadline
+        );
+        for (uint256 i = 0; i < sourceIds.length; ++i) {
+            if (_registry.autoConsents(sourceIds[i], msg.sender, kind)) {
+                _consent(jobId, job, sourceIds[i], _parties[jobId].owners[i], true);
+            }
+        }
+        _settlement.deposit(jobId, msg.sender, budget);
+    }
+
+    function _recordSources(uint256 jobId, JobTypes.Job storage job, uint256[] calldata sourceIds)
+        private
+        returns (uint256 priceSum)
+    {
+        uint256 n = sourceIds.length;
+        if (n == 0 || n > MAX_SOURCES) revert JobLedgerInvalidSources();
+        JobParties storage parties = _parties[jobId];
+        bytes32[] memory commitments = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            for (uint256 k = 0; k < i; ++k) {
+                if (sourceIds[k] == sourceIds[i]) revert JobLedgerDuplicateSource(sourceIds[i]);
+            }
+            if (!_registry.isUsableBy(sourceIds[i], msg.sender, job.kind)) {
+                revert JobLedgerSourceUnavailable(sourceIds[i], msg.sender, job.kind);
+            }
+            IDataRegistry.Source memory s = _registry.source(sourceIds[i]);
+            parties.sourceIds.push(sourceIds[i]);
+            parties.versions.push(s.version);
+            parties.owners.push(s.owner);
+            parties.prices.push(s.pricePerUse);
+            commitments[i] = s.commitment;
+            priceSum += s.pricePerUse;
+            _addRole(jobId, s.owner, JobTypes.AS_OWNER);
+        }
+        job.inputsHash = keccak256(abi.encode(sourceIds, parties.versions, commitments));
+    }
+
+    function _recordComputeParties(uint256 jobId, address[] calldata computeParties) private {
+        uint256 m = computeParties.length;
+        if (m == 0 || m > MAX_COMPUTE_PARTIES) revert JobLedgerInvalidComputeParties();
+        for (uint256 j = 0; j < m; ++j) {
+            address party = computeParties[j];
+            _requireRoles(party, COMPUTE);
+            if (_role[jobId][party] & JobTypes.AS_COMPUTE != 0) revert JobLedgerDuplicateComputeParty(party);
+            _parties[jobId].computeParties.push(party);
+            _addRole(jobId, party, JobTypes.AS_COMPUTE);
+        }
+    }
+
+    function _consent(uint256 jobId, JobTypes.Job storage job, uint256 sourceId, address owner, bool automatic)
+        private
+    {
+        if (_consented[jobId][sourceId]) revert JobLedgerAlreadyConsented(jobId, sourceId);
+        _consented[jobId][sourceId] = true;
+        uint32 consents = ++job.consents;
+        emit ConsentGiven(jobId, sourceId, owner, automatic);
+        if (consents == _parties[jobId].sourceIds.length) {
+            job.status = JobTypes.Status.Ready;
+            emit JobReady(jobId);
+        }
+    }
+
+    function _release(uint256 jobId, JobTypes.Job storage job) private {
+        job.status = JobTypes.Status.Finalized;
+        emit JobFinalized(jobId, job.budget);
+        JobParties storage p = _parties[jobId];
+        _settlement.release(jobId, p.owners, p.prices, p.weights, p.computeParties);
+    }
+}
