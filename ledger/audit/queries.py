@@ -91,6 +91,17 @@ class AuditQueries:
                                 e.args["budget"], e.block_time) for e in reversed(opened)]
         return [s for s in summaries if status is None or s.status == status]
 
+    def source_terms_at(self, source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
+        """A source's (owner, price per use) as they stood just before event `before`."""
+        owner, price = None, 0
+        for event in self._linked("source", [str(source_id)],
+                                  TrailFilter(kinds=("DataSourceRegistered", "SourceTermsUpdated"))):
+            if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
+                break
+            owner = event.args.get("owner", owner)
+            price = event.args["pricePerUse"]
+        return None if owner is None else (owner, price)
+
     def event_at(self, block_number: int, log_index: int) -> IndexedEvent:
         """The indexed event at a chain position."""
         row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE block_number = ? AND log_index = ?",

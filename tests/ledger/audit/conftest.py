@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.audit.evidence import contribution_hash
 from ledger.index.store import EventStore
 from ledger.payout import split
 from tests.ledger.audit.factory import IndexBuilder
@@ -40,8 +41,8 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
     b.emit("ConsentGiven", P1, jobId=1, sourceId=1, owner=P1, automatic=False)
     b.emit("JobReady", P1, jobId=1)
     b.block()
-    b.emit("ResultCommitted", C, jobId=1, committer=C, resultHash=h, transcriptRoot=h, contributionHash=h,
-           weights=[3, 1], utilityTableHash=h)
+    b.emit("ResultCommitted", C, jobId=1, committer=C, resultHash=h, transcriptRoot=h,
+           contributionHash=contribution_hash([3, 1], h), weights=[3, 1], utilityTableHash=h)
     b.block()
     for signer in (P1, P2, C):
         b.emit("AttestationRecorded", C, jobId=1, signer=signer, submitter=C)
