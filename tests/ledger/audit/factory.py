@@ -1,4 +1,4 @@
-"""Builds an event index from protocol events (names and fields of docs/protocol.md's contracts).
+"""Builds an event index from the contracts' real events (ABIs from ledger/abi).
 
 Events are ABI-encoded into real topics and data, then decoded and linked by the indexer's
 own code (`ledger.index.decode`), so the index holds exactly what indexing real logs would.
@@ -9,48 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from eth_abi import encode
-from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils import keccak
 
+from ledger.artifacts import load
 from ledger.index.decode import event_specs, links_of
 from ledger.index.store import EventStore, IndexedEvent, Position
 
-EVENTS = {
-    "DataSourceRegistered": ("DataRegistry", "uint256 indexed sourceId, address indexed owner, bytes32 schemaHash, "
-                             "bytes32 commitment, uint64 rowCount, string metadataURI, uint256 pricePerUse, "
-                             "uint256 allowedKinds, bool openToAllRequesters, uint256 autoConsentKinds"),
-    "CommitmentUpdated": ("DataRegistry", "uint256 indexed sourceId, uint64 version, bytes32 commitment, "
-                          "uint64 rowCount"),
-    "JobOpened": ("JobLedger", "uint256 indexed jobId, address indexed requester, uint8 kind, uint256[] sourceIds, "
-                  "uint64[] versions, bytes32 paramsHash, bytes32 inputsHash, address[] computeParties, "
-                  "uint256 budget, uint64 deadline"),
-    "ConsentGiven": ("JobLedger", "uint256 indexed jobId, uint256 indexed sourceId, address indexed owner, "
-                     "bool automatic"),
-    "JobReady": ("JobLedger", "uint256 indexed jobId"),
-    "ResultCommitted": ("JobLedger", "uint256 indexed jobId, address indexed committer, bytes32 resultHash, "
-                        "bytes32 transcriptRoot, bytes32 contributionHash, uint256[] weights, "
-                        "bytes32 utilityTableHash"),
-    "AttestationRecorded": ("JobLedger", "uint256 indexed jobId, address indexed signer, address submitter"),
-    "JobFinalized": ("JobLedger", "uint256 indexed jobId, uint256 escrow"),
-    "JobAborted": ("JobLedger", "uint256 indexed jobId, address indexed by, bytes32 reason"),
-    "EscrowReleased": ("Settlement", "uint256 indexed jobId, uint256 amount, uint256 feeBps"),
-    "PaymentCredited": ("Settlement", "uint256 indexed jobId, address indexed payee, uint256 amount"),
-    "PaymentWithdrawn": ("Settlement", "address indexed payee, uint256 amount"),
-}
-
-
-def _abi(name: str, fields: str) -> dict[str, Any]:
-    inputs = []
-    for field in fields.split(", "):
-        parts = field.split()
-        inputs.append({"type": parts[0], "name": parts[-1], "indexed": parts[1] == "indexed"})
-    return {"type": "event", "name": name, "anonymous": False, "inputs": inputs}
-
-
-ABIS: dict[str, list[dict[str, Any]]] = {}
-for _name, (_contract, _fields) in EVENTS.items():
-    ABIS.setdefault(_contract, []).append(_abi(_name, _fields))
+CONTRACTS = ("Consortium", "CustosToken", "DataRegistry", "JobLedger", "Settlement", "AuditAnchor")
+ABIS = {name: load(name).abi for name in CONTRACTS}
 SPECS = {spec.name: (topic, spec) for c, abi in ABIS.items() for topic, spec in event_specs(c, abi).items()}
-ADDRESSES = {"DataRegistry": "0x" + "11" * 20, "JobLedger": "0x" + "22" * 20, "Settlement": "0x" + "33" * 20}
+ADDRESSES = {name: "0x" + f"{i + 1:02x}" * 20 for i, name in enumerate(CONTRACTS)}
 
 
 def make_event(name: str, actor: str, block: int, log_index: int, time: int, **values: Any) -> IndexedEvent:
