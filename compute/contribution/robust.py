@@ -13,14 +13,15 @@ else's value.
 Limits: only replicas within `tol` are caught — a copy perturbed (noise, a subsample, a few
 rows changed) enough to move some marginal by more than tol is a distinct source and plain
 Shapley applies to it; independent providers whose data are genuinely redundant are grouped
-too and split one share; `tol` must exceed the utility's evaluation noise; splitting one
+too and split one share, and a copy registered under a second (sybil) owner identity counts as
+another owner; `tol` must exceed the utility's evaluation noise; splitting one
 data set into disjoint parts is not addressed; beyond EXACT_LIMIT sources the replica test
 looks only at `probe_coalitions` sampled coalitions per pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,11 +77,25 @@ def replica_groups(sources: int, utility: Utility, tol: float, probe_coalitions:
     return sorted(groups.values())
 
 
-def robust_shapley(sources: int, utility: Utility, *, tol: float = 1e-9, permutations: int = 200,
-                   seed: int = 0) -> RobustShapley:
-    """Shapley values of replica groups (exact up to EXACT_LIMIT groups), split equally within each group."""
+def _split(group: list[int], value: float, owners: Sequence[str] | None) -> dict[int, float]:
+    """A group's value: equal parts per distinct owner, then per source of that owner."""
+    if owners is None:
+        return {k: value / len(group) for k in group}
+    distinct = sorted({owners[k] for k in group})
+    out = {}
+    for owner in distinct:
+        mine = [k for k in group if owners[k] == owner]
+        out.update({k: value / len(distinct) / len(mine) for k in mine})
+    return out
+
+
+def robust_shapley(sources: int, utility: Utility, *, tol: float = 1e-9, owners: Sequence[str] | None = None,
+                   permutations: int = 200, seed: int = 0) -> RobustShapley:
+    """Shapley values of replica groups (exact up to EXACT_LIMIT groups), split equally per owner within each group."""
     if sources < 1 or tol < 0:
         raise InvalidInput("robust Shapley needs at least one source and tol ≥ 0")
+    if owners is not None and len(owners) != sources:
+        raise InvalidInput(f"{len(owners)} owners for {sources} sources")
     groups = replica_groups(sources, utility, tol, seed=seed)
     representatives = [g[0] for g in groups]
 
@@ -94,5 +109,6 @@ def robust_shapley(sources: int, utility: Utility, *, tol: float = 1e-9, permuta
         group_values, bound = estimate.values, estimate.error_bound
     values = np.zeros(sources)
     for group, value in zip(groups, group_values):
-        values[group] = value / len(group)
+        for k, share in _split(group, float(value), owners).items():
+            values[k] = share
     return RobustShapley(values, tuple(tuple(g) for g in groups), bound)

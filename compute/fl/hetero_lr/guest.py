@@ -16,6 +16,7 @@ from itertools import combinations
 import numpy as np
 
 from compute.channel import Channel
+from compute.contribution import ContributionReport, UtilityTable, robust_shapley
 from compute.fl.hetero_lr.arbiter import RESULT, request_gradient
 from compute.fl.hetero_lr.cipher import FastCipher
 from compute.fl.hetero_lr.host import HOST_FORWARD, MODEL_COMMITMENT, PREDICT_FORWARD, RESIDUAL, commit_model, receive_public_key
@@ -29,7 +30,7 @@ from compute.session import Role, RoleOutput
 
 
 def coalition_aucs(y: np.ndarray, guest_score: np.ndarray, host_scores: Sequence[np.ndarray]) -> dict[tuple[int, ...], float]:
-    """AUC of the joint model restricted to each coalition of sources [guest, *hosts].
+    """AUC of the joint model restricted to each coalition of sources [guest, *hosts] (the utility table).
 
     An absent host's partial score is replaced by its mean (its average effect, no
     information); a coalition without the guest has no labels, hence no model: AUC ½.
@@ -72,16 +73,19 @@ def guest_role(cipher: FastCipher, features: np.ndarray, y: np.ndarray, hosts: S
         for host in hosts:
             commitments[host] = str(unpack(ch.recv(host, MODEL_COMMITMENT), host, MODEL_COMMITMENT))
         utilities = coalition_aucs(y, guest_score, host_scores)
+        table = UtilityTable((ch.address, *hosts), "auc", {frozenset(k): v for k, v in utilities.items()})
+        scores = robust_shapley(len(table.sources), table, tol=1e-9).values
+        report = ContributionReport.build(table, "shapley-replication-robust", scores)
         result = {
             "protocol": ch.job.protocol,
             "params": params.to_json(),
             "model_commitments": commitments,
             "auc": auc(y, score),
-            "utility": {",".join(map(str, k)): v for k, v in utilities.items()},
+            "contribution": report.to_json(),
         }
         for party in [*hosts, arbiter]:
             ch.send(party, RESULT, pack(result))
-        value = {"weights": weights, "salt": salt, "probabilities": sigmoid(score), "result": result, "utilities": utilities}
+        value = {"weights": weights, "salt": salt, "probabilities": sigmoid(score), "result": result, "report": report}
         return RoleOutput(value, hash_result(result), metadata={"rows": rows, "offline_seconds": cipher.offline_seconds})
 
     return role

@@ -38,6 +38,9 @@ def test_breast_auc_is_within_001_of_plaintext_logistic_regression(parties):
     assert data.guest.shape[1] == 10 and data.hosts[0].shape[1] == 20
     assert run.result.value["auc"] >= plaintext_auc(data.guest, data.hosts, data.y) - 0.01
     assert len(run.result.transcript) > 0 and len(run.result.result_hash) == 32
+    report = run.guest["report"]
+    assert len(report.weights) == 2 and all(w > 0 for w in report.weights)  # guest's labels and host's features both count
+    assert run.result.value["contribution"]["contribution_hash"] == "0x" + report.contribution_hash.hex()
 
 
 def test_default_credit_auc_is_within_001_of_plaintext_logistic_regression(parties):
@@ -88,7 +91,8 @@ def test_arbiter_decrypts_only_uniformly_masked_values_and_host_sees_no_labels(p
             body = json.loads(payload)
             assert all(isinstance(c, str) and int(c, 16).bit_length() > 900 for c in body["c"])  # ciphertexts mod n²
     result_text = next(p for _, s, p in host_view if s == "result").decode()
-    assert "probabilities" not in result_text and len(json.loads(result_text)["utility"]) == 4
+    assert "probabilities" not in result_text
+    assert len(json.loads(result_text)["contribution"]["utility_table"]["entries"]) == 4
     arbiter_steps = {step for _, step, _ in run.views[parties[2].address]}
     assert arbiter_steps == {"masked-gradient", "result"}
 

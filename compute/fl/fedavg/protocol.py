@@ -1,0 +1,75 @@
+"""Running FedAvg over the signed transport: one aggregator, several data holders, a validation scorer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from compute.channel import Job
+from compute.contribution import ContributionReport
+from compute.errors import InvalidInput
+from compute.fl.fedavg.client import client_role
+from compute.fl.fedavg.params import FedAvgParams
+from compute.fl.fedavg.server import server_role
+from compute.fl.metrics import accuracy, auc
+from compute.party import Party
+from compute.result import PartyMetadata, ProtocolResult, agreed, canonical_json
+from compute.session import run_in_process
+from compute.transcript import FailureLog
+
+PROTOCOL = "fedavg-secure-aggregation"
+
+
+@dataclass(frozen=True)
+class FedAvgRun:
+    """The result (hash = final model hash), the final model, the run summary and the contribution report."""
+
+    result: ProtocolResult[dict[str, Any]]
+    model: np.ndarray
+    report: ContributionReport | None
+    server_view: tuple[tuple[str, str, bytes], ...]
+
+    def bundle(self) -> bytes:
+        """The result bundle as canonical JSON (what the job publishes beside its hashes)."""
+        return canonical_json(self.result.value)
+
+
+def run_fedavg(server: Party, clients: Sequence[Party], data: Mapping[str, tuple[np.ndarray, np.ndarray]],
+               validation: tuple[np.ndarray, np.ndarray], params: FedAvgParams, *, job_id: int, metric: str = "auc",
+               declared_rows: Mapping[str, int] | None = None, owners: Mapping[str, str] | None = None, timeout: float = 300.0, record_view: bool = False,
+               failure_log: FailureLog | None = None) -> FedAvgRun:
+    """Train over in-process transport. `owners` maps a client to the organisation owning its source (default:
+    itself); `declared_rows` (what providers registered) is recorded in the metadata and used nowhere else."""
+    if len(clients) < 2:
+        raise InvalidInput("FedAvg with secure aggregation needs at least two clients")
+    if set(data) != {c.address for c in clients}:
+        raise InvalidInput("data must be given for exactly the clients")
+    features = validation[0].shape[1]
+    if any(X.shape[1] != features or len(X) != len(y) or len(y) == 0 for X, y in data.values()):
+        raise InvalidInput("every client needs rows with the validation set's features")
+    Xv, yv = validation
+    model_spec = params.build_model(features)
+    measures = {"auc": lambda m: auc(yv, model_spec.predict(m, Xv)), "accuracy": lambda m: accuracy(yv, model_spec.predict(m, Xv))}
+    if metric not in measures:
+        raise InvalidInput(f"metric must be one of {sorted(measures)}")
+    addresses = [c.address for c in clients]
+    parties = [server, *clients]
+    job = Job(job_id, PROTOCOL, {p.address: p.identity for p in parties}, timeout, record_view)
+    owner_list = [(owners or {}).get(a, a) for a in addresses]
+    roles = {server.address: server_role(addresses, params, features, measures[metric], metric, owner_list)}
+    for client in clients:
+        X, y = data[client.address]
+        roles[client.address] = client_role(X, y, server.address, addresses, params)
+    outcomes = run_in_process(job, parties, roles, failure_log)
+    transcript, result_hash = agreed(outcomes, PROTOCOL)
+    value = outcomes[server.address].value
+    declared = declared_rows or {}
+    metadata = (PartyMetadata(server.address, "aggregator", 0),
+                *(PartyMetadata(a, "client", int(declared.get(a, len(data[a][1])))) for a in addresses))
+    bundle = {"protocol": PROTOCOL, "params": params.to_json(), "model_hash": "0x" + result_hash.hex(),
+              **value["summary"], "accuracy": measures["accuracy"](value["model"])}
+    result = ProtocolResult(PROTOCOL, job_id, bundle, result_hash, transcript, metadata, params.to_json())
+    return FedAvgRun(result, value["model"], value["report"], outcomes[server.address].view)
