@@ -1,0 +1,167 @@
+"""Deploy the six consortium contracts with no admin key left behind.
+
+The six creations go out from one deployer account at consecutive nonces; each constructor
+receives the addresses of the contracts it needs, predicted from the deployer's nonce (the
+token needs Settlement, Settlement needs JobLedger, both deployed after it). Nothing is
+wired by a setter afterwards, so the deployer holds no power once the last creation is
+mined. Works over any EVM JSON-RPC backend through web3 and a local signing account.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import rlp
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+from web3 import Web3
+
+from ledger.artifacts import load
+from ledger.errors import DeploymentError
+
+# Deployment order = nonce order; the constructors below rely on it.
+CONTRACTS = ("Consortium", "CustosToken", "DataRegistry", "Settlement", "JobLedger", "AuditAnchor")
+ROLE_BITS = {"REQUESTER": 1, "PROVIDER": 2, "COMPUTE": 4, "AUDITOR": 8, "VALIDATOR": 16}
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """A bootstrap member: its address, role bits, display name and token allocation."""
+
+    address: str
+    roles: int
+    name: str
+    allocation: int = 0
+
+
+@dataclass(frozen=True)
+class ConsortiumConfig:
+    """Everything the bootstrap fixes: members, approval threshold, timings, fee."""
+
+    members: tuple[MemberSpec, ...]
+    threshold: int
+    proposal_ttl: int = 3 * 24 * 3600
+    challenge_window: int = 3600
+    fee_bps: int = 500
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise DeploymentError("the consortium needs at least one bootstrap member")
+        if not 1 <= self.threshold <= len(self.members):
+            raise DeploymentError(f"threshold {self.threshold} must be between 1 and {len(self.members)}")
+        if not 0 <= self.fee_bps <= 10_000:
+            raise DeploymentError(f"fee {self.fee_bps} bps must be between 0 and 10000")
+        if self.proposal_ttl <= 0 or self.challenge_window < 0:
+            raise DeploymentError("proposal TTL must be positive and the challenge window not negative")
+        for m in self.members:
+            if not 0 < m.roles < 32:
+                raise DeploymentError(f"member {m.name}: role bits {m.roles} outside 1..31")
+
+
+def config_for_members(members: list[tuple[str, int]] | list[tuple[str, int, str]],
+                       allocation: int = 1_000_000 * 10**18) -> ConsortiumConfig:
+    """A development config: the given (address, roles[, name]) members, majority threshold."""
+    specs = tuple(
+        MemberSpec(m[0], int(m[1]), m[2] if len(m) > 2 else f"member-{i}", allocation)  # type: ignore[misc]
+        for i, m in enumerate(members)
+    )
+    return ConsortiumConfig(members=specs, threshold=len(specs) // 2 + 1)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the consortium contracts live: chain id, six addresses, the block of the last creation."""
+
+    chain_id: int
+    consortium: str
+    token: str
+    registry: str
+    settlement: str
+    job_ledger: str
+    audit_anchor: str
+    block_number: int
+    addresses: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ordered = (self.consortium, self.token, self.registry, self.settlement, self.job_ledger, self.audit_anchor)
+        object.__setattr__(self, "addresses", dict(zip(CONTRACTS, ordered, strict=True)))
+
+    def to_json(self) -> str:
+        """deployment.json: `{"chainId", "blockNumber", "contracts": {name: address}}`."""
+        return json.dumps({"chainId": self.chain_id, "blockNumber": self.block_number,
+                           "contracts": self.addresses}, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Deployment:
+        """Parse deployment.json, naming what is missing or malformed."""
+        try:
+            raw = json.loads(text)
+            contracts = raw["contracts"]
+            addresses = [to_checksum_address(contracts[name]) for name in CONTRACTS]
+            return cls(int(raw["chainId"]), *addresses, block_number=int(raw["blockNumber"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DeploymentError(f"malformed deployment.json: {exc!r}") from None
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address a creation from `sender` at `nonce` lands on (keccak(rlp([sender, nonce])))."""
+    return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
+
+
+def deploy_consortium(w3: Web3, deployer: LocalAccount, config: ConsortiumConfig) -> Deployment:
+    """Deploy and wire Consortium, CustosToken, DataRegistry, Settlement, JobLedger, AuditAnchor."""
+    nonce = w3.eth.get_transaction_count(deployer.address, "pending")
+    at = {name: create_address(deployer.address, nonce + i) for i, name in enumerate(CONTRACTS)}
+    members = [to_checksum_address(m.address) for m in config.members]
+    arguments: dict[str, list[Any]] = {
+        "Consortium": [members, [m.roles for m in config.members], [m.name for m in config.members],
+                       config.threshold, config.proposal_ttl],
+        "CustosToken": [at["Consortium"], at["Settlement"], members, [m.allocation for m in config.members]],
+        "DataRegistry": [at["Consortium"]],
+        "Settlement": [at["Consortium"], at["CustosToken"], at["JobLedger"], config.fee_bps],
+        "JobLedger": [at["Consortium"], at["DataRegistry"], at["Settlement"], config.challenge_window],
+        "AuditAnchor": [at["Consortium"]],
+    }
+    chain_id = w3.eth.chain_id
+    block = 0
+    for i, name in enumerate(CONTRACTS):
+        block = _create(w3, deployer, name, arguments[name], nonce + i, chain_id, at[name])
+    deployment = Deployment(chain_id, *(at[name] for name in CONTRACTS), block_number=block)
+    _check_wiring(w3, deployment)
+    return deployment
+
+
+def _create(w3: Web3, deployer: LocalAccount, name: str, args: list[Any], nonce: int, chain_id: int,
+            expected: str) -> int:
+    artifact = load(name)
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    data = factory.constructor(*args).data_in_transaction
+    tx: dict[str, Any] = {"from": deployer.address, "data": data, "nonce": nonce, "chainId": chain_id,
+                          "value": 0, "gasPrice": w3.eth.gas_price}
+    try:
+        tx["gas"] = w3.eth.estimate_gas(tx) * 6 // 5  # type: ignore[arg-type]
+        tx_hash = w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+    except Exception as exc:  # web3 raises many unrelated types; the caller needs one
+        raise DeploymentError(f"deploying {name} failed: {exc}") from exc
+    if receipt["status"] != 1 or to_checksum_address(receipt["contractAddress"]) != expected:
+        raise DeploymentError(f"deploying {name}: status {receipt['status']}, "
+                              f"address {receipt['contractAddress']} (expected {expected})")
+    return int(receipt["blockNumber"])
+
+
+def _check_wiring(w3: Web3, d: Deployment) -> None:
+    def contract(name: str) -> Any:
+        return w3.eth.contract(address=d.addresses[name], abi=load(name).abi)
+
+    checks = {
+        "JobLedger.wiring": (tuple(contract("JobLedger").functions.wiring().call()), (d.registry, d.settlement)),
+        "Settlement.token": (contract("Settlement").functions.token().call(), d.token),
+        "Settlement.jobLedger": (contract("Settlement").functions.jobLedger().call(), d.job_ledger),
+        "CustosToken.settlement": (contract("CustosToken").functions.settlement().call(), d.settlement),
+    }
+    for what, (got, want) in checks.items():
+        if got != want:
+            raise DeploymentError(f"{what} is {got}, expected {want}")

@@ -1,0 +1,166 @@
+"""One whole job on a real EVM backend: deploy, register, open with permit, consent, commit,
+attest (eth-account typed-data signatures), replay rejected, finalise, withdraw, exact sums."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+from web3.exceptions import ContractCustomError
+
+from ledger.artifacts import load
+from ledger.client.revert import decode_revert
+from ledger.deploy import ConsortiumConfig, Deployment, MemberSpec, deploy_consortium
+from tests.backends import Chain
+
+REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
+FEDAVG = 3
+ALLOCATION = 10**22
+WINDOW = 3  # seconds: short enough to wait for on a backend that cannot warp
+FEE_BPS = 1000
+ATTESTATION_TYPES = {"Attestation": [
+    {"name": "jobId", "type": "uint256"}, {"name": "inputsHash", "type": "bytes32"},
+    {"name": "resultHash", "type": "bytes32"}, {"name": "transcriptRoot", "type": "bytes32"},
+    {"name": "contributionHash", "type": "bytes32"}]}
+PERMIT_TYPES = {"Permit": [
+    {"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+    {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"}]}
+
+
+def send(w3: Web3, account: LocalAccount, call: Any) -> Any:
+    """Sign and send a contract call from `account`; return its successful receipt."""
+    tx = call.build_transaction({"from": account.address, "chainId": w3.eth.chain_id, "gasPrice": w3.eth.gas_price,
+                                 "nonce": w3.eth.get_transaction_count(account.address, "pending")})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=60)
+    assert receipt["status"] == 1
+    return receipt
+
+
+def reverted_with(w3: Web3, account: LocalAccount, call: Any) -> str:
+    """The custom error's name that the call reverts with (it must revert)."""
+    with pytest.raises(ContractCustomError) as raised:
+        call.estimate_gas({"from": account.address})
+    data = raised.value.data
+    return decode_revert(bytes.fromhex(data[2:] if isinstance(data, str) else data.hex())).name
+
+
+def advance_past(w3: Web3, timestamp: int) -> None:
+    """Make the next block's timestamp exceed `timestamp`: warp where the backend can, else wait."""
+    try:
+        w3.provider.make_request("evm_increaseTime", [WINDOW + 1])
+        w3.provider.make_request("evm_mine", [])
+        if w3.eth.get_block("latest")["timestamp"] > timestamp:
+            return
+    except Exception:  # noqa: BLE001 - a backend without these methods answers with an error
+        pass
+    while time.time() <= timestamp + 1:
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def consortium(chain: Chain) -> tuple[Chain, Deployment, dict[str, LocalAccount]]:
+    """The four-member consortium deployed by a fifth, rights-less account."""
+    deployer, bank, card, hospital, arbiter = chain.accounts[:5]
+    people = {"bank": bank, "card": card, "hospital": hospital, "arbiter": arbiter}
+    config = ConsortiumConfig(
+        members=(MemberSpec(bank.address, REQUESTER | AUDITOR, "Bank", ALLOCATION),
+                 MemberSpec(card.address, PROVIDER, "CardNet", ALLOCATION),
+                 MemberSpec(hospital.address, PROVIDER | COMPUTE, "Hospital", ALLOCATION),
+                 MemberSpec(arbiter.address, COMPUTE, "Arbiter", ALLOCATION)),
+        threshold=2, challenge_window=WINDOW, fee_bps=FEE_BPS)
+    return chain, deploy_consortium(chain.w3, deployer, config), people
+
+
+def contract(w3: Web3, deployment: Deployment, name: str) -> Any:
+    """A web3 contract object for one of the deployed contracts."""
+    return w3.eth.contract(address=deployment.addresses[name], abi=load(name).abi)
+
+
+def test_deployment_round_trips_through_json(consortium: tuple[Chain, Deployment, dict[str, LocalAccount]]) -> None:
+    chain, deployment, _ = consortium
+    assert Deployment.from_json(deployment.to_json()) == deployment
+    assert deployment.chain_id == chain.w3.eth.chain_id
+    members = contract(chain.w3, deployment, "Consortium").functions
+    assert members.memberCount().call() == 4
+    assert not members.isMember(chain.accounts[0].address).call()  # the deployer keeps nothing
+
+
+def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deployment, dict[str, LocalAccount]]) -> None:
+    chain, d, p = consortium
+    w3 = chain.w3
+    registry, ledger = contract(w3, d, "DataRegistry"), contract(w3, d, "JobLedger")
+    token, settlement = contract(w3, d, "CustosToken"), contract(w3, d, "Settlement")
+    bank, card, hospital, arbiter = p["bank"], p["card"], p["hospital"], p["arbiter"]
+
+    # Two sources: CardNet's consents explicitly, the Hospital's automatically for the Bank.
+    def spec(price: int, auto: int) -> tuple[Any, ...]:
+        return (keccak(text="schema"), keccak(text="rows"), 500, "ipfs://src", price, 1 << FEDAVG, True, auto)
+
+    send(w3, card, registry.functions.registerSource(spec(10**18, 0)))
+    send(w3, hospital, registry.functions.registerSource(spec(2 * 10**18, 1 << FEDAVG)))
+    send(w3, hospital, registry.functions.setAutoConsent(1, bank.address, True))
+
+    # Open with an EIP-2612 permit: one transaction escrows the budget.
+    budget = 1000 * 10**18 + 7  # odd, so integer dust exists
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3600
+    permit = Account.sign_typed_data(
+        bank.key,
+        domain_data={"name": "Custos Settlement Token", "version": "1", "chainId": d.chain_id,
+                     "verifyingContract": d.token},
+        message_types=PERMIT_TYPES,
+        message_data={"owner": bank.address, "spender": d.settlement, "value": budget,
+                      "nonce": token.functions.nonces(bank.address).call(), "deadline": deadline})
+    send(w3, bank, ledger.functions.openJobWithPermit(
+        FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, deadline,
+        (deadline, permit.v, permit.r.to_bytes(32, "big"), permit.s.to_bytes(32, "big"))))
+    job_id = ledger.functions.jobCount().call() - 1
+    assert settlement.functions.escrowOf(job_id).call() == budget
+
+    send(w3, card, ledger.functions.consent(job_id, 0))
+    weights, utility = [3, 1], keccak(text="utility table")
+    send(w3, arbiter, ledger.functions.commitResult(job_id, keccak(text="result"), keccak(text="transcript"),
+                                                     weights, utility))
+
+    job = ledger.functions.job(job_id).call()
+    message = {"jobId": job_id, "inputsHash": job[9], "resultHash": job[10], "transcriptRoot": job[11],
+               "contributionHash": job[12]}
+    domain = {"name": "Custos JobLedger", "version": "1", "chainId": d.chain_id, "verifyingContract": d.job_ledger}
+    signatures = {}
+    for signer in (card, hospital, arbiter):  # the distinct source owners and compute parties
+        signed = Account.sign_typed_data(signer.key, domain_data=domain, message_types=ATTESTATION_TYPES,
+                                         message_data=message)
+        assert signed.message_hash == ledger.functions.attestationDigest(job_id).call()
+        signatures[signer.address] = signed.signature
+        send(w3, bank, ledger.functions.attest(job_id, signer.address, signed.signature))
+
+    replay = ledger.functions.attest(job_id, card.address, signatures[card.address])
+    assert reverted_with(w3, bank, replay) == "JobLedgerAlreadyAttested"
+    assert reverted_with(w3, bank, ledger.functions.finalize(job_id)) == "JobLedgerChallengeWindowOpen"
+
+    advance_past(w3, job[4] + WINDOW)
+    send(w3, bank, ledger.functions.finalize(job_id))
+    assert ledger.functions.job(job_id).call()[2] == 4  # Finalized
+
+    # Payout rule by hand: prices, 10% fee of the rest split by two, the remainder 3:1, dust to arbiter.
+    pool = budget - 3 * 10**18
+    fee = pool * FEE_BPS // 10_000
+    rest = pool - fee
+    expected = {card.address: 10**18 + rest * 3 // 4,
+                hospital.address: 2 * 10**18 + rest * 1 // 4 + fee // 2,
+                arbiter.address: fee // 2}
+    expected[arbiter.address] += budget - sum(expected.values())
+    for account in (card, hospital, arbiter):
+        assert settlement.functions.creditOf(account.address).call() == expected[account.address]
+        before = token.functions.balanceOf(account.address).call()
+        send(w3, account, settlement.functions.withdraw())
+        assert token.functions.balanceOf(account.address).call() == before + expected[account.address]
+    assert sum(expected.values()) == budget
+    assert token.functions.balanceOf(d.settlement).call() == 0
+    assert token.functions.totalSupply().call() == 4 * ALLOCATION
