@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from custos.commands import audit as audit_commands
 from custos.commands import chain as chain_commands
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 
 app.add_typer(chain_commands.app, name="chain")
+app.add_typer(audit_commands.app, name="audit")
 
 
 @app.command()

@@ -102,6 +102,10 @@ class AuditQueries:
             price = event.args["pricePerUse"]
         return None if owner is None else (owner, price)
 
+    def member_names(self) -> dict[str, str]:
+        """Lower-case address → the name it was admitted under (MemberAdded), for readable output."""
+        return {e.args["member"].lower(): e.args["name"] for e in self._named("MemberAdded")}
+
     def event_at(self, block_number: int, log_index: int) -> IndexedEvent:
         """The indexed event at a chain position."""
         row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE block_number = ? AND log_index = ?",
