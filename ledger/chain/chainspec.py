@@ -15,14 +15,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import eth.vm.base
 from eth.abc import BlockHeaderAPI
 from eth.chains.base import Chain
 from eth.vm.forks import CancunVM
+
+from ledger.chain.ordered_trie import make_trie_root_and_nodes
 
 # Custos' default chain id (not a public network's); a consortium file may choose another.
 DEFAULT_CHAIN_ID = 727_027
 GAS_LIMIT = 60_000_000
 GAS_TARGET = GAS_LIMIT // 2
+
+# py-evm's VM builds and re-checks the transaction/receipt roots of each block with a
+# one-insert-at-a-time HexaryTrie; ours gives identical roots and nodes (tested) in one pass.
+eth.vm.base.make_trie_root_and_nodes = make_trie_root_and_nodes
 
 
 class CustosVM(CancunVM):

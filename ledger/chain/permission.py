@@ -5,6 +5,10 @@ deploys the consortium's contracts). Once a membership contract is named — in 
 spec, or by `close_bootstrap` after deployment — every transaction, the bootstrap
 account's included, needs `transactionAllowed(sender, target, value, gasPrice, gasLimit,
 payload)` to return true on the current head state. A failing call denies (fail closed).
+
+docs/protocol.md fixes the answer as "true iff `sender` is an active member", so a verdict
+is cached per (head block, sender): membership only changes through a transaction, which
+makes a new head and so a new cache.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class Permission:
 
     def __init__(self, node: Node) -> None:
         self._node = node
+        self._verdicts: dict[bytes, bool] = {}
+        self._verdicts_head = b""
 
     @property
     def membership(self) -> bytes | None:
@@ -69,7 +75,13 @@ class Permission:
 
     def check(self, tx: SignedTransactionAPI, sender: bytes) -> None:
         """Raise NotPermitted unless `sender` may send `tx`."""
-        if self.allowed(sender, tx.to, tx.value, fee_cap(tx), tx.gas, tx.data):
+        head = self._node.head.hash
+        if head != self._verdicts_head:
+            self._verdicts, self._verdicts_head = {}, head
+        verdict = self._verdicts.get(sender)
+        if verdict is None:
+            verdict = self._verdicts[sender] = self.allowed(sender, tx.to, tx.value, fee_cap(tx), tx.gas, tx.data)
+        if verdict:
             return
         who = to_checksum_address(sender)
         if self.membership is None:

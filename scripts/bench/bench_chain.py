@@ -1,0 +1,225 @@
+"""Embedded chain vs anvil: the same signed workload through the same JSON-RPC client.
+
+Both nodes run as separate processes (`custos chain up`, `anvil`). The workload is N
+pre-signed `AuditAnchor.anchor(root, 1, tag)` transactions (a new storage record and an
+event each) sent as JSON-RPC batches of 100 raw transactions over HTTP; the clock stops
+when the last receipt is available. On the embedded chain every transaction is admitted
+only after `Consortium.transactionAllowed` (the real membership contract) said yes. Also printed: the head's
+timestamp minus the wall clock right after the burst (the embedded chain must not run ahead).
+`--profile` instead profiles the embedded node's block production in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from eth_account import Account
+from web3 import Web3
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import emit  # noqa: E402
+
+from ledger.artifacts import load  # noqa: E402
+from ledger.chain.setup import DEV_CONSORTIUM, init_chain  # noqa: E402
+from ledger.keystore import DEV_PASSWORD, Keystore  # noqa: E402
+
+ANVIL = REPO / "contracts" / "node_modules" / ".bin" / "anvil"
+ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+BATCH = 100
+CONSORTIUM = load("Consortium")
+ANCHOR = load("AuditAnchor")
+ANCHOR_ABI = Web3().eth.contract(abi=ANCHOR.abi)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
+    reply = client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).json()
+    if "error" in reply:
+        raise RuntimeError(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+def _wait_up(url: str, proc: subprocess.Popen) -> None:
+    with httpx.Client(timeout=2) as client:
+        for _ in range(600):
+            if proc.poll() is not None:
+                raise RuntimeError("node exited on start")
+            try:
+                _rpc(client, url, "eth_blockNumber", [])
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+    raise RuntimeError("node did not start")
+
+
+def _receipt(client: httpx.Client, url: str, tx_hash: str) -> dict:
+    while (receipt := _rpc(client, url, "eth_getTransactionReceipt", [tx_hash])) is None:
+        time.sleep(0.01)
+    return receipt
+
+
+def _deploy(client: httpx.Client, url: str, account, common: dict, nonce: int, artifact, args: list) -> str:
+    data = Web3().eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(*args).data_in_transaction
+    signed = account.sign_transaction({**common, "nonce": nonce, "gas": 5_000_000, "data": data})
+    receipt = _receipt(client, url, _rpc(client, url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]))
+    return Web3.to_checksum_address(receipt["contractAddress"])
+
+
+def run_workload(url: str, account, count: int, fee: int, anchor: str | None = None) -> dict[str, float]:
+    """Send `count` signed anchor() calls in batches (deploying contracts if needed); tx/s, clock lag."""
+    with httpx.Client(timeout=120) as client:
+        chain_id = int(_rpc(client, url, "eth_chainId", []), 16)
+        nonce = int(_rpc(client, url, "eth_getTransactionCount", [account.address, "pending"]), 16)
+        common = {"chainId": chain_id, "maxFeePerGas": fee, "maxPriorityFeePerGas": fee // 10, "value": 0}
+        if anchor is None:
+            consortium = _deploy(client, url, account, common, nonce, CONSORTIUM,
+                                 [[account.address], [31], ["bench"], 1, 86_400])
+            anchor = _deploy(client, url, account, common, nonce + 1, ANCHOR, [consortium])
+            nonce += 2
+        raws = [
+            "0x" + account.sign_transaction({**common, "nonce": nonce + i, "gas": 150_000, "to": anchor,
+                                             "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"bench".ljust(32, b"\0")])}).raw_transaction.hex()
+            for i in range(count)
+        ]
+        start = time.perf_counter()
+        hashes: list[str] = []
+        for i in range(0, count, BATCH):
+            batch = [{"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction", "params": [raw]}
+                     for j, raw in enumerate(raws[i:i + BATCH])]
+            replies = client.post(url, json=batch).json()
+            errors = [r["error"] for r in replies if "error" in r]
+            if errors:
+                raise RuntimeError(f"rejected: {errors[:3]}")
+            hashes.extend(r["result"] for r in replies)
+        last = _receipt(client, url, hashes[-1])
+        elapsed = time.perf_counter() - start
+        head = _rpc(client, url, "eth_getBlockByNumber", ["latest", False])
+        lag = int(head["timestamp"], 16) - time.time()
+        blocks = int(head["number"], 16) - int(last["blockNumber"], 16) + 1
+        del blocks
+        return {"tps": count / elapsed, "head_ahead_s": lag, "blocks": int(head["number"], 16)}
+
+
+def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]
+    """Init a dev chain; make sure Consortium and AuditAnchor exist and bootstrap is closed."""
+    from eth._utils.address import generate_contract_address
+
+    from ledger.chain.node import Node
+    from ledger.chain.setup import validator_key
+
+    result = init_chain(directory, DEV_CONSORTIUM)
+    keystore = Keystore(directory / "keystore")
+    bank = keystore.unlock("bank", DEV_PASSWORD)
+    contracts = result.deployment.get("contracts") or {}
+    if "AuditAnchor" in contracts:
+        return bank, contracts["AuditAnchor"]
+    deployer = keystore.unlock("deployer", DEV_PASSWORD)
+    node = Node.open(directory, validator_key(directory, None))
+    common = {"chainId": node.chain_id, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "value": 0, "gas": 5_000_000}
+    members = list(result.members.values())
+    consortium_data = Web3().eth.contract(abi=CONSORTIUM.abi, bytecode=CONSORTIUM.bytecode).constructor(
+        members, [31] * len(members), list(result.members), 2, 86_400).data_in_transaction
+    node.submit_raw(deployer.sign_transaction({**common, "nonce": 0, "data": consortium_data}).raw_transaction)
+    consortium = Web3.to_checksum_address(generate_contract_address(bytes.fromhex(deployer.address[2:]), 0))
+    anchor_data = Web3().eth.contract(abi=ANCHOR.abi, bytecode=ANCHOR.bytecode).constructor(consortium).data_in_transaction
+    node.submit_raw(deployer.sign_transaction({**common, "nonce": 1, "data": anchor_data}).raw_transaction)
+    node.permission.close_bootstrap(consortium)
+    node.close()
+    return bank, Web3.to_checksum_address(generate_contract_address(bytes.fromhex(deployer.address[2:]), 1))
+
+
+def bench_embedded(count: int) -> dict[str, float]:
+    """The embedded node as a `custos chain up` process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "chain"
+        sender, anchor = _prepare_embedded(directory)
+        port = _port()
+        proc = subprocess.Popen([sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_up(f"http://127.0.0.1:{port}", proc)
+            return run_workload(f"http://127.0.0.1:{port}", sender, count, fee=0, anchor=anchor)
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def bench_anvil(count: int) -> dict[str, float]:
+    port = _port()
+    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_up(f"http://127.0.0.1:{port}", proc)
+        return run_workload(f"http://127.0.0.1:{port}", Account.from_key(ANVIL_KEY), count, fee=10**10)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def profile(count: int) -> None:
+    """Profile the embedded node admitting and sealing `count` anchor() calls in-process (no HTTP)."""
+    from ledger.chain.node import Node
+    from ledger.chain.setup import validator_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "chain"
+        sender, anchor = _prepare_embedded(directory)
+        node = Node.open(directory, validator_key(directory, None))
+        common = {"chainId": node.chain_id, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "value": 0}
+        raws = [sender.sign_transaction({**common, "nonce": i, "gas": 150_000, "to": anchor,
+                                         "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"\1" * 32])}).raw_transaction
+                for i in range(count)]
+        node.instant = False
+        profiler = cProfile.Profile()
+        profiler.enable()
+        start = time.perf_counter()
+        for raw in raws:
+            node.submit_raw(raw)
+        admitted = time.perf_counter()
+        while len(node.pool):
+            node.produce_block()
+        done = time.perf_counter()
+        profiler.disable()
+        node.close()
+        print(json.dumps({"admit_tps": count / (admitted - start), "seal_tps": count / (done - admitted),
+                          "total_tps": count / (done - start), "profiled": True}))
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def main() -> int:
+    """Run the comparison (or the profile) and print JSON lines."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if args.profile:
+        profile(args.count)
+        return 0
+    anvil = bench_anvil(args.count)
+    embedded = bench_embedded(args.count)
+    emit("chain_http_anchor_tps", embedded["tps"], "tx/s", "anvil_http_anchor_tps", anvil["tps"])
+    emit("chain_head_ahead_of_clock_after_burst", embedded["head_ahead_s"], "s",
+         "anvil_head_ahead_of_clock_after_burst", anvil["head_ahead_s"])
+    emit("chain_blocks_for_burst", embedded["blocks"], "blocks", "anvil_blocks_for_burst", anvil["blocks"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
