@@ -40,6 +40,7 @@ class Job:
     protocol: str
     roster: Mapping[Address, PartyIdentity]
     timeout: float = 30.0
+    record_view: bool = False  # keep every payload received (privacy tests: a party's full view)
 
 
 class Channel:
@@ -52,6 +53,7 @@ class Channel:
         self._pending: dict[Address, deque[tuple[Header, bytes, bytes]]] = {}
         self.sent: list[TranscriptEntry] = []
         self.received: list[TranscriptEntry] = []
+        self.view: list[tuple[Address, str, bytes]] = []
 
     @property
     def address(self) -> Address:
@@ -112,6 +114,8 @@ class Channel:
             raise OutOfOrderMessage(sender, header.step, f"expected step {step!r}")
         if header.kind == KIND_DATA:
             self.received.append(TranscriptEntry(sender, self.address, header.seq, header.step, message_hash))
+            if self.job.record_view:
+                self.view.append((sender, header.step, payload))
         return payload
 
     def _pump(self, timeout: float) -> bool:

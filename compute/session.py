@@ -45,6 +45,7 @@ class PartyOutcome:
     result_hash: bytes | None
     transcript: Transcript
     metadata: Mapping[str, Any]
+    view: tuple[tuple[Address, str, bytes], ...] = ()
 
 
 Role = Callable[[Channel], RoleOutput]
@@ -94,7 +95,7 @@ def run_role(channel: Channel, role: Role) -> PartyOutcome:
     except ComputeError as exc:
         channel.abort(channel.address, "local", str(exc))
         raise
-    return PartyOutcome(channel.address, output.value, result_hash, transcript, dict(output.metadata))
+    return PartyOutcome(channel.address, output.value, result_hash, transcript, dict(output.metadata), tuple(channel.view))
 
 
 def failure_of(job: Job, error: ComputeError, reported_by: Address) -> FailureRecord:

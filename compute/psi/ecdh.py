@@ -1,0 +1,152 @@
+"""PSI by commutative Diffie–Hellman over Curve25519 (the construction of FATE 2.0's PSI).
+
+Security assumption: semi-honest parties, decisional Diffie–Hellman on Curve25519's
+x-line, hash-to-u-coordinate modelled as a random oracle. Each id is hashed (SHA-256, with
+the job id as domain separator) to a 32-byte u-coordinate; X25519 with the party's clamped
+secret scalar is a scalar multiplication on the x-line, and scalar multiplications commute,
+so X25519(a, X25519(b, H(y))) = X25519(b, X25519(a, H(x))) exactly when x = y.
+
+The curve arithmetic is OpenSSL's X25519 through `cryptography` (already a dependency,
+maintained, constant-time, ~24 µs per scalar multiplication here against ~66 µs for
+PyNaCl's ed25519 and no ristretto255 exposed by PyNaCl). Batches run over every core.
+
+Flow (receiver R learns the intersection; sender S at most its size, if configured):
+  R → S  "blinded":    X25519(b, H(y)) for y in R's ids, in R's order
+  S → R  "doubled":    X25519(a, ·) of each, same order
+  S → R  "sender-set": X25519(a, H(x)) for x in S's ids, shuffled
+  R: intersection = { y : doubled(y) ∈ { X25519(b, ·) of sender-set } }
+  R → S  "size":       |intersection|  (only when `reveal_size` is set)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Collection, Mapping, Sequence
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from compute.channel import Channel, Job
+from compute.errors import InvalidInput, MalformedMessage, NotAParty, ProtocolViolation
+from compute.party import Address, Party
+from compute.psi.parallel import map_batches
+from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
+from compute.session import Role, RoleOutput, run_in_process
+from compute.transcript import FailureLog
+
+PROTOCOL = "psi-ecdh-x25519"
+POINT = 32
+
+
+def hash_to_u(job_id: int, ident: str) -> bytes:
+    """The u-coordinate an id hashes to in job `job_id`."""
+    return hashlib.sha256(b"custos/psi/x25519/v1" + job_id.to_bytes(32, "big") + ident.encode()).digest()
+
+
+def _hash_and_multiply(scalar: bytes, job_id: int, idents: Sequence[str]) -> bytes:
+    key = X25519PrivateKey.from_private_bytes(scalar)
+    load, exchange = X25519PublicKey.from_public_bytes, key.exchange
+    return b"".join([exchange(load(hash_to_u(job_id, i))) for i in idents])
+
+
+def _multiply(scalar: bytes, points: Sequence[bytes]) -> bytes:
+    key = X25519PrivateKey.from_private_bytes(scalar)
+    load, exchange = X25519PublicKey.from_public_bytes, key.exchange
+    try:
+        return b"".join([exchange(load(p)) for p in points])
+    except ValueError as exc:  # a low-order point gives the all-zero output OpenSSL refuses
+        raise ValueError("low-order point") from exc
+
+
+def split_points(data: bytes, sender: Address, step: str) -> list[bytes]:
+    """A payload of concatenated 32-byte points, as a list; MalformedMessage if it is not one."""
+    if len(data) % POINT:
+        raise MalformedMessage(sender, step, f"{len(data)} bytes is not a whole number of points")
+    return [data[i:i + POINT] for i in range(0, len(data), POINT)]
+
+
+def multiply_all(scalar: bytes, points: Sequence[bytes], peer: Address, step: str) -> bytes:
+    """X25519(scalar, p) for every point, over every core; ProtocolViolation on a low-order point."""
+    try:
+        return b"".join(map_batches(_multiply, points, scalar))
+    except ValueError as exc:
+        raise ProtocolViolation(peer, step, "sent a low-order point") from exc
+
+
+def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> Role:
+    """The party that learns the intersection."""
+    idents = list(dict.fromkeys(ids))
+
+    def role(ch: Channel) -> RoleOutput:
+        scalar = secrets.token_bytes(32)
+        ch.send(sender, "blinded", b"".join(map_batches(_hash_and_multiply, idents, scalar, ch.job.job_id)))
+        doubled = split_points(ch.recv(sender, "doubled"), sender, "doubled")
+        if len(doubled) != len(idents):
+            raise ProtocolViolation(sender, "doubled", f"returned {len(doubled)} points for {len(idents)}")
+        theirs = split_points(ch.recv(sender, "sender-set"), sender, "sender-set")
+        theirs_doubled = multiply_all(scalar, theirs, sender, "sender-set")
+        matches = {theirs_doubled[i:i + POINT] for i in range(0, len(theirs_doubled), POINT)}
+        intersection = sorted(i for i, d in zip(idents, doubled, strict=True) if d in matches)
+        if reveal_size:
+            ch.send(sender, "size", json.dumps(len(intersection)).encode())
+        return RoleOutput(intersection, hash_result(intersection), metadata={"rows": len(idents)})
+
+    return role
+
+
+def sender_role(ids: Collection[str], receiver: Address, reveal_size: bool) -> Role:
+    """The party that learns at most the intersection's size."""
+    idents = list(dict.fromkeys(ids))
+
+    def role(ch: Channel) -> RoleOutput:
+        scalar = secrets.token_bytes(32)
+        blinded = split_points(ch.recv(receiver, "blinded"), receiver, "blinded")
+        ch.send(receiver, "doubled", multiply_all(scalar, blinded, receiver, "blinded"))
+        shuffled = idents[:]
+        secrets.SystemRandom().shuffle(shuffled)
+        ch.send(receiver, "sender-set", b"".join(map_batches(_hash_and_multiply, shuffled, scalar, ch.job.job_id)))
+        size = None
+        if reveal_size:
+            try:
+                size = int(json.loads(ch.recv(receiver, "size")))
+            except (ValueError, TypeError) as exc:
+                raise MalformedMessage(receiver, "size", "size is not an integer") from exc
+        return RoleOutput(size, None, metadata={"rows": len(idents), "intersection_size": size})
+
+    return role
+
+
+def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Collection[str]]) -> None:
+    """Refuse inputs owned by anyone but the two parties, or a party without input."""
+    for owner in inputs:
+        if owner not in (receiver.address, sender.address):
+            raise NotAParty(owner, "holds PSI input but is neither receiver nor sender")
+    for party in (receiver, sender):
+        if party.address not in inputs:
+            raise InvalidInput(f"no input for party {party.address}")
+    if receiver.address == sender.address:
+        raise InvalidInput("PSI needs two distinct parties")
+
+
+def psi_ecdh(
+    receiver: Party, sender: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int,
+    reveal_size: bool = False, timeout: float = 60.0, failure_log: FailureLog | None = None, record_view: bool = False,
+) -> ProtocolResult[list[str]]:
+    """Run ECDH PSI in this process: `receiver` learns the intersection, `sender` at most its size."""
+    check_psi_inputs(receiver, sender, inputs)
+    job = Job(job_id, PROTOCOL, {p.address: p.identity for p in (receiver, sender)}, timeout, record_view)
+    roles = {receiver.address: receiver_role(inputs[receiver.address], sender.address, reveal_size),
+             sender.address: sender_role(inputs[sender.address], receiver.address, reveal_size)}
+    outcomes = run_in_process(job, [receiver, sender], roles, failure_log)
+    return psi_result(PROTOCOL, job_id, outcomes, receiver.address, sender.address, reveal_size)
+
+
+def psi_result(protocol: str, job_id: int, outcomes: Mapping, receiver: Address, sender: Address, reveal_size: bool) -> ProtocolResult[list[str]]:
+    """Assemble the ProtocolResult of a two-party PSI run from both parties' outcomes."""
+    transcript, result_hash = agreed(outcomes, protocol)
+    r, s = outcomes[receiver], outcomes[sender]
+    parties = (PartyMetadata(receiver, "receiver", r.metadata["rows"], {"learns": "intersection"}),
+               PartyMetadata(sender, "sender", s.metadata["rows"],
+                             {"learns": "size" if reveal_size else "nothing", "intersection_size": s.metadata["intersection_size"]}))
+    return ProtocolResult(protocol, job_id, r.value, result_hash, transcript, parties, {"reveal_size": reveal_size})

@@ -1,0 +1,49 @@
+"""Spreading independent batches of public-key work over the machine's cores.
+
+One process pool per process, started on first use (spawn: safe beside the threads that
+run parties and HTTP servers), reused by every party and every run in that process. Work
+below `INLINE_BELOW` items runs in the caller, where a pool's start-up would cost more.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+INLINE_BELOW = 4096
+_pool: ProcessPoolExecutor | None = None
+
+
+def workers() -> int:
+    """How many worker processes the pool uses (one per core)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def _get_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=workers(), mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(_pool.shutdown, cancel_futures=True)
+    return _pool
+
+
+def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
+    """`items` cut into at most `parts` contiguous, nearly equal slices."""
+    size = max(1, -(-len(items) // max(parts, 1)))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def map_batches(fn: Callable[..., Any], items: Sequence[Any], *args: Any, parallel: bool | None = None) -> list[Any]:
+    """[fn(*args, batch) for each batch of items], in order, over the pool when worth it."""
+    if parallel is None:
+        parallel = len(items) >= INLINE_BELOW and workers() > 1
+    if not parallel:
+        return [fn(*args, items)]
+    batches = chunks(items, workers() * 4)
+    pool = _get_pool()
+    return list(pool.map(fn, *([a] * len(batches) for a in args), batches))

@@ -1,0 +1,87 @@
+"""PSI (RSA blind signatures and X25519 ECDH): exact against plaintext, private, and abort on abuse."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+
+from compute.errors import InvalidInput, NotAParty
+from compute.psi import psi_ecdh, psi_rsa
+from compute.psi.ecdh import hash_to_u
+from compute.psi.rsa import RsaKey, full_domain_hash
+
+PROTOCOLS = [psi_ecdh, psi_rsa]
+
+
+def id_sets(seed: int, left: int, right: int, common: int) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    pool = [f"cust-{rng.getrandbits(48):012x}" for _ in range(left + right)]
+    shared = pool[:common]
+    return shared + pool[common:left], shared + pool[left:left + right - common]
+
+
+@pytest.mark.parametrize("psi", PROTOCOLS)
+@pytest.mark.parametrize(("left", "right", "common"), [(0, 5, 0), (50, 80, 0), (120, 60, 60), (200, 300, 37)])
+def test_intersection_matches_plaintext(psi, make_parties, left, right, common) -> None:
+    receiver, sender = make_parties(2)
+    mine, theirs = id_sets(left * 7 + right, left, right, common)
+    result = psi(receiver, sender, {receiver.address: mine, sender.address: theirs}, job_id=11, reveal_size=True)
+    assert result.value == sorted(set(mine) & set(theirs))
+    assert result.parties[1].extra["intersection_size"] == len(set(mine) & set(theirs))
+    assert [m.rows for m in result.parties] == [len(mine), len(theirs)]
+    assert len(result.transcript_root) == 32 and len(result.result_hash) == 32
+
+
+@pytest.mark.parametrize("psi", PROTOCOLS)
+def test_sender_learns_nothing_unless_size_is_configured(psi, make_parties) -> None:
+    receiver, sender = make_parties(2)
+    mine, theirs = id_sets(3, 30, 30, 10)
+    result = psi(receiver, sender, {receiver.address: mine, sender.address: theirs}, job_id=12, record_view=True)
+    assert result.parties[1].extra == {"learns": "nothing", "intersection_size": None}
+
+
+@pytest.mark.parametrize("psi", PROTOCOLS)
+def test_each_partys_view_holds_no_raw_or_hashed_id_of_the_other(psi, make_parties, monkeypatch) -> None:
+    from compute import session
+
+    receiver, sender = make_parties(2)
+    mine, theirs = id_sets(5, 40, 40, 15)
+    views = {}
+    real = session.run_role
+
+    def keep_view(channel, role):
+        outcome = real(channel, role)
+        views[channel.address] = b"".join(payload for _, _, payload in outcome.view)
+        return outcome
+
+    monkeypatch.setattr(session, "run_role", keep_view)
+    psi(receiver, sender, {receiver.address: mine, sender.address: theirs}, job_id=13, record_view=True)
+    for owner, other_ids, viewer in ((receiver, mine, sender), (sender, theirs, receiver)):
+        view = views[viewer.address]
+        assert view, "the viewer received messages"
+        for ident in other_ids:
+            assert ident.encode() not in view
+            assert hash_to_u(13, ident) not in view  # the unblinded curve point
+            assert hashlib.sha256(ident.encode()).digest() not in view
+
+
+def test_rsa_key_has_three_primes_and_full_length() -> None:
+    key = RsaKey.generate()
+    product = 1
+    for p in key.primes:
+        product *= p
+    assert product == key.n and key.n.bit_length() == 2048 and len(set(key.primes)) == 3
+    h = full_domain_hash(1, "x", key.n)
+    assert pow(pow(h, key.exponents[0], key.primes[0]), 65537, key.primes[0]) == h % key.primes[0]
+
+
+@pytest.mark.parametrize("psi", PROTOCOLS)
+def test_input_from_outside_the_job_is_refused(psi, make_parties) -> None:
+    receiver, sender, outsider = make_parties(3)
+    with pytest.raises(NotAParty) as excinfo:
+        psi(receiver, sender, {receiver.address: ["a"], sender.address: ["a"], outsider.address: ["a"]}, job_id=1)
+    assert excinfo.value.party == outsider.address
+    with pytest.raises(InvalidInput):
+        psi(receiver, sender, {receiver.address: ["a"]}, job_id=1)
