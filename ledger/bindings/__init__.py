@@ -1,0 +1,16 @@
+"""Typed bindings of the six consortium contracts: methods with type hints, dataclass results.
+
+Each binding wraps one account's `TransactionSender`; reverts raise the exception named
+after the contract's custom error (`ledger.client.revert`).
+"""
+
+from ledger.bindings.audit_anchor import AnchoredRoot, AuditAnchor, Batch
+from ledger.bindings.consortium import Consortium, Member, Proposal, Proposed
+from ledger.bindings.jobs import Job, JobLedger, JobStatus, OpenedJob, Settled
+from ledger.bindings.registry import DataRegistry, NewVersion, Registered, Source, SourceSpec
+from ledger.bindings.settlement import Settlement, Split, Withdrawal
+from ledger.bindings.token import CustosToken
+
+__all__ = ["AnchoredRoot", "AuditAnchor", "Batch", "Consortium", "CustosToken", "DataRegistry", "Job", "JobLedger",
+           "JobStatus", "Member", "NewVersion", "OpenedJob", "Proposal", "Proposed", "Registered", "Settled",
+           "Settlement", "Source", "SourceSpec", "Split", "Withdrawal"]

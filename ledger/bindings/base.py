@@ -1,0 +1,72 @@
+"""What every contract binding shares: encode a call, send or eth_call it, decode outputs and events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from eth_abi import decode
+from eth_typing import ChecksumAddress
+from web3 import Web3
+
+from ledger.artifacts import load
+from ledger.client.deployment import DeploymentInfo
+from ledger.client.revert import _canonical_type
+from ledger.client.sender import Receipt, TransactionSender
+from ledger.index.decode import EventSpec, event_specs
+
+
+class ContractBinding:
+    """A deployed contract reached through one account's `TransactionSender`."""
+
+    NAME: ClassVar[str]
+
+    def __init__(self, sender: TransactionSender, address: str) -> None:
+        self.sender = sender
+        self.address: ChecksumAddress = Web3.to_checksum_address(address)
+        abi = load(self.NAME).abi
+        self._contract = sender.w3.eth.contract(address=self.address, abi=abi)
+        self._outputs = {f["name"]: [_canonical_type(o) for o in f["outputs"]] for f in abi if f["type"] == "function"}
+        self._events: dict[bytes, EventSpec] = event_specs(self.NAME, abi)
+
+    @classmethod
+    def at(cls, sender: TransactionSender, deployment: DeploymentInfo) -> Any:
+        """The binding at this contract's address in `deployment`."""
+        return cls(sender, deployment.address(cls.NAME))
+
+    def encode(self, function: str, *args: Any) -> bytes:
+        """Calldata of `function(*args)` (e.g. for a governance proposal)."""
+        return bytes.fromhex(self._contract.encode_abi(function, list(args))[2:])
+
+    def _call(self, function: str, *args: Any) -> Any:
+        raw = self.sender.call(self.address, self.encode(function, *args))
+        values = decode(self._outputs[function], raw)
+        return values[0] if len(values) == 1 else values
+
+    def _send(self, function: str, *args: Any) -> Receipt:
+        return self.sender.transact(self.address, self.encode(function, *args))
+
+    def events(self, receipt: Receipt, name: str) -> list[dict[str, Any]]:
+        """Arguments of this contract's `name` events in `receipt`, in log order."""
+        found = []
+        for log in receipt.logs:
+            spec = self._events.get(log.topics[0]) if log.topics else None
+            if log.address == self.address and spec is not None and spec.name == name:
+                found.append(spec.decode(log.topics, log.data))
+        return found
+
+    def _one(self, receipt: Receipt, name: str) -> dict[str, Any]:
+        found = self.events(receipt, name)
+        if len(found) != 1:
+            raise AssertionError(f"{self.NAME}: expected one {name} event in the receipt, found {len(found)}")
+        return found[0]
+
+
+def hash32(value: str | bytes) -> bytes:
+    """A 32-byte value from bytes or 0x-hex (event arguments are decoded to hex)."""
+    return value if isinstance(value, bytes) else bytes.fromhex(value[2:])
+
+
+def addresses(values: Sequence[str]) -> list[ChecksumAddress]:
+    """Checksummed addresses for ABI encoding."""
+    return [Web3.to_checksum_address(v) for v in values]

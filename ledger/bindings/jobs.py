@@ -1,0 +1,139 @@
+"""JobLedger: open a job, consent, commit, attest, finalise, dispute, cancel, abort."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from ledger.bindings.base import ContractBinding, addresses, hash32
+from ledger.client.sender import Receipt
+
+
+class JobStatus(IntEnum):
+    """JobTypes.Status."""
+
+    OPEN = 0
+    READY = 1
+    COMMITTED = 2
+    DISPUTED = 3
+    FINALIZED = 4
+    REFUNDED = 5
+    CANCELLED = 6
+    ABORTED = 7
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as the ledger holds it now."""
+
+    job_id: int
+    requester: str
+    kind: int
+    status: JobStatus
+    deadline: int
+    committed_at: int
+    consents: int
+    attestations: int
+    budget: int
+    params_hash: bytes
+    inputs_hash: bytes
+    result_hash: bytes
+    transcript_root: bytes
+    contribution_hash: bytes
+    utility_table_hash: bytes
+
+
+@dataclass(frozen=True)
+class OpenedJob:
+    """A job just opened: its id, inputs hash, and the sources that consented by policy."""
+
+    job_id: int
+    inputs_hash: bytes
+    auto_consented: tuple[int, ...]
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A job just finalised: the escrow and each credit (payee, amount) in emission order."""
+
+    job_id: int
+    escrow: int
+    credits: tuple[tuple[str, int], ...]
+    receipt: Receipt
+
+
+class JobLedger(ContractBinding):
+    """The JobLedger contract."""
+
+    NAME = "JobLedger"
+
+    def open_job(self, kind: int, source_ids: Sequence[int], params_hash: bytes, compute_parties: Sequence[str],
+                 budget: int, deadline: int) -> OpenedJob:
+        """Open a job; `budget` tokens must be approved to Settlement first."""
+        receipt = self._send("openJob", kind, list(source_ids), params_hash, addresses(compute_parties), budget,
+                             deadline)
+        opened = self._one(receipt, "JobOpened")
+        auto = tuple(e["sourceId"] for e in self.events(receipt, "ConsentGiven"))
+        return OpenedJob(opened["jobId"], hash32(opened["inputsHash"]), auto, receipt)
+
+    def consent(self, job_id: int, source_id: int) -> Receipt:
+        """Consent to the job's use of a source the sender owns."""
+        return self._send("consent", job_id, source_id)
+
+    def commit_result(self, job_id: int, result_hash: bytes, transcript_root: bytes, weights: Sequence[int],
+                      utility_table_hash: bytes) -> Receipt:
+        """Commit the result, transcript root and contribution weights (a compute party)."""
+        return self._send("commitResult", job_id, result_hash, transcript_root, list(weights), utility_table_hash)
+
+    def attest(self, job_id: int, signer: str, signature: bytes) -> Receipt:
+        """Submit a participant's EIP-712 attestation signature."""
+        return self._send("attest", job_id, signer, signature)
+
+    def finalize(self, job_id: int) -> Settled:
+        """Finalise after every attestation and the challenge window; the escrow is split."""
+        receipt = self._send("finalize", job_id)
+        escrow = self._one(receipt, "JobFinalized")["escrow"]
+        credits = tuple((e["payee"], e["amount"]) for e in _settlement_credits(self, receipt))
+        return Settled(job_id, escrow, credits, receipt)
+
+    def dispute(self, job_id: int, evidence_hash: bytes) -> Receipt:
+        """Dispute the committed result during the challenge window (a participant)."""
+        return self._send("dispute", job_id, evidence_hash)
+
+    def cancel(self, job_id: int) -> Receipt:
+        """Cancel after the deadline without a committed result (the requester); escrow refunded."""
+        return self._send("cancel", job_id)
+
+    def abort(self, job_id: int, reason: bytes) -> Receipt:
+        """Abort before commit with a reason (a participant); escrow refunded."""
+        return self._send("abort", job_id, reason)
+
+    def job(self, job_id: int) -> Job:
+        """The job's current state."""
+        values = self._call("job", job_id)
+        (requester, kind, status, deadline, committed_at, consents, attestations, budget) = values[:8]
+        hashes = [hash32(v) for v in values[8:]]
+        return Job(job_id, requester, kind, JobStatus(status), deadline, committed_at, consents, attestations, budget,
+                   *hashes)
+
+    def job_sources(self, job_id: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]:
+        """(sourceIds, versions, owners, prices) as recorded at opening."""
+        return tuple(tuple(v) for v in self._call("jobSources", job_id))  # type: ignore[return-value]
+
+    def attestation_digest(self, job_id: int) -> bytes:
+        """The EIP-712 digest each attester signs for this job."""
+        return bytes(self._call("attestationDigest", job_id))
+
+    def job_count(self) -> int:
+        """How many jobs were ever opened."""
+        return int(self._call("jobCount"))
+
+
+def _settlement_credits(ledger: JobLedger, receipt: Receipt) -> list[dict]:
+    """PaymentCredited events (emitted by Settlement) in a JobLedger receipt."""
+    from ledger.bindings.settlement import Settlement
+
+    settlement_address = ledger._call("wiring")[1]
+    return Settlement(ledger.sender, settlement_address).events(receipt, "PaymentCredited")

@@ -1,0 +1,152 @@
+"""A real job on anvil through the typed bindings, then indexed, queried, verified and anchored."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from eth_account.messages import encode_typed_data
+from typer.testing import CliRunner
+
+from custos.cli import app
+from ledger.anchor import Anchorer
+from ledger.audit.auditor import Auditor
+from ledger.audit.evidence import ATTESTATION_TYPES
+from ledger.audit.report import NOT_APPLICABLE, PASSED
+from ledger.bindings import AuditAnchor, CustosToken, DataRegistry, JobLedger, JobStatus, Settlement, SourceSpec
+from ledger.client import TransactionSender, connect
+from ledger.client.deployment import parse_deployment
+from ledger.client.revert import JobLedgerWrongStatus
+from ledger.deploy import config_for_members, deploy_consortium
+from ledger.merkle import leaf_hash
+from ledger.payout import split
+from tests.ledger.audit.anvil import anvil, funded_account
+
+NAMES = ("bank-a", "hospital-a", "tax-bureau", "arbiter", "node-b")
+ROLES = (1, 2, 2, 4, 4)
+BUDGET = 10_000
+
+
+@dataclass
+class World:
+    url: str
+    deployment_file: Path
+    auditor: Auditor
+    senders: dict[str, TransactionSender]
+    settled: object
+    job_id: int
+    sources: tuple[int, int]
+
+
+def bind(sender: TransactionSender, deployment, cls):  # noqa: ANN001, ANN201
+    return cls.at(sender, deployment)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Iterator[World]:
+    with anvil() as url:
+        w3 = connect(url)
+        senders = {name: TransactionSender(w3, funded_account(w3)) for name in NAMES}
+        config = replace(config_for_members([(senders[n].address, r, n) for n, r in zip(NAMES, ROLES)]),
+                         challenge_window=0)
+        raw = deploy_consortium(w3, funded_account(w3), config).to_json()
+        deployment = parse_deployment(json.loads(raw))
+        path = tmp_path_factory.mktemp("world") / "deployment.json"
+        path.write_text(raw)
+        h = lambda tag: tag.encode().ljust(32, b"\0")  # noqa: E731
+        r1 = bind(senders["hospital-a"], deployment, DataRegistry).register_source(
+            SourceSpec(h("schema"), h("rows-v1"), 1000, "ipfs://a", 1_000, 1))
+        registry2 = bind(senders["tax-bureau"], deployment, DataRegistry)
+        r2 = registry2.register_source(SourceSpec(h("schema"), h("rows"), 500, "ipfs://b", 500, 1,
+                                                  auto_consent_kinds=1))
+        registry2.set_auto_consent(r2.source_id, senders["bank-a"].address, True)
+        bind(senders["hospital-a"], deployment, DataRegistry).update_commitment(r1.source_id, h("rows-v2"), 1200)
+        requester = senders["bank-a"]
+        bind(requester, deployment, CustosToken).approve(deployment.address("Settlement"), BUDGET)
+        opened = bind(requester, deployment, JobLedger).open_job(
+            0, [r1.source_id, r2.source_id], h("params"), [senders["arbiter"].address, senders["node-b"].address],
+            BUDGET, int(time.time()) + 86_400)
+        assert opened.auto_consented == (r2.source_id,)
+        bind(senders["hospital-a"], deployment, JobLedger).consent(opened.job_id, r1.source_id)
+        arbiter = bind(senders["arbiter"], deployment, JobLedger)
+        arbiter.commit_result(opened.job_id, h("result"), h("transcript"), [3, 1], h("utility"))
+        job = arbiter.job(opened.job_id)
+        typed = {"types": ATTESTATION_TYPES, "primaryType": "Attestation",
+                 "domain": {"name": "Custos JobLedger", "version": "1", "chainId": w3.eth.chain_id,
+                            "verifyingContract": deployment.address("JobLedger")},
+                 "message": {"jobId": opened.job_id, "inputsHash": job.inputs_hash, "resultHash": job.result_hash,
+                             "transcriptRoot": job.transcript_root, "contributionHash": job.contribution_hash}}
+        for name in ("hospital-a", "tax-bureau", "arbiter", "node-b"):
+            signed = senders[name].account.sign_message(encode_typed_data(full_message=typed))
+            arbiter.attest(opened.job_id, senders[name].address, signed.signature)
+        settled = arbiter.finalize(opened.job_id)
+        bind(senders["hospital-a"], deployment, Settlement).withdraw()
+        auditor = Auditor.open(w3, deployment, path.parent / "audit-index.db")
+        auditor.sync()
+        yield World(url, path, auditor, senders, settled, opened.job_id, (r1.source_id, r2.source_id))
+
+
+def test_finalised_job_credits_follow_the_payout_rule(world: World) -> None:
+    names = world.senders
+    expected = split(BUDGET, [names["hospital-a"].address, names["tax-bureau"].address], [1_000, 500], [3, 1],
+                     [names["arbiter"].address, names["node-b"].address], 500)
+    assert list(world.settled.credits) == [(c.payee, c.amount) for c in expected]
+    assert bind(names["bank-a"], parse_deployment(json.loads(world.deployment_file.read_text())),
+                JobLedger).job(world.job_id).status is JobStatus.FINALIZED
+
+
+def test_a_reverted_call_raises_the_contracts_named_error(world: World) -> None:
+    deployment = parse_deployment(json.loads(world.deployment_file.read_text()))
+    with pytest.raises(JobLedgerWrongStatus) as caught:
+        bind(world.senders["hospital-a"], deployment, JobLedger).consent(world.job_id, world.sources[0])
+    assert caught.value.arguments == {"jobId": world.job_id, "status": int(JobStatus.FINALIZED)}
+
+
+def test_the_real_job_verifies_end_to_end(world: World) -> None:
+    trail = world.auditor.queries.job_trail(world.job_id)
+    assert trail.status == "Finalized" and trail.events[0].event == "JobOpened"
+    report = world.auditor.verifier.verify_job(world.job_id)
+    assert report.ok, report.failures
+    summary = report.summary()
+    assert summary["attestation signature"] == {PASSED: 4} and summary["payout"] == {PASSED: 1}
+    assert summary["seal"] == {NOT_APPLICABLE: len(trail.events)}
+
+
+def test_source_and_member_trails_of_the_real_job(world: World) -> None:
+    queries = world.auditor.queries
+    source = queries.source_trail(world.sources[0])
+    assert [v.version for v in source.versions] == [1, 2]
+    [use] = source.uses
+    assert (use.job_id, use.version, use.status) == (world.job_id, 2, "Finalized")
+    assert use.paid == dict(world.settled.credits)[world.senders["hospital-a"].address]
+    member = queries.member_trail(world.senders["hospital-a"].address)
+    assert member.credited == member.withdrawn == use.paid
+    assert world.auditor.verifier.verify_source(world.sources[1]).ok
+
+
+def test_records_anchored_through_audit_anchor_verify_on_chain(world: World, tmp_path: Path) -> None:
+    deployment = parse_deployment(json.loads(world.deployment_file.read_text()))
+    anchor = bind(world.senders["arbiter"], deployment, AuditAnchor)
+    anchorer = Anchorer(tmp_path / "a.db", anchor, batch_size=5)
+    _, batches = anchorer.add_many([f"message {i}".encode() for i in range(10)])
+    assert len(batches) == 2 and anchor._call("batchCount") == 2
+    proof = anchorer.proof(7)
+    assert anchor.verify_record(1, list(proof.proof), leaf_hash(b"message 6"))
+    assert world.auditor.verifier.verify_anchored(proof, b"message 6").ok
+    assert not world.auditor.verifier.verify_anchored(proof, b"message 7").ok
+
+
+def test_cli_prints_a_verified_timeline_and_json(world: World) -> None:
+    runner = CliRunner()
+    common = ["--rpc", world.url, "--deployment", str(world.deployment_file)]
+    human = runner.invoke(app, ["audit", "job", str(world.job_id), *common, "--verify"])
+    assert human.exit_code == 0, human.output
+    assert "verification of job 0: OK" in human.output and "hospital-a" in human.output
+    as_json = runner.invoke(app, ["audit", "source", str(world.sources[0]), *common, "--json"])
+    assert json.loads(as_json.output)["uses"][0]["status"] == "Finalized"
+    bad = runner.invoke(app, ["audit", "job", "99", *common])
+    assert bad.exit_code == 1 and "no job 99" in bad.output
