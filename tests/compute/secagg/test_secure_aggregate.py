@@ -1,0 +1,117 @@
+"""Secure aggregation over the real transport: exact sums, dropouts, stragglers never unmasked, aborts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from compute.errors import NotAParty, PeerAborted, ProtocolAborted, TooManyDropouts
+from compute.secagg import secure_aggregate
+from compute.transcript import FailureLog
+
+STAGE = 0.4
+
+
+@pytest.fixture
+def group(make_parties):
+    parties = make_parties(11)
+    return parties[:10], parties[10]
+
+
+def vectors_for(clients, seed: int, dim: int = 8) -> dict:
+    rng = np.random.default_rng(seed)
+    return {c.address: rng.integers(-10**6, 10**6, size=dim) for c in clients}
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_sum_without_dropouts_is_exact(make_parties, n) -> None:
+    parties = make_parties(n + 1)
+    clients, server = parties[:n], parties[n]
+    vectors = vectors_for(clients, n)
+    result = secure_aggregate(clients, server, vectors, job_id=31, threshold=n - 1)
+    assert np.array_equal(result.value["sum"], sum(vectors.values()))
+    assert [m.rows for m in result.parties[:n]] == [1] * n
+
+
+def test_float_vectors_sum_within_fixed_point_precision(make_parties) -> None:
+    parties = make_parties(4)
+    vectors = {c.address: np.linspace(-1, 1, 6) * (i + 1) for i, c in enumerate(parties[:3])}
+    result = secure_aggregate(parties[:3], parties[3], vectors, job_id=32, threshold=2, fraction_bits=20)
+    assert np.allclose(result.value["sum"], sum(vectors.values()), atol=3 * 2**-21)
+
+
+def test_four_dropouts_across_every_stage_give_the_exact_sum(group) -> None:
+    clients, server = group
+    vectors = vectors_for(clients, 7)
+    drop = {clients[0].address: "advertise", clients[2].address: "share", clients[4].address: "masked", clients[6].address: "unmask"}
+    result = secure_aggregate(clients, server, vectors, job_id=33, threshold=6, drop=drop, stage_timeout=STAGE)
+    included = [c.address for i, c in enumerate(clients) if i not in (0, 2, 4)]  # 6 sent its input, then left
+    assert np.array_equal(result.value["sum"], sum(vectors[a] for a in included))
+    assert result.value["dropped"] == [0, 2, 4]
+
+
+def test_five_dropouts_abort_with_no_output_and_a_recorded_failure(group) -> None:
+    clients, server = group
+    log = FailureLog()
+    drop = {c.address: stage for c, stage in zip(clients[:5], ["masked", "masked", "unmask", "unmask", "unmask"], strict=True)}
+    with pytest.raises(ProtocolAborted) as excinfo:
+        secure_aggregate(clients, server, vectors_for(clients, 8), job_id=34, threshold=6, drop=drop,
+                         stage_timeout=STAGE, failure_log=log)
+    assert isinstance(excinfo.value.cause, TooManyDropouts)
+    assert excinfo.value.party == server.address and excinfo.value.step == "unmasked"
+    assert log.records[-1].error == "TooManyDropouts"
+
+
+def test_late_client_is_dropped_and_its_self_mask_never_revealed(group, monkeypatch) -> None:
+    from compute import session
+
+    clients, server = group
+    vectors = vectors_for(clients, 9)
+    straggler = clients[3]
+    views = {}
+    real = session.run_role
+
+    def keep(channel, role):
+        outcome = real(channel, role)
+        views[channel.address] = outcome.view
+        return outcome
+
+    monkeypatch.setattr(session, "run_role", keep)
+    result = secure_aggregate(clients, server, vectors, job_id=35, threshold=6, late={straggler.address: 2 * STAGE},
+                              stage_timeout=STAGE, record_view=True)
+    assert np.array_equal(result.value["sum"], sum(v for a, v in vectors.items() if a != straggler.address))
+    answers = [json.loads(p) for _, step, p in views[server.address] if step == "unmasked"]
+    assert answers and all("3" not in a["b"] and "3" in a["key"] for a in answers)
+
+
+def test_server_view_holds_no_raw_vector(group, monkeypatch) -> None:
+    from compute import session
+
+    clients, server = group
+    vectors = vectors_for(clients, 10, dim=4)
+    views = {}
+    real = session.run_role
+    monkeypatch.setattr(session, "run_role", lambda ch, role: views.setdefault(ch.address, real(ch, role)))
+    secure_aggregate(clients, server, vectors, job_id=36, threshold=6, record_view=True)
+    for sender, _step, payload in views[server.address].view:
+        if sender in vectors:
+            assert vectors[sender].astype(np.int64).tobytes() not in payload
+            assert vectors[sender].astype(np.int64)[:1].tobytes() not in payload
+
+
+def test_a_client_outside_the_job_is_refused(group, make_parties) -> None:
+    clients, server = group
+    outsider = make_parties(1)[0]
+    with pytest.raises(NotAParty):
+        secure_aggregate(clients, server, {**vectors_for(clients, 1), outsider.address: np.zeros(8, dtype=int)}, job_id=37, threshold=6)
+
+
+def test_clients_learn_of_an_abort_instead_of_waiting(group) -> None:
+    clients, server = group
+    drop = {c.address: "advertise" for c in clients[:5]}
+    with pytest.raises(ProtocolAborted) as excinfo:
+        secure_aggregate(clients, server, vectors_for(clients, 2), job_id=38, threshold=6, drop=drop, stage_timeout=STAGE, timeout=30)
+    assert excinfo.value.step == "advertise"
+    assert not isinstance(excinfo.value.cause, PeerAborted)
