@@ -15,11 +15,15 @@ from eth_account import Account
 from fastapi import FastAPI
 
 from gateway.app import build_services, create_app
+from gateway.chain import open_gateway
 from gateway.auth import RequestDomain
 from gateway.client import GatewayClient
 from gateway.membership import Member, Role
 from gateway.services import GatewayServices
 from gateway.settings import Settings
+from tests.backends import anvil, throwaway_accounts
+
+from .scenario import Consortium, deploy, finished_job
 
 CHAIN_ID = 31337
 CONSORTIUM = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -123,3 +127,48 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> Iterator[Ga
     yield Gateway(server.url, services, clock, members, RequestDomain(CHAIN_ID, CONSORTIUM))
     server.stop()
     services.nonces.close()
+
+
+@pytest.fixture(scope="session")
+def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
+    """A real anvil node with the consortium deployed and one finished job."""
+    accounts = throwaway_accounts(6)
+    people = dict(zip(("bank", "card", "hospital", "arbiter", "regulator"), accounts[1:6]))
+    with anvil(accounts) as w3:
+        deployment = deploy(w3, accounts[0], people)
+        job_id = finished_job(w3, deployment, people)
+        yield Consortium(w3, deployment, people, job_id)
+
+
+@dataclass
+class LedgerGateway:
+    """A gateway over the real chain: Consortium membership, audit index, verification."""
+
+    url: str
+    services: GatewayServices
+    clock: FakeClock
+    consortium: Consortium
+    domain: RequestDomain
+
+    def client(self, who: str) -> GatewayClient:
+        """A signed client for one of the consortium's people (or 'outsider')."""
+        key = Account.create().key if who == "outsider" else self.consortium.people[who].key
+        client = GatewayClient(self.url, key, self.domain)
+        client.auth._now = self.clock.now  # type: ignore[union-attr]
+        return client
+
+
+@pytest.fixture(scope="module")
+def ledger_gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerGateway]:
+    folder = tmp_path_factory.mktemp("ledger-gateway")
+    (folder / "deployment.json").write_text(consortium.deployment.to_json())
+    clock = FakeClock()
+    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    app, close = open_gateway(consortium.people["bank"].key, rpc=rpc, deployment=folder / "deployment.json",
+                              clock=clock)
+    server = serve(app)
+    services: GatewayServices = app.state.services
+    domain = RequestDomain(services.settings.chain_id, services.settings.consortium)
+    yield LedgerGateway(server.url, services, clock, consortium, domain)
+    server.stop()
+    close()

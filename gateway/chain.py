@@ -1,0 +1,70 @@
+"""Opening a gateway on a chain: the deployment, the node, the Consortium, the audit index.
+
+The one place where the gateway is wired to `ledger`: it connects (JSON-RPC URL, or the
+embedded chain in-process), binds the Consortium for membership with the operator's key,
+opens the audit index in the gateway's state folder, and builds the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from eth_account import Account
+from fastapi import FastAPI
+
+from gateway.app import build_services, create_app
+from gateway.clock import Clock, SystemClock
+from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
+from gateway.settings import Settings
+from ledger.audit.auditor import Auditor
+from ledger.bindings import Consortium
+from ledger.client import TransactionSender, connect
+from ledger.client.deployment import load_deployment
+from ledger.errors import LedgerError
+
+
+class ChainGatewayError(Exception):
+    """The gateway cannot be opened: no deployment, no node, or a node on another chain."""
+
+
+def _connect(rpc: str | None, chain: Path | None, chain_id: int):
+    if rpc is not None:
+        return connect(rpc, chain_id=chain_id, timeout=10), lambda: None
+    from ledger.chain.node import Node
+    from ledger.chain.provider import NodeProvider
+
+    node = Node.open(chain, verify=False)
+    return connect(NodeProvider(node), chain_id=chain_id), getattr(node, "close", lambda: None)
+
+
+def open_gateway(
+    key: bytes, *, rpc: str | None = None, chain: Path | None = None, deployment: Path | None = None,
+    state: Path | None = None, clock: Clock | None = None, freshness_seconds: int = 60,
+) -> tuple[FastAPI, Callable[[], None]]:
+    """The gateway app for the member holding `key`, and a function that closes what it opened."""
+    if (rpc is None) == (chain is None):
+        raise ChainGatewayError("give exactly one of a JSON-RPC URL or an embedded chain directory")
+    deployment = deployment or (chain / "deployment.json" if chain else Path("deployment.json"))
+    state = state or deployment.parent / "gateway"
+    try:
+        info = load_deployment(deployment)
+        state.mkdir(parents=True, exist_ok=True)
+        w3, close_node = _connect(rpc, chain, info.chain_id)
+        sender = TransactionSender(w3, Account.from_key(key))
+        auditor = Auditor.open(w3, info, state / "audit-index.db")
+        consortium = Consortium.at(sender, info)
+    except (LedgerError, OSError) as exc:
+        raise ChainGatewayError(str(exc)) from None
+    clock = clock or SystemClock()
+    settings = Settings(chain_id=info.chain_id, consortium=info.address("Consortium"), operator=sender.address,
+                        state_dir=state, freshness_seconds=freshness_seconds)
+    services = build_services(settings, ConsortiumMembership(consortium), clock)
+    services.audit = LedgerAuditReader(auditor, clock)
+
+    def close() -> None:
+        services.nonces.close()
+        auditor.queries.store.close()
+        close_node()
+
+    return create_app(services), close
