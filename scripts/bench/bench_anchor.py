@@ -1,0 +1,98 @@
+"""Merkle-batch anchoring: records stored durably, batched, anchored and proven, per second.
+
+The chain is a real anvil with the six contracts deployed; each batch costs exactly one
+AuditAnchor.anchor transaction (checked: batchCount grows by the number of batches).
+Baseline, same process: one AuditAnchor.anchor transaction per record (no batching).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from eth_account import Account
+
+sys.path.insert(0, os.path.dirname(__file__))
+from report import emit  # noqa: E402
+
+from ledger.anchor import Anchorer  # noqa: E402
+from ledger.bindings import AuditAnchor  # noqa: E402
+from ledger.client import TransactionSender, connect  # noqa: E402
+from ledger.client.deployment import DeploymentInfo, parse_deployment  # noqa: E402
+from ledger.deploy import config_for_members, deploy_consortium  # noqa: E402
+
+ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
+RECORDS = 262_144
+BATCH = 65_536
+
+
+@contextmanager
+def consortium_on_anvil() -> Iterator[tuple[TransactionSender, DeploymentInfo, str]]:
+    """anvil on a free port, the six contracts deployed, one funded member's sender."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                w3 = connect(url)
+                break
+            except Exception:  # noqa: BLE001 - anvil still starting
+                time.sleep(0.05)
+        member, deployer = Account.create(), Account.create()
+        for account in (member, deployer):
+            w3.provider.make_request("anvil_setBalance", [account.address, hex(10**24)])  # type: ignore[arg-type]
+        raw = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")])).to_json()
+        yield TransactionSender(w3, member), parse_deployment(json.loads(raw)), url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def batched_rate(anchor: AuditAnchor, folder: Path) -> tuple[float, int]:
+    """Records per second through the Anchorer (durable store, trees, one tx per batch, every proof)."""
+    records = [os.urandom(96) for _ in range(RECORDS)]
+    anchorer = Anchorer(folder / "anchor.db", anchor, batch_size=BATCH)
+    before = anchor._call("batchCount")
+    start = time.perf_counter()
+    proofs = 0
+    for i in range(0, RECORDS, 16_384):  # arrivals in chunks, as a busy gateway would hand them over
+        proofs += sum(len(b.proofs) for b in anchorer.add_many(records[i:i + 16_384])[1])
+    last = anchorer.flush()
+    proofs += len(last.proofs) if last else 0
+    elapsed = time.perf_counter() - start
+    transactions = anchor._call("batchCount") - before
+    assert proofs == RECORDS and transactions == -(-RECORDS // BATCH), (proofs, transactions)
+    return RECORDS / elapsed, transactions
+
+
+def per_record_rate(anchor: AuditAnchor, count: int = 100) -> float:
+    """Baseline: one anchoring transaction per record."""
+    start = time.perf_counter()
+    for i in range(count):
+        anchor.anchor_root(os.urandom(32), 1, b"\0" * 32)
+    return count / (time.perf_counter() - start)
+
+
+def main() -> None:
+    with consortium_on_anvil() as (sender, deployment, _), tempfile.TemporaryDirectory() as tmp:
+        anchor = AuditAnchor.at(sender, deployment)
+        baseline = per_record_rate(anchor)
+        rate, transactions = batched_rate(anchor, Path(tmp))
+        emit("anchor_records_per_s_with_proofs", rate, "records/s", "one AuditAnchor tx per record", baseline)
+        emit("anchor_records_per_transaction", RECORDS / transactions, "records/tx",
+             "one AuditAnchor tx per record", 1.0)
+
+
+if __name__ == "__main__":
+    main()
