@@ -1,7 +1,7 @@
 """The arbiter: holds the Paillier private key, decrypts masked gradients and nothing else.
 
-It never receives features, labels, residuals or partial scores, only [[g + r]] with r
-uniform in Z_n chosen by the party that owns g, so every value it decrypts is uniform.
+It never receives features, labels, residuals or partial scores, only packed [[g + r]] with
+masks r chosen by the party that owns g, so every slot it decrypts is statistically uniform.
 Security assumption (FATE's): semi-honest parties, the arbiter colluding with nobody.
 """
 
@@ -37,7 +37,7 @@ def arbiter_role(cipher: FastCipher, guest: Address, hosts: Sequence[Address], f
         seen: list[list[int]] = []
         for _ in range(batches):
             for party, length in zip(parties, feature_counts):
-                masked = unpack_vector(cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, length)
+                masked = unpack_vector(cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length))
                 residues = cipher.decrypt_residues(masked)
                 if record_decryptions:
                     seen.append([int(v) for v in residues])
@@ -49,12 +49,13 @@ def arbiter_role(cipher: FastCipher, guest: Address, hosts: Sequence[Address], f
 
 
 def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: object, length: int) -> np.ndarray:
-    """Mask [[g]], have the arbiter decrypt g + r, unmask: g in plaintext for its owner only."""
+    """Mask (and pack) [[g]], have the arbiter decrypt it, unmask: g in plaintext for its owner only."""
     masked, masks = cipher.mask(encrypted)
     ch.send(arbiter, MASKED_GRADIENT, pack_vector(cipher, masked))
     body = unpack(ch.recv(arbiter, GRADIENT), arbiter, GRADIENT)
-    if not isinstance(body, list) or len(body) != length:
-        raise ProtocolViolation(arbiter, GRADIENT, f"returned {len(body) if isinstance(body, list) else 'no'} values for {length}")
+    expected = cipher.packed_length(length)
+    if not isinstance(body, list) or len(body) != expected:
+        raise ProtocolViolation(arbiter, GRADIENT, f"returned {len(body) if isinstance(body, list) else 'no'} values for {expected}")
     values = [int(v, 16) if isinstance(v, str) else float(v) for v in body]
     exponent = getattr(masked, "exponent", 0)
     return cipher.unmask(values, masks, exponent)

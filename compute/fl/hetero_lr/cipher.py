@@ -5,8 +5,12 @@ batch obfuscators, CRT decryption); `PheCipher` is the straightforward python-pa
 version of the same operations (one EncryptedNumber per value, phe's float encoding), kept
 as the benchmark baseline and as a cross-check. Roles only call this interface.
 
-Masks are uniform in Z_n, so what the arbiter decrypts, (g + r) mod n, is uniform and
-independent of the gradient g.
+Masking before the arbiter decrypts: `FastCipher` packs several gradient values into one
+plaintext, slot j holding g_j + 2^B + r_j with r_j uniform in [0, 2^(B+1+σ)) (B = 96 value
+bits, σ = 40 bits of statistical hiding), so the arbiter decrypts ~14× fewer ciphertexts at
+2048 bits and each slot it sees is within 2^-σ of uniform; a slot that overflowed is
+detected when unmasking. `PheCipher` masks each value with a random float, as a
+straightforward implementation does.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import gmpy2
 import numpy as np
 from phe import paillier
 
-from compute.errors import InvalidInput
+from compute.errors import EncodingOverflow, InvalidInput
 from compute.paillier import (
     DEFAULT_EXPONENT,
     Decryptor,
@@ -32,11 +37,13 @@ from compute.paillier import (
     decode,
     generate_keypair,
 )
-from compute.paillier.encoding import from_residues
 
 OBFUSCATIONS = ("fresh", "precomputed", "short-exponent")
 FEATURE_EXPONENT = -4  # features as m·16^-4: ~17-bit exponents, resolution 1.5e-5 on standardised data
 QUARTER_EXPONENT = -1  # 0.25 = 4·16^-1
+VALUE_BITS = 96        # |encoded gradient| < 2^96: at exponent −13 that is |g| < 2^44
+HIDING_BITS = 40       # statistical distance of a masked slot from uniform: ≤ 2^-40
+SLOT_BITS = VALUE_BITS + 1 + HIDING_BITS + 1  # value + sign offset, mask, one bit of carry room
 
 
 class FastCipher:
@@ -92,24 +99,46 @@ class FastCipher:
         """[[Xᵀ d]]."""
         return vector.rmatmul(matrix, FEATURE_EXPONENT, self.workers)
 
-    def mask(self, vector: EncryptedVector) -> tuple[EncryptedVector, list[int]]:
-        """[[g + r]] with r uniform in Z_n, and r."""
-        n = vector.public_key.n
-        masks = [secrets.randbelow(n) for _ in range(len(vector))]
-        nsquare = vector.public_key.nsquare
-        masked = [c * (1 + r * n) % nsquare for c, r in zip(vector.ciphertexts, masks)]
-        return EncryptedVector(vector.public_key, masked, vector.exponent), masks
+    def slots(self) -> int:
+        """Gradient values packed into one ciphertext for the arbiter."""
+        assert self.public_key is not None
+        return max(1, (self.public_key.n.bit_length() - 2) // SLOT_BITS)
+
+    def packed_length(self, length: int) -> int:
+        """Ciphertexts the arbiter decrypts for a gradient of `length` values."""
+        return -(-length // self.slots())
+
+    def mask(self, vector: EncryptedVector) -> tuple[EncryptedVector, tuple[list[int], int]]:
+        """[[Σ_j (g_j + 2^B + r_j)·2^(slot·j)]] per group of slots, and the masks r."""
+        per, nsquare = self.slots(), gmpy2.mpz(vector.public_key.nsquare)
+        masks = [secrets.randbits(VALUE_BITS + 1 + HIDING_BITS) for _ in range(len(vector))]
+        shifted = vector.add_encoded([(1 << VALUE_BITS) + r for r in masks]).ciphertexts
+        packed = []
+        for start in range(0, len(shifted), per):
+            group = shifted[start : start + per]
+            acc = group[-1]
+            for c in reversed(group[:-1]):  # Horner: acc·2^slot + next, in the exponent
+                acc = gmpy2.powmod(acc, 1 << SLOT_BITS, nsquare) * c % nsquare
+            packed.append(acc)
+        return EncryptedVector(vector.public_key, packed, vector.exponent), (masks, len(vector))
 
     def decrypt_residues(self, vector: EncryptedVector) -> list[int]:
-        """Decrypt to Z_n (arbiter); the values are masked."""
+        """Decrypt to Z_n (arbiter); every slot is masked."""
         assert self._decryptor is not None
         return self._decryptor.decrypt_residues(vector)
 
-    def unmask(self, residues: Sequence[int], masks: Sequence[int], exponent: int) -> np.ndarray:
-        """g from (g + r) mod n."""
-        assert self.public_key is not None
-        n = self.public_key.n
-        return decode(from_residues([(v - r) % n for v, r in zip(residues, masks)], n, self.public_key.max_int), exponent)
+    def unmask(self, residues: Sequence[int], state: Any, exponent: int) -> np.ndarray:
+        """g_j from the packed slots; EncodingOverflow if a value left its slot."""
+        masks, length = state
+        per, slot_mask = self.slots(), (1 << SLOT_BITS) - 1
+        signed = []
+        for j in range(length):
+            packed = residues[j // per]
+            value = ((packed >> (SLOT_BITS * (j % per))) & slot_mask) - masks[j] - (1 << VALUE_BITS)
+            if not -(1 << VALUE_BITS) <= value < (1 << VALUE_BITS):
+                raise EncodingOverflow("a gradient value overflowed its packing slot")
+            signed.append(value)
+        return decode(signed, exponent)
 
     def dump(self, vector: EncryptedVector) -> tuple[int, list[int]]:
         """(exponent, ciphertexts) for the wire."""
@@ -139,6 +168,10 @@ class PheCipher(FastCipher):
     def bind(self, n: int, expected_encryptions: int) -> None:
         """Use the arbiter's public key."""
         self.public_key = paillier.PaillierPublicKey(n)
+
+    def packed_length(self, length: int) -> int:
+        """No packing: one ciphertext per value."""
+        return length
 
     def encrypt(self, values: np.ndarray) -> list[paillier.EncryptedNumber]:  # type: ignore[override]
         """phe encryption of each float (phe picks each value's exponent)."""

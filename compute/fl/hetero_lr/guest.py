@@ -10,6 +10,7 @@ utilities used for contribution scores, and publishes the result.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -19,7 +20,15 @@ from compute.channel import Channel
 from compute.contribution import ContributionReport, UtilityTable, robust_shapley
 from compute.fl.hetero_lr.arbiter import RESULT, request_gradient
 from compute.fl.hetero_lr.cipher import FastCipher
-from compute.fl.hetero_lr.host import HOST_FORWARD, MODEL_COMMITMENT, PREDICT_FORWARD, RESIDUAL, commit_model, receive_public_key
+from compute.fl.hetero_lr.host import (
+    HOST_FORWARD,
+    MODEL_COMMITMENT,
+    PREDICT_FORWARD,
+    READY,
+    RESIDUAL,
+    commit_model,
+    receive_public_key,
+)
 from compute.fl.hetero_lr.schedule import HeteroLRParams, batch_count, batches, residual_offset, with_intercept
 from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_floats, unpack_vector
 from compute.fl.metrics import auc
@@ -55,8 +64,13 @@ def guest_role(cipher: FastCipher, features: np.ndarray, y: np.ndarray, hosts: S
 
     def role(ch: Channel) -> RoleOutput:
         receive_public_key(ch, cipher, arbiter, batch_count(rows, params) * params.batch_size)
+        for host in hosts:
+            ch.recv(host, READY)
         weights = np.zeros(width)
-        for _, batch in batches(rows, params):
+        epoch_starts = [time.perf_counter()]
+        for epoch, batch in batches(rows, params):
+            if epoch == len(epoch_starts):
+                epoch_starts.append(time.perf_counter())
             X = X_all[batch]
             parts = [unpack_vector(cipher, ch.recv(h, HOST_FORWARD), h, HOST_FORWARD, len(batch)) for h in hosts]
             residual = cipher.residual(parts, residual_offset(X @ weights, y[batch]))
@@ -65,6 +79,7 @@ def guest_role(cipher: FastCipher, features: np.ndarray, y: np.ndarray, hosts: S
                 ch.send(host, RESIDUAL, payload)
             gradient = request_gradient(ch, cipher, arbiter, cipher.rmatmul(residual, X), width)
             weights = weights - params.learning_rate * (gradient / len(batch) + params.l2 * weights)
+        epoch_starts.append(time.perf_counter())
         host_scores = [unpack_floats(ch.recv(h, PREDICT_FORWARD), h, PREDICT_FORWARD, rows) for h in hosts]
         guest_score = X_all @ weights
         score = guest_score + sum(host_scores)
@@ -86,6 +101,7 @@ def guest_role(cipher: FastCipher, features: np.ndarray, y: np.ndarray, hosts: S
         for party in [*hosts, arbiter]:
             ch.send(party, RESULT, pack(result))
         value = {"weights": weights, "salt": salt, "probabilities": sigmoid(score), "result": result, "report": report}
-        return RoleOutput(value, hash_result(result), metadata={"rows": rows, "offline_seconds": cipher.offline_seconds})
+        return RoleOutput(value, hash_result(result), metadata={"rows": rows, "offline_seconds": cipher.offline_seconds,
+                                                                           "epoch_seconds": list(np.diff(epoch_starts))})
 
     return role

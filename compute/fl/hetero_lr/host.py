@@ -26,6 +26,7 @@ HOST_FORWARD = "host-forward"
 RESIDUAL = "residual"
 PREDICT_FORWARD = "predict-forward"
 MODEL_COMMITMENT = "model-commitment"
+READY = "ready"
 
 
 def commit_model(weights: np.ndarray, salt: bytes) -> str:
@@ -51,6 +52,7 @@ def host_role(cipher: FastCipher, features: np.ndarray, guest: Address, arbiter:
 
     def role(ch: Channel) -> RoleOutput:
         receive_public_key(ch, cipher, arbiter, batch_count(rows, params) * params.batch_size)
+        ch.send(guest, READY, b"{}")  # offline work done: the guest times epochs from here
         weights = np.zeros(width)
         for _, batch in batches(rows, params):
             X = features[batch]

@@ -33,6 +33,7 @@ class HeteroLRRun:
     arbiter_decrypted: tuple[tuple[int, ...], ...]
     views: dict[str, tuple[tuple[str, str, bytes], ...]]
     offline_seconds: dict[str, float]
+    epoch_seconds: tuple[float, ...]  # the guest's wall time per epoch, after every party's offline work
 
 
 def _check(guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np.ndarray]) -> None:
@@ -75,4 +76,5 @@ def run_hetero_lr(guest: Party, hosts: Sequence[Party], arbiter: Party, guest_fe
         tuple(tuple(v) for v in outcomes[arbiter.address].metadata["decrypted"]),
         {p.address: outcomes[p.address].view for p in parties},
         {p.address: float(outcomes[p.address].metadata.get("offline_seconds", 0.0)) for p in parties},
+        tuple(outcomes[guest.address].metadata["epoch_seconds"]),
     )
