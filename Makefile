@@ -29,7 +29,7 @@ $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 test-contracts: $(NODE_STAMP)
-	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) node_modules/.bin/forge test
+	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) tools/forge test
 
 test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(VENV)/bin/python -m pytest

@@ -21,7 +21,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ANVIL = REPO_ROOT / "contracts" / "node_modules" / ".bin" / "anvil"
+FOUNDRY_NPM = REPO_ROOT / "contracts" / "node_modules" / "@foundry-rs"
 ACCOUNT_COUNT = 8
 FUNDING_WEI = 10**24
 
@@ -51,10 +51,12 @@ def _free_port() -> int:
 @contextmanager
 def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
     """Foundry's anvil (from npm) on a free loopback port, accounts funded by anvil_setBalance."""
-    if not ANVIL.exists():
-        raise RuntimeError(f"anvil is not installed at {ANVIL}: run 'npm ci' in contracts/")
+    # The platform binary, not the npm shim: a shim killed hard would orphan anvil.
+    binaries = sorted(FOUNDRY_NPM.glob("anvil-*/bin/anvil"))
+    if not binaries:
+        raise RuntimeError(f"anvil is not installed under {FOUNDRY_NPM}: run 'npm ci' in contracts/")
     port = _free_port()
-    proc = subprocess.Popen([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+    proc = subprocess.Popen([str(binaries[0]), "--host", "127.0.0.1", "--port", str(port), "--silent"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 30}))

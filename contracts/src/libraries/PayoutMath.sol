@@ -36,6 +36,8 @@ library PayoutMath {
         computeShare = fee / computeCount;
         uint256 weighted;
         (sourceShares, weighted) = _byWeight(pool - fee, prices, weights, weightSum);
+        // Dividing first is the rule: equal integer fee shares, the remainder becomes dust.
+        // slither-disable-next-line divide-before-multiply
         dust = escrow - priceSum - computeShare * computeCount - weighted;
     }
 
