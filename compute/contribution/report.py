@@ -75,3 +75,23 @@ class ContributionReport:
     def canonical(self) -> bytes:
         """Canonical JSON bytes of `to_json`."""
         return canonical_json(self.to_json())
+
+
+@dataclass(frozen=True)
+class ChainCommit:
+    """What a finished job commits: `commitResult(jobId, result_hash, transcript_root, weights, utility_table_hash)`,
+    the contribution hash attesters sign, and the result bundle published beside them (canonical JSON)."""
+
+    result_hash: bytes
+    transcript_root: bytes
+    weights: tuple[int, ...]           # aligned with `sources`, which the job's sourceIds must follow
+    sources: tuple[str, ...]
+    utility_table_hash: bytes
+    contribution_hash: bytes
+    bundle: bytes
+
+    @classmethod
+    def of(cls, result_hash: bytes, transcript_root: bytes, report: ContributionReport, bundle: object) -> ChainCommit:
+        """Assemble from a run's hashes, its contribution report and its bundle value."""
+        return cls(result_hash, transcript_root, report.weights, report.table.sources, report.utility_table_hash,
+                   report.contribution_hash, canonical_json(bundle))

@@ -1,7 +1,8 @@
 """FedAvg over several data holders with the same features, each round's aggregate by secure summation.
 
-Security assumption: semi-honest aggregator and clients, no client drops out (the pairwise
-masks are not recoverable); with DP on, the aggregate is (ε, δ)-DP towards anyone who sees it.
+Security assumption: compute.secagg's (semi-honest, fewer than threshold colluding; a round
+survives up to a third of its clients dropping out of the aggregation); with DP on, the
+aggregate is (ε, δ)-DP towards anyone who sees it.
 """
 
 from compute.fl.dp import DPParams, epsilon

@@ -1,11 +1,12 @@
 """A FedAvg client: trains locally from the round's global model and sends its update masked.
 
-The update leaves the client only inside a pairwise-masked vector; with DP on, it is clipped
-and carries the client's share of the Gaussian noise before masking. The client keeps its
-recorded round updates, and at the end sends masked copies for every coalition it belongs to
-(masks shared with that coalition's members only), from which the server rebuilds coalition
-models. Note: a singleton coalition's sum is the client's own update, so contribution scoring
-shows the server each client's (noised, if DP is on) round updates.
+Each round's update leaves the client only as its input to `compute.secagg` (Bonawitz secure
+aggregation, run on the job's channel); with DP on, it is clipped and carries the client's
+share of the Gaussian noise first. The client keeps its recorded round updates; for
+contribution scores it then joins one secure aggregation per (coalition, round) it belongs
+to, from which the server rebuilds coalition models. A singleton coalition's "sum" is the
+client's own update, sent as is: contribution scoring shows the server each client's
+(noised, if DP is on) round updates — the price of gradient-based Shapley.
 """
 
 from __future__ import annotations
@@ -17,21 +18,33 @@ from compute.errors import MalformedMessage, ProtocolViolation
 from compute.fl.dp import clip, noise_share
 from compute.fl.fedavg.params import FedAvgParams, coalitions, model_hash
 from compute.fl.models import sgd
-from compute.fl.pairwise_masking import mask_vector
 from compute.fl.hetero_lr.wire import pack, unpack
 from compute.party import Address
+from compute.secagg import AggregationParams
+from compute.secagg.protocol import client_role as secagg_client
 from compute.session import Role, RoleOutput
 
 GLOBAL_MODEL = "global-model"
-MASKED_UPDATE = "masked-update"
-COALITION_UPDATES = "coalition-updates"
+SINGLE_UPDATE = "single-update"
 FINAL_MODEL = "final-model"
+FRACTION_BITS = 32
 
 
-def context(job_id: int, round_index: int, coalition: tuple[int, ...] | None) -> bytes:
-    """The PRG context of a mask: job, round and (for contribution) the coalition."""
-    label = "all" if coalition is None else ",".join(map(str, coalition))
-    return f"custos/fedavg/{job_id}/{round_index}/{label}".encode()
+def aggregation(members: int, size: int, params: FedAvgParams, *, all_needed: bool = False) -> AggregationParams:
+    """compute.secagg parameters for a sum over `members` clients (threshold: two thirds, or all)."""
+    threshold = members if all_needed else max(2, -(-2 * members // 3))
+    return AggregationParams(threshold, size, FRACTION_BITS, params.stage_timeout)
+
+
+def coalition_rounds(clients: list[Address], params: FedAvgParams) -> list[tuple[tuple[int, ...], int, list[Address]]]:
+    """Every (coalition, round, members who took part) the contribution phase sums, in one agreed order."""
+    out = []
+    for coalition in coalitions(len(clients)):
+        for t in range(params.rounds):
+            members = [a for a in params.sampled(t, clients) if clients.index(a) in coalition]
+            if members:
+                out.append((coalition, t, members))
+    return out
 
 
 def parse_model(data: bytes, sender: str, step: str, size: int, round_index: int | None = None) -> dict:
@@ -56,7 +69,6 @@ def client_role(X: np.ndarray, y: np.ndarray, server: Address, clients: list[Add
     model = params.build_model(X.shape[1])
 
     def role(ch: Channel) -> RoleOutput:
-        me = clients.index(ch.address)
         rng = np.random.default_rng()  # DP noise: fresh OS entropy, never the shared seed
         recorded: dict[int, np.ndarray] = {}
         for t in range(params.rounds):
@@ -69,18 +81,16 @@ def client_role(X: np.ndarray, y: np.ndarray, server: Address, clients: list[Add
             if params.dp is not None:
                 update = clip(update, params.dp.clip_norm) + noise_share(size, params.dp, len(sampled), rng)
             recorded[t] = update
-            members = [ch.job.roster[a] for a in sampled]
-            masked = mask_vector(ch.me, members, context(ch.job.job_id, t, None), update)
-            ch.send(server, MASKED_UPDATE, masked.tobytes())
+            secagg_client(sampled.index(ch.address), update, aggregation(len(sampled), size, params), sampled, server)(ch)
         if params.contribution:
-            parts = []
-            for coalition in coalitions(len(clients)):
-                if me not in coalition:
+            for _, t, members in coalition_rounds(clients, params):
+                if ch.address not in members:
                     continue
-                for t, update in recorded.items():
-                    members = [a for a in params.sampled(t, clients) if clients.index(a) in coalition]
-                    parts.append(mask_vector(ch.me, [ch.job.roster[a] for a in members], context(ch.job.job_id, t, coalition), update))
-            ch.send(server, COALITION_UPDATES, b"".join(p.tobytes() for p in parts))
+                if len(members) == 1:
+                    ch.send(server, SINGLE_UPDATE, np.asarray(recorded[t], dtype="<f8").tobytes())
+                else:
+                    secagg_client(members.index(ch.address), recorded[t], aggregation(len(members), size, params, all_needed=True),
+                                  members, server)(ch)
         final = parse_model(ch.recv(server, FINAL_MODEL), server, FINAL_MODEL, size)
         return RoleOutput({"model": final["model"], "rounds_taken": sorted(recorded)}, bytes.fromhex(final["hash"]),
                           metadata={"rows": len(y)})

@@ -30,6 +30,7 @@ class FedAvgParams:
     dp: DPParams | None = None
     contribution: bool = True             # reconstruct coalition models for Shapley scores
     replica_tolerance: float = 0.005      # utility difference under which two sources count as replicas
+    stage_timeout: float = 10.0           # secure aggregation: seconds a stage waits before dropping a client
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.local_epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:

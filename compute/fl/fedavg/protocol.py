@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from compute.channel import Job
-from compute.contribution import ContributionReport
+from compute.contribution import ChainCommit, ContributionReport
 from compute.errors import InvalidInput
 from compute.fl.fedavg.client import client_role
 from compute.fl.fedavg.params import FedAvgParams
@@ -35,6 +35,12 @@ class FedAvgRun:
     def bundle(self) -> bytes:
         """The result bundle as canonical JSON (what the job publishes beside its hashes)."""
         return canonical_json(self.result.value)
+
+    def chain_commit(self) -> ChainCommit:
+        """The values `commitResult` takes (needs the contribution phase: params.contribution)."""
+        if self.report is None:
+            raise InvalidInput("this run did not score contributions (FedAvgParams.contribution=False)")
+        return ChainCommit.of(self.result.result_hash, self.result.transcript_root, self.report, self.result.value)
 
 
 def run_fedavg(server: Party, clients: Sequence[Party], data: Mapping[str, tuple[np.ndarray, np.ndarray]],

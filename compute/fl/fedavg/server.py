@@ -1,7 +1,8 @@
-"""The FedAvg aggregator: sends each round's global model, sums masked updates, scores contributions.
+"""The FedAvg aggregator: sends each round's global model, learns only the secure sum of the
+updates (compute.secagg on the job's channel), and scores contributions.
 
-It sees only pairwise-masked updates; their sum is the round's aggregate. The model hash of
-every round goes into the transcript (in the next round's model message and the final one).
+The model hash of every round goes into the transcript (in the next round's model message and
+the final one). The mean is over the clients whose input the secure aggregation accepted.
 """
 
 from __future__ import annotations
@@ -15,37 +16,37 @@ from compute.contribution import ContributionReport, UtilityTable, robust_shaple
 from compute.contribution.shapley import EXACT_LIMIT, leave_one_out
 from compute.errors import ProtocolViolation
 from compute.fl.dp import epsilon
-from compute.fl.fedavg.client import COALITION_UPDATES, FINAL_MODEL, GLOBAL_MODEL, MASKED_UPDATE, encode_model
+from compute.fl.fedavg.client import FINAL_MODEL, GLOBAL_MODEL, SINGLE_UPDATE, aggregation, coalition_rounds, encode_model
 from compute.fl.fedavg.params import FedAvgParams, coalitions, model_hash, reconstruct
-from compute.fl.pairwise_masking import unmask_sum
 from compute.party import Address
+from compute.secagg.protocol import server_role as secagg_server
 from compute.session import Role, RoleOutput
 
 Scorer = Callable[[np.ndarray], float]
 
 
-def _vectors(data: bytes, sender: str, step: str, size: int, count: int) -> list[np.ndarray]:
-    if len(data) != 8 * size * count:
-        raise ProtocolViolation(sender, step, f"{len(data)} bytes, expected {count} vectors of {size}")
-    flat = np.frombuffer(data, dtype=np.uint64)
-    return [flat[i * size:(i + 1) * size] for i in range(count)]
+def _single(data: bytes, sender: str, size: int) -> np.ndarray:
+    if len(data) != 8 * size:
+        raise ProtocolViolation(sender, SINGLE_UPDATE, f"{len(data)} bytes, expected {size} float64 values")
+    vector = np.frombuffer(data, dtype="<f8")
+    if not np.all(np.isfinite(vector)):
+        raise ProtocolViolation(sender, SINGLE_UPDATE, "update is not finite")
+    return vector
 
 
 def _contribution(ch: Channel, clients: list[Address], params: FedAvgParams, initial: np.ndarray,
                   score: Scorer, metric: str, owners: list[str]) -> ContributionReport:
-    size, groups = initial.size, coalitions(len(clients))
-    received = {}
-    for k, client in enumerate(clients):
-        rounds = [t for t in range(params.rounds) if client in params.sampled(t, clients)]
-        entries = [(c, t) for c in groups if k in c for t in rounds]
-        received[client] = dict(zip(entries, _vectors(ch.recv(client, COALITION_UPDATES), client, COALITION_UPDATES, size, len(entries))))
+    size = initial.size
+    sums: dict[tuple[tuple[int, ...], int], tuple[np.ndarray, int]] = {}
+    for coalition, t, members in coalition_rounds(clients, params):
+        if len(members) == 1:
+            sums[(coalition, t)] = (_single(ch.recv(members[0], SINGLE_UPDATE), members[0], size), 1)
+        else:
+            out = secagg_server(aggregation(len(members), size, params, all_needed=True), members)(ch).value
+            sums[(coalition, t)] = (out["sum"], len(out["clients"]))
     utilities = {frozenset(): score(initial)}
-    for coalition in groups:
-        round_sums = []
-        for t in range(params.rounds):
-            members = [a for a in params.sampled(t, clients) if clients.index(a) in coalition]
-            total = unmask_sum([received[a][(coalition, t)] for a in members]) if members else None
-            round_sums.append((total, len(members)))
+    for coalition in coalitions(len(clients)):
+        round_sums = [sums.get((coalition, t), (None, 0)) for t in range(params.rounds)]
         utilities[frozenset(coalition)] = score(reconstruct(initial, round_sums))
     table = UtilityTable(tuple(clients), metric, utilities)
     if len(clients) <= EXACT_LIMIT:
@@ -67,8 +68,8 @@ def server_role(clients: list[Address], params: FedAvgParams, features: int, sco
             sampled = params.sampled(t, clients)
             for client in sampled:
                 ch.send(client, GLOBAL_MODEL, encode_model(t, model))
-            masked = [_vectors(ch.recv(c, MASKED_UPDATE), c, MASKED_UPDATE, model.size, 1)[0] for c in sampled]
-            model = model + unmask_sum(masked) / len(sampled)  # equal weights: row counts are self-reported
+            out = secagg_server(aggregation(len(sampled), model.size, params), sampled)(ch).value
+            model = model + out["sum"] / len(out["clients"])  # equal weights: row counts are self-reported
             round_hashes.append(model_hash(model).hex())
         report = _contribution(ch, clients, params, initial, score, metric, owners) if params.contribution else None
         spent = epsilon(params.dp, params.rounds) if params.dp else None

@@ -43,7 +43,7 @@ def arbiter_role(cipher: FastCipher, guest: Address, hosts: Sequence[Address], f
                     seen.append([int(v) for v in residues])
                 ch.send(party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues]))
         result = unpack(ch.recv(guest, RESULT), guest, RESULT)
-        return RoleOutput(None, hash_result(result), metadata={"decrypted": seen, "n": n})
+        return RoleOutput({"result": result}, hash_result(result), metadata={"decrypted": seen, "n": n})
 
     return role
 

@@ -67,7 +67,7 @@ def host_role(cipher: FastCipher, features: np.ndarray, guest: Address, arbiter:
         result = unpack(ch.recv(guest, RESULT), guest, RESULT)
         if not isinstance(result, dict) or commitment not in result.get("model_commitments", {}).values():
             raise ProtocolViolation(guest, RESULT, "the result omits this host's model commitment")
-        return RoleOutput({"weights": weights, "salt": salt}, hash_result(result),
+        return RoleOutput({"weights": weights, "salt": salt, "result": result}, hash_result(result),
                           metadata={"rows": rows, "offline_seconds": cipher.offline_seconds})
 
     return role

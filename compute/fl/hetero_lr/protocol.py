@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from compute.channel import Job
+from compute.contribution import ChainCommit
 from compute.errors import InvalidInput
 from compute.fl.hetero_lr.arbiter import arbiter_role
 from compute.fl.hetero_lr.cipher import make_cipher
@@ -34,6 +35,10 @@ class HeteroLRRun:
     views: dict[str, tuple[tuple[str, str, bytes], ...]]
     offline_seconds: dict[str, float]
     epoch_seconds: tuple[float, ...]  # the guest's wall time per epoch, after every party's offline work
+
+    def chain_commit(self) -> ChainCommit:
+        """The values `commitResult` takes; sources are [guest, *hosts] by address."""
+        return ChainCommit.of(self.result.result_hash, self.result.transcript_root, self.guest["report"], self.result.value)
 
 
 def _check(guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np.ndarray]) -> None:

@@ -11,7 +11,7 @@ from compute.fl.datasets import load_vertical, non_iid_parts
 from compute.fl.fedavg import DPParams, FedAvgParams, epsilon, model_hash, run_fedavg
 from compute.fl.metrics import accuracy
 from compute.fl.models import fit_logistic, sigmoid
-from compute.fl.pairwise_masking import SCALE
+from compute.fl.fedavg.client import FRACTION_BITS
 from compute.party import Party
 
 
@@ -61,10 +61,10 @@ def test_result_hash_is_the_final_model_hash_and_every_round_is_hashed(breast, p
     hashes = run.result.value["round_model_hashes"]
     assert len(hashes) == 4 and hashes[-1] == run.result.result_hash.hex()
     steps = [e.step for e in run.result.transcript.entries]
-    assert steps.count("masked-update") == 4 * 2 and steps.count("final-model") == 3
+    assert steps.count("masked") == 4 * 2 and steps.count("final-model") == 3
 
 
-def test_server_sees_only_masked_updates_whose_sum_is_the_aggregate(breast, parties):
+def test_server_sees_only_masked_updates_and_learns_their_sum(breast, parties):
     X, y, Xv, yv = breast
     server, clients = parties
     params = FedAvgParams(rounds=1, contribution=False)
@@ -72,13 +72,13 @@ def test_server_sees_only_masked_updates_whose_sum_is_the_aggregate(breast, part
     run = run_fedavg(server, clients[:3], _data(clients, non_iid_parts(X, y, 3, seed=3)), (Xv, yv), params,
                      job_id=23, record_view=True)
 
-    masked = [np.frombuffer(p, dtype=np.uint64) for _, step, p in run.server_view if step == "masked-update"]
+    steps = {step for _, step, _ in run.server_view}
+    assert steps == {"advertise", "shared", "masked", "unmasked"}  # compute.secagg's messages, nothing else
+    masked = [np.frombuffer(p, dtype=np.uint64) for _, step, p in run.server_view if step == "masked"]
     assert len(masked) == 3
-    decoded = [m.view(np.int64).astype(np.float64) / SCALE for m in masked]
-    assert all(np.median(np.abs(d)) > 1e6 for d in decoded)  # masks: uniform in Z_2^64, far from any real update
-    total = sum(masked[1:], masked[0]).view(np.int64).astype(np.float64) / SCALE
-    assert np.max(np.abs(total)) < 10  # the masks cancel only in the sum
-    np.testing.assert_allclose(run.model, params.build_model(X.shape[1]).init() + total / 3)
+    decoded = [m.view(np.int64).astype(np.float64) / 2.0**FRACTION_BITS for m in masked]
+    assert all(np.median(np.abs(d)) > 1e6 for d in decoded)  # masked: uniform in Z_2^64, far from any real update
+    assert np.max(np.abs(run.model - params.build_model(X.shape[1]).init())) < 10  # while the aggregate is a small step
 
 
 def test_dp_reports_the_epsilon_spent_with_the_result(breast, parties):
@@ -110,6 +110,10 @@ def test_contribution_ignores_declared_row_counts(breast, parties):
     assert first.report.weights == second.report.weights
     assert first.report.contribution_hash == second.report.contribution_hash
     assert first.result.result_hash == second.result.result_hash
+    commit = first.chain_commit()
+    assert commit.weights == first.report.weights and sum(commit.weights) > 0
+    assert commit.sources == tuple(c.address for c in clients[:3])
+    assert commit.transcript_root == first.result.transcript.root and len(commit.utility_table_hash) == 32
 
 
 def test_a_copied_client_earns_its_owner_nothing_extra(breast, parties):
