@@ -77,8 +77,11 @@ def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
             proc.wait()
 
 
-# One entry per backend; the embedded py-evm node (in-process and HTTP) joins here.
-BACKENDS: dict[str, BackendFactory] = {"anvil": anvil}
+# One entry per backend: anvil, and the embedded py-evm node in-process and over HTTP.
+from tests.ledger.chain.embedded_backends import embedded_http, embedded_inprocess  # noqa: E402
+
+BACKENDS: dict[str, BackendFactory] = {"anvil": anvil, "embedded-inprocess": embedded_inprocess,
+                                       "embedded-http": embedded_http}
 
 
 @pytest.fixture(scope="session", params=sorted(BACKENDS))

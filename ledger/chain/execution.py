@@ -24,24 +24,36 @@ class Executor:
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._head_state: tuple[bytes, float, StateAPI] | None = None
+        self._head_state: tuple[bytes, int, StateAPI] | None = None
 
     def head_state(self) -> StateAPI:
-        """A costless state on the head, reused (snapshot/revert) while the head and second last.
+        """A state on the head, reused (snapshot/revert) while the head and the clock's second last.
 
         Admission reads nonces and balances and calls the membership contract for every
         transaction; building a fresh state each time cost as much as the call itself.
-        Renewed every second so time-dependent calls see the current block timestamp.
+        Renewed when the second changes, so calls always see the timestamp a block sealed
+        now would get.
         """
         head = self._node.head
-        now = time.monotonic()
+        now = int(time.time())
         cached = self._head_state
-        if cached is None or cached[0] != head.hash or now - cached[1] > 1.0:
-            vm = self._node.chain.get_vm(head)
-            with vm.in_costless_state() as state:
-                pass  # the context only snapshots/reverts; the state stays usable
-            cached = self._head_state = (head.hash, now, state)
+        if cached is None or cached[0] != head.hash or cached[1] != now:
+            cached = self._head_state = (head.hash, now, self._pending_state(head))
         return cached[2]
+
+    def _pending_state(self, parent: BlockHeaderAPI) -> StateAPI:
+        """State after `parent`, in the context of the block the producer would seal now.
+
+        py-evm's own costless state stamps that block parent+1, which runs ahead of the
+        clock; contracts' deadline checks must see the timestamp a real block would get.
+        """
+        chain = self._node.chain
+        header = chain.create_header_from_parent(
+            parent, timestamp=max(int(time.time()), parent.timestamp), gas_limit=parent.gas_limit,
+            coinbase=self._node.validator_address or parent.coinbase,
+        )
+        # Calls are free whatever the base fee (py-evm's costless state does the same).
+        return chain.get_vm(header.copy(base_fee_per_gas=0)).state
 
     @staticmethod
     def _spoof(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: int, gas: int) -> SpoofTransaction:
@@ -64,8 +76,8 @@ class Executor:
                 finally:
                     state.revert(snapshot)
             else:
-                with node.chain.get_vm(header).in_costless_state() as state:
-                    computation = state.costless_execute_transaction(self._spoof(state, sender, to, data, value, gas))
+                state = self._pending_state(header)
+                computation = state.costless_execute_transaction(self._spoof(state, sender, to, data, value, gas))
             if computation.is_error:
                 raise _failure(computation.error, computation.output)
             return computation.output
@@ -76,12 +88,12 @@ class Executor:
         node = self._node
         with node.lock:
             at = header or node.head
-            with node.chain.get_vm(at).in_costless_state() as state:
-                tx = self._spoof(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
-                try:
-                    return node.chain.gas_estimator(state, tx)
-                except VMError:
-                    pass
+            state = self._pending_state(at)
+            tx = self._spoof(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
+            try:
+                return node.chain.gas_estimator(state, tx)
+            except VMError:
+                pass
             # Re-run at the cap for the revert data the estimator does not keep.
             self.call(sender, to, data, value, header=at)
             raise ExecutionFailed("gas required exceeds allowance")

@@ -3,8 +3,10 @@
 Every block is built from the pool, sealed, and committed to the store in one LMDB
 transaction together with its receipts, indexes and seal. In `instant` mode (in-process
 use) a block is sealed inside the submitting call; in `producer` mode (the HTTP server) a
-thread seals whatever the pool holds as soon as it is non-empty, so transactions that
-arrive while a block is being built are batched into the next one.
+thread seals whatever the pool holds as soon as arrivals pause (a few milliseconds), so
+a burst, and whatever arrives while a block is being built, is batched into few blocks.
+(Sealing a lone transaction inside its request was tried: a stream of transactions then
+got one block each, and throughput fell tenfold.)
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Node:
         self._wake = threading.Condition(self.lock)
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # Without the producer thread: seal inside submit_raw (True) or leave it to produce_block().
         self.instant = True
         self._head: BlockHeaderAPI | None = None
         self._receipt_cache: dict[bytes, tuple[ReceiptAPI, ...]] = {}
@@ -172,7 +175,7 @@ class Node:
             if len(self.pool) >= MAX_POOL:
                 raise TxRejected("txpool is full, try again later")
             self.pool.add(tx, sender)
-            if self.instant and self._thread is None:
+            if self._thread is None and self.instant:
                 self.produce_block()
             else:
                 self._wake.notify_all()

@@ -4,7 +4,11 @@ Layout of a chain directory:
     chain.lmdb/        the store
     keystore/          encrypted v3 key files: `deployer` (bootstrap) and one per organisation
     consortium.json    organisations, roles, validators (as given, plus addresses)
-    deployment.json    chain id and contract addresses (ledger.deploy's format when available)
+    deployment.json    chain id and contract addresses (ledger.deploy's format)
+
+The `deployer` key only bootstraps: it deploys the six contracts (ledger.deploy), then the
+node's admission is handed to the Consortium contract and the deployer, not a member,
+can no longer transact.
 
 The development consortium (no file given) is three organisations with the documented dev
 password: `bank` (requester, provider, validator), `hospital` (provider, compute) and
@@ -18,15 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from eth_keys import keys
 
 from ledger.chain.chainspec import DEFAULT_CHAIN_ID
 from ledger.chain.errors import HistoryError
 from ledger.chain.genesis import GenesisError, development_spec
 from ledger.chain.node import Node
+from ledger.deploy import ROLE_BITS, ConsortiumConfig, Deployment, MemberSpec, deploy_consortium
+from ledger.errors import DeploymentError
 from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, STRONG_SCRYPT_N, Keystore
 
-ROLE_BITS = {"REQUESTER": 1, "PROVIDER": 2, "COMPUTE": 4, "AUDITOR": 8, "VALIDATOR": 16}
+# Settlement tokens each organisation starts with (a consortium file may say otherwise).
+DEFAULT_ALLOCATION = 1_000_000 * 10**18
 DEV_CONSORTIUM: dict[str, Any] = {
     "chainId": DEFAULT_CHAIN_ID,
     "organisations": [
@@ -101,26 +109,32 @@ def init_chain(path: Path, consortium: dict[str, Any], password: str | None = No
     return ChainInit(path, chain_id, [v.address for v in validators], members, deployment)
 
 
-def _deploy(node: Node, deployer: Any, consortium: dict[str, Any], accounts: dict[str, Any]) -> dict[str, Any]:
-    try:
-        from ledger import deploy  # the contracts engineer's module; absent until it lands
-    except ImportError:
-        return {"chainId": node.chain_id, "contracts": {}, "note": "ledger.deploy not available yet"}
+def bootstrap_contracts(node: Node, deployer: LocalAccount, config: ConsortiumConfig) -> Deployment:
+    """Deploy the six contracts from the bootstrap account in-process, then close bootstrapping."""
     from web3 import Web3
 
     from ledger.chain.provider import NodeProvider
 
-    w3 = Web3(NodeProvider(node))
-    deployment = deploy.deploy_consortium(w3, deployer, _deploy_config(consortium, accounts))
-    node.permission.close_bootstrap(deployment.addresses["Consortium"])
-    return json.loads(deployment.to_json())
+    deployment = deploy_consortium(Web3(NodeProvider(node)), deployer, config)
+    node.permission.close_bootstrap(deployment.consortium)
+    return deployment
 
 
-def _deploy_config(consortium: dict[str, Any], accounts: dict[str, Any]) -> Any:
-    from ledger import deploy
-
-    members = [(accounts[o["name"]].address, sum(ROLE_BITS[r] for r in o["roles"])) for o in consortium["organisations"]]
-    return deploy.config_for_members(members) if hasattr(deploy, "config_for_members") else members
+def _deploy(node: Node, deployer: LocalAccount, consortium: dict[str, Any], accounts: dict[str, Any]) -> dict[str, Any]:
+    members = tuple(
+        MemberSpec(accounts[o["name"]].address, sum(ROLE_BITS[r] for r in o["roles"]), o["name"],
+                   int(o.get("allocation", DEFAULT_ALLOCATION)))
+        for o in consortium["organisations"]
+    )
+    threshold = int(consortium.get("threshold", len(members) // 2 + 1))
+    try:
+        timings = {key: int(consortium[name]) for key, name in
+                   (("challenge_window", "challengeWindow"), ("fee_bps", "feeBps"), ("proposal_ttl", "proposalTtl"))
+                   if name in consortium}
+        config = ConsortiumConfig(members=members, threshold=threshold, **timings)
+    except DeploymentError as exc:
+        raise GenesisError(str(exc)) from None
+    return json.loads(bootstrap_contracts(node, deployer, config).to_json())
 
 
 def validator_key(path: Path, password: str | None) -> keys.PrivateKey:
