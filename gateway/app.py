@@ -13,7 +13,6 @@ from gateway.membership import CachedMembership, MembershipLookup
 from gateway.nonces import NonceStore
 from gateway.progress import ProgressBus
 from gateway.routes import api_router
-from gateway.routes.audit import router as audit_router
 from gateway.routes.explorer import router as explorer_router
 from gateway.services import GatewayServices
 from gateway.sessions import SessionStore
@@ -51,8 +50,6 @@ def create_app(services: GatewayServices) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.include_router(api_router)
-    if services.audit is not None:  # no audit index, no audit routes (rather than routes that always fail)
-        app.include_router(audit_router)
     app.include_router(explorer_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -15,10 +15,12 @@ from fastapi import FastAPI
 
 from gateway.app import build_services, create_app
 from gateway.clock import Clock, SystemClock
+from gateway.ledger_errors import install_ledger_error_handlers
 from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
+from gateway.services import LedgerHandles
 from gateway.settings import Settings
 from ledger.audit.auditor import Auditor
-from ledger.bindings import Consortium
+from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
 from ledger.client import TransactionSender, connect
 from ledger.client.deployment import load_deployment
 from ledger.errors import LedgerError
@@ -53,18 +55,25 @@ def open_gateway(
         w3, close_node = _connect(rpc, chain, info.chain_id)
         sender = TransactionSender(w3, Account.from_key(key))
         auditor = Auditor.open(w3, info, state / "audit-index.db")
-        consortium = Consortium.at(sender, info)
+        clock = clock or SystemClock()
+        reader = LedgerAuditReader(auditor, clock)
+        handles = LedgerHandles(
+            operator=sender.address, consortium=Consortium.at(sender, info), registry=DataRegistry.at(sender, info),
+            jobs=JobLedger.at(sender, info), settlement=Settlement.at(sender, info),
+            token=CustosToken.at(sender, info), indexed=reader.indexed_position)
     except (LedgerError, OSError) as exc:
         raise ChainGatewayError(str(exc)) from None
-    clock = clock or SystemClock()
     settings = Settings(chain_id=info.chain_id, consortium=info.address("Consortium"), operator=sender.address,
                         state_dir=state, freshness_seconds=freshness_seconds)
-    services = build_services(settings, ConsortiumMembership(consortium), clock)
-    services.audit = LedgerAuditReader(auditor, clock)
+    services = build_services(settings, ConsortiumMembership(handles.consortium), clock)
+    services.audit = reader
+    services.ledger = handles
+    app = create_app(services)
+    install_ledger_error_handlers(app)
 
     def close() -> None:
         services.nonces.close()
         auditor.queries.store.close()
         close_node()
 
-    return create_app(services), close
+    return app, close

@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway import auth
-from gateway.errors import Forbidden, Unauthenticated
+from gateway.errors import Forbidden, Unauthenticated, Unavailable
 from gateway.membership import Member, Role
-from gateway.services import GatewayServices
+from gateway.services import GatewayServices, LedgerHandles
 from gateway.sessions import COOKIE
 
 
@@ -66,6 +66,32 @@ def require_roles(roles: Role) -> Callable[[Member], Member]:
         if not member.holds(roles):
             needed = "|".join(role.name for role in Role if role & roles)
             raise Forbidden("auth.wrong_role", f"This needs the {needed} role; {member.address} does not hold it.")
+        return member
+
+    return check
+
+
+def ledger_handles(services: Services) -> LedgerHandles:
+    """The operator's contract bindings, or 503 when the gateway runs without a chain."""
+    if services.ledger is None:
+        raise Unavailable("chain.unavailable", "This gateway runs without a chain.")
+    return services.ledger
+
+
+Ledger = Annotated[LedgerHandles, Depends(ledger_handles)]
+
+
+def require_operator(roles: Role | None = None) -> Callable[..., Member]:
+    """A dependency for writes: the caller holds `roles` and is the member whose key this gateway holds."""
+
+    def check(member: CurrentMember, ledger: Ledger) -> Member:
+        if roles is not None:
+            require_roles(roles)(member)
+        if member.address != ledger.operator:
+            raise Forbidden(
+                "auth.not_operator",
+                f"This gateway acts for {ledger.operator}; {member.address} must use its own organisation's gateway.",
+            )
         return member
 
     return check

@@ -4,9 +4,11 @@
     ├── Unauthenticated   401   auth.missing · auth.malformed · auth.stale · auth.bad_signature · auth.replayed
     │                           auth.no_session (explorer)
     ├── Forbidden         403   auth.not_member · auth.wrong_role · auth.not_operator · auth.not_participant
+    ├── (HTTP 400)              request.malformed (a body that does not parse)
     ├── NotFound          404   <resource>.not_found · route.not_found
-    ├── Conflict          409   <resource>.<state>
-    └── Unavailable       503   service.unavailable
+    ├── Conflict          409   contract.<CustomError> (the chain refused: state or arguments) · transaction.rejected
+    ├── Unavailable       503   chain.unavailable · audit.unavailable
+    └── Timeout           504   transaction.timeout
 
 Every response body is `{"code": "...", "message": "..."}`: the code is stable (clients branch
 on it), the message is for a person. Validation failures are 422 `request.invalid`; an
@@ -74,6 +76,12 @@ class Unavailable(GatewayError):
     status = 503
 
 
+class Timeout(GatewayError):
+    """A transaction was sent but not mined in time."""
+
+    status = 504
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(ErrorBody(code=code, message=message).model_dump(), status_code=status, headers=headers)
 
@@ -95,15 +103,17 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(422, "request.invalid", f"The request is invalid: {problems}.")
 
 
-_HTTP_CODES = {404: "route.not_found", 405: "method.not_allowed"}
+_HTTP_CODES = {400: "request.malformed", 404: "route.not_found", 405: "method.not_allowed"}
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http.{exc.status_code}")
-    message = {404: "No such route; see /docs for the API.", 405: "This route does not accept that method."}.get(
-        exc.status_code, str(exc.detail)
-    )
+    message = {
+        400: "The request body could not be parsed: send JSON as the route's schema (/docs) says.",
+        404: "No such route; see /docs for the API.",
+        405: "This route does not accept that method.",
+    }.get(exc.status_code, str(exc.detail))
     return _error(exc.status_code, code, message, getattr(exc, "headers", None))
 
 
@@ -126,8 +136,11 @@ def _response(description: str) -> dict:
 
 # Declared on every router so the OpenAPI schema (and schemathesis) knows each error's shape.
 ERROR_RESPONSES: dict[int | str, dict] = {
+    400: _response("The request body is not parseable (not JSON)"),
     401: _response("Missing, malformed, stale, badly signed or replayed request"),
     403: _response("Not a member, or missing the role this route needs"),
     404: _response("No such resource"),
+    409: _response("The chain refused the transaction (contract error named in the code)"),
     422: _response("The request's parameters or body are invalid"),
+    503: _response("The chain node or the audit index is unavailable"),
 }

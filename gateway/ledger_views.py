@@ -61,6 +61,10 @@ class LedgerAuditReader:
                 self._synced_at = now
             return read()
 
+    def indexed_position(self) -> Any:
+        """Where the audit index stands (after syncing if due)."""
+        return self._locked(self._auditor.queries.store.position)
+
     # -- jobs --
     def jobs(self) -> list[JobSummary]:
         """Every job, newest first, with its participants."""

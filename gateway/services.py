@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from compute.transport import MessageEndpoint
@@ -14,6 +15,21 @@ from gateway.nonces import NonceStore
 from gateway.progress import ProgressBus
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
+from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
+from ledger.index import Position
+
+
+@dataclass(frozen=True)
+class LedgerHandles:
+    """The contracts, bound to the operator's key: what write routes call (never raw transactions)."""
+
+    operator: str
+    consortium: Consortium
+    registry: DataRegistry
+    jobs: JobLedger
+    settlement: Settlement
+    token: CustosToken
+    indexed: Callable[[], Position]
 
 
 @dataclass
@@ -28,6 +44,7 @@ class GatewayServices:
     sessions: SessionStore
     transport: MessageEndpoint = field(default_factory=MessageEndpoint)
     audit: AuditReader | None = None
+    ledger: LedgerHandles | None = None
 
     @property
     def domain(self) -> RequestDomain:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.routes import domain, jobs, members, sessions, transport
+from gateway.routes import audit, chain, domain, jobs, members, payouts, proposals, sessions, sources, transport
 
 api_router = APIRouter()
-api_router.include_router(domain.router)
-api_router.include_router(members.router)
-api_router.include_router(jobs.router)
-api_router.include_router(sessions.router)
-api_router.include_router(transport.router)
+for _module in (domain, members, proposals, sources, jobs, audit, payouts, chain, sessions, transport):
+    api_router.include_router(_module.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path
 
 from gateway.audit import AuditReader
@@ -71,7 +72,7 @@ def read_source_trail(member: CurrentMember, services: Services, source_id: int 
 @router.get("/members/{address}", response_model=list[TimelineStep], summary="A member's verified trail")
 def read_member_trail(member: CurrentMember, services: Services, address: str = Address) -> list[TimelineStep]:
     """Every step the member took or was named in, verified."""
-    return reader(services).member_trail(address)
+    return reader(services).member_trail(to_checksum_address(address))
 
 
 @router.get("/sources", response_model=list[SourceSummary], summary="Data sources with commitment history and use")

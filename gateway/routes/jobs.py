@@ -1,21 +1,52 @@
-"""Jobs: live progress of running jobs as server-sent events."""
+"""Jobs: open, consent, current state, and live progress as server-sent events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path, status
 from fastapi.responses import StreamingResponse
 
-from gateway.deps import CurrentMember, Services
+from gateway.deps import CurrentMember, Ledger, Services, require_operator
 from gateway.errors import ERROR_RESPONSES, NotFound
+from gateway.membership import Member, Role
 from gateway.progress import ProgressBus
+from gateway.schemas.fields import hex32, show
+from gateway.schemas.jobs import ConsentCreate, JobCreate, JobOpenedPublic, JobPublic, TransactionPublic
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
 JobId = Path(ge=0, lt=2**256, description="On-chain job id")
 _SSE = {200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}}
+Requester = Annotated[Member, Depends(require_operator(Role.REQUESTER))]
+Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
+
+
+@router.post("", response_model=JobOpenedPublic, status_code=status.HTTP_201_CREATED, summary="Open a job")
+def open_job(body: JobCreate, member: Requester, ledger: Ledger) -> JobOpenedPublic:
+    """Escrow the budget (approve to Settlement) and open the job as this gateway's member."""
+    ledger.token.approve(ledger.settlement.address, body.budget)
+    opened = ledger.jobs.open_job(body.kind, body.source_ids, hex32(body.params_hash), body.compute_parties,
+                                  body.budget, body.deadline)
+    return JobOpenedPublic(job_id=opened.job_id, inputs_hash=show(opened.inputs_hash),
+                           auto_consented=list(opened.auto_consented), tx_hash=show(opened.receipt.tx_hash))
+
+
+@router.get("/{job_id}", response_model=JobPublic, summary="A job's current state on chain")
+def read_job(member: CurrentMember, ledger: Ledger, job_id: int = JobId) -> JobPublic:
+    """Status, counters and hashes of the job as the JobLedger holds them now."""
+    if job_id >= ledger.jobs.job_count():
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    return JobPublic.of(ledger.jobs.job(job_id))
+
+
+@router.post("/{job_id}/consent", response_model=TransactionPublic, summary="Consent to a job's use of a source")
+def consent(body: ConsentCreate, member: Provider, ledger: Ledger, job_id: int = JobId) -> TransactionPublic:
+    """Consent, as the source's owner, to the job using the source."""
+    receipt = ledger.jobs.consent(job_id, body.source_id)
+    return TransactionPublic(tx_hash=show(receipt.tx_hash), block_number=receipt.block_number)
 
 
 async def sse_stream(bus: ProgressBus, job_id: int) -> AsyncIterator[str]:

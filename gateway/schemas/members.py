@@ -20,3 +20,13 @@ class MemberPublic(BaseModel):
         """The public view of a member."""
         names = [role.name for role in Role if role & member.roles and role.name]
         return cls(address=member.address, name=member.name, roles=names, role_bits=int(member.roles))
+
+
+class MemberRecord(BaseModel):
+    """A member as the Consortium contract holds it, with its published transport endpoint."""
+
+    address: str
+    name: str
+    role_bits: int
+    transport_key: str
+    endpoint: str

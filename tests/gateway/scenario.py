@@ -48,8 +48,8 @@ def _send(w3: Web3, account: LocalAccount, call: Any) -> Any:
 
 
 def deploy(w3: Web3, deployer: LocalAccount, people: dict[str, LocalAccount]) -> Deployment:
-    """Bank (requester), CardNet (provider), Hospital (provider + compute), Arbiter, Regulator (auditor)."""
-    roles = {"bank": REQUESTER, "card": PROVIDER, "hospital": PROVIDER | COMPUTE, "arbiter": COMPUTE,
+    """Bank (requester + provider: the gateway operator), CardNet, Hospital (provider + compute), Arbiter, Regulator."""
+    roles = {"bank": REQUESTER | PROVIDER, "card": PROVIDER, "hospital": PROVIDER | COMPUTE, "arbiter": COMPUTE,
              "regulator": AUDITOR}
     names = {"bank": "Bank", "card": "CardNet", "hospital": "Hospital", "arbiter": "Arbiter", "regulator": "Regulator"}
     members = tuple(MemberSpec(people[k].address, roles[k], names[k], ALLOCATION) for k in roles)

@@ -1,4 +1,4 @@
-"""GET /jobs/{id}/progress: server-sent progress events from the in-process bus."""
+"""/jobs: open, consent and read a job through the gateway; its live progress as server-sent events."""
 
 from __future__ import annotations
 
@@ -6,35 +6,72 @@ import threading
 
 from gateway.progress import ProgressEvent
 
-from .conftest import Gateway, Keys
+from .conftest import Gateway
+from .test_members import refused
+
+FEDAVG = 3
 
 
-def test_progress_streams_past_then_live_events_until_finished(gateway: Gateway, keys: Keys) -> None:
+def _source(gateway: Gateway) -> int:
+    body = {"schema_hash": "0x" + "11" * 32, "commitment": "0x" + "22" * 32, "row_count": 40,
+            "metadata_uri": "file://bank/rows", "price_per_use": 5, "allowed_kinds": 1 << FEDAVG}
+    response = gateway.client("bank").post("/sources", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["source_id"]
+
+
+def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
+    bank = gateway.client("bank")
+    source_id = _source(gateway)
+    body = {"kind": FEDAVG, "source_ids": [source_id], "params_hash": "0x" + "33" * 32,
+            "compute_parties": [gateway.address("arbiter").lower()], "budget": 100,
+            "deadline": int(gateway.clock.now()) + 7200}
+    opened = bank.post("/jobs", json=body)
+    assert opened.status_code == 201, opened.text
+    job_id = opened.json()["job_id"]
+    assert bank.get(f"/jobs/{job_id}").json()["status"] == "Open"
+
+    consent = bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id})
+    assert consent.status_code == 200, consent.text
+    job = bank.get(f"/jobs/{job_id}").json()
+    assert (job["status"], job["consents"], job["budget"]) == ("Ready", 1, 100)
+
+    again = refused(bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409,
+                    "contract.JobLedgerWrongStatus")
+    assert "refused" in again
+
+
+def test_job_on_an_unknown_source_is_refused_by_the_chain(gateway: Gateway) -> None:
+    body = {"kind": FEDAVG, "source_ids": [10**9], "params_hash": "0x" + "33" * 32,
+            "compute_parties": [gateway.address("arbiter")], "budget": 100, "deadline": int(gateway.clock.now()) + 7200}
+    response = gateway.client("bank").post("/jobs", json=body)
+    assert response.status_code in (404, 409), response.text
+    assert response.json()["code"].startswith("contract.")
+
+
+def test_unknown_job_is_404(gateway: Gateway) -> None:
+    refused(gateway.client("regulator").get("/jobs/12345"), 404, "job.not_found")
+
+
+def test_progress_streams_past_then_live_events_until_finished(gateway: Gateway) -> None:
     bus = gateway.services.progress
     bus.publish(ProgressEvent(7, "queued", "waiting for consent", 0.0))
     later = threading.Timer(0.2, lambda: [bus.publish(ProgressEvent(7, "running", "round 1 of 2", 0.5)),
                                           bus.publish(ProgressEvent(7, "finished", "result committed", 1.0))])
     later.start()
-    events = list(gateway.client(keys.auditor).progress(7))
+    events = list(gateway.client("regulator").progress(7))
     later.join()
     assert [(e["stage"], e["fraction"]) for e in events] == [("queued", 0.0), ("running", 0.5), ("finished", 1.0)]
 
 
-def test_progress_of_a_job_not_running_here_is_404(gateway: Gateway, keys: Keys) -> None:
-    response = gateway.client(keys.auditor).get("/jobs/999/progress")
-    assert response.status_code == 404
-    assert response.json()["code"] == "job.not_running"
+def test_progress_of_a_job_not_running_here_is_404(gateway: Gateway) -> None:
+    refused(gateway.client("regulator").get("/jobs/999/progress"), 404, "job.not_running")
 
 
-def test_progress_refuses_a_non_member(gateway: Gateway, keys: Keys) -> None:
+def test_progress_refuses_a_non_member(gateway: Gateway) -> None:
     gateway.services.progress.publish(ProgressEvent(8, "queued", "waiting", 0.0))
-    response = gateway.client(keys.outsider).get("/jobs/8/progress")
-    assert response.status_code == 403
-    assert response.json()["code"] == "auth.not_member"
+    refused(gateway.client("outsider").get("/jobs/8/progress"), 403, "auth.not_member")
 
 
-def test_negative_job_id_is_a_clear_422(gateway: Gateway, keys: Keys) -> None:
-    response = gateway.client(keys.auditor).get("/jobs/-1/progress")
-    assert response.status_code == 422
-    assert response.json()["code"] == "request.invalid"
-    assert "job_id" in response.json()["message"]
+def test_negative_job_id_is_a_clear_422(gateway: Gateway) -> None:
+    assert "job_id" in refused(gateway.client("regulator").get("/jobs/-1/progress"), 422, "request.invalid")

@@ -1,0 +1,53 @@
+"""Data sources: register, list, read (versions and usage are in /audit/sources)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, status
+
+from gateway.deps import CurrentMember, Ledger, require_operator
+from gateway.errors import ERROR_RESPONSES, NotFound
+from gateway.membership import Member, Role
+from gateway.schemas.fields import hex32, show
+from gateway.schemas.sources import SourceCreate, SourcePublic, SourceRegisteredPublic
+from ledger.bindings import Source, SourceSpec
+
+router = APIRouter(prefix="/sources", tags=["sources"], responses=ERROR_RESPONSES)
+
+SourceId = Path(ge=0, lt=2**256, description="On-chain data source id")
+Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
+_PAGE = 500
+
+
+def _public(source: Source) -> SourcePublic:
+    return SourcePublic(
+        source_id=source.source_id, owner=source.owner, active=source.active,
+        open_to_all_requesters=source.open_to_all_requesters, version=source.version, row_count=source.row_count,
+        schema_hash=show(source.schema_hash), commitment=show(source.commitment), price_per_use=source.price_per_use,
+        allowed_kinds=source.allowed_kinds, auto_consent_kinds=source.auto_consent_kinds,
+        metadata_uri=source.metadata_uri)
+
+
+@router.post("", response_model=SourceRegisteredPublic, status_code=status.HTTP_201_CREATED,
+             summary="Register a data source")
+def register_source(body: SourceCreate, member: Provider, ledger: Ledger) -> SourceRegisteredPublic:
+    """Register a source owned by this gateway's member (commitment version 1)."""
+    spec = SourceSpec(hex32(body.schema_hash), hex32(body.commitment), body.row_count, body.metadata_uri,
+                      body.price_per_use, body.allowed_kinds, body.open_to_all_requesters, body.auto_consent_kinds)
+    registered = ledger.registry.register_source(spec)
+    return SourceRegisteredPublic(source_id=registered.source_id, tx_hash=show(registered.receipt.tx_hash))
+
+
+@router.get("", response_model=list[SourcePublic], summary="Registered data sources (first 500)")
+def list_sources(member: CurrentMember, ledger: Ledger) -> list[SourcePublic]:
+    """Every registered source as the registry holds it now, up to 500."""
+    return [_public(ledger.registry.source(i)) for i in range(min(ledger.registry.source_count(), _PAGE))]
+
+
+@router.get("/{source_id}", response_model=SourcePublic, summary="A data source's current terms")
+def read_source(member: CurrentMember, ledger: Ledger, source_id: int = SourceId) -> SourcePublic:
+    """Owner, current commitment version, price and policy of one source."""
+    if source_id >= ledger.registry.source_count():
+        raise NotFound("source.not_found", f"No data source {source_id} on this consortium's chain.")
+    return _public(ledger.registry.source(source_id))

@@ -1,0 +1,44 @@
+"""Data source bodies."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from gateway.schemas.fields import Hash32, Uint64, Uint256
+
+
+class SourceCreate(BaseModel):
+    """Register a data source: schema, salted Merkle commitment over its rows, price and policy."""
+
+    schema_hash: Hash32
+    commitment: Hash32 = Field(description="Salted Merkle root over the rows (compute.jobs.commitment)")
+    row_count: Uint64
+    metadata_uri: str = Field(max_length=512)
+    price_per_use: Uint256
+    allowed_kinds: Uint256 = Field(description="Bitmask, bit k = job kind k")
+    open_to_all_requesters: bool = True
+    auto_consent_kinds: Uint256 = 0
+
+
+class SourceRegisteredPublic(BaseModel):
+    """A source just registered (version 1)."""
+
+    source_id: int
+    tx_hash: str
+
+
+class SourcePublic(BaseModel):
+    """A data source as the registry holds it now."""
+
+    source_id: int
+    owner: str
+    active: bool
+    open_to_all_requesters: bool
+    version: int
+    row_count: int
+    schema_hash: str
+    commitment: str
+    price_per_use: int
+    allowed_kinds: int
+    auto_consent_kinds: int
+    metadata_uri: str
