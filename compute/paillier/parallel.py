@@ -1,4 +1,10 @@
-"""Spread independent big-integer work over processes (fork: workers inherit tables, no pickling)."""
+"""Spread independent big-integer work over processes (fork: workers inherit tables, no pickling).
+
+Use workers > 1 where a party runs in its own process (the HTTP deployment); forking from a
+process whose other threads hold locks (all parties as threads, as in the in-process tests)
+is not safe, so the protocols default to one worker. On this shared 2-core machine two
+workers measured no faster than one (scripts/bench/bench_paillier.py reports both).
+"""
 
 from __future__ import annotations
 
