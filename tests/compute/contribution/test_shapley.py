@@ -165,3 +165,19 @@ def test_weights_are_non_negative_integers_and_the_hashes_match_the_contract_enc
     assert report.contribution_hash == contribution_hash(list(report.weights), table.digest())
     assert UtilityTable.from_json(report.to_json()["utility_table"]).digest() == table.digest()
     assert math.isclose(sum(report.scores), 1.0)
+
+
+def test_robust_shapley_beyond_eight_sources_samples_and_still_groups_an_exact_copy():
+    weights = np.linspace(0.1, 1.0, 10)
+
+    def additive(S):  # source 10 is a copy of source 2
+        S = set(S)
+        if 10 in S:
+            S = (S - {10}) | {2}
+        return float(sum(weights[i] for i in S))
+
+    result = robust_shapley(11, additive, tol=1e-9, permutations=30, seed=4)
+
+    assert (2, 10) in result.groups and len(result.groups) == 10
+    assert result.values[2] + result.values[10] == pytest.approx(weights[2])
+    assert result.values[:2] == pytest.approx(weights[:2]) and result.error_bound > 0
