@@ -93,3 +93,30 @@ def status(rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-
     typer.echo(json.dumps(info, indent=1))
     if not info["sealOk"]:
         raise typer.Exit(2)
+
+
+@app.command()
+def allowlist(
+    fmt: str = typer.Option("besu", "--format", help="Allowlist format (besu: permissions_config.toml)."),
+    rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC endpoint of a consortium node."),
+    deployment: Path = typer.Option(Path("deployment.json"), "--deployment", help="deployment.json naming Consortium."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of standard output."),
+) -> None:
+    """Write the current on-chain membership as Besu's local accounts allowlist."""
+    from web3 import Web3
+
+    from ledger.chain.allowlist import AllowlistError, current_members, render
+
+    try:
+        consortium = json.loads(deployment.read_text())["contracts"]["Consortium"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"cannot read the Consortium address from {deployment}: {exc}") from None
+    try:
+        text = render(current_members(Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10})), consortium), fmt)
+    except AllowlistError as exc:
+        raise _fail(str(exc)) from None
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}", err=True)

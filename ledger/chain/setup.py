@@ -120,9 +120,10 @@ def bootstrap_contracts(node: Node, deployer: LocalAccount, config: ConsortiumCo
     return deployment
 
 
-def _deploy(node: Node, deployer: LocalAccount, consortium: dict[str, Any], accounts: dict[str, Any]) -> dict[str, Any]:
+def deploy_config(consortium: dict[str, Any], addresses: dict[str, str]) -> ConsortiumConfig:
+    """ledger.deploy's config for a consortium file, given each organisation's address."""
     members = tuple(
-        MemberSpec(accounts[o["name"]].address, sum(ROLE_BITS[r] for r in o["roles"]), o["name"],
+        MemberSpec(addresses[o["name"]], sum(ROLE_BITS[r] for r in o["roles"]), o["name"],
                    int(o.get("allocation", DEFAULT_ALLOCATION)))
         for o in consortium["organisations"]
     )
@@ -131,9 +132,28 @@ def _deploy(node: Node, deployer: LocalAccount, consortium: dict[str, Any], acco
         timings = {key: int(consortium[name]) for key, name in
                    (("challenge_window", "challengeWindow"), ("fee_bps", "feeBps"), ("proposal_ttl", "proposalTtl"))
                    if name in consortium}
-        config = ConsortiumConfig(members=members, threshold=threshold, **timings)
+        return ConsortiumConfig(members=members, threshold=threshold, **timings)
     except DeploymentError as exc:
         raise GenesisError(str(exc)) from None
+
+
+def external_config(path: Path) -> ConsortiumConfig:
+    """The deploy config of a consortium file whose organisations carry addresses.
+
+    A chain directory's consortium.json qualifies (its "addresses" map), so the same
+    consortium can be deployed to anvil or Besu with `custos deploy`.
+    """
+    consortium = load_consortium(path)
+    known = consortium.get("addresses", {})
+    try:
+        addresses = {o["name"]: o.get("address") or known[o["name"]] for o in consortium["organisations"]}
+    except KeyError as exc:
+        raise GenesisError(f"organisation {exc} in {path} has no address") from None
+    return deploy_config(consortium, addresses)
+
+
+def _deploy(node: Node, deployer: LocalAccount, consortium: dict[str, Any], accounts: dict[str, Any]) -> dict[str, Any]:
+    config = deploy_config(consortium, {name: a.address for name, a in accounts.items()})
     return json.loads(bootstrap_contracts(node, deployer, config).to_json())
 
 

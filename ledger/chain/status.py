@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from eth_abi import decode
+from eth_utils import keccak, to_checksum_address
 from eth.vm.forks.cancun.headers import CancunBlockHeader
 
 from ledger.chain.sealing import SealError, validator_set_hash, verify_seal
@@ -63,8 +65,18 @@ def chain_status(url: str) -> dict[str, Any]:
             verify_seal(chain_id, header.hash, bytes.fromhex(seal[2:]) if seal else None, validator_bytes)
         except SealError as exc:
             problems.append(str(exc))
+    membership = _rpc(url, "custos_membership", [])
     return {
         "chainId": chain_id, "height": header.block_number, "head": head["hash"], "timestamp": header.timestamp,
-        "validators": validators, "membership": _rpc(url, "custos_membership", []),
+        "validators": validators, "membership": membership, "members": _members(url, membership),
         "sealOk": not problems, "problems": problems,
     }
+
+
+def _members(url: str, membership: str | None) -> list[str] | None:
+    """Consortium.members() at the head, or None while the chain is bootstrapping."""
+    if membership is None:
+        return None
+    output = _rpc(url, "eth_call", [{"to": membership, "data": "0x" + keccak(text="members()")[:4].hex()}, "latest"])
+    (members,) = decode(["address[]"], bytes.fromhex(output[2:]))
+    return [to_checksum_address(m) for m in members]
