@@ -17,8 +17,8 @@ from ledger.index.store import EventStore, IndexedEvent, row_to_event
 
 _COLUMNS = ("e.id, e.block_number, e.log_index, e.tx_index, e.tx_hash, e.block_hash, e.block_time, e.address,"
             " e.contract, e.event, e.actor, e.args, e.topics, e.data")
-_JOB_STATE_EVENTS = ("JobOpened", "JobReady", "ResultCommitted", "JobDisputed", "DisputeResolved", "JobFinalized",
-                     "JobCancelled", "JobAborted", "PaymentCredited")
+_STATUS_EVENTS = ("JobReady", "ResultCommitted", "JobDisputed", "DisputeResolved", "JobFinalized", "JobCancelled",
+                  "JobAborted")
 
 
 class AuditQueries:
@@ -50,22 +50,23 @@ class AuditQueries:
                      for e in events if e.event == "CommitmentUpdated"]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
-        job_events = self._linked("job", [str(j) for j in opened], TrailFilter(kinds=_JOB_STATE_EVENTS))
+        keys = [str(j) for j in opened]
         by_job: dict[int, list[IndexedEvent]] = {}
-        for event in job_events:
+        for event in self._linked("job", keys, TrailFilter(kinds=_STATUS_EVENTS)):
             by_job.setdefault(event.args["jobId"], []).append(event)
+        paid: dict[int, int] = {}
+        for event in self._credits_to(owner, keys):
+            paid[event.args["jobId"]] = paid.get(event.args["jobId"], 0) + event.args["amount"]
         uses = []
         for job_id, opening in opened.items():
-            trail = by_job.get(job_id, [])
-            status = _status(trail)
+            status = _status([opening, *by_job.get(job_id, [])])
             if where.status is not None and where.status != status:
                 continue
-            index = opening.args["sourceIds"].index(source_id)
-            paid = sum(e.args["amount"] for e in trail if e.event == "PaymentCredited" and e.args["payee"] == owner)
-            uses.append(SourceUse(job_id, opening.args["versions"][index], status, consents.get(job_id), paid))
+            version = opening.args["versions"][opening.args["sourceIds"].index(source_id)]
+            uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid.get(job_id, 0)))
+        used = {u.job_id for u in uses}
         shown = tuple(e for e in events if _matches(e, where) and
-                      (where.status is None or "jobId" not in e.args or
-                       any(u.job_id == e.args["jobId"] for u in uses)))
+                      (where.status is None or "jobId" not in e.args or e.args["jobId"] in used))
         return SourceTrail(source_id, owner, tuple(versions), tuple(uses), shown)
 
     def member_trail(self, address: str, where: TrailFilter = TrailFilter()) -> MemberTrail:
@@ -116,18 +117,29 @@ class AuditQueries:
 
     # -- internals --
     def _linked(self, kind: str, keys: Sequence[str], where: TrailFilter) -> list[IndexedEvent]:
-        if not keys:
-            return []
-        sql = [f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = ?"]
-        params: list[object] = [kind]
-        if len(keys) == 1:
-            sql.append("AND l.key = ?")
-        else:
-            sql.append(f"AND l.key IN ({','.join('?' * len(keys))})")
-        params += keys
-        sql, params = _filtered(sql, params, where)
-        sql.append("ORDER BY e.block_number, e.log_index")
-        return [row_to_event(r) for r in self.store.conn.execute(" ".join(sql), params)]
+        found: list[IndexedEvent] = []
+        for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
+            chunk = list(keys[start:start + 500])
+            sql = [f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = ?",
+                   "AND l.key = ?" if len(chunk) == 1 else f"AND l.key IN ({','.join('?' * len(chunk))})"]
+            sql, params = _filtered(sql, [kind, *chunk], where)
+            sql.append("ORDER BY e.block_number, e.log_index")
+            found += [row_to_event(r) for r in self.store.conn.execute(" ".join(sql), params)]
+        if len(keys) > 500:
+            found.sort(key=lambda e: (e.block_number, e.log_index))
+        return found
+
+    def _credits_to(self, payee: str, job_keys: Sequence[str]) -> list[IndexedEvent]:
+        """PaymentCredited events of these jobs to `payee`, filtered inside SQLite (no JSON parsing in Python)."""
+        found = []
+        for start in range(0, len(job_keys), 500):
+            chunk = job_keys[start:start + 500]
+            rows = self.store.conn.execute(
+                f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job' AND "
+                f"l.key IN ({','.join('?' * len(chunk))}) AND e.event = 'PaymentCredited' AND "
+                "json_extract(e.args, '$.payee') = ?", [*chunk, payee])
+            found += [row_to_event(r) for r in rows]
+        return found
 
     def _named(self, event: str) -> list[IndexedEvent]:
         rows = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE e.event = ? "
@@ -135,12 +147,11 @@ class AuditQueries:
         return [row_to_event(r) for r in rows]
 
     def _statuses(self, jobs: Iterable[int]) -> dict[int, str]:
-        keys = [str(j) for j in jobs]
-        by_job: dict[int, str] = {}
-        for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
-            for event in self._linked("job", keys[start:start + 500], TrailFilter(kinds=_JOB_STATE_EVENTS)):
-                job = event.args["jobId"]
-                by_job[job] = status_after(event, by_job.get(job, "Open"))
+        jobs = list(jobs)
+        by_job = dict.fromkeys(jobs, "Open")
+        for event in self._linked("job", [str(j) for j in jobs], TrailFilter(kinds=_STATUS_EVENTS)):
+            job = event.args["jobId"]
+            by_job[job] = status_after(event, by_job[job])
         return by_job
 
 

@@ -13,6 +13,15 @@ from ledger.index.store import IndexedEvent
 
 KIND_NAMES = {0: "PSI", 1: "SECURE_STATS", 2: "SECURE_AGGREGATION", 3: "FEDAVG", 4: "HETERO_LR"}
 _QUIET = {"jobId"}  # said once in the heading, not on every line
+_AMOUNTS = {"amount", "budget", "escrow", "pricePerUse", "refund"}  # token units (18 decimals)
+TOKEN_DECIMALS = 18
+
+
+def tokens(units: int) -> str:
+    """A token amount in whole tokens, exact (`11.766666666666666666 CST`)."""
+    whole, frac = divmod(units, 10**TOKEN_DECIMALS)
+    text = f"{whole}.{frac:0{TOKEN_DECIMALS}d}".rstrip("0").rstrip(".") if frac else str(whole)
+    return f"{text} CST"
 
 
 def short(value: Any, names: Mapping[str, str]) -> str:
@@ -41,7 +50,8 @@ def timeline(events: Sequence[IndexedEvent], names: Mapping[str, str],
     header = ["time (UTC)", "block", "event", "actor", "details"]
     rows = []
     for event in events:
-        details = " ".join(f"{k}={short(v, names)}" for k, v in event.args.items() if k not in _QUIET)
+        details = " ".join(f"{k}={tokens(v) if k in _AMOUNTS and isinstance(v, int) else short(v, names)}"
+                           for k, v in event.args.items() if k not in _QUIET)
         row = [_when(event.block_time), str(event.block_number), event.event, short(event.actor, names), details]
         if report is not None:
             problems = failed.get(describe(event))
@@ -72,7 +82,7 @@ def render_job(trail: JobTrail, names: Mapping[str, str], report: VerificationRe
     heading = f"job {trail.job_id} · {trail.status}"
     if opened is not None:
         heading += (f" · {KIND_NAMES.get(opened.args['kind'], opened.args['kind'])} · requester "
-                    f"{short(opened.args['requester'], names)} · budget {opened.args['budget']}")
+                    f"{short(opened.args['requester'], names)} · budget {tokens(opened.args['budget'])}")
     lines = [heading, "", *timeline(trail.events, names, report)]
     return "\n".join(lines + ([""] + verdict(report) if report else []))
 
@@ -84,7 +94,7 @@ def render_source(trail: SourceTrail, names: Mapping[str, str], report: Verifica
               for v in trail.versions]
     lines += ["", "used by:"] + [
         f"  job {u.job_id:<5} v{u.version}  {u.status:<10} consent: "
-        f"{('auto' if u.consent.args['automatic'] else 'explicit') if u.consent else 'none':<8} paid {u.paid}"
+        f"{('auto' if u.consent.args['automatic'] else 'explicit') if u.consent else 'none':<8} paid {tokens(u.paid)}"
         for u in trail.uses] + ["", *timeline(trail.events, names, report)]
     return "\n".join(lines + ([""] + verdict(report) if report else []))
 
@@ -93,7 +103,7 @@ def render_member(trail: MemberTrail, names: Mapping[str, str], report: Verifica
     """A member's totals and timeline."""
     who = names.get(trail.address.lower())
     lines = [f"member {trail.address}" + (f" ({who})" if who else "") +
-             f" · credited {trail.credited} · withdrawn {trail.withdrawn}", "",
+             f" · credited {tokens(trail.credited)} · withdrawn {tokens(trail.withdrawn)}", "",
              *timeline(trail.events, names, report)]
     return "\n".join(lines + ([""] + verdict(report) if report else []))
 
