@@ -136,4 +136,9 @@ contract DataRegistryTest is CustosFixture {
         vm.expectRevert(abi.encodeWithSelector(DataRegistry.DataRegistryUnknownVersion.selector, id, 2));
         registry.commitmentAt(id, 2);
     }
+
+    function test_RevertWhen_ConstructedWithoutConsortium() public {
+        vm.expectRevert(Governed.GovernedZeroAddress.selector);
+        new DataRegistry(address(0));
+    }
 }

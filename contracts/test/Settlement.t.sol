@@ -4,7 +4,6 @@ pragma solidity 0.8.37;
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
 import {Settlement} from "../src/Settlement.sol";
 import {Governed} from "../src/base/Governed.sol";
-import {Consortium} from "../src/Consortium.sol";
 import {PayoutMath} from "../src/libraries/PayoutMath.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
