@@ -6,6 +6,7 @@ import typer
 
 from custos.commands import audit as audit_commands
 from custos.commands import chain as chain_commands
+from custos.commands import gateway as gateway_commands
 from custos.commands.deploy import deploy as deploy_command
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(chain_commands.app, name="chain")
 app.command(name="deploy")(deploy_command)
 app.add_typer(audit_commands.app, name="audit")
+app.add_typer(gateway_commands.app, name="gateway")
 
 
 @app.command()
