@@ -82,7 +82,7 @@ class Channel:
             if remaining <= 0:
                 waited = self.job.timeout if timeout is None else timeout
                 raise PartyTimeout(sender, step, f"no message within {waited:.1f}s")
-            self._pump(remaining)
+            self._pump(remaining, sender, step)
         return self._take(sender, step)
 
     def collect(self, senders: Iterable[Address], step: str, timeout: float | None = None) -> dict[Address, bytes]:
@@ -97,7 +97,7 @@ class Channel:
             remaining = deadline - time.monotonic()
             if not waiting or remaining <= 0:
                 return got
-            self._pump(remaining)
+            self._pump(remaining, "any of " + ", ".join(sorted(waiting)), step)
 
     def abort(self, culprit: str, step: str, reason: str) -> None:
         """Tell every peer the run is aborted (best effort: unreachable peers time out instead)."""
@@ -118,11 +118,17 @@ class Channel:
                 self.view.append((sender, header.step, payload))
         return payload
 
-    def _pump(self, timeout: float) -> bool:
+    def _pump(self, timeout: float, awaiting: str, step: str) -> bool:
         raw = self._mailbox.get(timeout)
         if raw is None:
             return False
-        header, payload, message_hash = self._accept(raw)
+        try:
+            header, payload, message_hash = self._accept(raw)
+        except MalformedMessage as exc:
+            if exc.party != "unknown":
+                raise
+            # An unparseable envelope names no one we could trust: say where we were instead.
+            raise MalformedMessage("unknown", step, f"{exc.detail}, received while awaiting {awaiting}") from exc
         self._pending.setdefault(header.sender, deque()).append((header, payload, message_hash))
         return True
 

@@ -49,6 +49,7 @@ class PartyOutcome:
 
 
 Role = Callable[[Channel], RoleOutput]
+TransportFactory = Callable[[Mapping[Address, Mailbox]], Transport]  # builds a transport over the parties' mailboxes
 
 
 def finish(channel: Channel, finishers: Sequence[Address], result_hash: bytes | None) -> tuple[Transcript, bytes | None]:
@@ -65,7 +66,9 @@ def finish(channel: Channel, finishers: Sequence[Address], result_hash: bytes | 
     hashes = {result_hash} - {None}
     for peer in others:
         try:
-            theirs = json.loads(channel.recv(peer, FINISH_STEP))
+            # Wait longer than any protocol step: a peer still stuck upstream should be blamed by
+            # whoever waits on the real culprit (whose abort notice then reaches us), not by us.
+            theirs = json.loads(channel.recv(peer, FINISH_STEP, 2 * channel.job.timeout))
             sent = {TranscriptEntry.from_json(e) for e in theirs["sent"]}
             received = {TranscriptEntry.from_json(e) for e in theirs["received"]}
             peer_hash = bytes.fromhex(theirs["result_hash"]) if theirs["result_hash"] else None
@@ -111,7 +114,7 @@ def run_in_process(
     parties: Sequence[Party],
     roles: Mapping[Address, Role],
     failure_log: FailureLog | None = None,
-    transport: Callable[[Mapping[Address, Mailbox]], Transport] = InProcessTransport,
+    transport: TransportFactory = InProcessTransport,
 ) -> dict[Address, PartyOutcome]:
     """Run every role in its own thread over an in-process transport; ProtocolAborted on any failure."""
     mailboxes = {p.address: Mailbox() for p in parties}

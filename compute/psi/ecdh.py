@@ -32,8 +32,9 @@ from compute.errors import InvalidInput, MalformedMessage, NotAParty, ProtocolVi
 from compute.party import Address, Party
 from compute.psi.parallel import map_batches
 from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
-from compute.session import Role, RoleOutput, run_in_process
+from compute.session import Role, RoleOutput, TransportFactory, run_in_process
 from compute.transcript import FailureLog
+from compute.transport import InProcessTransport
 
 PROTOCOL = "psi-ecdh-x25519"
 POINT = 32
@@ -132,13 +133,14 @@ def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Co
 def psi_ecdh(
     receiver: Party, sender: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int,
     reveal_size: bool = False, timeout: float = 60.0, failure_log: FailureLog | None = None, record_view: bool = False,
+    transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[list[str]]:
     """Run ECDH PSI in this process: `receiver` learns the intersection, `sender` at most its size."""
     check_psi_inputs(receiver, sender, inputs)
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in (receiver, sender)}, timeout, record_view)
     roles = {receiver.address: receiver_role(inputs[receiver.address], sender.address, reveal_size),
              sender.address: sender_role(inputs[sender.address], receiver.address, reveal_size)}
-    outcomes = run_in_process(job, [receiver, sender], roles, failure_log)
+    outcomes = run_in_process(job, [receiver, sender], roles, failure_log, transport)
     return psi_result(PROTOCOL, job_id, outcomes, receiver.address, sender.address, reveal_size)
 
 

@@ -35,8 +35,9 @@ from compute.party import Address, Party
 from compute.psi.ecdh import check_psi_inputs, psi_result
 from compute.psi.parallel import map_batches
 from compute.result import ProtocolResult, hash_result
-from compute.session import Role, RoleOutput, run_in_process
+from compute.session import Role, RoleOutput, TransportFactory, run_in_process
 from compute.transcript import FailureLog
+from compute.transport import InProcessTransport
 
 PROTOCOL = "psi-rsa-blind"
 BITS, PRIMES, E = 2048, 3, 65537
@@ -202,11 +203,12 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
 def psi_rsa(
     receiver: Party, key_holder: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int,
     reveal_size: bool = False, timeout: float = 120.0, failure_log: FailureLog | None = None, record_view: bool = False,
+    transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[list[str]]:
     """Run RSA blind-signature PSI in this process: `receiver` learns the intersection."""
     check_psi_inputs(receiver, key_holder, inputs)
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in (receiver, key_holder)}, timeout, record_view)
     roles = {receiver.address: receiver_role(inputs[receiver.address], key_holder.address, reveal_size),
              key_holder.address: key_holder_role(inputs[key_holder.address], receiver.address, reveal_size)}
-    outcomes = run_in_process(job, [receiver, key_holder], roles, failure_log)
+    outcomes = run_in_process(job, [receiver, key_holder], roles, failure_log, transport)
     return psi_result(PROTOCOL, job_id, outcomes, receiver.address, key_holder.address, reveal_size)

@@ -31,8 +31,9 @@ from compute.errors import InvalidInput, MalformedMessage, NotAParty, ProtocolVi
 from compute.party import Address, Party
 from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
 from compute.secagg import masking, shamir
-from compute.session import Role, RoleOutput, run_in_process
+from compute.session import Role, RoleOutput, TransportFactory, run_in_process
 from compute.transcript import FailureLog
+from compute.transport import InProcessTransport
 
 PROTOCOL = "secure-aggregation-bonawitz"
 STAGES = ("advertise", "share", "masked", "unmask")
@@ -73,6 +74,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
         return RoleOutput(None, None, finishers=[ch.address], metadata={"rows": 0, "dropped_at": drop_at})
 
     def role(ch: Channel) -> RoleOutput:
+        wait = ch.job.timeout + params.stage_timeout  # the server may rightly wait out a stage before answering
         x = masking.encode_vector(vector, params.fraction_bits, len(clients))
         if len(x) != params.dim:
             raise InvalidInput(f"vector of length {len(x)}, the job aggregates {params.dim}")
@@ -80,7 +82,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
         if drop_at == "advertise":
             return stopped(ch)
         ch.send(server, "advertise", mask_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
-        roster1 = _json(ch.recv(server, "roster1"), server, "roster1")
+        roster1 = _json(ch.recv(server, "roster1", wait), server, "roster1")
         try:
             keys = {int(i): bytes.fromhex(k) for i, k in roster1["keys"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -98,7 +100,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
             if i != me:
                 ch.send(clients[i], "keyshares", json.dumps([hex(key_shares[i + 1]), hex(seed_shares[i + 1])]).encode())
         ch.send(server, "shared", b"{}")
-        u2 = _indices(_json(ch.recv(server, "roster2"), server, "roster2"), "clients", server, "roster2")
+        u2 = _indices(_json(ch.recv(server, "roster2", wait), server, "roster2"), "clients", server, "roster2")
         if me not in u2 or not set(u2) <= set(keys) or len(u2) < params.threshold:
             raise ProtocolViolation(server, "roster2", "U2 omits us, is below threshold or is not within U1")
         if drop_at == "masked":
@@ -110,7 +112,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
             ch.send(server, "masked", y.tobytes())
             return stopped(ch)
         ch.send(server, "masked", y.tobytes())
-        request = _json(ch.recv(server, "unmask"), server, "unmask")
+        request = _json(ch.recv(server, "unmask", wait), server, "unmask")
         u3 = _indices(request, "clients", server, "unmask")
         if me not in u3 or not set(u3) <= set(u2) or len(u3) < params.threshold:
             raise ProtocolViolation(server, "unmask", "U3 omits us, is below threshold or is not within U2")
@@ -125,7 +127,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
             return stopped(ch)
         answer = masking.unmask_shares(held, u3, [d for d in u2 if d not in u3])
         ch.send(server, "unmasked", json.dumps({k: {str(i): hex(s) for i, s in v.items()} for k, v in answer.items()}).encode())
-        done = _json(ch.recv(server, "done"), server, "done")
+        done = _json(ch.recv(server, "done", wait), server, "done")
         finishers = [clients[i] for i in _indices(done, "clients", server, "done")] + [server]
         return RoleOutput(None, None, finishers=finishers, metadata={"rows": 1})
 
@@ -201,6 +203,7 @@ def secure_aggregate(
     clients: Sequence[Party], server: Party, vectors: Mapping[Address, np.ndarray], *, job_id: int, threshold: int,
     fraction_bits: int = 0, stage_timeout: float = 10.0, timeout: float = 60.0, failure_log: FailureLog | None = None,
     drop: Mapping[Address, str] | None = None, late: Mapping[Address, float] | None = None, record_view: bool = False,
+    transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[dict]:
     """Sum the clients' vectors at `server`; survives up to len(clients) − threshold dropouts.
 
@@ -222,7 +225,7 @@ def secure_aggregate(
     roles = {a: client_role(i, np.asarray(vectors[a]), params, order, server.address, drop.get(a), late.get(a, 0.0))
              for i, a in enumerate(order)}
     roles[server.address] = server_role(params, order)
-    outcomes = run_in_process(job, [*clients, server], roles, failure_log)
+    outcomes = run_in_process(job, [*clients, server], roles, failure_log, transport)
     value = outcomes[server.address].value
     finishers = {a: o for a, o in outcomes.items() if a == server.address or order.index(a) in value["clients"] and o.result_hash}
     transcript, result_hash = agreed(finishers, PROTOCOL)

@@ -19,11 +19,12 @@ from compute.channel import Channel, Job
 from compute.errors import InvalidInput, MalformedMessage, NotAParty
 from compute.party import Address, Party
 from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
-from compute.session import Role, RoleOutput, run_in_process
+from compute.session import Role, RoleOutput, TransportFactory, run_in_process
 from compute.stats.fixedpoint import DEFAULT_FRACTION_BITS, DEFAULT_MAX_ABS, encode
 from compute.stats.noise import laplace_share
 from compute.stats.sharing import MODULUS, add, check_headroom, share, to_signed
 from compute.transcript import FailureLog
+from compute.transport import InProcessTransport
 
 PROTOCOL = "secure-stats-additive"
 
@@ -146,6 +147,7 @@ def secure_stats(
     parties: Sequence[Party], columns: Mapping[Address, Sequence[float]], *, job_id: int,
     params: StatsParams | None = None, receiver: Address | None = None, timeout: float = 60.0,
     failure_log: FailureLog | None = None, record_view: bool = False,
+    transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[Statistics]:
     """Run secure statistics in this process; only `receiver` (default: first party) learns them."""
     params = params or StatsParams()
@@ -154,7 +156,7 @@ def secure_stats(
     check_stats_inputs(order, columns, receiver)
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in parties}, timeout, record_view)
     roles = {a: party_role(columns[a], params, order, receiver) for a in order}
-    outcomes = run_in_process(job, parties, roles, failure_log)
+    outcomes = run_in_process(job, parties, roles, failure_log, transport)
     transcript, result_hash = agreed(outcomes, PROTOCOL)
     meta = tuple(PartyMetadata(a, "receiver" if a == receiver else "contributor", outcomes[a].metadata["rows"]) for a in order)
     return ProtocolResult(PROTOCOL, job_id, outcomes[receiver].value, result_hash, transcript, meta, params.to_json())

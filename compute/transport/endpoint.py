@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
@@ -77,14 +78,17 @@ class _Server:
         self._thread.join(timeout=10)
 
 
-def serve_endpoint(endpoint: MessageEndpoint, host: str = "127.0.0.1", port: int = 0) -> _Server:
-    """Run `endpoint` under uvicorn in a background thread; returns a handle with `.url` and `.stop()`."""
+def serve_endpoint(endpoint: MessageEndpoint, host: str = "127.0.0.1", port: int = 0,
+                   extra: Sequence[APIRouter] = ()) -> _Server:
+    """Run `endpoint` (and any `extra` routers) under uvicorn in a background thread; `.url`, `.stop()`."""
     import socket
 
     import uvicorn
 
     app = FastAPI(title="Custos party endpoint")
     app.include_router(router(endpoint))
+    for extra_router in extra:
+        app.include_router(extra_router)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

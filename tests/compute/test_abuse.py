@@ -1,0 +1,145 @@
+"""Every protocol, attacked on the wire at one of its steps: the run aborts naming party and step, and records it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from compute.envelope import parse
+from compute.errors import (
+    DecryptionFailed,
+    MalformedMessage,
+    OutOfOrderMessage,
+    PartyTimeout,
+    ProtocolAborted,
+    ReplayedMessage,
+    SignatureInvalid,
+    TooManyDropouts,
+)
+from compute.psi import psi_ecdh, psi_rsa
+from compute.secagg import secure_aggregate
+from compute.stats import secure_stats
+from compute.transcript import FailureLog
+from tests.compute.conftest import WireTap
+
+
+def run_psi(psi):
+    def run(parties, log, tap, timeout):
+        a, b = parties[:2]
+        return psi(a, b, {a.address: ["x", "y"], b.address: ["y", "z"]}, job_id=61, failure_log=log, transport=tap, timeout=timeout)
+    return run
+
+
+def run_stats(parties, log, tap, timeout):
+    return secure_stats(parties[:3], {p.address: [1.0, 2.0] for p in parties[:3]}, job_id=62, failure_log=log, transport=tap, timeout=timeout)
+
+
+def run_secagg(parties, log, tap, timeout):
+    clients = parties[:3]
+    return secure_aggregate(clients, parties[3], {c.address: np.arange(4) for c in clients}, job_id=63, threshold=3,
+                            failure_log=log, transport=tap, timeout=timeout, stage_timeout=timeout)
+
+
+# (protocol runner, a step whose messages we attack)
+CASES = {
+    "psi-ecdh": (run_psi(psi_ecdh), "doubled"),
+    "psi-rsa": (run_psi(psi_rsa), "signed"),
+    "stats": (run_stats, "partial"),
+    "secagg": (run_secagg, "masked"),
+}
+
+
+def replay(env: bytes) -> list[bytes]:
+    return [env, env]
+
+
+def flip_signature(env: bytes) -> list[bytes]:
+    return [env[:-65] + bytes(65)]  # an unsigned message: the signature is all zeros
+
+
+def flip_ciphertext_and_resign(parties) -> Callable[[bytes], list[bytes]]:
+    def attack(env: bytes) -> list[bytes]:
+        from eth_utils import keccak
+
+        from compute.envelope import SIGNATURE_LABEL
+
+        sender = next(p for p in parties if p.address == parse(env).header.sender)
+        body = env[:-65]
+        body = body[:-1] + bytes([body[-1] ^ 1])
+        return [body + sender.sign_digest(keccak(SIGNATURE_LABEL + body))]  # signed by the sender, but corrupted
+    return attack
+
+
+def truncate(env: bytes) -> list[bytes]:
+    return [env[:20]]
+
+
+def drop(env: bytes) -> list[bytes]:
+    return []  # the hook then silences this sender for the rest of the run
+
+
+ATTACKS = {
+    "replayed": (lambda parties: replay, ReplayedMessage),
+    "unsigned": (lambda parties: flip_signature, SignatureInvalid),
+    "corrupted": (flip_ciphertext_and_resign, DecryptionFailed),
+    "malformed": (lambda parties: truncate, MalformedMessage),
+    "silent": (lambda parties: drop, PartyTimeout),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("protocol", sorted(CASES))
+def test_attack_aborts_naming_party_and_step_and_is_recorded(make_parties, protocol, attack) -> None:
+    parties, log = make_parties(4), FailureLog()
+    run, step = CASES[protocol]
+    build, error = ATTACKS[attack]
+    tamper = build(parties)
+    victims: list[str] = []
+
+    def hook(to, env):
+        header = parse(env).header
+        if attack == "silent" and victims and header.sender == victims[0]:
+            return []
+        if header.step == step and not victims:
+            victims.append(header.sender)
+            return tamper(env)
+        return [env]
+
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 1.0)
+    cause = excinfo.value.cause
+    if (protocol, attack) == ("secagg", "silent"):
+        # a client silent at the masked stage is a dropout; with threshold 3 of 3 the server refuses
+        assert isinstance(cause, TooManyDropouts) and excinfo.value.party == parties[3].address
+        assert log.records[-1].error == "TooManyDropouts"
+        return
+    assert isinstance(cause, error), repr(cause)
+    # a silent party may first be missed by a peer that already moved on to the transcript swap
+    assert excinfo.value.step == step or (attack == "silent" and excinfo.value.step == "transcript")
+    # a truncated envelope names nobody we could trust; the error says whom we were awaiting
+    culprit = "unknown" if attack == "malformed" else victims[0]
+    assert excinfo.value.party == culprit
+    assert log.records and log.records[-1].error == error.__name__ and log.records[-1].party == culprit
+
+
+def test_out_of_order_within_a_protocol_aborts(make_parties) -> None:
+    parties, log = make_parties(4)[:3], FailureLog()
+    held: list[bytes] = []
+
+    def hook(to, env):
+        header = parse(env).header
+        if header.step == "shares" and header.sender == parties[1].address and header.receiver == parties[0].address:
+            held.append(env)
+            return []
+        if header.step == "transcript" and header.sender == parties[1].address and header.receiver == parties[0].address:
+            return [env, *held]
+        return [env]
+
+    with pytest.raises(ProtocolAborted) as excinfo:
+        secure_stats(parties, {p.address: [1.0] for p in parties}, job_id=64, failure_log=log,
+                     transport=lambda m: WireTap(m, hook), timeout=1.0, receiver=parties[2].address)
+    # party 0 waits for the held shares and times out, or sees the transcript report first: both name party 1
+    assert isinstance(excinfo.value.cause, (OutOfOrderMessage, PartyTimeout))
+    assert excinfo.value.party == parties[1].address
