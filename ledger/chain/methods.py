@@ -343,6 +343,13 @@ class Methods:
         seal = self.node.seal_of(hash32(raw, "blockHash"))
         return None if seal is None else d(seal)
 
+    def rpc_debug_getRawBlock(self, params: list[Any]) -> Any:
+        """geth's debug_getRawBlock: the block's RLP (with custos_getBlockSeal, enough to verify it)."""
+        (ref,) = arity(params, 1)
+        with self.node.lock:
+            header = self._header_or_none(ref)
+            return None if header is None else d(self.node.raw_block(header))
+
     def rpc_custos_membership(self, params: list[Any]) -> Any:
         arity(params, 0)
         member = self.node.permission.membership

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+
+import rlp
 from pathlib import Path
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
@@ -70,8 +72,8 @@ class Node:
 
     # -- opening --
     @classmethod
-    def create(cls, data_dir: Path, spec: GenesisSpec, validator: keys.PrivateKey) -> Node:
-        """Write genesis for `spec` into a new store under `data_dir` and open it."""
+    def create(cls, data_dir: Path, spec: GenesisSpec, validator: keys.PrivateKey | None) -> Node:
+        """Write genesis for `spec` into a new store under `data_dir` and open it (no key: a follower)."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         if _has_genesis(store):
             store.close()
@@ -161,6 +163,37 @@ class Node:
                 raise HistoryError(f"block {number} rejected: {exc}") from exc
             parent = header
         return parent.block_number
+
+    def raw_block(self, header: BlockHeaderAPI) -> bytes:
+        """The RLP of the block with `header`: with its seal, all a follower needs to verify it."""
+        return rlp.encode(self.block(header))
+
+    def import_sealed_block(self, raw: bytes, seal: bytes) -> BlockHeaderAPI:
+        """Verify a sealed block from another node, re-execute it on our state, and commit it.
+
+        The seal must be a validator's over the block's hash; py-evm then re-executes every
+        transaction and rejects the block unless state, receipt and transaction roots match.
+        """
+        with self.lock:
+            try:
+                block = self.chain.get_vm_class_for_block_number(self.head.block_number + 1).get_block_class()
+                block = rlp.decode(raw, sedes=block)
+                verify_seal(self.chain_id, block.header.hash, seal, self.validators)
+                if block.header.parent_hash != self.head.hash:
+                    raise HistoryError(f"block {block.number} does not extend our head {self.head.block_number}")
+                self.chain.import_block(block)
+                self.store[seal_key(block.header.hash)] = seal
+                self.store.commit()
+            except (SealError, ValidationError, rlp.DecodingError, rlp.DeserializationError) as exc:
+                self.store.rollback()
+                self._head = None
+                raise HistoryError(f"rejected block: {exc}") from exc
+            except BaseException:
+                self.store.rollback()
+                self._head = None
+                raise
+            self._head = block.header
+            return block.header
 
     # -- admission --
     def submit_raw(self, raw: bytes) -> bytes:
