@@ -255,8 +255,11 @@ class Methods:
         (raw,) = arity(params, 1)
         query = log_query(raw)
         with self.node.lock:
-            first, _ = self._range(query)
-            return self.filters.install("logs", first, query)
+            # Changes are what is sealed after the filter exists (eth_getFilterLogs gives the past).
+            start = self.node.head.block_number + 1
+            if query.from_ref.number is not None:
+                start = max(start, query.from_ref.number)
+            return self.filters.install("logs", start, query)
 
     def rpc_eth_newBlockFilter(self, params: list[Any]) -> str:
         arity(params, 0)
