@@ -152,7 +152,8 @@ class TransactionSender:
                 message = str(exc).lower()
                 if "already known" in message or self._is_known(signed.hash):
                     return bytes(signed.hash)
-                if "nonce too low" in message and not resynced:
+                # Another sender of this account took the nonce (mined, or pending on a node without replacement).
+                if ("nonce too low" in message or "already pending" in message) and not resynced:
                     resynced = True
                     self._next_nonce = self._pending_nonce()
                     continue

@@ -40,16 +40,6 @@ def beacon(sender: TransactionSender) -> str:
     return receipt.contract_address
 
 
-def test_hundred_concurrent_submissions_get_consecutive_nonces_and_all_mine(sender, beacon) -> None:
-    start = sender.w3.eth.get_transaction_count(sender.address)
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        receipts = list(pool.map(lambda _: sender.transact(beacon, ping(1)), range(100)))
-    nonces = sorted(sender.w3.eth.get_transaction(r.tx_hash)["nonce"] for r in receipts)
-    assert nonces == list(range(start, start + 100))
-    assert all(isinstance(r, Receipt) and r.status == 1 for r in receipts)
-    assert int.from_bytes(sender.call(beacon, bytes.fromhex(BEACON.encode_abi("count", [])[2:])), "big") == 100
-
-
 def test_custom_error_raises_exception_named_after_it(sender, beacon) -> None:
     with pytest.raises(BeaconZeroStep) as caught:
         sender.transact(beacon, ping(0))
@@ -101,3 +91,62 @@ def test_connect_rejects_unreachable_node_and_wrong_chain(url: str) -> None:
         connect(url, chain_id=5)
     with pytest.raises(ConnectionFailed, match="not a JSON-RPC URL"):
         connect("localhost:8545")
+
+
+class LosingProxy:
+    """A loopback HTTP proxy to the node that forwards the first transaction but drops the answer."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.server
+        import threading
+
+        import requests
+
+        self.dropped = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                answer = requests.post(upstream, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+                if b"eth_sendRawTransaction" in body and proxy.dropped == 0:
+                    proxy.dropped += 1
+                    self.close_connection = True  # the node has it; the client never hears back
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_lost_answer_to_a_send_is_retried_without_a_second_transaction(url: str) -> None:
+    proxy = LosingProxy(url)
+    try:
+        w3 = connect(proxy.url)
+        sender = TransactionSender(w3, funded_account(w3))
+        receipt = sender.deploy(load("Beacon").bytecode)
+        assert proxy.dropped == 1 and receipt.status == 1
+        assert w3.eth.get_transaction_count(sender.address) == 1  # sent once, mined once
+        assert sender.transact(receipt.contract_address, ping(1)).status == 1  # the next nonce is right
+    finally:
+        proxy.server.shutdown()
+
+
+def test_hundred_concurrent_submissions_are_mined_on_every_backend(chain) -> None:
+    sender = TransactionSender(connect(chain.w3), chain.accounts[6], receipt_timeout=120)
+    beacon = sender.deploy(load("Beacon").bytecode).contract_address
+    start = sender.w3.eth.get_transaction_count(sender.address)
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        receipts = list(pool.map(lambda _: sender.transact(beacon, ping(1), gas=80_000), range(100)))
+    nonces = sorted(sender.w3.eth.get_transaction(r.tx_hash)["nonce"] for r in receipts)
+    assert nonces == list(range(start, start + 100)) and all(r.status == 1 for r in receipts)
+    count = BEACON.encode_abi("count", [])
+    assert int.from_bytes(sender.call(beacon, bytes.fromhex(count[2:])), "big") == 100
