@@ -126,6 +126,23 @@ class JobLedger(ContractBinding):
         """The EIP-712 digest each attester signs for this job."""
         return bytes(self._call("attestationDigest", job_id))
 
+    def job_parties(self, job_id: int) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+        """(computeParties, committed weights, attesters) of the job."""
+        compute, weights, attesters = self._call("jobParties", job_id)
+        return tuple(compute), tuple(weights), tuple(attesters)
+
+    def has_consented(self, job_id: int, source_id: int) -> bool:
+        """Whether the source's owner (or its policy) consented to the job."""
+        return bool(self._call("hasConsented", job_id, source_id))
+
+    def has_attested(self, job_id: int, signer: str) -> bool:
+        """Whether `signer`'s attestation of the job is recorded."""
+        return bool(self._call("hasAttested", job_id, signer))
+
+    def challenge_window(self) -> int:
+        """Seconds between a commit and the earliest finalisation."""
+        return int(self._call("challengeWindow"))
+
     def job_count(self) -> int:
         """How many jobs were ever opened."""
         return int(self._call("jobCount"))

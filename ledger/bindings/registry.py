@@ -41,6 +41,16 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Commitment:
+    """One recorded version of a source's row commitment."""
+
+    source_id: int
+    version: int
+    commitment: bytes
+    row_count: int
+
+
+@dataclass(frozen=True)
 class Registered:
     """A source just registered (version 1)."""
 
@@ -102,3 +112,8 @@ class DataRegistry(ContractBinding):
     def source_count(self) -> int:
         """How many sources were ever registered."""
         return int(self._call("sourceCount"))
+
+    def commitment_at(self, source_id: int, version: int) -> Commitment:
+        """The row commitment recorded as `version` of the source (versions start at 1)."""
+        root, rows = self._call("commitmentAt", source_id, version)
+        return Commitment(source_id, version, hash32(root), rows)

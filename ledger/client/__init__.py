@@ -1,7 +1,10 @@
-"""The ledger client: a checked connection, a transaction sender, decoded reverts."""
+"""The ledger client: a checked connection, a transaction sender, decoded reverts, deployments."""
 
+from ledger.client.client import Client, unlock
 from ledger.client.connection import connect
+from ledger.client.deployment import DeploymentInfo, load_deployment
 from ledger.client.revert import decode_revert, revert_error
 from ledger.client.sender import Log, Receipt, TransactionSender
 
-__all__ = ["Log", "Receipt", "TransactionSender", "connect", "decode_revert", "revert_error"]
+__all__ = ["Client", "DeploymentInfo", "Log", "Receipt", "TransactionSender", "connect", "decode_revert",
+           "load_deployment", "revert_error", "unlock"]

@@ -150,3 +150,23 @@ def test_hundred_concurrent_submissions_are_mined_on_every_backend(chain) -> Non
     assert nonces == list(range(start, start + 100)) and all(r.status == 1 for r in receipts)
     count = BEACON.encode_abi("count", [])
     assert int.from_bytes(sender.call(beacon, bytes.fromhex(count[2:])), "big") == 100
+
+
+def test_client_gives_one_sender_per_account_from_the_keystore(url: str, tmp_path) -> None:
+    from eth_account import Account
+
+    from ledger.client import Client, unlock
+    from ledger.client.deployment import DeploymentInfo
+    from ledger.errors import KeystoreError
+    from ledger.keystore import Keystore
+
+    key = Account.create().key
+    Keystore(tmp_path / "keys").save("auditor", key, "pw", scrypt_n=2)
+    account = unlock(tmp_path / "keys", "auditor", "pw")
+    assert account.key == key
+    with pytest.raises(KeystoreError, match="wrong password"):
+        unlock(tmp_path / "keys", "auditor", "not-pw")
+    client = Client.open(url, DeploymentInfo(31337, {}))
+    assert client.sender(account) is client.sender(unlock(tmp_path / "keys", "auditor", "pw"))
+    with pytest.raises(ConnectionFailed, match="expected chain 1"):
+        Client.open(url, DeploymentInfo(1, {}))
