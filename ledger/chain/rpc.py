@@ -83,7 +83,11 @@ class RPCServer:
         if not isinstance(params, list):
             return error(INVALID_PARAMS, "invalid params: params must be an array", id_)
         try:
-            return {"jsonrpc": "2.0", "id": id_, "result": handler(params)}
+            # One request at a time touches the chain: the store's overlay holds a block being
+            # sealed until it is committed, and nothing uncommitted may be seen.
+            with self.node.lock:
+                result = handler(params)
+            return {"jsonrpc": "2.0", "id": id_, "result": result}
         except InvalidParams as exc:
             return error(INVALID_PARAMS, f"invalid params: {exc}", id_)
         except ChainError as exc:
