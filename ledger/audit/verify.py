@@ -77,6 +77,10 @@ class Verifier:
         """Every event the member did or was named in."""
         return VerificationReport(f"member {address}", tuple(self.check_events(self.queries.member_trail(address).events)))
 
+    def verify_event(self, event: IndexedEvent) -> VerificationReport:
+        """The chain checks of one record (e.g. one step of a timeline shown with its proof)."""
+        return VerificationReport(describe(event), tuple(self.check_events([event])))
+
     def verify_anchored(self, proof: InclusionProof, data: bytes) -> VerificationReport:
         """The record is in its batch (Merkle proof) and the batch root was anchored on chain."""
         subject = f"record {proof.record_id} in batch {proof.batch_id}"

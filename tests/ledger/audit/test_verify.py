@@ -48,6 +48,8 @@ def test_untampered_records_pass_and_seals_do_not_apply_on_anvil(pinged) -> None
     assert report.ok and len(report.checks) == 4 * 3
     assert report.summary()["seal"] == {NOT_APPLICABLE: 3}
     assert report.summary()["log in receipt"] == {PASSED: 3}
+    one = fresh(verifier).verify_event(verifier.queries.member_trail(member).events[1])
+    assert one.ok and one.subject.startswith("Pinged @ ") and len(one.checks) == 4
 
 
 @pytest.mark.parametrize(("column", "value", "failed_check"), [
