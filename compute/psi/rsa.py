@@ -12,9 +12,9 @@ two primes (RFC 8017 multi-prime RSA; three primes are within guidance for 2048 
 
 Flow (R learns the intersection; S at most its size):
   S → R  "public-key": n, e
+  S → R  "sender-set": SHA-256(job ‖ H(x)^d mod n) for S's ids, shuffled (while R blinds)
   R → S  "blinded":    H(y)·r^e mod n for R's ids, in R's order
   S → R  "signed":     (·)^d mod n of each, same order
-  S → R  "sender-set": SHA-256(job ‖ H(x)^d mod n) for S's ids, shuffled
   R → S  "size":       |intersection|  (only when `reveal_size` is set)
 """
 
@@ -150,11 +150,12 @@ def key_holder_role(ids: Collection[str], receiver: Address, reveal_size: bool) 
     def role(ch: Channel) -> RoleOutput:
         key = RsaKey.generate()
         ch.send(receiver, "public-key", json.dumps({"n": hex(key.n), "e": E}).encode())
-        blinded = unpack(ch.recv(receiver, "blinded"), key.n, receiver, "blinded")
-        ch.send(receiver, "signed", pack([v for batch in map_batches(_sign_batch, blinded, key) for v in batch]))
+        # Our own set first: signing it overlaps with the receiver's blinding.
         shuffled = idents[:]
         secrets.SystemRandom().shuffle(shuffled)
         ch.send(receiver, "sender-set", b"".join(map_batches(_sign_own, shuffled, key, ch.job.job_id)))
+        blinded = unpack(ch.recv(receiver, "blinded"), key.n, receiver, "blinded")
+        ch.send(receiver, "signed", pack([v for batch in map_batches(_sign_batch, blinded, key) for v in batch]))
         size = None
         if reveal_size:
             try:
@@ -180,6 +181,10 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
             raise ProtocolViolation(key_holder, "public-key", f"expected a {BITS}-bit modulus with e = {E}")
         blinding = [row for batch in map_batches(_blind, idents, n, ch.job.job_id) for row in batch]
         ch.send(key_holder, "blinded", pack([b for b, _ in blinding]))
+        theirs_raw = ch.recv(key_holder, "sender-set")
+        if len(theirs_raw) % TAG:
+            raise MalformedMessage(key_holder, "sender-set", "not a whole number of tags")
+        theirs = {theirs_raw[i:i + TAG] for i in range(0, len(theirs_raw), TAG)}
         signed = unpack(ch.recv(key_holder, "signed"), n, key_holder, "signed")
         if len(signed) != len(idents):
             raise ProtocolViolation(key_holder, "signed", f"returned {len(signed)} signatures for {len(idents)}")
@@ -188,10 +193,6 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
         tags = [t for batch in map_batches(_unblind, rows, n, ch.job.job_id) for t in batch]
         if None in tags:
             raise ProtocolViolation(key_holder, "signed", "a blind signature does not verify")
-        theirs_raw = ch.recv(key_holder, "sender-set")
-        if len(theirs_raw) % TAG:
-            raise MalformedMessage(key_holder, "sender-set", "not a whole number of tags")
-        theirs = {theirs_raw[i:i + TAG] for i in range(0, len(theirs_raw), TAG)}
         intersection = sorted(i for i, t in zip(idents, tags, strict=True) if t in theirs)
         if reveal_size:
             ch.send(key_holder, "size", json.dumps(len(intersection)).encode())

@@ -85,3 +85,15 @@ def test_input_from_outside_the_job_is_refused(psi, make_parties) -> None:
     assert excinfo.value.party == outsider.address
     with pytest.raises(InvalidInput):
         psi(receiver, sender, {receiver.address: ["a"]}, job_id=1)
+
+
+def test_worker_pool_gives_the_same_points_as_one_core() -> None:
+    import secrets
+
+    from compute.psi import ecdh
+    from compute.psi.parallel import map_batches, map_blob
+
+    scalar, idents = secrets.token_bytes(32), [f"id{i}" for i in range(40)]
+    hashed = ecdh._hash_and_multiply(scalar, 3, idents)
+    assert b"".join(map_batches(ecdh._hash_and_multiply, idents, scalar, 3, parallel=True)) == hashed
+    assert map_blob(ecdh._multiply, hashed, 32, scalar, parallel=True) == ecdh._multiply(scalar, hashed)
