@@ -35,9 +35,23 @@ def _connect(rpc: str | None, chain: Path | None, chain_id: int):
         return connect(rpc, chain_id=chain_id, timeout=10), lambda: None
     from ledger.chain.node import Node
     from ledger.chain.provider import NodeProvider
+    from ledger.chain.setup import validator_key
+    from ledger.keystore import DEV_PASSWORD, KeystoreError, password_from_env
 
-    node = Node.open(chain, verify=False)
-    return connect(NodeProvider(node), chain_id=chain_id), getattr(node, "close", lambda: None)
+    try:  # the chain's validator key, when this machine holds it, lets the in-process node seal blocks
+        validator = validator_key(chain, password_from_env(DEV_PASSWORD))
+    except (KeystoreError, LedgerError, OSError, StopIteration, ValueError):
+        validator = None
+    node = Node.open(chain, validator, verify=False)
+    if validator is not None:
+        node.start()
+
+    def close() -> None:
+        if validator is not None:
+            node.stop()
+        node.close()
+
+    return connect(NodeProvider(node), chain_id=chain_id), close
 
 
 def open_gateway(

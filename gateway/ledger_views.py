@@ -152,11 +152,12 @@ class LedgerAuditReader:
                     trail = self._auditor.queries.source_trail(source_id)
                 except AuditError:
                     return summaries
-                terms = self._auditor.queries.source_terms_at(source_id, trail.events[-1]) if trail.events else None
+                prices = [e.args["pricePerUse"] for e in trail.events
+                          if e.event in ("DataSourceRegistered", "SourceTermsUpdated") and "pricePerUse" in e.args]
                 retired = any(e.event == "SourceRetired" for e in trail.events)
                 summaries.append(SourceSummary(
                     source_id=source_id, owner=trail.owner or "", active=not retired,
-                    price_per_use=terms[1] if terms else 0,
+                    price_per_use=prices[-1] if prices else 0,
                     versions=[SourceVersion(version=v.version, commitment=_hex(v.commitment) if isinstance(v.commitment, bytes) else str(v.commitment),
                                             row_count=v.row_count, block_number=v.event.block_number,
                                             block_time=v.event.block_time) for v in trail.versions],

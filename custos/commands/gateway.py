@@ -81,9 +81,17 @@ def call(
         payload = json.loads(body) if body is not None else None
     except json.JSONDecodeError as exc:
         raise _fail(f"--json is not valid JSON: {exc}") from None
-    with _client(url, keystore) as client:
-        response = client.request(method.upper(), path, json=payload)
-    typer.echo(json.dumps(response.json(), indent=2) if response.content else "")
+    import httpx
+
+    try:
+        with _client(url, keystore) as client:
+            response = client.request(method.upper(), path, json=payload)
+    except httpx.HTTPError as exc:
+        raise _fail(f"no answer from {url}: {type(exc).__name__} {exc}") from None
+    try:
+        typer.echo(json.dumps(response.json(), indent=2))
+    except ValueError:
+        typer.echo(response.text)
     if response.is_error:
         raise typer.Exit(1)
 
@@ -91,8 +99,13 @@ def call(
 @app.command("explorer-login")
 def explorer_login(keystore: Path = KEYSTORE, url: str = URL) -> None:
     """Print a one-time link that signs a browser into the audit explorer (valid two minutes)."""
-    with _client(url, keystore) as client:
-        response = client.post("/sessions")
+    import httpx
+
+    try:
+        with _client(url, keystore) as client:
+            response = client.post("/sessions")
+    except httpx.HTTPError as exc:
+        raise _fail(f"no answer from {url}: {type(exc).__name__} {exc}") from None
     if response.is_error:
         raise _fail(response.json().get("message", response.text))
     typer.echo(url.rstrip("/") + response.json()["login_path"])

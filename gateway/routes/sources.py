@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Path, status
 
 from gateway.deps import CurrentMember, Ledger, require_operator
@@ -22,7 +23,7 @@ _PAGE = 500
 
 def _public(source: Source) -> SourcePublic:
     return SourcePublic(
-        source_id=source.source_id, owner=source.owner, active=source.active,
+        source_id=source.source_id, owner=to_checksum_address(source.owner), active=source.active,
         open_to_all_requesters=source.open_to_all_requesters, version=source.version, row_count=source.row_count,
         schema_hash=show(source.schema_hash), commitment=show(source.commitment), price_per_use=source.price_per_use,
         allowed_kinds=source.allowed_kinds, auto_consent_kinds=source.auto_consent_kinds,

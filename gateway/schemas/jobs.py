@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eth_utils import to_checksum_address
 from pydantic import BaseModel, Field
 
 from gateway.schemas.fields import Address, Hash32, JobKind, Uint64, Uint256, show
@@ -61,7 +62,7 @@ class JobPublic(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobPublic:
         """From the ledger binding's `Job`."""
-        return cls(job_id=job.job_id, requester=job.requester, kind=job.kind, status=job.status.name.capitalize(),
+        return cls(job_id=job.job_id, requester=to_checksum_address(job.requester), kind=job.kind, status=job.status.name.capitalize(),
                    deadline=job.deadline, committed_at=job.committed_at, consents=job.consents,
                    attestations=job.attestations, budget=job.budget, params_hash=show(job.params_hash),
                    inputs_hash=show(job.inputs_hash), result_hash=show(job.result_hash),

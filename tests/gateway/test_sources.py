@@ -1,0 +1,38 @@
+"""/sources: register through the operator's gateway, list and read; /audit/sources shows the history."""
+
+from __future__ import annotations
+
+from .conftest import Gateway
+from .test_members import refused
+
+SPEC = {"schema_hash": "0x" + "aa" * 32, "commitment": "0x" + "bb" * 32, "row_count": 1200,
+        "metadata_uri": "s3://bank/loans", "price_per_use": 7, "allowed_kinds": 0b11}
+
+
+def test_registered_source_is_readable_with_its_terms(gateway: Gateway) -> None:
+    created = gateway.client("bank").post("/sources", json=SPEC)
+    assert created.status_code == 201, created.text
+    source_id = created.json()["source_id"]
+    source = gateway.client("regulator").get(f"/sources/{source_id}").json()
+    assert (source["owner"], source["version"], source["row_count"], source["price_per_use"]) == (
+        gateway.address("bank"), 1, 1200, 7)
+    assert source["commitment"] == SPEC["commitment"]
+    assert source_id in [s["source_id"] for s in gateway.client("regulator").get("/sources").json()]
+    gateway.clock.value += 2  # let the audit index sync again
+    history = {s["source_id"]: s for s in gateway.client("regulator").get("/audit/sources").json()}
+    assert history[source_id]["price_per_use"] == 7
+    assert history[source_id]["versions"][0]["commitment"] == SPEC["commitment"]
+
+
+def test_auditor_cannot_register_a_source(gateway: Gateway) -> None:
+    refused(gateway.client("regulator").post("/sources", json=SPEC), 403, "auth.wrong_role")
+
+
+def test_source_with_a_bad_commitment_is_a_422(gateway: Gateway) -> None:
+    message = refused(gateway.client("bank").post("/sources", json=SPEC | {"commitment": "0x12"}), 422,
+                      "request.invalid")
+    assert "commitment" in message
+
+
+def test_unknown_source_is_404(gateway: Gateway) -> None:
+    refused(gateway.client("regulator").get("/sources/424242"), 404, "source.not_found")
