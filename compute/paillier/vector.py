@@ -102,14 +102,15 @@ class EncryptedVector:
         nsquare = gmpy2.mpz(self.public_key.nsquare)
         ciphertexts = self.ciphertexts
 
+        inverses = [gmpy2.invert(c, nsquare) for c in ciphertexts] if np.any(encoded < 0) else ciphertexts
+
         def column_products(chunk: Sequence[int]) -> list[gmpy2.mpz]:
             out = []
             for j in chunk:
                 row = encoded[j].tolist()
-                positive = multi_power(ciphertexts, [k if k > 0 else 0 for k in row], nsquare)
-                negative = multi_power(ciphertexts, [-k if k < 0 else 0 for k in row], nsquare)
-                # one inversion per column instead of one per negative entry
-                out.append(positive * gmpy2.invert(negative, nsquare) % nsquare)
+                # a negative entry uses c^-1 with |k|, so every exponent stays small (phe would use n − |k|)
+                bases = [c if k >= 0 else inv for c, inv, k in zip(ciphertexts, inverses, row)]
+                out.append(multi_power(bases, [abs(k) for k in row], nsquare))
             return out
 
         chunks = [columns[i::workers] for i in range(workers)] if workers > 1 and len(columns) > 1 else [columns]
