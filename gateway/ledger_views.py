@@ -4,7 +4,9 @@
 `AuditReader`: each answer comes from the local index, brought up to the chain's head at
 most every `sync_seconds`, and each step carries the verifier's checks (receipt, log, block
 canonical, seal; attestation signatures and the payout on the job's steps). One lock
-serialises the index, the node connection and the verifier's caches.
+serialises the index, the node connection and the verifier's caches. A job's verification is
+reused until the index's tip moves (each sync re-checks the tip against the chain, so a reorg
+drops it too): between two new blocks, the same trail gives the same checks.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class LedgerAuditReader:
         self._auditor, self._clock, self._sync_seconds = auditor, clock, sync_seconds
         self._lock = threading.RLock()
         self._synced_at = float("-inf")
+        self._tip: bytes | None = None
+        self._verifications: dict[int, tuple[Any, list[Check]] | None] = {}
 
     def _locked(self, read: Callable[[], Any]) -> Any:
         with self._lock:
@@ -59,6 +63,9 @@ class LedgerAuditReader:
             if now - self._synced_at >= self._sync_seconds:
                 self._auditor.sync()
                 self._synced_at = now
+                tip = self._auditor.queries.store.position().tip_hash
+                if tip != self._tip:
+                    self._tip, self._verifications = tip, {}
             return read()
 
     def indexed_position(self) -> Any:
@@ -85,12 +92,15 @@ class LedgerAuditReader:
                           opened_block=opened.block_number, opened_at=opened.block_time)
 
     def _verified(self, job_id: int) -> tuple[Any, list[Check]] | None:
-        queries, verifier = self._auditor.queries, self._auditor.verifier
-        try:
-            trail = queries.job_trail(job_id)
-        except AuditError:
-            return None
-        return trail, verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events)
+        if job_id not in self._verifications:
+            queries, verifier = self._auditor.queries, self._auditor.verifier
+            try:
+                trail = queries.job_trail(job_id)
+            except AuditError:
+                return None  # not cached: the job may appear with the next block
+            self._verifications[job_id] = (
+                trail, verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events))
+        return self._verifications[job_id]
 
     def _steps(self, events: tuple[IndexedEvent, ...], checks: list[Check]) -> list[TimelineStep]:
         by_subject: dict[str, list[Check]] = {}

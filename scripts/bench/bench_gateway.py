@@ -1,0 +1,142 @@
+"""Gateway load: audit-query requests per second and p99 latency on loopback.
+
+A real gateway (`custos gateway up --rpc`, its own process) over anvil with the consortium
+deployed and one finished job (the gateway tests' scenario); a bounded Python load client (threads with keep-alive connections) sends
+pre-signed audit queries, so the client's own signing is not measured. Baseline, same server
+and client, same run: the unauthenticated `GET /domain`, i.e. what the signature check, the
+nonce write and the audit query add on top of a bare FastAPI route.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, str(ROOT))  # the gateway tests' scenario builds the finished job
+from report import emit  # noqa: E402
+
+REQUESTS = 2000
+CONCURRENCY = 8
+
+
+def load(url: str, requests: list[tuple[str, dict[str, str]]], concurrency: int = CONCURRENCY) -> tuple[float, float]:
+    """Send every (path, headers) GET with `concurrency` keep-alive clients; (requests/s, p99 ms)."""
+    work: queue.Queue[tuple[str, dict[str, str]]] = queue.Queue()
+    for item in requests:
+        work.put(item)
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while True:
+                try:
+                    path, headers = work.get_nowait()
+                except queue.Empty:
+                    return
+                start = time.perf_counter()
+                status = client.get(path, headers=headers).status_code
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+                    if status != 200:
+                        failures.append(status)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"{len(failures)} requests failed, e.g. status {failures[0]}")
+    latencies.sort()
+    return len(latencies) / wall, latencies[int(len(latencies) * 0.99) - 1] * 1000
+
+
+def presigned(sign: Callable[[str], dict[str, str]], path: str, count: int) -> list[tuple[str, dict[str, str]]]:
+    """`count` requests to `path`, each signed with a fresh nonce."""
+    return [(path, sign(path)) for _ in range(count)]
+
+
+def _wait_for(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the gateway exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(url + "/domain", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit("the gateway did not start")
+
+
+def main() -> None:
+    from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, Keystore
+    from tests.backends import anvil, throwaway_accounts
+    from tests.gateway.scenario import deploy, finished_job
+
+    from gateway.auth import RequestDomain, sign_request
+
+    accounts = throwaway_accounts(6)
+    people = dict(zip(("bank", "card", "hospital", "arbiter", "regulator"), accounts[1:6]))
+    with anvil(accounts) as w3, tempfile.TemporaryDirectory() as folder:
+        deployment = deploy(w3, accounts[0], people)
+        job_id = finished_job(w3, deployment, people)
+        (Path(folder) / "deployment.json").write_text(deployment.to_json())
+        Keystore(Path(folder) / "keys").save("bank", bytes(people["bank"].key), DEV_PASSWORD, DEV_SCRYPT_N)
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "custos", "gateway", "up", "--keystore", f"{folder}/keys/bank.json",
+                   "--rpc", w3.provider.endpoint_uri, "--deployment", f"{folder}/deployment.json",
+                   "--port", str(port)]
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _wait_for(url, proc)
+            domain = RequestDomain(deployment.chain_id, deployment.addresses["Consortium"])
+            key = bytes(people["regulator"].key)
+
+            def sign(path: str) -> dict[str, str]:
+                return sign_request(key, domain, "GET", path, b"", int(time.time())).as_headers()
+
+            load(url, [("/domain", {})] * 200)  # warm-up: connections, index sync, verifier caches
+            load(url, presigned(sign, f"/audit/jobs/{job_id}", 100))
+            base_rps, base_p99 = load(url, [("/domain", {})] * REQUESTS)
+            trail_rps, trail_p99 = load(url, presigned(sign, f"/audit/jobs/{job_id}", REQUESTS))
+            list_rps, list_p99 = load(url, presigned(sign, "/audit/jobs", REQUESTS))
+            me_rps, me_p99 = load(url, presigned(sign, "/members/me", REQUESTS))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    baseline = "GET /domain (unsigned, no query), same server and client"
+    emit("gateway_audit_job_trail_rps", trail_rps, "req/s", baseline, base_rps)
+    emit("gateway_audit_job_trail_p99", trail_p99, "ms", baseline + " p99", base_p99)
+    emit("gateway_audit_job_list_rps", list_rps, "req/s", baseline, base_rps)
+    emit("gateway_audit_job_list_p99", list_p99, "ms", baseline + " p99", base_p99)
+    emit("gateway_signed_members_me_rps", me_rps, "req/s", baseline, base_rps)
+    emit("gateway_signed_members_me_p99", me_p99, "ms", baseline + " p99", base_p99)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    main()
