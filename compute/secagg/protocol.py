@@ -118,10 +118,10 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
             raise ProtocolViolation(server, "unmask", "U3 omits us, is below threshold or is not within U2")
         for v in u2:
             if v != me:
-                pair = _json(b'{"s":' + ch.recv(clients[v], "keyshares") + b"}", clients[v], "keyshares")
                 try:
-                    held[v] = (int(pair["s"][0], 16), int(pair["s"][1], 16))
-                except (TypeError, ValueError, IndexError) as exc:
+                    key_share, seed_share = json.loads(ch.recv(clients[v], "keyshares"))
+                    held[v] = (int(key_share, 16), int(seed_share, 16))
+                except (TypeError, ValueError) as exc:
                     raise MalformedMessage(clients[v], "keyshares", "shares do not parse") from exc
         if drop_at == "unmask":
             return stopped(ch)
@@ -146,7 +146,10 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
     def role(ch: Channel) -> RoleOutput:
         wait = params.stage_timeout
         got = ch.collect(clients, "advertise", wait)
-        keys = {index[a]: k for a, k in got.items() if len(k) == 32}
+        for a, k in got.items():
+            if len(k) != 32:
+                raise MalformedMessage(a, "advertise", f"a mask key of {len(k)} bytes, not 32")
+        keys = {index[a]: k for a, k in got.items()}
         u1 = sorted(keys)
         _require(u1, params, ch.address, "advertise")
         for i in u1:
