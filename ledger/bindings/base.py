@@ -11,7 +11,7 @@ from web3 import Web3
 
 from ledger.artifacts import load
 from ledger.client.deployment import DeploymentInfo
-from ledger.client.revert import _canonical_type
+from ledger.client.revert import canonical_type
 from ledger.client.sender import Receipt, TransactionSender
 from ledger.index.decode import EventSpec, event_specs
 
@@ -26,7 +26,7 @@ class ContractBinding:
         self.address: ChecksumAddress = Web3.to_checksum_address(address)
         abi = load(self.NAME).abi
         self._contract = sender.w3.eth.contract(address=self.address, abi=abi)
-        self._outputs = {f["name"]: [_canonical_type(o) for o in f["outputs"]] for f in abi if f["type"] == "function"}
+        self._outputs = {f["name"]: [canonical_type(o) for o in f["outputs"]] for f in abi if f["type"] == "function"}
         self._events: dict[bytes, EventSpec] = event_specs(self.NAME, abi)
 
     @classmethod
@@ -40,7 +40,8 @@ class ContractBinding:
 
     def _call(self, function: str, *args: Any) -> Any:
         raw = self.sender.call(self.address, self.encode(function, *args))
-        values = decode(self._outputs[function], raw)
+        types = self._outputs[function]
+        values = tuple(_checksummed(t, v) for t, v in zip(types, decode(types, raw)))
         return values[0] if len(values) == 1 else values
 
     def _send(self, function: str, *args: Any) -> Receipt:
@@ -60,6 +61,29 @@ class ContractBinding:
         if len(found) != 1:
             raise AssertionError(f"{self.NAME}: expected one {name} event in the receipt, found {len(found)}")
         return found[0]
+
+
+def _checksummed(abi_type: str, value: Any) -> Any:
+    """eth_abi decodes addresses in lower case; bindings hand out checksummed ones, also in tuples."""
+    if abi_type == "address":
+        return Web3.to_checksum_address(value)
+    if abi_type.endswith("[]"):
+        return tuple(_checksummed(abi_type[:-2], v) for v in value)
+    if abi_type.startswith("(") and abi_type.endswith(")"):
+        return tuple(_checksummed(t, v) for t, v in zip(_split_tuple(abi_type[1:-1]), value))
+    return value
+
+
+def _split_tuple(inner: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(inner):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    parts.append(inner[start:])
+    return parts
 
 
 def hash32(value: str | bytes) -> bytes:

@@ -22,10 +22,11 @@ _ERROR_STRING = function_signature_to_4byte_selector("Error(string)")
 _PANIC = function_signature_to_4byte_selector("Panic(uint256)")
 
 
-def _canonical_type(param: dict[str, Any]) -> str:
+def canonical_type(param: dict[str, Any]) -> str:
+    """The canonical ABI type of a parameter (tuples spelled out), as selectors and decoders need."""
     kind = param["type"]
     if kind.startswith("tuple"):
-        return "(" + ",".join(_canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
+        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
     return kind
 
 
@@ -37,7 +38,7 @@ def known_errors() -> dict[bytes, tuple[str, tuple[str, ...], tuple[str, ...]]]:
         for item in load(path.stem).abi:
             if item.get("type") != "error":
                 continue
-            types = tuple(_canonical_type(p) for p in item["inputs"])
+            types = tuple(canonical_type(p) for p in item["inputs"])
             names = tuple(p["name"] or f"arg{i}" for i, p in enumerate(item["inputs"]))
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
             errors[selector] = (item["name"], names, types)

@@ -68,6 +68,8 @@ class EventIndexer:
         blocks: dict[int, Any] = {}
         events = []
         for log in logs:
+            if not log["topics"] or (Web3.to_checksum_address(log["address"]), bytes(log["topics"][0])) not in self._specs:
+                continue  # anonymous or not in the ABI: nothing an auditor could read from it
             number = int(log["blockNumber"])
             if number not in blocks:
                 blocks[number] = self._block(number, full=True)
