@@ -12,8 +12,9 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 TERMINAL_STAGES = frozenset({"finished", "failed"})
 _HISTORY = 256
@@ -80,3 +81,33 @@ class ProgressBus:
         finally:
             with self._lock:
                 self._subscribers[job_id].remove(entry)
+
+
+# How far a job is after each step the job runner reports (compute.jobs.runner.Progress.stage).
+_RUNNER_STAGES: dict[str, tuple[str, float]] = {
+    "consent": ("consent", 0.15),
+    "protocol": ("running", 0.3),
+    "protocol-done": ("running", 0.6),
+    "commit": ("committed", 0.7),
+    "attest": ("attested", 0.85),
+    "finalize": ("finished", 1.0),
+    "dispute": ("failed", 1.0),
+    "abort": ("failed", 1.0),
+    "cancel": ("failed", 1.0),
+    "protocol-failed": ("failed", 1.0),
+    "data-unreadable": ("failed", 1.0),
+}
+
+
+def runner_listener(bus: ProgressBus) -> Callable[[Any], None]:
+    """An `on_progress` callback for the job runner that publishes its steps on `bus`."""
+
+    def publish(step: Any) -> None:
+        stage, fraction = _RUNNER_STAGES.get(step.stage, ("running", -1.0))
+        if fraction < 0:  # an unmapped or skipped step: keep the last known fraction
+            past = bus.history(step.job_id)
+            fraction = past[-1].fraction if past else 0.0
+        message = f"{step.party}: {step.stage}" + (f" ({step.detail})" if step.detail else "")
+        bus.publish(ProgressEvent(step.job_id, stage, message, fraction))
+
+    return publish

@@ -1,0 +1,43 @@
+"""The progress bus on its own: history for late subscribers, terminal events close streams,
+and the job runner's steps mapped to stages and fractions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.progress import ProgressBus, ProgressEvent, runner_listener
+
+
+class _Step:  # the shape of compute.jobs.runner.Progress: job_id, party, stage, detail
+    def __init__(self, job_id: int, stage: str, detail: str = "") -> None:
+        self.job_id, self.party, self.stage, self.detail = job_id, "bank", stage, detail
+
+
+async def _collect(bus: ProgressBus, job_id: int) -> list[ProgressEvent]:
+    return [event async for event in bus.subscribe(job_id)]
+
+
+def test_late_subscriber_gets_history_and_stops_at_the_terminal_event() -> None:
+    bus = ProgressBus()
+    bus.publish(ProgressEvent(1, "queued", "waiting", 0.0))
+    bus.publish(ProgressEvent(1, "finished", "done", 1.0))
+    bus.publish(ProgressEvent(2, "queued", "another job", 0.0))
+    events = asyncio.run(_collect(bus, 1))
+    assert [e.stage for e in events] == ["queued", "finished"]
+
+
+def test_runner_steps_become_stages_with_fractions() -> None:
+    bus = ProgressBus()
+    publish = runner_listener(bus)
+    for stage in ("consent", "protocol", "attest-skipped", "commit", "finalize"):
+        publish(_Step(3, stage, "detail"))
+    events = bus.history(3)
+    assert [(e.stage, e.fraction) for e in events] == [
+        ("consent", 0.15), ("running", 0.3), ("running", 0.3), ("committed", 0.7), ("finished", 1.0)]
+    assert events[-1].terminal and events[0].message == "bank: consent (detail)"
+
+
+def test_an_aborted_job_ends_its_stream_as_failed() -> None:
+    bus = ProgressBus()
+    runner_listener(bus)(_Step(4, "abort", "data does not match its commitment"))
+    assert [(e.stage, e.terminal) for e in asyncio.run(_collect(bus, 4))] == [("failed", True)]
