@@ -72,12 +72,12 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
     /// @param jobId The job.
     /// @param sourceId One of the job's sources, owned by the caller.
     function consent(uint256 jobId, uint256 sourceId) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireStatus(jobId, job, JobTypes.Status.Open);
-        if (block.timestamp > job.deadline) revert JobLedgerDeadlinePassed(jobId, job.deadline);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Open);
+        if (block.timestamp > rec.deadline) revert JobLedgerDeadlinePassed(jobId, rec.deadline);
         uint256 index = _sourceIndex(jobId, sourceId);
         if (_parties[jobId].owners[index] != msg.sender) revert JobLedgerNotSourceOwner(jobId, sourceId, msg.sender);
-        _consent(jobId, job, sourceId, msg.sender, false);
+        _consent(jobId, rec, sourceId, msg.sender, false);
     }
 
     /// @notice A compute party commits the result, the transcript root and the contribution table.
@@ -93,29 +93,29 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint256[] calldata weights,
         bytes32 utilityTableHash
     ) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireStatus(jobId, job, JobTypes.Status.Ready);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Ready);
         if (_role[jobId][msg.sender] & JobTypes.AS_COMPUTE == 0) revert JobLedgerNotComputeParty(jobId, msg.sender);
-        if (block.timestamp > job.deadline) revert JobLedgerDeadlinePassed(jobId, job.deadline);
+        if (block.timestamp > rec.deadline) revert JobLedgerDeadlinePassed(jobId, rec.deadline);
         _checkWeights(jobId, weights);
         bytes32 contributionHash = keccak256(abi.encode(weights, utilityTableHash));
-        job.status = JobTypes.Status.Committed;
-        job.committedAt = uint64(block.timestamp);
-        job.resultHash = resultHash;
-        job.transcriptRoot = transcriptRoot;
-        job.contributionHash = contributionHash;
-        job.utilityTableHash = utilityTableHash;
+        rec.status = JobTypes.Status.Committed;
+        rec.committedAt = uint64(block.timestamp);
+        rec.resultHash = resultHash;
+        rec.transcriptRoot = transcriptRoot;
+        rec.contributionHash = contributionHash;
+        rec.utilityTableHash = utilityTableHash;
         _parties[jobId].weights = weights;
         emit ResultCommitted(jobId, msg.sender, resultHash, transcriptRoot, contributionHash, weights, utilityTableHash);
     }
 
-    /// @notice Records an attester's EIP-712 signature over the committed job; anyone may submit it.
+    /// @notice Records an attester's EIP-712 signature over the committed job; any member may submit it.
     /// @param jobId A Committed job.
     /// @param signer A source owner or compute party of the job that has not attested yet.
     /// @param signature 65 bytes (r, s, v), low s.
     function attest(uint256 jobId, address signer, bytes calldata signature) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireStatus(jobId, job, JobTypes.Status.Committed);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Committed);
         if (_role[jobId][signer] & (JobTypes.AS_OWNER | JobTypes.AS_COMPUTE) == 0) {
             revert JobLedgerNotAttester(jobId, signer);
         }
@@ -123,32 +123,32 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         if (_attested[jobId][signer]) revert JobLedgerAlreadyAttested(jobId, signer);
         _verify(attestationDigest(jobId), signer, signature);
         _attested[jobId][signer] = true;
-        ++job.attestations;
+        ++rec.attestations;
         emit AttestationRecorded(jobId, signer, msg.sender);
     }
 
     /// @notice Finalises a job every attester signed, once the challenge window passed; settles the escrow.
     /// @param jobId A Committed job.
     function finalize(uint256 jobId) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireStatus(jobId, job, JobTypes.Status.Committed);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Committed);
         uint256 needed = _parties[jobId].attesters.length;
-        if (job.attestations < needed) revert JobLedgerMissingAttestations(jobId, job.attestations, needed);
-        uint256 endsAt = uint256(job.committedAt) + _challengeWindow;
+        if (rec.attestations < needed) revert JobLedgerMissingAttestations(jobId, rec.attestations, needed);
+        uint256 endsAt = uint256(rec.committedAt) + _challengeWindow;
         if (block.timestamp < endsAt) revert JobLedgerChallengeWindowOpen(jobId, endsAt);
-        _release(jobId, job);
+        _release(jobId, rec);
     }
 
     /// @notice A participant disputes the committed result during the challenge window; the job freezes.
     /// @param jobId A Committed job.
     /// @param evidenceHash Hash of the evidence, kept off chain.
     function dispute(uint256 jobId, bytes32 evidenceHash) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireStatus(jobId, job, JobTypes.Status.Committed);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Committed);
         if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
-        uint256 endsAt = uint256(job.committedAt) + _challengeWindow;
+        uint256 endsAt = uint256(rec.committedAt) + _challengeWindow;
         if (block.timestamp >= endsAt) revert JobLedgerChallengeWindowClosed(jobId, endsAt);
-        job.status = JobTypes.Status.Disputed;
+        rec.status = JobTypes.Status.Disputed;
         emit JobDisputed(jobId, msg.sender, evidenceHash);
     }
 
@@ -156,39 +156,39 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
     /// @param jobId A Disputed job.
     /// @param releaseEscrow True to settle by the payout rule, false to refund the requester.
     function resolveDispute(uint256 jobId, bool releaseEscrow) external onlyGovernance {
-        JobTypes.Job storage job = _job(jobId);
-        _requireStatus(jobId, job, JobTypes.Status.Disputed);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Disputed);
         emit DisputeResolved(jobId, releaseEscrow);
         if (releaseEscrow) {
-            _release(jobId, job);
+            _release(jobId, rec);
         } else {
-            job.status = JobTypes.Status.Refunded;
-            _settlement.refund(jobId, job.requester);
+            rec.status = JobTypes.Status.Refunded;
+            _settlement.refund(jobId, rec.requester);
         }
     }
 
     /// @notice The requester cancels an uncommitted job after its deadline; the escrow is refunded.
     /// @param jobId An Open or Ready job past its deadline.
     function cancel(uint256 jobId) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireUncommitted(jobId, job);
-        if (job.requester != msg.sender) revert JobLedgerNotRequester(jobId, msg.sender);
-        if (block.timestamp <= job.deadline) revert JobLedgerDeadlineNotReached(jobId, job.deadline);
-        job.status = JobTypes.Status.Cancelled;
-        emit JobCancelled(jobId, job.budget);
-        _settlement.refund(jobId, job.requester);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireUncommitted(jobId, rec);
+        if (rec.requester != msg.sender) revert JobLedgerNotRequester(jobId, msg.sender);
+        if (block.timestamp <= rec.deadline) revert JobLedgerDeadlineNotReached(jobId, rec.deadline);
+        rec.status = JobTypes.Status.Cancelled;
+        emit JobCancelled(jobId, rec.budget);
+        _settlement.refund(jobId, rec.requester);
     }
 
     /// @notice A participant aborts an uncommitted job; the escrow is refunded.
     /// @param jobId An Open or Ready job.
     /// @param reason Why, as a hash or short code.
     function abort(uint256 jobId, bytes32 reason) external onlyMember {
-        JobTypes.Job storage job = _job(jobId);
-        _requireUncommitted(jobId, job);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireUncommitted(jobId, rec);
         if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
-        job.status = JobTypes.Status.Aborted;
+        rec.status = JobTypes.Status.Aborted;
         emit JobAborted(jobId, msg.sender, reason);
-        _settlement.refund(jobId, job.requester);
+        _settlement.refund(jobId, rec.requester);
     }
 
     /// @notice Sets the challenge window for future finalisations (governance only).
@@ -202,8 +202,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
     /// @notice The EIP-712 digest an attester signs for the job's committed result.
     /// @param jobId The job.
     function attestationDigest(uint256 jobId) public view returns (bytes32) {
-        JobTypes.Job storage job = _job(jobId);
-        return _attestationDigest(jobId, job.inputsHash, job.resultHash, job.transcriptRoot, job.contributionHash);
+        JobTypes.Job storage rec = _job(jobId);
+        return _attestationDigest(jobId, rec.inputsHash, rec.resultHash, rec.transcriptRoot, rec.contributionHash);
     }
 
     /// @notice Seconds after a commit during which participants may dispute.
@@ -227,29 +227,29 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _requireRoles(msg.sender, REQUESTER);
         if (deadline <= block.timestamp) revert JobLedgerDeadlinePassed(type(uint256).max, deadline);
         jobId = _jobs.length;
-        JobTypes.Job storage job = _jobs.push();
-        job.requester = msg.sender;
-        job.kind = kind;
-        job.deadline = deadline;
-        job.budget = budget;
-        job.paramsHash = paramsHash;
+        JobTypes.Job storage rec = _jobs.push();
+        rec.requester = msg.sender;
+        rec.kind = kind;
+        rec.deadline = deadline;
+        rec.budget = budget;
+        rec.paramsHash = paramsHash;
         _role[jobId][msg.sender] = JobTypes.AS_REQUESTER;
-        uint256 priceSum = _recordSources(jobId, job, sourceIds);
+        uint256 priceSum = _recordSources(jobId, rec, sourceIds);
         _recordComputeParties(jobId, computeParties);
         if (budget == 0 || budget < priceSum) revert JobLedgerInvalidBudget(budget, priceSum);
         emit JobOpened(
-            jobId, msg.sender, kind, sourceIds, _parties[jobId].versions, paramsHash, job.inputsHash,
+            jobId, msg.sender, kind, sourceIds, _parties[jobId].versions, paramsHash, rec.inputsHash,
             computeParties, budget, deadline
         );
         for (uint256 i = 0; i < sourceIds.length; ++i) {
             if (_registry.autoConsents(sourceIds[i], msg.sender, kind)) {
-                _consent(jobId, job, sourceIds[i], _parties[jobId].owners[i], true);
+                _consent(jobId, rec, sourceIds[i], _parties[jobId].owners[i], true);
             }
         }
         _settlement.deposit(jobId, msg.sender, budget);
     }
 
-    function _recordSources(uint256 jobId, JobTypes.Job storage job, uint256[] calldata sourceIds)
+    function _recordSources(uint256 jobId, JobTypes.Job storage rec, uint256[] calldata sourceIds)
         private
         returns (uint256 priceSum)
     {
@@ -261,8 +261,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
             for (uint256 k = 0; k < i; ++k) {
                 if (sourceIds[k] == sourceIds[i]) revert JobLedgerDuplicateSource(sourceIds[i]);
             }
-            if (!_registry.isUsableBy(sourceIds[i], msg.sender, job.kind)) {
-                revert JobLedgerSourceUnavailable(sourceIds[i], msg.sender, job.kind);
+            if (!_registry.isUsableBy(sourceIds[i], msg.sender, rec.kind)) {
+                revert JobLedgerSourceUnavailable(sourceIds[i], msg.sender, rec.kind);
             }
             IDataRegistry.Source memory s = _registry.source(sourceIds[i]);
             parties.sourceIds.push(sourceIds[i]);
@@ -273,7 +273,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
             priceSum += s.pricePerUse;
             _addRole(jobId, s.owner, JobTypes.AS_OWNER);
         }
-        job.inputsHash = keccak256(abi.encode(sourceIds, parties.versions, commitments));
+        rec.inputsHash = keccak256(abi.encode(sourceIds, parties.versions, commitments));
     }
 
     function _recordComputeParties(uint256 jobId, address[] calldata computeParties) private {
@@ -288,22 +288,22 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         }
     }
 
-    function _consent(uint256 jobId, JobTypes.Job storage job, uint256 sourceId, address owner, bool automatic)
+    function _consent(uint256 jobId, JobTypes.Job storage rec, uint256 sourceId, address owner, bool automatic)
         private
     {
         if (_consented[jobId][sourceId]) revert JobLedgerAlreadyConsented(jobId, sourceId);
         _consented[jobId][sourceId] = true;
-        uint32 consents = ++job.consents;
+        uint32 consents = ++rec.consents;
         emit ConsentGiven(jobId, sourceId, owner, automatic);
         if (consents == _parties[jobId].sourceIds.length) {
-            job.status = JobTypes.Status.Ready;
+            rec.status = JobTypes.Status.Ready;
             emit JobReady(jobId);
         }
     }
 
-    function _release(uint256 jobId, JobTypes.Job storage job) private {
-        job.status = JobTypes.Status.Finalized;
-        emit JobFinalized(jobId, job.budget);
+    function _release(uint256 jobId, JobTypes.Job storage rec) private {
+        rec.status = JobTypes.Status.Finalized;
+        emit JobFinalized(jobId, rec.budget);
         JobParties storage p = _parties[jobId];
         _settlement.release(jobId, p.owners, p.prices, p.weights, p.computeParties);
     }

@@ -6,12 +6,13 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Governed} from "./base/Governed.sol";
 import {PayoutMath} from "./libraries/PayoutMath.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
 
 /// @title Settlement
 /// @notice Escrows each job's budget, splits it on finalisation by the payout rule, refunds it
 /// on cancel/abort/dispute, and lets every party withdraw its own credits (pull payments).
 /// @dev Invariant: token balance == open escrows + unwithdrawn credits.
-contract Settlement is Governed, ReentrancyGuard {
+contract Settlement is ISettlement, Governed, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Largest fee: the whole pool after prices.
