@@ -84,6 +84,7 @@ class Verifier:
     def verify_anchored(self, proof: InclusionProof, data: bytes) -> VerificationReport:
         """The record is in its batch (Merkle proof) and the batch root was anchored on chain."""
         subject = f"record {proof.record_id} in batch {proof.batch_id}"
+        self._forget()
         inclusion = Check("merkle inclusion", subject, PASSED if proof.verify(data) else FAILED,
                           "" if proof.verify(data) else "the proof does not lead from this record to the root")
         anchored = _guarded("root anchored", subject, lambda: self._root_anchored(proof, subject))
@@ -92,6 +93,7 @@ class Verifier:
     # -- per-record checks --
     def check_events(self, events: Iterable[IndexedEvent]) -> list[Check]:
         """The four chain checks of every event."""
+        self._forget()
         checks = []
         for event in events:
             subject = describe(event)
@@ -186,7 +188,12 @@ class Verifier:
                 return Check("root anchored", subject, PASSED, f"block {int(receipt['blockNumber'])}")
         return Check("root anchored", subject, FAILED, "the anchoring transaction anchored another root")
 
-    # -- node access, cached --
+    # -- node access, cached within one call (a reorg between calls must not be hidden by a cache) --
+    def _forget(self) -> None:
+        self._receipts.clear()
+        self._txs.clear()
+        self._blocks.clear()
+
     def _receipt(self, tx_hash: bytes) -> Any:
         if tx_hash not in self._receipts:
             try:

@@ -15,6 +15,8 @@ from web3 import Web3
 
 from ledger.artifacts import load
 from ledger.client import TransactionSender, connect
+from ledger.audit.queries import AuditQueries
+from ledger.audit.verify import Verifier
 from ledger.index import EventIndexer, EventStore
 from tests.ledger.audit.anvil import anvil, funded_account
 
@@ -81,12 +83,17 @@ def test_changed_block_hash_rewinds_to_common_ancestor_and_reindexes(chain, tmp_
         ping(sender, beacon)
     indexer = EventIndexer(sender.w3, tmp_path / "i.db", {"Beacon": (beacon, BEACON_ABI)}, batch_blocks=2)
     indexer.sync()
+    verifier = Verifier(sender.w3, AuditQueries(indexer.store), {"Beacon": BEACON_ABI})
+    assert verifier.verify_member(sender.address).ok
     fork_height = sender.w3.eth.block_number - 2
     assert sender.w3.provider.make_request("evm_revert", [snapshot])["result"] is True
     rival = TransactionSender(sender.w3, funded_account(sender.w3))
     for _ in range(4):  # a longer fork where the same heights hold other blocks
         ping(rival, beacon, 5)
+    stale = verifier.verify_member(sender.address)  # before re-indexing: the orphaned records fail
+    assert {c.subject for c in stale.failures} and all(c.name != "seal" for c in stale.failures)
     result = indexer.sync()
+    assert verifier.verify_member(rival.address).ok
     assert result.reorg_at is not None and result.reorg_at <= fork_height
     assert indexed(indexer.store) == chain_logs(sender.w3, beacon)
     actors = [a for (a,) in indexer.store.conn.execute("SELECT actor FROM events ORDER BY id")]
@@ -96,6 +103,8 @@ def test_changed_block_hash_rewinds_to_common_ancestor_and_reindexes(chain, tmp_
 CHILD = """
 import os, signal, sys
 from ledger.client import connect
+from ledger.audit.queries import AuditQueries
+from ledger.audit.verify import Verifier
 from ledger.index import EventIndexer, EventStore
 from ledger.artifacts import load
 url, beacon, path = sys.argv[1:4]
