@@ -108,7 +108,7 @@ def test_attack_aborts_naming_party_and_step_and_is_recorded(make_parties, proto
         return [env]
 
     with pytest.raises(ProtocolAborted) as excinfo:
-        run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 1.0)
+        run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 2.0)
     cause = excinfo.value.cause
     if (protocol, attack) == ("secagg", "silent"):
         # a client silent at the masked stage is a dropout; with threshold 3 of 3 the server refuses
@@ -139,7 +139,7 @@ def test_out_of_order_within_a_protocol_aborts(make_parties) -> None:
 
     with pytest.raises(ProtocolAborted) as excinfo:
         secure_stats(parties, {p.address: [1.0] for p in parties}, job_id=64, failure_log=log,
-                     transport=lambda m: WireTap(m, hook), timeout=1.0, receiver=parties[2].address)
+                     transport=lambda m: WireTap(m, hook), timeout=2.0, receiver=parties[2].address)
     # party 0 waits for the held shares and times out, or sees the transcript report first: both name party 1
     assert isinstance(excinfo.value.cause, (OutOfOrderMessage, PartyTimeout))
     assert excinfo.value.party == parties[1].address
