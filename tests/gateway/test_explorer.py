@@ -66,3 +66,19 @@ def test_sources_and_payout_chart_render(gateway: Gateway, browser: Browser) -> 
     page.goto(gateway.url + "/explorer/sources")
     assert "Source #0" in page.inner_text("main")
     page.close()
+
+
+def test_running_job_shows_live_progress(gateway: Gateway, browser: Browser) -> None:
+    from gateway.progress import ProgressEvent
+
+    job_id, bus = gateway.consortium.job_id, gateway.services.progress
+    bus.publish(ProgressEvent(job_id, "running", "round 2 of 5", 0.4))
+    login = gateway.client("regulator").post("/sessions").json()["login_path"]
+    page = browser.new_page()
+    page.goto(gateway.url + login)
+    page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
+    page.wait_for_function("document.getElementById('live-stage').textContent.includes('round 2 of 5')")
+    bus.publish(ProgressEvent(job_id, "finished", "result committed", 1.0))
+    page.wait_for_function("document.getElementById('live-stage').textContent.startsWith('finished')")
+    assert page.evaluate("document.getElementById('live-bar').style.width") == "100%"
+    page.close()
