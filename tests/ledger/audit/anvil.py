@@ -1,19 +1,16 @@
-"""A real anvil node on a free loopback port, and funded fresh accounts, for the ledger-client suites."""
+"""anvil as a URL (for tests that need anvil's own RPCs: automine, snapshots) and fresh funded accounts."""
 
 from __future__ import annotations
 
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-ANVIL = Path(__file__).resolve().parents[3] / "contracts" / "node_modules" / ".bin" / "anvil"
+from tests import backends
 
 
 def free_port() -> int:
@@ -24,23 +21,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def anvil(*extra: str) -> Iterator[str]:
-    """Run anvil until the block ends; yields its JSON-RPC URL."""
-    port = free_port()
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent", *extra])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        w3 = Web3(Web3.HTTPProvider(url))
-        for _ in range(200):
-            try:
-                w3.eth.chain_id
-                break
-            except Exception:  # noqa: BLE001 - not listening yet
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def anvil() -> Iterator[str]:
+    """The shared fixture's anvil (tests/backends.py) for the duration of the block; yields its URL."""
+    with backends.anvil([]) as w3:
+        yield str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
 
 
 def funded_account(w3: Web3) -> LocalAccount:
