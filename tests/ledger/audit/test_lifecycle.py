@@ -156,3 +156,24 @@ def test_cli_prints_a_verified_timeline_and_json(world: World) -> None:
     assert json.loads(as_json.output)["uses"][0]["status"] == "Finalized"
     bad = runner.invoke(app, ["audit", "job", "99", *common])
     assert bad.exit_code == 1 and "no job 99" in bad.output
+
+
+@pytest.mark.parametrize(("event", "field", "check"), [
+    ("AttestationRecorded", "signer", "attestation signature"),
+    ("PaymentCredited", "amount", "payout"),
+])
+def test_tampering_the_real_jobs_index_fails_its_evidence_checks(world: World, event: str, field: str,
+                                                                 check: str) -> None:
+    store = world.auditor.queries.store
+    row_id, raw = store.conn.execute("SELECT id, args FROM events WHERE event = ? ORDER BY id LIMIT 1",
+                                     (event,)).fetchone()
+    args = json.loads(raw)
+    args[field] = world.senders["bank-a"].address if field == "signer" else args[field] + 1
+    store.conn.execute("UPDATE events SET args = ? WHERE id = ?", (json.dumps(args), row_id))
+    try:
+        report = world.auditor.verifier.verify_job(world.job_id)
+    finally:
+        store.conn.execute("UPDATE events SET args = ? WHERE id = ?", (raw, row_id))
+    failed = {c.name for c in report.failures}
+    assert failed == {"record matches log", check}, report.failures
+    assert world.auditor.verifier.verify_job(world.job_id).ok
