@@ -42,7 +42,8 @@ def create_app(services: GatewayServices) -> FastAPI:
         summary="A consortium member's signed-request API and audit explorer",
         description=(
             "Every API request is signed (EIP-712, domain 'Custos Gateway' v1 bound to the Consortium "
-            "contract) over method, raw path, body hash, caller, timestamp and nonce, in the headers "
+            "contract) over method, raw path, body hash, caller, gateway (its member, from GET /domain), "
+            "timestamp and nonce, in the headers "
             "X-Custos-Caller, X-Custos-Timestamp, X-Custos-Nonce and X-Custos-Signature. "
             "`gateway.client.GatewayClient` does this for you. Errors are JSON `{code, message}`."
         ),

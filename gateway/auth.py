@@ -3,10 +3,13 @@
 A request carries four headers: the caller's address, a Unix timestamp, a random 32-byte
 nonce and a 65-byte signature. The signature is EIP-712 over the domain
 (name "Custos Gateway", version "1", chainId, verifyingContract = Consortium) and the message
-`Request(string method,string path,bytes32 bodyHash,address caller,uint64 timestamp,bytes32 nonce)`,
-where `path` is the raw request target as sent (path and query string) and `bodyHash` is
-keccak256 of the raw body bytes. Binding the domain to the Consortium address stops a
-signature made for one consortium's gateways from being replayed at another's.
+`Request(string method,string path,bytes32 bodyHash,address caller,address gateway,uint64 timestamp,bytes32 nonce)`,
+where `path` is the raw request target as sent (path and query string), `bodyHash` is
+keccak256 of the raw body bytes and `gateway` is the member the receiving gateway acts for
+(its operator, from GET /domain). Binding the domain to the Consortium address stops a
+signature made for one consortium from being replayed at another's; binding `gateway`
+stops a request signed for one member's gateway from being replayed at another member's
+gateway, whose nonce store never saw it.
 
 This module is pure: freshness, replay and membership are checked by `deps.py` with the
 clock, the nonce store and the membership lookup.
@@ -42,6 +45,7 @@ _TYPES = {
         {"name": "path", "type": "string"},
         {"name": "bodyHash", "type": "bytes32"},
         {"name": "caller", "type": "address"},
+        {"name": "gateway", "type": "address"},
         {"name": "timestamp", "type": "uint64"},
         {"name": "nonce", "type": "bytes32"},
     ],
@@ -50,10 +54,11 @@ _TYPES = {
 
 @dataclass(frozen=True)
 class RequestDomain:
-    """The EIP-712 domain every request of one consortium is signed in."""
+    """The EIP-712 domain of one consortium, and the gateway (its operator member) a request is for."""
 
     chain_id: int
     consortium: str
+    gateway: str = "0x" + "00" * 20
 
     def as_eip712(self) -> dict[str, object]:
         """The domain as EIP-712 typed-data fields."""
@@ -90,6 +95,7 @@ def _typed_data(domain: RequestDomain, method: str, target: str, body: bytes, ca
         "path": target,
         "bodyHash": keccak(body),
         "caller": to_checksum_address(caller),
+        "gateway": to_checksum_address(domain.gateway),
         "timestamp": timestamp,
         "nonce": nonce,
     }

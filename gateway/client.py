@@ -46,7 +46,7 @@ class GatewayClient(httpx.Client):
     def connect(cls, base_url: str, private_key: bytes | str, **kwargs: object) -> GatewayClient:
         """A client for the gateway at `base_url`, reading its signing domain from GET /domain."""
         info = httpx.get(base_url.rstrip("/") + "/domain", timeout=10.0).raise_for_status().json()
-        return cls(base_url, private_key, RequestDomain(info["chain_id"], info["consortium"]), **kwargs)
+        return cls(base_url, private_key, RequestDomain(info["chain_id"], info["consortium"], info["gateway"]), **kwargs)
 
     def progress(self, job_id: int) -> Iterator[dict[str, object]]:
         """The job's progress events (server-sent), until it finishes or fails."""

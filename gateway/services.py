@@ -49,4 +49,4 @@ class GatewayServices:
     @property
     def domain(self) -> RequestDomain:
         """The EIP-712 domain requests to this gateway are signed in."""
-        return RequestDomain(self.settings.chain_id, self.settings.consortium)
+        return RequestDomain(self.settings.chain_id, self.settings.consortium, self.settings.operator or "0x" + "00" * 20)

@@ -12,4 +12,5 @@ class DomainPublic(BaseModel):
     version: str = "1"
     chain_id: int
     consortium: str = Field(description="The domain's verifyingContract")
+    gateway: str = Field(description="The member this gateway acts for: the `gateway` field of every signed request")
     freshness_seconds: int = Field(description="How far a request's timestamp may be from the gateway's clock")

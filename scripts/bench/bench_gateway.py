@@ -108,7 +108,7 @@ def main() -> None:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _wait_for(url, proc)
-            domain = RequestDomain(deployment.chain_id, deployment.addresses["Consortium"])
+            domain = RequestDomain(deployment.chain_id, deployment.addresses["Consortium"], people["bank"].address)
             key = bytes(people["regulator"].key)
 
             def sign(path: str) -> dict[str, str]:

@@ -108,7 +108,7 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
                               clock=clock)
     server = serve(app)
     services: GatewayServices = app.state.services
-    domain = RequestDomain(services.settings.chain_id, services.settings.consortium)
+    domain = services.domain
     yield Gateway(server.url, services, clock, consortium, domain)
     server.stop()
     close()

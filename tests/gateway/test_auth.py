@@ -8,7 +8,7 @@ from eth_account import Account
 from gateway.auth import RequestDomain, SignedHeaders, check_fresh, check_signature, parse_headers, sign_request
 from gateway.errors import Unauthenticated
 
-DOMAIN = RequestDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+DOMAIN = RequestDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "33" * 20)
 KEY = Account.create().key
 
 
@@ -28,10 +28,11 @@ def test_signature_over_the_same_request_verifies() -> None:
         (DOMAIN, "GET", "/jobs?x=1", b'{"a":1}'),
         (DOMAIN, "POST", "/jobs?x=2", b'{"a":1}'),
         (DOMAIN, "POST", "/jobs?x=1", b'{"a":2}'),
-        (RequestDomain(1, DOMAIN.consortium), "POST", "/jobs?x=1", b'{"a":1}'),
-        (RequestDomain(31337, "0x" + "22" * 20), "POST", "/jobs?x=1", b'{"a":1}'),
+        (RequestDomain(1, DOMAIN.consortium, DOMAIN.gateway), "POST", "/jobs?x=1", b'{"a":1}'),
+        (RequestDomain(31337, "0x" + "22" * 20, DOMAIN.gateway), "POST", "/jobs?x=1", b'{"a":1}'),
+        (RequestDomain(31337, DOMAIN.consortium, "0x" + "44" * 20), "POST", "/jobs?x=1", b'{"a":1}'),
     ],
-    ids=["method", "query", "body", "chain", "consortium"],
+    ids=["method", "query", "body", "chain", "consortium", "gateway"],
 )
 def test_signature_rejects_any_altered_field(domain: RequestDomain, method: str, target: str, body: bytes) -> None:
     with pytest.raises(Unauthenticated) as refused:

@@ -13,6 +13,7 @@ def test_domain_is_public_and_matches_the_deployment(gateway: Gateway) -> None:
     assert domain["chain_id"] == gateway.consortium.deployment.chain_id
     assert domain["consortium"] == gateway.consortium.deployment.addresses["Consortium"]
     assert domain["name"] == "Custos Gateway" and domain["version"] == "1"
+    assert domain["gateway"] == gateway.address("bank")
 
 
 def test_chain_status_names_operator_and_index_position(gateway: Gateway) -> None:

@@ -44,8 +44,13 @@ def test_unsigned_request_is_refused(gateway: Gateway) -> None:
 
 
 def test_badly_signed_request_is_refused(gateway: Gateway) -> None:
-    wrong_domain = RequestDomain(gateway.domain.chain_id + 1, gateway.domain.consortium)
+    wrong_domain = RequestDomain(gateway.domain.chain_id + 1, gateway.domain.consortium, gateway.domain.gateway)
     refused(gateway.client("bank", wrong_domain).get("/members/me"), 401, "auth.bad_signature")
+
+
+def test_request_signed_for_another_members_gateway_is_refused(gateway: Gateway) -> None:
+    elsewhere = RequestDomain(gateway.domain.chain_id, gateway.domain.consortium, gateway.address("card"))
+    refused(gateway.client("regulator", elsewhere).get("/members/me"), 401, "auth.bad_signature")
 
 
 def test_request_signed_by_another_key_than_its_caller_is_refused(gateway: Gateway) -> None:
