@@ -143,3 +143,29 @@ def test_out_of_order_within_a_protocol_aborts(make_parties) -> None:
     # party 0 waits for the held shares and times out, or sees the transcript report first: both name party 1
     assert isinstance(excinfo.value.cause, (OutOfOrderMessage, PartyTimeout))
     assert excinfo.value.party == parties[1].address
+
+
+@pytest.mark.parametrize("protocol", sorted(CASES))
+def test_message_from_a_party_outside_the_job_aborts_and_is_recorded(make_parties, protocol) -> None:
+    from compute.envelope import Header, seal
+    from compute.errors import ForeignMessage
+
+    parties, log = make_parties(5), FailureLog()
+    outsider = parties[4]
+    run, step = CASES[protocol]
+    injected: list[str] = []
+
+    def hook(to, env):
+        header = parse(env).header
+        if header.step == step and not injected:
+            injected.append(to)
+            roster_identity = next(p.identity for p in parties if p.address == to)
+            forged = seal(outsider, roster_identity, Header(header.job_id, outsider.address, to, 0, step), b"let me in")
+            return [forged, env]
+        return [env]
+
+    with pytest.raises(ProtocolAborted) as excinfo:
+        run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 2.0)
+    assert isinstance(excinfo.value.cause, ForeignMessage)
+    assert excinfo.value.party == outsider.address and excinfo.value.step == step
+    assert log.records[-1].error == "ForeignMessage" and log.records[-1].party == outsider.address

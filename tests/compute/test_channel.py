@@ -180,7 +180,7 @@ def test_silent_party_times_out_without_hanging(make_parties) -> None:
     silent = parties[2].address
     hook = lambda to, env: [] if parse(env).header.sender == silent else [env]
     with pytest.raises(ProtocolAborted) as excinfo:
-        run_with_hook(parties, hook, log, timeout=0.5)
+        run_with_hook(parties, hook, log, timeout=2.0)
     assert_aborted(excinfo, log, PartyTimeout, silent, "round-0")
     assert threading.active_count() < 10
 

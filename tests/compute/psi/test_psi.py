@@ -48,12 +48,13 @@ def test_each_partys_view_holds_no_raw_or_hashed_id_of_the_other(psi, make_parti
 
     receiver, sender = make_parties(2)
     mine, theirs = id_sets(5, 40, 40, 15)
-    views = {}
+    views, views_by_step = {}, {}
     real = session.run_role
 
     def keep_view(channel, role):
         outcome = real(channel, role)
         views[channel.address] = b"".join(payload for _, _, payload in outcome.view)
+        views_by_step[channel.address] = outcome.view
         return outcome
 
     monkeypatch.setattr(session, "run_role", keep_view)
@@ -65,6 +66,12 @@ def test_each_partys_view_holds_no_raw_or_hashed_id_of_the_other(psi, make_parti
             assert ident.encode() not in view
             assert hash_to_u(13, ident) not in view  # the unblinded curve point
             assert hashlib.sha256(ident.encode()).digest() not in view
+    if psi is psi_rsa:  # the key holder sees only blinded values, never H(y) itself
+        import json
+
+        n = int(json.loads(next(p for _, step, p in views_by_step[receiver.address] if step == "public-key"))["n"], 16)
+        for ident in mine:
+            assert full_domain_hash(13, ident, n).to_bytes(256, "big") not in views[sender.address]
 
 
 def test_rsa_key_has_three_primes_and_full_length() -> None:
