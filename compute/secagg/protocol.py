@@ -91,14 +91,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
             raise ProtocolViolation(server, "roster1", "roster omits us, is below threshold or names unknown clients")
         if drop_at == "share":
             return stopped(ch)
-        self_seed = secrets.token_bytes(32)
-        xs = [i + 1 for i in sorted(keys)]
-        key_shares = shamir.split(int.from_bytes(mask_key.private_bytes_raw(), "big"), xs, params.threshold)
-        seed_shares = shamir.split(int.from_bytes(self_seed, "big"), xs, params.threshold)
-        held = {me: (key_shares[me + 1], seed_shares[me + 1])}
-        for i in sorted(keys):
-            if i != me:
-                ch.send(clients[i], "keyshares", json.dumps([hex(key_shares[i + 1]), hex(seed_shares[i + 1])]).encode())
+        self_seed, held = _share_secrets(ch, me, mask_key, sorted(keys), params.threshold, clients)
         ch.send(server, "shared", b"{}")
         u2 = _indices(_json(ch.recv(server, "roster2", wait), server, "roster2"), "clients", server, "roster2")
         if me not in u2 or not set(u2) <= set(keys) or len(u2) < params.threshold:
@@ -116,13 +109,7 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
         u3 = _indices(request, "clients", server, "unmask")
         if me not in u3 or not set(u3) <= set(u2) or len(u3) < params.threshold:
             raise ProtocolViolation(server, "unmask", "U3 omits us, is below threshold or is not within U2")
-        for v in u2:
-            if v != me:
-                try:
-                    key_share, seed_share = json.loads(ch.recv(clients[v], "keyshares"))
-                    held[v] = (int(key_share, 16), int(seed_share, 16))
-                except (TypeError, ValueError) as exc:
-                    raise MalformedMessage(clients[v], "keyshares", "shares do not parse") from exc
+        held.update(_receive_shares(ch, me, u2, clients))
         if drop_at == "unmask":
             return stopped(ch)
         answer = masking.unmask_shares(held, u3, [d for d in u2 if d not in u3])
@@ -132,6 +119,32 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
         return RoleOutput(None, None, finishers=finishers, metadata={"rows": 1})
 
     return role
+
+
+def _share_secrets(ch: Channel, me: int, mask_key: X25519PrivateKey, u1: Sequence[int], threshold: int,
+                   clients: Sequence[Address]) -> tuple[bytes, dict[int, tuple[int, int]]]:
+    """Shamir-share our mask key and a fresh self seed among U1; returns the seed and our own shares."""
+    self_seed = secrets.token_bytes(32)
+    xs = [i + 1 for i in u1]
+    key_shares = shamir.split(int.from_bytes(mask_key.private_bytes_raw(), "big"), xs, threshold)
+    seed_shares = shamir.split(int.from_bytes(self_seed, "big"), xs, threshold)
+    for i in u1:
+        if i != me:
+            ch.send(clients[i], "keyshares", json.dumps([hex(key_shares[i + 1]), hex(seed_shares[i + 1])]).encode())
+    return self_seed, {me: (key_shares[me + 1], seed_shares[me + 1])}
+
+
+def _receive_shares(ch: Channel, me: int, u2: Sequence[int], clients: Sequence[Address]) -> dict[int, tuple[int, int]]:
+    """The (key share, seed share) each other client of U2 sent us."""
+    held = {}
+    for v in u2:
+        if v != me:
+            try:
+                key_share, seed_share = json.loads(ch.recv(clients[v], "keyshares"))
+                held[v] = (int(key_share, 16), int(seed_share, 16))
+            except (TypeError, ValueError) as exc:
+                raise MalformedMessage(clients[v], "keyshares", "shares do not parse") from exc
+    return held
 
 
 def _require(survivors: Sequence[int], params: AggregationParams, server: Address, step: str) -> None:
