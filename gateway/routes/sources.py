@@ -1,4 +1,4 @@
-"""Data sources: register, list, read (versions and usage are in /audit/sources)."""
+"""Data sources: register, new commitment versions, list, read (history and usage: /audit/sources)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from gateway.deps import CurrentMember, Ledger, require_operator
 from gateway.errors import ERROR_RESPONSES, NotFound
 from gateway.membership import Member, Role
 from gateway.schemas.fields import hex32, show
-from gateway.schemas.sources import SourceCreate, SourcePublic, SourceRegisteredPublic
+from gateway.schemas.sources import SourceCreate, SourcePublic, SourceRegisteredPublic, VersionCreate, VersionPublic
 from ledger.bindings import Source, SourceSpec
 
 router = APIRouter(prefix="/sources", tags=["sources"], responses=ERROR_RESPONSES)
@@ -52,3 +52,11 @@ def read_source(member: CurrentMember, ledger: Ledger, source_id: int = SourceId
     if source_id >= ledger.registry.source_count():
         raise NotFound("source.not_found", f"No data source {source_id} on this consortium's chain.")
     return _public(ledger.registry.source(source_id))
+
+
+@router.post("/{source_id}/versions", response_model=VersionPublic, status_code=status.HTTP_201_CREATED,
+             summary="Record a new commitment version")
+def add_version(body: VersionCreate, member: Provider, ledger: Ledger, source_id: int = SourceId) -> VersionPublic:
+    """Commit the source's new rows (salted Merkle root); jobs opened later record this version."""
+    recorded = ledger.registry.update_commitment(source_id, hex32(body.commitment), body.row_count)
+    return VersionPublic(source_id=recorded.source_id, version=recorded.version, tx_hash=show(recorded.receipt.tx_hash))

@@ -42,3 +42,18 @@ class SourcePublic(BaseModel):
     allowed_kinds: int
     auto_consent_kinds: int
     metadata_uri: str
+
+
+class VersionCreate(BaseModel):
+    """A new commitment version of a source (its rows changed)."""
+
+    commitment: Hash32
+    row_count: Uint64
+
+
+class VersionPublic(BaseModel):
+    """A commitment version just recorded."""
+
+    source_id: int
+    version: int
+    tx_hash: str

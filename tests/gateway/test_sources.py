@@ -36,3 +36,20 @@ def test_source_with_a_bad_commitment_is_a_422(gateway: Gateway) -> None:
 
 def test_unknown_source_is_404(gateway: Gateway) -> None:
     refused(gateway.client("regulator").get("/sources/424242"), 404, "source.not_found")
+
+
+def test_new_commitment_version_shows_in_the_history(gateway: Gateway) -> None:
+    source_id = gateway.client("bank").post("/sources", json=SPEC).json()["source_id"]
+    added = gateway.client("bank").post(f"/sources/{source_id}/versions",
+                                        json={"commitment": "0x" + "cc" * 32, "row_count": 1300})
+    assert added.status_code == 201, added.text
+    assert added.json()["version"] == 2
+    gateway.clock.value += 2
+    history = {s["source_id"]: s for s in gateway.client("regulator").get("/audit/sources").json()}[source_id]
+    assert [(v["version"], v["row_count"]) for v in history["versions"]] == [(1, 1200), (2, 1300)]
+
+
+def test_only_the_owner_adds_versions(gateway: Gateway) -> None:
+    refused(gateway.client("bank").post("/sources/0/versions", json={"commitment": "0x" + "cc" * 32,
+                                                                     "row_count": 1}),
+            409, "contract.DataRegistryNotOwner")
