@@ -56,7 +56,7 @@ def _connect(rpc: str | None, chain: Path | None, chain_id: int):
 
 def open_gateway(
     key: bytes, *, rpc: str | None = None, chain: Path | None = None, deployment: Path | None = None,
-    state: Path | None = None, clock: Clock | None = None, freshness_seconds: int = 60,
+    state: Path | None = None, clock: Clock | None = None, freshness_seconds: int = 60, workspace: Path | None = None,
 ) -> tuple[FastAPI, Callable[[], None]]:
     """The gateway app for the member holding `key`, and a function that closes what it opened."""
     if (rpc is None) == (chain is None):
@@ -78,7 +78,7 @@ def open_gateway(
     except (LedgerError, OSError) as exc:
         raise ChainGatewayError(str(exc)) from None
     settings = Settings(chain_id=info.chain_id, consortium=info.address("Consortium"), operator=sender.address,
-                        state_dir=state, freshness_seconds=freshness_seconds)
+                        state_dir=state, freshness_seconds=freshness_seconds, workspace=workspace)
     services = build_services(settings, ConsortiumMembership(handles.consortium), clock)
     services.audit = reader
     services.ledger = handles

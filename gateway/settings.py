@@ -21,6 +21,9 @@ class Settings(BaseModel):
         5.0, ge=0, description="How long a membership answer is reused; a revoked member is refused within it"
     )
     session_ttl_seconds: int = Field(3600, ge=60, description="Lifetime of an explorer session")
+    workspace: Path | None = Field(
+        None, description="The job runner's workspace: result bundles are read from its results/ folder"
+    )
 
     @property
     def nonce_db(self) -> Path:

@@ -47,6 +47,9 @@ def up(
     chain: Optional[Path] = typer.Option(None, "--chain", help="Embedded chain directory (from `custos chain init`)."),
     deployment: Optional[Path] = typer.Option(None, "--deployment", help="deployment.json (default: the chain's)."),
     state: Optional[Path] = typer.Option(None, "--state", help="Folder for the gateway's nonces and index."),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", help="Job runner workspace: results are served "
+                                             "from it and, with --runner, `custos runner up` runs under the gateway."),
+    runner: bool = typer.Option(False, "--runner", help="Supervise the job runner of --workspace (live progress)."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
 ) -> None:
@@ -54,17 +57,25 @@ def up(
     import uvicorn
 
     from gateway.chain import ChainGatewayError, open_gateway
+    from gateway.runner_feed import supervise
 
     if (rpc is None) == (chain is None):
         raise _fail("give exactly one of --rpc URL or --chain DIR")
+    if runner and workspace is None:
+        raise _fail("--runner needs --workspace")
     try:
-        app_, close = open_gateway(_key(keystore), rpc=rpc, chain=chain, deployment=deployment, state=state)
+        app_, close = open_gateway(_key(keystore), rpc=rpc, chain=chain, deployment=deployment, state=state,
+                                   workspace=workspace)
     except ChainGatewayError as exc:
         raise _fail(str(exc)) from None
+    supervised = supervise(workspace, app_.state.services.progress) if runner and workspace else None
     typer.echo(f"gateway on http://{host}:{port} (explorer: /explorer, API docs: /docs)")
     try:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
     finally:
+        if supervised is not None:
+            supervised.terminate()
+            supervised.wait(timeout=30)
         close()
 
 

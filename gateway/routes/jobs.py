@@ -1,4 +1,4 @@
-"""Jobs: open, consent, current state, and live progress as server-sent events."""
+"""Jobs: open, consent, current state, result bundle, and live progress as server-sent events."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from fastapi import APIRouter, Depends, Path, status
 from fastapi.responses import StreamingResponse
 
 from gateway.deps import CurrentMember, Ledger, Services, require_operator
-from gateway.errors import ERROR_RESPONSES, NotFound
+from gateway.errors import ERROR_RESPONSES, Forbidden, NotFound, Unavailable
 from gateway.membership import Member, Role
 from gateway.progress import ProgressBus
 from gateway.schemas.fields import hex32, show
-from gateway.schemas.jobs import ConsentCreate, JobCreate, JobOpenedPublic, JobPublic, TransactionPublic
+from gateway.routes.audit import reader
+from gateway.schemas.jobs import (
+    ConsentCreate, JobCreate, JobOpenedPublic, JobPublic, ResultBundlePublic, TransactionPublic,
+)
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
@@ -40,6 +43,23 @@ def read_job(member: CurrentMember, ledger: Ledger, job_id: int = JobId) -> JobP
     if job_id >= ledger.jobs.job_count():
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
     return JobPublic.of(ledger.jobs.job(job_id))
+
+
+@router.get("/{job_id}/result", response_model=ResultBundlePublic, summary="The result bundle (participants only)")
+def read_result(member: CurrentMember, services: Services, job_id: int = JobId) -> ResultBundlePublic:
+    """The job's result as this gateway's runner computed it; only the job's participants may read it."""
+    if services.settings.workspace is None:
+        raise Unavailable("runner.unavailable", "This gateway runs no job runner (start it with --workspace).")
+    trail = reader(services).job_trail(job_id)
+    if trail is None:
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    if member.address not in trail.job.participants:
+        raise Forbidden("auth.not_participant", f"Only the participants of job {job_id} may read its result.")
+    path = services.settings.workspace / "results" / f"{job_id}.json"
+    try:
+        return ResultBundlePublic.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise NotFound("result.not_found", f"Job {job_id} has no result on this gateway yet.") from None
 
 
 @router.post("/{job_id}/consent", response_model=TransactionPublic, summary="Consent to a job's use of a source")

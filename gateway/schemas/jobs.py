@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_utils import to_checksum_address
 from pydantic import BaseModel, Field
 
@@ -67,3 +69,14 @@ class JobPublic(BaseModel):
                    attestations=job.attestations, budget=job.budget, params_hash=show(job.params_hash),
                    inputs_hash=show(job.inputs_hash), result_hash=show(job.result_hash),
                    transcript_root=show(job.transcript_root))
+
+
+class ResultBundlePublic(BaseModel):
+    """A finished run's result bundle, as this gateway's job runner saved it."""
+
+    job_id: int
+    result: Any = Field(description="The protocol's shared output")
+    result_hash: str
+    transcript_root: str
+    transcript_entries: int
+    metadata: dict[str, Any]

@@ -105,7 +105,7 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
     clock = FakeClock()
     rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
     app, close = open_gateway(bytes(consortium.people["bank"].key), rpc=rpc, deployment=folder / "deployment.json",
-                              clock=clock)
+                              clock=clock, workspace=folder / "workspace")
     server = serve(app)
     services: GatewayServices = app.state.services
     domain = services.domain

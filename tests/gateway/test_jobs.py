@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from gateway.progress import ProgressEvent
@@ -39,6 +40,8 @@ def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
     again = refused(bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409,
                     "contract.JobLedgerWrongStatus")
     assert "refused" in again
+    gateway.clock.value += 2  # the audit index syncs the new job
+    refused(bank.get(f"/jobs/{job_id}/result"), 404, "result.not_found")
 
 
 def test_job_on_an_unknown_source_is_refused_by_the_chain(gateway: Gateway) -> None:
@@ -75,3 +78,31 @@ def test_progress_refuses_a_non_member(gateway: Gateway) -> None:
 
 def test_negative_job_id_is_a_clear_422(gateway: Gateway) -> None:
     assert "job_id" in refused(gateway.client("regulator").get("/jobs/-1/progress"), 422, "request.invalid")
+
+
+def _save_result(gateway: Gateway, job_id: int) -> dict:
+    """A result bundle where the job runner saves it (<workspace>/results/<job id>.json)."""
+    bundle = {"job_id": job_id, "result": {"auc": 0.81}, "result_hash": "0x" + "ab" * 32,
+              "transcript_root": "0x" + "cd" * 32, "transcript_entries": 12, "metadata": {"rounds": 4}}
+    folder = gateway.services.settings.workspace / "results"  # type: ignore[operator]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{job_id}.json").write_text(json.dumps(bundle))
+    return bundle
+
+
+def test_participant_reads_the_result_bundle(gateway: Gateway) -> None:
+    bundle = _save_result(gateway, gateway.consortium.job_id)
+    for who in ("bank", "card", "arbiter"):  # requester, source owner, compute party
+        response = gateway.client(who).get(f"/jobs/{gateway.consortium.job_id}/result")
+        assert response.status_code == 200, response.text
+        assert response.json() == bundle
+
+
+def test_result_is_for_participants_only(gateway: Gateway) -> None:
+    _save_result(gateway, gateway.consortium.job_id)
+    refused(gateway.client("regulator").get(f"/jobs/{gateway.consortium.job_id}/result"), 403,
+            "auth.not_participant")
+
+
+def test_result_not_computed_here_is_404(gateway: Gateway) -> None:
+    refused(gateway.client("bank").get("/jobs/31337/result"), 404, "job.not_found")

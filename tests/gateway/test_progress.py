@@ -41,3 +41,14 @@ def test_an_aborted_job_ends_its_stream_as_failed() -> None:
     bus = ProgressBus()
     runner_listener(bus)(_Step(4, "abort", "data does not match its commitment"))
     assert [(e.stage, e.terminal) for e in asyncio.run(_collect(bus, 4))] == [("failed", True)]
+
+
+def test_runner_lines_are_followed_and_garbage_skipped() -> None:
+    from gateway.runner_feed import follow
+
+    bus = ProgressBus()
+    lines = ['{"job": -1, "party": "bank", "stage": "up", "detail": "http://127.0.0.1:9"}\n', "not json\n",
+             '{"job": 5, "party": "bank", "stage": "protocol", "detail": "2 parties"}\n', '{"job": "x"}\n',
+             '{"job": 5, "party": "bank", "stage": "finalize", "detail": ""}\n']
+    assert follow(lines, bus) == 2
+    assert [(e.stage, e.fraction) for e in bus.history(5)] == [("running", 0.3), ("finished", 1.0)]
