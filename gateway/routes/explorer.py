@@ -20,6 +20,7 @@ from gateway.schemas.audit import StepProof
 from gateway.sessions import COOKIE
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+templates.env.filters["tokens"] = lambda units: f"{units / 10**18:,.4f}"  # CustosToken has 18 decimals
 templates.env.filters["when"] = lambda unix: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False)
 

@@ -63,6 +63,8 @@ def test_sources_and_payout_chart_render(gateway: Gateway, browser: Browser) -> 
     page.goto(gateway.url + login)
     page.goto(gateway.url + "/explorer/payouts")
     assert page.locator("#payout-chart rect").count() >= 3
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer-payouts.png"), full_page=True)
     page.goto(gateway.url + "/explorer/sources")
     assert "Source #0" in page.inner_text("main")
     page.close()
