@@ -99,6 +99,7 @@ def run_workload(url: str, account, count: int, fee: int, anchor: str | None = N
                                              "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"bench".ljust(32, b"\0")])}).raw_transaction.hex()
             for i in range(count)
         ]
+        before = int(_rpc(client, url, "eth_blockNumber", []), 16)
         start = time.perf_counter()
         hashes: list[str] = []
         for i in range(0, count, BATCH):
@@ -111,11 +112,11 @@ def run_workload(url: str, account, count: int, fee: int, anchor: str | None = N
             hashes.extend(r["result"] for r in replies)
         last = _receipt(client, url, hashes[-1])
         elapsed = time.perf_counter() - start
-        head = _rpc(client, url, "eth_getBlockByNumber", ["latest", False])
-        lag = int(head["timestamp"], 16) - time.time()
-        blocks = int(head["number"], 16) - int(last["blockNumber"], 16) + 1
-        del blocks
-        return {"tps": count / elapsed, "head_ahead_s": lag, "blocks": int(head["number"], 16)}
+        seen = time.time()  # when the client learnt the burst was done
+        head = _rpc(client, url, "eth_getBlockByNumber", [last["blockNumber"], False])
+        lag = int(head["timestamp"], 16) - seen
+        blocks = int(last["blockNumber"], 16) - before
+        return {"tps": count / elapsed, "head_ahead_s": lag, "blocks": blocks}
 
 
 def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]
