@@ -36,7 +36,8 @@ from ledger.artifacts import load  # noqa: E402
 from ledger.chain.setup import DEV_CONSORTIUM, init_chain  # noqa: E402
 from ledger.keystore import DEV_PASSWORD, Keystore  # noqa: E402
 
-ANVIL = REPO / "contracts" / "node_modules" / ".bin" / "anvil"
+# The platform binary, not the npm shim: killing the shim would orphan anvil.
+ANVIL = next(iter(sorted((REPO / "contracts" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))), None)
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 BATCH = 100
 CONSORTIUM = load("Consortium")
@@ -164,8 +165,10 @@ def bench_embedded(count: int) -> dict[str, float]:
 
 
 def bench_anvil(count: int) -> dict[str, float]:
+    if ANVIL is None:
+        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
     port = _port()
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_up(f"http://127.0.0.1:{port}", proc)
         return run_workload(f"http://127.0.0.1:{port}", Account.from_key(ANVIL_KEY), count, fee=10**10)
