@@ -143,4 +143,5 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     409: _response("The chain refused the transaction (contract error named in the code)"),
     422: _response("The request's parameters or body are invalid"),
     503: _response("The chain node or the audit index is unavailable"),
+    504: _response("A transaction was sent but not mined in time"),
 }
