@@ -50,10 +50,13 @@ class Channel:
         self.me, self.job, self._transport, self._mailbox = me, job, transport, mailbox
         self._next_out: dict[Address, int] = {}
         self._next_in: dict[Address, int] = {}
-        self._pending: dict[Address, deque[tuple[Header, bytes, bytes]]] = {}
+        self._pending: dict[Address, deque[tuple[Header, bytes, bytes, int]]] = {}
         self.sent: list[TranscriptEntry] = []
         self.received: list[TranscriptEntry] = []
         self.view: list[tuple[Address, str, bytes]] = []
+        self._expired: set[str] = set()
+        self._dormant: list[tuple[int, Header, bytes, bytes]] = []  # arrived while their step was closed
+        self._arrivals = 0
 
     @property
     def address(self) -> Address:
@@ -86,18 +89,52 @@ class Channel:
         return self._take(sender, step)
 
     def collect(self, senders: Iterable[Address], step: str, timeout: float | None = None) -> dict[Address, bytes]:
-        """Messages at `step` from whichever of `senders` answer before the deadline (the rest: silent)."""
+        """Messages at `step` from whichever of `senders` answer before the deadline (the rest: silent).
+
+        A sender whose next message is at another step has skipped this one: it counts as silent.
+        """
         waiting = set(senders)
         deadline = time.monotonic() + (self.job.timeout if timeout is None else timeout)
         got: dict[Address, bytes] = {}
         while True:
             for sender in [s for s in waiting if self._pending.get(s)]:
-                got[sender] = self._take(sender, step)
+                if self._pending[sender][0][0].step == step:
+                    got[sender] = self._take(sender, step)
+                # else: the sender has moved past this step without answering it; for a stage that
+                # tolerates silence that is a dropout, and its later message stays queued.
                 waiting.discard(sender)
             remaining = deadline - time.monotonic()
             if not waiting or remaining <= 0:
                 return got
             self._pump(remaining, "any of " + ", ".join(sorted(waiting)), step)
+
+    def expire(self, *steps: str) -> None:
+        """Close `steps`: messages at them, queued or still to come, are held back unread.
+
+        A stage that stops waiting (a deadline, a dropout) calls this so that a straggler's
+        message cannot block its sender's queue. Held messages return only on `reopen` of the
+        same step names, so instances that must never see each other's stragglers need
+        distinct step names (secagg's `AggregationParams.instance`).
+        """
+        self._expired.update(steps)
+        for queue in self._pending.values():
+            for item in [i for i in queue if i[0].step in self._expired]:
+                queue.remove(item)
+                self._dormant.append((item[3], item[0], item[1], item[2]))
+
+    def reopen(self, *steps: str) -> None:
+        """Accept messages at `steps` again (a new instance of a stage that reuses their names).
+
+        Messages that arrived while the steps were closed come back, in arrival order: a fast
+        peer may already have sent the next instance's first message.
+        """
+        self._expired.difference_update(steps)
+        back = [d for d in self._dormant if d[1].step in steps]
+        self._dormant = [d for d in self._dormant if d[1].step not in steps]
+        for arrival, header, payload, message_hash in back:
+            queue = self._pending.setdefault(header.sender, deque())
+            queue.append((header, payload, message_hash, arrival))
+            self._pending[header.sender] = deque(sorted(queue, key=lambda item: item[3]))
 
     def abort(self, culprit: str, step: str, reason: str) -> None:
         """Tell every peer the run is aborted (best effort: unreachable peers time out instead)."""
@@ -109,7 +146,7 @@ class Channel:
                 continue
 
     def _take(self, sender: Address, step: str) -> bytes:
-        header, payload, message_hash = self._pending[sender].popleft()
+        header, payload, message_hash, _ = self._pending[sender].popleft()
         if header.step != step:
             raise OutOfOrderMessage(sender, header.step, f"expected step {step!r}")
         if header.kind == KIND_DATA:
@@ -129,7 +166,11 @@ class Channel:
                 raise
             # An unparseable envelope names no one we could trust: say where we were instead.
             raise MalformedMessage("unknown", step, f"{exc.detail}, received while awaiting {awaiting}") from exc
-        self._pending.setdefault(header.sender, deque()).append((header, payload, message_hash))
+        self._arrivals += 1
+        if header.step in self._expired:
+            self._dormant.append((self._arrivals, header, payload, message_hash))
+            return True
+        self._pending.setdefault(header.sender, deque()).append((header, payload, message_hash, self._arrivals))
         return True
 
     def _accept(self, raw: bytes) -> tuple[Header, bytes, bytes]:

@@ -178,9 +178,10 @@ def test_garbage_is_malformed(make_parties) -> None:
 def test_silent_party_times_out_without_hanging(make_parties) -> None:
     parties, log = make_parties(3), FailureLog()
     silent = parties[2].address
-    hook = lambda to, env: [] if parse(env).header.sender == silent else [env]
+    roles = ping_roles(parties)
+    del roles[silent]  # on the roster, but its process never answers
     with pytest.raises(ProtocolAborted) as excinfo:
-        run_with_hook(parties, hook, log, timeout=2.0)
+        run_in_process(job_for(parties, timeout=1.0), parties, roles, failure_log=log)
     assert_aborted(excinfo, log, PartyTimeout, silent, "round-0")
     assert threading.active_count() < 10
 
