@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from custos.commands import audit as audit_commands
 from custos.commands import chain as chain_commands
 from custos.commands import gateway as gateway_commands
 from custos.commands.deploy import deploy as deploy_command
+from custos.commands import runner as runner_commands
 
 app = typer.Typer(
     name="custos",
@@ -20,16 +23,30 @@ app.add_typer(chain_commands.app, name="chain")
 app.command(name="deploy")(deploy_command)
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(gateway_commands.app, name="gateway")
+app.add_typer(runner_commands.app, name="runner")
 
 
 @app.command()
-def demo() -> None:
-    """Run the end-to-end demo (for now: deploy a contract on an in-process chain)."""
-    from ledger.smoke import run_smoke
+def demo(
+    folder: Path = typer.Option(Path("custos-demo"), "--dir", help="Where the demo's chain and parties live."),
+    businesses: int = typer.Option(2000, "--businesses", help="Size of the synthetic credit universe."),
+    key_bits: int = typer.Option(2048, "--key-bits", help="Paillier key size."),
+    epochs: int = typer.Option(4, "--epochs", help="Hetero-LR training epochs."),
+) -> None:
+    """Build a consortium on the embedded chain and run the bank + invoice-firm + card-network credit job."""
+    from custos.demo import Demo, DemoConfig
+    from custos.demo_report import report
 
-    result = run_smoke()
-    typer.echo(f"in-process py-evm chain: Beacon deployed at {result.address} ({result.deploy_gas} gas)")
-    typer.echo(f"ping(42) → count() = {result.count}")
+    config = DemoConfig(folder=folder, businesses=businesses, key_bits=key_bits, epochs=epochs)
+    run = Demo(config, typer.echo)
+    try:
+        code = report(run.run(), config, typer.echo)
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        run.stop()
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -120,7 +120,8 @@ class JobLedger(ContractBinding):
 
     def job_sources(self, job_id: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]:
         """(sourceIds, versions, owners, prices) as recorded at opening."""
-        return tuple(tuple(v) for v in self._call("jobSources", job_id))  # type: ignore[return-value]
+        ids, versions, owners, prices = self._call("jobSources", job_id)
+        return tuple(ids), tuple(versions), tuple(owners), tuple(prices)
 
     def attestation_digest(self, job_id: int) -> bytes:
         """The EIP-712 digest each attester signs for this job."""

@@ -1,0 +1,321 @@
+"""The job runner: one party's loop that watches the chain and plays its part in every job.
+
+Each pass reads every live job that involves this party and moves it one step:
+- a provider checks its file still matches the commitment the job recorded, then
+  consents (or aborts the job, naming the mismatch);
+- once the job is Ready, every protocol party runs its role over HTTP, and the first
+  compute party commits the result, transcript root and contribution weights;
+- every attester checks the committed hashes against its own run and signs its EIP-712
+  attestation, or disputes with the hash of what it saw instead;
+- the requester finalises after the challenge window, or cancels past the deadline.
+A protocol failure aborts the job on chain with a short reason code, so the escrow goes
+back and the audit trail says why. Nothing is released before the job is final.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from compute.attestation import Attestation, AttestationDomain, contribution_hash
+from compute.channel import Channel, Job
+from compute.errors import ComputeError, InvalidInput
+from compute.jobs import vertical
+from compute.jobs.commitment import CommitmentError, commit_csv
+from compute.jobs.local_data import load_table
+from compute.jobs.peers import PeerDirectory, party_router
+from compute.jobs.workspace import Workspace
+from compute.party import Address, Party
+from compute.result import hash_result
+from compute.session import PartyOutcome, run_role
+from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
+from ledger.bindings import JobStatus
+from ledger.errors import ContractRevert
+from ledger.member import MemberLedger
+
+FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
+ZERO32 = b"\x00" * 32
+
+
+def reason_code(text: str) -> bytes:
+    """A short ASCII reason as the bytes32 the contract records (readable in the audit trail)."""
+    return text.encode("ascii", "replace")[:32].ljust(32, b"\x00")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step a runner took, for the CLI's progress display and the gateway's event stream."""
+
+    job_id: int
+    party: str
+    stage: str
+    detail: str = ""
+
+
+@dataclass
+class _JobView:
+    job: Any
+    source_ids: tuple[int, ...]
+    versions: tuple[int, ...]
+    owners: tuple[str, ...]
+    compute: tuple[str, ...]
+    attesters: tuple[str, ...]
+
+
+class JobRunner:
+    """Runs this party's part of every job that involves it."""
+
+    def __init__(self, workspace: Workspace, member: MemberLedger, *, protocol_timeout: float = 120.0,
+                 on_progress: Callable[[Progress], None] | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.workspace, self.member = workspace, member
+        self.party = Party.from_keys(bytes(member.sender.account.key), workspace.transport_key)
+        self.protocol_timeout = protocol_timeout
+        self._on_progress = on_progress or (lambda event: None)
+        self._endpoint = MessageEndpoint()
+        self._mailboxes: dict[int, Mailbox] = {}
+        self._outcomes: dict[int, PartyOutcome] = {}
+        self._handled: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+        self.server = serve_endpoint(self._endpoint, host, port, extra=[
+            party_router(self.party.identity, self._ready_jobs, self._params_document)])
+        self.peers = PeerDirectory(self._published)
+        self.domain = AttestationDomain(member.deployment.chain_id, member.jobs.address)
+
+    # -- plumbing --
+    @property
+    def address(self) -> Address:
+        """This party's chain address."""
+        return self.party.address
+
+    def outcomes(self) -> dict[int, PartyOutcome]:
+        """The runs this party completed, by job id."""
+        return dict(self._outcomes)
+
+    def close(self) -> None:
+        """Stop serving and close connections."""
+        self.server.stop()
+        self.peers.close()
+
+    def _progress(self, job_id: int, stage: str, detail: str = "") -> None:
+        self._on_progress(Progress(job_id, self.workspace.name, stage, detail))
+
+    def _ready_jobs(self) -> set[int]:
+        with self._lock:
+            return set(self._mailboxes)
+
+    def _params_document(self, digest: bytes) -> bytes | None:
+        path = self.workspace.folder / "params" / f"{digest.hex()}.json"
+        return path.read_bytes() if path.is_file() else None
+
+    def _published(self, address: Address) -> tuple[bytes, str]:
+        member = self.member.consortium.member(address)
+        return member.transport_key, member.endpoint
+
+    def publish(self) -> None:
+        """Publish this party's transport key and endpoint on chain (if they changed)."""
+        key, endpoint = self._published(self.address)
+        if key != self.party.identity.transport_key or endpoint != self.server.url:
+            self.member.consortium.set_endpoint(self.party.identity.transport_key, self.server.url)
+
+    # -- the loop --
+    def run(self, stop: threading.Event, poll: float = 0.3, only: int | None = None) -> None:
+        """Advance jobs until `stop` is set (or, with `only`, until that job is final for this party)."""
+        self.publish()
+        while not stop.is_set():
+            live = self.step(only)
+            if only is not None and not live:
+                return
+            stop.wait(poll)
+
+    def step(self, only: int | None = None) -> list[int]:
+        """One pass over the jobs; returns the ids still live for this party."""
+        ids = [only] if only is not None else range(self.member.jobs.job_count())
+        return [job_id for job_id in ids if self._advance(job_id)]
+
+    def _view(self, job_id: int) -> _JobView:
+        jobs = self.member.jobs
+        source_ids, versions, owners, _ = jobs.job_sources(job_id)
+        compute, _, attesters = jobs.job_parties(job_id)
+        return _JobView(jobs.job(job_id), source_ids, versions, owners, tuple(compute), tuple(attesters))
+
+    def _advance(self, job_id: int) -> bool:
+        view = self._view(job_id)
+        job, me = view.job, self.address
+        if job.status in FINAL:
+            self._release(job_id)
+            return False
+        if me != job.requester and me not in view.owners and me not in view.compute:
+            return False
+        # A quiet chain seals no blocks, so its head time stands still; the next block will carry
+        # the wall-clock time (the embedded node keeps timestamps honest), so judge by the later.
+        now = max(self.member.latest_timestamp(), int(time.time()))
+        if job.status in (JobStatus.OPEN, JobStatus.READY) and now > job.deadline:
+            if me == job.requester:
+                self._once(job_id, "cancel", lambda: self.member.jobs.cancel(job_id), "past the deadline: cancelled")
+            return True
+        if job.status == JobStatus.OPEN:
+            self._consent_all(job_id, view)
+        elif job.status == JobStatus.READY:
+            self._run_protocol(job_id, view)
+        elif job.status == JobStatus.COMMITTED:
+            self._attest(job_id, view)
+            if me == job.requester:
+                self._maybe_finalize(job_id, view, now)
+        return True
+
+    def _once(self, job_id: int, what: str, action: Callable[[], Any], detail: str) -> None:
+        if (job_id, what) in self._handled:
+            return
+        try:
+            action()
+        except ContractRevert as exc:  # another party got there first, or the state moved on
+            self._progress(job_id, what + "-skipped", type(exc).__name__)
+            return
+        self._handled.add((job_id, what))
+        self._progress(job_id, what, detail)
+
+    def _abort(self, job_id: int, reason: str) -> None:
+        self._once(job_id, "abort", lambda: self.member.jobs.abort(job_id, reason_code(reason)), reason)
+
+    # -- providers --
+    def _data_matches(self, job_id: int, source_id: int, version: int) -> bool:
+        source = self.workspace.sources.get(source_id)
+        if source is None:
+            return False
+        recorded = self.member.registry.commitment_at(source_id, version)
+        try:
+            local = commit_csv(source.path, source.id_column, source.secret)
+        except CommitmentError as exc:
+            self._progress(job_id, "data-unreadable", str(exc))
+            return False
+        return local.root == recorded.commitment and local.row_count == recorded.row_count
+
+    def _consent_all(self, job_id: int, view: _JobView) -> None:
+        self._ensure_mailbox(job_id, view)
+        for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
+            if owner != self.address or self.member.jobs.has_consented(job_id, source_id):
+                continue
+            if not self._data_matches(job_id, source_id, version):
+                self._abort(job_id, f"DATA_MISMATCH source {source_id}")
+                return
+            self._once(job_id, f"consent-{source_id}", lambda s=source_id: self.member.jobs.consent(job_id, s),
+                       f"source {source_id} v{version}: data matches its commitment")
+
+    # -- protocol --
+    def _protocol_parties(self, job_id: int, view: _JobView) -> tuple[vertical.VerticalParams, Address, list[Address], Address]:
+        document = self._params(job_id, view)
+        params = vertical.VerticalParams.from_json(document)
+        if tuple(view.source_ids) != params.source_ids:
+            raise InvalidInput(f"job {job_id}: parameters name sources {params.source_ids}, the job {view.source_ids}")
+        owner_of = dict(zip(view.source_ids, view.owners))
+        hosts = [owner_of[s] for s in params.host_sources]
+        return params, owner_of[params.guest_source], hosts, view.compute[0]
+
+    def _params(self, job_id: int, view: _JobView) -> dict[str, Any]:
+        digest = view.job.params_hash
+        local = self._params_document(digest)
+        if local is not None:
+            return self.workspace.get_params(digest)
+        return self.peers.params(view.job.requester, digest)
+
+    def _is_protocol_party(self, job_id: int, view: _JobView) -> bool:
+        return self.address in view.owners or self.address in view.compute
+
+    def _ensure_mailbox(self, job_id: int, view: _JobView) -> None:
+        if not self._is_protocol_party(job_id, view):
+            return
+        with self._lock:
+            if job_id not in self._mailboxes:
+                self._mailboxes[job_id] = Mailbox()
+                self._endpoint.register(job_id, self.address, self._mailboxes[job_id])
+
+    def _release(self, job_id: int) -> None:
+        with self._lock:
+            if self._mailboxes.pop(job_id, None) is not None:
+                self._endpoint.unregister(job_id, self.address)
+
+    def _role(self, job_id: int, view: _JobView) -> tuple[Any, list[Address]]:
+        params, guest, hosts, arbiter = self._protocol_parties(job_id, view)
+        roster = list(dict.fromkeys([guest, *hosts, arbiter]))
+        me = self.address
+        for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
+            if owner == me and not self._data_matches(job_id, source_id, version):
+                raise InvalidInput(f"DATA_MISMATCH source {source_id}")
+        if me == guest:
+            role = vertical.guest(load_table(self.workspace.sources[params.guest_source], params.label_column),
+                                  hosts, arbiter, params)
+        elif me in hosts:
+            source = self.workspace.sources[params.host_sources[hosts.index(me)]]
+            role = vertical.host(load_table(source, None), guest, arbiter, params)
+        elif me == arbiter:
+            role = vertical.arbiter(guest, hosts, params)
+        else:
+            raise InvalidInput(f"{me} has no role in job {job_id}")
+        return role, roster
+
+    def _run_protocol(self, job_id: int, view: _JobView) -> None:
+        if job_id in self._outcomes or (job_id, "abort") in self._handled or not self._is_protocol_party(job_id, view):
+            return
+        self._ensure_mailbox(job_id, view)
+        try:
+            role, roster = self._role(job_id, view)
+            self.peers.wait_ready([a for a in roster if a != self.address], job_id, self.protocol_timeout)
+            identities = {a: (self.party.identity if a == self.address else self.peers.identity(a)[0]) for a in roster}
+            endpoints = {a: self.server.url if a == self.address else self.peers.identity(a)[1] for a in roster}
+            self._progress(job_id, "protocol", f"running {vertical.PROTOCOL} with {len(roster)} parties")
+            transport = HttpTransport(endpoints, timeout=self.protocol_timeout)
+            try:
+                channel = Channel(self.party, Job(job_id, vertical.PROTOCOL, identities, self.protocol_timeout),
+                                  transport, self._mailboxes[job_id])
+                outcome = run_role(channel, role)
+            finally:
+                transport.close()
+        except ComputeError as exc:
+            code = str(exc) if str(exc).startswith("DATA_MISMATCH") else f"PROTOCOL {type(exc).__name__}"
+            self._progress(job_id, "protocol-failed", str(exc))
+            self._abort(job_id, code)
+            return
+        self._outcomes[job_id] = outcome
+        self._progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
+        if self.address == view.compute[0]:
+            self._commit(job_id, outcome)
+
+    def _commit(self, job_id: int, outcome: PartyOutcome) -> None:
+        contribution = outcome.value["result"]["contribution"]
+        weights = [int(w) for w in contribution["weights"]]
+        table_hash = bytes.fromhex(contribution["utility_table_hash"][2:])
+        self._once(job_id, "commit", lambda: self.member.jobs.commit_result(
+            job_id, outcome.result_hash, outcome.transcript.root, weights, table_hash),
+            f"weights {weights}")
+
+    # -- attestation and settlement --
+    def _attest(self, job_id: int, view: _JobView) -> None:
+        job, me = view.job, self.address
+        if me not in view.attesters or (job_id, "attest") in self._handled or self.member.jobs.has_attested(job_id, me):
+            return
+        outcome = self._outcomes.get(job_id)
+        if outcome is None:
+            return  # we did not take part in the run, so we cannot vouch for it
+        result = outcome.value.get("result") if isinstance(outcome.value, dict) else None
+        expected = ZERO32 if result is None else contribution_hash(
+            [int(w) for w in result["contribution"]["weights"]],
+            bytes.fromhex(result["contribution"]["utility_table_hash"][2:]))
+        mismatch = job.result_hash != outcome.result_hash or job.transcript_root != outcome.transcript.root or (
+            result is not None and (job.contribution_hash != expected or hash_result(result) != job.result_hash))
+        if mismatch:
+            evidence = hash_result({"result_hash": outcome.result_hash.hex(), "root": outcome.transcript.root.hex()})
+            self._once(job_id, "dispute", lambda: self.member.jobs.dispute(job_id, evidence),
+                       "the committed result is not the one this party computed")
+            return
+        attestation = Attestation(job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash)
+        signature = attestation.sign(self.party.chain_key, self.domain)
+        self._once(job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation")
+
+    def _maybe_finalize(self, job_id: int, view: _JobView, now: int) -> None:
+        job = view.job
+        if job.attestations < len(view.attesters) or now < job.committed_at + self.member.jobs.challenge_window():
+            return
+        self._once(job_id, "finalize", lambda: self.member.jobs.finalize(job_id), "escrow split and credited")

@@ -1,0 +1,118 @@
+"""A party's workspace: where its data files, salts, transport key and job parameters live.
+
+```
+<folder>/workspace.json   name, keystore, chain RPC, deployment, data sources (no secrets)
+<folder>/secrets.json     per-source salt secrets and the X25519 transport key (mode 0600)
+<folder>/params/<hash>.json  parameter documents of jobs, named by their keccak256
+```
+Raw data stays in the files the workspace points at; only commitments go on chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+
+from compute.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A registered data source's local file and how to read it."""
+
+    source_id: int
+    path: Path
+    id_column: str
+    secret: bytes = field(repr=False)
+    label_column: str | None = None
+
+
+@dataclass
+class Workspace:
+    """A party's local configuration and secrets."""
+
+    folder: Path
+    name: str
+    keystore: Path
+    rpc: str
+    deployment: Path
+    transport_key: bytes = field(repr=False)
+    sources: dict[int, SourceFile] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, folder: Path, name: str, keystore: Path, rpc: str, deployment: Path) -> Workspace:
+        """A new, empty workspace with a fresh transport key."""
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+        raw = X25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        workspace = cls(Path(folder), name, Path(keystore), rpc, Path(deployment), raw)
+        workspace.save()
+        return workspace
+
+    @classmethod
+    def load(cls, folder: Path) -> Workspace:
+        """Read a workspace; InvalidInput naming the file if it is missing or malformed."""
+        folder = Path(folder)
+        try:
+            public = json.loads((folder / "workspace.json").read_text())
+            secret = json.loads((folder / "secrets.json").read_text())
+            sources = {
+                int(s["source_id"]): SourceFile(int(s["source_id"]), Path(s["path"]), s["id_column"],
+                                                bytes.fromhex(secret["sources"][str(s["source_id"])]),
+                                                s.get("label_column"))
+                for s in public["sources"]
+            }
+            return cls(folder, public["name"], Path(public["keystore"]), public["rpc"], Path(public["deployment"]),
+                       bytes.fromhex(secret["transport_key"]), sources)
+        except FileNotFoundError as exc:
+            raise InvalidInput(f"no workspace at {folder}: {exc.filename} is missing") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"workspace {folder} is malformed: {exc}") from None
+
+    def save(self) -> None:
+        """Write workspace.json and secrets.json (the latter readable by the owner only)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        public = {"name": self.name, "keystore": str(self.keystore), "rpc": self.rpc,
+                  "deployment": str(self.deployment),
+                  "sources": [{"source_id": s.source_id, "path": str(s.path), "id_column": s.id_column,
+                               "label_column": s.label_column} for s in self.sources.values()]}
+        secret = {"transport_key": self.transport_key.hex(),
+                  "sources": {str(s.source_id): s.secret.hex() for s in self.sources.values()}}
+        (self.folder / "workspace.json").write_text(json.dumps(public, indent=1))
+        path = self.folder / "secrets.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(secret, handle)
+
+    def add_source(self, source: SourceFile) -> None:
+        """Remember a registered source's file and salt secret."""
+        self.sources[source.source_id] = source
+        self.save()
+
+    def put_params(self, document: dict[str, Any]) -> bytes:
+        """Store a job parameter document; returns its keccak256 (the job's parameter hash)."""
+        from compute.result import canonical_json
+
+        raw = canonical_json(document)
+        digest = keccak(raw)
+        folder = self.folder / "params"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{digest.hex()}.json").write_bytes(raw)
+        return digest
+
+    def get_params(self, params_hash: bytes) -> dict[str, Any]:
+        """The parameter document whose keccak256 is `params_hash`; InvalidInput if absent or altered."""
+        path = self.folder / "params" / f"{params_hash.hex()}.json"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise InvalidInput(f"no parameter document 0x{params_hash.hex()} in {self.folder / 'params'}") from None
+        if keccak(raw) != params_hash:
+            raise InvalidInput(f"parameter document {path} does not match its hash")
+        return json.loads(raw)

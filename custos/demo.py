@@ -1,0 +1,228 @@
+"""`custos demo`: the flagship case on a fresh embedded chain, every party its own process.
+
+A bank (labels + credit features), an invoice-data firm and a card network hold the
+synthetic credit split of `compute.jobs.synthetic_credit`; a compute node holds the
+Paillier key; a regulator audits. The demo builds the consortium, registers the three
+sources (commitments only), has the bank open a hetero-LR job, starts one runner process
+per party (HTTP on loopback), waits for the job to be final, and prints what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from compute.fl.hetero_lr.schedule import HeteroLRParams
+from compute.jobs.commitment import commit_csv, new_secret
+from compute.jobs.synthetic_credit import generate
+from compute.jobs.vertical import VerticalParams
+from compute.jobs.workspace import SourceFile, Workspace
+from ledger.bindings import JobStatus, SourceSpec
+from ledger.chain.setup import init_chain
+from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
+from ledger.member import MemberLedger
+
+HETERO_LR = 4
+TOKEN = 10**18
+CONSORTIUM = {
+    "chainId": 7017,
+    "challengeWindow": 3,
+    "feeBps": 500,
+    "organisations": [
+        {"name": "bank", "roles": ["REQUESTER", "PROVIDER", "VALIDATOR"]},
+        {"name": "invoice-firm", "roles": ["PROVIDER"]},
+        {"name": "card-network", "roles": ["PROVIDER"]},
+        {"name": "compute-node", "roles": ["COMPUTE"]},
+        {"name": "regulator", "roles": ["AUDITOR"]},
+    ],
+}
+PROVIDERS = {"bank": ("y", 40), "invoice-firm": (None, 25), "card-network": (None, 15)}  # label column, price
+PARTIES = ("bank", "invoice-firm", "card-network", "compute-node")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Knobs of the demo run (defaults finish in well under two minutes on two cores)."""
+
+    folder: Path = Path("custos-demo")
+    businesses: int = 2000
+    seed: int = 7
+    key_bits: int = 2048
+    epochs: int = 4
+    budget: int = 1_000
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What the demo leaves: the chain folder, the job id, its final status, the RPC URL it used."""
+
+    chain: Path
+    job_id: int
+    status: JobStatus
+    rpc: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.poll() is not None:
+            raise RuntimeError(f"the chain node exited with status {node.returncode}")
+        try:
+            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the chain node did not answer at {url} within {timeout:.0f} s")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, PASSWORD_ENV: os.environ.get(PASSWORD_ENV, DEV_PASSWORD)}
+
+
+class Demo:
+    """One demo run; `say` receives every line to print."""
+
+    def __init__(self, config: DemoConfig, say: Callable[[str], None]) -> None:
+        self.config, self.say = config, say
+        self.folder = config.folder.resolve()
+        self.chain = self.folder / "chain"
+        self.processes: list[subprocess.Popen] = []
+
+    def run(self) -> DemoOutcome:
+        """Build and run; the chain node keeps running (for the report) until `stop`."""
+        try:
+            rpc = self._start_chain()
+            members = self._members(rpc)
+            sources = self._register_sources(rpc, members)
+            job_id = self._open_job(members["bank"], sources)
+            self._start_runners(job_id)
+            status = self._wait_final(members["regulator"], job_id)
+            return DemoOutcome(self.chain, job_id, status, rpc)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Terminate every process this demo started."""
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def _start_chain(self) -> str:
+        if self.folder.exists():
+            self.say(f"replacing the previous demo in {self.folder}")
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True)
+        init = init_chain(self.chain, CONSORTIUM)
+        port = _free_port()
+        log = (self.folder / "node.log").open("w")
+        node = subprocess.Popen([sys.executable, "-m", "custos", "chain", "up", str(self.chain), "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=_env())
+        self.processes.append(node)
+        rpc = f"http://127.0.0.1:{port}"
+        _wait_rpc(rpc, node)
+        self.say(f"chain {init.chain_id} up at {rpc}, sealed by {', '.join(init.validators)}")
+        return rpc
+
+    def _members(self, rpc: str) -> dict[str, MemberLedger]:
+        keystore = Keystore(self.chain / "keystore")
+        deployment = self.chain / "deployment.json"
+        members = {}
+        for org in CONSORTIUM["organisations"]:
+            account = keystore.unlock(org["name"], DEV_PASSWORD)
+            members[org["name"]] = MemberLedger.open(rpc, deployment, account)
+            self.say(f"member {org['name']:<13} {account.address}  {', '.join(org['roles']).lower()}")
+        for name in PARTIES:
+            Workspace.create(self.folder / "parties" / name, name, self.chain / "keystore", rpc, deployment)
+        return members
+
+    def _register_sources(self, rpc: str, members: dict[str, MemberLedger]) -> dict[str, int]:
+        split = generate(self.config.businesses, self.config.seed)
+        tables = {"bank": split.bank, "invoice-firm": split.invoice, "card-network": split.card}
+        sources = {}
+        for name, (label, price) in PROVIDERS.items():
+            workspace = Workspace.load(self.folder / "parties" / name)
+            path = workspace.folder / "data.csv"
+            path.write_text(tables[name].to_csv())
+            secret = new_secret()
+            commitment = commit_csv(path, "id", secret)
+            registered = members[name].registry.register_source(SourceSpec(
+                commitment.schema_hash, commitment.root, commitment.row_count, f"file://{name}/data.csv",
+                price * TOKEN, 1 << HETERO_LR))
+            workspace.add_source(SourceFile(registered.source_id, path, "id", secret, label))
+            sources[name] = registered.source_id
+            self.say(f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
+                     f"commitment 0x{commitment.root.hex()[:16]}…, {price} CUS per use")
+        return sources
+
+    def _open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
+        lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
+        params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
+        digest = Workspace.load(self.folder / "parties" / "bank").put_params(params.to_json())
+        budget = self.config.budget * TOKEN
+        bank.token.approve(bank.settlement.address, budget)
+        compute = Keystore(self.chain / "keystore").address("compute-node")
+        deadline = bank.latest_timestamp() + int(self.config.timeout)
+        opened = bank.jobs.open_job(HETERO_LR, params.source_ids, digest, [compute], budget, deadline)
+        self.say(f"job {opened.job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
+                 f"budget {self.config.budget} CUS escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
+        return opened.job_id
+
+    def _start_runners(self, job_id: int) -> None:
+        for name in PARTIES:
+            log = (self.folder / "parties" / name / "runner.log").open("w")
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "-m", "custos", "runner", "up", "--workspace", str(self.folder / "parties" / name),
+                 "--job", str(job_id)], stdout=subprocess.PIPE, stderr=log, env=_env(), text=True))
+
+    def _wait_final(self, auditor: MemberLedger, job_id: int) -> JobStatus:
+        deadline = time.monotonic() + self.config.timeout
+        runners = self.processes[1:]
+        seen: set[str] = set()
+        while time.monotonic() < deadline:
+            self._relay_progress(runners, seen)
+            status = auditor.jobs.job(job_id).status
+            if status in (JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED):
+                for runner in runners:
+                    runner.wait(timeout=30)
+                self._relay_progress(runners, seen)
+                return status
+            time.sleep(0.2)
+        raise RuntimeError(f"job {job_id} was not final after {self.config.timeout:.0f} s; see {self.folder}/parties/*/runner.log")
+
+    def _relay_progress(self, runners: list[subprocess.Popen], seen: set[str]) -> None:
+        for runner in runners:
+            assert runner.stdout is not None
+            os.set_blocking(runner.stdout.fileno(), False)
+            for line in runner.stdout:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event["stage"] in ("up",) or line in seen:
+                    continue
+                seen.add(line)
+                self.say(f"  [{event['party']}] {event['stage']}: {event['detail']}")

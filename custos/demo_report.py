@@ -1,0 +1,71 @@
+"""What `custos demo` prints after the job: model quality, contribution shares, payouts, audit trail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from custos.demo import TOKEN, DemoConfig, DemoOutcome
+from ledger.bindings import JobStatus
+from ledger.keystore import DEV_PASSWORD, Keystore
+from ledger.member import MemberLedger
+
+
+def _bundle(folder: Path, party: str, job_id: int) -> dict | None:
+    path = folder / "parties" / party / "results" / f"{job_id}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _coalition(table: dict, members: list[int]) -> float | None:
+    for entry_members, value in table["entries"]:
+        if sorted(entry_members) == sorted(members):
+            return float(value)
+    return None
+
+
+def _model_and_shares(bundle: dict, names: list[str], say: Callable[[str], None]) -> None:
+    result, metadata = bundle["result"], bundle["metadata"]
+    contribution = result["contribution"]
+    table = contribution["utility_table"]
+    say(f"common customers found by RSA PSI: {metadata.get('intersection', '?')}")
+    say(f"joint model AUC {result['auc']:.4f}  vs bank-only {_coalition(table, [0]):.4f} "
+        f"(utility of the bank's features alone, {table['metric']})")
+    total = sum(contribution["weights"]) or 1
+    for name, score, weight in zip(names, contribution["scores"], contribution["weights"]):
+        say(f"  {name:<13} Shapley {score:+.4f}  share {100 * weight / total:5.1f}%")
+
+
+def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None]) -> int:
+    """Print the outcome; 0 when the job finalised, paid out exactly and its trail verifies."""
+    folder = outcome.chain.parent
+    say("")
+    say(f"job {outcome.job_id}: {outcome.status.name}")
+    bundle = _bundle(folder, "bank", outcome.job_id)
+    if bundle is not None and bundle.get("result"):
+        _model_and_shares(bundle, ["bank", "invoice-firm", "card-network"], say)
+    keystore = Keystore(outcome.chain / "keystore")
+    auditor = MemberLedger.open(outcome.rpc, outcome.chain / "deployment.json", keystore.unlock("regulator", DEV_PASSWORD))
+    escrow = auditor.jobs.job(outcome.job_id).budget
+    credits = {name: auditor.settlement.credit_of(keystore.address(name)) for name in keystore.names()
+               if name != "deployer"}
+    say(f"escrow {escrow / TOKEN:.6f} CUS split into credits (pull with `custos payout withdraw`):")
+    for name, amount in credits.items():
+        if amount:
+            say(f"  {name:<13} {amount / TOKEN:12.6f} CUS")
+    paid_exactly = sum(credits.values()) == escrow
+    say(f"credits sum to the escrow exactly: {'yes' if paid_exactly else 'NO'}")
+    say("")
+    audit = [sys.executable, "-m", "custos", "audit", "job", str(outcome.job_id), "--rpc", outcome.rpc,
+             "--chain", str(outcome.chain), "--verify"]
+    trail = subprocess.run(audit, capture_output=True, text=True)
+    say(trail.stdout.rstrip())
+    if trail.returncode != 0:
+        say(trail.stderr.rstrip())
+    say("")
+    say(f"The chain is left in {outcome.chain}; audit it again with")
+    say(f"  custos audit job {outcome.job_id} --chain {outcome.chain} --verify")
+    ok = outcome.status == JobStatus.FINALIZED and paid_exactly and trail.returncode == 0
+    return 0 if ok else 1

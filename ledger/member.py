@@ -1,0 +1,48 @@
+"""One member's handle on a deployed consortium: its transaction sender and the six bindings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, Settlement
+from ledger.client import TransactionSender, connect
+from ledger.client.deployment import DeploymentInfo, load_deployment
+
+
+@dataclass(frozen=True)
+class MemberLedger:
+    """Everything a member calls on chain, signed with its own key."""
+
+    deployment: DeploymentInfo
+    sender: TransactionSender
+    consortium: Consortium
+    token: CustosToken
+    registry: DataRegistry
+    jobs: JobLedger
+    settlement: Settlement
+    anchor: AuditAnchor
+
+    @property
+    def address(self) -> str:
+        """The member's checksummed address."""
+        return self.sender.address
+
+    @classmethod
+    def open(cls, rpc: str, deployment: Path | DeploymentInfo, account: LocalAccount | bytes,
+             *, receipt_timeout: float = 60.0) -> MemberLedger:
+        """Connect to `rpc` (a JSON-RPC URL) for the consortium in `deployment` as `account`."""
+        info = deployment if isinstance(deployment, DeploymentInfo) else load_deployment(deployment)
+        account = account if isinstance(account, LocalAccount) else Account.from_key(account)
+        w3 = connect(rpc, chain_id=info.chain_id)
+        sender = TransactionSender(w3, account, receipt_timeout=receipt_timeout)
+        return cls(info, sender, Consortium.at(sender, info), CustosToken.at(sender, info),
+                   DataRegistry.at(sender, info), JobLedger.at(sender, info), Settlement.at(sender, info),
+                   AuditAnchor.at(sender, info))
+
+    def latest_timestamp(self) -> int:
+        """The head block's timestamp (what the contracts compare deadlines against)."""
+        return int(self.sender.w3.eth.get_block("latest")["timestamp"])
