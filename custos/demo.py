@@ -60,7 +60,9 @@ class DemoConfig:
     key_bits: int = 2048
     epochs: int = 4
     budget: int = 1_000
-    timeout: float = 300.0
+    timeout: float = 300.0  # how long the demo waits for the job to be final
+    deadline: int = 300  # the job's on-chain deadline, seconds after opening
+    protocol_timeout: float = 60.0  # how long a party waits for a silent peer
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,12 @@ class Demo:
     def run(self) -> DemoOutcome:
         """Build and run; the chain node keeps running (for the report) until `stop`."""
         try:
-            rpc = self._start_chain()
-            members = self._members(rpc)
-            sources = self._register_sources(rpc, members)
-            job_id = self._open_job(members["bank"], sources)
-            self._start_runners(job_id)
-            status = self._wait_final(members["regulator"], job_id)
+            rpc = self.start_chain()
+            members = self.members(rpc)
+            sources = self.register_sources(rpc, members)
+            job_id = self.open_job(members["bank"], sources)
+            self.start_runners(job_id)
+            status = self.wait_final(members["regulator"], job_id)
             return DemoOutcome(self.chain, job_id, status, rpc)
         except BaseException:
             self.stop()
@@ -131,7 +133,7 @@ class Demo:
                 process.kill()
         self.processes.clear()
 
-    def _start_chain(self) -> str:
+    def start_chain(self) -> str:
         if self.folder.exists():
             self.say(f"replacing the previous demo in {self.folder}")
             shutil.rmtree(self.folder)
@@ -147,7 +149,7 @@ class Demo:
         self.say(f"chain {init.chain_id} up at {rpc}, sealed by {', '.join(init.validators)}")
         return rpc
 
-    def _members(self, rpc: str) -> dict[str, MemberLedger]:
+    def members(self, rpc: str) -> dict[str, MemberLedger]:
         keystore = Keystore(self.chain / "keystore")
         deployment = self.chain / "deployment.json"
         members = {}
@@ -159,7 +161,7 @@ class Demo:
             Workspace.create(self.folder / "parties" / name, name, self.chain / "keystore", rpc, deployment)
         return members
 
-    def _register_sources(self, rpc: str, members: dict[str, MemberLedger]) -> dict[str, int]:
+    def register_sources(self, rpc: str, members: dict[str, MemberLedger]) -> dict[str, int]:
         split = generate(self.config.businesses, self.config.seed)
         tables = {"bank": split.bank, "invoice-firm": split.invoice, "card-network": split.card}
         sources = {}
@@ -178,36 +180,45 @@ class Demo:
                      f"commitment 0x{commitment.root.hex()[:16]}…, {price} CUS per use")
         return sources
 
-    def _open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
+    def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
         lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
         digest = Workspace.load(self.folder / "parties" / "bank").put_params(params.to_json())
         budget = self.config.budget * TOKEN
         bank.token.approve(bank.settlement.address, budget)
         compute = Keystore(self.chain / "keystore").address("compute-node")
-        deadline = bank.latest_timestamp() + int(self.config.timeout)
+        deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline
         opened = bank.jobs.open_job(HETERO_LR, params.source_ids, digest, [compute], budget, deadline)
         self.say(f"job {opened.job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
                  f"budget {self.config.budget} CUS escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
         return opened.job_id
 
-    def _start_runners(self, job_id: int) -> None:
-        for name in PARTIES:
+    def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:
+        """One `custos runner up` process per party, following `job_id`."""
+        started = {}
+        for name in parties:
             log = (self.folder / "parties" / name / "runner.log").open("w")
-            self.processes.append(subprocess.Popen(
+            started[name] = subprocess.Popen(
                 [sys.executable, "-m", "custos", "runner", "up", "--workspace", str(self.folder / "parties" / name),
-                 "--job", str(job_id)], stdout=subprocess.PIPE, stderr=log, env=_env(), text=True))
+                 "--job", str(job_id), "--protocol-timeout", str(self.config.protocol_timeout)],
+                stdout=subprocess.PIPE, stderr=log, env=_env(), text=True)
+            self.processes.append(started[name])
+        return started
 
-    def _wait_final(self, auditor: MemberLedger, job_id: int) -> JobStatus:
+    def wait_final(self, auditor: MemberLedger, job_id: int) -> JobStatus:
+        """Relay runner progress until the job is final; its final status."""
         deadline = time.monotonic() + self.config.timeout
-        runners = self.processes[1:]
+        runners = [p for p in self.processes[1:] if p.poll() is None]
         seen: set[str] = set()
         while time.monotonic() < deadline:
             self._relay_progress(runners, seen)
             status = auditor.jobs.job(job_id).status
             if status in (JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED):
                 for runner in runners:
-                    runner.wait(timeout=30)
+                    try:
+                        runner.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        runner.kill()
                 self._relay_progress(runners, seen)
                 return status
             time.sleep(0.2)

@@ -38,12 +38,12 @@ def save_results(runner: JobRunner) -> None:
         (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
 
 
-def run_party(workspace_dir: Path, job: int | None = None, port: int = 0) -> int:
+def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protocol_timeout: float = 120.0) -> int:
     """Run the party of `workspace_dir` until stopped (or until `job` is final for it)."""
     workspace = Workspace.load(workspace_dir)
     account = Keystore(workspace.keystore).unlock(workspace.name, password_from_env())
     member = MemberLedger.open(workspace.rpc, workspace.deployment, account)
-    runner = JobRunner(workspace, member, on_progress=_emit, port=port)
+    runner = JobRunner(workspace, member, on_progress=_emit, port=port, protocol_timeout=protocol_timeout)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))

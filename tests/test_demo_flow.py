@@ -1,0 +1,126 @@
+"""The demo's flow end to end on the embedded chain, and the ways a job can fail.
+
+Every party is its own `custos runner up` process talking HTTP on loopback; the chain is
+a `custos chain up` process. Small data and 512-bit test keys keep each run short.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from custos.demo import PARTIES, TOKEN, Demo, DemoConfig
+from ledger.audit.auditor import Auditor
+from ledger.bindings import JobStatus
+from ledger.keystore import DEV_PASSWORD, Keystore
+from ledger.member import MemberLedger
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    config = DemoConfig(folder=tmp_path / "demo", businesses=300, key_bits=512, epochs=1, budget=100,
+                        timeout=150, deadline=120, protocol_timeout=8)
+    run = Demo(config, lambda line: None)
+    yield run
+    run.stop()
+
+
+def prepare(demo: Demo) -> tuple[dict[str, MemberLedger], int]:
+    rpc = demo.start_chain()
+    members = demo.members(rpc)
+    job_id = demo.open_job(members["bank"], demo.register_sources(rpc, members))
+    return members, job_id
+
+
+def audit(demo: Demo, members: dict[str, MemberLedger], job_id: int):
+    auditor = Auditor.open(members["regulator"].sender.w3, members["regulator"].deployment,
+                           demo.folder / "audit-index.db")
+    auditor.sync()
+    return auditor.queries.job_trail(job_id), auditor.verifier.verify_job(job_id)
+
+
+def event_names(trail) -> list[str]:
+    return [e.event for e in trail.events]
+
+
+def test_job_runs_to_final_with_every_attestation_exact_payout_and_a_verified_trail(demo: Demo) -> None:
+    members, job_id = prepare(demo)
+    demo.start_runners(job_id)
+
+    status = demo.wait_final(members["regulator"], job_id)
+
+    assert status == JobStatus.FINALIZED
+    jobs = members["regulator"].jobs
+    _, _, attesters = jobs.job_parties(job_id)
+    assert len(attesters) == 4 and all(jobs.has_attested(job_id, a) for a in attesters)
+    keystore = Keystore(demo.chain / "keystore")
+    credits = sum(members["regulator"].settlement.credit_of(keystore.address(n)) for n in PARTIES)
+    assert credits == jobs.job(job_id).budget == 100 * TOKEN
+    trail, report = audit(demo, members, job_id)
+    assert event_names(trail)[0] == "JobOpened" and "JobFinalized" in event_names(trail)
+    assert report.ok, report
+
+
+def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the_escrow_returns(demo: Demo) -> None:
+    members, job_id = prepare(demo)
+    data = demo.folder / "parties" / "invoice-firm" / "data.csv"
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join(lines[:-1]) + "\n")  # one customer row quietly dropped
+
+    demo.start_runners(job_id)
+    status = demo.wait_final(members["regulator"], job_id)
+
+    assert status == JobStatus.ABORTED
+    bank = Keystore(demo.chain / "keystore").address("bank")
+    assert members["regulator"].settlement.credit_of(bank) == 100 * TOKEN
+    trail, report = audit(demo, members, job_id)
+    aborted = [e for e in trail.events if e.event == "JobAborted"]
+    reason = aborted[0].args["reason"] if aborted else b""
+    reason = reason if isinstance(reason, bytes) else bytes.fromhex(reason[2:])
+    assert reason.rstrip(b"\x00") == b"DATA_MISMATCH source 1"
+    invoice = Keystore(demo.chain / "keystore").address("invoice-firm")
+    assert "ConsentGiven" not in [e.event for e in trail.events if e.actor == invoice]
+    assert report.ok
+
+
+def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(tmp_path: Path) -> None:
+    config = DemoConfig(folder=tmp_path / "demo", businesses=300, key_bits=512, epochs=1, budget=100,
+                        timeout=60, deadline=6, protocol_timeout=8)
+    run = Demo(config, lambda line: None)
+    try:
+        members, job_id = prepare(run)
+        run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))  # card network never answers
+
+        status = run.wait_final(members["regulator"], job_id)
+
+        assert status == JobStatus.CANCELLED
+        bank = Keystore(run.chain / "keystore").address("bank")
+        assert members["regulator"].settlement.credit_of(bank) == 100 * TOKEN
+        trail, report = audit(run, members, job_id)
+        assert "JobCancelled" in event_names(trail) and report.ok
+    finally:
+        run.stop()
+
+
+def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_lost(demo: Demo) -> None:
+    members, job_id = prepare(demo)
+    runners = demo.start_runners(job_id)
+    jobs = members["regulator"].jobs
+    while jobs.job(job_id).status != JobStatus.READY:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the run has begun: PSI and key setup are under way
+    runners["compute-node"].kill()
+
+    status = demo.wait_final(members["regulator"], job_id)
+
+    assert status in (JobStatus.ABORTED, JobStatus.CANCELLED)
+    settlement = members["regulator"].settlement
+    assert settlement.escrow_of(job_id) == 0
+    bank = Keystore(demo.chain / "keystore").address("bank")
+    assert settlement.credit_of(bank) == 100 * TOKEN
+    trail, _ = audit(demo, members, job_id)
+    assert {"JobAborted", "JobCancelled"} & set(event_names(trail))
