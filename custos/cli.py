@@ -9,8 +9,11 @@ import typer
 from custos.commands import audit as audit_commands
 from custos.commands import chain as chain_commands
 from custos.commands import gateway as gateway_commands
-from custos.commands.deploy import deploy as deploy_command
+from custos.commands import job as job_commands
+from custos.commands import payout as payout_commands
 from custos.commands import runner as runner_commands
+from custos.commands import source as source_commands
+from custos.commands.deploy import deploy as deploy_command
 
 app = typer.Typer(
     name="custos",
@@ -24,6 +27,9 @@ app.command(name="deploy")(deploy_command)
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(gateway_commands.app, name="gateway")
 app.add_typer(runner_commands.app, name="runner")
+app.add_typer(source_commands.app, name="source")
+app.add_typer(job_commands.app, name="job")
+app.add_typer(payout_commands.app, name="payout")
 
 
 @app.command()

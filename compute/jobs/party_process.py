@@ -16,8 +16,6 @@ from pathlib import Path
 from compute.jobs.runner import JobRunner, Progress
 from compute.jobs.workspace import Workspace
 from compute.result import canonical_json
-from ledger.keystore import Keystore, password_from_env
-from ledger.member import MemberLedger
 
 
 def _emit(event: Progress) -> None:
@@ -41,8 +39,7 @@ def save_results(runner: JobRunner) -> None:
 def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protocol_timeout: float = 120.0) -> int:
     """Run the party of `workspace_dir` until stopped (or until `job` is final for it)."""
     workspace = Workspace.load(workspace_dir)
-    account = Keystore(workspace.keystore).unlock(workspace.name, password_from_env())
-    member = MemberLedger.open(workspace.rpc, workspace.deployment, account)
+    member = workspace.member()
     runner = JobRunner(workspace, member, on_progress=_emit, port=port, protocol_timeout=protocol_timeout)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

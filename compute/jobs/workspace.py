@@ -90,6 +90,14 @@ class Workspace:
         with os.fdopen(fd, "w") as handle:
             json.dump(secret, handle)
 
+    def member(self, password: str | None = None) -> Any:
+        """This party's `ledger.member.MemberLedger`, its key unlocked from the keystore."""
+        from ledger.keystore import Keystore, password_from_env
+        from ledger.member import MemberLedger
+
+        account = Keystore(self.keystore).unlock(self.name, password or password_from_env())
+        return MemberLedger.open(self.rpc, self.deployment, account)
+
     def add_source(self, source: SourceFile) -> None:
         """Remember a registered source's file and salt secret."""
         self.sources[source.source_id] = source

@@ -11,6 +11,29 @@ app = typer.Typer(name="runner", help="Run this party's part of every job that i
 
 
 @app.command()
+def init(
+    workspace: Path = typer.Option(..., "--workspace", help="New workspace folder."),
+    name: str = typer.Option(..., "--name", help="The organisation's key name in the keystore."),
+    chain: Optional[Path] = typer.Option(None, "--chain", help="Chain directory (keystore/ and deployment.json)."),
+    keystore: Optional[Path] = typer.Option(None, "--keystore", help="Keystore folder (default: CHAIN/keystore)."),
+    deployment: Optional[Path] = typer.Option(None, "--deployment", help="deployment.json (default: CHAIN's)."),
+    rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC URL of a node."),
+) -> None:
+    """Create a party workspace (fresh transport key; secrets in secrets.json, mode 0600)."""
+    from compute.jobs.workspace import Workspace
+
+    keystore = keystore or (chain / "keystore" if chain else None)
+    deployment = deployment or (chain / "deployment.json" if chain else None)
+    if keystore is None or deployment is None:
+        raise typer.BadParameter("give --chain, or both --keystore and --deployment")
+    if (workspace / "workspace.json").exists():
+        typer.echo(f"error: {workspace} already holds a workspace", err=True)
+        raise typer.Exit(1)
+    Workspace.create(workspace, name, keystore.resolve(), rpc, deployment.resolve())
+    typer.echo(f"workspace for {name} in {workspace}")
+
+
+@app.command()
 def up(
     workspace: Path = typer.Option(..., "--workspace", help="The party's workspace folder (workspace.json)."),
     job: Optional[int] = typer.Option(None, "--job", help="Only this job; exit once it is final."),
@@ -18,13 +41,8 @@ def up(
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout", help="Seconds to wait for a silent peer."),
 ) -> None:
     """Watch the chain, consent, run protocols, commit, attest and finalise; progress as JSON lines."""
-    from compute.errors import ComputeError
     from compute.jobs.party_process import run_party
-    from ledger.errors import LedgerError
-    from ledger.keystore import KeystoreError
+    from custos.commands.failures import user_errors
 
-    try:
+    with user_errors():
         raise typer.Exit(run_party(workspace, job, port, protocol_timeout))
-    except (ComputeError, LedgerError, KeystoreError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None

@@ -1,0 +1,121 @@
+"""`custos job …`: open a job, consent to it, run this party's part, show it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from custos.commands.failures import WORKSPACE, user_errors
+
+app = typer.Typer(name="job", help="Open, consent to, run and show jobs.", no_args_is_help=True)
+HETERO_LR = 4
+
+
+def _ids(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of ids") from None
+
+
+@app.command("open")
+def open_job(
+    kind: str = typer.Argument(..., help="Job kind; the runner implements 'hetero-lr' (PSI-aligned)."),
+    sources: str = typer.Option(..., "--sources", help="Source ids, the label holder's first: 0,1,2."),
+    compute: str = typer.Option(..., "--compute", help="Compute party addresses, comma-separated (first commits)."),
+    budget: float = typer.Option(..., "--budget", help="Escrow in settlement tokens."),
+    workspace: Path = WORKSPACE,
+    deadline: int = typer.Option(600, "--deadline", help="Seconds from now until a result is due."),
+    epochs: int = typer.Option(4, "--epochs"),
+    key_bits: int = typer.Option(2048, "--key-bits"),
+) -> None:
+    """Escrow BUDGET and open a job on SOURCES; its parameter document stays in the workspace."""
+    import time
+
+    from compute.fl.hetero_lr.schedule import HeteroLRParams
+    from compute.jobs.vertical import VerticalParams
+    from compute.jobs.workspace import Workspace
+
+    if kind != "hetero-lr":
+        raise typer.BadParameter(f"the job runner implements 'hetero-lr'; {kind!r} is not runnable yet")
+    ids = _ids(sources)
+    if len(ids) < 2:
+        raise typer.BadParameter("--sources needs the label holder's source and at least one more")
+    with user_errors():
+        party = Workspace.load(workspace)
+        member = party.member()
+        params = VerticalParams(ids[0], tuple(ids[1:]), lr=HeteroLRParams(epochs=epochs, n_bits=key_bits))
+        digest = party.put_params(params.to_json())
+        amount = int(round(budget * 10**18))
+        member.token.approve(member.settlement.address, amount)
+        due = max(member.latest_timestamp(), int(time.time())) + deadline
+        opened = member.jobs.open_job(HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], amount, due)
+    typer.echo(f"job {opened.job_id} opened; parameters 0x{digest.hex()}; auto-consented: {list(opened.auto_consented)}")
+
+
+@app.command()
+def consent(
+    job_id: int = typer.Argument(...),
+    workspace: Path = WORKSPACE,
+) -> None:
+    """Consent to JOB_ID for every source of this workspace it uses, after re-checking the data."""
+    from compute.jobs.commitment import commit_csv
+    from compute.jobs.workspace import Workspace
+
+    with user_errors():
+        party = Workspace.load(workspace)
+        member = party.member()
+        source_ids, versions, owners, _ = member.jobs.job_sources(job_id)
+        mine = [(s, v) for s, v, o in zip(source_ids, versions, owners) if o == member.address]
+        if not mine:
+            typer.echo(f"error: job {job_id} uses no source of {party.name}", err=True)
+            raise typer.Exit(1)
+        for source_id, version in mine:
+            local = party.sources.get(source_id)
+            recorded = member.registry.commitment_at(source_id, version)
+            if local is None or commit_csv(local.path, local.id_column, local.secret).root != recorded.commitment:
+                typer.echo(f"error: source {source_id}'s file no longer matches its commitment v{version}", err=True)
+                raise typer.Exit(1)
+            if not member.jobs.has_consented(job_id, source_id):
+                member.jobs.consent(job_id, source_id)
+            typer.echo(f"consented: job {job_id}, source {source_id} v{version}")
+
+
+@app.command()
+def run(job_id: int = typer.Argument(...), workspace: Path = WORKSPACE,
+        protocol_timeout: float = typer.Option(120.0, "--protocol-timeout")) -> None:
+    """Run this party's part of JOB_ID until it is final (progress as JSON lines)."""
+    from compute.jobs.party_process import run_party
+
+    with user_errors():
+        raise typer.Exit(run_party(workspace, job_id, 0, protocol_timeout))
+
+
+@app.command()
+def show(job_id: int = typer.Argument(...), workspace: Path = WORKSPACE,
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """The job as the chain holds it now."""
+    from compute.jobs.workspace import Workspace
+
+    with user_errors():
+        member = Workspace.load(workspace).member()
+        job = member.jobs.job(job_id)
+        source_ids, versions, owners, prices = member.jobs.job_sources(job_id)
+        compute, weights, attesters = member.jobs.job_parties(job_id)
+    view = {
+        "job": job_id, "status": job.status.name, "kind": job.kind, "requester": job.requester,
+        "budget": job.budget, "deadline": job.deadline,
+        "sources": [{"id": s, "version": v, "owner": o, "price": p} for s, v, o, p in
+                    zip(source_ids, versions, owners, prices)],
+        "compute": list(compute), "weights": list(weights),
+        "attested": f"{job.attestations}/{len(attesters)}",
+        "result_hash": "0x" + job.result_hash.hex(), "transcript_root": "0x" + job.transcript_root.hex(),
+    }
+    if as_json:
+        typer.echo(json.dumps(view, indent=1))
+        return
+    for key, value in view.items():
+        typer.echo(f"{key:<16} {value}")
