@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,8 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         parties = run.folder / "parties"
         split = generate(300, seed=3)
         for name, table, label in (("bank", split.bank, ["--label-column", "y"]),
-                                   ("invoice-firm", split.invoice, []), ("card-network", split.card, [])):
+                                   ("invoice-firm", split.invoice, ["--policy", "explicit"]),
+                                   ("card-network", split.card, [])):
             (parties / name / "data.csv").write_text(table.to_csv())
             done = custos("source", "register", str(parties / name / "data.csv"), "-w", str(parties / name),
                           "--price", "10", *label)
@@ -43,12 +45,17 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         assert opened.returncode == 0, opened.stderr
         assert opened.stdout.startswith("job 0 opened")
 
-        consent = custos("job", "consent", "0", "-w", str(parties / "invoice-firm"))
-        assert consent.returncode == 0 and "consented: job 0, source 1" in consent.stdout
+        run.start_runners(0)
+        jobs = members["regulator"].jobs
+        while not (jobs.has_consented(0, 0) and jobs.has_consented(0, 2)):
+            time.sleep(0.2)
+        time.sleep(1.0)  # runners keep polling: the explicit-policy source must still be waiting
+        assert not jobs.has_consented(0, 1) and jobs.job(0).status == JobStatus.OPEN
         shown = json.loads(custos("job", "show", "0", "-w", str(parties / "bank"), "--json").stdout)
         assert shown["status"] == "OPEN" and [s["id"] for s in shown["sources"]] == [0, 1, 2]
+        consent = custos("job", "consent", "0", "-w", str(parties / "invoice-firm"))
+        assert consent.returncode == 0 and "consented: job 0, source 1" in consent.stdout
 
-        run.start_runners(0)
         assert run.wait_final(members["regulator"], 0) == JobStatus.FINALIZED
 
         balance = custos("payout", "balance", "-w", str(parties / "invoice-firm"))

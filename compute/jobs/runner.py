@@ -198,6 +198,12 @@ class JobRunner:
         for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
             if owner != self.address or self.member.jobs.has_consented(job_id, source_id):
                 continue
+            source = self.workspace.sources.get(source_id)
+            if source is not None and not source.runner_consents:
+                if (job_id, f"await-{source_id}") not in self._handled:
+                    self._handled.add((job_id, f"await-{source_id}"))
+                    self._progress(job_id, "awaiting-consent", f"source {source_id}: `custos job consent {job_id}`")
+                continue
             if not self._data_matches(job_id, source_id, version):
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return

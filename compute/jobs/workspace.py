@@ -30,6 +30,7 @@ class SourceFile:
     id_column: str
     secret: bytes = field(repr=False)
     label_column: str | None = None
+    runner_consents: bool = True  # False: the runner waits for `custos job consent` (explicit policy)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Workspace:
             sources = {
                 int(s["source_id"]): SourceFile(int(s["source_id"]), Path(s["path"]), s["id_column"],
                                                 bytes.fromhex(secret["sources"][str(s["source_id"])]),
-                                                s.get("label_column"))
+                                                s.get("label_column"), bool(s.get("runner_consents", True)))
                 for s in public["sources"]
             }
             return cls(folder, public["name"], Path(public["keystore"]), public["rpc"], Path(public["deployment"]),
@@ -81,7 +82,8 @@ class Workspace:
         public = {"name": self.name, "keystore": str(self.keystore), "rpc": self.rpc,
                   "deployment": str(self.deployment),
                   "sources": [{"source_id": s.source_id, "path": str(s.path), "id_column": s.id_column,
-                               "label_column": s.label_column} for s in self.sources.values()]}
+                               "label_column": s.label_column, "runner_consents": s.runner_consents}
+                              for s in self.sources.values()]}
         secret = {"transport_key": self.transport_key.hex(),
                   "sources": {str(s.source_id): s.secret.hex() for s in self.sources.values()}}
         (self.folder / "workspace.json").write_text(json.dumps(public, indent=1))

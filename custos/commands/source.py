@@ -33,15 +33,16 @@ def register(
     label_column: Optional[str] = typer.Option(None, "--label-column", help="Column holding labels, if any."),
     price: float = typer.Option(0.0, "--price", help="Price per use, in settlement tokens."),
     kinds: str = typer.Option("HETERO_LR", "--kinds", help="Job kinds allowed, comma-separated."),
-    policy: str = typer.Option("explicit", "--policy", help="'explicit' (consent per job) or 'auto' (for the kinds)."),
+    policy: str = typer.Option("runner", "--policy", help="Consent by 'runner' (after its data check), "
+                               "'explicit' (`custos job consent` per job) or 'auto' (on chain, at opening)."),
 ) -> None:
     """Commit to FILE's rows (salted Merkle root) and register it on chain."""
     from compute.jobs.commitment import commit_csv, new_secret
     from compute.jobs.workspace import SourceFile, Workspace
     from ledger.bindings import SourceSpec
 
-    if policy not in ("explicit", "auto"):
-        raise typer.BadParameter("--policy is 'explicit' or 'auto'")
+    if policy not in ("runner", "explicit", "auto"):
+        raise typer.BadParameter("--policy is 'runner', 'explicit' or 'auto'")
     mask = kind_mask(kinds)
     with user_errors():
         party = Workspace.load(workspace)
@@ -50,5 +51,6 @@ def register(
         spec = SourceSpec(commitment.schema_hash, commitment.root, commitment.row_count, file.resolve().as_uri(),
                           int(round(price * 10**18)), mask, True, mask if policy == "auto" else 0)
         registered = party.member().registry.register_source(spec)
-        party.add_source(SourceFile(registered.source_id, file.resolve(), id_column, secret, label_column))
+        party.add_source(SourceFile(registered.source_id, file.resolve(), id_column, secret, label_column,
+                                    runner_consents=policy == "runner"))
     typer.echo(f"source {registered.source_id}: {commitment.row_count} rows, commitment 0x{commitment.root.hex()}")
