@@ -177,7 +177,7 @@ class Demo:
             workspace.add_source(SourceFile(registered.source_id, path, "id", secret, label))
             sources[name] = registered.source_id
             self.say(f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
-                     f"commitment 0x{commitment.root.hex()[:16]}…, {price} CUS per use")
+                     f"commitment 0x{commitment.root.hex()[:16]}…, {price} CST per use")
         return sources
 
     def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
@@ -190,7 +190,7 @@ class Demo:
         deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline
         opened = bank.jobs.open_job(HETERO_LR, params.source_ids, digest, [compute], budget, deadline)
         self.say(f"job {opened.job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-                 f"budget {self.config.budget} CUS escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
+                 f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
         return opened.job_id
 
     def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:

@@ -51,10 +51,10 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
     escrow = auditor.jobs.job(outcome.job_id).budget
     credits = {name: auditor.settlement.credit_of(keystore.address(name)) for name in keystore.names()
                if name != "deployer"}
-    say(f"escrow {escrow / TOKEN:.6f} CUS split into credits (pull with `custos payout withdraw`):")
+    say(f"escrow {escrow / TOKEN:.6f} CST split into credits (pull with `custos payout withdraw`):")
     for name, amount in credits.items():
         if amount:
-            say(f"  {name:<13} {amount / TOKEN:12.6f} CUS")
+            say(f"  {name:<13} {amount / TOKEN:12.6f} CST")
     paid_exactly = sum(credits.values()) == escrow
     say(f"credits sum to the escrow exactly: {'yes' if paid_exactly else 'NO'}")
     say("")
