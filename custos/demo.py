@@ -32,7 +32,7 @@ from ledger.chain.setup import init_chain
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.member import MemberLedger
 
-HETERO_LR = 4
+PSI, SECURE_STATS, HETERO_LR = 0, 1, 4
 TOKEN = 10**18
 CONSORTIUM = {
     "chainId": 7017,
@@ -173,7 +173,7 @@ class Demo:
             commitment = commit_csv(path, "id", secret)
             registered = members[name].registry.register_source(SourceSpec(
                 commitment.schema_hash, commitment.root, commitment.row_count, f"file://{name}/data.csv",
-                price * TOKEN, 1 << HETERO_LR))
+                price * TOKEN, 1 << PSI | 1 << SECURE_STATS | 1 << HETERO_LR))
             workspace.add_source(SourceFile(registered.source_id, path, "id", secret, label))
             sources[name] = registered.source_id
             self.say(f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
@@ -181,17 +181,22 @@ class Demo:
         return sources
 
     def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
+        """The bank opens the flagship hetero-LR job on the three sources."""
         lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
-        digest = Workspace.load(self.folder / "parties" / "bank").put_params(params.to_json())
+        job_id = self.open_with(bank, HETERO_LR, params.to_json(), params.source_ids)
+        self.say(f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
+                 f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
+        return job_id
+
+    def open_with(self, bank: MemberLedger, kind: int, document: dict, source_ids: tuple[int, ...]) -> int:
+        """The bank opens a job of `kind`; its parameter document stays in the bank's workspace, served to peers."""
+        digest = Workspace.load(self.folder / "parties" / "bank").put_params(document)
         budget = self.config.budget * TOKEN
         bank.token.approve(bank.settlement.address, budget)
         compute = Keystore(self.chain / "keystore").address("compute-node")
         deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline
-        opened = bank.jobs.open_job(HETERO_LR, params.source_ids, digest, [compute], budget, deadline)
-        self.say(f"job {opened.job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-                 f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
-        return opened.job_id
+        return bank.jobs.open_job(kind, source_ids, digest, [compute], budget, deadline).job_id
 
     def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:
         """One `custos runner up` process per party, following `job_id`."""

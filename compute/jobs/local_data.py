@@ -31,3 +31,28 @@ def load_table(source: SourceFile, label_column: str | None) -> LocalTable:
     if y is not None and not set(np.unique(y)) <= {0.0, 1.0}:
         raise InvalidInput(f"{source.path}: labels in {label_column!r} must be 0 or 1")
     return LocalTable(tuple(row[id_index] for row in rows), x.reshape(len(rows), len(feature_index)), y)
+
+
+def load_ids(source: SourceFile) -> tuple[str, ...]:
+    """The join keys of a data file (all PSI needs)."""
+    try:
+        columns, rows = read_rows(source.path, source.id_column)
+    except CommitmentError as exc:
+        raise InvalidInput(str(exc)) from None
+    position = columns.index(source.id_column)
+    return tuple(row[position] for row in rows)
+
+
+def load_column(source: SourceFile, column: str) -> list[float]:
+    """One numeric column of a data file."""
+    try:
+        columns, rows = read_rows(source.path, source.id_column)
+    except CommitmentError as exc:
+        raise InvalidInput(str(exc)) from None
+    if column not in columns:
+        raise InvalidInput(f"{source.path} has no column {column!r}")
+    position = columns.index(column)
+    try:
+        return [float(row[position]) for row in rows]
+    except ValueError as exc:
+        raise InvalidInput(f"{source.path}: column {column!r} is not numeric ({exc})") from None

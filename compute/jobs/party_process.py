@@ -28,8 +28,14 @@ def save_results(runner: JobRunner) -> None:
     folder = runner.workspace.folder / "results"
     folder.mkdir(exist_ok=True)
     for job_id, outcome in runner.outcomes().items():
-        value = outcome.value if isinstance(outcome.value, dict) else {}
-        bundle = {"job_id": job_id, "result": value.get("result"), "result_hash": "0x" + outcome.result_hash.hex(),
+        value = outcome.value
+        if isinstance(value, dict):
+            result = value.get("result")
+        elif hasattr(value, "to_json"):
+            result = value.to_json()
+        else:
+            result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
+        bundle = {"job_id": job_id, "result": result, "result_hash": "0x" + outcome.result_hash.hex(),
                   "transcript_root": "0x" + outcome.transcript.root.hex(),
                   "transcript_entries": len(outcome.transcript.entries),
                   "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))}}

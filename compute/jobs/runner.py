@@ -20,12 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from compute.attestation import Attestation, AttestationDomain, contribution_hash
+from compute.attestation import Attestation, AttestationDomain
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
-from compute.jobs import vertical
 from compute.jobs.commitment import CommitmentError, commit_csv
-from compute.jobs.local_data import load_table
+from compute.jobs.kinds import JobKind, Plan, expected_contribution, kind_of
 from compute.jobs.peers import PeerDirectory, party_router
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
@@ -37,7 +36,6 @@ from ledger.errors import ContractRevert
 from ledger.member import MemberLedger
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
-ZERO32 = b"\x00" * 32
 
 
 def reason_code(text: str) -> bytes:
@@ -77,6 +75,7 @@ class JobRunner:
         self._endpoint = MessageEndpoint()
         self._mailboxes: dict[int, Mailbox] = {}
         self._outcomes: dict[int, PartyOutcome] = {}
+        self._kinds: dict[int, JobKind] = {}
         self._handled: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
         self.server = serve_endpoint(self._endpoint, host, port, extra=[
@@ -211,14 +210,13 @@ class JobRunner:
                        f"source {source_id} v{version}: data matches its commitment")
 
     # -- protocol --
-    def _protocol_parties(self, job_id: int, view: _JobView) -> tuple[vertical.VerticalParams, Address, list[Address], Address]:
+    def _plan(self, job_id: int, view: _JobView) -> tuple[JobKind, Plan]:
         document = self._params(job_id, view)
-        params = vertical.VerticalParams.from_json(document)
-        if tuple(view.source_ids) != params.source_ids:
-            raise InvalidInput(f"job {job_id}: parameters name sources {params.source_ids}, the job {view.source_ids}")
-        owner_of = dict(zip(view.source_ids, view.owners))
-        hosts = [owner_of[s] for s in params.host_sources]
-        return params, owner_of[params.guest_source], hosts, view.compute[0]
+        kind = kind_of(document)
+        plan = kind.plan(document, self.address, dict(zip(view.source_ids, view.owners)), view.compute, self.workspace)
+        if tuple(view.source_ids) != plan.source_ids:
+            raise InvalidInput(f"job {job_id}: parameters name sources {plan.source_ids}, the job {view.source_ids}")
+        return kind, plan
 
     def _params(self, job_id: int, view: _JobView) -> dict[str, Any]:
         digest = view.job.params_hash
@@ -243,38 +241,29 @@ class JobRunner:
             if self._mailboxes.pop(job_id, None) is not None:
                 self._endpoint.unregister(job_id, self.address)
 
-    def _role(self, job_id: int, view: _JobView) -> tuple[Any, list[Address]]:
-        params, guest, hosts, arbiter = self._protocol_parties(job_id, view)
-        roster = list(dict.fromkeys([guest, *hosts, arbiter]))
-        me = self.address
+    def _check_data(self, job_id: int, view: _JobView) -> None:
         for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
-            if owner == me and not self._data_matches(job_id, source_id, version):
+            if owner == self.address and not self._data_matches(job_id, source_id, version):
                 raise InvalidInput(f"DATA_MISMATCH source {source_id}")
-        if me == guest:
-            role = vertical.guest(load_table(self.workspace.sources[params.guest_source], params.label_column),
-                                  hosts, arbiter, params)
-        elif me in hosts:
-            source = self.workspace.sources[params.host_sources[hosts.index(me)]]
-            role = vertical.host(load_table(source, None), guest, arbiter, params)
-        elif me == arbiter:
-            role = vertical.arbiter(guest, hosts, params)
-        else:
-            raise InvalidInput(f"{me} has no role in job {job_id}")
-        return role, roster
 
     def _run_protocol(self, job_id: int, view: _JobView) -> None:
         if job_id in self._outcomes or (job_id, "abort") in self._handled or not self._is_protocol_party(job_id, view):
             return
         self._ensure_mailbox(job_id, view)
         try:
-            role, roster = self._role(job_id, view)
+            self._check_data(job_id, view)
+            kind, plan = self._plan(job_id, view)
+            if plan.role is None:
+                self._handled.add((job_id, "abort"))  # not on this job's roster: nothing to run, ever
+                return
+            role, roster = plan.role, list(plan.roster)
             self.peers.wait_ready([a for a in roster if a != self.address], job_id, self.protocol_timeout)
             identities = {a: (self.party.identity if a == self.address else self.peers.identity(a)[0]) for a in roster}
             endpoints = {a: self.server.url if a == self.address else self.peers.identity(a)[1] for a in roster}
-            self._progress(job_id, "protocol", f"running {vertical.PROTOCOL} with {len(roster)} parties")
+            self._progress(job_id, "protocol", f"running {plan.protocol} with {len(roster)} parties")
             transport = HttpTransport(endpoints, timeout=self.protocol_timeout)
             try:
-                channel = Channel(self.party, Job(job_id, vertical.PROTOCOL, identities, self.protocol_timeout),
+                channel = Channel(self.party, Job(job_id, plan.protocol, identities, self.protocol_timeout),
                                   transport, self._mailboxes[job_id])
                 outcome = run_role(channel, role)
             finally:
@@ -285,14 +274,20 @@ class JobRunner:
             self._abort(job_id, code)
             return
         self._outcomes[job_id] = outcome
+        self._kinds[job_id] = kind
+        if outcome.result_hash is None:
+            self._abort(job_id, "PROTOCOL no result")
+            return
         self._progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
-            self._commit(job_id, outcome)
+            self._commit(job_id, kind, outcome, len(view.source_ids))
 
-    def _commit(self, job_id: int, outcome: PartyOutcome) -> None:
-        contribution = outcome.value["result"]["contribution"]
-        weights = [int(w) for w in contribution["weights"]]
-        table_hash = bytes.fromhex(contribution["utility_table_hash"][2:])
+    def _commit(self, job_id: int, kind: JobKind, outcome: PartyOutcome, sources: int) -> None:
+        contribution = kind.weights(outcome, sources)
+        if contribution is None:
+            self._abort(job_id, "PROTOCOL no contribution table")
+            return
+        weights, table_hash = contribution
         self._once(job_id, "commit", lambda: self.member.jobs.commit_result(
             job_id, outcome.result_hash, outcome.transcript.root, weights, table_hash),
             f"weights {weights}")
@@ -305,12 +300,9 @@ class JobRunner:
         outcome = self._outcomes.get(job_id)
         if outcome is None:
             return  # we did not take part in the run, so we cannot vouch for it
-        result = outcome.value.get("result") if isinstance(outcome.value, dict) else None
-        expected = ZERO32 if result is None else contribution_hash(
-            [int(w) for w in result["contribution"]["weights"]],
-            bytes.fromhex(result["contribution"]["utility_table_hash"][2:]))
+        expected = expected_contribution(self._kinds[job_id], outcome, len(view.source_ids))
         mismatch = job.result_hash != outcome.result_hash or job.transcript_root != outcome.transcript.root or (
-            result is not None and (job.contribution_hash != expected or hash_result(result) != job.result_hash))
+            expected is not None and job.contribution_hash != expected)
         if mismatch:
             evidence = hash_result({"result_hash": outcome.result_hash.hex(), "root": outcome.transcript.root.hex()})
             self._once(job_id, "dispute", lambda: self.member.jobs.dispute(job_id, evidence),

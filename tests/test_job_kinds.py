@@ -1,0 +1,82 @@
+"""PSI and secure statistics as jobs: each party its own process over HTTP, committed and audited on chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
+from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
+from custos.demo import PSI, SECURE_STATS, Demo, DemoConfig
+from ledger.audit.auditor import Auditor
+from ledger.bindings import JobStatus
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def consortium(tmp_path: Path):
+    run = Demo(DemoConfig(folder=tmp_path / "demo", businesses=300, budget=100, timeout=120, protocol_timeout=8),
+               lambda line: None)
+    try:
+        rpc = run.start_chain()
+        members = run.members(rpc)
+        sources = run.register_sources(rpc, members)
+        yield run, members, sources
+    finally:
+        run.stop()
+
+
+def result_of(run: Demo, party: str, job_id: int):
+    return json.loads((run.folder / "parties" / party / "results" / f"{job_id}.json").read_text())
+
+
+def verified_trail(run: Demo, members, job_id: int) -> list[str]:
+    auditor = Auditor.open(members["regulator"].sender.w3, members["regulator"].deployment, run.folder / "index.db")
+    auditor.sync()
+    assert auditor.verifier.verify_job(job_id).ok
+    return [e.event for e in auditor.queries.job_trail(job_id).events]
+
+
+def column(run: Demo, party: str, name: str) -> tuple[list[str], np.ndarray]:
+    lines = (run.folder / "parties" / party / "data.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [line.split(",") for line in lines[1:]]
+    return [r[0] for r in rows], np.array([float(r[header.index(name)]) for r in rows]) if name else np.array([])
+
+
+def test_psi_job_gives_the_bank_the_exact_intersection_and_is_committed_and_verified(consortium) -> None:
+    run, members, sources = consortium
+    job_id = run.open_with(members["bank"], PSI, {"protocol": PSI_PROTOCOL, "sources": [0, 1]}, (0, 1))
+    run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))
+
+    assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
+
+    bank_ids, _ = column(run, "bank", "")
+    invoice_ids, _ = column(run, "invoice-firm", "")
+    assert sorted(result_of(run, "bank", job_id)["result"]) == sorted(set(bank_ids) & set(invoice_ids))
+    assert members["regulator"].jobs.job(job_id).result_hash.hex() == result_of(run, "bank", job_id)["result_hash"][2:]
+    trail = verified_trail(run, members, job_id)
+    assert trail.count("AttestationRecorded") == 3 and "JobFinalized" in trail
+
+
+def test_secure_sum_job_gives_the_exact_statistics_of_two_private_columns(consortium) -> None:
+    run, members, sources = consortium
+    document = {"protocol": STATS_PROTOCOL, "sources": [0, 2],
+                "columns": {"0": "years_in_business", "2": "card_revenue"}}
+    job_id = run.open_with(members["bank"], SECURE_STATS, document, (0, 2))
+    run.start_runners(job_id, parties=("bank", "card-network", "compute-node"))
+
+    assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
+
+    stats = result_of(run, "bank", job_id)["result"]
+    values = np.concatenate([column(run, "bank", "years_in_business")[1], column(run, "card-network", "card_revenue")[1]])
+    assert stats["count"] == len(values)
+    assert stats["sum"] == pytest.approx(values.sum(), abs=len(values) * 2**-16)
+    assert stats["mean"] == pytest.approx(values.mean(), abs=1e-4)
+    assert result_of(run, "card-network", job_id)["result"] is None  # only the receiver learns the statistics
+    trail = verified_trail(run, members, job_id)
+    assert "ResultCommitted" in trail and "JobFinalized" in trail
