@@ -80,3 +80,46 @@ def test_secure_sum_job_gives_the_exact_statistics_of_two_private_columns(consor
     assert result_of(run, "card-network", job_id)["result"] is None  # only the receiver learns the statistics
     trail = verified_trail(run, members, job_id)
     assert "ResultCommitted" in trail and "JobFinalized" in trail
+
+
+def test_fedavg_job_trains_over_secure_aggregation_and_commits_its_shapley_table(consortium) -> None:
+    from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
+    from compute.jobs.commitment import commit_csv, new_secret
+    from compute.jobs.synthetic_credit import generate
+    from compute.jobs.workspace import SourceFile, Workspace
+    from custos.demo import TOKEN
+    from ledger.bindings import SourceSpec
+
+    run, members, _ = consortium
+    table = generate(1200, seed=11).bank  # one schema, split by rows: horizontal parties
+    lines = table.to_csv().splitlines()
+    header, rows = lines[0], lines[1:]
+    parts = {"bank": rows[0:300], "invoice-firm": rows[300:600], "card-network": rows[600:900]}
+    (run.folder / "parties" / "compute-node" / "validation.csv").write_text("\n".join([header, *rows[900:]]) + "\n")
+    source_ids = []
+    for name, part in parts.items():
+        workspace = Workspace.load(run.folder / "parties" / name)
+        path = workspace.folder / "horizontal.csv"
+        path.write_text("\n".join([header, *part]) + "\n")
+        secret = new_secret()
+        c = commit_csv(path, "id", secret)
+        registered = members[name].registry.register_source(
+            SourceSpec(c.schema_hash, c.root, c.row_count, "file://horizontal.csv", 1 * TOKEN, 1 << 3))
+        workspace.add_source(SourceFile(registered.source_id, path, "id", secret, "y"))
+        source_ids.append(registered.source_id)
+    document = {"protocol": FEDAVG_PROTOCOL, "sources": source_ids, "label_column": "y",
+                "validation": "validation.csv", "fedavg": {"rounds": 3, "learning_rate": 0.3, "stage_timeout": 5.0}}
+    job_id = run.open_with(members["bank"], 3, document, tuple(source_ids))
+    run.start_runners(job_id)
+
+    assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
+
+    job = members["regulator"].jobs.job(job_id)
+    _, weights, attesters = members["regulator"].jobs.job_parties(job_id)
+    assert len(weights) == 3 and sum(weights) > 0 and len(attesters) == 4
+    bundle = result_of(run, "compute-node", job_id)
+    assert job.result_hash.hex() == bundle["result_hash"][2:]  # the final model's hash
+    assert bundle["result"]["contribution"]["weights"] == list(weights)
+    assert len(bundle["result"]["round_model_hashes"]) == 3
+    trail = verified_trail(run, members, job_id)
+    assert trail.count("AttestationRecorded") == 4 and "JobFinalized" in trail

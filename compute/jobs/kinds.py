@@ -18,7 +18,12 @@ from compute.channel import Channel
 from compute.errors import InvalidInput
 from compute.jobs import vertical
 from compute.jobs.local_data import load_column, load_ids, load_table
-from compute.jobs.workspace import Workspace
+from compute.fl.fedavg.client import client_role
+from compute.fl.fedavg.params import FedAvgParams
+from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
+from compute.fl.fedavg.server import server_role
+from compute.fl.metrics import auc
+from compute.jobs.workspace import SourceFile, Workspace
 from compute.party import Address
 from compute.psi import rsa
 from compute.result import hash_result
@@ -147,7 +152,50 @@ class StatsKind:
         return _equal(sources)
 
 
-KINDS: dict[str, JobKind] = {kind.protocol: kind for kind in (VerticalKind(), PsiKind(), StatsKind())}
+class FedAvgKind:
+    """Horizontal FedAvg over secure aggregation: the source owners train, the first compute party aggregates.
+
+    The aggregator scores models on a labelled validation file of its own (`validation`,
+    relative to its workspace); the Shapley weights come from coalition models rebuilt
+    from the recorded round updates.
+    """
+
+    protocol = FEDAVG_PROTOCOL
+
+    def plan(self, doc: Mapping[str, Any], me: Address, owner_of: Mapping[int, Address],
+             compute: Sequence[Address], workspace: Workspace) -> Plan:
+        sources = _sources(doc)
+        label = str(doc.get("label_column", "y"))
+        try:
+            params = FedAvgParams(**dict(doc.get("fedavg", {})))
+        except TypeError as exc:
+            raise InvalidInput(f"malformed FedAvg parameters: {exc}") from None
+        clients = [owner_of[s] for s in sources]
+        server = compute[0]
+        if len(set(clients)) != len(clients) or server in clients:
+            raise InvalidInput("FedAvg needs each source held by a different member, and a separate aggregator")
+        role: Role | None = None
+        if me in clients:
+            table = load_table(workspace.sources[sources[clients.index(me)]], label)
+            role = client_role(table.x, table.y, server, clients, params)
+        elif me == server:
+            validation = load_table(SourceFile(-1, workspace.folder / str(doc.get("validation", "validation.csv")),
+                                               str(doc.get("id_column", "id")), b"", label), label)
+            spec = params.build_model(validation.x.shape[1])
+            role = server_role(clients, params, validation.x.shape[1],
+                               lambda m: auc(validation.y, spec.predict(m, validation.x)), "auc", clients)
+        return Plan(self.protocol, (server, *clients), role, sources)
+
+    def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None:
+        value = outcome.value if isinstance(outcome.value, dict) else {}
+        report = value.get("report")
+        contribution = report.to_json() if report is not None else value.get("contribution")
+        if not contribution:
+            return None
+        return [int(w) for w in contribution["weights"]], bytes.fromhex(contribution["utility_table_hash"][2:])
+
+
+KINDS: dict[str, JobKind] = {kind.protocol: kind for kind in (VerticalKind(), PsiKind(), StatsKind(), FedAvgKind())}
 
 
 def kind_of(doc: Mapping[str, Any]) -> JobKind:

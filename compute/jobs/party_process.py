@@ -30,7 +30,7 @@ def save_results(runner: JobRunner) -> None:
     for job_id, outcome in runner.outcomes().items():
         value = outcome.value
         if isinstance(value, dict):
-            result = value.get("result")
+            result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
         elif hasattr(value, "to_json"):
             result = value.to_json()
         else:

@@ -92,7 +92,8 @@ def client_role(X: np.ndarray, y: np.ndarray, server: Address, clients: list[Add
                     secagg_client(members.index(ch.address), recorded[t], aggregation(len(members), size, params, all_needed=True),
                                   members, server)(ch)
         final = parse_model(ch.recv(server, FINAL_MODEL), server, FINAL_MODEL, size)
-        return RoleOutput({"model": final["model"], "rounds_taken": sorted(recorded)}, bytes.fromhex(final["hash"]),
+        return RoleOutput({"model": final["model"], "rounds_taken": sorted(recorded),
+                           "contribution": final.get("contribution")}, bytes.fromhex(final["hash"]),
                           metadata={"rows": len(y)})
 
     return role
