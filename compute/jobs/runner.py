@@ -166,15 +166,17 @@ class JobRunner:
         return True
 
     def _once(self, job_id: int, what: str, action: Callable[[], Any], detail: str) -> None:
+        """Send one on-chain step once; `what` is the step ("consent:3" names the source too)."""
+        stage = what.split(":")[0]
         if (job_id, what) in self._handled:
             return
         try:
             action()
         except ContractRevert as exc:  # another party got there first, or the state moved on
-            self._progress(job_id, what + "-skipped", type(exc).__name__)
+            self._progress(job_id, stage + "-skipped", type(exc).__name__)
             return
         self._handled.add((job_id, what))
-        self._progress(job_id, what, detail)
+        self._progress(job_id, stage, detail)
 
     def _abort(self, job_id: int, reason: str) -> None:
         self._once(job_id, "abort", lambda: self.member.jobs.abort(job_id, reason_code(reason)), reason)
@@ -206,7 +208,7 @@ class JobRunner:
             if not self._data_matches(job_id, source_id, version):
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
-            self._once(job_id, f"consent-{source_id}", lambda s=source_id: self.member.jobs.consent(job_id, s),
+            self._once(job_id, f"consent:{source_id}", lambda s=source_id: self.member.jobs.consent(job_id, s),
                        f"source {source_id} v{version}: data matches its commitment")
 
     # -- protocol --
