@@ -238,7 +238,7 @@ class Demo:
                     event = json.loads(line)
                 except ValueError:
                     continue
-                if event["stage"] in ("up",) or line in seen:
+                if event["stage"] == "up" or line in seen:
                     continue
                 seen.add(line)
                 self.say(f"  [{event['party']}] {event['stage']}: {event['detail']}")

@@ -16,16 +16,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
+from ledger.errors import KeystoreError  # re-exported: one error for every keystore failure
+
 PASSWORD_ENV = "CUSTOS_KEYSTORE_PASSWORD"
 PASSWORD_FILE_ENV = "CUSTOS_KEYSTORE_PASSWORD_FILE"
 DEV_PASSWORD = "custos-dev-insecure"
 # scrypt n: eth-account's default (2^18, ~1 s per key) for real keys; 2^12 for dev keys.
 STRONG_SCRYPT_N = 2**18
 DEV_SCRYPT_N = 2**12
-
-
-class KeystoreError(Exception):
-    """A key file is missing or unreadable, or the password is absent or wrong."""
 
 
 def password_from_env(default: str | None = None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -58,8 +57,3 @@ def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protoc
         save_results(runner)
         runner.close()
     return 0
-
-
-if __name__ == "__main__":
-    only = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    raise SystemExit(run_party(Path(sys.argv[1]), only))

@@ -227,11 +227,11 @@ class JobRunner:
             return self.workspace.get_params(digest)
         return self.peers.params(view.job.requester, digest)
 
-    def _is_protocol_party(self, job_id: int, view: _JobView) -> bool:
+    def _is_protocol_party(self, view: _JobView) -> bool:
         return self.address in view.owners or self.address in view.compute
 
     def _ensure_mailbox(self, job_id: int, view: _JobView) -> None:
-        if not self._is_protocol_party(job_id, view):
+        if not self._is_protocol_party(view):
             return
         with self._lock:
             if job_id not in self._mailboxes:
@@ -249,7 +249,7 @@ class JobRunner:
                 raise InvalidInput(f"DATA_MISMATCH source {source_id}")
 
     def _run_protocol(self, job_id: int, view: _JobView) -> None:
-        if job_id in self._outcomes or (job_id, "abort") in self._handled or not self._is_protocol_party(job_id, view):
+        if job_id in self._outcomes or (job_id, "abort") in self._handled or not self._is_protocol_party(view):
             return
         self._ensure_mailbox(job_id, view)
         try:

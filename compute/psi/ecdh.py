@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -142,12 +142,23 @@ def psi_ecdh(
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[list[str]]:
     """Run ECDH PSI in this process: `receiver` learns the intersection, `sender` at most its size."""
-    check_psi_inputs(receiver, sender, inputs)
-    job = Job(job_id, PROTOCOL, {p.address: p.identity for p in (receiver, sender)}, timeout, record_view)
-    roles = {receiver.address: receiver_role(inputs[receiver.address], sender.address, reveal_size),
-             sender.address: sender_role(inputs[sender.address], receiver.address, reveal_size)}
-    outcomes = run_in_process(job, [receiver, sender], roles, failure_log, transport)
-    return psi_result(PROTOCOL, job_id, outcomes, receiver.address, sender.address, reveal_size)
+    return run_psi(PROTOCOL, receiver_role, sender_role, receiver, sender, inputs, job_id=job_id,
+                   reveal_size=reveal_size, timeout=timeout, failure_log=failure_log, record_view=record_view,
+                   transport=transport)
+
+
+def run_psi(
+    protocol: str, receiver_role: Callable[..., Role], holder_role: Callable[..., Role], receiver: Party,
+    holder: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int, reveal_size: bool, timeout: float,
+    failure_log: FailureLog | None, record_view: bool, transport: TransportFactory,
+) -> ProtocolResult[list[str]]:
+    """Run a two-party PSI's roles in this process: `receiver` learns the intersection."""
+    check_psi_inputs(receiver, holder, inputs)
+    job = Job(job_id, protocol, {p.address: p.identity for p in (receiver, holder)}, timeout, record_view)
+    roles = {receiver.address: receiver_role(inputs[receiver.address], holder.address, reveal_size),
+             holder.address: holder_role(inputs[holder.address], receiver.address, reveal_size)}
+    outcomes = run_in_process(job, [receiver, holder], roles, failure_log, transport)
+    return psi_result(protocol, job_id, outcomes, receiver.address, holder.address, reveal_size)
 
 
 def psi_result(protocol: str, job_id: int, outcomes: Mapping, receiver: Address, sender: Address, reveal_size: bool) -> ProtocolResult[list[str]]:

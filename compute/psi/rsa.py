@@ -29,13 +29,13 @@ from dataclasses import dataclass
 import gmpy2
 from gmpy2 import mpz
 
-from compute.channel import Channel, Job
+from compute.channel import Channel
 from compute.errors import MalformedMessage, ProtocolViolation
 from compute.party import Address, Party
-from compute.psi.ecdh import check_psi_inputs, psi_result
+from compute.psi.ecdh import run_psi
 from compute.psi.parallel import map_batches
 from compute.result import ProtocolResult, hash_result
-from compute.session import Role, RoleOutput, TransportFactory, run_in_process
+from compute.session import Role, RoleOutput, TransportFactory
 from compute.transcript import FailureLog
 from compute.transport import InProcessTransport
 
@@ -207,9 +207,6 @@ def psi_rsa(
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[list[str]]:
     """Run RSA blind-signature PSI in this process: `receiver` learns the intersection."""
-    check_psi_inputs(receiver, key_holder, inputs)
-    job = Job(job_id, PROTOCOL, {p.address: p.identity for p in (receiver, key_holder)}, timeout, record_view)
-    roles = {receiver.address: receiver_role(inputs[receiver.address], key_holder.address, reveal_size),
-             key_holder.address: key_holder_role(inputs[key_holder.address], receiver.address, reveal_size)}
-    outcomes = run_in_process(job, [receiver, key_holder], roles, failure_log, transport)
-    return psi_result(PROTOCOL, job_id, outcomes, receiver.address, key_holder.address, reveal_size)
+    return run_psi(PROTOCOL, receiver_role, key_holder_role, receiver, key_holder, inputs, job_id=job_id,
+                   reveal_size=reveal_size, timeout=timeout, failure_log=failure_log, record_view=record_view,
+                   transport=transport)

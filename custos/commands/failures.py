@@ -10,14 +10,13 @@ import typer
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Print compute, ledger and keystore errors as `error: …` and exit 1."""
+    """Print compute and ledger errors (keystore errors included) as `error: …` and exit 1."""
     from compute.errors import ComputeError
     from ledger.errors import LedgerError
-    from ledger.keystore import KeystoreError
 
     try:
         yield
-    except (ComputeError, LedgerError, KeystoreError) as exc:
+    except (ComputeError, LedgerError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
 

@@ -27,7 +27,6 @@ from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, Verificat
 from ledger.chain.sealing import SealError, validator_set_hash, verify_seal
 from ledger.index.decode import EventSpec, event_specs
 from ledger.index.store import IndexedEvent
-from ledger.merkle import verify as merkle_verify
 
 ATTEST = function_signature_to_4byte_selector("attest(uint256,address,bytes)")
 BATCH_ANCHORED = Web3.keccak(text="BatchAnchored(uint256,bytes32,bytes32,uint64,address)")
