@@ -6,12 +6,12 @@ NODE_STAMP := contracts/node_modules/.custos-installed
 # Debian's Chromium for the gateway's browser test (Playwright drives it; it never downloads a browser).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test setup test-python test-contracts artifacts bench clean
+.PHONY: demo test setup lint test-python test-contracts artifacts bench clean
 
 demo: $(VENV_STAMP)
 	$(VENV)/bin/custos demo
 
-test: setup test-contracts test-python
+test: setup lint test-contracts test-python
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
@@ -27,6 +27,11 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 # Installed only when absent (CI runs as root on a Debian machine like the developers').
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# ruff: lint rules and formatting (configuration in pyproject.toml).
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-contracts: $(NODE_STAMP)
 	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) tools/forge test

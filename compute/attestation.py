@@ -37,8 +37,12 @@ class AttestationDomain:
 
     def to_eip712(self) -> dict[str, Any]:
         """The EIP-712 domain dict."""
-        return {"name": "Custos JobLedger", "version": "1", "chainId": self.chain_id,
-                "verifyingContract": to_checksum_address(self.job_ledger)}
+        return {
+            "name": "Custos JobLedger",
+            "version": "1",
+            "chainId": self.chain_id,
+            "verifyingContract": to_checksum_address(self.job_ledger),
+        }
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,24 @@ class Attestation:
     def typed_data(self, domain: AttestationDomain) -> dict[str, Any]:
         """The full EIP-712 message (domain, types, primary type, message)."""
         return {
-            "types": {"EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-                **ATTESTATION_TYPES},
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                **ATTESTATION_TYPES,
+            },
             "primaryType": "Attestation",
             "domain": domain.to_eip712(),
-            "message": {"jobId": self.job_id, "inputsHash": self.inputs_hash, "resultHash": self.result_hash,
-                        "transcriptRoot": self.transcript_root, "contributionHash": self.contribution_hash},
+            "message": {
+                "jobId": self.job_id,
+                "inputsHash": self.inputs_hash,
+                "resultHash": self.result_hash,
+                "transcriptRoot": self.transcript_root,
+                "contributionHash": self.contribution_hash,
+            },
         }
 
     def sign(self, chain_key: bytes, domain: AttestationDomain) -> bytes:

@@ -194,7 +194,9 @@ class Channel:
         if h.kind == KIND_ABORT:
             try:
                 notice = json.loads(payload)
-                raise PeerAborted(str(notice["party"]), str(notice["step"]), f"reported by {h.sender}: {notice['reason']}")
+                raise PeerAborted(
+                    str(notice["party"]), str(notice["step"]), f"reported by {h.sender}: {notice['reason']}"
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise MalformedMessage(h.sender, "abort", "abort notice does not parse") from exc
         return h, payload, envelope.message_hash

@@ -53,8 +53,14 @@ class Header:
         step = self.step.encode()
         if len(step) > 255:
             raise ValueError(f"step name longer than 255 bytes: {self.step[:40]}…")
-        fixed = _FIXED.pack(self.job_id.to_bytes(32, "big"), to_canonical_address(self.sender),
-                            to_canonical_address(self.receiver), self.seq, self.kind, len(step))
+        fixed = _FIXED.pack(
+            self.job_id.to_bytes(32, "big"),
+            to_canonical_address(self.sender),
+            to_canonical_address(self.receiver),
+            self.seq,
+            self.kind,
+            len(step),
+        )
         return fixed + step
 
     @classmethod
@@ -63,14 +69,16 @@ class Header:
         if len(data) < _FIXED.size:
             raise MalformedMessage("unknown", "unknown", "header too short")
         job, sender, receiver, seq, kind, step_len = _FIXED.unpack_from(data)
-        step = data[_FIXED.size:]
+        step = data[_FIXED.size :]
         if len(step) != step_len:
             raise MalformedMessage(to_checksum_address(sender), "unknown", "step length does not match")
         try:
             step_text = step.decode()
         except UnicodeDecodeError as exc:
             raise MalformedMessage(to_checksum_address(sender), "unknown", "step is not UTF-8") from exc
-        return cls(int.from_bytes(job, "big"), to_checksum_address(sender), to_checksum_address(receiver), seq, step_text, kind)
+        return cls(
+            int.from_bytes(job, "big"), to_checksum_address(sender), to_checksum_address(receiver), seq, step_text, kind
+        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ def parse(raw: bytes) -> Envelope:
         raise MalformedMessage("unknown", "unknown", "envelope truncated")
     header_bytes = raw[6:header_end]
     header = Header.decode(header_bytes)
-    return Envelope(header, raw, header_bytes, raw[header_end:header_end + 32], raw[header_end + 32:-65], raw[-65:])
+    return Envelope(header, raw, header_bytes, raw[header_end : header_end + 32], raw[header_end + 32 : -65], raw[-65:])
 
 
 def verify_signature(envelope: Envelope) -> None:
@@ -137,7 +145,11 @@ def open_payload(receiver: Party, sender: PartyIdentity, envelope: Envelope) -> 
     h = envelope.header
     try:
         ephemeral = X25519PublicKey.from_public_bytes(envelope.ephemeral)
-        shared = receiver.transport_private.exchange(ephemeral) + receiver.transport_private.exchange(sender.public_key())
-        return _aead_key(shared, envelope.ephemeral, envelope.header_bytes).decrypt(_NONCE, envelope.ciphertext, envelope.header_bytes)
+        shared = receiver.transport_private.exchange(ephemeral) + receiver.transport_private.exchange(
+            sender.public_key()
+        )
+        return _aead_key(shared, envelope.ephemeral, envelope.header_bytes).decrypt(
+            _NONCE, envelope.ciphertext, envelope.header_bytes
+        )
     except (InvalidTag, ValueError) as exc:
         raise DecryptionFailed(h.sender, h.step, "ciphertext does not open with the certified keys") from exc

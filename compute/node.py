@@ -25,7 +25,8 @@ from compute.errors import ComputeError, InvalidInput
 from compute.party import Party, PartyIdentity
 from compute.psi import ecdh, rsa
 from compute.session import Role, failure_of, run_role
-from compute.stats.protocol import PROTOCOL as STATS, StatsParams, party_role
+from compute.stats.protocol import PROTOCOL as STATS
+from compute.stats.protocol import StatsParams, party_role
 from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
 
 
@@ -36,13 +37,18 @@ def _psi_roles(module: Any, holder_role: Callable[..., Role]) -> Callable[[dict,
         if me == receiver:
             return module.receiver_role(spec["input"], sender, reveal)
         return holder_role(spec["input"], receiver, reveal)
+
     return build
 
 
 def _stats_role(spec: dict, me: str) -> Role:
     p = spec["params"]
-    params = StatsParams(tuple(p.get("bins", ())), p.get("fraction_bits", 16), epsilon=p.get("epsilon"),
-                         clip=tuple(p["clip"]) if p.get("clip") else None)
+    params = StatsParams(
+        tuple(p.get("bins", ())),
+        p.get("fraction_bits", 16),
+        epsilon=p.get("epsilon"),
+        clip=tuple(p["clip"]) if p.get("clip") else None,
+    )
     return party_role(spec["input"], params, p["order"], p["receiver"])
 
 
@@ -98,14 +104,26 @@ def run_node(spec: dict) -> dict:
         time.sleep(0.2)  # peers may still be posting their last transcript report
         server.stop()
         transport.close()
-    out = {"address": me.address, "value": _jsonable(outcome.value), "result_hash": outcome.result_hash.hex() if outcome.result_hash else None,
-           "transcript_root": outcome.transcript.root.hex(), "transcript": [e.to_json() for e in outcome.transcript.entries],
-           "metadata": dict(outcome.metadata)}
+    out = {
+        "address": me.address,
+        "value": _jsonable(outcome.value),
+        "result_hash": outcome.result_hash.hex() if outcome.result_hash else None,
+        "transcript_root": outcome.transcript.root.hex(),
+        "transcript": [e.to_json() for e in outcome.transcript.entries],
+        "metadata": dict(outcome.metadata),
+    }
     if "attest" in spec and outcome.result_hash:
         a = spec["attest"]
-        attestation = Attestation(job.job_id, bytes.fromhex(a["inputs_hash"]), outcome.result_hash, outcome.transcript.root,
-                                  bytes.fromhex(a["contribution_hash"]))
-        out["attestation"] = attestation.sign(me.chain_key, AttestationDomain(int(a["chain_id"]), a["job_ledger"])).hex()
+        attestation = Attestation(
+            job.job_id,
+            bytes.fromhex(a["inputs_hash"]),
+            outcome.result_hash,
+            outcome.transcript.root,
+            bytes.fromhex(a["contribution_hash"]),
+        )
+        out["attestation"] = attestation.sign(
+            me.chain_key, AttestationDomain(int(a["chain_id"]), a["job_ledger"])
+        ).hex()
     return out
 
 

@@ -56,12 +56,20 @@ class PartyIdentity:
 
     def to_json(self) -> dict[str, str]:
         """A JSON-ready form (hex strings)."""
-        return {"address": self.address, "transport_key": self.transport_key.hex(), "certificate": self.certificate.hex()}
+        return {
+            "address": self.address,
+            "transport_key": self.transport_key.hex(),
+            "certificate": self.certificate.hex(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, str]) -> PartyIdentity:
         """Parse `to_json` output and verify the certificate."""
-        identity = cls(to_checksum_address(data["address"]), bytes.fromhex(data["transport_key"]), bytes.fromhex(data["certificate"]))
+        identity = cls(
+            to_checksum_address(data["address"]),
+            bytes.fromhex(data["transport_key"]),
+            bytes.fromhex(data["certificate"]),
+        )
         identity.verify()
         return identity
 

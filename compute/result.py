@@ -60,6 +60,8 @@ def agreed(outcomes: Mapping[Address, PartyOutcome], protocol: str) -> tuple[Tra
     roots = {o.transcript.root for o in outcomes.values()}
     hashes = {o.result_hash for o in outcomes.values()}
     if len(roots) != 1 or len(hashes) != 1 or None in hashes:
-        raise ProtocolViolation("several", "transcript", f"{protocol}: parties finished with different transcripts or results")
+        raise ProtocolViolation(
+            "several", "transcript", f"{protocol}: parties finished with different transcripts or results"
+        )
     first = next(iter(outcomes.values()))
     return first.transcript, first.result_hash  # type: ignore[return-value]

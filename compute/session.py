@@ -52,14 +52,18 @@ Role = Callable[[Channel], RoleOutput]
 TransportFactory = Callable[[Mapping[Address, Mailbox]], Transport]  # builds a transport over the parties' mailboxes
 
 
-def finish(channel: Channel, finishers: Sequence[Address], result_hash: bytes | None) -> tuple[Transcript, bytes | None]:
+def finish(
+    channel: Channel, finishers: Sequence[Address], result_hash: bytes | None
+) -> tuple[Transcript, bytes | None]:
     """Swap transcript entries and result hashes with the other finishers; return the agreed pair."""
     others = [p for p in finishers if p != channel.address]
-    report = json.dumps({
-        "sent": [e.to_json() for e in channel.sent],
-        "received": [e.to_json() for e in channel.received],
-        "result_hash": result_hash.hex() if result_hash else None,
-    }).encode()
+    report = json.dumps(
+        {
+            "sent": [e.to_json() for e in channel.sent],
+            "received": [e.to_json() for e in channel.received],
+            "result_hash": result_hash.hex() if result_hash else None,
+        }
+    ).encode()
     for peer in others:
         channel.send(peer, FINISH_STEP, report, kind=KIND_TRANSCRIPT)
     entries = set(channel.sent) | set(channel.received)
@@ -98,7 +102,9 @@ def run_role(channel: Channel, role: Role) -> PartyOutcome:
     except ComputeError as exc:
         channel.abort(channel.address, "local", str(exc))
         raise
-    return PartyOutcome(channel.address, output.value, result_hash, transcript, dict(output.metadata), tuple(channel.view))
+    return PartyOutcome(
+        channel.address, output.value, result_hash, transcript, dict(output.metadata), tuple(channel.view)
+    )
 
 
 def failure_of(job: Job, error: ComputeError, reported_by: Address) -> FailureRecord:
@@ -134,8 +140,11 @@ def run_in_process(
         with lock:
             outcomes[party.address] = outcome
 
-    threads = [threading.Thread(target=run, args=(p,), name=f"party-{p.address[:10]}", daemon=True)
-               for p in parties if p.address in roles]
+    threads = [
+        threading.Thread(target=run, args=(p,), name=f"party-{p.address[:10]}", daemon=True)
+        for p in parties
+        if p.address in roles
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -145,7 +154,9 @@ def run_in_process(
     return outcomes
 
 
-def aborted(job: Job, errors: Sequence[tuple[Address, ComputeError]], failure_log: FailureLog | None) -> ProtocolAborted:
+def aborted(
+    job: Job, errors: Sequence[tuple[Address, ComputeError]], failure_log: FailureLog | None
+) -> ProtocolAborted:
     """The ProtocolAborted for a failed run, its root cause first (a peer's own report over echoes)."""
     first_hand = [(who, e) for who, e in errors if not isinstance(e, PeerAborted)]
     reporter, cause = (first_hand or list(errors))[0]

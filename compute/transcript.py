@@ -35,12 +35,24 @@ class TranscriptEntry:
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready form."""
-        return {"sender": self.sender, "receiver": self.receiver, "seq": self.seq, "step": self.step, "hash": self.message_hash.hex()}
+        return {
+            "sender": self.sender,
+            "receiver": self.receiver,
+            "seq": self.seq,
+            "step": self.step,
+            "hash": self.message_hash.hex(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> TranscriptEntry:
         """Parse `to_json` output."""
-        return cls(str(data["sender"]), str(data["receiver"]), int(data["seq"]), str(data["step"]), bytes.fromhex(str(data["hash"])))  # type: ignore[arg-type]
+        return cls(
+            str(data["sender"]),
+            str(data["receiver"]),
+            int(data["seq"]),
+            str(data["step"]),
+            bytes.fromhex(str(data["hash"])),
+        )  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

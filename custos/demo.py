@@ -141,8 +141,12 @@ class Demo:
         init = init_chain(self.chain, CONSORTIUM)
         port = _free_port()
         log = (self.folder / "node.log").open("w")
-        node = subprocess.Popen([sys.executable, "-m", "custos", "chain", "up", str(self.chain), "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=_env())
+        node = subprocess.Popen(
+            [sys.executable, "-m", "custos", "chain", "up", str(self.chain), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+        )
         self.processes.append(node)
         rpc = f"http://127.0.0.1:{port}"
         _wait_rpc(rpc, node)
@@ -171,13 +175,22 @@ class Demo:
             path.write_text(tables[name].to_csv())
             secret = new_secret()
             commitment = commit_csv(path, "id", secret)
-            registered = members[name].registry.register_source(SourceSpec(
-                commitment.schema_hash, commitment.root, commitment.row_count, f"file://{name}/data.csv",
-                price * TOKEN, 1 << PSI | 1 << SECURE_STATS | 1 << HETERO_LR))
+            registered = members[name].registry.register_source(
+                SourceSpec(
+                    commitment.schema_hash,
+                    commitment.root,
+                    commitment.row_count,
+                    f"file://{name}/data.csv",
+                    price * TOKEN,
+                    1 << PSI | 1 << SECURE_STATS | 1 << HETERO_LR,
+                )
+            )
             workspace.add_source(SourceFile(registered.source_id, path, "id", secret, label))
             sources[name] = registered.source_id
-            self.say(f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
-                     f"commitment 0x{commitment.root.hex()[:16]}…, {price} CST per use")
+            self.say(
+                f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
+                f"commitment 0x{commitment.root.hex()[:16]}…, {price} CST per use"
+            )
         return sources
 
     def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
@@ -185,8 +198,10 @@ class Demo:
         lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
         job_id = self.open_with(bank, HETERO_LR, params.to_json(), params.source_ids)
-        self.say(f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-                 f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs")
+        self.say(
+            f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
+            f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
+        )
         return job_id
 
     def open_with(self, bank: MemberLedger, kind: int, document: dict, source_ids: tuple[int, ...]) -> int:
@@ -204,9 +219,24 @@ class Demo:
         for name in parties:
             log = (self.folder / "parties" / name / "runner.log").open("w")
             started[name] = subprocess.Popen(
-                [sys.executable, "-m", "custos", "runner", "up", "--workspace", str(self.folder / "parties" / name),
-                 "--job", str(job_id), "--protocol-timeout", str(self.config.protocol_timeout)],
-                stdout=subprocess.PIPE, stderr=log, env=_env(), text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "custos",
+                    "runner",
+                    "up",
+                    "--workspace",
+                    str(self.folder / "parties" / name),
+                    "--job",
+                    str(job_id),
+                    "--protocol-timeout",
+                    str(self.config.protocol_timeout),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=_env(),
+                text=True,
+            )
             self.processes.append(started[name])
         return started
 
@@ -227,7 +257,9 @@ class Demo:
                 self._relay_progress(runners, seen)
                 return status
             time.sleep(0.2)
-        raise RuntimeError(f"job {job_id} was not final after {self.config.timeout:.0f} s; see {self.folder}/parties/*/runner.log")
+        raise RuntimeError(
+            f"job {job_id} was not final after {self.config.timeout:.0f} s; see {self.folder}/parties/*/runner.log"
+        )
 
     def _relay_progress(self, runners: list[subprocess.Popen], seen: set[str]) -> None:
         for runner in runners:

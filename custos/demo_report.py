@@ -31,8 +31,10 @@ def _model_and_shares(bundle: dict, names: list[str], say: Callable[[str], None]
     contribution = result["contribution"]
     table = contribution["utility_table"]
     say(f"common customers found by RSA PSI: {metadata.get('intersection', '?')}")
-    say(f"joint model AUC {result['auc']:.4f}  vs bank-only {_coalition(table, [0]):.4f} "
-        f"(utility of the bank's features alone, {table['metric']})")
+    say(
+        f"joint model AUC {result['auc']:.4f}  vs bank-only {_coalition(table, [0]):.4f} "
+        f"(utility of the bank's features alone, {table['metric']})"
+    )
     total = sum(contribution["weights"]) or 1
     for name, score, weight in zip(names, contribution["scores"], contribution["weights"]):
         say(f"  {name:<13} Shapley {score:+.4f}  share {100 * weight / total:5.1f}%")
@@ -47,10 +49,13 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
     if bundle is not None and bundle.get("result"):
         _model_and_shares(bundle, ["bank", "invoice-firm", "card-network"], say)
     keystore = Keystore(outcome.chain / "keystore")
-    auditor = MemberLedger.open(outcome.rpc, outcome.chain / "deployment.json", keystore.unlock("regulator", DEV_PASSWORD))
+    auditor = MemberLedger.open(
+        outcome.rpc, outcome.chain / "deployment.json", keystore.unlock("regulator", DEV_PASSWORD)
+    )
     escrow = auditor.jobs.job(outcome.job_id).budget
-    credits = {name: auditor.settlement.credit_of(keystore.address(name)) for name in keystore.names()
-               if name != "deployer"}
+    credits = {
+        name: auditor.settlement.credit_of(keystore.address(name)) for name in keystore.names() if name != "deployer"
+    }
     say(f"escrow {escrow / TOKEN:.6f} CST split into credits (pull with `custos payout withdraw`):")
     for name, amount in credits.items():
         if amount:
@@ -58,8 +63,19 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
     paid_exactly = sum(credits.values()) == escrow
     say(f"credits sum to the escrow exactly: {'yes' if paid_exactly else 'NO'}")
     say("")
-    audit = [sys.executable, "-m", "custos", "audit", "job", str(outcome.job_id), "--rpc", outcome.rpc,
-             "--chain", str(outcome.chain), "--verify"]
+    audit = [
+        sys.executable,
+        "-m",
+        "custos",
+        "audit",
+        "job",
+        str(outcome.job_id),
+        "--rpc",
+        outcome.rpc,
+        "--chain",
+        str(outcome.chain),
+        "--verify",
+    ]
     trail = subprocess.run(audit, capture_output=True, text=True)
     say(trail.stdout.rstrip())
     if trail.returncode != 0:

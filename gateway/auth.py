@@ -89,7 +89,9 @@ class SignedHeaders:
         }
 
 
-def _typed_data(domain: RequestDomain, method: str, target: str, body: bytes, caller: str, timestamp: int, nonce: bytes):
+def _typed_data(
+    domain: RequestDomain, method: str, target: str, body: bytes, caller: str, timestamp: int, nonce: bytes
+):
     message = {
         "method": method.upper(),
         "path": target,
@@ -105,7 +107,12 @@ def _typed_data(domain: RequestDomain, method: str, target: str, body: bytes, ca
 
 
 def sign_request(
-    private_key: bytes | str, domain: RequestDomain, method: str, target: str, body: bytes, timestamp: int,
+    private_key: bytes | str,
+    domain: RequestDomain,
+    method: str,
+    target: str,
+    body: bytes,
+    timestamp: int,
     nonce: bytes | None = None,
 ) -> SignedHeaders:
     """Sign one request (method, raw target with query, body bytes) as the key's address."""

@@ -55,8 +55,15 @@ def _connect(rpc: str | None, chain: Path | None, chain_id: int):
 
 
 def open_gateway(
-    key: bytes, *, rpc: str | None = None, chain: Path | None = None, deployment: Path | None = None,
-    state: Path | None = None, clock: Clock | None = None, freshness_seconds: int = 60, workspace: Path | None = None,
+    key: bytes,
+    *,
+    rpc: str | None = None,
+    chain: Path | None = None,
+    deployment: Path | None = None,
+    state: Path | None = None,
+    clock: Clock | None = None,
+    freshness_seconds: int = 60,
+    workspace: Path | None = None,
 ) -> tuple[FastAPI, Callable[[], None]]:
     """The gateway app for the member holding `key`, and a function that closes what it opened."""
     if (rpc is None) == (chain is None):
@@ -72,13 +79,24 @@ def open_gateway(
         clock = clock or SystemClock()
         reader = LedgerAuditReader(auditor, clock)
         handles = LedgerHandles(
-            operator=sender.address, consortium=Consortium.at(sender, info), registry=DataRegistry.at(sender, info),
-            jobs=JobLedger.at(sender, info), settlement=Settlement.at(sender, info),
-            token=CustosToken.at(sender, info), indexed=reader.indexed_position)
+            operator=sender.address,
+            consortium=Consortium.at(sender, info),
+            registry=DataRegistry.at(sender, info),
+            jobs=JobLedger.at(sender, info),
+            settlement=Settlement.at(sender, info),
+            token=CustosToken.at(sender, info),
+            indexed=reader.indexed_position,
+        )
     except (LedgerError, OSError) as exc:
         raise ChainGatewayError(str(exc)) from None
-    settings = Settings(chain_id=info.chain_id, consortium=info.address("Consortium"), operator=sender.address,
-                        state_dir=state, freshness_seconds=freshness_seconds, workspace=workspace)
+    settings = Settings(
+        chain_id=info.chain_id,
+        consortium=info.address("Consortium"),
+        operator=sender.address,
+        state_dir=state,
+        freshness_seconds=freshness_seconds,
+        workspace=workspace,
+    )
     services = build_services(settings, ConsortiumMembership(handles.consortium), clock)
     services.audit = reader
     services.ledger = handles

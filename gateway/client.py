@@ -1,8 +1,8 @@
 """A Python client for a member gateway: every request is signed for you.
 
-    >>> client = GatewayClient.connect("http://127.0.0.1:8080", private_key)   # doctest: +SKIP
-    >>> client.get("/members/me").json()["roles"]                              # doctest: +SKIP
-    ['REQUESTER', 'PROVIDER']
+>>> client = GatewayClient.connect("http://127.0.0.1:8080", private_key)   # doctest: +SKIP
+>>> client.get("/members/me").json()["roles"]                              # doctest: +SKIP
+['REQUESTER', 'PROVIDER']
 """
 
 from __future__ import annotations
@@ -28,8 +28,13 @@ class Eip712Auth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Add the four X-Custos-* headers over the request as it will be sent."""
         signed = sign_request(
-            self._key, self._domain, request.method, request.url.raw_path.decode("latin-1"),
-            request.content, int(self._now()), secrets.token_bytes(32),
+            self._key,
+            self._domain,
+            request.method,
+            request.url.raw_path.decode("latin-1"),
+            request.content,
+            int(self._now()),
+            secrets.token_bytes(32),
         )
         request.headers.update(signed.as_headers())
         yield request
@@ -46,7 +51,9 @@ class GatewayClient(httpx.Client):
     def connect(cls, base_url: str, private_key: bytes | str, **kwargs: object) -> GatewayClient:
         """A client for the gateway at `base_url`, reading its signing domain from GET /domain."""
         info = httpx.get(base_url.rstrip("/") + "/domain", timeout=10.0).raise_for_status().json()
-        return cls(base_url, private_key, RequestDomain(info["chain_id"], info["consortium"], info["gateway"]), **kwargs)
+        return cls(
+            base_url, private_key, RequestDomain(info["chain_id"], info["consortium"], info["gateway"]), **kwargs
+        )
 
     def progress(self, job_id: int) -> Iterator[dict[str, object]]:
         """The job's progress events (server-sent), until it finishes or fails."""
@@ -54,4 +61,4 @@ class GatewayClient(httpx.Client):
             response.raise_for_status()
             for line in response.iter_lines():
                 if line.startswith("data: "):
-                    yield json.loads(line[len("data: "):])
+                    yield json.loads(line[len("data: ") :])

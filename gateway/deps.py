@@ -37,8 +37,9 @@ def _member_or_refuse(services: GatewayServices, address: str) -> Member:
     return member
 
 
-def _verify(services: GatewayServices, signed: auth.SignedHeaders, method: str, target: str, body: bytes,
-            now: float) -> Member:
+def _verify(
+    services: GatewayServices, signed: auth.SignedHeaders, method: str, target: str, body: bytes, now: float
+) -> Member:
     auth.check_signature(signed, services.domain, method, target, body)
     member = _member_or_refuse(services, signed.caller)
     if not services.nonces.claim(signed.caller, signed.nonce, signed.timestamp, now):

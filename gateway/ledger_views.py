@@ -18,7 +18,13 @@ from typing import Any
 from gateway.clock import Clock
 from gateway.membership import Member, Role
 from gateway.schemas.audit import (
-    JobSummary, JobTrail, PayoutSummary, SourceSummary, SourceVersion, StepProof, TimelineStep,
+    JobSummary,
+    JobTrail,
+    PayoutSummary,
+    SourceSummary,
+    SourceVersion,
+    StepProof,
+    TimelineStep,
 )
 from ledger.audit.queries import AuditError
 from ledger.audit.render import KIND_NAMES
@@ -75,8 +81,12 @@ class LedgerAuditReader:
     # -- jobs --
     def jobs(self) -> list[JobSummary]:
         """Every job, newest first, with its participants."""
-        return self._locked(lambda: [self._summary(self._auditor.queries.job_trail(j.job_id).events, j.status)
-                                     for j in self._auditor.queries.jobs()])
+        return self._locked(
+            lambda: [
+                self._summary(self._auditor.queries.job_trail(j.job_id).events, j.status)
+                for j in self._auditor.queries.jobs()
+            ]
+        )
 
     def _summary(self, events: tuple[IndexedEvent, ...], status: str) -> JobSummary:
         opened = next(e for e in events if e.event == "JobOpened")
@@ -87,9 +97,15 @@ class LedgerAuditReader:
             if terms is not None:
                 owners.append(terms[0])
         participants = list(dict.fromkeys([args["requester"], *owners, *args["computeParties"]]))
-        return JobSummary(job_id=args["jobId"], kind=KIND_NAMES.get(args["kind"], str(args["kind"])), status=status,
-                          requester=args["requester"], participants=participants,
-                          opened_block=opened.block_number, opened_at=opened.block_time)
+        return JobSummary(
+            job_id=args["jobId"],
+            kind=KIND_NAMES.get(args["kind"], str(args["kind"])),
+            status=status,
+            requester=args["requester"],
+            participants=participants,
+            opened_block=opened.block_number,
+            opened_at=opened.block_time,
+        )
 
     def _verified(self, job_id: int) -> tuple[Any, list[Check]] | None:
         if job_id not in self._verifications:
@@ -99,7 +115,9 @@ class LedgerAuditReader:
             except AuditError:
                 return None  # not cached: the job may appear with the next block
             self._verifications[job_id] = (
-                trail, verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events))
+                trail,
+                verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events),
+            )
         return self._verifications[job_id]
 
     def _steps(self, events: tuple[IndexedEvent, ...], checks: list[Check]) -> list[TimelineStep]:
@@ -108,16 +126,27 @@ class LedgerAuditReader:
             by_subject.setdefault("payout" if check.name == "payout" else check.subject, []).append(check)
         steps = []
         for index, event in enumerate(events):
-            mine = by_subject.get(describe(event), []) + (by_subject.get("payout", []) if event.event == _PAYOUT_STEP else [])
-            steps.append(TimelineStep(
-                index=index, event=event.event, contract=event.contract, actor=event.actor,
-                block_number=event.block_number, block_time=event.block_time, tx_hash=_hex(event.tx_hash),
-                verified=bool(mine) and not any(c.status == FAILED for c in mine),
-                checks=[_check_line(c) for c in mine]))
+            mine = by_subject.get(describe(event), []) + (
+                by_subject.get("payout", []) if event.event == _PAYOUT_STEP else []
+            )
+            steps.append(
+                TimelineStep(
+                    index=index,
+                    event=event.event,
+                    contract=event.contract,
+                    actor=event.actor,
+                    block_number=event.block_number,
+                    block_time=event.block_time,
+                    tx_hash=_hex(event.tx_hash),
+                    verified=bool(mine) and not any(c.status == FAILED for c in mine),
+                    checks=[_check_line(c) for c in mine],
+                )
+            )
         return steps
 
     def job_trail(self, job_id: int) -> JobTrail | None:
         """The job's timeline with each step's verification."""
+
         def read() -> JobTrail | None:
             verified = self._verified(job_id)
             if verified is None:
@@ -131,21 +160,32 @@ class LedgerAuditReader:
 
     def step_proof(self, job_id: int, index: int) -> StepProof | None:
         """The indexed record and the checks behind one step."""
+
         def read() -> StepProof | None:
             verified = self._verified(job_id)
             if verified is None or index >= len(verified[0].events):
                 return None
             trail, checks = verified
             event = trail.events[index]
-            mine = [c for c in checks if c.subject == describe(event)
-                    or (event.event == _PAYOUT_STEP and c.name == "payout")]
+            mine = [
+                c
+                for c in checks
+                if c.subject == describe(event) or (event.event == _PAYOUT_STEP and c.name == "payout")
+            ]
             step = self._steps((event,), mine)[0]
             proof = {
-                "block_number": event.block_number, "block_hash": _hex(event.block_hash),
-                "tx_hash": _hex(event.tx_hash), "tx_index": event.tx_index, "log_index": event.log_index,
-                "contract": event.contract, "address": event.address, "event": event.event, "actor": event.actor,
+                "block_number": event.block_number,
+                "block_hash": _hex(event.block_hash),
+                "tx_hash": _hex(event.tx_hash),
+                "tx_index": event.tx_index,
+                "log_index": event.log_index,
+                "contract": event.contract,
+                "address": event.address,
+                "event": event.event,
+                "actor": event.actor,
                 "args": {k: _jsonable(v) for k, v in event.args.items()},
-                "topics": [_hex(t) for t in event.topics], "data": _hex(event.data),
+                "topics": [_hex(t) for t in event.topics],
+                "data": _hex(event.data),
                 "checks": [c.__dict__ for c in mine],
             }
             return StepProof(index=index, verified=step.verified, proof=proof)
@@ -155,6 +195,7 @@ class LedgerAuditReader:
     # -- sources and members --
     def sources(self) -> list[SourceSummary]:
         """Every data source (ids are sequential from 0) with versions and the jobs that used it."""
+
         def read() -> list[SourceSummary]:
             summaries, source_id = [], 0
             while True:
@@ -162,22 +203,38 @@ class LedgerAuditReader:
                     trail = self._auditor.queries.source_trail(source_id)
                 except AuditError:
                     return summaries
-                prices = [e.args["pricePerUse"] for e in trail.events
-                          if e.event in ("DataSourceRegistered", "SourceTermsUpdated") and "pricePerUse" in e.args]
+                prices = [
+                    e.args["pricePerUse"]
+                    for e in trail.events
+                    if e.event in ("DataSourceRegistered", "SourceTermsUpdated") and "pricePerUse" in e.args
+                ]
                 retired = any(e.event == "SourceRetired" for e in trail.events)
-                summaries.append(SourceSummary(
-                    source_id=source_id, owner=trail.owner or "", active=not retired,
-                    price_per_use=prices[-1] if prices else 0,
-                    versions=[SourceVersion(version=v.version, commitment=_hex(v.commitment) if isinstance(v.commitment, bytes) else str(v.commitment),
-                                            row_count=v.row_count, block_number=v.event.block_number,
-                                            block_time=v.event.block_time) for v in trail.versions],
-                    used_by=[u.job_id for u in trail.uses]))
+                summaries.append(
+                    SourceSummary(
+                        source_id=source_id,
+                        owner=trail.owner or "",
+                        active=not retired,
+                        price_per_use=prices[-1] if prices else 0,
+                        versions=[
+                            SourceVersion(
+                                version=v.version,
+                                commitment=_hex(v.commitment) if isinstance(v.commitment, bytes) else str(v.commitment),
+                                row_count=v.row_count,
+                                block_number=v.event.block_number,
+                                block_time=v.event.block_time,
+                            )
+                            for v in trail.versions
+                        ],
+                        used_by=[u.job_id for u in trail.uses],
+                    )
+                )
                 source_id += 1
 
         return self._locked(read)
 
     def source_trail(self, source_id: int) -> list[TimelineStep] | None:
         """A source's events, each verified."""
+
         def read() -> list[TimelineStep] | None:
             try:
                 events = self._auditor.queries.source_trail(source_id).events
@@ -189,6 +246,7 @@ class LedgerAuditReader:
 
     def member_trail(self, address: str) -> list[TimelineStep]:
         """A member's events, each verified."""
+
         def read() -> list[TimelineStep]:
             events = self._auditor.queries.member_trail(address).events
             return self._steps(events, self._auditor.verifier.check_events(events))
@@ -197,12 +255,16 @@ class LedgerAuditReader:
 
     def payouts(self) -> list[PayoutSummary]:
         """Credited and withdrawn per member, in token base units."""
+
         def read() -> list[PayoutSummary]:
             rows = []
             for address, name in self._auditor.queries.member_names().items():
                 trail = self._auditor.queries.member_trail(address)
-                rows.append(PayoutSummary(member=_checksum(trail, address), name=name,
-                                          credited=trail.credited, withdrawn=trail.withdrawn))
+                rows.append(
+                    PayoutSummary(
+                        member=_checksum(trail, address), name=name, credited=trail.credited, withdrawn=trail.withdrawn
+                    )
+                )
             return sorted(rows, key=lambda r: -r.credited)
 
         return self._locked(read)

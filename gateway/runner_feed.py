@@ -46,8 +46,11 @@ def follow(lines: Iterable[str], bus: ProgressBus) -> int:
 
 def supervise(workspace: Path, bus: ProgressBus) -> subprocess.Popen[str]:
     """Start `custos runner up --workspace` and follow its progress on a background thread."""
-    process = subprocess.Popen([sys.executable, "-m", "custos", "runner", "up", "--workspace", str(workspace)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "custos", "runner", "up", "--workspace", str(workspace)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     threading.Thread(target=follow, args=(process.stdout, bus), name="runner-feed", daemon=True).start()
     return process

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from compute.transport import MessageEndpoint
-
 from gateway.audit import AuditReader
 from gateway.auth import RequestDomain
 from gateway.clock import Clock
@@ -49,4 +48,6 @@ class GatewayServices:
     @property
     def domain(self) -> RequestDomain:
         """The EIP-712 domain requests to this gateway are signed in."""
-        return RequestDomain(self.settings.chain_id, self.settings.consortium, self.settings.operator or "0x" + "00" * 20)
+        return RequestDomain(
+            self.settings.chain_id, self.settings.consortium, self.settings.operator or "0x" + "00" * 20
+        )

@@ -79,8 +79,16 @@ class AnchoredBatch:
 class Anchorer:
     """Durable store + batcher + anchorer of audit records at `path`."""
 
-    def __init__(self, path: str | Path, sink: RootSink, *, batch_size: int = 65_536, max_age: float = 10.0,
-                 tag: bytes = ZERO_TAG, cached_trees: int = 8) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        sink: RootSink,
+        *,
+        batch_size: int = 65_536,
+        max_age: float = 10.0,
+        tag: bytes = ZERO_TAG,
+        cached_trees: int = 8,
+    ) -> None:
         if batch_size < 1 or len(tag) != 32:
             raise AnchorError("batch_size must be ≥ 1 and tag 32 bytes")
         self.sink, self.batch_size, self.max_age, self.tag = sink, batch_size, max_age, tag
@@ -144,43 +152,70 @@ class Anchorer:
 
     def _seal_and_anchor(self, count: int) -> AnchoredBatch:
         first = self._last_batched() + 1
-        leaves = [bytes(leaf) for (leaf,) in self.db.execute(
-            "SELECT leaf FROM records WHERE id >= ? ORDER BY id LIMIT ?", (first, count))]
+        leaves = [
+            bytes(leaf)
+            for (leaf,) in self.db.execute("SELECT leaf FROM records WHERE id >= ? ORDER BY id LIMIT ?", (first, count))
+        ]
         tree = merkle.MerkleTree.from_leaves(leaves)
         with self._write() as cur:
-            cur.execute("INSERT INTO batches (first_record, last_record, root, tag) VALUES (?, ?, ?, ?)",
-                        (first, first + len(leaves) - 1, tree.root, self.tag))
+            cur.execute(
+                "INSERT INTO batches (first_record, last_record, root, tag) VALUES (?, ?, ?, ?)",
+                (first, first + len(leaves) - 1, tree.root, self.tag),
+            )
             batch_id = int(cur.lastrowid or 0)
         self._remember(batch_id, tree)
         return self._anchor(batch_id)
 
     def _anchor(self, batch_id: int) -> AnchoredBatch:
         first, last, root, tag = self.db.execute(
-            "SELECT first_record, last_record, root, tag FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            "SELECT first_record, last_record, root, tag FROM batches WHERE id = ?", (batch_id,)
+        ).fetchone()
         try:
             anchoring = self.sink.anchor(bytes(root), last - first + 1, bytes(tag))
         except LedgerError as exc:
             raise AnchorError(f"anchoring batch {batch_id} failed (kept; `recover()` retries): {exc}") from exc
         with self._write() as cur:
-            cur.execute("UPDATE batches SET tx_hash = ?, block_number = ? WHERE id = ?",
-                        (anchoring.tx_hash, anchoring.block_number, batch_id))
+            cur.execute(
+                "UPDATE batches SET tx_hash = ?, block_number = ? WHERE id = ?",
+                (anchoring.tx_hash, anchoring.block_number, batch_id),
+            )
         tree = self._tree(batch_id, first, last)
-        proofs = tuple(InclusionProof(first + i, batch_id, tree.layers[0][i], tuple(tree.proof(i)), tree.root,
-                                      anchoring.tx_hash, anchoring.block_number) for i in range(len(tree)))
+        proofs = tuple(
+            InclusionProof(
+                first + i,
+                batch_id,
+                tree.layers[0][i],
+                tuple(tree.proof(i)),
+                tree.root,
+                anchoring.tx_hash,
+                anchoring.block_number,
+            )
+            for i in range(len(tree))
+        )
         return AnchoredBatch(batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
 
     # -- proofs --
     def proof(self, record_id: int) -> InclusionProof:
         """The inclusion proof of a record; `AnchorError` while it is not yet in a batch."""
-        row = self.db.execute("SELECT id, first_record, last_record, root, tx_hash, block_number FROM batches"
-                              " WHERE first_record <= ? AND last_record >= ?", (record_id, record_id)).fetchone()
+        row = self.db.execute(
+            "SELECT id, first_record, last_record, root, tx_hash, block_number FROM batches"
+            " WHERE first_record <= ? AND last_record >= ?",
+            (record_id, record_id),
+        ).fetchone()
         if row is None:
             raise AnchorError(f"record {record_id} is unknown or not yet in an anchored batch")
         batch_id, first, last, root, tx_hash, block_number = row
         tree = self._tree(batch_id, first, last)
         index = record_id - first
-        return InclusionProof(record_id, batch_id, tree.layers[0][index], tuple(tree.proof(index)), bytes(root),
-                              bytes(tx_hash) if tx_hash else None, block_number)
+        return InclusionProof(
+            record_id,
+            batch_id,
+            tree.layers[0][index],
+            tuple(tree.proof(index)),
+            bytes(root),
+            bytes(tx_hash) if tx_hash else None,
+            block_number,
+        )
 
     def record(self, record_id: int) -> bytes:
         """The stored data of a record."""
@@ -193,8 +228,12 @@ class Anchorer:
         if batch_id in self._trees:
             self._trees.move_to_end(batch_id)
             return self._trees[batch_id]
-        leaves: Sequence[bytes] = [bytes(leaf) for (leaf,) in self.db.execute(
-            "SELECT leaf FROM records WHERE id BETWEEN ? AND ? ORDER BY id", (first, last))]
+        leaves: Sequence[bytes] = [
+            bytes(leaf)
+            for (leaf,) in self.db.execute(
+                "SELECT leaf FROM records WHERE id BETWEEN ? AND ? ORDER BY id", (first, last)
+            )
+        ]
         tree = merkle.MerkleTree.from_leaves(leaves)
         self._remember(batch_id, tree)
         return tree

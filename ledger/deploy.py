@@ -60,8 +60,9 @@ class ConsortiumConfig:
                 raise DeploymentError(f"member {m.name}: role bits {m.roles} outside 1..31")
 
 
-def config_for_members(members: list[tuple[str, int]] | list[tuple[str, int, str]],
-                       allocation: int = 1_000_000 * 10**18) -> ConsortiumConfig:
+def config_for_members(
+    members: list[tuple[str, int]] | list[tuple[str, int, str]], allocation: int = 1_000_000 * 10**18
+) -> ConsortiumConfig:
     """A development config: the given (address, roles[, name]) members, majority threshold."""
     specs = tuple(
         MemberSpec(m[0], int(m[1]), m[2] if len(m) > 2 else f"member-{i}", allocation)  # type: ignore[misc]
@@ -90,8 +91,11 @@ class Deployment:
 
     def to_json(self) -> str:
         """deployment.json: `{"chainId", "blockNumber", "contracts": {name: address}}`."""
-        return json.dumps({"chainId": self.chain_id, "blockNumber": self.block_number,
-                           "contracts": self.addresses}, indent=1, sort_keys=True)
+        return json.dumps(
+            {"chainId": self.chain_id, "blockNumber": self.block_number, "contracts": self.addresses},
+            indent=1,
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Deployment:
@@ -116,8 +120,13 @@ def deploy_consortium(w3: Web3, deployer: LocalAccount, config: ConsortiumConfig
     at = {name: create_address(deployer.address, nonce + i) for i, name in enumerate(CONTRACTS)}
     members = [to_checksum_address(m.address) for m in config.members]
     arguments: dict[str, list[Any]] = {
-        "Consortium": [members, [m.roles for m in config.members], [m.name for m in config.members],
-                       config.threshold, config.proposal_ttl],
+        "Consortium": [
+            members,
+            [m.roles for m in config.members],
+            [m.name for m in config.members],
+            config.threshold,
+            config.proposal_ttl,
+        ],
         "CustosToken": [at["Consortium"], at["Settlement"], members, [m.allocation for m in config.members]],
         "DataRegistry": [at["Consortium"]],
         "Settlement": [at["Consortium"], at["CustosToken"], at["JobLedger"], config.fee_bps],
@@ -133,13 +142,20 @@ def deploy_consortium(w3: Web3, deployer: LocalAccount, config: ConsortiumConfig
     return deployment
 
 
-def _create(w3: Web3, deployer: LocalAccount, name: str, args: list[Any], nonce: int, chain_id: int,
-            expected: str) -> int:
+def _create(
+    w3: Web3, deployer: LocalAccount, name: str, args: list[Any], nonce: int, chain_id: int, expected: str
+) -> int:
     artifact = load(name)
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     data = factory.constructor(*args).data_in_transaction
-    tx: dict[str, Any] = {"from": deployer.address, "data": data, "nonce": nonce, "chainId": chain_id,
-                          "value": 0, "gasPrice": w3.eth.gas_price}
+    tx: dict[str, Any] = {
+        "from": deployer.address,
+        "data": data,
+        "nonce": nonce,
+        "chainId": chain_id,
+        "value": 0,
+        "gasPrice": w3.eth.gas_price,
+    }
     try:
         tx["gas"] = w3.eth.estimate_gas(tx) * 6 // 5  # type: ignore[arg-type]
         tx_hash = w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction)
@@ -147,8 +163,9 @@ def _create(w3: Web3, deployer: LocalAccount, name: str, args: list[Any], nonce:
     except Exception as exc:  # web3 raises many unrelated types; the caller needs one
         raise DeploymentError(f"deploying {name} failed: {exc}") from exc
     if receipt["status"] != 1 or to_checksum_address(receipt["contractAddress"]) != expected:
-        raise DeploymentError(f"deploying {name}: status {receipt['status']}, "
-                              f"address {receipt['contractAddress']} (expected {expected})")
+        raise DeploymentError(
+            f"deploying {name}: status {receipt['status']}, address {receipt['contractAddress']} (expected {expected})"
+        )
     return int(receipt["blockNumber"])
 
 

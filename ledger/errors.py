@@ -72,8 +72,11 @@ class ContractRevert(TransactionError):
         self.data = data
         self.receipt = receipt
         shown = ", ".join(f"{k}={_show(v)}" for k, v in self.arguments.items())
-        super().__init__(f"{self.name}({shown})" if self.arguments or self.name != "ContractRevert" else
-                         f"execution reverted (data 0x{data.hex()})")
+        super().__init__(
+            f"{self.name}({shown})"
+            if self.arguments or self.name != "ContractRevert"
+            else f"execution reverted (data 0x{data.hex()})"
+        )
 
 
 class RevertWithReason(ContractRevert):

@@ -93,4 +93,3 @@ class Keystore:
             raise KeystoreError(f"no key {name!r} in {self.folder}") from None
         except (OSError, ValueError) as exc:
             raise KeystoreError(f"unreadable key file for {name!r}: {exc}") from None
-

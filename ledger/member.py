@@ -32,16 +32,29 @@ class MemberLedger:
         return self.sender.address
 
     @classmethod
-    def open(cls, rpc: str, deployment: Path | DeploymentInfo, account: LocalAccount | bytes,
-             *, receipt_timeout: float = 60.0) -> MemberLedger:
+    def open(
+        cls,
+        rpc: str,
+        deployment: Path | DeploymentInfo,
+        account: LocalAccount | bytes,
+        *,
+        receipt_timeout: float = 60.0,
+    ) -> MemberLedger:
         """Connect to `rpc` (a JSON-RPC URL) for the consortium in `deployment` as `account`."""
         info = deployment if isinstance(deployment, DeploymentInfo) else load_deployment(deployment)
         account = account if isinstance(account, LocalAccount) else Account.from_key(account)
         w3 = connect(rpc, chain_id=info.chain_id)
         sender = TransactionSender(w3, account, receipt_timeout=receipt_timeout)
-        return cls(info, sender, Consortium.at(sender, info), CustosToken.at(sender, info),
-                   DataRegistry.at(sender, info), JobLedger.at(sender, info), Settlement.at(sender, info),
-                   AuditAnchor.at(sender, info))
+        return cls(
+            info,
+            sender,
+            Consortium.at(sender, info),
+            CustosToken.at(sender, info),
+            DataRegistry.at(sender, info),
+            JobLedger.at(sender, info),
+            Settlement.at(sender, info),
+            AuditAnchor.at(sender, info),
+        )
 
     def latest_timestamp(self) -> int:
         """The head block's timestamp (what the contracts compare deadlines against)."""

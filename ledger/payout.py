@@ -26,8 +26,14 @@ class Credit:
     reason: str
 
 
-def split(escrow: int, owners: Sequence[str], prices: Sequence[int], weights: Sequence[int],
-          compute_parties: Sequence[str], fee_bps: int) -> list[Credit]:
+def split(
+    escrow: int,
+    owners: Sequence[str],
+    prices: Sequence[int],
+    weights: Sequence[int],
+    compute_parties: Sequence[str],
+    fee_bps: int,
+) -> list[Credit]:
     """Credits in the order Settlement.release emits them (zero credits are not emitted)."""
     if not compute_parties:
         raise PayoutRuleError("a job needs at least one compute party")
@@ -46,6 +52,7 @@ def split(escrow: int, owners: Sequence[str], prices: Sequence[int], weights: Se
     dust = escrow - sum(shares) - compute_share * len(compute_parties)
     credits = [Credit(owner, share, f"source #{i}") for i, (owner, share) in enumerate(zip(owners, shares))]
     credits.append(Credit(compute_parties[0], compute_share + dust, "compute party #0 (fee share + dust)"))
-    credits.extend(Credit(party, compute_share, f"compute party #{j}")
-                   for j, party in enumerate(compute_parties[1:], start=1))
+    credits.extend(
+        Credit(party, compute_share, f"compute party #{j}") for j, party in enumerate(compute_parties[1:], start=1)
+    )
     return [c for c in credits if c.amount > 0]

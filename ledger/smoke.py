@@ -9,10 +9,10 @@ import time
 from dataclasses import dataclass
 
 from eth import constants
+from eth._utils.address import generate_contract_address
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.vm.forks import CancunVM
-from eth._utils.address import generate_contract_address
 from eth.vm.spoof import SpoofTransaction
 from eth_keys import keys
 from eth_utils import to_checksum_address
@@ -42,7 +42,12 @@ def run_smoke() -> SmokeResult:
         vm_configuration=((constants.GENESIS_BLOCK_NUMBER, CancunVM),),
         chain_id=SMOKE_CHAIN_ID,
     )
-    genesis = {"difficulty": 0, "gas_limit": 30_000_000, "timestamp": int(time.time()), "coinbase": constants.ZERO_ADDRESS}
+    genesis = {
+        "difficulty": 0,
+        "gas_limit": 30_000_000,
+        "timestamp": int(time.time()),
+        "coinbase": constants.ZERO_ADDRESS,
+    }
     state = {sender: {"balance": 10**24, "nonce": 0, "code": b"", "storage": {}}}
     chain = chain_class.from_genesis(AtomicDB(), genesis, state)
 
@@ -50,9 +55,11 @@ def run_smoke() -> SmokeResult:
     beacon = Web3().eth.contract(abi=artifact.abi)
 
     def signed(nonce: int, to: bytes, data: bytes):
-        return chain.get_vm().create_unsigned_transaction(
-            nonce=nonce, gas_price=10**9, gas=2_000_000, to=to, value=0, data=data
-        ).as_signed_transaction(_DEV_KEY, chain_id=SMOKE_CHAIN_ID)
+        return (
+            chain.get_vm()
+            .create_unsigned_transaction(nonce=nonce, gas_price=10**9, gas=2_000_000, to=to, value=0, data=data)
+            .as_signed_transaction(_DEV_KEY, chain_id=SMOKE_CHAIN_ID)
+        )
 
     address = generate_contract_address(sender, 0)
     ping = bytes.fromhex(beacon.encode_abi("ping", [42])[2:])

@@ -51,8 +51,12 @@ def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
 
 def _start(directory: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     with httpx.Client(timeout=2) as client:
@@ -90,8 +94,15 @@ class _Loader(threading.Thread):
     def _send_batch(self, client: httpx.Client, nonce: int) -> list[str]:
         batch = []
         for i in range(BATCH):
-            tx = {"chainId": self.chain_id, "nonce": nonce + i, "gas": 21_000, "maxFeePerGas": 0,
-                  "maxPriorityFeePerGas": 0, "to": self.to, "value": 1}
+            tx = {
+                "chainId": self.chain_id,
+                "nonce": nonce + i,
+                "gas": 21_000,
+                "maxFeePerGas": 0,
+                "maxPriorityFeePerGas": 0,
+                "to": self.to,
+                "value": 1,
+            }
             raw = "0x" + self.sender.sign_transaction(tx).raw_transaction.hex()
             batch.append({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]})
         replies = client.post(self.url, json=batch).json()
@@ -122,9 +133,18 @@ def _verify(url: str, receipts: dict[str, str]) -> None:
 def _accepts_new(url: str, sender, to: str, chain_id: int) -> None:
     with httpx.Client(timeout=10) as client:
         nonce = int(_rpc(client, url, "eth_getTransactionCount", [sender.address, "pending"]), 16)
-        tx = {"chainId": chain_id, "nonce": nonce, "gas": 21_000, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0,
-              "to": to, "value": 1}
-        tx_hash = _rpc(client, url, "eth_sendRawTransaction", ["0x" + sender.sign_transaction(tx).raw_transaction.hex()])
+        tx = {
+            "chainId": chain_id,
+            "nonce": nonce,
+            "gas": 21_000,
+            "maxFeePerGas": 0,
+            "maxPriorityFeePerGas": 0,
+            "to": to,
+            "value": 1,
+        }
+        tx_hash = _rpc(
+            client, url, "eth_sendRawTransaction", ["0x" + sender.sign_transaction(tx).raw_transaction.hex()]
+        )
         deadline = time.monotonic() + 10
         while _rpc(client, url, "eth_getTransactionReceipt", [tx_hash]) is None:
             if time.monotonic() > deadline:

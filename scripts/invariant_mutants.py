@@ -23,19 +23,34 @@ MUTANTS = {
     "invariant_NoJobFinalisedOrPaidTwice": (
         "finalize accepts an already finalised job and Settlement keeps the escrow after release "
         "(either check alone already stops a second payout)",
-        [("src/JobLedger.sol",
-          "        _requireStatus(jobId, job, JobTypes.Status.Committed);\n        uint256 needed",
-          "        uint256 needed"),
-         ("src/Settlement.sol", "        _escrow[jobId] = 0;\n", "")],
+        [
+            (
+                "src/JobLedger.sol",
+                "        _requireStatus(jobId, job, JobTypes.Status.Committed);\n        uint256 needed",
+                "        uint256 needed",
+            ),
+            ("src/Settlement.sol", "        _escrow[jobId] = 0;\n", ""),
+        ],
     ),
     "invariant_OnlyMembersChangeState": (
         "AuditAnchor.anchor forgets onlyMember",
-        [("src/AuditAnchor.sol", "external onlyMember returns (uint256 batchId)", "external returns (uint256 batchId)")],
+        [
+            (
+                "src/AuditAnchor.sol",
+                "external onlyMember returns (uint256 batchId)",
+                "external returns (uint256 batchId)",
+            )
+        ],
     ),
     "invariant_CreditsGoToParticipantsOfTheirJob": (
         "the fee share and dust go to tx.origin instead of compute party 0",
-        [("src/Settlement.sol", "_credit(jobId, computeParties[0], computeShare + dust);",
-          "_credit(jobId, tx.origin, computeShare + dust);")],
+        [
+            (
+                "src/Settlement.sol",
+                "_credit(jobId, computeParties[0], computeShare + dust);",
+                "_credit(jobId, tx.origin, computeShare + dust);",
+            )
+        ],
     ),
 }
 
@@ -43,8 +58,13 @@ MUTANTS = {
 def run(invariant: str) -> tuple[bool, str]:
     """Run one invariant; return (failed, the forge line that reports it)."""
     env = {**os.environ, "FOUNDRY_PROFILE": os.environ.get("FOUNDRY_PROFILE", "default")}
-    proc = subprocess.run([str(FORGE), "test", "--match-contract", "InvariantsTest", "--match-test", invariant],
-                          cwd=CONTRACTS, capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [str(FORGE), "test", "--match-contract", "InvariantsTest", "--match-test", invariant],
+        cwd=CONTRACTS,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     reasons = [line for line in proc.stdout.splitlines() if line.startswith("[FAIL") or line.startswith("[PASS")]
     failed = proc.returncode != 0 and any(line.startswith("[FAIL") for line in reasons)
     return failed, (reasons[0] if reasons else proc.stdout[-500:] + proc.stderr[-500:])

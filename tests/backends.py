@@ -56,8 +56,11 @@ def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
     if not binaries:
         raise RuntimeError(f"anvil is not installed under {FOUNDRY_NPM}: run 'npm ci' in contracts/")
     port = _free_port()
-    proc = subprocess.Popen([str(binaries[0]), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(binaries[0]), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 30}))
         deadline = time.monotonic() + 30
@@ -80,8 +83,11 @@ def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
 # One entry per backend: anvil, and the embedded py-evm node in-process and over HTTP.
 from tests.ledger.chain.embedded_backends import embedded_http, embedded_inprocess  # noqa: E402
 
-BACKENDS: dict[str, BackendFactory] = {"anvil": anvil, "embedded-inprocess": embedded_inprocess,
-                                       "embedded-http": embedded_http}
+BACKENDS: dict[str, BackendFactory] = {
+    "anvil": anvil,
+    "embedded-inprocess": embedded_inprocess,
+    "embedded-http": embedded_http,
+}
 
 
 @pytest.fixture(scope="session", params=sorted(BACKENDS))

@@ -14,7 +14,7 @@ import pytest
 from custos.demo import PARTIES, TOKEN, Demo, DemoConfig
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
-from ledger.keystore import DEV_PASSWORD, Keystore
+from ledger.keystore import Keystore
 from ledger.member import MemberLedger
 
 pytestmark = pytest.mark.timeout(300)
@@ -22,8 +22,16 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def demo(tmp_path: Path):
-    config = DemoConfig(folder=tmp_path / "demo", businesses=300, key_bits=512, epochs=1, budget=100,
-                        timeout=150, deadline=120, protocol_timeout=8)
+    config = DemoConfig(
+        folder=tmp_path / "demo",
+        businesses=300,
+        key_bits=512,
+        epochs=1,
+        budget=100,
+        timeout=150,
+        deadline=120,
+        protocol_timeout=8,
+    )
     run = Demo(config, lambda line: None)
     yield run
     run.stop()
@@ -37,8 +45,9 @@ def prepare(demo: Demo) -> tuple[dict[str, MemberLedger], int]:
 
 
 def audit(demo: Demo, members: dict[str, MemberLedger], job_id: int):
-    auditor = Auditor.open(members["regulator"].sender.w3, members["regulator"].deployment,
-                           demo.folder / "audit-index.db")
+    auditor = Auditor.open(
+        members["regulator"].sender.w3, members["regulator"].deployment, demo.folder / "audit-index.db"
+    )
     auditor.sync()
     return auditor.queries.job_trail(job_id), auditor.verifier.verify_job(job_id)
 
@@ -88,8 +97,16 @@ def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the
 
 
 def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(tmp_path: Path) -> None:
-    config = DemoConfig(folder=tmp_path / "demo", businesses=300, key_bits=512, epochs=1, budget=100,
-                        timeout=60, deadline=6, protocol_timeout=8)
+    config = DemoConfig(
+        folder=tmp_path / "demo",
+        businesses=300,
+        key_bits=512,
+        epochs=1,
+        budget=100,
+        timeout=60,
+        deadline=6,
+        protocol_timeout=8,
+    )
     run = Demo(config, lambda line: None)
     try:
         members, job_id = prepare(run)

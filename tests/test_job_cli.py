@@ -31,17 +31,42 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         members = run.members(rpc)
         parties = run.folder / "parties"
         split = generate(300, seed=3)
-        for name, table, label in (("bank", split.bank, ["--label-column", "y"]),
-                                   ("invoice-firm", split.invoice, ["--policy", "explicit"]),
-                                   ("card-network", split.card, [])):
+        for name, table, label in (
+            ("bank", split.bank, ["--label-column", "y"]),
+            ("invoice-firm", split.invoice, ["--policy", "explicit"]),
+            ("card-network", split.card, []),
+        ):
             (parties / name / "data.csv").write_text(table.to_csv())
-            done = custos("source", "register", str(parties / name / "data.csv"), "-w", str(parties / name),
-                          "--price", "10", *label)
+            done = custos(
+                "source",
+                "register",
+                str(parties / name / "data.csv"),
+                "-w",
+                str(parties / name),
+                "--price",
+                "10",
+                *label,
+            )
             assert done.returncode == 0, done.stderr
             assert "commitment 0x" in done.stdout
         compute = Keystore(run.chain / "keystore").address("compute-node")
-        opened = custos("job", "open", "hetero-lr", "--sources", "0,1,2", "--compute", compute, "--budget", "100",
-                        "--key-bits", "512", "--epochs", "1", "-w", str(parties / "bank"))
+        opened = custos(
+            "job",
+            "open",
+            "hetero-lr",
+            "--sources",
+            "0,1,2",
+            "--compute",
+            compute,
+            "--budget",
+            "100",
+            "--key-bits",
+            "512",
+            "--epochs",
+            "1",
+            "-w",
+            str(parties / "bank"),
+        )
         assert opened.returncode == 0, opened.stderr
         assert opened.stdout.startswith("job 0 opened")
 
@@ -71,7 +96,10 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
     ("args", "message"),
     [
         (("job", "consent", "0", "-w", "/nonexistent/ws"), "no workspace"),
-        (("job", "open", "fedavg", "--sources", "0,1", "--compute", "0x0", "--budget", "1", "-w", "/x"), "not runnable"),
+        (
+            ("job", "open", "fedavg", "--sources", "0,1", "--compute", "0x0", "--budget", "1", "-w", "/x"),
+            "not runnable",
+        ),
         (("source", "register", "x.csv", "-w", "/x", "--kinds", "NOPE"), "unknown job kind"),
     ],
 )

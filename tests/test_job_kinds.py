@@ -19,8 +19,10 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def consortium(tmp_path: Path):
-    run = Demo(DemoConfig(folder=tmp_path / "demo", businesses=300, budget=100, timeout=120, protocol_timeout=8),
-               lambda line: None)
+    run = Demo(
+        DemoConfig(folder=tmp_path / "demo", businesses=300, budget=100, timeout=120, protocol_timeout=8),
+        lambda line: None,
+    )
     try:
         rpc = run.start_chain()
         members = run.members(rpc)
@@ -65,15 +67,20 @@ def test_psi_job_gives_the_bank_the_exact_intersection_and_is_committed_and_veri
 
 def test_secure_sum_job_gives_the_exact_statistics_of_two_private_columns(consortium) -> None:
     run, members, sources = consortium
-    document = {"protocol": STATS_PROTOCOL, "sources": [0, 2],
-                "columns": {"0": "years_in_business", "2": "card_revenue"}}
+    document = {
+        "protocol": STATS_PROTOCOL,
+        "sources": [0, 2],
+        "columns": {"0": "years_in_business", "2": "card_revenue"},
+    }
     job_id = run.open_with(members["bank"], SECURE_STATS, document, (0, 2))
     run.start_runners(job_id, parties=("bank", "card-network", "compute-node"))
 
     assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
 
     stats = result_of(run, "bank", job_id)["result"]
-    values = np.concatenate([column(run, "bank", "years_in_business")[1], column(run, "card-network", "card_revenue")[1]])
+    values = np.concatenate(
+        [column(run, "bank", "years_in_business")[1], column(run, "card-network", "card_revenue")[1]]
+    )
     assert stats["count"] == len(values)
     assert stats["sum"] == pytest.approx(values.sum(), abs=len(values) * 2**-16)
     assert stats["mean"] == pytest.approx(values.mean(), abs=1e-4)
@@ -104,11 +111,17 @@ def test_fedavg_job_trains_over_secure_aggregation_and_commits_its_shapley_table
         secret = new_secret()
         c = commit_csv(path, "id", secret)
         registered = members[name].registry.register_source(
-            SourceSpec(c.schema_hash, c.root, c.row_count, "file://horizontal.csv", 1 * TOKEN, 1 << 3))
+            SourceSpec(c.schema_hash, c.root, c.row_count, "file://horizontal.csv", 1 * TOKEN, 1 << 3)
+        )
         workspace.add_source(SourceFile(registered.source_id, path, "id", secret, "y"))
         source_ids.append(registered.source_id)
-    document = {"protocol": FEDAVG_PROTOCOL, "sources": source_ids, "label_column": "y",
-                "validation": "validation.csv", "fedavg": {"rounds": 3, "learning_rate": 0.3, "stage_timeout": 5.0}}
+    document = {
+        "protocol": FEDAVG_PROTOCOL,
+        "sources": source_ids,
+        "label_column": "y",
+        "validation": "validation.csv",
+        "fedavg": {"rounds": 3, "learning_rate": 0.3, "stage_timeout": 5.0},
+    }
     job_id = run.open_with(members["bank"], 3, document, tuple(source_ids))
     run.start_runners(job_id)
 

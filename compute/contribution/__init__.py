@@ -4,7 +4,13 @@ a replication-robust variant, and the integer weights + hashes a job commits on 
 
 from compute.contribution.report import WEIGHT_SCALE, ChainCommit, ContributionReport, to_weights
 from compute.contribution.robust import RobustShapley, replica_groups, robust_shapley
-from compute.contribution.shapley import EXACT_LIMIT, MonteCarloEstimate, exact_shapley, leave_one_out, monte_carlo_shapley
+from compute.contribution.shapley import (
+    EXACT_LIMIT,
+    MonteCarloEstimate,
+    exact_shapley,
+    leave_one_out,
+    monte_carlo_shapley,
+)
 from compute.contribution.utility import CachedUtility, UtilityTable, complete_table
 
 __all__ = [

@@ -41,13 +41,20 @@ class ContributionReport:
     details: tuple[tuple[str, object], ...] = ()
 
     @classmethod
-    def build(cls, table: UtilityTable, method: str, scores: Sequence[float], error_bound: float = 0.0,
-              **details: object) -> ContributionReport:
+    def build(
+        cls, table: UtilityTable, method: str, scores: Sequence[float], error_bound: float = 0.0, **details: object
+    ) -> ContributionReport:
         """A report with weights derived from the scores."""
         if len(scores) != len(table.sources):
             raise InvalidInput(f"{len(scores)} scores for {len(table.sources)} sources")
-        return cls(table, method, tuple(float(s) for s in scores), tuple(to_weights(scores)), float(error_bound),
-                   tuple(sorted(details.items())))
+        return cls(
+            table,
+            method,
+            tuple(float(s) for s in scores),
+            tuple(to_weights(scores)),
+            float(error_bound),
+            tuple(sorted(details.items())),
+        )
 
     @property
     def utility_table_hash(self) -> bytes:
@@ -84,7 +91,7 @@ class ChainCommit:
 
     result_hash: bytes
     transcript_root: bytes
-    weights: tuple[int, ...]           # aligned with `sources`, which the job's sourceIds must follow
+    weights: tuple[int, ...]  # aligned with `sources`, which the job's sourceIds must follow
     sources: tuple[str, ...]
     utility_table_hash: bytes
     contribution_hash: bytes
@@ -93,5 +100,12 @@ class ChainCommit:
     @classmethod
     def of(cls, result_hash: bytes, transcript_root: bytes, report: ContributionReport, bundle: object) -> ChainCommit:
         """Assemble from a run's hashes, its contribution report and its bundle value."""
-        return cls(result_hash, transcript_root, report.weights, report.table.sources, report.utility_table_hash,
-                   report.contribution_hash, canonical_json(bundle))
+        return cls(
+            result_hash,
+            transcript_root,
+            report.weights,
+            report.table.sources,
+            report.utility_table_hash,
+            report.contribution_hash,
+            canonical_json(bundle),
+        )

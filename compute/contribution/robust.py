@@ -50,7 +50,9 @@ def _coalitions_without(sources: int, i: int, j: int, probes: int, rng: np.rando
         yield [k for k in others if rng.random() < 0.5]
 
 
-def replica_groups(sources: int, utility: Utility, tol: float, probe_coalitions: int = 32, seed: int = 0) -> list[list[int]]:
+def replica_groups(
+    sources: int, utility: Utility, tol: float, probe_coalitions: int = 32, seed: int = 0
+) -> list[list[int]]:
     """Sources partitioned into groups of near-identical replicas (singletons when none)."""
     rng = np.random.default_rng(seed)
     parent = list(range(sources))
@@ -89,8 +91,15 @@ def _split(group: list[int], value: float, owners: Sequence[str] | None) -> dict
     return out
 
 
-def robust_shapley(sources: int, utility: Utility, *, tol: float = 1e-9, owners: Sequence[str] | None = None,
-                   permutations: int = 200, seed: int = 0) -> RobustShapley:
+def robust_shapley(
+    sources: int,
+    utility: Utility,
+    *,
+    tol: float = 1e-9,
+    owners: Sequence[str] | None = None,
+    permutations: int = 200,
+    seed: int = 0,
+) -> RobustShapley:
     """Shapley values of replica groups (exact up to EXACT_LIMIT groups), split equally per owner within each group."""
     if sources < 1 or tol < 0:
         raise InvalidInput("robust Shapley needs at least one source and tol ≥ 0")

@@ -39,15 +39,23 @@ class MonteCarloEstimate:
     """Estimated Shapley values and how far they may be from the exact ones."""
 
     values: np.ndarray
-    error_bound: float          # max_i |φ̂_i − φ_i| ≤ error_bound with probability ≥ confidence (see docstring)
+    error_bound: float  # max_i |φ̂_i − φ_i| ≤ error_bound with probability ≥ confidence (see docstring)
     confidence: float
     permutations: int
     evaluations: int
     seed: int
 
 
-def monte_carlo_shapley(sources: int, utility: Utility, *, permutations: int = 200, truncation: float = 0.0,
-                        bounds: tuple[float, float] = (0.0, 1.0), confidence: float = 0.95, seed: int | None = None) -> MonteCarloEstimate:
+def monte_carlo_shapley(
+    sources: int,
+    utility: Utility,
+    *,
+    permutations: int = 200,
+    truncation: float = 0.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    confidence: float = 0.95,
+    seed: int | None = None,
+) -> MonteCarloEstimate:
     """Permutation sampling with truncation (TMC-Shapley, Ghorbani & Zou 2019).
 
     Each permutation adds sources in order; once the prefix's utility is within `truncation`
@@ -56,7 +64,9 @@ def monte_carlo_shapley(sources: int, utility: Utility, *, permutations: int = 2
     plus `truncation` (the most a truncated tail can add for a monotone utility).
     """
     if sources < 1 or permutations < 1 or truncation < 0 or not 0 < confidence < 1 or bounds[1] <= bounds[0]:
-        raise InvalidInput("Monte Carlo Shapley needs sources ≥ 1, permutations ≥ 1, truncation ≥ 0, 0 < confidence < 1, lo < hi")
+        raise InvalidInput(
+            "Monte Carlo Shapley needs sources ≥ 1, permutations ≥ 1, truncation ≥ 0, 0 < confidence < 1, lo < hi"
+        )
     seed = secrets.randbits(63) if seed is None else seed
     rng = np.random.default_rng(seed)
     everyone, empty = utility(range(sources)), utility([])

@@ -79,7 +79,9 @@ class UtilityTable:
 def complete_table(function: UtilityFunction, sources: Sequence[str], metric: str) -> UtilityTable:
     """Evaluate every one of the 2^n coalitions (exact Shapley's input; n ≤ 16)."""
     if len(sources) > 16:
-        raise InvalidInput(f"{len(sources)} sources: a complete table needs 2^{len(sources)} evaluations; sample instead")
+        raise InvalidInput(
+            f"{len(sources)} sources: a complete table needs 2^{len(sources)} evaluations; sample instead"
+        )
     cached = CachedUtility(function, len(sources))
     for mask in range(1 << len(sources)):
         cached(i for i in range(len(sources)) if mask >> i & 1)

@@ -1,8 +1,10 @@
-"""The benchmark data sets: FATE's vertical splits in ../shared/data, and horizontal non-IID parts of them."""
+"""The benchmark data sets: FATE's vertical splits shipped in compute/fl/data, and horizontal non-IID parts of them."""
 
 from __future__ import annotations
 
 import csv
+import io
+import lzma
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ import numpy as np
 
 from compute.errors import InvalidInput
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_DATA_DIR = Path(__file__).resolve().parent / "data"
 DATA_DIR_ENV = "CUSTOS_DATA_DIR"
 SPLITS = {"breast": "breast_hetero", "default_credit": "default_credit_hetero"}
 
@@ -21,8 +23,9 @@ class DatasetMissing(InvalidInput):
 
 
 def data_dir() -> Path:
-    """Where the shared CSVs live: $CUSTOS_DATA_DIR, else <repo>/../shared/data."""
-    return Path(os.environ.get(DATA_DIR_ENV, REPO_ROOT.parent / "shared" / "data"))
+    """Where the split CSVs live: $CUSTOS_DATA_DIR if set, else the copies shipped in compute/fl/data."""
+    override = os.environ.get(DATA_DIR_ENV)
+    return Path(override) if override else SHIPPED_DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,17 @@ class VerticalSplit:
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
-    if not path.is_file():
-        raise DatasetMissing(f"{path} not found: set ${DATA_DIR_ENV} to the folder holding FATE's split CSVs")
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
+    """The rows of `path` (a .csv), or of `path`.xz beside it when only the compressed copy exists."""
+    packed = path.with_name(path.name + ".xz")
+    if path.is_file():
+        text = path.read_text()
+    elif packed.is_file():
+        text = lzma.decompress(packed.read_bytes()).decode()
+    else:
+        raise DatasetMissing(
+            f"neither {path} nor {packed.name} found: set ${DATA_DIR_ENV} to the folder holding FATE's split CSVs"
+        )
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if len(rows) < 2:
         raise DatasetMissing(f"{path} has no data rows")
     return rows[0], rows[1:]
@@ -75,8 +85,10 @@ def split_hosts(split: VerticalSplit, parts: int) -> VerticalSplit:
     return VerticalSplit(split.ids, split.y, split.guest, tuple(np.array_split(features, parts, axis=1)))
 
 
-def non_iid_parts(X: np.ndarray, y: np.ndarray, parts: int, alpha: float = 0.5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rows dealt to `parts` holders with label proportions drawn from Dirichlet(alpha): label skew, every holder non-empty."""
+def non_iid_parts(
+    X: np.ndarray, y: np.ndarray, parts: int, alpha: float = 0.5, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rows dealt to `parts` holders, label proportions drawn from Dirichlet(alpha): label skew, none empty."""
     if parts < 1:
         raise InvalidInput("at least one part")
     rng = np.random.default_rng(seed)

@@ -83,7 +83,17 @@ class MLPModel:
 Model = LogisticModel | MLPModel
 
 
-def sgd(model: Model, params: np.ndarray, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, batch_size: int, seed: int) -> np.ndarray:
+def sgd(
+    model: Model,
+    params: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+) -> np.ndarray:
     """Plain mini-batch SGD from `params`; returns the new parameters (the local step of FedAvg too)."""
     if len(y) == 0:
         raise InvalidInput("cannot train on zero rows")

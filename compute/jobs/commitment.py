@@ -82,9 +82,7 @@ def commit_rows(columns: tuple[str, ...], rows: list[list[str]], secret: bytes) 
     """The salted Merkle commitment over `rows` (in order)."""
     if len(secret) < 16:
         raise CommitmentError("the salt secret must be at least 16 bytes")
-    leaves = [
-        leaf_hash(_row_salt(secret, i) + _CELL_SEPARATOR.join(row).encode()) for i, row in enumerate(rows)
-    ]
+    leaves = [leaf_hash(_row_salt(secret, i) + _CELL_SEPARATOR.join(row).encode()) for i, row in enumerate(rows)]
     tree = MerkleTree.from_leaves(leaves)
     return SourceCommitment(root=tree.root, schema_hash=schema_hash(columns), row_count=len(rows), columns=columns)
 

@@ -16,13 +16,13 @@ from typing import Any, Protocol
 from compute.attestation import contribution_hash
 from compute.channel import Channel
 from compute.errors import InvalidInput
-from compute.jobs import vertical
-from compute.jobs.local_data import load_column, load_ids, load_table
 from compute.fl.fedavg.client import client_role
 from compute.fl.fedavg.params import FedAvgParams
 from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
 from compute.fl.fedavg.server import server_role
 from compute.fl.metrics import auc
+from compute.jobs import vertical
+from compute.jobs.local_data import load_column, load_ids, load_table
 from compute.jobs.workspace import SourceFile, Workspace
 from compute.party import Address
 from compute.psi import rsa
@@ -49,8 +49,14 @@ class JobKind(Protocol):
 
     protocol: str
 
-    def plan(self, doc: Mapping[str, Any], me: Address, owner_of: Mapping[int, Address],
-             compute: Sequence[Address], workspace: Workspace) -> Plan: ...
+    def plan(
+        self,
+        doc: Mapping[str, Any],
+        me: Address,
+        owner_of: Mapping[int, Address],
+        compute: Sequence[Address],
+        workspace: Workspace,
+    ) -> Plan: ...
 
     def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None: ...
 
@@ -69,8 +75,14 @@ class VerticalKind:
 
     protocol = vertical.PROTOCOL
 
-    def plan(self, doc: Mapping[str, Any], me: Address, owner_of: Mapping[int, Address],
-             compute: Sequence[Address], workspace: Workspace) -> Plan:
+    def plan(
+        self,
+        doc: Mapping[str, Any],
+        me: Address,
+        owner_of: Mapping[int, Address],
+        compute: Sequence[Address],
+        workspace: Workspace,
+    ) -> Plan:
         params = vertical.VerticalParams.from_json(dict(doc))
         guest, arbiter = owner_of[params.guest_source], compute[0]
         hosts = [owner_of[s] for s in params.host_sources]
@@ -109,8 +121,14 @@ class PsiKind:
 
     protocol = rsa.PROTOCOL
 
-    def plan(self, doc: Mapping[str, Any], me: Address, owner_of: Mapping[int, Address],
-             compute: Sequence[Address], workspace: Workspace) -> Plan:
+    def plan(
+        self,
+        doc: Mapping[str, Any],
+        me: Address,
+        owner_of: Mapping[int, Address],
+        compute: Sequence[Address],
+        workspace: Workspace,
+    ) -> Plan:
         receiver_source, holder_source = _sources(doc, 2)
         receiver, holder = owner_of[receiver_source], owner_of[holder_source]
         roster = tuple(dict.fromkeys([receiver, holder, compute[0]]))
@@ -132,8 +150,14 @@ class StatsKind:
 
     protocol = STATS_PROTOCOL
 
-    def plan(self, doc: Mapping[str, Any], me: Address, owner_of: Mapping[int, Address],
-             compute: Sequence[Address], workspace: Workspace) -> Plan:
+    def plan(
+        self,
+        doc: Mapping[str, Any],
+        me: Address,
+        owner_of: Mapping[int, Address],
+        compute: Sequence[Address],
+        workspace: Workspace,
+    ) -> Plan:
         sources = _sources(doc)
         columns = {int(k): str(v) for k, v in dict(doc.get("columns", {})).items()}
         params = StatsParams(tuple(doc.get("bins", ())), int(doc.get("fraction_bits", 16)))
@@ -162,8 +186,14 @@ class FedAvgKind:
 
     protocol = FEDAVG_PROTOCOL
 
-    def plan(self, doc: Mapping[str, Any], me: Address, owner_of: Mapping[int, Address],
-             compute: Sequence[Address], workspace: Workspace) -> Plan:
+    def plan(
+        self,
+        doc: Mapping[str, Any],
+        me: Address,
+        owner_of: Mapping[int, Address],
+        compute: Sequence[Address],
+        workspace: Workspace,
+    ) -> Plan:
         sources = _sources(doc)
         label = str(doc.get("label_column", "y"))
         try:
@@ -179,11 +209,25 @@ class FedAvgKind:
             table = load_table(workspace.sources[sources[clients.index(me)]], label)
             role = client_role(table.x, table.y, server, clients, params)
         elif me == server:
-            validation = load_table(SourceFile(-1, workspace.folder / str(doc.get("validation", "validation.csv")),
-                                               str(doc.get("id_column", "id")), b"", label), label)
+            validation = load_table(
+                SourceFile(
+                    -1,
+                    workspace.folder / str(doc.get("validation", "validation.csv")),
+                    str(doc.get("id_column", "id")),
+                    b"",
+                    label,
+                ),
+                label,
+            )
             spec = params.build_model(validation.x.shape[1])
-            role = server_role(clients, params, validation.x.shape[1],
-                               lambda m: auc(validation.y, spec.predict(m, validation.x)), "auc", clients)
+            role = server_role(
+                clients,
+                params,
+                validation.x.shape[1],
+                lambda m: auc(validation.y, spec.predict(m, validation.x)),
+                "auc",
+                clients,
+            )
         return Plan(self.protocol, (server, *clients), role, sources)
 
     def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None:

@@ -18,8 +18,10 @@ from compute.result import canonical_json
 
 
 def _emit(event: Progress) -> None:
-    print(json.dumps({"job": event.job_id, "party": event.party, "stage": event.stage, "detail": event.detail}),
-          flush=True)
+    print(
+        json.dumps({"job": event.job_id, "party": event.party, "stage": event.stage, "detail": event.detail}),
+        flush=True,
+    )
 
 
 def save_results(runner: JobRunner) -> None:
@@ -34,10 +36,14 @@ def save_results(runner: JobRunner) -> None:
             result = value.to_json()
         else:
             result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
-        bundle = {"job_id": job_id, "result": result, "result_hash": "0x" + outcome.result_hash.hex(),
-                  "transcript_root": "0x" + outcome.transcript.root.hex(),
-                  "transcript_entries": len(outcome.transcript.entries),
-                  "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))}}
+        bundle = {
+            "job_id": job_id,
+            "result": result,
+            "result_hash": "0x" + outcome.result_hash.hex(),
+            "transcript_root": "0x" + outcome.transcript.root.hex(),
+            "transcript_entries": len(outcome.transcript.entries),
+            "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
+        }
         (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
 
 

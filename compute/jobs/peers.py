@@ -26,8 +26,9 @@ IDENTITY_PATH = "/custos/v1/identity"
 PARAMS_PATH = "/custos/v1/params"
 
 
-def party_router(identity: PartyIdentity, ready_jobs: Callable[[], set[int]],
-                 params: Callable[[bytes], bytes | None]) -> APIRouter:
+def party_router(
+    identity: PartyIdentity, ready_jobs: Callable[[], set[int]], params: Callable[[bytes], bytes | None]
+) -> APIRouter:
     """Routes a runner serves beside its message endpoint: identity + readiness, parameter documents."""
     api = APIRouter(tags=["party"])
 

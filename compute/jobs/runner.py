@@ -66,8 +66,16 @@ class _JobView:
 class JobRunner:
     """Runs this party's part of every job that involves it."""
 
-    def __init__(self, workspace: Workspace, member: MemberLedger, *, protocol_timeout: float = 120.0,
-                 on_progress: Callable[[Progress], None] | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        member: MemberLedger,
+        *,
+        protocol_timeout: float = 120.0,
+        on_progress: Callable[[Progress], None] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.workspace, self.member = workspace, member
         self.party = Party.from_keys(bytes(member.sender.account.key), workspace.transport_key)
         self.protocol_timeout = protocol_timeout
@@ -78,8 +86,12 @@ class JobRunner:
         self._kinds: dict[int, JobKind] = {}
         self._handled: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
-        self.server = serve_endpoint(self._endpoint, host, port, extra=[
-            party_router(self.party.identity, self._ready_jobs, self._params_document)])
+        self.server = serve_endpoint(
+            self._endpoint,
+            host,
+            port,
+            extra=[party_router(self.party.identity, self._ready_jobs, self._params_document)],
+        )
         self.peers = PeerDirectory(self._published)
         self.domain = AttestationDomain(member.deployment.chain_id, member.jobs.address)
 
@@ -208,8 +220,12 @@ class JobRunner:
             if not self._data_matches(job_id, source_id, version):
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
-            self._once(job_id, f"consent:{source_id}", lambda s=source_id: self.member.jobs.consent(job_id, s),
-                       f"source {source_id} v{version}: data matches its commitment")
+            self._once(
+                job_id,
+                f"consent:{source_id}",
+                lambda s=source_id: self.member.jobs.consent(job_id, s),
+                f"source {source_id} v{version}: data matches its commitment",
+            )
 
     # -- protocol --
     def _plan(self, job_id: int, view: _JobView) -> tuple[JobKind, Plan]:
@@ -265,8 +281,12 @@ class JobRunner:
             self._progress(job_id, "protocol", f"running {plan.protocol} with {len(roster)} parties")
             transport = HttpTransport(endpoints, timeout=self.protocol_timeout)
             try:
-                channel = Channel(self.party, Job(job_id, plan.protocol, identities, self.protocol_timeout),
-                                  transport, self._mailboxes[job_id])
+                channel = Channel(
+                    self.party,
+                    Job(job_id, plan.protocol, identities, self.protocol_timeout),
+                    transport,
+                    self._mailboxes[job_id],
+                )
                 outcome = run_role(channel, role)
             finally:
                 transport.close()
@@ -290,9 +310,14 @@ class JobRunner:
             self._abort(job_id, "PROTOCOL no contribution table")
             return
         weights, table_hash = contribution
-        self._once(job_id, "commit", lambda: self.member.jobs.commit_result(
-            job_id, outcome.result_hash, outcome.transcript.root, weights, table_hash),
-            f"weights {weights}")
+        self._once(
+            job_id,
+            "commit",
+            lambda: self.member.jobs.commit_result(
+                job_id, outcome.result_hash, outcome.transcript.root, weights, table_hash
+            ),
+            f"weights {weights}",
+        )
 
     # -- attestation and settlement --
     def _attest(self, job_id: int, view: _JobView) -> None:
@@ -303,16 +328,25 @@ class JobRunner:
         if outcome is None:
             return  # we did not take part in the run, so we cannot vouch for it
         expected = expected_contribution(self._kinds[job_id], outcome, len(view.source_ids))
-        mismatch = job.result_hash != outcome.result_hash or job.transcript_root != outcome.transcript.root or (
-            expected is not None and job.contribution_hash != expected)
+        mismatch = (
+            job.result_hash != outcome.result_hash
+            or job.transcript_root != outcome.transcript.root
+            or (expected is not None and job.contribution_hash != expected)
+        )
         if mismatch:
             evidence = hash_result({"result_hash": outcome.result_hash.hex(), "root": outcome.transcript.root.hex()})
-            self._once(job_id, "dispute", lambda: self.member.jobs.dispute(job_id, evidence),
-                       "the committed result is not the one this party computed")
+            self._once(
+                job_id,
+                "dispute",
+                lambda: self.member.jobs.dispute(job_id, evidence),
+                "the committed result is not the one this party computed",
+            )
             return
         attestation = Attestation(job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash)
         signature = attestation.sign(self.party.chain_key, self.domain)
-        self._once(job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation")
+        self._once(
+            job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation"
+        )
 
     def _maybe_finalize(self, job_id: int, view: _JobView, now: int) -> None:
         job = view.job

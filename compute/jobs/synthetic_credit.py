@@ -74,7 +74,9 @@ class CreditSplit:
     card: PartyTable
 
 
-def generate(businesses: int = 4000, seed: int = 7, coverage: tuple[float, float, float] = (0.85, 0.8, 0.8)) -> CreditSplit:
+def generate(
+    businesses: int = 4000, seed: int = 7, coverage: tuple[float, float, float] = (0.85, 0.8, 0.8)
+) -> CreditSplit:
     """Generate the split: `businesses` in the universe, each party covering a random share of them."""
     if businesses < 10:
         raise ValueError("need at least 10 businesses")

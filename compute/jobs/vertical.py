@@ -56,8 +56,14 @@ class VerticalParams:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"protocol": PROTOCOL, "guest_source": self.guest_source, "host_sources": list(self.host_sources),
-                "id_column": self.id_column, "label_column": self.label_column, "lr": self.lr.to_json()}
+        return {
+            "protocol": PROTOCOL,
+            "guest_source": self.guest_source,
+            "host_sources": list(self.host_sources),
+            "id_column": self.id_column,
+            "label_column": self.label_column,
+            "lr": self.lr.to_json(),
+        }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> VerticalParams:
@@ -65,8 +71,13 @@ class VerticalParams:
         try:
             if raw.get("protocol") != PROTOCOL:
                 raise InvalidInput(f"parameter document is for {raw.get('protocol')!r}, not {PROTOCOL}")
-            return cls(int(raw["guest_source"]), tuple(int(s) for s in raw["host_sources"]), str(raw["id_column"]),
-                       str(raw["label_column"]), HeteroLRParams(**raw["lr"]))
+            return cls(
+                int(raw["guest_source"]),
+                tuple(int(s) for s in raw["host_sources"]),
+                str(raw["id_column"]),
+                str(raw["label_column"]),
+                HeteroLRParams(**raw["lr"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"malformed parameter document: {exc}") from None
 

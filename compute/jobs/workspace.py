@@ -64,13 +64,25 @@ class Workspace:
             public = json.loads((folder / "workspace.json").read_text())
             secret = json.loads((folder / "secrets.json").read_text())
             sources = {
-                int(s["source_id"]): SourceFile(int(s["source_id"]), Path(s["path"]), s["id_column"],
-                                                bytes.fromhex(secret["sources"][str(s["source_id"])]),
-                                                s.get("label_column"), bool(s.get("runner_consents", True)))
+                int(s["source_id"]): SourceFile(
+                    int(s["source_id"]),
+                    Path(s["path"]),
+                    s["id_column"],
+                    bytes.fromhex(secret["sources"][str(s["source_id"])]),
+                    s.get("label_column"),
+                    bool(s.get("runner_consents", True)),
+                )
                 for s in public["sources"]
             }
-            return cls(folder, public["name"], Path(public["keystore"]), public["rpc"], Path(public["deployment"]),
-                       bytes.fromhex(secret["transport_key"]), sources)
+            return cls(
+                folder,
+                public["name"],
+                Path(public["keystore"]),
+                public["rpc"],
+                Path(public["deployment"]),
+                bytes.fromhex(secret["transport_key"]),
+                sources,
+            )
         except FileNotFoundError as exc:
             raise InvalidInput(f"no workspace at {folder}: {exc.filename} is missing") from None
         except (KeyError, TypeError, ValueError) as exc:
@@ -79,13 +91,26 @@ class Workspace:
     def save(self) -> None:
         """Write workspace.json and secrets.json (the latter readable by the owner only)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        public = {"name": self.name, "keystore": str(self.keystore), "rpc": self.rpc,
-                  "deployment": str(self.deployment),
-                  "sources": [{"source_id": s.source_id, "path": str(s.path), "id_column": s.id_column,
-                               "label_column": s.label_column, "runner_consents": s.runner_consents}
-                              for s in self.sources.values()]}
-        secret = {"transport_key": self.transport_key.hex(),
-                  "sources": {str(s.source_id): s.secret.hex() for s in self.sources.values()}}
+        public = {
+            "name": self.name,
+            "keystore": str(self.keystore),
+            "rpc": self.rpc,
+            "deployment": str(self.deployment),
+            "sources": [
+                {
+                    "source_id": s.source_id,
+                    "path": str(s.path),
+                    "id_column": s.id_column,
+                    "label_column": s.label_column,
+                    "runner_consents": s.runner_consents,
+                }
+                for s in self.sources.values()
+            ],
+        }
+        secret = {
+            "transport_key": self.transport_key.hex(),
+            "sources": {str(s.source_id): s.secret.hex() for s in self.sources.values()},
+        }
         (self.folder / "workspace.json").write_text(json.dumps(public, indent=1))
         path = self.folder / "secrets.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

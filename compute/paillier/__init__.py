@@ -11,8 +11,8 @@ is decrypted or combined, and work spread over processes. Fresh obfuscation is t
 from compute.paillier.encoding import DEFAULT_EXPONENT, decode, encode
 from compute.paillier.keys import (
     CiphertextOutOfRange,
-    Keypair,
     KeyMismatch,
+    Keypair,
     check_ciphertexts,
     generate_keypair,
 )

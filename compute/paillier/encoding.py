@@ -47,7 +47,9 @@ def from_residues(residues: list[int], n: int, max_int: int) -> list[int]:
         elif m >= n - max_int:
             out.append(int(m) - n)
         else:
-            raise EncodingOverflow("decrypted value overflowed the key's range (too many additions or too large a scale)")
+            raise EncodingOverflow(
+                "decrypted value overflowed the key's range (too many additions or too large a scale)"
+            )
     return out
 
 

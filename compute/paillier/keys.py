@@ -39,7 +39,9 @@ def generate_keypair(n_bits: int = 2048) -> Keypair:
     return Keypair(public, private)
 
 
-def check_ciphertexts(public_key: paillier.PaillierPublicKey, ciphertexts: Iterable[int], *, units: bool = False) -> None:
+def check_ciphertexts(
+    public_key: paillier.PaillierPublicKey, ciphertexts: Iterable[int], *, units: bool = False
+) -> None:
     """Raise CiphertextOutOfRange unless every ciphertext is in [1, n²) (and, if `units`, coprime to n)."""
     nsquare = public_key.nsquare
     n = public_key.n

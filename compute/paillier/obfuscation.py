@@ -92,7 +92,9 @@ class PrecomputedObfuscation:
 class ShortExponentObfuscation:
     """DJN obfuscators h_s^a, a < 2^exponent_bits, by fixed-base windowing (see module docstring)."""
 
-    def __init__(self, public_key: paillier.PaillierPublicKey, exponent_bits: int | None = None, window: int = 8) -> None:
+    def __init__(
+        self, public_key: paillier.PaillierPublicKey, exponent_bits: int | None = None, window: int = 8
+    ) -> None:
         n = gmpy2.mpz(public_key.n)
         self._nsquare = gmpy2.mpz(public_key.nsquare)
         self.exponent_bits = exponent_bits or public_key.n.bit_length() // 2

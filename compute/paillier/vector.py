@@ -69,7 +69,9 @@ class EncryptedVector:
         exponent = min(self.exponent, other.exponent)
         a, b = self.with_exponent(exponent), other.with_exponent(exponent)
         nsquare = gmpy2.mpz(self.public_key.nsquare)
-        return EncryptedVector(self.public_key, [x * y % nsquare for x, y in zip(a.ciphertexts, b.ciphertexts)], exponent)
+        return EncryptedVector(
+            self.public_key, [x * y % nsquare for x, y in zip(a.ciphertexts, b.ciphertexts)], exponent
+        )
 
     def add_encoded(self, signed: Sequence[int]) -> EncryptedVector:
         """Add plaintext integers at this vector's exponent (masks, pre-encoded values)."""
@@ -77,7 +79,9 @@ class EncryptedVector:
             raise InvalidInput(f"{len(signed)} plaintexts for {len(self)} ciphertexts")
         n, nsquare = gmpy2.mpz(self.public_key.n), gmpy2.mpz(self.public_key.nsquare)
         residues = to_residues(list(signed), int(n), self.public_key.max_int)
-        return EncryptedVector(self.public_key, [c * (1 + m * n) % nsquare for c, m in zip(self.ciphertexts, residues)], self.exponent)
+        return EncryptedVector(
+            self.public_key, [c * (1 + m * n) % nsquare for c, m in zip(self.ciphertexts, residues)], self.exponent
+        )
 
     def add_plain(self, values: np.ndarray) -> EncryptedVector:
         """Add plaintext floats (encoded at this vector's exponent)."""
@@ -133,13 +137,17 @@ class EncryptedVector:
         """The same plaintexts under fresh obfuscators (unlinkable to these ciphertexts)."""
         nsquare = gmpy2.mpz(self.public_key.nsquare)
         obfuscators = obfuscation.take(len(self), workers)
-        return EncryptedVector(self.public_key, [c * r % nsquare for c, r in zip(self.ciphertexts, obfuscators)], self.exponent)
+        return EncryptedVector(
+            self.public_key, [c * r % nsquare for c, r in zip(self.ciphertexts, obfuscators)], self.exponent
+        )
 
 
 class Encryptor:
     """Batch encryption under one public key; fresh obfuscation unless told otherwise."""
 
-    def __init__(self, public_key: paillier.PaillierPublicKey, obfuscation: Obfuscation | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, public_key: paillier.PaillierPublicKey, obfuscation: Obfuscation | None = None, workers: int = 1
+    ) -> None:
         self.public_key = public_key
         self.obfuscation = obfuscation if obfuscation is not None else FreshObfuscation(public_key)
         self.workers = max(1, workers)
@@ -150,7 +158,9 @@ class Encryptor:
         residues = to_residues(list(signed), int(n), self.public_key.max_int)
         obfuscators = self.obfuscation.take(len(residues), self.workers)
         # g = n + 1, so g^m = 1 + m·n mod n²: no exponentiation for the message part
-        return EncryptedVector(self.public_key, [(1 + m * n) * r % nsquare for m, r in zip(residues, obfuscators)], exponent)
+        return EncryptedVector(
+            self.public_key, [(1 + m * n) * r % nsquare for m, r in zip(residues, obfuscators)], exponent
+        )
 
     def encrypt(self, values: np.ndarray, exponent: int = DEFAULT_EXPONENT) -> EncryptedVector:
         """Encrypt floats at a fixed exponent."""

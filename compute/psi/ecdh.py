@@ -56,7 +56,7 @@ def _multiply(scalar: bytes, blob: bytes) -> bytes:
     key = X25519PrivateKey.from_private_bytes(scalar)
     load, exchange = X25519PublicKey.from_public_bytes, key.exchange
     try:
-        return b"".join([exchange(load(blob[i:i + POINT])) for i in range(0, len(blob), POINT)])
+        return b"".join([exchange(load(blob[i : i + POINT])) for i in range(0, len(blob), POINT)])
     except ValueError as exc:  # a low-order point gives the all-zero output OpenSSL refuses
         raise ValueError("low-order point") from exc
 
@@ -78,7 +78,7 @@ def multiply_all(scalar: bytes, points: bytes, peer: Address, step: str) -> byte
 
 def points_of(blob: bytes) -> list[bytes]:
     """The 32-byte points of a blob, in order."""
-    return [blob[i:i + POINT] for i in range(0, len(blob), POINT)]
+    return [blob[i : i + POINT] for i in range(0, len(blob), POINT)]
 
 
 def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> Role:
@@ -137,35 +137,73 @@ def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Co
 
 
 def psi_ecdh(
-    receiver: Party, sender: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int,
-    reveal_size: bool = False, timeout: float = 60.0, failure_log: FailureLog | None = None, record_view: bool = False,
+    receiver: Party,
+    sender: Party,
+    inputs: Mapping[Address, Collection[str]],
+    *,
+    job_id: int,
+    reveal_size: bool = False,
+    timeout: float = 60.0,
+    failure_log: FailureLog | None = None,
+    record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[list[str]]:
     """Run ECDH PSI in this process: `receiver` learns the intersection, `sender` at most its size."""
-    return run_psi(PROTOCOL, receiver_role, sender_role, receiver, sender, inputs, job_id=job_id,
-                   reveal_size=reveal_size, timeout=timeout, failure_log=failure_log, record_view=record_view,
-                   transport=transport)
+    return run_psi(
+        PROTOCOL,
+        receiver_role,
+        sender_role,
+        receiver,
+        sender,
+        inputs,
+        job_id=job_id,
+        reveal_size=reveal_size,
+        timeout=timeout,
+        failure_log=failure_log,
+        record_view=record_view,
+        transport=transport,
+    )
 
 
 def run_psi(
-    protocol: str, receiver_role: Callable[..., Role], holder_role: Callable[..., Role], receiver: Party,
-    holder: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int, reveal_size: bool, timeout: float,
-    failure_log: FailureLog | None, record_view: bool, transport: TransportFactory,
+    protocol: str,
+    receiver_role: Callable[..., Role],
+    holder_role: Callable[..., Role],
+    receiver: Party,
+    holder: Party,
+    inputs: Mapping[Address, Collection[str]],
+    *,
+    job_id: int,
+    reveal_size: bool,
+    timeout: float,
+    failure_log: FailureLog | None,
+    record_view: bool,
+    transport: TransportFactory,
 ) -> ProtocolResult[list[str]]:
     """Run a two-party PSI's roles in this process: `receiver` learns the intersection."""
     check_psi_inputs(receiver, holder, inputs)
     job = Job(job_id, protocol, {p.address: p.identity for p in (receiver, holder)}, timeout, record_view)
-    roles = {receiver.address: receiver_role(inputs[receiver.address], holder.address, reveal_size),
-             holder.address: holder_role(inputs[holder.address], receiver.address, reveal_size)}
+    roles = {
+        receiver.address: receiver_role(inputs[receiver.address], holder.address, reveal_size),
+        holder.address: holder_role(inputs[holder.address], receiver.address, reveal_size),
+    }
     outcomes = run_in_process(job, [receiver, holder], roles, failure_log, transport)
     return psi_result(protocol, job_id, outcomes, receiver.address, holder.address, reveal_size)
 
 
-def psi_result(protocol: str, job_id: int, outcomes: Mapping, receiver: Address, sender: Address, reveal_size: bool) -> ProtocolResult[list[str]]:
+def psi_result(
+    protocol: str, job_id: int, outcomes: Mapping, receiver: Address, sender: Address, reveal_size: bool
+) -> ProtocolResult[list[str]]:
     """Assemble the ProtocolResult of a two-party PSI run from both parties' outcomes."""
     transcript, result_hash = agreed(outcomes, protocol)
     r, s = outcomes[receiver], outcomes[sender]
-    parties = (PartyMetadata(receiver, "receiver", r.metadata["rows"], {"learns": "intersection"}),
-               PartyMetadata(sender, "sender", s.metadata["rows"],
-                             {"learns": "size" if reveal_size else "nothing", "intersection_size": s.metadata["intersection_size"]}))
+    parties = (
+        PartyMetadata(receiver, "receiver", r.metadata["rows"], {"learns": "intersection"}),
+        PartyMetadata(
+            sender,
+            "sender",
+            s.metadata["rows"],
+            {"learns": "size" if reveal_size else "nothing", "intersection_size": s.metadata["intersection_size"]},
+        ),
+    )
     return ProtocolResult(protocol, job_id, r.value, result_hash, transcript, parties, {"reveal_size": reveal_size})

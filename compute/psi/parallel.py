@@ -35,7 +35,7 @@ def _get_pool() -> ProcessPoolExecutor:
 def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
     """`items` cut into at most `parts` contiguous, nearly equal slices."""
     size = max(1, -(-len(items) // max(parts, 1)))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def map_blob(fn: Callable[..., bytes], blob: bytes, width: int, *args: Any, parallel: bool | None = None) -> bytes:
@@ -49,7 +49,7 @@ def map_blob(fn: Callable[..., bytes], blob: bytes, width: int, *args: Any, para
     if not parallel:
         return fn(*args, blob)
     per = max(1, -(-count // (workers() * 4))) * width
-    batches = [blob[i:i + per] for i in range(0, len(blob), per)]
+    batches = [blob[i : i + per] for i in range(0, len(blob), per)]
     return b"".join(_get_pool().map(fn, *([a] * len(batches) for a in args), batches))
 
 

@@ -82,7 +82,9 @@ def full_domain_hash(job_id: int, ident: str, n: int) -> int:
 
 def tag(job_id: int, signature: int) -> bytes:
     """What is compared: a hash of the unblinded signature."""
-    return hashlib.sha256(b"custos/psi/rsa/tag" + job_id.to_bytes(32, "big") + signature.to_bytes(WIDTH, "big")).digest()
+    return hashlib.sha256(
+        b"custos/psi/rsa/tag" + job_id.to_bytes(32, "big") + signature.to_bytes(WIDTH, "big")
+    ).digest()
 
 
 def _sign_batch(key: RsaKey, values: Sequence[int]) -> list[int]:
@@ -137,7 +139,7 @@ def unpack(data: bytes, n: int, sender: Address, step: str) -> list[int]:
     """Parse `pack` output; MalformedMessage unless every value is a residue mod n."""
     if len(data) % WIDTH:
         raise MalformedMessage(sender, step, "not a whole number of residues")
-    values = [int.from_bytes(data[i:i + WIDTH], "big") for i in range(0, len(data), WIDTH)]
+    values = [int.from_bytes(data[i : i + WIDTH], "big") for i in range(0, len(data), WIDTH)]
     if any(v >= n for v in values):
         raise MalformedMessage(sender, step, "a value is not reduced mod n")
     return values
@@ -184,7 +186,7 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
         theirs_raw = ch.recv(key_holder, "sender-set")
         if len(theirs_raw) % TAG:
             raise MalformedMessage(key_holder, "sender-set", "not a whole number of tags")
-        theirs = {theirs_raw[i:i + TAG] for i in range(0, len(theirs_raw), TAG)}
+        theirs = {theirs_raw[i : i + TAG] for i in range(0, len(theirs_raw), TAG)}
         signed = unpack(ch.recv(key_holder, "signed"), n, key_holder, "signed")
         if len(signed) != len(idents):
             raise ProtocolViolation(key_holder, "signed", f"returned {len(signed)} signatures for {len(idents)}")
@@ -202,11 +204,29 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
 
 
 def psi_rsa(
-    receiver: Party, key_holder: Party, inputs: Mapping[Address, Collection[str]], *, job_id: int,
-    reveal_size: bool = False, timeout: float = 120.0, failure_log: FailureLog | None = None, record_view: bool = False,
+    receiver: Party,
+    key_holder: Party,
+    inputs: Mapping[Address, Collection[str]],
+    *,
+    job_id: int,
+    reveal_size: bool = False,
+    timeout: float = 120.0,
+    failure_log: FailureLog | None = None,
+    record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[list[str]]:
     """Run RSA blind-signature PSI in this process: `receiver` learns the intersection."""
-    return run_psi(PROTOCOL, receiver_role, key_holder_role, receiver, key_holder, inputs, job_id=job_id,
-                   reveal_size=reveal_size, timeout=timeout, failure_log=failure_log, record_view=record_view,
-                   transport=transport)
+    return run_psi(
+        PROTOCOL,
+        receiver_role,
+        key_holder_role,
+        receiver,
+        key_holder,
+        inputs,
+        job_id=job_id,
+        reveal_size=reveal_size,
+        timeout=timeout,
+        failure_log=failure_log,
+        record_view=record_view,
+        transport=transport,
+    )

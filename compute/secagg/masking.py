@@ -36,7 +36,9 @@ def pair_seed(private: X25519PrivateKey, peer_public: bytes, index_a: int, index
     """The seed two clients share: HKDF of their X25519 secret, bound to their (sorted) indices."""
     lo, hi = sorted((index_a, index_b))
     info = b"custos/secagg/pair/v1" + lo.to_bytes(4, "big") + hi.to_bytes(4, "big")
-    return HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(private.exchange(X25519PublicKey.from_public_bytes(peer_public)))
+    return HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(
+        private.exchange(X25519PublicKey.from_public_bytes(peer_public))
+    )
 
 
 def encode_vector(values: np.ndarray, fraction_bits: int, parties: int) -> np.ndarray:
@@ -76,7 +78,12 @@ def masked_input(x: np.ndarray, self_seed: bytes, me: int, pair_seeds: Mapping[i
     return y
 
 
-def unmask(masked: Mapping[int, np.ndarray], self_seeds: Mapping[int, bytes], dropped_pair_seeds: Iterable[tuple[int, int, bytes]], dim: int) -> np.ndarray:
+def unmask(
+    masked: Mapping[int, np.ndarray],
+    self_seeds: Mapping[int, bytes],
+    dropped_pair_seeds: Iterable[tuple[int, int, bytes]],
+    dim: int,
+) -> np.ndarray:
     """Σ y_u over U3, minus the survivors' self masks and the masks they shared with dropped clients.
 
     `dropped_pair_seeds` yields (survivor u, dropped d, s_ud) for every u ∈ U3 and d ∈ U2 \\ U3.
@@ -94,7 +101,9 @@ def unmask(masked: Mapping[int, np.ndarray], self_seeds: Mapping[int, bytes], dr
     return total
 
 
-def unmask_shares(held: Mapping[int, tuple[int, int]], accepted: Sequence[int], dropped: Sequence[int]) -> dict[str, dict[int, int]]:
+def unmask_shares(
+    held: Mapping[int, tuple[int, int]], accepted: Sequence[int], dropped: Sequence[int]
+) -> dict[str, dict[int, int]]:
     """One client's answer: b-shares for accepted clients, key shares for dropped ones, never both.
 
     `held` maps each client index to the (key share, b share) this client received from it.

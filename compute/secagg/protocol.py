@@ -72,8 +72,15 @@ def _indices(message: dict, key: str, sender: Address, step: str) -> list[int]:
         raise MalformedMessage(sender, step, f"{key} is not a list of client indices") from exc
 
 
-def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients: Sequence[Address], server: Address,
-                drop_at: str | None = None, late_by: float = 0.0) -> Role:
+def client_role(
+    me: int,
+    vector: np.ndarray,
+    params: AggregationParams,
+    clients: Sequence[Address],
+    server: Address,
+    drop_at: str | None = None,
+    late_by: float = 0.0,
+) -> Role:
     """Client `me` (its index in `clients`); `drop_at` (a stage name) simulates a client that stops there."""
 
     def stopped(ch: Channel) -> RoleOutput:
@@ -98,12 +105,16 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedMessage(server, st("roster1"), "key list does not parse") from exc
         if me not in keys or len(keys) < params.threshold or not set(keys) <= set(range(len(clients))):
-            raise ProtocolViolation(server, st("roster1"), "roster omits us, is below threshold or names unknown clients")
+            raise ProtocolViolation(
+                server, st("roster1"), "roster omits us, is below threshold or names unknown clients"
+            )
         if drop_at == "share":
             return stopped(ch)
         self_seed, held = _share_secrets(ch, me, mask_key, sorted(keys), params.threshold, clients, st("keyshares"))
         ch.send(server, st("shared"), b"{}")
-        u2 = _indices(_json(ch.recv(server, st("roster2"), wait), server, st("roster2")), "clients", server, st("roster2"))
+        u2 = _indices(
+            _json(ch.recv(server, st("roster2"), wait), server, st("roster2")), "clients", server, st("roster2")
+        )
         if me not in u2 or not set(u2) <= set(keys) or len(u2) < params.threshold:
             raise ProtocolViolation(server, st("roster2"), "U2 omits us, is below threshold or is not within U1")
         if drop_at == "masked":
@@ -123,7 +134,11 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
         if drop_at == "unmask":
             return stopped(ch)
         answer = masking.unmask_shares(held, u3, [d for d in u2 if d not in u3])
-        ch.send(server, st("unmasked"), json.dumps({k: {str(i): hex(s) for i, s in v.items()} for k, v in answer.items()}).encode())
+        ch.send(
+            server,
+            st("unmasked"),
+            json.dumps({k: {str(i): hex(s) for i, s in v.items()} for k, v in answer.items()}).encode(),
+        )
         done = _json(ch.recv(server, st("done"), wait), server, st("done"))
         finishers = [clients[i] for i in _indices(done, "clients", server, st("done"))] + [server]
         return RoleOutput(None, None, finishers=finishers, metadata={"rows": 1})
@@ -131,8 +146,15 @@ def client_role(me: int, vector: np.ndarray, params: AggregationParams, clients:
     return role
 
 
-def _share_secrets(ch: Channel, me: int, mask_key: X25519PrivateKey, u1: Sequence[int], threshold: int,
-                   clients: Sequence[Address], step: str) -> tuple[bytes, dict[int, tuple[int, int]]]:
+def _share_secrets(
+    ch: Channel,
+    me: int,
+    mask_key: X25519PrivateKey,
+    u1: Sequence[int],
+    threshold: int,
+    clients: Sequence[Address],
+    step: str,
+) -> tuple[bytes, dict[int, tuple[int, int]]]:
     """Shamir-share our mask key and a fresh self seed among U1; returns the seed and our own shares."""
     self_seed = secrets.token_bytes(32)
     xs = [i + 1 for i in u1]
@@ -144,7 +166,9 @@ def _share_secrets(ch: Channel, me: int, mask_key: X25519PrivateKey, u1: Sequenc
     return self_seed, {me: (key_shares[me + 1], seed_shares[me + 1])}
 
 
-def _receive_shares(ch: Channel, me: int, u2: Sequence[int], clients: Sequence[Address], step: str) -> dict[int, tuple[int, int]]:
+def _receive_shares(
+    ch: Channel, me: int, u2: Sequence[int], clients: Sequence[Address], step: str
+) -> dict[int, tuple[int, int]]:
     """The (key share, seed share) each other client of U2 sent us."""
     held = {}
     for v in u2:
@@ -186,7 +210,10 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
         _require(u2, params, ch.address, st("shared"))
         for i in u2:
             ch.send(clients[i], st("roster2"), json.dumps({"clients": u2}).encode())
-        masked = {index[a]: np.frombuffer(y, dtype=np.uint64) for a, y in ch.collect([clients[i] for i in u2], st("masked"), wait).items()}
+        masked = {
+            index[a]: np.frombuffer(y, dtype=np.uint64)
+            for a, y in ch.collect([clients[i] for i in u2], st("masked"), wait).items()
+        }
         ch.expire(st("masked"))  # a late masked input is never used, and never unmasked (see masking.py)
         for i, y in masked.items():
             if len(y) != params.dim:
@@ -195,7 +222,10 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
         _require(u3, params, ch.address, st("masked"))
         for i in u3:
             ch.send(clients[i], st("unmask"), json.dumps({"clients": u3}).encode())
-        answers = {index[a]: _json(r, a, st("unmasked")) for a, r in ch.collect([clients[i] for i in u3], st("unmasked"), wait).items()}
+        answers = {
+            index[a]: _json(r, a, st("unmasked"))
+            for a, r in ch.collect([clients[i] for i in u3], st("unmasked"), wait).items()
+        }
         ch.expire(st("unmasked"))
         u4 = sorted(answers)
         _require(u4, params, ch.address, st("unmasked"))
@@ -206,15 +236,25 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
         finishers = [clients[i] for i in u4]
         for a in finishers:
             ch.send(a, st("done"), json.dumps({"clients": u4, "result_hash": result_hash.hex()}).encode())
-        return RoleOutput({"sum": value, "clients": u3, "dropped": sorted(set(range(len(clients))) - set(u3))},
-                          result_hash, finishers=[*finishers, ch.address])
+        return RoleOutput(
+            {"sum": value, "clients": u3, "dropped": sorted(set(range(len(clients))) - set(u3))},
+            result_hash,
+            finishers=[*finishers, ch.address],
+        )
 
     return role
 
 
-def _reconstruct(answers: Mapping[int, dict], u3: Sequence[int], dropped: Sequence[int], keys: Mapping[int, bytes],
-                 clients: Sequence[Address], step: str) -> tuple[dict[int, bytes], list[tuple[int, int, bytes]]]:
+def _reconstruct(
+    answers: Mapping[int, dict],
+    u3: Sequence[int],
+    dropped: Sequence[int],
+    keys: Mapping[int, bytes],
+    clients: Sequence[Address],
+    step: str,
+) -> tuple[dict[int, bytes], list[tuple[int, int, bytes]]]:
     """Self seeds of U3 and the pair seeds of (survivor, dropped) from the clients' shares."""
+
     def collect(kind: str, target: int) -> dict[int, int]:
         shares = {}
         for responder, answer in answers.items():
@@ -233,9 +273,19 @@ def _reconstruct(answers: Mapping[int, dict], u3: Sequence[int], dropped: Sequen
 
 
 def secure_aggregate(
-    clients: Sequence[Party], server: Party, vectors: Mapping[Address, np.ndarray], *, job_id: int, threshold: int,
-    fraction_bits: int = 0, stage_timeout: float = 10.0, timeout: float = 60.0, failure_log: FailureLog | None = None,
-    drop: Mapping[Address, str] | None = None, late: Mapping[Address, float] | None = None, record_view: bool = False,
+    clients: Sequence[Party],
+    server: Party,
+    vectors: Mapping[Address, np.ndarray],
+    *,
+    job_id: int,
+    threshold: int,
+    fraction_bits: int = 0,
+    stage_timeout: float = 10.0,
+    timeout: float = 60.0,
+    failure_log: FailureLog | None = None,
+    drop: Mapping[Address, str] | None = None,
+    late: Mapping[Address, float] | None = None,
+    record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[dict]:
     """Sum the clients' vectors at `server`; survives up to len(clients) − threshold dropouts.
@@ -255,14 +305,27 @@ def secure_aggregate(
         raise InvalidInput("every client needs a vector, all of one length")
     params = AggregationParams(threshold, dims.pop(), fraction_bits, stage_timeout)
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in [*clients, server]}, timeout, record_view)
-    roles = {a: client_role(i, np.asarray(vectors[a]), params, order, server.address, drop.get(a), late.get(a, 0.0))
-             for i, a in enumerate(order)}
+    roles = {
+        a: client_role(i, np.asarray(vectors[a]), params, order, server.address, drop.get(a), late.get(a, 0.0))
+        for i, a in enumerate(order)
+    }
     roles[server.address] = server_role(params, order)
     outcomes = run_in_process(job, [*clients, server], roles, failure_log, transport)
     value = outcomes[server.address].value
-    finishers = {a: o for a, o in outcomes.items() if a == server.address or order.index(a) in value["clients"] and o.result_hash}
+    finishers = {
+        a: o for a, o in outcomes.items() if a == server.address or order.index(a) in value["clients"] and o.result_hash
+    }
     transcript, result_hash = agreed(finishers, PROTOCOL)
-    meta = tuple(PartyMetadata(a, "client", 1 if i in value["clients"] else 0,
-                               {"dropped": i not in value["clients"]}) for i, a in enumerate(order))
-    return ProtocolResult(PROTOCOL, job_id, value, result_hash, transcript,
-                          (*meta, PartyMetadata(server.address, "server", 0)), {"threshold": threshold, "fraction_bits": fraction_bits})
+    meta = tuple(
+        PartyMetadata(a, "client", 1 if i in value["clients"] else 0, {"dropped": i not in value["clients"]})
+        for i, a in enumerate(order)
+    )
+    return ProtocolResult(
+        PROTOCOL,
+        job_id,
+        value,
+        result_hash,
+        transcript,
+        (*meta, PartyMetadata(server.address, "server", 0)),
+        {"threshold": threshold, "fraction_bits": fraction_bits},
+    )

@@ -15,7 +15,9 @@ DEFAULT_FRACTION_BITS = 16
 DEFAULT_MAX_ABS = 2.0**40
 
 
-def encode(values: Iterable[float], fraction_bits: int = DEFAULT_FRACTION_BITS, max_abs: float = DEFAULT_MAX_ABS) -> list[int]:
+def encode(
+    values: Iterable[float], fraction_bits: int = DEFAULT_FRACTION_BITS, max_abs: float = DEFAULT_MAX_ABS
+) -> list[int]:
     """round(x · 2^f) for each value; EncodingOverflow on NaN, infinity or |x| > max_abs."""
     scale = 1 << fraction_bits
     out = []

@@ -52,7 +52,9 @@ class StatsParams:
         eps = self.epsilon / 4
         bound = max(abs(self.clip[0]), abs(self.clip[1]))
         scale_f = 1 << self.fraction_bits
-        return [1 / eps, bound * scale_f / eps, bound * bound * scale_f * scale_f / eps] + [1 / eps] * self.histogram_size
+        return [1 / eps, bound * scale_f / eps, bound * bound * scale_f * scale_f / eps] + [
+            1 / eps
+        ] * self.histogram_size
 
     @property
     def histogram_size(self) -> int:
@@ -61,9 +63,13 @@ class StatsParams:
 
     def to_json(self) -> dict[str, object]:
         """The parameters as recorded with the result."""
-        return {"bins": list(self.bins), "fraction_bits": self.fraction_bits, "epsilon": self.epsilon,
-                "epsilon_per_statistic": None if self.epsilon is None else self.epsilon / 4,
-                "clip": list(self.clip) if self.clip else None}
+        return {
+            "bins": list(self.bins),
+            "fraction_bits": self.fraction_bits,
+            "epsilon": self.epsilon,
+            "epsilon_per_statistic": None if self.epsilon is None else self.epsilon / 4,
+            "clip": list(self.clip) if self.clip else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,14 @@ class Statistics:
 
     def to_json(self) -> dict[str, object]:
         """JSON form, the basis of the result hash."""
-        return {"count": self.count, "sum": self.sum, "mean": self.mean, "variance": self.variance,
-                "histogram": list(self.histogram), "epsilon": self.epsilon}
+        return {
+            "count": self.count,
+            "sum": self.sum,
+            "mean": self.mean,
+            "variance": self.variance,
+            "histogram": list(self.histogram),
+            "epsilon": self.epsilon,
+        }
 
 
 def local_aggregates(column: Sequence[float], params: StatsParams, parties: int) -> list[int]:
@@ -109,7 +121,9 @@ def finalize(totals: Sequence[int], params: StatsParams) -> Statistics:
     if count > 0:
         mean = float(Fraction(s1, count * scale))
         variance = max(float(Fraction(count * s2 - s1 * s1, count * count * scale * scale)), 0.0)
-    return Statistics(float(count), float(Fraction(s1, scale)), mean, variance, tuple(float(h) for h in hist), params.epsilon)
+    return Statistics(
+        float(count), float(Fraction(s1, scale)), mean, variance, tuple(float(h) for h in hist), params.epsilon
+    )
 
 
 def _decode_vector(data: bytes, size: int, sender: Address, step: str) -> list[int]:
@@ -131,12 +145,16 @@ def party_role(column: Sequence[float], params: StatsParams, order: Sequence[Add
         for peer, vector in zip(order, shares, strict=True):
             if peer != ch.address:
                 ch.send(peer, "shares", json.dumps([hex(v) for v in vector]).encode())
-        held = [shares[order.index(ch.address)]] + [_decode_vector(ch.recv(p, "shares"), size, p, "shares") for p in order if p != ch.address]
+        held = [shares[order.index(ch.address)]] + [
+            _decode_vector(ch.recv(p, "shares"), size, p, "shares") for p in order if p != ch.address
+        ]
         partial = add(held)
         if ch.address != receiver:
             ch.send(receiver, "partial", json.dumps([hex(v) for v in partial]).encode())
             return RoleOutput(None, None, metadata={"rows": len(column)})
-        partials = [partial] + [_decode_vector(ch.recv(p, "partial"), size, p, "partial") for p in order if p != receiver]
+        partials = [partial] + [
+            _decode_vector(ch.recv(p, "partial"), size, p, "partial") for p in order if p != receiver
+        ]
         stats = finalize(add(partials), params)
         return RoleOutput(stats, hash_result(stats.to_json()), metadata={"rows": len(column)})
 
@@ -144,9 +162,15 @@ def party_role(column: Sequence[float], params: StatsParams, order: Sequence[Add
 
 
 def secure_stats(
-    parties: Sequence[Party], columns: Mapping[Address, Sequence[float]], *, job_id: int,
-    params: StatsParams | None = None, receiver: Address | None = None, timeout: float = 60.0,
-    failure_log: FailureLog | None = None, record_view: bool = False,
+    parties: Sequence[Party],
+    columns: Mapping[Address, Sequence[float]],
+    *,
+    job_id: int,
+    params: StatsParams | None = None,
+    receiver: Address | None = None,
+    timeout: float = 60.0,
+    failure_log: FailureLog | None = None,
+    record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[Statistics]:
     """Run secure statistics in this process; only `receiver` (default: first party) learns them."""
@@ -158,7 +182,9 @@ def secure_stats(
     roles = {a: party_role(columns[a], params, order, receiver) for a in order}
     outcomes = run_in_process(job, parties, roles, failure_log, transport)
     transcript, result_hash = agreed(outcomes, PROTOCOL)
-    meta = tuple(PartyMetadata(a, "receiver" if a == receiver else "contributor", outcomes[a].metadata["rows"]) for a in order)
+    meta = tuple(
+        PartyMetadata(a, "receiver" if a == receiver else "contributor", outcomes[a].metadata["rows"]) for a in order
+    )
     return ProtocolResult(PROTOCOL, job_id, outcomes[receiver].value, result_hash, transcript, meta, params.to_json())
 
 

@@ -42,4 +42,7 @@ def check_headroom(values: Sequence[int], parties: int) -> None:
     limit = MODULUS // (2 * parties)
     for v in values:
         if abs(v) >= limit:
-            raise EncodingOverflow(f"a local aggregate of {v.bit_length()} bits leaves no headroom for {parties} parties in Z_2^{RING_BITS}")
+            raise EncodingOverflow(
+                f"a local aggregate of {v.bit_length()} bits leaves no headroom"
+                f" for {parties} parties in Z_2^{RING_BITS}"
+            )

@@ -78,8 +78,9 @@ class _Server:
         self._thread.join(timeout=10)
 
 
-def serve_endpoint(endpoint: MessageEndpoint, host: str = "127.0.0.1", port: int = 0,
-                   extra: Sequence[APIRouter] = ()) -> _Server:
+def serve_endpoint(
+    endpoint: MessageEndpoint, host: str = "127.0.0.1", port: int = 0, extra: Sequence[APIRouter] = ()
+) -> _Server:
     """Run `endpoint` (and any `extra` routers) under uvicorn in a background thread; `.url`, `.stop()`."""
     import socket
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 app = typer.Typer(name="audit", help="Query and verify the on-chain audit trail.", no_args_is_help=True)
 
 RPC = typer.Option("http://127.0.0.1:8545", "--rpc", envvar="CUSTOS_RPC", help="JSON-RPC endpoint of a node.")
-CHAIN = typer.Option(None, "--chain", help="Embedded chain directory: its deployment.json, its index, and "
-                     "the chain itself in-process when no node answers at --rpc.")
+CHAIN = typer.Option(
+    None,
+    "--chain",
+    help="Embedded chain directory: its deployment.json, its index, and "
+    "the chain itself in-process when no node answers at --rpc.",
+)
 DEPLOYMENT = typer.Option(None, "--deployment", help="deployment.json (default: ./deployment.json).")
 INDEX = typer.Option(None, "--index", help="Local event index (default: audit-index.db beside deployment.json).")
 VERIFY = typer.Option(False, "--verify", help="Check every record against the chain and report what failed.")
@@ -30,7 +34,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _time(value: Optional[str], option: str) -> Optional[int]:
+def _time(value: str | None, option: str) -> int | None:
     if value is None:
         return None
     if value.isdigit():
@@ -39,10 +43,10 @@ def _time(value: Optional[str], option: str) -> Optional[int]:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise _fail(f"{option} {value!r} is neither unix seconds nor an ISO date/time", 2) from None
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).timestamp())
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp())
 
 
-def _auditor(rpc: str, chain: Optional[Path], deployment: Optional[Path], index: Optional[Path]) -> Any:
+def _auditor(rpc: str, chain: Path | None, deployment: Path | None, index: Path | None) -> Any:
     from ledger.audit.auditor import Auditor
     from ledger.client import connect
     from ledger.client.deployment import load_deployment
@@ -63,9 +67,21 @@ def _auditor(rpc: str, chain: Optional[Path], deployment: Optional[Path], index:
     return Auditor.open(w3, info, index)
 
 
-def _run(what: str, key: Any, rpc: str, chain: Optional[Path], deployment: Optional[Path], index: Optional[Path],
-         verify: bool, as_json: bool, kind: Optional[list[str]], status: Optional[str], since: Optional[str],
-         until: Optional[str], no_sync: bool) -> None:
+def _run(
+    what: str,
+    key: Any,
+    rpc: str,
+    chain: Path | None,
+    deployment: Path | None,
+    index: Path | None,
+    verify: bool,
+    as_json: bool,
+    kind: list[str] | None,
+    status: str | None,
+    since: str | None,
+    until: str | None,
+    no_sync: bool,
+) -> None:
     from ledger.audit import render
     from ledger.audit.trails import TrailFilter
     from ledger.errors import LedgerError
@@ -80,11 +96,13 @@ def _run(what: str, key: Any, rpc: str, chain: Optional[Path], deployment: Optio
             auditor.sync()
         queries, verifier = auditor.queries, auditor.verifier
         trail = {"job": queries.job_trail, "source": queries.source_trail, "member": queries.member_trail}[what](
-            key, where)
+            key, where
+        )
         report = None
         if verify:
-            report = {"job": verifier.verify_job, "source": verifier.verify_source,
-                      "member": verifier.verify_member}[what](key)
+            report = {"job": verifier.verify_job, "source": verifier.verify_source, "member": verifier.verify_member}[
+                what
+            ](key)
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -97,30 +115,58 @@ def _run(what: str, key: Any, rpc: str, chain: Optional[Path], deployment: Optio
 
 
 @app.command()
-def job(job_id: int = typer.Argument(..., help="Job id."), rpc: str = RPC, chain: Optional[Path] = CHAIN,
-        deployment: Optional[Path] = DEPLOYMENT, index: Optional[Path] = INDEX, verify: bool = VERIFY,
-        as_json: bool = JSON, kind: Optional[list[str]] = KIND, status: Optional[str] = STATUS,
-        since: Optional[str] = SINCE, until: Optional[str] = UNTIL, no_sync: bool = NO_SYNC) -> None:
+def job(
+    job_id: int = typer.Argument(..., help="Job id."),
+    rpc: str = RPC,
+    chain: Path | None = CHAIN,
+    deployment: Path | None = DEPLOYMENT,
+    index: Path | None = INDEX,
+    verify: bool = VERIFY,
+    as_json: bool = JSON,
+    kind: list[str] | None = KIND,
+    status: str | None = STATUS,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    no_sync: bool = NO_SYNC,
+) -> None:
     """Every event of a job in order, with block, time and actor."""
     _run("job", job_id, rpc, chain, deployment, index, verify, as_json, kind, status, since, until, no_sync)
 
 
 @app.command()
-def source(source_id: int = typer.Argument(..., help="Data source id."), rpc: str = RPC,
-           chain: Optional[Path] = CHAIN, deployment: Optional[Path] = DEPLOYMENT, index: Optional[Path] = INDEX,
-           verify: bool = VERIFY, as_json: bool = JSON, kind: Optional[list[str]] = KIND,
-           status: Optional[str] = STATUS, since: Optional[str] = SINCE, until: Optional[str] = UNTIL,
-           no_sync: bool = NO_SYNC) -> None:
+def source(
+    source_id: int = typer.Argument(..., help="Data source id."),
+    rpc: str = RPC,
+    chain: Path | None = CHAIN,
+    deployment: Path | None = DEPLOYMENT,
+    index: Path | None = INDEX,
+    verify: bool = VERIFY,
+    as_json: bool = JSON,
+    kind: list[str] | None = KIND,
+    status: str | None = STATUS,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    no_sync: bool = NO_SYNC,
+) -> None:
     """A data source's versions and every job that used it, with consent and payout."""
     _run("source", source_id, rpc, chain, deployment, index, verify, as_json, kind, status, since, until, no_sync)
 
 
 @app.command()
-def member(address: str = typer.Argument(..., help="Member address (0x…)."), rpc: str = RPC,
-           chain: Optional[Path] = CHAIN, deployment: Optional[Path] = DEPLOYMENT, index: Optional[Path] = INDEX,
-           verify: bool = VERIFY, as_json: bool = JSON, kind: Optional[list[str]] = KIND,
-           status: Optional[str] = STATUS, since: Optional[str] = SINCE, until: Optional[str] = UNTIL,
-           no_sync: bool = NO_SYNC) -> None:
+def member(
+    address: str = typer.Argument(..., help="Member address (0x…)."),
+    rpc: str = RPC,
+    chain: Path | None = CHAIN,
+    deployment: Path | None = DEPLOYMENT,
+    index: Path | None = INDEX,
+    verify: bool = VERIFY,
+    as_json: bool = JSON,
+    kind: list[str] | None = KIND,
+    status: str | None = STATUS,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    no_sync: bool = NO_SYNC,
+) -> None:
     """Everything a member did or was named in, and what it was credited and withdrew."""
     if not (address.startswith("0x") and len(address) == 42):
         raise _fail(f"{address!r} is not an address (0x followed by 40 hex digits)", 2)

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -18,7 +17,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _password() -> Optional[str]:
+def _password() -> str | None:
     from ledger.keystore import PASSWORD_ENV, PASSWORD_FILE_ENV, password_from_env
 
     if os.environ.get(PASSWORD_ENV) or os.environ.get(PASSWORD_FILE_ENV):
@@ -29,7 +28,7 @@ def _password() -> Optional[str]:
 @app.command()
 def init(
     directory: Path = typer.Argument(..., help="New chain directory."),
-    consortium: Optional[Path] = typer.Option(None, "--consortium", help="Consortium file (members, roles, validators)."),
+    consortium: Path | None = typer.Option(None, "--consortium", help="Consortium file (members, roles, validators)."),
 ) -> None:
     """Create keys, genesis and contracts; write deployment.json (dev consortium without --consortium)."""
     from ledger.chain.errors import ChainError
@@ -100,7 +99,7 @@ def allowlist(
     fmt: str = typer.Option("besu", "--format", help="Allowlist format (besu: permissions_config.toml)."),
     rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC endpoint of a consortium node."),
     deployment: Path = typer.Option(Path("deployment.json"), "--deployment", help="deployment.json naming Consortium."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of standard output."),
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of standard output."),
 ) -> None:
     """Write the current on-chain membership as Besu's local accounts allowlist."""
     from web3 import Web3

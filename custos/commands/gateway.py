@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-app = typer.Typer(name="gateway", help="The member gateway: signed-request API and audit explorer.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    name="gateway", help="The member gateway: signed-request API and audit explorer.", no_args_is_help=True
+)
 
-KEYSTORE = typer.Option(..., "--keystore", help="Key file (v3 JSON) of the member; password from CUSTOS_KEYSTORE_PASSWORD(_FILE).")
+KEYSTORE = typer.Option(
+    ..., "--keystore", help="Key file (v3 JSON) of the member; password from CUSTOS_KEYSTORE_PASSWORD(_FILE)."
+)
 URL = typer.Option("http://127.0.0.1:8080", "--url", help="Base URL of the gateway.")
 
 
@@ -43,12 +45,16 @@ def _client(url: str, keystore: Path):
 @app.command()
 def up(
     keystore: Path = KEYSTORE,
-    rpc: Optional[str] = typer.Option(None, "--rpc", help="JSON-RPC URL of a chain node."),
-    chain: Optional[Path] = typer.Option(None, "--chain", help="Embedded chain directory (from `custos chain init`)."),
-    deployment: Optional[Path] = typer.Option(None, "--deployment", help="deployment.json (default: the chain's)."),
-    state: Optional[Path] = typer.Option(None, "--state", help="Folder for the gateway's nonces and index."),
-    workspace: Optional[Path] = typer.Option(None, "--workspace", help="Job runner workspace: results are served "
-                                             "from it and, with --runner, `custos runner up` runs under the gateway."),
+    rpc: str | None = typer.Option(None, "--rpc", help="JSON-RPC URL of a chain node."),
+    chain: Path | None = typer.Option(None, "--chain", help="Embedded chain directory (from `custos chain init`)."),
+    deployment: Path | None = typer.Option(None, "--deployment", help="deployment.json (default: the chain's)."),
+    state: Path | None = typer.Option(None, "--state", help="Folder for the gateway's nonces and index."),
+    workspace: Path | None = typer.Option(
+        None,
+        "--workspace",
+        help="Job runner workspace: results are served "
+        "from it and, with --runner, `custos runner up` runs under the gateway.",
+    ),
     runner: bool = typer.Option(False, "--runner", help="Supervise the job runner of --workspace (live progress)."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
@@ -64,8 +70,9 @@ def up(
     if runner and workspace is None:
         raise _fail("--runner needs --workspace")
     try:
-        app_, close = open_gateway(_key(keystore), rpc=rpc, chain=chain, deployment=deployment, state=state,
-                                   workspace=workspace)
+        app_, close = open_gateway(
+            _key(keystore), rpc=rpc, chain=chain, deployment=deployment, state=state, workspace=workspace
+        )
     except ChainGatewayError as exc:
         raise _fail(str(exc)) from None
     supervised = supervise(workspace, app_.state.services.progress) if runner and workspace else None
@@ -83,7 +90,7 @@ def up(
 def call(
     method: str = typer.Argument(..., help="GET, POST, …"),
     path: str = typer.Argument(..., help="e.g. /audit/jobs"),
-    body: Optional[str] = typer.Option(None, "--json", help="JSON request body."),
+    body: str | None = typer.Option(None, "--json", help="JSON request body."),
     keystore: Path = KEYSTORE,
     url: str = URL,
 ) -> None:

@@ -52,7 +52,9 @@ def open_job(
         member.token.approve(member.settlement.address, amount)
         due = max(member.latest_timestamp(), int(time.time())) + deadline
         opened = member.jobs.open_job(HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], amount, due)
-    typer.echo(f"job {opened.job_id} opened; parameters 0x{digest.hex()}; auto-consented: {list(opened.auto_consented)}")
+    typer.echo(
+        f"job {opened.job_id} opened; parameters 0x{digest.hex()}; auto-consented: {list(opened.auto_consented)}"
+    )
 
 
 @app.command()
@@ -84,8 +86,11 @@ def consent(
 
 
 @app.command()
-def run(job_id: int = typer.Argument(...), workspace: Path = WORKSPACE,
-        protocol_timeout: float = typer.Option(120.0, "--protocol-timeout")) -> None:
+def run(
+    job_id: int = typer.Argument(...),
+    workspace: Path = WORKSPACE,
+    protocol_timeout: float = typer.Option(120.0, "--protocol-timeout"),
+) -> None:
     """Run this party's part of JOB_ID until it is final (progress as JSON lines)."""
     from compute.jobs.party_process import run_party
 
@@ -94,8 +99,9 @@ def run(job_id: int = typer.Argument(...), workspace: Path = WORKSPACE,
 
 
 @app.command()
-def show(job_id: int = typer.Argument(...), workspace: Path = WORKSPACE,
-         as_json: bool = typer.Option(False, "--json")) -> None:
+def show(
+    job_id: int = typer.Argument(...), workspace: Path = WORKSPACE, as_json: bool = typer.Option(False, "--json")
+) -> None:
     """The job as the chain holds it now."""
     from compute.jobs.workspace import Workspace
 
@@ -105,13 +111,20 @@ def show(job_id: int = typer.Argument(...), workspace: Path = WORKSPACE,
         source_ids, versions, owners, prices = member.jobs.job_sources(job_id)
         compute, weights, attesters = member.jobs.job_parties(job_id)
     view = {
-        "job": job_id, "status": job.status.name, "kind": job.kind, "requester": job.requester,
-        "budget": job.budget, "deadline": job.deadline,
-        "sources": [{"id": s, "version": v, "owner": o, "price": p} for s, v, o, p in
-                    zip(source_ids, versions, owners, prices)],
-        "compute": list(compute), "weights": list(weights),
+        "job": job_id,
+        "status": job.status.name,
+        "kind": job.kind,
+        "requester": job.requester,
+        "budget": job.budget,
+        "deadline": job.deadline,
+        "sources": [
+            {"id": s, "version": v, "owner": o, "price": p} for s, v, o, p in zip(source_ids, versions, owners, prices)
+        ],
+        "compute": list(compute),
+        "weights": list(weights),
         "attested": f"{job.attestations}/{len(attesters)}",
-        "result_hash": "0x" + job.result_hash.hex(), "transcript_root": "0x" + job.transcript_root.hex(),
+        "result_hash": "0x" + job.result_hash.hex(),
+        "transcript_root": "0x" + job.transcript_root.hex(),
     }
     if as_json:
         typer.echo(json.dumps(view, indent=1))

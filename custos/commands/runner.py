@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,9 +13,9 @@ app = typer.Typer(name="runner", help="Run this party's part of every job that i
 def init(
     workspace: Path = typer.Option(..., "--workspace", help="New workspace folder."),
     name: str = typer.Option(..., "--name", help="The organisation's key name in the keystore."),
-    chain: Optional[Path] = typer.Option(None, "--chain", help="Chain directory (keystore/ and deployment.json)."),
-    keystore: Optional[Path] = typer.Option(None, "--keystore", help="Keystore folder (default: CHAIN/keystore)."),
-    deployment: Optional[Path] = typer.Option(None, "--deployment", help="deployment.json (default: CHAIN's)."),
+    chain: Path | None = typer.Option(None, "--chain", help="Chain directory (keystore/ and deployment.json)."),
+    keystore: Path | None = typer.Option(None, "--keystore", help="Keystore folder (default: CHAIN/keystore)."),
+    deployment: Path | None = typer.Option(None, "--deployment", help="deployment.json (default: CHAIN's)."),
     rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC URL of a node."),
 ) -> None:
     """Create a party workspace (fresh transport key; secrets in secrets.json, mode 0600)."""
@@ -36,7 +35,7 @@ def init(
 @app.command()
 def up(
     workspace: Path = typer.Option(..., "--workspace", help="The party's workspace folder (workspace.json)."),
-    job: Optional[int] = typer.Option(None, "--job", help="Only this job; exit once it is final."),
+    job: int | None = typer.Option(None, "--job", help="Only this job; exit once it is final."),
     port: int = typer.Option(0, "--port", help="Port of the party endpoint on 127.0.0.1 (0: any free port)."),
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout", help="Seconds to wait for a silent peer."),
 ) -> None:

@@ -55,7 +55,9 @@ def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobI
 
 
 @router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof, summary="The proof behind one step")
-def read_step_proof(member: CurrentMember, services: Services, job_id: int = JobId, index: int = StepIndex) -> StepProof:
+def read_step_proof(
+    member: CurrentMember, services: Services, job_id: int = JobId, index: int = StepIndex
+) -> StepProof:
     """Receipt, block, signatures or Merkle proofs that the step's mark rests on."""
     return step_proof(reader(services), job_id, index)
 

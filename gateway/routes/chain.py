@@ -17,6 +17,10 @@ def read_status(member: CurrentMember, services: Services, ledger: Ledger) -> Ch
     """Which chain this gateway serves, for whom, and the last block its audit index read."""
     position = ledger.indexed()
     return ChainStatus(
-        chain_id=services.settings.chain_id, consortium=services.settings.consortium, operator=ledger.operator,
-        indexed_block=position.tip_number, indexed_hash=show(position.tip_hash) if position.tip_hash else None,
-        job_count=ledger.jobs.job_count())
+        chain_id=services.settings.chain_id,
+        consortium=services.settings.consortium,
+        operator=ledger.operator,
+        indexed_block=position.tip_number,
+        indexed_hash=show(position.tip_hash) if position.tip_hash else None,
+        job_count=ledger.jobs.job_count(),
+    )

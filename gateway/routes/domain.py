@@ -15,6 +15,8 @@ def read_domain(services: Services) -> DomainPublic:
     """Chain id, Consortium address and freshness window of this gateway's request signatures."""
     settings = services.settings
     return DomainPublic(
-        chain_id=settings.chain_id, consortium=settings.consortium, gateway=services.domain.gateway,
-        freshness_seconds=settings.freshness_seconds
+        chain_id=settings.chain_id,
+        consortium=settings.consortium,
+        gateway=services.domain.gateway,
+        freshness_seconds=settings.freshness_seconds,
     )

@@ -13,10 +13,10 @@ from fastapi.templating import Jinja2Templates
 from gateway.deps import Services
 from gateway.errors import Unauthenticated
 from gateway.membership import Member
-from gateway.services import GatewayServices
 from gateway.routes.audit import JobId, StepIndex, job_trail, reader, step_proof
 from gateway.routes.jobs import progress_response
 from gateway.schemas.audit import StepProof
+from gateway.services import GatewayServices
 from gateway.sessions import COOKIE
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -59,7 +59,9 @@ def _party(address: str, names: _Names) -> str:
 templates.env.filters["party"] = _party
 
 
-def _page(request: Request, services: Services, template: str, viewer: Member | None, **context: object) -> HTMLResponse:
+def _page(
+    request: Request, services: Services, template: str, viewer: Member | None, **context: object
+) -> HTMLResponse:
     if viewer is None:
         reason = "You are not signed in, or your membership has ended."
         return templates.TemplateResponse(request, "signed_out.html", {"reason": reason}, status_code=401)

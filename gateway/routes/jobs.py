@@ -13,10 +13,15 @@ from gateway.deps import CurrentMember, Ledger, Services, require_operator
 from gateway.errors import ERROR_RESPONSES, Forbidden, NotFound, Unavailable
 from gateway.membership import Member, Role
 from gateway.progress import ProgressBus
-from gateway.schemas.fields import hex32, show
 from gateway.routes.audit import reader
+from gateway.schemas.fields import hex32, show
 from gateway.schemas.jobs import (
-    ConsentCreate, JobCreate, JobOpenedPublic, JobPublic, ResultBundlePublic, TransactionPublic,
+    ConsentCreate,
+    JobCreate,
+    JobOpenedPublic,
+    JobPublic,
+    ResultBundlePublic,
+    TransactionPublic,
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
@@ -31,10 +36,15 @@ Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
 def open_job(body: JobCreate, member: Requester, ledger: Ledger) -> JobOpenedPublic:
     """Escrow the budget (approve to Settlement) and open the job as this gateway's member."""
     ledger.token.approve(ledger.settlement.address, body.budget)
-    opened = ledger.jobs.open_job(body.kind, body.source_ids, hex32(body.params_hash), body.compute_parties,
-                                  body.budget, body.deadline)
-    return JobOpenedPublic(job_id=opened.job_id, inputs_hash=show(opened.inputs_hash),
-                           auto_consented=list(opened.auto_consented), tx_hash=show(opened.receipt.tx_hash))
+    opened = ledger.jobs.open_job(
+        body.kind, body.source_ids, hex32(body.params_hash), body.compute_parties, body.budget, body.deadline
+    )
+    return JobOpenedPublic(
+        job_id=opened.job_id,
+        inputs_hash=show(opened.inputs_hash),
+        auto_consented=list(opened.auto_consented),
+        tx_hash=show(opened.receipt.tx_hash),
+    )
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="A job's current state on chain")

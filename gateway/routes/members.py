@@ -24,8 +24,9 @@ def _record(ledger: Ledger, address: str) -> MemberRecord:
     m = ledger.consortium.member(address)
     if m.roles == 0:
         raise NotFound("member.not_found", f"{address} is not a member of this consortium.")
-    return MemberRecord(address=address, name=m.name, role_bits=m.roles, transport_key=show(m.transport_key),
-                        endpoint=m.endpoint)
+    return MemberRecord(
+        address=address, name=m.name, role_bits=m.roles, transport_key=show(m.transport_key), endpoint=m.endpoint
+    )
 
 
 @router.get("", response_model=list[MemberRecord], summary="Every active member")

@@ -30,10 +30,16 @@ def propose(body: ProposalCreate, member: Operator, ledger: Ledger) -> ProposalP
 def read_proposal(member: CurrentMember, ledger: Ledger, proposal_id: int = ProposalId) -> ProposalPublic:
     """The proposal as the Consortium holds it."""
     p = ledger.consortium.proposal(proposal_id)
-    return ProposalPublic(proposal_id=p.proposal_id, proposer=to_checksum_address(p.proposer),
-                          target=to_checksum_address(p.target), expires_at=p.expires_at,
-                          executed=p.executed, data=show(p.data), description=p.description,
-                          approvers=[to_checksum_address(a) for a in p.approvers])
+    return ProposalPublic(
+        proposal_id=p.proposal_id,
+        proposer=to_checksum_address(p.proposer),
+        target=to_checksum_address(p.target),
+        expires_at=p.expires_at,
+        executed=p.executed,
+        data=show(p.data),
+        description=p.description,
+        approvers=[to_checksum_address(a) for a in p.approvers],
+    )
 
 
 @router.post("/{proposal_id}/approve", response_model=TransactionPublic, summary="Approve a proposal")

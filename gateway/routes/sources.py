@@ -23,19 +23,36 @@ _PAGE = 500
 
 def _public(source: Source) -> SourcePublic:
     return SourcePublic(
-        source_id=source.source_id, owner=to_checksum_address(source.owner), active=source.active,
-        open_to_all_requesters=source.open_to_all_requesters, version=source.version, row_count=source.row_count,
-        schema_hash=show(source.schema_hash), commitment=show(source.commitment), price_per_use=source.price_per_use,
-        allowed_kinds=source.allowed_kinds, auto_consent_kinds=source.auto_consent_kinds,
-        metadata_uri=source.metadata_uri)
+        source_id=source.source_id,
+        owner=to_checksum_address(source.owner),
+        active=source.active,
+        open_to_all_requesters=source.open_to_all_requesters,
+        version=source.version,
+        row_count=source.row_count,
+        schema_hash=show(source.schema_hash),
+        commitment=show(source.commitment),
+        price_per_use=source.price_per_use,
+        allowed_kinds=source.allowed_kinds,
+        auto_consent_kinds=source.auto_consent_kinds,
+        metadata_uri=source.metadata_uri,
+    )
 
 
-@router.post("", response_model=SourceRegisteredPublic, status_code=status.HTTP_201_CREATED,
-             summary="Register a data source")
+@router.post(
+    "", response_model=SourceRegisteredPublic, status_code=status.HTTP_201_CREATED, summary="Register a data source"
+)
 def register_source(body: SourceCreate, member: Provider, ledger: Ledger) -> SourceRegisteredPublic:
     """Register a source owned by this gateway's member (commitment version 1)."""
-    spec = SourceSpec(hex32(body.schema_hash), hex32(body.commitment), body.row_count, body.metadata_uri,
-                      body.price_per_use, body.allowed_kinds, body.open_to_all_requesters, body.auto_consent_kinds)
+    spec = SourceSpec(
+        hex32(body.schema_hash),
+        hex32(body.commitment),
+        body.row_count,
+        body.metadata_uri,
+        body.price_per_use,
+        body.allowed_kinds,
+        body.open_to_all_requesters,
+        body.auto_consent_kinds,
+    )
     registered = ledger.registry.register_source(spec)
     return SourceRegisteredPublic(source_id=registered.source_id, tx_hash=show(registered.receipt.tx_hash))
 
@@ -54,8 +71,12 @@ def read_source(member: CurrentMember, ledger: Ledger, source_id: int = SourceId
     return _public(ledger.registry.source(source_id))
 
 
-@router.post("/{source_id}/versions", response_model=VersionPublic, status_code=status.HTTP_201_CREATED,
-             summary="Record a new commitment version")
+@router.post(
+    "/{source_id}/versions",
+    response_model=VersionPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a new commitment version",
+)
 def add_version(body: VersionCreate, member: Provider, ledger: Ledger, source_id: int = SourceId) -> VersionPublic:
     """Commit the source's new rows (salted Merkle root); jobs opened later record this version."""
     recorded = ledger.registry.update_commitment(source_id, hex32(body.commitment), body.row_count)

@@ -51,8 +51,12 @@ def deliver(endpoint: MessageEndpoint, body: bytes) -> None:
 
 
 @router.post(
-    MESSAGES_PATH, status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryPublic, responses=_RESPONSES,
-    openapi_extra=_ENVELOPE_BODY, summary="Deliver a sealed party envelope",
+    MESSAGES_PATH,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryPublic,
+    responses=_RESPONSES,
+    openapi_extra=_ENVELOPE_BODY,
+    summary="Deliver a sealed party envelope",
 )
 async def receive_envelope(request: Request, services: Services) -> DeliveryPublic:
     """Queue a signed, encrypted envelope for the (job, receiver) party it is addressed to."""

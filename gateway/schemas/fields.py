@@ -7,12 +7,15 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from pydantic import AfterValidator, Field
 
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="An Ethereum address"),
-                    AfterValidator(to_checksum_address)]
+Address = Annotated[
+    str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="An Ethereum address"), AfterValidator(to_checksum_address)
+]
 Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 bytes as 0x-hex")]
 Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
 Uint64 = Annotated[int, Field(ge=0, lt=2**64)]
-JobKind = Annotated[int, Field(ge=0, le=4, description="0 PSI, 1 SECURE_STATS, 2 SECURE_AGGREGATION, 3 FEDAVG, 4 HETERO_LR")]
+JobKind = Annotated[
+    int, Field(ge=0, le=4, description="0 PSI, 1 SECURE_STATS, 2 SECURE_AGGREGATION, 3 FEDAVG, 4 HETERO_LR")
+]
 
 
 def hex32(value: str) -> bytes:

@@ -64,11 +64,21 @@ class JobPublic(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobPublic:
         """From the ledger binding's `Job`."""
-        return cls(job_id=job.job_id, requester=to_checksum_address(job.requester), kind=job.kind, status=job.status.name.capitalize(),
-                   deadline=job.deadline, committed_at=job.committed_at, consents=job.consents,
-                   attestations=job.attestations, budget=job.budget, params_hash=show(job.params_hash),
-                   inputs_hash=show(job.inputs_hash), result_hash=show(job.result_hash),
-                   transcript_root=show(job.transcript_root))
+        return cls(
+            job_id=job.job_id,
+            requester=to_checksum_address(job.requester),
+            kind=job.kind,
+            status=job.status.name.capitalize(),
+            deadline=job.deadline,
+            committed_at=job.committed_at,
+            consents=job.consents,
+            attestations=job.attestations,
+            budget=job.budget,
+            params_hash=show(job.params_hash),
+            inputs_hash=show(job.inputs_hash),
+            result_hash=show(job.result_hash),
+            transcript_root=show(job.transcript_root),
+        )
 
 
 class ResultBundlePublic(BaseModel):

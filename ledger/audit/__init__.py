@@ -3,5 +3,13 @@
 from ledger.audit.queries import AuditQueries
 from ledger.audit.trails import JobSummary, JobTrail, MemberTrail, SourceTrail, SourceUse, SourceVersion, TrailFilter
 
-__all__ = ["AuditQueries", "JobSummary", "JobTrail", "MemberTrail", "SourceTrail", "SourceUse", "SourceVersion",
-           "TrailFilter"]
+__all__ = [
+    "AuditQueries",
+    "JobSummary",
+    "JobTrail",
+    "MemberTrail",
+    "SourceTrail",
+    "SourceUse",
+    "SourceVersion",
+    "TrailFilter",
+]

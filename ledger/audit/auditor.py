@@ -25,8 +25,9 @@ class Auditor:
     @classmethod
     def open(cls, w3: Web3, deployment: DeploymentInfo, index_path: str | Path) -> Auditor:
         """Index the deployment's contracts into `index_path` (created if new)."""
-        watched = {name: (address, load(name).abi) for name, address in deployment.addresses.items()
-                   if name in CONTRACTS}
+        watched = {
+            name: (address, load(name).abi) for name, address in deployment.addresses.items() if name in CONTRACTS
+        }
         store = EventStore(index_path)
         indexer = EventIndexer(w3, store, watched, start_block=deployment.start_block)
         queries = AuditQueries(store)

@@ -18,10 +18,15 @@ from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
 from ledger.index.store import IndexedEvent
 from ledger.payout import PayoutRuleError, split
 
-ATTESTATION_TYPES = {"Attestation": [
-    {"name": "jobId", "type": "uint256"}, {"name": "inputsHash", "type": "bytes32"},
-    {"name": "resultHash", "type": "bytes32"}, {"name": "transcriptRoot", "type": "bytes32"},
-    {"name": "contributionHash", "type": "bytes32"}]}
+ATTESTATION_TYPES = {
+    "Attestation": [
+        {"name": "jobId", "type": "uint256"},
+        {"name": "inputsHash", "type": "bytes32"},
+        {"name": "resultHash", "type": "bytes32"},
+        {"name": "transcriptRoot", "type": "bytes32"},
+        {"name": "contributionHash", "type": "bytes32"},
+    ]
+}
 
 
 def _first(events: Sequence[IndexedEvent], name: str) -> IndexedEvent | None:
@@ -42,17 +47,21 @@ def attestation_digest_message(events: Sequence[IndexedEvent], chain_id: int, jo
     opened, committed = _first(events, "JobOpened"), _first(events, "ResultCommitted")
     if opened is None or committed is None:
         return None
-    return {"types": ATTESTATION_TYPES, "primaryType": "Attestation",
-            "domain": {"name": "Custos JobLedger", "version": "1", "chainId": chain_id,
-                       "verifyingContract": job_ledger},
-            "message": {"jobId": opened.args["jobId"], "inputsHash": bytes.fromhex(opened.args["inputsHash"][2:]),
-                        "resultHash": bytes.fromhex(committed.args["resultHash"][2:]),
-                        "transcriptRoot": bytes.fromhex(committed.args["transcriptRoot"][2:]),
-                        "contributionHash": bytes.fromhex(committed.args["contributionHash"][2:])}}
+    return {
+        "types": ATTESTATION_TYPES,
+        "primaryType": "Attestation",
+        "domain": {"name": "Custos JobLedger", "version": "1", "chainId": chain_id, "verifyingContract": job_ledger},
+        "message": {
+            "jobId": opened.args["jobId"],
+            "inputsHash": bytes.fromhex(opened.args["inputsHash"][2:]),
+            "resultHash": bytes.fromhex(committed.args["resultHash"][2:]),
+            "transcriptRoot": bytes.fromhex(committed.args["transcriptRoot"][2:]),
+            "contributionHash": bytes.fromhex(committed.args["contributionHash"][2:]),
+        },
+    }
 
 
-def check_attestation(recorded: IndexedEvent, signature: bytes, typed_data: dict | None,
-                      allowed: set[str]) -> Check:
+def check_attestation(recorded: IndexedEvent, signature: bytes, typed_data: dict | None, allowed: set[str]) -> Check:
     """The signature recovers to the recorded signer, who is an attester of the job."""
     subject = f"job {recorded.args.get('jobId')} attestation by {recorded.args.get('signer')}"
     if typed_data is None:
@@ -73,8 +82,9 @@ def contribution_hash(weights: Sequence[int], utility_table_hash: bytes) -> byte
     return keccak(encode(["uint256[]", "bytes32"], [list(weights), utility_table_hash]))
 
 
-def check_payout(events: Sequence[IndexedEvent],
-                 terms_at: Callable[[int, IndexedEvent], tuple[str, int] | None]) -> Check:
+def check_payout(
+    events: Sequence[IndexedEvent], terms_at: Callable[[int, IndexedEvent], tuple[str, int] | None]
+) -> Check:
     """Credits emitted for the job equal what the payout rule implies from its committed table.
 
     `terms_at(source_id, event)` gives a source's (owner, price) as they stood just before `event`.
@@ -103,8 +113,14 @@ def check_payout(events: Sequence[IndexedEvent],
         return Check("payout", subject, FAILED, "a source of the job is not in the index")
     escrow = released.args["amount"] if finalized is None else finalized.args["escrow"]
     try:
-        rule = split(escrow, [t[0].lower() for t in terms if t], [t[1] for t in terms if t], weights,
-                     [p.lower() for p in opened.args["computeParties"]], released.args["feeBps"])
+        rule = split(
+            escrow,
+            [t[0].lower() for t in terms if t],
+            [t[1] for t in terms if t],
+            weights,
+            [p.lower() for p in opened.args["computeParties"]],
+            released.args["feeBps"],
+        )
     except PayoutRuleError as exc:
         return Check("payout", subject, FAILED, f"the committed table breaks the payout rule: {exc}")
     return _compare(subject, [(c.payee, c.amount) for c in rule], credited)

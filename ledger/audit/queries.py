@@ -10,15 +10,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ledger.audit.trails import (JobSummary, JobTrail, MemberTrail, SourceTrail, SourceUse, SourceVersion,
-                                 TrailFilter, status_after)
+from ledger.audit.trails import (
+    JobSummary,
+    JobTrail,
+    MemberTrail,
+    SourceTrail,
+    SourceUse,
+    SourceVersion,
+    TrailFilter,
+    status_after,
+)
 from ledger.errors import AuditError
 from ledger.index.store import EventStore, IndexedEvent, row_to_event
 
-_COLUMNS = ("e.id, e.block_number, e.log_index, e.tx_index, e.tx_hash, e.block_hash, e.block_time, e.address,"
-            " e.contract, e.event, e.actor, e.args, e.topics, e.data")
-_STATUS_EVENTS = ("JobReady", "ResultCommitted", "JobDisputed", "DisputeResolved", "JobFinalized", "JobCancelled",
-                  "JobAborted")
+_COLUMNS = (
+    "e.id, e.block_number, e.log_index, e.tx_index, e.tx_hash, e.block_hash, e.block_time, e.address,"
+    " e.contract, e.event, e.actor, e.args, e.topics, e.data"
+)
+_STATUS_EVENTS = (
+    "JobReady",
+    "ResultCommitted",
+    "JobDisputed",
+    "DisputeResolved",
+    "JobFinalized",
+    "JobCancelled",
+    "JobAborted",
+)
 
 
 class AuditQueries:
@@ -46,8 +63,11 @@ class AuditQueries:
             raise AuditError(f"no data source {source_id} in the index")
         owner = registered.args["owner"]
         versions = [SourceVersion(1, registered.args["commitment"], registered.args["rowCount"], registered)]
-        versions += [SourceVersion(e.args["version"], e.args["commitment"], e.args["rowCount"], e)
-                     for e in events if e.event == "CommitmentUpdated"]
+        versions += [
+            SourceVersion(e.args["version"], e.args["commitment"], e.args["rowCount"], e)
+            for e in events
+            if e.event == "CommitmentUpdated"
+        ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
         keys = [str(j) for j in opened]
@@ -65,38 +85,56 @@ class AuditQueries:
             version = opening.args["versions"][opening.args["sourceIds"].index(source_id)]
             uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid.get(job_id, 0)))
         used = {u.job_id for u in uses}
-        shown = tuple(e for e in events if _matches(e, where) and
-                      (where.status is None or "jobId" not in e.args or e.args["jobId"] in used))
+        shown = tuple(
+            e
+            for e in events
+            if _matches(e, where) and (where.status is None or "jobId" not in e.args or e.args["jobId"] in used)
+        )
         return SourceTrail(source_id, owner, tuple(versions), tuple(uses), shown)
 
     def member_trail(self, address: str, where: TrailFilter = TrailFilter()) -> MemberTrail:
         """Everything `address` did (as sender) or was named in, with its credits and withdrawals."""
-        events = self._linked("member", [address.lower()], where if where.status is None else
-                              TrailFilter(where.kinds, None, where.since, where.until))
+        events = self._linked(
+            "member",
+            [address.lower()],
+            where if where.status is None else TrailFilter(where.kinds, None, where.since, where.until),
+        )
         if where.status is not None:
             jobs = {e.args["jobId"] for e in events if "jobId" in e.args}
             statuses = self._statuses(jobs)
             events = [e for e in events if "jobId" in e.args and statuses.get(e.args["jobId"]) == where.status]
         lower = address.lower()
-        credited = sum(e.args["amount"] for e in events
-                       if e.event == "PaymentCredited" and e.args["payee"].lower() == lower)
-        withdrawn = sum(e.args["amount"] for e in events
-                        if e.event == "PaymentWithdrawn" and e.args["payee"].lower() == lower)
+        credited = sum(
+            e.args["amount"] for e in events if e.event == "PaymentCredited" and e.args["payee"].lower() == lower
+        )
+        withdrawn = sum(
+            e.args["amount"] for e in events if e.event == "PaymentWithdrawn" and e.args["payee"].lower() == lower
+        )
         return MemberTrail(address, tuple(events), credited, withdrawn)
 
     def jobs(self, status: str | None = None) -> list[JobSummary]:
         """Every job, newest first (optionally only those in `status`)."""
         opened = self._named("JobOpened")
         statuses = self._statuses({e.args["jobId"] for e in opened})
-        summaries = [JobSummary(e.args["jobId"], e.args["kind"], e.args["requester"], statuses[e.args["jobId"]],
-                                e.args["budget"], e.block_time) for e in reversed(opened)]
+        summaries = [
+            JobSummary(
+                e.args["jobId"],
+                e.args["kind"],
+                e.args["requester"],
+                statuses[e.args["jobId"]],
+                e.args["budget"],
+                e.block_time,
+            )
+            for e in reversed(opened)
+        ]
         return [s for s in summaries if status is None or s.status == status]
 
     def source_terms_at(self, source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
         """A source's (owner, price per use) as they stood just before event `before`."""
         owner, price = None, 0
-        for event in self._linked("source", [str(source_id)],
-                                  TrailFilter(kinds=("DataSourceRegistered", "SourceTermsUpdated"))):
+        for event in self._linked(
+            "source", [str(source_id)], TrailFilter(kinds=("DataSourceRegistered", "SourceTermsUpdated"))
+        ):
             if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
                 break
             owner = event.args.get("owner", owner)
@@ -109,8 +147,9 @@ class AuditQueries:
 
     def event_at(self, block_number: int, log_index: int) -> IndexedEvent:
         """The indexed event at a chain position."""
-        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE block_number = ? AND log_index = ?",
-                                      (block_number, log_index)).fetchone()
+        row = self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM events e WHERE block_number = ? AND log_index = ?", (block_number, log_index)
+        ).fetchone()
         if row is None:
             raise AuditError(f"no indexed event at block {block_number}, log {log_index}")
         return row_to_event(row)
@@ -119,9 +158,11 @@ class AuditQueries:
     def _linked(self, kind: str, keys: Sequence[str], where: TrailFilter) -> list[IndexedEvent]:
         found: list[IndexedEvent] = []
         for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
-            chunk = list(keys[start:start + 500])
-            sql = [f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = ?",
-                   "AND l.key = ?" if len(chunk) == 1 else f"AND l.key IN ({','.join('?' * len(chunk))})"]
+            chunk = list(keys[start : start + 500])
+            sql = [
+                f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = ?",
+                "AND l.key = ?" if len(chunk) == 1 else f"AND l.key IN ({','.join('?' * len(chunk))})",
+            ]
             sql, params = _filtered(sql, [kind, *chunk], where)
             sql.append("ORDER BY e.block_number, e.log_index")
             found += [row_to_event(r) for r in self.store.conn.execute(" ".join(sql), params)]
@@ -133,17 +174,20 @@ class AuditQueries:
         """PaymentCredited events of these jobs to `payee`, filtered inside SQLite (no JSON parsing in Python)."""
         found = []
         for start in range(0, len(job_keys), 500):
-            chunk = job_keys[start:start + 500]
+            chunk = job_keys[start : start + 500]
             rows = self.store.conn.execute(
                 f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job' AND "
                 f"l.key IN ({','.join('?' * len(chunk))}) AND e.event = 'PaymentCredited' AND "
-                "json_extract(e.args, '$.payee') = ?", [*chunk, payee])
+                "json_extract(e.args, '$.payee') = ?",
+                [*chunk, payee],
+            )
             found += [row_to_event(r) for r in rows]
         return found
 
     def _named(self, event: str) -> list[IndexedEvent]:
-        rows = self.store.conn.execute(f"SELECT {_COLUMNS} FROM events e WHERE e.event = ? "
-                                       "ORDER BY e.block_number, e.log_index", (event,))
+        rows = self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM events e WHERE e.event = ? ORDER BY e.block_number, e.log_index", (event,)
+        )
         return [row_to_event(r) for r in rows]
 
     def _statuses(self, jobs: Iterable[int]) -> dict[int, str]:
@@ -163,9 +207,11 @@ def _status(events: Iterable[IndexedEvent]) -> str:
 
 
 def _matches(event: IndexedEvent, where: TrailFilter) -> bool:
-    return ((not where.kinds or event.event in where.kinds)
-            and (where.since is None or event.block_time >= where.since)
-            and (where.until is None or event.block_time < where.until))
+    return (
+        (not where.kinds or event.event in where.kinds)
+        and (where.since is None or event.block_time >= where.since)
+        and (where.until is None or event.block_time < where.until)
+    )
 
 
 def _filtered(sql: list[str], params: list[object], where: TrailFilter) -> tuple[list[str], list[object]]:

@@ -37,11 +37,12 @@ def short(value: Any, names: Mapping[str, str]) -> str:
 
 
 def _when(timestamp: int) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def timeline(events: Sequence[IndexedEvent], names: Mapping[str, str],
-             report: VerificationReport | None = None) -> list[str]:
+def timeline(
+    events: Sequence[IndexedEvent], names: Mapping[str, str], report: VerificationReport | None = None
+) -> list[str]:
     """One aligned line per event: time, block, event, actor, details (and a verdict when verified)."""
     failed: dict[str, list[str]] = {}
     if report is not None:
@@ -50,8 +51,11 @@ def timeline(events: Sequence[IndexedEvent], names: Mapping[str, str],
     header = ["time (UTC)", "block", "event", "actor", "details"]
     rows = []
     for event in events:
-        details = " ".join(f"{k}={tokens(v) if k in _AMOUNTS and isinstance(v, int) else short(v, names)}"
-                           for k, v in event.args.items() if k not in _QUIET)
+        details = " ".join(
+            f"{k}={tokens(v) if k in _AMOUNTS and isinstance(v, int) else short(v, names)}"
+            for k, v in event.args.items()
+            if k not in _QUIET
+        )
         row = [_when(event.block_time), str(event.block_number), event.event, short(event.actor, names), details]
         if report is not None:
             problems = failed.get(describe(event))
@@ -81,8 +85,10 @@ def render_job(trail: JobTrail, names: Mapping[str, str], report: VerificationRe
     opened = next((e for e in trail.events if e.event == "JobOpened"), None)
     heading = f"job {trail.job_id} · {trail.status}"
     if opened is not None:
-        heading += (f" · {KIND_NAMES.get(opened.args['kind'], opened.args['kind'])} · requester "
-                    f"{short(opened.args['requester'], names)} · budget {tokens(opened.args['budget'])}")
+        heading += (
+            f" · {KIND_NAMES.get(opened.args['kind'], opened.args['kind'])} · requester "
+            f"{short(opened.args['requester'], names)} · budget {tokens(opened.args['budget'])}"
+        )
     lines = [heading, "", *timeline(trail.events, names, report)]
     return "\n".join(lines + ([""] + verdict(report) if report else []))
 
@@ -90,29 +96,49 @@ def render_job(trail: JobTrail, names: Mapping[str, str], report: VerificationRe
 def render_source(trail: SourceTrail, names: Mapping[str, str], report: VerificationReport | None = None) -> str:
     """A source's versions, uses and timeline."""
     lines = [f"data source {trail.source_id} · owner {short(trail.owner, names)}", "", "versions:"]
-    lines += [f"  v{v.version}  {short(v.commitment, names)}  {v.row_count} rows  ({_when(v.event.block_time)})"
-              for v in trail.versions]
-    lines += ["", "used by:"] + [
-        f"  job {u.job_id:<5} v{u.version}  {u.status:<10} consent: "
-        f"{('auto' if u.consent.args['automatic'] else 'explicit') if u.consent else 'none':<8} paid {tokens(u.paid)}"
-        for u in trail.uses] + ["", *timeline(trail.events, names, report)]
+    lines += [
+        f"  v{v.version}  {short(v.commitment, names)}  {v.row_count} rows  ({_when(v.event.block_time)})"
+        for v in trail.versions
+    ]
+    lines += (
+        ["", "used by:"]
+        + [
+            f"  job {u.job_id:<5} v{u.version}  {u.status:<10} consent: "
+            f"{('auto' if u.consent.args['automatic'] else 'explicit') if u.consent else 'none':<8}"
+            f" paid {tokens(u.paid)}"
+            for u in trail.uses
+        ]
+        + ["", *timeline(trail.events, names, report)]
+    )
     return "\n".join(lines + ([""] + verdict(report) if report else []))
 
 
 def render_member(trail: MemberTrail, names: Mapping[str, str], report: VerificationReport | None = None) -> str:
     """A member's totals and timeline."""
     who = names.get(trail.address.lower())
-    lines = [f"member {trail.address}" + (f" ({who})" if who else "") +
-             f" · credited {tokens(trail.credited)} · withdrawn {tokens(trail.withdrawn)}", "",
-             *timeline(trail.events, names, report)]
+    lines = [
+        f"member {trail.address}"
+        + (f" ({who})" if who else "")
+        + f" · credited {tokens(trail.credited)} · withdrawn {tokens(trail.withdrawn)}",
+        "",
+        *timeline(trail.events, names, report),
+    ]
     return "\n".join(lines + ([""] + verdict(report) if report else []))
 
 
 def event_json(event: IndexedEvent) -> dict[str, Any]:
     """An event as JSON: position, time, contract, event, actor, arguments."""
-    return {"block": event.block_number, "logIndex": event.log_index, "tx": "0x" + event.tx_hash.hex(),
-            "blockHash": "0x" + event.block_hash.hex(), "time": event.block_time, "contract": event.contract,
-            "event": event.event, "actor": event.actor, "args": event.args}
+    return {
+        "block": event.block_number,
+        "logIndex": event.log_index,
+        "tx": "0x" + event.tx_hash.hex(),
+        "blockHash": "0x" + event.block_hash.hex(),
+        "time": event.block_time,
+        "contract": event.contract,
+        "event": event.event,
+        "actor": event.actor,
+        "args": event.args,
+    }
 
 
 def trail_json(trail: JobTrail | SourceTrail | MemberTrail, report: VerificationReport | None) -> dict[str, Any]:
@@ -121,12 +147,23 @@ def trail_json(trail: JobTrail | SourceTrail | MemberTrail, report: Verification
     if isinstance(trail, JobTrail):
         out.update(job=trail.job_id, status=trail.status)
     elif isinstance(trail, SourceTrail):
-        out.update(source=trail.source_id, owner=trail.owner,
-                   versions=[{"version": v.version, "commitment": v.commitment, "rows": v.row_count}
-                             for v in trail.versions],
-                   uses=[{"job": u.job_id, "version": u.version, "status": u.status, "paid": u.paid,
-                          "consent": None if u.consent is None else
-                          ("automatic" if u.consent.args["automatic"] else "explicit")} for u in trail.uses])
+        out.update(
+            source=trail.source_id,
+            owner=trail.owner,
+            versions=[{"version": v.version, "commitment": v.commitment, "rows": v.row_count} for v in trail.versions],
+            uses=[
+                {
+                    "job": u.job_id,
+                    "version": u.version,
+                    "status": u.status,
+                    "paid": u.paid,
+                    "consent": None
+                    if u.consent is None
+                    else ("automatic" if u.consent.args["automatic"] else "explicit"),
+                }
+                for u in trail.uses
+            ],
+        )
     else:
         out.update(member=trail.address, credited=trail.credited, withdrawn=trail.withdrawn)
     if report is not None:

@@ -45,5 +45,9 @@ class VerificationReport:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form: verdict, per-check counts, and each failure in full."""
-        return {"subject": self.subject, "ok": self.ok, "checks": self.summary(),
-                "failures": [c.__dict__ for c in self.failures]}
+        return {
+            "subject": self.subject,
+            "ok": self.ok,
+            "checks": self.summary(),
+            "failures": [c.__dict__ for c in self.failures],
+        }

@@ -50,7 +50,8 @@ class Verifier:
     def __init__(self, w3: Web3, queries: AuditQueries, abis: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         self.w3, self.queries = w3, queries
         self._specs: dict[tuple[str, bytes], EventSpec] = {
-            (name, topic): spec for name, abi in abis.items() for topic, spec in event_specs(name, abi).items()}
+            (name, topic): spec for name, abi in abis.items() for topic, spec in event_specs(name, abi).items()
+        }
         self._receipts: dict[bytes, Any] = {}
         self._txs: dict[bytes, Any] = {}
         self._blocks: dict[int, Any] = {}
@@ -74,7 +75,9 @@ class Verifier:
 
     def verify_member(self, address: str) -> VerificationReport:
         """Every event the member did or was named in."""
-        return VerificationReport(f"member {address}", tuple(self.check_events(self.queries.member_trail(address).events)))
+        return VerificationReport(
+            f"member {address}", tuple(self.check_events(self.queries.member_trail(address).events))
+        )
 
     def verify_event(self, event: IndexedEvent) -> VerificationReport:
         """The chain checks of one record (e.g. one step of a timeline shown with its proof)."""
@@ -84,8 +87,12 @@ class Verifier:
         """The record is in its batch (Merkle proof) and the batch root was anchored on chain."""
         subject = f"record {proof.record_id} in batch {proof.batch_id}"
         self._forget()
-        inclusion = Check("merkle inclusion", subject, PASSED if proof.verify(data) else FAILED,
-                          "" if proof.verify(data) else "the proof does not lead from this record to the root")
+        inclusion = Check(
+            "merkle inclusion",
+            subject,
+            PASSED if proof.verify(data) else FAILED,
+            "" if proof.verify(data) else "the proof does not lead from this record to the root",
+        )
         anchored = _guarded("root anchored", subject, lambda: self._root_anchored(proof, subject))
         return VerificationReport(subject, (inclusion, anchored))
 
@@ -111,8 +118,11 @@ class Verifier:
         log = next((x for x in receipt["logs"] if int(x["logIndex"]) == event.log_index), None)
         if log is None:
             return Check("log in receipt", subject, FAILED, f"no log {event.log_index} in the receipt")
-        if (Web3.to_checksum_address(log["address"]) != Web3.to_checksum_address(event.address)
-                or tuple(bytes(t) for t in log["topics"]) != event.topics or bytes(log["data"]) != event.data):
+        if (
+            Web3.to_checksum_address(log["address"]) != Web3.to_checksum_address(event.address)
+            or tuple(bytes(t) for t in log["topics"]) != event.topics
+            or bytes(log["data"]) != event.data
+        ):
             return Check("log in receipt", subject, FAILED, "the chain's log differs from the indexed one")
         sender = Web3.to_checksum_address(self._tx(event.tx_hash)["from"])
         if sender != Web3.to_checksum_address(event.actor):
@@ -157,16 +167,23 @@ class Verifier:
                     owners[source] = terms[0]
         allowed = attesters(events, owners)
         for recorded in (e for e in events if e.event == "AttestationRecorded"):
-            checks.append(_guarded("attestation signature", describe(recorded),
-                                   lambda: self._attestation(recorded, events, allowed)))
+            checks.append(
+                _guarded(
+                    "attestation signature", describe(recorded), lambda: self._attestation(recorded, events, allowed)
+                )
+            )
         checks.append(_guarded("payout", "payout", lambda: check_payout(events, self.queries.source_terms_at)))
         return checks
 
     def _attestation(self, recorded: IndexedEvent, events: Sequence[IndexedEvent], allowed: set[str]) -> Check:
         payload = bytes(self._tx(recorded.tx_hash)["input"])
         if payload[:4] != ATTEST:
-            return Check("attestation signature", describe(recorded), NOT_APPLICABLE,
-                         "submitted through another contract: the signature is not in the transaction input")
+            return Check(
+                "attestation signature",
+                describe(recorded),
+                NOT_APPLICABLE,
+                "submitted through another contract: the signature is not in the transaction input",
+            )
         _, _, signature = decode(["uint256", "address", "bytes"], payload[4:])
         typed = attestation_digest_message(events, self._chain(), recorded.address)
         return check_attestation(recorded, signature, typed, allowed)

@@ -5,13 +5,35 @@ after the contract's custom error (`ledger.client.revert`).
 """
 
 from ledger.bindings.audit_anchor import AnchoredRoot, AuditAnchor, Batch
-from ledger.bindings.contracts import Contracts
 from ledger.bindings.consortium import Consortium, Member, Proposal, Proposed
+from ledger.bindings.contracts import Contracts
 from ledger.bindings.jobs import Job, JobLedger, JobStatus, OpenedJob, Settled
 from ledger.bindings.registry import Commitment, DataRegistry, NewVersion, Registered, Source, SourceSpec
 from ledger.bindings.settlement import Settlement, Split, Withdrawal
 from ledger.bindings.token import CustosToken
 
-__all__ = ["AnchoredRoot", "AuditAnchor", "Batch", "Commitment", "Consortium", "Contracts", "CustosToken", "DataRegistry", "Job", "JobLedger",
-           "JobStatus", "Member", "NewVersion", "OpenedJob", "Proposal", "Proposed", "Registered", "Settled",
-           "Settlement", "Source", "SourceSpec", "Split", "Withdrawal"]
+__all__ = [
+    "AnchoredRoot",
+    "AuditAnchor",
+    "Batch",
+    "Commitment",
+    "Consortium",
+    "Contracts",
+    "CustosToken",
+    "DataRegistry",
+    "Job",
+    "JobLedger",
+    "JobStatus",
+    "Member",
+    "NewVersion",
+    "OpenedJob",
+    "Proposal",
+    "Proposed",
+    "Registered",
+    "Settled",
+    "Settlement",
+    "Source",
+    "SourceSpec",
+    "Split",
+    "Withdrawal",
+]

@@ -28,6 +28,11 @@ class Contracts:
     @classmethod
     def at(cls, sender: TransactionSender, deployment: DeploymentInfo) -> Contracts:
         """Bind every contract of `deployment` to `sender`."""
-        return cls(Consortium.at(sender, deployment), CustosToken.at(sender, deployment),
-                   DataRegistry.at(sender, deployment), JobLedger.at(sender, deployment),
-                   Settlement.at(sender, deployment), AuditAnchor.at(sender, deployment))
+        return cls(
+            Consortium.at(sender, deployment),
+            CustosToken.at(sender, deployment),
+            DataRegistry.at(sender, deployment),
+            JobLedger.at(sender, deployment),
+            Settlement.at(sender, deployment),
+            AuditAnchor.at(sender, deployment),
+        )

@@ -69,11 +69,19 @@ class JobLedger(ContractBinding):
 
     NAME = "JobLedger"
 
-    def open_job(self, kind: int, source_ids: Sequence[int], params_hash: bytes, compute_parties: Sequence[str],
-                 budget: int, deadline: int) -> OpenedJob:
+    def open_job(
+        self,
+        kind: int,
+        source_ids: Sequence[int],
+        params_hash: bytes,
+        compute_parties: Sequence[str],
+        budget: int,
+        deadline: int,
+    ) -> OpenedJob:
         """Open a job; `budget` tokens must be approved to Settlement first."""
-        receipt = self._send("openJob", kind, list(source_ids), params_hash, addresses(compute_parties), budget,
-                             deadline)
+        receipt = self._send(
+            "openJob", kind, list(source_ids), params_hash, addresses(compute_parties), budget, deadline
+        )
         opened = self._one(receipt, "JobOpened")
         auto = tuple(e["sourceId"] for e in self.events(receipt, "ConsentGiven"))
         return OpenedJob(opened["jobId"], hash32(opened["inputsHash"]), auto, receipt)
@@ -82,8 +90,9 @@ class JobLedger(ContractBinding):
         """Consent to the job's use of a source the sender owns."""
         return self._send("consent", job_id, source_id)
 
-    def commit_result(self, job_id: int, result_hash: bytes, transcript_root: bytes, weights: Sequence[int],
-                      utility_table_hash: bytes) -> Receipt:
+    def commit_result(
+        self, job_id: int, result_hash: bytes, transcript_root: bytes, weights: Sequence[int], utility_table_hash: bytes
+    ) -> Receipt:
         """Commit the result, transcript root and contribution weights (a compute party)."""
         return self._send("commitResult", job_id, result_hash, transcript_root, list(weights), utility_table_hash)
 
@@ -115,8 +124,9 @@ class JobLedger(ContractBinding):
         values = self._call("job", job_id)
         (requester, kind, status, deadline, committed_at, consents, attestations, budget) = values[:8]
         hashes = [hash32(v) for v in values[8:]]
-        return Job(job_id, requester, kind, JobStatus(status), deadline, committed_at, consents, attestations, budget,
-                   *hashes)
+        return Job(
+            job_id, requester, kind, JobStatus(status), deadline, committed_at, consents, attestations, budget, *hashes
+        )
 
     def job_sources(self, job_id: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]:
         """(sourceIds, versions, owners, prices) as recorded at opening."""

@@ -74,9 +74,19 @@ class DataRegistry(ContractBinding):
 
     def register_source(self, spec: SourceSpec) -> Registered:
         """Register a source owned by the sender (PROVIDER role)."""
-        receipt = self._send("registerSource", (spec.schema_hash, spec.commitment, spec.row_count, spec.metadata_uri,
-                                                spec.price_per_use, spec.allowed_kinds, spec.open_to_all_requesters,
-                                                spec.auto_consent_kinds))
+        receipt = self._send(
+            "registerSource",
+            (
+                spec.schema_hash,
+                spec.commitment,
+                spec.row_count,
+                spec.metadata_uri,
+                spec.price_per_use,
+                spec.allowed_kinds,
+                spec.open_to_all_requesters,
+                spec.auto_consent_kinds,
+            ),
+        )
         return Registered(self._one(receipt, "DataSourceRegistered")["sourceId"], receipt)
 
     def update_commitment(self, source_id: int, commitment: bytes, row_count: int) -> NewVersion:
@@ -84,11 +94,25 @@ class DataRegistry(ContractBinding):
         receipt = self._send("updateCommitment", source_id, commitment, row_count)
         return NewVersion(source_id, self._one(receipt, "CommitmentUpdated")["version"], receipt)
 
-    def set_terms(self, source_id: int, price_per_use: int, allowed_kinds: int, open_to_all_requesters: bool,
-                  auto_consent_kinds: int, metadata_uri: str) -> Receipt:
+    def set_terms(
+        self,
+        source_id: int,
+        price_per_use: int,
+        allowed_kinds: int,
+        open_to_all_requesters: bool,
+        auto_consent_kinds: int,
+        metadata_uri: str,
+    ) -> Receipt:
         """Change price, kinds, openness, auto-consent kinds and metadata."""
-        return self._send("setTerms", source_id, price_per_use, allowed_kinds, open_to_all_requesters,
-                          auto_consent_kinds, metadata_uri)
+        return self._send(
+            "setTerms",
+            source_id,
+            price_per_use,
+            allowed_kinds,
+            open_to_all_requesters,
+            auto_consent_kinds,
+            metadata_uri,
+        )
 
     def set_requester_access(self, source_id: int, requester: str, allowed: bool) -> Receipt:
         """Allow or disallow one requester."""
@@ -104,10 +128,23 @@ class DataRegistry(ContractBinding):
 
     def source(self, source_id: int) -> Source:
         """The source's current state."""
-        (owner, active, open_all, version, rows, schema, commitment, price, kinds, auto,
-         uri) = self._call("source", source_id)
-        return Source(source_id, owner, active, open_all, version, rows, hash32(schema), hash32(commitment), price,
-                      kinds, auto, uri)
+        (owner, active, open_all, version, rows, schema, commitment, price, kinds, auto, uri) = self._call(
+            "source", source_id
+        )
+        return Source(
+            source_id,
+            owner,
+            active,
+            open_all,
+            version,
+            rows,
+            hash32(schema),
+            hash32(commitment),
+            price,
+            kinds,
+            auto,
+            uri,
+        )
 
     def source_count(self) -> int:
         """How many sources were ever registered."""

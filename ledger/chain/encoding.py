@@ -30,7 +30,7 @@ def addr(value: bytes) -> str:
 
 def header_json(header: BlockHeaderAPI) -> dict[str, Any]:
     """The header fields of a block object."""
-    out = {
+    return {
         "number": q(header.block_number),
         "hash": d(header.hash),
         "parentHash": d(header.parent_hash),
@@ -54,7 +54,6 @@ def header_json(header: BlockHeaderAPI) -> dict[str, Any]:
         "excessBlobGas": q(header.excess_blob_gas),
         "parentBeaconBlockRoot": d(header.parent_beacon_block_root),
     }
-    return out
 
 
 def block_json(block: BlockAPI, full: bool) -> dict[str, Any]:

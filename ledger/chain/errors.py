@@ -1,12 +1,12 @@
 """Errors of the embedded chain, each carrying the JSON-RPC code a client sees.
 
-    ChainError
-    ├── HistoryError        stored chain fails verification on load (unsealed, bad seal, broken link)
-    ├── TxRejected          a raw transaction is not admitted to the pool   (-32000)
-    │   ├── InvalidTx       undecodable, unsigned or wrong chain id       (-32602)
-    │   └── NotPermitted    sender is not allowed by the membership contract (-32007)
-    └── ExecutionFailed     eth_call / eth_estimateGas failed              (-32000)
-        └── ExecutionReverted  the call reverted; `data` is the revert data (3)
+ChainError
+├── HistoryError        stored chain fails verification on load (unsealed, bad seal, broken link)
+├── TxRejected          a raw transaction is not admitted to the pool   (-32000)
+│   ├── InvalidTx       undecodable, unsigned or wrong chain id       (-32602)
+│   └── NotPermitted    sender is not allowed by the membership contract (-32007)
+└── ExecutionFailed     eth_call / eth_estimateGas failed              (-32000)
+    └── ExecutionReverted  the call reverted; `data` is the revert data (3)
 """
 
 from __future__ import annotations

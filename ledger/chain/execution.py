@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import time
+from typing import TYPE_CHECKING
 
 from eth.abc import BlockHeaderAPI, StateAPI
 from eth.exceptions import Revert, VMError
@@ -49,7 +48,9 @@ class Executor:
         """
         chain = self._node.chain
         header = chain.create_header_from_parent(
-            parent, timestamp=max(int(time.time()), parent.timestamp), gas_limit=parent.gas_limit,
+            parent,
+            timestamp=max(int(time.time()), parent.timestamp),
+            gas_limit=parent.gas_limit,
             coinbase=self._node.validator_address or parent.coinbase,
         )
         # Calls are free whatever the base fee (py-evm's costless state does the same).
@@ -62,8 +63,15 @@ class Executor:
         )
         return SpoofTransaction(unsigned, from_=sender)
 
-    def call(self, sender: bytes, to: bytes, data: bytes, value: int = 0, gas: int | None = None,
-             header: BlockHeaderAPI | None = None) -> bytes:
+    def call(
+        self,
+        sender: bytes,
+        to: bytes,
+        data: bytes,
+        value: int = 0,
+        gas: int | None = None,
+        header: BlockHeaderAPI | None = None,
+    ) -> bytes:
         """Execute without committing; return the output or raise ExecutionReverted/ExecutionFailed."""
         node = self._node
         with node.lock:
@@ -82,8 +90,9 @@ class Executor:
                 raise _failure(computation.error, computation.output)
             return computation.output
 
-    def estimate_gas(self, sender: bytes, to: bytes, data: bytes, value: int = 0,
-                     header: BlockHeaderAPI | None = None) -> int:
+    def estimate_gas(
+        self, sender: bytes, to: bytes, data: bytes, value: int = 0, header: BlockHeaderAPI | None = None
+    ) -> int:
         """The least gas that does not run out, by binary search; reverts raise like `call`."""
         node = self._node
         with node.lock:

@@ -74,9 +74,7 @@ def _log_matches(log: Any, query: LogQuery) -> bool:
         return False
     if len(query.topics) > len(log.topics):
         return False
-    return all(
-        opts is None or log.topics[i].to_bytes(32, "big") in opts for i, opts in enumerate(query.topics)
-    )
+    return all(opts is None or log.topics[i].to_bytes(32, "big") in opts for i, opts in enumerate(query.topics))
 
 
 def logs_in_block(node: Node, header: Any, query: LogQuery) -> list[dict[str, Any]]:
@@ -120,8 +118,9 @@ class Filters:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def install(self, kind: str, next_block: int, query: LogQuery | None = None,
-                pending: set[bytes] | None = None) -> str:
+    def install(
+        self, kind: str, next_block: int, query: LogQuery | None = None, pending: set[bytes] | None = None
+    ) -> str:
         """Install a filter; returns its id."""
         with self._lock:
             now = time.monotonic()

@@ -96,14 +96,16 @@ class GenesisSpec:
             raise GenesisError(f"malformed genesis spec: {exc}") from exc
 
 
-def development_spec(validators: list[bytes], members: list[bytes], bootstrap: bytes | None,
-                     chain_id: int = DEFAULT_CHAIN_ID) -> GenesisSpec:
+def development_spec(
+    validators: list[bytes], members: list[bytes], bootstrap: bytes | None, chain_id: int = DEFAULT_CHAIN_ID
+) -> GenesisSpec:
     """A spec that funds `members` and seals with `validators`, timestamped now."""
     alloc = {m: Account(balance=MEMBER_FUNDING) for m in members}
     if bootstrap is not None:
         alloc.setdefault(bootstrap, Account(balance=MEMBER_FUNDING))
-    return GenesisSpec(chain_id=chain_id, validators=tuple(validators), alloc=alloc,
-                       bootstrap=bootstrap, timestamp=int(time.time()))
+    return GenesisSpec(
+        chain_id=chain_id, validators=tuple(validators), alloc=alloc, bootstrap=bootstrap, timestamp=int(time.time())
+    )
 
 
 def build_genesis(store: LMDBStore, spec: GenesisSpec) -> Chain:

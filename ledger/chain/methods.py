@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from eth.abc import BlockHeaderAPI
 from eth.exceptions import HeaderNotFound
@@ -11,7 +12,16 @@ from eth_utils import keccak
 from ledger.chain.encoding import addr, block_json, d, effective_gas_price, q, receipt_json, tx_json
 from ledger.chain.filters import Filters, block_hashes, log_query, logs_in_block, logs_in_range
 from ledger.chain.params import (
-    BlockRef, InvalidParams, address, arity, block_ref, boolean, call_args, data, hash32, quantity,
+    BlockRef,
+    InvalidParams,
+    address,
+    arity,
+    block_ref,
+    boolean,
+    call_args,
+    data,
+    hash32,
+    quantity,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +38,7 @@ class Methods:
         self.node = node
         self.filters = Filters()
         self.table: dict[str, Callable[[list[Any]], Any]] = {
-            name[len("rpc_"):]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")
+            name[len("rpc_") :]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")
         }
 
     # -- blocks --
@@ -173,8 +183,11 @@ class Methods:
     def rpc_eth_getStorageAt(self, params: list[Any]) -> str:
         who, slot, ref = arity(params, 2, 1)
         account = address(who, "address")
-        position = int.from_bytes(hash32(slot, "slot"), "big") if isinstance(slot, str) and len(slot) == 66 \
+        position = (
+            int.from_bytes(hash32(slot, "slot"), "big")
+            if isinstance(slot, str) and len(slot) == 66
             else quantity(slot, "slot")
+        )
         with self.node.lock:
             return d(self._state(ref).get_storage(account, position).to_bytes(32, "big"))
 
@@ -207,8 +220,11 @@ class Methods:
 
     def rpc_eth_feeHistory(self, params: list[Any]) -> dict[str, Any]:
         count_raw, newest_raw, percentiles = arity(params, 2, 1)
-        count = count_raw if isinstance(count_raw, int) and not isinstance(count_raw, bool) \
+        count = (
+            count_raw
+            if isinstance(count_raw, int) and not isinstance(count_raw, bool)
             else quantity(count_raw, "blockCount")
+        )
         percentiles = percentiles or []
         if not isinstance(percentiles, list) or not all(isinstance(p, (int, float)) for p in percentiles):
             raise InvalidParams("rewardPercentiles: expected an array of numbers")
@@ -228,8 +244,10 @@ class Methods:
             return out
 
     def _rewards(self, header: BlockHeaderAPI, percentiles: list[float]) -> list[str]:
-        tips = sorted(effective_gas_price(tx, header.base_fee_per_gas) - header.base_fee_per_gas
-                      for tx in self.node.block(header).transactions)
+        tips = sorted(
+            effective_gas_price(tx, header.base_fee_per_gas) - header.base_fee_per_gas
+            for tx in self.node.block(header).transactions
+        )
         if not tips:
             return [q(0)] * len(percentiles)
         return [q(tips[min(len(tips) - 1, int(len(tips) * p / 100))]) for p in percentiles]
@@ -237,10 +255,16 @@ class Methods:
     # -- logs and filters --
     def _range(self, query: Any) -> tuple[int, int]:
         head = self.node.head.block_number
-        first = self._resolve(query.from_ref, "fromBlock").block_number if query.from_ref.number is None \
+        first = (
+            self._resolve(query.from_ref, "fromBlock").block_number
+            if query.from_ref.number is None
             else query.from_ref.number
-        last = self._resolve(query.to_ref, "toBlock").block_number if query.to_ref.number is None \
+        )
+        last = (
+            self._resolve(query.to_ref, "toBlock").block_number
+            if query.to_ref.number is None
             else min(query.to_ref.number, head)
+        )
         return first, last
 
     def rpc_eth_getLogs(self, params: list[Any]) -> list[Any]:
@@ -360,8 +384,10 @@ class Methods:
 
 
 def _query_dict(query: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"address": [d(a) for a in query.addresses],
-                           "topics": [None if t is None else [d(x) for x in t] for t in query.topics]}
+    out: dict[str, Any] = {
+        "address": [d(a) for a in query.addresses],
+        "topics": [None if t is None else [d(x) for x in t] for t in query.topics],
+    }
     if query.block_hash is not None:
         out["blockHash"] = d(query.block_hash)
         return out

@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-
-import rlp
 from pathlib import Path
 
+import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth_keys import keys
 from eth_utils import ValidationError
@@ -272,7 +271,9 @@ class Node:
     def _build_block(self) -> BlockHeaderAPI | None:
         parent = self.head
         header = self.chain.create_header_from_parent(
-            parent, timestamp=max(int(time.time()), parent.timestamp), gas_limit=parent.gas_limit,
+            parent,
+            timestamp=max(int(time.time()), parent.timestamp),
+            gas_limit=parent.gas_limit,
             coinbase=self.validator_address,
         )
         vm = self.chain.get_vm(header)
@@ -374,5 +375,3 @@ def _has_genesis(store: LMDBStore) -> bool:
         return True
     except KeyError:
         return False
-
-

@@ -48,7 +48,7 @@ def _build(items: Items, depth: int, nodes: dict[bytes, bytes]) -> Any:
         shared += 1
     if shared:
         child = _build(items, depth + shared, nodes)
-        return [_hex_prefix(first[depth:depth + shared], leaf=False), _ref(child, nodes)]
+        return [_hex_prefix(first[depth : depth + shared], leaf=False), _ref(child, nodes)]
     branch: list[Any] = [b""] * 17
     i = 0
     if len(first) == depth:

@@ -85,6 +85,7 @@ class Permission:
             return
         who = to_checksum_address(sender)
         if self.membership is None:
-            raise NotPermitted(f"sender {who} is not permitted: the chain is bootstrapping and only its "
-                               "bootstrap account may transact")
+            raise NotPermitted(
+                f"sender {who} is not permitted: the chain is bootstrapping and only its bootstrap account may transact"
+            )
         raise NotPermitted(f"sender {who} is not a member of the consortium: transaction not permitted")

@@ -71,7 +71,7 @@ class RPCServer:
             return error(INVALID_REQUEST, "invalid request: id must be a string, number or null")
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
-            return error(INVALID_REQUEST, "invalid request: needs jsonrpc \"2.0\" and a method name", id_)
+            return error(INVALID_REQUEST, 'invalid request: needs jsonrpc "2.0" and a method name', id_)
         params = request.get("params", [])
         handler = self.methods.table.get(method)
         response = self._call(handler, method, params, id_)

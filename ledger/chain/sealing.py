@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from eth_keys import keys
-from eth_keys.exceptions import BadSignature, ValidationError as KeysValidationError
+from eth_keys.exceptions import BadSignature
+from eth_keys.exceptions import ValidationError as KeysValidationError
 from eth_utils import keccak
 
 SEAL_DOMAIN = b"custos-seal-v1"

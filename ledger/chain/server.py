@@ -27,8 +27,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(length_header)
         if length > MAX_REQUEST_BYTES:
-            self._send(413, _dump(error(INVALID_REQUEST, f"request too large: {length} bytes, limit {MAX_REQUEST_BYTES}")),
-                       close=True)
+            self._send(
+                413,
+                _dump(error(INVALID_REQUEST, f"request too large: {length} bytes, limit {MAX_REQUEST_BYTES}")),
+                close=True,
+            )
             return
         body = self.rfile.read(length)
         answer = self.rpc.handle_bytes(body)

@@ -103,8 +103,9 @@ def init_chain(path: Path, consortium: dict[str, Any], password: str | None = No
     finally:
         node.close()
     members = {name: a.address for name, a in accounts.items()}
-    (path / "consortium.json").write_text(json.dumps({**consortium, "addresses": members,
-                                                        "deployer": deployer.address}, indent=1))
+    (path / "consortium.json").write_text(
+        json.dumps({**consortium, "addresses": members, "deployer": deployer.address}, indent=1)
+    )
     (path / "deployment.json").write_text(json.dumps(deployment, indent=1, sort_keys=True))
     return ChainInit(path, chain_id, [v.address for v in validators], members, deployment)
 
@@ -123,15 +124,25 @@ def bootstrap_contracts(node: Node, deployer: LocalAccount, config: ConsortiumCo
 def deploy_config(consortium: dict[str, Any], addresses: dict[str, str]) -> ConsortiumConfig:
     """ledger.deploy's config for a consortium file, given each organisation's address."""
     members = tuple(
-        MemberSpec(addresses[o["name"]], sum(ROLE_BITS[r] for r in o["roles"]), o["name"],
-                   int(o.get("allocation", DEFAULT_ALLOCATION)))
+        MemberSpec(
+            addresses[o["name"]],
+            sum(ROLE_BITS[r] for r in o["roles"]),
+            o["name"],
+            int(o.get("allocation", DEFAULT_ALLOCATION)),
+        )
         for o in consortium["organisations"]
     )
     threshold = int(consortium.get("threshold", len(members) // 2 + 1))
     try:
-        timings = {key: int(consortium[name]) for key, name in
-                   (("challenge_window", "challengeWindow"), ("fee_bps", "feeBps"), ("proposal_ttl", "proposalTtl"))
-                   if name in consortium}
+        timings = {
+            key: int(consortium[name])
+            for key, name in (
+                ("challenge_window", "challengeWindow"),
+                ("fee_bps", "feeBps"),
+                ("proposal_ttl", "proposalTtl"),
+            )
+            if name in consortium
+        }
         return ConsortiumConfig(members=members, threshold=threshold, **timings)
     except DeploymentError as exc:
         raise GenesisError(str(exc)) from None

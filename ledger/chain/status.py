@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from eth.vm.forks.cancun.headers import CancunBlockHeader
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
-from eth.vm.forks.cancun.headers import CancunBlockHeader
 
 from ledger.chain.sealing import SealError, validator_set_hash, verify_seal
 
@@ -36,12 +36,25 @@ def header_from_json(block: dict[str, Any]) -> CancunBlockHeader:
     h = lambda k: bytes.fromhex(block[k][2:])  # noqa: E731
     n = lambda k: int(block[k], 16)  # noqa: E731
     return CancunBlockHeader(
-        parent_hash=h("parentHash"), uncles_hash=h("sha3Uncles"), coinbase=h("miner"), state_root=h("stateRoot"),
-        transaction_root=h("transactionsRoot"), receipt_root=h("receiptsRoot"),
-        bloom=int.from_bytes(h("logsBloom"), "big"), difficulty=n("difficulty"), block_number=n("number"),
-        gas_limit=n("gasLimit"), gas_used=n("gasUsed"), timestamp=n("timestamp"), extra_data=h("extraData"),
-        mix_hash=h("mixHash"), nonce=h("nonce"), base_fee_per_gas=n("baseFeePerGas"),
-        withdrawals_root=h("withdrawalsRoot"), blob_gas_used=n("blobGasUsed"), excess_blob_gas=n("excessBlobGas"),
+        parent_hash=h("parentHash"),
+        uncles_hash=h("sha3Uncles"),
+        coinbase=h("miner"),
+        state_root=h("stateRoot"),
+        transaction_root=h("transactionsRoot"),
+        receipt_root=h("receiptsRoot"),
+        bloom=int.from_bytes(h("logsBloom"), "big"),
+        difficulty=n("difficulty"),
+        block_number=n("number"),
+        gas_limit=n("gasLimit"),
+        gas_used=n("gasUsed"),
+        timestamp=n("timestamp"),
+        extra_data=h("extraData"),
+        mix_hash=h("mixHash"),
+        nonce=h("nonce"),
+        base_fee_per_gas=n("baseFeePerGas"),
+        withdrawals_root=h("withdrawalsRoot"),
+        blob_gas_used=n("blobGasUsed"),
+        excess_blob_gas=n("excessBlobGas"),
         parent_beacon_block_root=h("parentBeaconBlockRoot"),
     )
 
@@ -67,9 +80,15 @@ def chain_status(url: str) -> dict[str, Any]:
             problems.append(str(exc))
     membership = _rpc(url, "custos_membership", [])
     return {
-        "chainId": chain_id, "height": header.block_number, "head": head["hash"], "timestamp": header.timestamp,
-        "validators": validators, "membership": membership, "members": _members(url, membership),
-        "sealOk": not problems, "problems": problems,
+        "chainId": chain_id,
+        "height": header.block_number,
+        "head": head["hash"],
+        "timestamp": header.timestamp,
+        "validators": validators,
+        "membership": membership,
+        "members": _members(url, membership),
+        "sealOk": not problems,
+        "problems": problems,
     }
 
 

@@ -6,5 +6,15 @@ from ledger.client.deployment import DeploymentInfo, load_deployment
 from ledger.client.revert import decode_revert, revert_error
 from ledger.client.sender import Log, Receipt, TransactionSender
 
-__all__ = ["Client", "DeploymentInfo", "Log", "Receipt", "TransactionSender", "connect", "decode_revert",
-           "load_deployment", "revert_error", "unlock"]
+__all__ = [
+    "Client",
+    "DeploymentInfo",
+    "Log",
+    "Receipt",
+    "TransactionSender",
+    "connect",
+    "decode_revert",
+    "load_deployment",
+    "revert_error",
+    "unlock",
+]

@@ -8,10 +8,9 @@ it is handed out, so a wrong URL fails here with `ConnectionFailed` and not late
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-import time
 
 import requests
 from web3 import Web3

@@ -26,7 +26,7 @@ def canonical_type(param: dict[str, Any]) -> str:
     """The canonical ABI type of a parameter (tuples spelled out), as selectors and decoders need."""
     kind = param["type"]
     if kind.startswith("tuple"):
-        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
+        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple") :]
     return kind
 
 
@@ -48,8 +48,11 @@ def known_errors() -> dict[bytes, tuple[str, tuple[str, ...], tuple[str, ...]]]:
 @cache
 def revert_error(name: str) -> type[ContractRevert]:
     """The exception class for the custom error `name` (one class per name, made once)."""
-    return type(name, (ContractRevert,), {"name": name, "__doc__": f"The contract reverted with {name}.",
-                                          "__module__": __name__})
+    return type(
+        name,
+        (ContractRevert,),
+        {"name": name, "__doc__": f"The contract reverted with {name}.", "__module__": __name__},
+    )
 
 
 def decode_revert(data: bytes, receipt: Any = None) -> ContractRevert:

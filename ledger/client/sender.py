@@ -55,14 +55,24 @@ class Receipt:
     def from_web3(cls, raw: Any) -> Receipt:
         """Build from web3's AttributeDict receipt."""
         logs = tuple(
-            Log(Web3.to_checksum_address(log["address"]), tuple(bytes(t) for t in log["topics"]),
-                bytes(log["data"]), int(log["logIndex"]))
+            Log(
+                Web3.to_checksum_address(log["address"]),
+                tuple(bytes(t) for t in log["topics"]),
+                bytes(log["data"]),
+                int(log["logIndex"]),
+            )
             for log in raw["logs"]
         )
         address = raw.get("contractAddress")
-        return cls(bytes(raw["transactionHash"]), int(raw["blockNumber"]), bytes(raw["blockHash"]),
-                   int(raw["status"]), int(raw["gasUsed"]), Web3.to_checksum_address(address) if address else None,
-                   logs)
+        return cls(
+            bytes(raw["transactionHash"]),
+            int(raw["blockNumber"]),
+            bytes(raw["blockHash"]),
+            int(raw["status"]),
+            int(raw["gasUsed"]),
+            Web3.to_checksum_address(address) if address else None,
+            logs,
+        )
 
 
 def revert_from(exc: ContractLogicError, receipt: Any = None) -> ContractRevert:
@@ -81,8 +91,16 @@ def revert_from(exc: ContractLogicError, receipt: Any = None) -> ContractRevert:
 class TransactionSender:
     """Signs and sends `account`'s transactions on `w3`; safe to share between threads."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout: float = 60.0,
-                 poll_interval: float = 0.05, send_attempts: int = 5, gas_margin: float = 1.25) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        *,
+        receipt_timeout: float = 60.0,
+        poll_interval: float = 0.05,
+        send_attempts: int = 5,
+        gas_margin: float = 1.25,
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.address: ChecksumAddress = account.address
@@ -115,8 +133,9 @@ class TransactionSender:
         return int(gas * self.gas_margin)
 
     # -- writes --
-    def transact(self, to: str | None, data: bytes, value: int = 0, gas: int | None = None,
-                 timeout: float | None = None) -> Receipt:
+    def transact(
+        self, to: str | None, data: bytes, value: int = 0, gas: int | None = None, timeout: float | None = None
+    ) -> Receipt:
         """Send and wait for the receipt; raises the decoded revert if it failed."""
         return self.wait(self.submit(to, data, value, gas), timeout)
 
@@ -128,8 +147,13 @@ class TransactionSender:
         """Sign with the next nonce and hand to the node; returns the transaction hash."""
         gas = gas if gas is not None else self.estimate_gas(to, data, value)
         gas_price = rpc(lambda: self.w3.eth.gas_price, what="read the gas price")
-        tx: dict[str, Any] = {"data": HexBytes(data), "value": value, "gas": gas, "gasPrice": gas_price,
-                              "chainId": self.chain_id}
+        tx: dict[str, Any] = {
+            "data": HexBytes(data),
+            "value": value,
+            "gas": gas,
+            "gasPrice": gas_price,
+            "chainId": self.chain_id,
+        }
         if to is not None:
             tx["to"] = Web3.to_checksum_address(to)
         with self._lock:
@@ -189,13 +213,17 @@ class TransactionSender:
     def _replay_revert(self, tx_hash: bytes, receipt: Receipt) -> ContractRevert:
         """Re-run a failed transaction as a call on its block's parent state to get its revert bytes."""
         sent = rpc(lambda: self.w3.eth.get_transaction(HexBytes(tx_hash)), what="read the failed transaction")
-        call = {"from": sent["from"], "to": sent["to"], "data": sent["input"], "value": sent["value"],
-                "gas": sent["gas"]}
+        call = {
+            "from": sent["from"],
+            "to": sent["to"],
+            "data": sent["input"],
+            "value": sent["value"],
+            "gas": sent["gas"],
+        }
         try:
             self.w3.eth.call(call, receipt.block_number - 1)  # type: ignore[arg-type]
         except ContractLogicError as exc:
-            error = revert_from(exc, receipt)
-            return error
+            return revert_from(exc, receipt)
         except (Web3RPCError, *TRANSIENT):
             pass
         return ContractRevert({"gas_used": receipt.gas_used}, b"", receipt)

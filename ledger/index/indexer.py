@@ -35,9 +35,15 @@ class SyncResult:
 class EventIndexer:
     """Index the events of `contracts` ({name: (address, abi)}) on `w3` into `store`."""
 
-    def __init__(self, w3: Web3, store: EventStore | str | Path,
-                 contracts: Mapping[str, tuple[str, Sequence[Mapping[str, Any]]]], *,
-                 start_block: int = 0, batch_blocks: int = 500) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        store: EventStore | str | Path,
+        contracts: Mapping[str, tuple[str, Sequence[Mapping[str, Any]]]],
+        *,
+        start_block: int = 0,
+        batch_blocks: int = 500,
+    ) -> None:
         self.w3 = w3
         self.store = store if isinstance(store, EventStore) else EventStore(store)
         self.start_block = start_block
@@ -63,12 +69,17 @@ class EventIndexer:
         return SyncResult(first, head, added, reorg_at)
 
     def _index_range(self, start: int, end: int) -> int:
-        logs = rpc(lambda: self.w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": self._addresses}),
-                   what=f"read logs of blocks {start}..{end}")
+        logs = rpc(
+            lambda: self.w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": self._addresses}),
+            what=f"read logs of blocks {start}..{end}",
+        )
         blocks: dict[int, Any] = {}
         events = []
         for log in logs:
-            if not log["topics"] or (Web3.to_checksum_address(log["address"]), bytes(log["topics"][0])) not in self._specs:
+            if (
+                not log["topics"]
+                or (Web3.to_checksum_address(log["address"]), bytes(log["topics"][0])) not in self._specs
+            ):
                 continue  # anonymous or not in the ABI: nothing an auditor could read from it
             number = int(log["blockNumber"])
             if number not in blocks:
@@ -88,10 +99,22 @@ class EventIndexer:
         args = spec.decode(topics, data)
         tx = block["transactions"][int(log["transactionIndex"])]
         actor = Web3.to_checksum_address(tx["from"])
-        return IndexedEvent(int(log["blockNumber"]), int(log["logIndex"]), int(log["transactionIndex"]),
-                            bytes(log["transactionHash"]), bytes(log["blockHash"]), int(block["timestamp"]),
-                            address, spec.contract, spec.name, actor, args, topics, data,
-                            links_of(args, actor, spec))
+        return IndexedEvent(
+            int(log["blockNumber"]),
+            int(log["logIndex"]),
+            int(log["transactionIndex"]),
+            bytes(log["transactionHash"]),
+            bytes(log["blockHash"]),
+            int(block["timestamp"]),
+            address,
+            spec.contract,
+            spec.name,
+            actor,
+            args,
+            topics,
+            data,
+            links_of(args, actor, spec),
+        )
 
     def _block(self, number: int, *, full: bool) -> Any:
         return rpc(lambda: self.w3.eth.get_block(number, full_transactions=full), what=f"read block {number}")

@@ -91,11 +91,15 @@ class EventStore:
         if "next_block" not in meta:
             return Position(start_block)
         tip = meta.get("tip_number")
-        return Position(int(meta["next_block"]), int(tip) if tip else None,
-                        bytes.fromhex(meta["tip_hash"]) if meta.get("tip_hash") else None)
+        return Position(
+            int(meta["next_block"]),
+            int(tip) if tip else None,
+            bytes.fromhex(meta["tip_hash"]) if meta.get("tip_hash") else None,
+        )
 
-    def append(self, events: Sequence[IndexedEvent], blocks: Iterable[tuple[int, bytes, int]],
-               position: Position) -> None:
+    def append(
+        self, events: Sequence[IndexedEvent], blocks: Iterable[tuple[int, bytes, int]], position: Position
+    ) -> None:
         """Write one batch and the position after it, all or nothing."""
         with self._transaction() as cur:
             self._insert(cur, events)
@@ -107,18 +111,33 @@ class EventStore:
             cur.execute(
                 "INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
                 " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (event.block_number, event.log_index, event.tx_index, event.tx_hash, event.block_hash,
-                 event.block_time, event.address, event.contract, event.event, event.actor,
-                 json.dumps(event.args, separators=(",", ":")), b"".join(event.topics), event.data))
+                (
+                    event.block_number,
+                    event.log_index,
+                    event.tx_index,
+                    event.tx_hash,
+                    event.block_hash,
+                    event.block_time,
+                    event.address,
+                    event.contract,
+                    event.event,
+                    event.actor,
+                    json.dumps(event.args, separators=(",", ":")),
+                    b"".join(event.topics),
+                    event.data,
+                ),
+            )
             event_id = cur.lastrowid
-            cur.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
-                            [(kind, key, event_id) for kind, key in event.links])
+            cur.executemany(
+                "INSERT OR IGNORE INTO links VALUES (?, ?, ?)", [(kind, key, event_id) for kind, key in event.links]
+            )
 
     def rewind(self, last_kept_block: int, position: Position) -> int:
         """Drop everything above `last_kept_block` (a reorg); returns how many events were dropped."""
         with self._transaction() as cur:
-            cur.execute("DELETE FROM links WHERE event_id IN (SELECT id FROM events WHERE block_number > ?)",
-                        (last_kept_block,))
+            cur.execute(
+                "DELETE FROM links WHERE event_id IN (SELECT id FROM events WHERE block_number > ?)", (last_kept_block,)
+            )
             dropped = cur.execute("DELETE FROM events WHERE block_number > ?", (last_kept_block,)).rowcount
             cur.execute("DELETE FROM blocks WHERE number > ?", (last_kept_block,))
             self._set_position(cur, position)
@@ -126,17 +145,18 @@ class EventStore:
 
     def stored_blocks(self, below: int) -> Iterator[tuple[int, bytes]]:
         """Stored (number, hash) pairs under height `below`, highest first."""
-        yield from self.conn.execute("SELECT number, hash FROM blocks WHERE number < ? ORDER BY number DESC",
-                                     (below,))
+        yield from self.conn.execute("SELECT number, hash FROM blocks WHERE number < ? ORDER BY number DESC", (below,))
 
     def count(self) -> int:
         """How many events the index holds."""
         return int(self.conn.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def _set_position(self, cur: sqlite3.Cursor, position: Position) -> None:
-        rows = [("next_block", str(position.next_block)),
-                ("tip_number", "" if position.tip_number is None else str(position.tip_number)),
-                ("tip_hash", position.tip_hash.hex() if position.tip_hash else "")]
+        rows = [
+            ("next_block", str(position.next_block)),
+            ("tip_number", "" if position.tip_number is None else str(position.tip_number)),
+            ("tip_hash", position.tip_hash.hex() if position.tip_hash else ""),
+        ]
         cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
 
     def _transaction(self) -> _Transaction:
@@ -164,8 +184,36 @@ class _Transaction:
 
 def row_to_event(row: sqlite3.Row | tuple[Any, ...]) -> IndexedEvent:
     """An `events` row (in column order) as an IndexedEvent."""
-    (id_, block_number, log_index, tx_index, tx_hash, block_hash, block_time, address, contract, event, actor,
-     args, topics, data) = row
-    return IndexedEvent(block_number, log_index, tx_index, bytes(tx_hash), bytes(block_hash), block_time, address,
-                        contract, event, actor, json.loads(args),
-                        tuple(bytes(topics[i:i + 32]) for i in range(0, len(topics), 32)), bytes(data), (), id_)
+    (
+        id_,
+        block_number,
+        log_index,
+        tx_index,
+        tx_hash,
+        block_hash,
+        block_time,
+        address,
+        contract,
+        event,
+        actor,
+        args,
+        topics,
+        data,
+    ) = row
+    return IndexedEvent(
+        block_number,
+        log_index,
+        tx_index,
+        bytes(tx_hash),
+        bytes(block_hash),
+        block_time,
+        address,
+        contract,
+        event,
+        actor,
+        json.loads(args),
+        tuple(bytes(topics[i : i + 32]) for i in range(0, len(topics), 32)),
+        bytes(data),
+        (),
+        id_,
+    )

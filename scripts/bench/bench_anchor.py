@@ -67,7 +67,7 @@ def batched_rate(anchor: AuditAnchor, folder: Path) -> tuple[float, int]:
     start = time.perf_counter()
     proofs = 0
     for i in range(0, RECORDS, 16_384):  # arrivals in chunks, as a busy gateway would hand them over
-        proofs += sum(len(b.proofs) for b in anchorer.add_many(records[i:i + 16_384])[1])
+        proofs += sum(len(b.proofs) for b in anchorer.add_many(records[i : i + 16_384])[1])
     last = anchorer.flush()
     proofs += len(last.proofs) if last else 0
     elapsed = time.perf_counter() - start
@@ -79,7 +79,7 @@ def batched_rate(anchor: AuditAnchor, folder: Path) -> tuple[float, int]:
 def per_record_rate(anchor: AuditAnchor, count: int = 100) -> float:
     """Baseline: one anchoring transaction per record."""
     start = time.perf_counter()
-    for i in range(count):
+    for _ in range(count):
         anchor.anchor_root(os.urandom(32), 1, b"\0" * 32)
     return count / (time.perf_counter() - start)
 
@@ -90,8 +90,9 @@ def main() -> None:
         baseline = per_record_rate(anchor)
         rate, transactions = batched_rate(anchor, Path(tmp))
         emit("anchor_records_per_s_with_proofs", rate, "records/s", "one AuditAnchor tx per record", baseline)
-        emit("anchor_records_per_transaction", RECORDS / transactions, "records/tx",
-             "one AuditAnchor tx per record", 1.0)
+        emit(
+            "anchor_records_per_transaction", RECORDS / transactions, "records/tx", "one AuditAnchor tx per record", 1.0
+        )
 
 
 if __name__ == "__main__":

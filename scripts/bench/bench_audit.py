@@ -47,9 +47,22 @@ def event(name: str, actor: str, block: int, log_index: int, when: int, args: di
     data = encode([t for _, t, i in spec.inputs if not i], [args[n] for n, _, i in spec.inputs if not i])
     decoded = spec.decode(topics, data)
     block_hash = keccak(block.to_bytes(8, "big"))
-    return IndexedEvent(block, log_index, 0, keccak(block_hash + log_index.to_bytes(4, "big")), block_hash, when,
-                        ADDRESS[spec.contract], spec.contract, name, actor, decoded, tuple(topics), data,
-                        links_of(decoded, actor, spec))
+    return IndexedEvent(
+        block,
+        log_index,
+        0,
+        keccak(block_hash + log_index.to_bytes(4, "big")),
+        block_hash,
+        when,
+        ADDRESS[spec.contract],
+        spec.contract,
+        name,
+        actor,
+        decoded,
+        tuple(topics),
+        data,
+        links_of(decoded, actor, spec),
+    )
 
 
 def job_stages(job: int, rng: random.Random) -> list[list[tuple[str, str, dict]]]:
@@ -60,18 +73,48 @@ def job_stages(job: int, rng: random.Random) -> list[list[tuple[str, str, dict]]
     h = keccak(job.to_bytes(8, "big"))
     credits = [(o1, 4_000), (o2, 3_000), (c1, 1_500), (c2, 1_500)]
     return [
-        [("JobOpened", requester, dict(jobId=job, requester=requester, kind=job % 5, sourceIds=[s1, s2],
-                                       versions=[1, 1], paramsHash=h, inputsHash=h, computeParties=[c1, c2],
-                                       budget=10_000, deadline=2_000_000_000)),
-         ("ConsentGiven", requester, dict(jobId=job, sourceId=s2, owner=o2, automatic=True))],
-        [("ConsentGiven", o1, dict(jobId=job, sourceId=s1, owner=o1, automatic=False)),
-         ("JobReady", o1, dict(jobId=job))],
-        [("ResultCommitted", c1, dict(jobId=job, committer=c1, resultHash=h, transcriptRoot=h, contributionHash=h,
-                                      weights=[4, 3], utilityTableHash=h))],
-        [("AttestationRecorded", c1, dict(jobId=job, signer=s, submitter=c1)) for s in (o1, o2, c1, c2)],
-        [("JobFinalized", c1, dict(jobId=job, escrow=10_000))]
-        + [("PaymentCredited", c1, dict(jobId=job, payee=p, amount=a)) for p, a in credits]
-        + [("EscrowReleased", c1, dict(jobId=job, amount=10_000, feeBps=500))],
+        [
+            (
+                "JobOpened",
+                requester,
+                {
+                    "jobId": job,
+                    "requester": requester,
+                    "kind": job % 5,
+                    "sourceIds": [s1, s2],
+                    "versions": [1, 1],
+                    "paramsHash": h,
+                    "inputsHash": h,
+                    "computeParties": [c1, c2],
+                    "budget": 10_000,
+                    "deadline": 2_000_000_000,
+                },
+            ),
+            ("ConsentGiven", requester, {"jobId": job, "sourceId": s2, "owner": o2, "automatic": True}),
+        ],
+        [
+            ("ConsentGiven", o1, {"jobId": job, "sourceId": s1, "owner": o1, "automatic": False}),
+            ("JobReady", o1, {"jobId": job}),
+        ],
+        [
+            (
+                "ResultCommitted",
+                c1,
+                {
+                    "jobId": job,
+                    "committer": c1,
+                    "resultHash": h,
+                    "transcriptRoot": h,
+                    "contributionHash": h,
+                    "weights": [4, 3],
+                    "utilityTableHash": h,
+                },
+            )
+        ],
+        [("AttestationRecorded", c1, {"jobId": job, "signer": s, "submitter": c1}) for s in (o1, o2, c1, c2)],
+        [("JobFinalized", c1, {"jobId": job, "escrow": 10_000})]
+        + [("PaymentCredited", c1, {"jobId": job, "payee": p, "amount": a}) for p, a in credits]
+        + [("EscrowReleased", c1, {"jobId": job, "amount": 10_000, "feeBps": 500})],
     ]
 
 
@@ -79,10 +122,28 @@ def build_index(path: Path) -> tuple[int, int]:
     """Write the synthetic history; returns (events, jobs)."""
     store, rng, block, when, total = EventStore(path), random.Random(7), 0, 1_700_000_000, 0
     h = keccak(b"schema")
-    registrations = [event("DataSourceRegistered", MEMBER[s % MEMBERS], 1, s, when,
-                           dict(sourceId=s, owner=MEMBER[s % MEMBERS], schemaHash=h, commitment=h, rowCount=1000,
-                                metadataURI=f"ipfs://{s}", pricePerUse=0, allowedKinds=31,
-                                openToAllRequesters=True, autoConsentKinds=0)) for s in range(SOURCES)]
+    registrations = [
+        event(
+            "DataSourceRegistered",
+            MEMBER[s % MEMBERS],
+            1,
+            s,
+            when,
+            {
+                "sourceId": s,
+                "owner": MEMBER[s % MEMBERS],
+                "schemaHash": h,
+                "commitment": h,
+                "rowCount": 1000,
+                "metadataURI": f"ipfs://{s}",
+                "pricePerUse": 0,
+                "allowedKinds": 31,
+                "openToAllRequesters": True,
+                "autoConsentKinds": 0,
+            },
+        )
+        for s in range(SOURCES)
+    ]
     store.append(registrations, [(1, keccak(b"1"), when)], Position(2, 1, keccak(b"1")))
     total, block, job = SOURCES, 1, 0
     while total < TARGET_EVENTS:
@@ -97,8 +158,11 @@ def build_index(path: Path) -> tuple[int, int]:
                 for name, actor, args in stages[stage]:
                     events.append(event(name, actor, block, index, when, args))
                     index += 1
-        store.append(events, [(block, keccak(block.to_bytes(8, "big")), when)],
-                     Position(block + 1, block, keccak(block.to_bytes(8, "big"))))
+        store.append(
+            events,
+            [(block, keccak(block.to_bytes(8, "big")), when)],
+            Position(block + 1, block, keccak(block.to_bytes(8, "big"))),
+        )
         total += len(events)
     store.close()
     return total, job
@@ -116,8 +180,9 @@ def latencies(query, keys: list) -> list[float]:  # noqa: ANN001
 
 def full_scan_job(store: EventStore, job: int) -> list:
     """Baseline: the job's events by scanning and parsing every row's arguments."""
-    return store.conn.execute("SELECT * FROM events WHERE json_extract(args, '$.jobId') = ? "
-                              "ORDER BY block_number, log_index", (job,)).fetchall()
+    return store.conn.execute(
+        "SELECT * FROM events WHERE json_extract(args, '$.jobId') = ? ORDER BY block_number, log_index", (job,)
+    ).fetchall()
 
 
 def query_benchmarks(index: Path) -> None:
@@ -135,12 +200,27 @@ def query_benchmarks(index: Path) -> None:
     source_ms = latencies(queries.source_trail, source_keys)
     uses = statistics.mean(len(queries.source_trail(s).uses) for s in source_keys[:10])
     emit("audit_job_trail_ms_p50_1M_events", statistics.median(job_ms), "ms", "full scan of events", baseline)
-    emit("audit_job_trail_ms_p95_1M_events", statistics.quantiles(job_ms, n=20)[-1], "ms", "full scan of events",
-         baseline)
-    emit(f"audit_source_trail_ms_p50_1M_events_{uses:.0f}_jobs_per_source", statistics.median(source_ms), "ms",
-         "full scan of events", baseline)
-    emit("audit_source_trail_ms_p95_1M_events", statistics.quantiles(source_ms, n=20)[-1], "ms",
-         "full scan of events", baseline)
+    emit(
+        "audit_job_trail_ms_p95_1M_events",
+        statistics.quantiles(job_ms, n=20)[-1],
+        "ms",
+        "full scan of events",
+        baseline,
+    )
+    emit(
+        f"audit_source_trail_ms_p50_1M_events_{uses:.0f}_jobs_per_source",
+        statistics.median(source_ms),
+        "ms",
+        "full scan of events",
+        baseline,
+    )
+    emit(
+        "audit_source_trail_ms_p95_1M_events",
+        statistics.quantiles(source_ms, n=20)[-1],
+        "ms",
+        "full scan of events",
+        baseline,
+    )
 
 
 def verification_benchmark(folder: Path) -> None:

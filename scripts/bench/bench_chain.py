@@ -91,21 +91,34 @@ def run_workload(url: str, account, count: int, fee: int, anchor: str | None = N
         nonce = int(_rpc(client, url, "eth_getTransactionCount", [account.address, "pending"]), 16)
         common = {"chainId": chain_id, "maxFeePerGas": fee, "maxPriorityFeePerGas": fee // 10, "value": 0}
         if anchor is None:
-            consortium = _deploy(client, url, account, common, nonce, CONSORTIUM,
-                                 [[account.address], [31], ["bench"], 1, 86_400])
+            consortium = _deploy(
+                client, url, account, common, nonce, CONSORTIUM, [[account.address], [31], ["bench"], 1, 86_400]
+            )
             anchor = _deploy(client, url, account, common, nonce + 1, ANCHOR, [consortium])
             nonce += 2
         raws = [
-            "0x" + account.sign_transaction({**common, "nonce": nonce + i, "gas": 150_000, "to": anchor,
-                                             "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"bench".ljust(32, b"\0")])}).raw_transaction.hex()
+            "0x"
+            + account.sign_transaction(
+                {
+                    **common,
+                    "nonce": nonce + i,
+                    "gas": 150_000,
+                    "to": anchor,
+                    "data": ANCHOR_ABI.encode_abi(
+                        "anchor", [(i + 1).to_bytes(32, "big"), 1, b"bench".ljust(32, b"\0")]
+                    ),
+                }
+            ).raw_transaction.hex()
             for i in range(count)
         ]
         before = int(_rpc(client, url, "eth_blockNumber", []), 16)
         start = time.perf_counter()
         hashes: list[str] = []
         for i in range(0, count, BATCH):
-            batch = [{"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction", "params": [raw]}
-                     for j, raw in enumerate(raws[i:i + BATCH])]
+            batch = [
+                {"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction", "params": [raw]}
+                for j, raw in enumerate(raws[i : i + BATCH])
+            ]
             replies = client.post(url, json=batch).json()
             errors = [r["error"] for r in replies if "error" in r]
             if errors:
@@ -137,11 +150,17 @@ def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]
     node = Node.open(directory, validator_key(directory, None))
     common = {"chainId": node.chain_id, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "value": 0, "gas": 5_000_000}
     members = list(result.members.values())
-    consortium_data = Web3().eth.contract(abi=CONSORTIUM.abi, bytecode=CONSORTIUM.bytecode).constructor(
-        members, [31] * len(members), list(result.members), 2, 86_400).data_in_transaction
+    consortium_data = (
+        Web3()
+        .eth.contract(abi=CONSORTIUM.abi, bytecode=CONSORTIUM.bytecode)
+        .constructor(members, [31] * len(members), list(result.members), 2, 86_400)
+        .data_in_transaction
+    )
     node.submit_raw(deployer.sign_transaction({**common, "nonce": 0, "data": consortium_data}).raw_transaction)
     consortium = Web3.to_checksum_address(generate_contract_address(bytes.fromhex(deployer.address[2:]), 0))
-    anchor_data = Web3().eth.contract(abi=ANCHOR.abi, bytecode=ANCHOR.bytecode).constructor(consortium).data_in_transaction
+    anchor_data = (
+        Web3().eth.contract(abi=ANCHOR.abi, bytecode=ANCHOR.bytecode).constructor(consortium).data_in_transaction
+    )
     node.submit_raw(deployer.sign_transaction({**common, "nonce": 1, "data": anchor_data}).raw_transaction)
     node.permission.close_bootstrap(consortium)
     node.close()
@@ -154,8 +173,12 @@ def bench_embedded(count: int) -> dict[str, float]:
         directory = Path(tmp) / "chain"
         sender, anchor = _prepare_embedded(directory)
         port = _port()
-        proc = subprocess.Popen([sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_up(f"http://127.0.0.1:{port}", proc)
             return run_workload(f"http://127.0.0.1:{port}", sender, count, fee=0, anchor=anchor)
@@ -168,7 +191,11 @@ def bench_anvil(count: int) -> dict[str, float]:
     if ANVIL is None:
         raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
     port = _port()
-    proc = subprocess.Popen([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_up(f"http://127.0.0.1:{port}", proc)
         return run_workload(f"http://127.0.0.1:{port}", Account.from_key(ANVIL_KEY), count, fee=10**10)
@@ -187,9 +214,18 @@ def profile(count: int) -> None:
         sender, anchor = _prepare_embedded(directory)
         node = Node.open(directory, validator_key(directory, None))
         common = {"chainId": node.chain_id, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "value": 0}
-        raws = [sender.sign_transaction({**common, "nonce": i, "gas": 150_000, "to": anchor,
-                                         "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"\1" * 32])}).raw_transaction
-                for i in range(count)]
+        raws = [
+            sender.sign_transaction(
+                {
+                    **common,
+                    "nonce": i,
+                    "gas": 150_000,
+                    "to": anchor,
+                    "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"\1" * 32]),
+                }
+            ).raw_transaction
+            for i in range(count)
+        ]
         node.instant = False
         profiler = cProfile.Profile()
         profiler.enable()
@@ -202,8 +238,16 @@ def profile(count: int) -> None:
         done = time.perf_counter()
         profiler.disable()
         node.close()
-        print(json.dumps({"admit_tps": count / (admitted - start), "seal_tps": count / (done - admitted),
-                          "total_tps": count / (done - start), "profiled": True}))
+        print(
+            json.dumps(
+                {
+                    "admit_tps": count / (admitted - start),
+                    "seal_tps": count / (done - admitted),
+                    "total_tps": count / (done - start),
+                    "profiled": True,
+                }
+            )
+        )
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
@@ -219,8 +263,13 @@ def main() -> int:
     anvil = bench_anvil(args.count)
     embedded = bench_embedded(args.count)
     emit("chain_http_anchor_tps", embedded["tps"], "tx/s", "anvil_http_anchor_tps", anvil["tps"])
-    emit("chain_head_ahead_of_clock_after_burst", embedded["head_ahead_s"], "s",
-         "anvil_head_ahead_of_clock_after_burst", anvil["head_ahead_s"])
+    emit(
+        "chain_head_ahead_of_clock_after_burst",
+        embedded["head_ahead_s"],
+        "s",
+        "anvil_head_ahead_of_clock_after_burst",
+        anvil["head_ahead_s"],
+    )
     emit("chain_blocks_for_burst", embedded["blocks"], "blocks", "anvil_blocks_for_burst", anvil["blocks"])
     return 0
 

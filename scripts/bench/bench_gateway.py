@@ -1,7 +1,8 @@
 """Gateway load: audit-query requests per second and p99 latency on loopback.
 
 A real gateway (`custos gateway up --rpc`, its own process) over anvil with the consortium
-deployed and one finished job (the gateway tests' scenario); a bounded Python load client (threads with keep-alive connections) sends
+deployed and one finished job (the gateway tests' scenario); a bounded Python load client (threads with
+keep-alive connections) sends
 pre-signed audit queries, so the client's own signing is not measured. Baseline, same server
 and client, same run: the unauthenticated `GET /domain`, i.e. what the signature check, the
 nonce write and the audit query add on top of a bare FastAPI route.
@@ -87,11 +88,10 @@ def _wait_for(url: str, proc: subprocess.Popen) -> None:
 
 
 def main() -> None:
+    from gateway.auth import RequestDomain, sign_request
     from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, Keystore
     from tests.backends import anvil, throwaway_accounts
     from tests.gateway.scenario import deploy, finished_job
-
-    from gateway.auth import RequestDomain, sign_request
 
     accounts = throwaway_accounts(6)
     people = dict(zip(("bank", "card", "hospital", "arbiter", "regulator"), accounts[1:6]))
@@ -102,9 +102,21 @@ def main() -> None:
         Keystore(Path(folder) / "keys").save("bank", bytes(people["bank"].key), DEV_PASSWORD, DEV_SCRYPT_N)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "custos", "gateway", "up", "--keystore", f"{folder}/keys/bank.json",
-                   "--rpc", w3.provider.endpoint_uri, "--deployment", f"{folder}/deployment.json",
-                   "--port", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "custos",
+            "gateway",
+            "up",
+            "--keystore",
+            f"{folder}/keys/bank.json",
+            "--rpc",
+            w3.provider.endpoint_uri,
+            "--deployment",
+            f"{folder}/deployment.json",
+            "--port",
+            str(port),
+        ]
         proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _wait_for(url, proc)

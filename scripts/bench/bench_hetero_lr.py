@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -30,7 +31,9 @@ BASELINE = "phe straightforward, same protocol (s/epoch)"
 
 def subsample(data: VerticalSplit, rows: int, seed: int = 0) -> VerticalSplit:
     pick = np.sort(np.random.default_rng(seed).choice(len(data.y), size=rows, replace=False))
-    return VerticalSplit(tuple(data.ids[i] for i in pick), data.y[pick], data.guest[pick], tuple(h[pick] for h in data.hosts))
+    return VerticalSplit(
+        tuple(data.ids[i] for i in pick), data.y[pick], data.guest[pick], tuple(h[pick] for h in data.hosts)
+    )
 
 
 def synthetic_two_hosts(rows: int, seed: int = 7) -> VerticalSplit:
@@ -54,8 +57,15 @@ def plaintext_auc(data: VerticalSplit) -> float:
     return auc(data.y, X @ w[:-1] + w[-1])
 
 
-def compare(label: str, data: VerticalSplit, bits: int, batch: int, lr: float, baseline_rows: int | None = None,
-            kinds: tuple[str, ...] = ("fresh", "precomputed", "short-exponent")) -> None:
+def compare(
+    label: str,
+    data: VerticalSplit,
+    bits: int,
+    batch: int,
+    lr: float,
+    baseline_rows: int | None = None,
+    kinds: tuple[str, ...] = ("fresh", "precomputed", "short-exponent"),
+) -> None:
     common = {"epochs": 1, "batch_size": batch, "learning_rate": lr, "n_bits": bits}
     base_data = data if baseline_rows is None else subsample(data, baseline_rows)
     base_time, _, base_auc = epoch(base_data, HeteroLRParams(cipher="phe", **common))
@@ -69,7 +79,13 @@ def compare(label: str, data: VerticalSplit, bits: int, batch: int, lr: float, b
             emit(name + "_offline_s", offline, "s", BASELINE + scaled, base_time)
         emit(name + "_auc_after_1_epoch", got_auc, "AUC", "plaintext centralised LR AUC", plaintext_auc(data))
     if baseline_rows is None:
-        emit(f"hetero_lr_{label}_{bits}_phe_auc_after_1_epoch", base_auc, "AUC", "plaintext centralised LR AUC", plaintext_auc(data))
+        emit(
+            f"hetero_lr_{label}_{bits}_phe_auc_after_1_epoch",
+            base_auc,
+            "AUC",
+            "plaintext centralised LR AUC",
+            plaintext_auc(data),
+        )
 
 
 def main() -> None:

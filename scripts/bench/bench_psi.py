@@ -66,8 +66,8 @@ def serial_x25519_rate(n: int) -> float:
     doubled = ecdh._multiply(a, blinded)
     own = ecdh._hash_and_multiply(a, 1, theirs)
     theirs_doubled = ecdh._multiply(b, own)
-    matches = {theirs_doubled[i:i + 32] for i in range(0, len(theirs_doubled), 32)}
-    found = sum(doubled[i:i + 32] in matches for i in range(0, len(doubled), 32))
+    matches = {theirs_doubled[i : i + 32] for i in range(0, len(theirs_doubled), 32)}
+    found = sum(doubled[i : i + 32] in matches for i in range(0, len(doubled), 32))
     assert found == n // 2
     return n / (time.process_time() - start)
 
@@ -138,21 +138,45 @@ def main() -> None:
     for n in (10_000, 100_000, 1_000_000):
         rate, per_cpu = protocol_rate(psi_ecdh, n)
         emit(f"psi_ecdh_x25519_{n}", rate, "ids/s", "same X25519 PSI serial on one core (10^4), CPU time", serial)
-        emit(f"psi_ecdh_x25519_{n}_per_cpu_second", per_cpu, "ids/cpu-s", "same X25519 PSI serial on one core (10^4), CPU time", serial)
+        emit(
+            f"psi_ecdh_x25519_{n}_per_cpu_second",
+            per_cpu,
+            "ids/cpu-s",
+            "same X25519 PSI serial on one core (10^4), CPU time",
+            serial,
+        )
         if omp is not None:
-            emit(f"psi_ecdh_x25519_{n}_per_cpu_second_vs_openmined", per_cpu, "ids/cpu-s", "openmined-psi P-256 one thread (10^4), CPU time", omp)
+            emit(
+                f"psi_ecdh_x25519_{n}_per_cpu_second_vs_openmined",
+                per_cpu,
+                "ids/cpu-s",
+                "openmined-psi P-256 one thread (10^4), CPU time",
+                omp,
+            )
     pooled, single = pool_multiplication_rate(200_000)
     emit("x25519_scalar_mult_all_cores", pooled, "mult/s", "X25519 scalar multiplication on one core", single)
     two_prime = rsa_two_prime_rate(2_000)
     for n in (10_000, 100_000):
         rate, per_cpu = protocol_rate(psi_rsa, n)
         emit(f"psi_rsa_blind_{n}", rate, "ids/s", "RSA-2048 two-prime CRT blind signing, one core", two_prime)
-        emit(f"psi_rsa_blind_{n}_per_cpu_second", per_cpu, "ids/cpu-s", "RSA-2048 two-prime CRT blind signing, one core", two_prime)
+        emit(
+            f"psi_rsa_blind_{n}_per_cpu_second",
+            per_cpu,
+            "ids/cpu-s",
+            "RSA-2048 two-prime CRT blind signing, one core",
+            two_prime,
+        )
     three = rsa.RsaKey.generate()
     values = [secrets.randbelow(three.n) for _ in range(2_000)]
     start = time.process_time()
     rsa._sign_batch(three, values)
-    emit("rsa_three_prime_crt_sign", 2_000 / (time.process_time() - start), "sig/s", "RSA-2048 two-prime CRT blind signing, one core", two_prime)
+    emit(
+        "rsa_three_prime_crt_sign",
+        2_000 / (time.process_time() - start),
+        "sig/s",
+        "RSA-2048 two-prime CRT blind signing, one core",
+        two_prime,
+    )
     emit("envelope_seal_open_32MB", seal_rate(32_000_000), "MB/s", "envelope seal+open of 32 kB", seal_rate(32_000))
 
 

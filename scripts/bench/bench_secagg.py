@@ -36,6 +36,7 @@ def plaintext_seconds(clients: list[Party], server: Party, vectors: dict) -> flo
         def role(ch: Channel) -> RoleOutput:
             ch.send(server.address, "vector", vector.astype(np.int64).tobytes())
             return RoleOutput(None, None, finishers=[ch.address])
+
         return role
 
     def aggregate(ch: Channel) -> RoleOutput:
@@ -51,7 +52,9 @@ def plaintext_seconds(clients: list[Party], server: Party, vectors: dict) -> flo
 def secagg_seconds(clients: list[Party], server: Party, vectors: dict, drop: dict) -> float:
     """Wall time of one secure aggregation, checked exact against the plaintext sum of survivors."""
     start = time.perf_counter()
-    result = secure_aggregate(clients, server, vectors, job_id=2, threshold=THRESHOLD, stage_timeout=STAGE_TIMEOUT, drop=drop, timeout=120)
+    result = secure_aggregate(
+        clients, server, vectors, job_id=2, threshold=THRESHOLD, stage_timeout=STAGE_TIMEOUT, drop=drop, timeout=120
+    )
     elapsed = time.perf_counter() - start
     expected = sum(v for a, v in vectors.items() if a not in drop)
     assert np.array_equal(result.value["sum"], expected), "secure sum differs from plaintext"
@@ -64,11 +67,21 @@ def main() -> None:
     rng = np.random.default_rng(0)
     vectors = {c.address: rng.integers(-(2**20), 2**20, size=DIM) for c in clients}
     baseline = plaintext_seconds(clients, server, vectors)
-    emit("secagg_100k_10clients_0dropouts", secagg_seconds(clients, server, vectors, {}), "s",
-         "plaintext sum over the same channels", baseline)
+    emit(
+        "secagg_100k_10clients_0dropouts",
+        secagg_seconds(clients, server, vectors, {}),
+        "s",
+        "plaintext sum over the same channels",
+        baseline,
+    )
     drop = {clients[1].address: "masked", clients[7].address: "masked"}
-    emit("secagg_100k_10clients_2dropouts", secagg_seconds(clients, server, vectors, drop), "s",
-         "plaintext sum over the same channels", baseline)
+    emit(
+        "secagg_100k_10clients_2dropouts",
+        secagg_seconds(clients, server, vectors, drop),
+        "s",
+        "plaintext sum over the same channels",
+        baseline,
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def setup(sources: int):
     data = load_vertical("default_credit")
     X, y = data.joined(), data.y
     order = np.random.default_rng(0).permutation(len(y))
-    valid, train = order[:3000], order[3000:3000 + 600 * sources]
+    valid, train = order[:3000], order[3000 : 3000 + 600 * sources]
     parts = non_iid_parts(X[train], y[train], sources, alpha=1.0, seed=1)
     model = LogisticModel(X.shape[1])
     return model, parts, X[valid], y[valid]
@@ -39,7 +39,9 @@ def setup(sources: int):
 def fedavg(model, parts, members, record=None):
     params = model.init()
     for t in range(ROUNDS):
-        updates = {k: sgd(model, params, *parts[k], epochs=EPOCHS, lr=LR, batch_size=BATCH, seed=t) - params for k in members}
+        updates = {
+            k: sgd(model, params, *parts[k], epochs=EPOCHS, lr=LR, batch_size=BATCH, seed=t) - params for k in members
+        }
         if record is not None:
             record.append(updates)
         if members:
@@ -86,9 +88,20 @@ def main() -> None:
     rng = np.random.default_rng(2)
     sample = [[k for k in range(sources) if rng.random() < 0.5] for _ in range(5)]
     per_eval, _ = timed(lambda: [retrained(S) for S in sample])
-    emit("shapley_tmc_20_sources_100_permutations_s", ours, "s",
-         f"same {len(cached.cache)} coalitions retrained (scaled from 5)", per_eval / 5 * len(cached.cache))
-    emit("shapley_tmc_20_sources_error_bound", estimate.error_bound, "AUC", "largest estimated value", float(np.max(estimate.values)))
+    emit(
+        "shapley_tmc_20_sources_100_permutations_s",
+        ours,
+        "s",
+        f"same {len(cached.cache)} coalitions retrained (scaled from 5)",
+        per_eval / 5 * len(cached.cache),
+    )
+    emit(
+        "shapley_tmc_20_sources_error_bound",
+        estimate.error_bound,
+        "AUC",
+        "largest estimated value",
+        float(np.max(estimate.values)),
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,13 @@ def signatures_per_second(backend: object) -> float:
 
 def main() -> None:
     baseline = signatures_per_second(NativeECCBackend())
-    emit("ecdsa_sign_coincurve", signatures_per_second(CoinCurveECCBackend()), "sig/s", "eth-keys native backend", baseline)
+    emit(
+        "ecdsa_sign_coincurve",
+        signatures_per_second(CoinCurveECCBackend()),
+        "sig/s",
+        "eth-keys native backend",
+        baseline,
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from compute.transport import InProcessTransport, Mailbox
 class WireTap:
     """A real in-process transport with a hook that may record, drop, alter or add envelopes."""
 
-    def __init__(self, mailboxes: Mapping[Address, Mailbox], hook: Callable[[Address, bytes], list[bytes]] | None = None) -> None:
+    def __init__(
+        self, mailboxes: Mapping[Address, Mailbox], hook: Callable[[Address, bytes], list[bytes]] | None = None
+    ) -> None:
         self.inner = InProcessTransport(mailboxes)
         self.mailboxes = mailboxes
         self.hook = hook
@@ -22,7 +24,7 @@ class WireTap:
 
     def deliver(self, receiver: Address, envelope: bytes) -> None:
         self.seen.append((receiver, envelope))
-        for out in (self.hook(receiver, envelope) if self.hook else [envelope]):
+        for out in self.hook(receiver, envelope) if self.hook else [envelope]:
             self.inner.deliver(receiver, out)
 
 

@@ -28,18 +28,43 @@ from tests.compute.conftest import WireTap
 def run_psi(psi):
     def run(parties, log, tap, timeout):
         a, b = parties[:2]
-        return psi(a, b, {a.address: ["x", "y"], b.address: ["y", "z"]}, job_id=61, failure_log=log, transport=tap, timeout=timeout)
+        return psi(
+            a,
+            b,
+            {a.address: ["x", "y"], b.address: ["y", "z"]},
+            job_id=61,
+            failure_log=log,
+            transport=tap,
+            timeout=timeout,
+        )
+
     return run
 
 
 def run_stats(parties, log, tap, timeout):
-    return secure_stats(parties[:3], {p.address: [1.0, 2.0] for p in parties[:3]}, job_id=62, failure_log=log, transport=tap, timeout=timeout)
+    return secure_stats(
+        parties[:3],
+        {p.address: [1.0, 2.0] for p in parties[:3]},
+        job_id=62,
+        failure_log=log,
+        transport=tap,
+        timeout=timeout,
+    )
 
 
 def run_secagg(parties, log, tap, timeout):
     clients = parties[:3]
-    return secure_aggregate(clients, parties[3], {c.address: np.arange(4) for c in clients}, job_id=63, threshold=3,
-                            failure_log=log, transport=tap, timeout=timeout, stage_timeout=timeout)
+    return secure_aggregate(
+        clients,
+        parties[3],
+        {c.address: np.arange(4) for c in clients},
+        job_id=63,
+        threshold=3,
+        failure_log=log,
+        transport=tap,
+        timeout=timeout,
+        stage_timeout=timeout,
+    )
 
 
 # (protocol runner, a step whose messages we attack)
@@ -69,6 +94,7 @@ def flip_ciphertext_and_resign(parties) -> Callable[[bytes], list[bytes]]:
         body = env[:-65]
         body = body[:-1] + bytes([body[-1] ^ 1])
         return [body + sender.sign_digest(keccak(SIGNATURE_LABEL + body))]  # signed by the sender, but corrupted
+
     return attack
 
 
@@ -133,13 +159,24 @@ def test_out_of_order_within_a_protocol_aborts(make_parties) -> None:
         if header.step == "shares" and header.sender == parties[1].address and header.receiver == parties[0].address:
             held.append(env)
             return []
-        if header.step == "transcript" and header.sender == parties[1].address and header.receiver == parties[0].address:
+        if (
+            header.step == "transcript"
+            and header.sender == parties[1].address
+            and header.receiver == parties[0].address
+        ):
             return [env, *held]
         return [env]
 
     with pytest.raises(ProtocolAborted) as excinfo:
-        secure_stats(parties, {p.address: [1.0] for p in parties}, job_id=64, failure_log=log,
-                     transport=lambda m: WireTap(m, hook), timeout=2.0, receiver=parties[2].address)
+        secure_stats(
+            parties,
+            {p.address: [1.0] for p in parties},
+            job_id=64,
+            failure_log=log,
+            transport=lambda m: WireTap(m, hook),
+            timeout=2.0,
+            receiver=parties[2].address,
+        )
     # party 0 waits for the held shares and times out, or sees the transcript report first: both name party 1
     assert isinstance(excinfo.value.cause, (OutOfOrderMessage, PartyTimeout))
     assert excinfo.value.party == parties[1].address

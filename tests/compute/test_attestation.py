@@ -42,12 +42,26 @@ def test_other_domain_recovers_someone_else(make_parties) -> None:
 def test_typed_data_follows_protocol_doc() -> None:
     data = sample().typed_data(DOMAIN)
     assert data["domain"]["name"] == "Custos JobLedger" and data["domain"]["version"] == "1"
-    assert [f["name"] for f in data["types"]["Attestation"]] == ["jobId", "inputsHash", "resultHash", "transcriptRoot", "contributionHash"]
-    type_hash = keccak(b"Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,bytes32 transcriptRoot,bytes32 contributionHash)")
+    assert [f["name"] for f in data["types"]["Attestation"]] == [
+        "jobId",
+        "inputsHash",
+        "resultHash",
+        "transcriptRoot",
+        "contributionHash",
+    ]
+    type_hash = keccak(
+        b"Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,"
+        b"bytes32 transcriptRoot,bytes32 contributionHash)"
+    )
     from eth_account.messages import encode_typed_data
 
-    struct = keccak(type_hash + encode(["uint256", "bytes32", "bytes32", "bytes32", "bytes32"],
-                                       [7, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, sample().contribution_hash]))
+    struct = keccak(
+        type_hash
+        + encode(
+            ["uint256", "bytes32", "bytes32", "bytes32", "bytes32"],
+            [7, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, sample().contribution_hash],
+        )
+    )
     assert encode_typed_data(full_message=data).body == struct
 
 

@@ -29,6 +29,7 @@ from tests.compute.conftest import WireTap, job_for
 
 def ping_roles(parties: list[Party], rounds: int = 2) -> dict:
     """Every party sends `rounds` numbered messages to every other and reads theirs."""
+
     def role_for(me: Party):
         def role(ch: Channel) -> RoleOutput:
             got = []
@@ -37,7 +38,9 @@ def ping_roles(parties: list[Party], rounds: int = 2) -> dict:
                     ch.send(peer, f"round-{r}", f"{me.address}:{r}".encode())
                 got += [ch.recv(peer, f"round-{r}").decode() for peer in ch.peers()]
             return RoleOutput(sorted(got), b"\x11" * 32)
+
         return role
+
     return {p.address: role_for(p) for p in parties}
 
 
@@ -67,16 +70,25 @@ def test_transcript_entry_has_an_openzeppelin_proof(make_parties) -> None:
 def test_wire_carries_no_plaintext(make_parties) -> None:
     parties = make_parties(2)
     taps: list[WireTap] = []
-    run_in_process(job_for(parties), parties, ping_roles(parties), transport=lambda m: taps.append(WireTap(m)) or taps[0])
+    run_in_process(
+        job_for(parties), parties, ping_roles(parties), transport=lambda m: taps.append(WireTap(m)) or taps[0]
+    )
     assert taps[0].seen
     for _, envelope in taps[0].seen:
         assert parse(envelope).header.step.encode() in envelope  # the step name is public header data …
-        assert parties[0].address.encode() not in envelope and parties[1].address.encode() not in envelope  # … payloads are not
+        assert (
+            parties[0].address.encode() not in envelope and parties[1].address.encode() not in envelope
+        )  # … payloads are not
 
 
 def run_with_hook(parties, hook, log: FailureLog, timeout: float = 5.0):
-    return run_in_process(job_for(parties, timeout=timeout), parties, ping_roles(parties), failure_log=log,
-                          transport=lambda m: WireTap(m, hook))
+    return run_in_process(
+        job_for(parties, timeout=timeout),
+        parties,
+        ping_roles(parties),
+        failure_log=log,
+        transport=lambda m: WireTap(m, hook),
+    )
 
 
 def assert_aborted(excinfo, log: FailureLog, error: type, party: str, step: str) -> None:
@@ -88,7 +100,10 @@ def assert_aborted(excinfo, log: FailureLog, error: type, party: str, step: str)
 def test_replayed_message_aborts_naming_sender(make_parties) -> None:
     parties, log = make_parties(2), FailureLog()
     sender = parties[0].address
-    hook = lambda to, env: [env, env] if parse(env).header.sender == sender and parse(env).header.step == "round-0" else [env]
+
+    def hook(to, env):
+        return [env, env] if parse(env).header.sender == sender and parse(env).header.step == "round-0" else [env]
+
     with pytest.raises(ProtocolAborted) as excinfo:
         run_with_hook(parties, hook, log)
     assert_aborted(excinfo, log, ReplayedMessage, sender, "round-0")
@@ -129,7 +144,9 @@ def test_impersonator_cannot_speak_for_a_party(make_parties) -> None:
     roster_job = job_for([alice, bob])
     # Mallory signs with her own key but names Alice as sender.
     forged_sender = Party(mallory.chain_key, alice.transport_private, alice.identity)
-    envelope = seal(forged_sender, bob.identity, Header(roster_job.job_id, alice.address, bob.address, 0, "round-0"), b"x")
+    envelope = seal(
+        forged_sender, bob.identity, Header(roster_job.job_id, alice.address, bob.address, 0, "round-0"), b"x"
+    )
     channel = Channel(bob, roster_job, WireTap({}), box := Mailbox())
     box.put(envelope)
     with pytest.raises(SignatureInvalid) as excinfo:
@@ -168,7 +185,10 @@ def test_message_for_another_job_is_foreign(make_parties) -> None:
 
 def test_garbage_is_malformed(make_parties) -> None:
     parties, log = make_parties(2), FailureLog()
-    hook = lambda to, env: [b"CST1\x00\x05hello" + b"\x00" * 200] if parse(env).header.step == "round-1" else [env]
+
+    def hook(to, env):
+        return [b"CST1\x00\x05hello" + b"\x00" * 200] if parse(env).header.step == "round-1" else [env]
+
     with pytest.raises(ProtocolAborted) as excinfo:
         run_with_hook(parties, hook, log)
     assert isinstance(excinfo.value.cause, MalformedMessage)

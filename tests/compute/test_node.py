@@ -15,7 +15,12 @@ from compute.psi import ecdh, rsa
 from compute.stats.protocol import PROTOCOL as STATS
 
 DOMAIN = AttestationDomain(31337, "0x" + "11" * 20)
-ATTEST = {"inputs_hash": "22" * 32, "contribution_hash": "33" * 32, "chain_id": DOMAIN.chain_id, "job_ledger": DOMAIN.job_ledger}
+ATTEST = {
+    "inputs_hash": "22" * 32,
+    "contribution_hash": "33" * 32,
+    "chain_id": DOMAIN.chain_id,
+    "job_ledger": DOMAIN.job_ledger,
+}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -23,9 +28,18 @@ def run_nodes(tmp_path: Path, parties, protocol: str, inputs: dict, params: dict
     roster = [p.identity.to_json() for p in parties]
     procs = []
     for p in parties:
-        spec = {"job_id": job_id, "protocol": protocol, "roster": roster, "folder": str(tmp_path), "timeout": 30,
-                "chain_key": p.chain_key.hex(), "input": inputs[p.address], "params": params, "attest": ATTEST,
-                "transport_key": p.transport_private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex()}
+        spec = {
+            "job_id": job_id,
+            "protocol": protocol,
+            "roster": roster,
+            "folder": str(tmp_path),
+            "timeout": 30,
+            "chain_key": p.chain_key.hex(),
+            "input": inputs[p.address],
+            "params": params,
+            "attest": ATTEST,
+            "transport_key": p.transport_private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex(),
+        }
         path = tmp_path / f"{p.address}.spec.json"
         path.write_text(json.dumps(spec))
         procs.append(subprocess.Popen([sys.executable, "-m", "compute.node", str(path)], cwd=REPO))
@@ -39,8 +53,13 @@ def assert_one_commitment(outs: dict[str, dict], job_id: int) -> None:
     hashes = {o["result_hash"] for o in outs.values()}
     assert len(roots) == 1 and len(hashes) == 1 and None not in hashes
     for address, out in outs.items():
-        attestation = Attestation(job_id, bytes.fromhex(ATTEST["inputs_hash"]), bytes.fromhex(out["result_hash"]),
-                                  bytes.fromhex(out["transcript_root"]), bytes.fromhex(ATTEST["contribution_hash"]))
+        attestation = Attestation(
+            job_id,
+            bytes.fromhex(ATTEST["inputs_hash"]),
+            bytes.fromhex(out["result_hash"]),
+            bytes.fromhex(out["transcript_root"]),
+            bytes.fromhex(ATTEST["contribution_hash"]),
+        )
         assert attestation.signer(bytes.fromhex(out["attestation"]), DOMAIN) == address
 
 
@@ -49,7 +68,9 @@ def test_psi_across_processes_over_http(tmp_path, make_parties, module) -> None:
     receiver, sender = make_parties(2)
     mine, theirs = [f"u{i}" for i in range(0, 60)], [f"u{i}" for i in range(40, 90)]
     params = {"receiver": receiver.address, "sender": sender.address, "reveal_size": True}
-    outs = run_nodes(tmp_path, [receiver, sender], module.PROTOCOL, {receiver.address: mine, sender.address: theirs}, params, 41)
+    outs = run_nodes(
+        tmp_path, [receiver, sender], module.PROTOCOL, {receiver.address: mine, sender.address: theirs}, params, 41
+    )
     assert outs[receiver.address]["value"] == sorted(set(mine) & set(theirs))
     assert outs[sender.address]["value"] == 20
     assert_one_commitment(outs, 41)

@@ -73,15 +73,19 @@ def test_phe_ciphertexts_decrypt_here_and_phe_algebra_agrees(keypair):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=6),
-       st.floats(min_value=-100, max_value=100, allow_nan=False))
+@given(
+    st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=6),
+    st.floats(min_value=-100, max_value=100, allow_nan=False),
+)
 def test_homomorphic_operations_match_plaintext(keypair, values, scalar):
     x = np.array(values)
     encryptor, decryptor = Encryptor(keypair.public), Decryptor(keypair.private)
     enc = encryptor.encrypt(x)
 
     np.testing.assert_allclose(decryptor.decrypt(enc + enc.add_plain(x)), 3 * x, atol=1e-6)
-    np.testing.assert_allclose(decryptor.decrypt(enc.mul_plain(scalar, -4)), x * np.round(scalar * 16**4) / 16**4, atol=1e-5)
+    np.testing.assert_allclose(
+        decryptor.decrypt(enc.mul_plain(scalar, -4)), x * np.round(scalar * 16**4) / 16**4, atol=1e-5
+    )
     np.testing.assert_allclose(decryptor.decrypt(enc.total()), [x.sum()], atol=1e-6)
 
 

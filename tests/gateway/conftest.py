@@ -104,8 +104,13 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
     (folder / "deployment.json").write_text(consortium.deployment.to_json())
     clock = FakeClock()
     rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
-    app, close = open_gateway(bytes(consortium.people["bank"].key), rpc=rpc, deployment=folder / "deployment.json",
-                              clock=clock, workspace=folder / "workspace")
+    app, close = open_gateway(
+        bytes(consortium.people["bank"].key),
+        rpc=rpc,
+        deployment=folder / "deployment.json",
+        clock=clock,
+        workspace=folder / "workspace",
+    )
     server = serve(app)
     services: GatewayServices = app.state.services
     domain = services.domain

@@ -22,10 +22,15 @@ REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
 FEDAVG = 3
 ALLOCATION = 10**22
 WINDOW = 60
-ATTESTATION_TYPES = {"Attestation": [
-    {"name": "jobId", "type": "uint256"}, {"name": "inputsHash", "type": "bytes32"},
-    {"name": "resultHash", "type": "bytes32"}, {"name": "transcriptRoot", "type": "bytes32"},
-    {"name": "contributionHash", "type": "bytes32"}]}
+ATTESTATION_TYPES = {
+    "Attestation": [
+        {"name": "jobId", "type": "uint256"},
+        {"name": "inputsHash", "type": "bytes32"},
+        {"name": "resultHash", "type": "bytes32"},
+        {"name": "transcriptRoot", "type": "bytes32"},
+        {"name": "contributionHash", "type": "bytes32"},
+    ]
+}
 
 
 @dataclass(frozen=True)
@@ -39,18 +44,30 @@ class Consortium:
 
 
 def _send(w3: Web3, account: LocalAccount, call: Any) -> Any:
-    tx = call.build_transaction({"from": account.address, "chainId": w3.eth.chain_id, "gasPrice": w3.eth.gas_price,
-                                 "nonce": w3.eth.get_transaction_count(account.address, "pending")})
+    tx = call.build_transaction(
+        {
+            "from": account.address,
+            "chainId": w3.eth.chain_id,
+            "gasPrice": w3.eth.gas_price,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+        }
+    )
     receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=60)
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=60
+    )
     assert receipt["status"] == 1
     return receipt
 
 
 def deploy(w3: Web3, deployer: LocalAccount, people: dict[str, LocalAccount]) -> Deployment:
     """Bank (requester + provider: the gateway operator), CardNet, Hospital (provider + compute), Arbiter, Regulator."""
-    roles = {"bank": REQUESTER | PROVIDER, "card": PROVIDER, "hospital": PROVIDER | COMPUTE, "arbiter": COMPUTE,
-             "regulator": AUDITOR}
+    roles = {
+        "bank": REQUESTER | PROVIDER,
+        "card": PROVIDER,
+        "hospital": PROVIDER | COMPUTE,
+        "arbiter": COMPUTE,
+        "regulator": AUDITOR,
+    }
     names = {"bank": "Bank", "card": "CardNet", "hospital": "Hospital", "arbiter": "Arbiter", "regulator": "Regulator"}
     members = tuple(MemberSpec(people[k].address, roles[k], names[k], ALLOCATION) for k in roles)
     return deploy_consortium(w3, deployer, ConsortiumConfig(members=members, threshold=3, challenge_window=WINDOW))
@@ -58,34 +75,64 @@ def deploy(w3: Web3, deployer: LocalAccount, people: dict[str, LocalAccount]) ->
 
 def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
     """Run one FedAvg job over two sources to Finalized; the card provider withdraws its credit."""
+
     def contract(name: str) -> Any:
         return w3.eth.contract(address=d.addresses[name], abi=load(name).abi)
 
-    registry, ledger, token, settlement = (contract(n) for n in ("DataRegistry", "JobLedger", "CustosToken",
-                                                                  "Settlement"))
+    registry, ledger, token, settlement = (
+        contract(n) for n in ("DataRegistry", "JobLedger", "CustosToken", "Settlement")
+    )
     bank, card, hospital, arbiter = p["bank"], p["card"], p["hospital"], p["arbiter"]
     for owner, price, auto in ((card, 10**18, 0), (hospital, 2 * 10**18, 1 << FEDAVG)):
-        spec = (keccak(text="schema"), keccak(text=f"rows of {owner.address}"), 500, "ipfs://src", price,
-                1 << FEDAVG, True, auto)
+        spec = (
+            keccak(text="schema"),
+            keccak(text=f"rows of {owner.address}"),
+            500,
+            "ipfs://src",
+            price,
+            1 << FEDAVG,
+            True,
+            auto,
+        )
         _send(w3, owner, registry.functions.registerSource(spec))
     _send(w3, hospital, registry.functions.setAutoConsent(1, bank.address, True))
     budget = 1000 * 10**18 + 7
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
     _send(w3, bank, token.functions.approve(d.addresses["Settlement"], budget))
-    _send(w3, bank, ledger.functions.openJob(FEDAVG, [0, 1], keccak(text="params"),
-                                             [arbiter.address, hospital.address], budget, deadline))
+    _send(
+        w3,
+        bank,
+        ledger.functions.openJob(
+            FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, deadline
+        ),
+    )
     job_id = ledger.functions.jobCount().call() - 1
     _send(w3, card, ledger.functions.consent(job_id, 0))
-    _send(w3, arbiter, ledger.functions.commitResult(job_id, keccak(text="result"), keccak(text="transcript"),
-                                                      [3, 1], keccak(text="utility table")))
+    _send(
+        w3,
+        arbiter,
+        ledger.functions.commitResult(
+            job_id, keccak(text="result"), keccak(text="transcript"), [3, 1], keccak(text="utility table")
+        ),
+    )
     job = ledger.functions.job(job_id).call()
-    message = {"jobId": job_id, "inputsHash": job[9], "resultHash": job[10], "transcriptRoot": job[11],
-               "contributionHash": job[12]}
-    domain = {"name": "Custos JobLedger", "version": "1", "chainId": d.chain_id,
-              "verifyingContract": d.addresses["JobLedger"]}
+    message = {
+        "jobId": job_id,
+        "inputsHash": job[9],
+        "resultHash": job[10],
+        "transcriptRoot": job[11],
+        "contributionHash": job[12],
+    }
+    domain = {
+        "name": "Custos JobLedger",
+        "version": "1",
+        "chainId": d.chain_id,
+        "verifyingContract": d.addresses["JobLedger"],
+    }
     for signer in (card, hospital, arbiter):
-        signed = Account.sign_typed_data(signer.key, domain_data=domain, message_types=ATTESTATION_TYPES,
-                                         message_data=message)
+        signed = Account.sign_typed_data(
+            signer.key, domain_data=domain, message_types=ATTESTATION_TYPES, message_data=message
+        )
         _send(w3, bank, ledger.functions.attest(job_id, signer.address, signed.signature))
     w3.provider.make_request("evm_increaseTime", [WINDOW + 1])  # type: ignore[arg-type]
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

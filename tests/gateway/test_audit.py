@@ -6,6 +6,7 @@ import pytest
 
 from .conftest import Gateway
 
+
 def test_job_list_shows_status_and_participants(gateway: Gateway) -> None:
     response = gateway.client("regulator").get("/audit/jobs")
     assert response.status_code == 200
@@ -37,9 +38,14 @@ def test_step_proof_carries_the_record_and_its_checks(gateway: Gateway) -> None:
     assert {c["name"] for c in proof["proof"]["checks"]} >= {"log in receipt", "record matches log", "block canonical"}
 
 
-@pytest.mark.parametrize(("path", "code"), [("/audit/jobs/99", "job.not_found"),
-                                            ("/audit/jobs/0/steps/999/proof", "step.not_found"),
-                                            ("/audit/sources/99", "source.not_found")])
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/audit/jobs/99", "job.not_found"),
+        ("/audit/jobs/0/steps/999/proof", "step.not_found"),
+        ("/audit/sources/99", "source.not_found"),
+    ],
+)
 def test_missing_audit_subjects_are_404_with_a_code(gateway: Gateway, path: str, code: str) -> None:
     response = gateway.client("regulator").get(path)
     assert response.status_code == 404

@@ -49,8 +49,12 @@ def test_signature_rejects_a_claimed_caller_that_did_not_sign() -> None:
 
 @pytest.mark.parametrize(
     ("header", "value"),
-    [("x-custos-caller", "bank-a"), ("x-custos-timestamp", "-5"), ("x-custos-nonce", "0x1234"),
-     ("x-custos-signature", "0xzz")],
+    [
+        ("x-custos-caller", "bank-a"),
+        ("x-custos-timestamp", "-5"),
+        ("x-custos-nonce", "0x1234"),
+        ("x-custos-signature", "0xzz"),
+    ],
 )
 def test_parse_refuses_malformed_headers(header: str, value: str) -> None:
     with pytest.raises(Unauthenticated) as refused:

@@ -24,16 +24,18 @@ def key_file(gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def test_call_prints_the_signed_answer(gateway: Gateway, key_file: Path) -> None:
     gateway.clock.value = float(int(time.time()))  # the CLI signs with the wall clock
-    result = CliRunner().invoke(app, ["gateway", "call", "GET", "/members/me", "--keystore", str(key_file),
-                                      "--url", gateway.url])
+    result = CliRunner().invoke(
+        app, ["gateway", "call", "GET", "/members/me", "--keystore", str(key_file), "--url", gateway.url]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["name"] == "Regulator"
 
 
 def test_call_exits_non_zero_with_the_error_body(gateway: Gateway, key_file: Path) -> None:
     gateway.clock.value = float(int(time.time()))
-    result = CliRunner().invoke(app, ["gateway", "call", "POST", "/sources", "--json", "{}", "--keystore",
-                                      str(key_file), "--url", gateway.url])
+    result = CliRunner().invoke(
+        app, ["gateway", "call", "POST", "/sources", "--json", "{}", "--keystore", str(key_file), "--url", gateway.url]
+    )
     assert result.exit_code == 1
     assert json.loads(result.output)["code"] == "auth.wrong_role"
 
@@ -46,7 +48,8 @@ def test_explorer_login_prints_a_one_time_link(gateway: Gateway, key_file: Path)
 
 
 def test_unreachable_gateway_is_a_clear_error(key_file: Path) -> None:
-    result = CliRunner().invoke(app, ["gateway", "call", "GET", "/chain", "--keystore", str(key_file),
-                                      "--url", "http://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        app, ["gateway", "call", "GET", "/chain", "--keystore", str(key_file), "--url", "http://127.0.0.1:9"]
+    )
     assert result.exit_code == 1
     assert "cannot reach the gateway" in result.output and "Traceback" not in result.output

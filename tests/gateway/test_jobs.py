@@ -14,8 +14,14 @@ FEDAVG = 3
 
 
 def _source(gateway: Gateway) -> int:
-    body = {"schema_hash": "0x" + "11" * 32, "commitment": "0x" + "22" * 32, "row_count": 40,
-            "metadata_uri": "file://bank/rows", "price_per_use": 5, "allowed_kinds": 1 << FEDAVG}
+    body = {
+        "schema_hash": "0x" + "11" * 32,
+        "commitment": "0x" + "22" * 32,
+        "row_count": 40,
+        "metadata_uri": "file://bank/rows",
+        "price_per_use": 5,
+        "allowed_kinds": 1 << FEDAVG,
+    }
     response = gateway.client("bank").post("/sources", json=body)
     assert response.status_code == 201, response.text
     return response.json()["source_id"]
@@ -24,9 +30,14 @@ def _source(gateway: Gateway) -> int:
 def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
     bank = gateway.client("bank")
     source_id = _source(gateway)
-    body = {"kind": FEDAVG, "source_ids": [source_id], "params_hash": "0x" + "33" * 32,
-            "compute_parties": [gateway.address("arbiter").lower()], "budget": 100,
-            "deadline": int(gateway.clock.now()) + 7200}
+    body = {
+        "kind": FEDAVG,
+        "source_ids": [source_id],
+        "params_hash": "0x" + "33" * 32,
+        "compute_parties": [gateway.address("arbiter").lower()],
+        "budget": 100,
+        "deadline": int(gateway.clock.now()) + 7200,
+    }
     opened = bank.post("/jobs", json=body)
     assert opened.status_code == 201, opened.text
     job_id = opened.json()["job_id"]
@@ -37,16 +48,23 @@ def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
     job = bank.get(f"/jobs/{job_id}").json()
     assert (job["status"], job["consents"], job["budget"]) == ("Ready", 1, 100)
 
-    again = refused(bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409,
-                    "contract.JobLedgerWrongStatus")
+    again = refused(
+        bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409, "contract.JobLedgerWrongStatus"
+    )
     assert "refused" in again
     gateway.clock.value += 2  # the audit index syncs the new job
     refused(bank.get(f"/jobs/{job_id}/result"), 404, "result.not_found")
 
 
 def test_job_on_an_unknown_source_is_refused_by_the_chain(gateway: Gateway) -> None:
-    body = {"kind": FEDAVG, "source_ids": [10**9], "params_hash": "0x" + "33" * 32,
-            "compute_parties": [gateway.address("arbiter")], "budget": 100, "deadline": int(gateway.clock.now()) + 7200}
+    body = {
+        "kind": FEDAVG,
+        "source_ids": [10**9],
+        "params_hash": "0x" + "33" * 32,
+        "compute_parties": [gateway.address("arbiter")],
+        "budget": 100,
+        "deadline": int(gateway.clock.now()) + 7200,
+    }
     response = gateway.client("bank").post("/jobs", json=body)
     assert response.status_code in (404, 409), response.text
     assert response.json()["code"].startswith("contract.")
@@ -59,8 +77,13 @@ def test_unknown_job_is_404(gateway: Gateway) -> None:
 def test_progress_streams_past_then_live_events_until_finished(gateway: Gateway) -> None:
     bus = gateway.services.progress
     bus.publish(ProgressEvent(7, "queued", "waiting for consent", 0.0))
-    later = threading.Timer(0.2, lambda: [bus.publish(ProgressEvent(7, "running", "round 1 of 2", 0.5)),
-                                          bus.publish(ProgressEvent(7, "finished", "result committed", 1.0))])
+    later = threading.Timer(
+        0.2,
+        lambda: [
+            bus.publish(ProgressEvent(7, "running", "round 1 of 2", 0.5)),
+            bus.publish(ProgressEvent(7, "finished", "result committed", 1.0)),
+        ],
+    )
     later.start()
     events = list(gateway.client("regulator").progress(7))
     later.join()
@@ -82,8 +105,14 @@ def test_negative_job_id_is_a_clear_422(gateway: Gateway) -> None:
 
 def _save_result(gateway: Gateway, job_id: int) -> dict:
     """A result bundle where the job runner saves it (<workspace>/results/<job id>.json)."""
-    bundle = {"job_id": job_id, "result": {"auc": 0.81}, "result_hash": "0x" + "ab" * 32,
-              "transcript_root": "0x" + "cd" * 32, "transcript_entries": 12, "metadata": {"rounds": 4}}
+    bundle = {
+        "job_id": job_id,
+        "result": {"auc": 0.81},
+        "result_hash": "0x" + "ab" * 32,
+        "transcript_root": "0x" + "cd" * 32,
+        "transcript_entries": 12,
+        "metadata": {"rounds": 4},
+    }
     folder = gateway.services.settings.workspace / "results"  # type: ignore[operator]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{job_id}.json").write_text(json.dumps(bundle))
@@ -100,8 +129,7 @@ def test_participant_reads_the_result_bundle(gateway: Gateway) -> None:
 
 def test_result_is_for_participants_only(gateway: Gateway) -> None:
     _save_result(gateway, gateway.consortium.job_id)
-    refused(gateway.client("regulator").get(f"/jobs/{gateway.consortium.job_id}/result"), 403,
-            "auth.not_participant")
+    refused(gateway.client("regulator").get(f"/jobs/{gateway.consortium.job_id}/result"), 403, "auth.not_participant")
 
 
 def test_result_not_computed_here_is_404(gateway: Gateway) -> None:

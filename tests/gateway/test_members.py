@@ -22,8 +22,12 @@ def refused(response: httpx.Response, status: int, code: str) -> str:
 def test_member_reads_itself_with_roles(gateway: Gateway) -> None:
     response = gateway.client("bank").get("/members/me")
     assert response.status_code == 200
-    assert response.json() == {"address": gateway.address("bank"), "name": "Bank", "roles": ["REQUESTER", "PROVIDER"],
-                               "role_bits": 3}
+    assert response.json() == {
+        "address": gateway.address("bank"),
+        "name": "Bank",
+        "roles": ["REQUESTER", "PROVIDER"],
+        "role_bits": 3,
+    }
 
 
 def test_members_lists_everyone_with_roles(gateway: Gateway) -> None:

@@ -38,8 +38,14 @@ class _SignedAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body or b""
         body = body.encode() if isinstance(body, str) else body
-        signed = sign_request(self.key, self.gateway.domain, request.method or "GET", request.path_url, body,
-                              int(self.gateway.clock.now()))
+        signed = sign_request(
+            self.key,
+            self.gateway.domain,
+            request.method or "GET",
+            request.path_url,
+            body,
+            int(self.gateway.clock.now()),
+        )
         request.headers.update(signed.as_headers())
         return request
 
@@ -57,8 +63,9 @@ def _operations(schema: schemathesis.BaseSchema, mode: GenerationMode) -> list[s
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema, gateway: Gateway,
-                                    mode: GenerationMode) -> None:
+def test_api_conforms_to_its_schema(
+    api_schema: schemathesis.BaseSchema, gateway: Gateway, mode: GenerationMode
+) -> None:
     session = requests.Session()
     session.auth = _SignedAuth(gateway, gateway.key("bank"))
     operations = _operations(api_schema, mode)
@@ -68,8 +75,14 @@ def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema, gateway
 
         @given(case=operation.as_strategy(generation_mode=mode))
         # No shrinking: a failure is reported as found, instead of replayed against a real chain for minutes.
-        @settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None, phases=[Phase.explicit, Phase.generate])
+        @settings(
+            max_examples=_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+        )
         def check(case: schemathesis.Case) -> None:
             response = case.call_and_validate(session=session, timeout=60, checks=_CHECKS)
             calls.append(response.status_code)

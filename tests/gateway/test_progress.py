@@ -33,7 +33,12 @@ def test_runner_steps_become_stages_with_fractions() -> None:
         publish(_Step(3, stage, "detail"))
     events = bus.history(3)
     assert [(e.stage, e.fraction) for e in events] == [
-        ("consent", 0.15), ("running", 0.3), ("running", 0.3), ("committed", 0.7), ("finished", 1.0)]
+        ("consent", 0.15),
+        ("running", 0.3),
+        ("running", 0.3),
+        ("committed", 0.7),
+        ("finished", 1.0),
+    ]
     assert events[-1].terminal and events[0].message == "bank: consent (detail)"
 
 
@@ -47,8 +52,12 @@ def test_runner_lines_are_followed_and_garbage_skipped() -> None:
     from gateway.runner_feed import follow
 
     bus = ProgressBus()
-    lines = ['{"job": -1, "party": "bank", "stage": "up", "detail": "http://127.0.0.1:9"}\n', "not json\n",
-             '{"job": 5, "party": "bank", "stage": "protocol", "detail": "2 parties"}\n', '{"job": "x"}\n',
-             '{"job": 5, "party": "bank", "stage": "finalize", "detail": ""}\n']
+    lines = [
+        '{"job": -1, "party": "bank", "stage": "up", "detail": "http://127.0.0.1:9"}\n',
+        "not json\n",
+        '{"job": 5, "party": "bank", "stage": "protocol", "detail": "2 parties"}\n',
+        '{"job": "x"}\n',
+        '{"job": 5, "party": "bank", "stage": "finalize", "detail": ""}\n',
+    ]
     assert follow(lines, bus) == 2
     assert [(e.stage, e.fraction) for e in bus.history(5)] == [("running", 0.3), ("finished", 1.0)]

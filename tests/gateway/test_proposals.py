@@ -25,8 +25,9 @@ def _approve_elsewhere(gateway: Gateway, proposal_id: int, *who: str) -> None:
 def _govern(gateway: Gateway, function: str, *args: object) -> None:
     consortium = gateway.services.ledger.consortium  # type: ignore[union-attr]
     data = "0x" + consortium.encode(function, *args).hex()
-    proposed = gateway.client("bank").post("/proposals", json={"target": consortium.address, "data": data,
-                                                               "description": function})
+    proposed = gateway.client("bank").post(
+        "/proposals", json={"target": consortium.address, "data": data, "description": function}
+    )
     assert proposed.status_code == 201, proposed.text
     proposal_id = proposed.json()["proposal_id"]
     _approve_elsewhere(gateway, proposal_id, "card", "hospital")

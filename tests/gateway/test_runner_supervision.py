@@ -16,11 +16,22 @@ from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_a_supervised_runner_reports_consent_through_finish_on_the_bus(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_supervised_runner_reports_consent_through_finish_on_the_bus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
-    run = Demo(DemoConfig(folder=tmp_path / "demo", businesses=300, key_bits=512, epochs=1, budget=100,
-                          timeout=150, protocol_timeout=8), lambda line: None)
+    run = Demo(
+        DemoConfig(
+            folder=tmp_path / "demo",
+            businesses=300,
+            key_bits=512,
+            epochs=1,
+            budget=100,
+            timeout=150,
+            protocol_timeout=8,
+        ),
+        lambda line: None,
+    )
     bus = ProgressBus()
     process = None
     try:

@@ -9,7 +9,7 @@ import pytest
 from web3 import Web3
 
 from ledger.artifacts import load
-from ledger.client import Receipt, TransactionSender, connect
+from ledger.client import TransactionSender, connect
 from ledger.client.revert import BeaconZeroStep, decode_revert, revert_error
 from ledger.errors import ConnectionFailed, ContractRevert, RevertWithReason, TransactionTimeout
 from tests.ledger.audit.anvil import anvil, free_port, funded_account
@@ -74,9 +74,15 @@ def test_receipt_wait_times_out_when_nothing_is_mined(sender, beacon) -> None:
 
 
 def test_revert_decoding_covers_reason_strings_and_unknown_selectors() -> None:
-    reason = bytes.fromhex("08c379a0") + bytes.fromhex(
-        "0000000000000000000000000000000000000000000000000000000000000020"
-        "0000000000000000000000000000000000000000000000000000000000000002") + b"no" + b"\0" * 30
+    reason = (
+        bytes.fromhex("08c379a0")
+        + bytes.fromhex(
+            "0000000000000000000000000000000000000000000000000000000000000020"
+            "0000000000000000000000000000000000000000000000000000000000000002"
+        )
+        + b"no"
+        + b"\0" * 30
+    )
     assert isinstance(decode_revert(reason), RevertWithReason)
     assert decode_revert(reason).arguments == {"reason": "no"}
     unknown = decode_revert(b"\xde\xad\xbe\xef")

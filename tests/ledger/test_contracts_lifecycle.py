@@ -23,22 +23,39 @@ FEDAVG = 3
 ALLOCATION = 10**22
 WINDOW = 3  # seconds: short enough to wait for on a backend that cannot warp
 FEE_BPS = 1000
-ATTESTATION_TYPES = {"Attestation": [
-    {"name": "jobId", "type": "uint256"}, {"name": "inputsHash", "type": "bytes32"},
-    {"name": "resultHash", "type": "bytes32"}, {"name": "transcriptRoot", "type": "bytes32"},
-    {"name": "contributionHash", "type": "bytes32"}]}
-PERMIT_TYPES = {"Permit": [
-    {"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-    {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"}]}
+ATTESTATION_TYPES = {
+    "Attestation": [
+        {"name": "jobId", "type": "uint256"},
+        {"name": "inputsHash", "type": "bytes32"},
+        {"name": "resultHash", "type": "bytes32"},
+        {"name": "transcriptRoot", "type": "bytes32"},
+        {"name": "contributionHash", "type": "bytes32"},
+    ]
+}
+PERMIT_TYPES = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
 
 
 def send(w3: Web3, account: LocalAccount, call: Any) -> Any:
     """Sign and send a contract call from `account`; return its successful receipt."""
-    tx = call.build_transaction({"from": account.address, "chainId": w3.eth.chain_id, "gasPrice": w3.eth.gas_price,
-                                 "nonce": w3.eth.get_transaction_count(account.address, "pending")})
+    tx = call.build_transaction(
+        {
+            "from": account.address,
+            "chainId": w3.eth.chain_id,
+            "gasPrice": w3.eth.gas_price,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+        }
+    )
     receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=60)
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=60
+    )
     assert receipt["status"] == 1
     return receipt
 
@@ -70,11 +87,16 @@ def consortium(chain: Chain) -> tuple[Chain, Deployment, dict[str, LocalAccount]
     deployer, bank, card, hospital, arbiter = chain.accounts[:5]
     people = {"bank": bank, "card": card, "hospital": hospital, "arbiter": arbiter}
     config = ConsortiumConfig(
-        members=(MemberSpec(bank.address, REQUESTER | AUDITOR, "Bank", ALLOCATION),
-                 MemberSpec(card.address, PROVIDER, "CardNet", ALLOCATION),
-                 MemberSpec(hospital.address, PROVIDER | COMPUTE, "Hospital", ALLOCATION),
-                 MemberSpec(arbiter.address, COMPUTE, "Arbiter", ALLOCATION)),
-        threshold=2, challenge_window=WINDOW, fee_bps=FEE_BPS)
+        members=(
+            MemberSpec(bank.address, REQUESTER | AUDITOR, "Bank", ALLOCATION),
+            MemberSpec(card.address, PROVIDER, "CardNet", ALLOCATION),
+            MemberSpec(hospital.address, PROVIDER | COMPUTE, "Hospital", ALLOCATION),
+            MemberSpec(arbiter.address, COMPUTE, "Arbiter", ALLOCATION),
+        ),
+        threshold=2,
+        challenge_window=WINDOW,
+        fee_bps=FEE_BPS,
+    )
     return chain, deploy_consortium(chain.w3, deployer, config), people
 
 
@@ -112,30 +134,59 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
     permit = Account.sign_typed_data(
         bank.key,
-        domain_data={"name": "Custos Settlement Token", "version": "1", "chainId": d.chain_id,
-                     "verifyingContract": d.token},
+        domain_data={
+            "name": "Custos Settlement Token",
+            "version": "1",
+            "chainId": d.chain_id,
+            "verifyingContract": d.token,
+        },
         message_types=PERMIT_TYPES,
-        message_data={"owner": bank.address, "spender": d.settlement, "value": budget,
-                      "nonce": token.functions.nonces(bank.address).call(), "deadline": deadline})
-    send(w3, bank, ledger.functions.openJobWithPermit(
-        FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, deadline,
-        (deadline, permit.v, permit.r.to_bytes(32, "big"), permit.s.to_bytes(32, "big"))))
+        message_data={
+            "owner": bank.address,
+            "spender": d.settlement,
+            "value": budget,
+            "nonce": token.functions.nonces(bank.address).call(),
+            "deadline": deadline,
+        },
+    )
+    send(
+        w3,
+        bank,
+        ledger.functions.openJobWithPermit(
+            FEDAVG,
+            [0, 1],
+            keccak(text="params"),
+            [arbiter.address, hospital.address],
+            budget,
+            deadline,
+            (deadline, permit.v, permit.r.to_bytes(32, "big"), permit.s.to_bytes(32, "big")),
+        ),
+    )
     job_id = ledger.functions.jobCount().call() - 1
     assert settlement.functions.escrowOf(job_id).call() == budget
 
     send(w3, card, ledger.functions.consent(job_id, 0))
     weights, utility = [3, 1], keccak(text="utility table")
-    send(w3, arbiter, ledger.functions.commitResult(job_id, keccak(text="result"), keccak(text="transcript"),
-                                                     weights, utility))
+    send(
+        w3,
+        arbiter,
+        ledger.functions.commitResult(job_id, keccak(text="result"), keccak(text="transcript"), weights, utility),
+    )
 
     job = ledger.functions.job(job_id).call()
-    message = {"jobId": job_id, "inputsHash": job[9], "resultHash": job[10], "transcriptRoot": job[11],
-               "contributionHash": job[12]}
+    message = {
+        "jobId": job_id,
+        "inputsHash": job[9],
+        "resultHash": job[10],
+        "transcriptRoot": job[11],
+        "contributionHash": job[12],
+    }
     domain = {"name": "Custos JobLedger", "version": "1", "chainId": d.chain_id, "verifyingContract": d.job_ledger}
     signatures = {}
     for signer in (card, hospital, arbiter):  # the distinct source owners and compute parties
-        signed = Account.sign_typed_data(signer.key, domain_data=domain, message_types=ATTESTATION_TYPES,
-                                         message_data=message)
+        signed = Account.sign_typed_data(
+            signer.key, domain_data=domain, message_types=ATTESTATION_TYPES, message_data=message
+        )
         assert signed.message_hash == ledger.functions.attestationDigest(job_id).call()
         signatures[signer.address] = signed.signature
         send(w3, bank, ledger.functions.attest(job_id, signer.address, signed.signature))
@@ -152,9 +203,11 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
     pool = budget - 3 * 10**18
     fee = pool * FEE_BPS // 10_000
     rest = pool - fee
-    expected = {card.address: 10**18 + rest * 3 // 4,
-                hospital.address: 2 * 10**18 + rest * 1 // 4 + fee // 2,
-                arbiter.address: fee // 2}
+    expected = {
+        card.address: 10**18 + rest * 3 // 4,
+        hospital.address: 2 * 10**18 + rest * 1 // 4 + fee // 2,
+        arbiter.address: fee // 2,
+    }
     expected[arbiter.address] += budget - sum(expected.values())
     for account in (card, hospital, arbiter):
         assert settlement.functions.creditOf(account.address).call() == expected[account.address]

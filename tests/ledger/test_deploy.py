@@ -13,17 +13,21 @@ ALICE = "0x" + "a1" * 20
 
 def test_create_address_matches_known_vector() -> None:
     # The first contract deployed by anvil's default account 0 (a widely published vector).
-    assert create_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 0) == \
-        to_checksum_address("0x5fbdb2315678afecb367f032d93f642f64180aa3")
+    assert create_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 0) == to_checksum_address(
+        "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"members": (), "threshold": 1}, "at least one"),
-    ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 2}, "threshold 2"),
-    ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "fee_bps": 10_001}, "fee 10001"),
-    ({"members": (MemberSpec(ALICE, 32, "a"),), "threshold": 1}, "role bits 32"),
-    ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "proposal_ttl": 0}, "TTL"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"members": (), "threshold": 1}, "at least one"),
+        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 2}, "threshold 2"),
+        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "fee_bps": 10_001}, "fee 10001"),
+        ({"members": (MemberSpec(ALICE, 32, "a"),), "threshold": 1}, "role bits 32"),
+        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "proposal_ttl": 0}, "TTL"),
+    ],
+)
 def test_config_rejects_bad_bootstrap(kwargs: dict, message: str) -> None:
     with pytest.raises(DeploymentError, match=message):
         ConsortiumConfig(**kwargs)

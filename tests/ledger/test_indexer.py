@@ -14,9 +14,9 @@ import pytest
 from web3 import Web3
 
 from ledger.artifacts import load
-from ledger.client import TransactionSender, connect
 from ledger.audit.queries import AuditQueries
 from ledger.audit.verify import Verifier
+from ledger.client import TransactionSender, connect
 from ledger.index import EventIndexer, EventStore
 from tests.ledger.audit.anvil import anvil, funded_account
 
@@ -39,8 +39,10 @@ def chain() -> Iterator[tuple[str, TransactionSender, str]]:
 
 
 def chain_logs(w3: Web3, beacon: str) -> list[tuple[int, int]]:
-    return [(int(log["blockNumber"]), int(log["logIndex"])) for log in w3.eth.get_logs(
-        {"fromBlock": 0, "toBlock": "latest", "address": beacon})]
+    return [
+        (int(log["blockNumber"]), int(log["logIndex"]))
+        for log in w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": beacon})
+    ]
 
 
 def indexed(store: EventStore) -> list[tuple[int, int]]:
@@ -56,10 +58,14 @@ def test_indexes_events_in_chain_order_with_actor_args_and_member_links(chain, t
     result = indexer.sync()
     rows = indexer.store.conn.execute("SELECT event, actor, args FROM events ORDER BY block_number, log_index")
     assert [(e, a, json.loads(args)["count"]) for e, a, args in rows] == [
-        ("Pinged", sender.address, 2), ("Pinged", other.address, 4), ("Pinged", sender.address, 6)]
+        ("Pinged", sender.address, 2),
+        ("Pinged", other.address, 4),
+        ("Pinged", sender.address, 6),
+    ]
     assert result.events_added == 3 and result.reorg_at is None
-    members = indexer.store.conn.execute("SELECT count(*) FROM links WHERE kind='member' AND key=?",
-                                         (other.address.lower(),)).fetchone()[0]
+    members = indexer.store.conn.execute(
+        "SELECT count(*) FROM links WHERE kind='member' AND key=?", (other.address.lower(),)
+    ).fetchone()[0]
     assert members == 1
 
 
@@ -126,8 +132,11 @@ def test_indexer_killed_mid_batch_resumes_without_duplicates_or_gaps(chain, tmp_
     for _ in range(30):
         ping(sender, beacon)
     path = tmp_path / "i.db"
-    child = subprocess.run([sys.executable, "-c", CHILD, url, beacon, str(path)], cwd=Path(__file__).parents[2],
-                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, url, beacon, str(path)],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
     assert child.returncode == -signal.SIGKILL
     store = EventStore(path)
     # Three whole batches (blocks 0..14) survived; the half-written fourth left nothing.

@@ -17,8 +17,8 @@ from compute.channel import Channel
 from compute.errors import MalformedMessage, ProtocolViolation
 from compute.fl.dp import clip, noise_share
 from compute.fl.fedavg.params import FedAvgParams, coalitions, model_hash
-from compute.fl.models import sgd
 from compute.fl.hetero_lr.wire import pack, unpack
+from compute.fl.models import sgd
 from compute.party import Address
 from compute.secagg import AggregationParams
 from compute.secagg.protocol import client_role as secagg_client
@@ -76,12 +76,25 @@ def client_role(X: np.ndarray, y: np.ndarray, server: Address, clients: list[Add
             if ch.address not in sampled:
                 continue
             current = parse_model(ch.recv(server, GLOBAL_MODEL), server, GLOBAL_MODEL, size, t)["model"]
-            update = sgd(model, current, X, y, epochs=params.local_epochs, lr=params.learning_rate,
-                         batch_size=params.batch_size, seed=params.seed * 1_000_003 + t) - current
+            update = (
+                sgd(
+                    model,
+                    current,
+                    X,
+                    y,
+                    epochs=params.local_epochs,
+                    lr=params.learning_rate,
+                    batch_size=params.batch_size,
+                    seed=params.seed * 1_000_003 + t,
+                )
+                - current
+            )
             if params.dp is not None:
                 update = clip(update, params.dp.clip_norm) + noise_share(size, params.dp, len(sampled), rng)
             recorded[t] = update
-            secagg_client(sampled.index(ch.address), update, aggregation(len(sampled), size, params), sampled, server)(ch)
+            secagg_client(sampled.index(ch.address), update, aggregation(len(sampled), size, params), sampled, server)(
+                ch
+            )
         if params.contribution:
             for _, t, members in coalition_rounds(clients, params):
                 if ch.address not in members:
@@ -89,12 +102,19 @@ def client_role(X: np.ndarray, y: np.ndarray, server: Address, clients: list[Add
                 if len(members) == 1:
                     ch.send(server, SINGLE_UPDATE, np.asarray(recorded[t], dtype="<f8").tobytes())
                 else:
-                    secagg_client(members.index(ch.address), recorded[t], aggregation(len(members), size, params, all_needed=True),
-                                  members, server)(ch)
+                    secagg_client(
+                        members.index(ch.address),
+                        recorded[t],
+                        aggregation(len(members), size, params, all_needed=True),
+                        members,
+                        server,
+                    )(ch)
         final = parse_model(ch.recv(server, FINAL_MODEL), server, FINAL_MODEL, size)
-        return RoleOutput({"model": final["model"], "rounds_taken": sorted(recorded),
-                           "contribution": final.get("contribution")}, bytes.fromhex(final["hash"]),
-                          metadata={"rows": len(y)})
+        return RoleOutput(
+            {"model": final["model"], "rounds_taken": sorted(recorded), "contribution": final.get("contribution")},
+            bytes.fromhex(final["hash"]),
+            metadata={"rows": len(y)},
+        )
 
     return role
 

@@ -24,13 +24,13 @@ class FedAvgParams:
     learning_rate: float = 0.1
     batch_size: int = 32
     clients_per_round: int | None = None  # None: every client, every round
-    model: str = "logistic"               # "logistic" or "mlp"
+    model: str = "logistic"  # "logistic" or "mlp"
     hidden: int = 16
     seed: int = 0
     dp: DPParams | None = None
-    contribution: bool = True             # reconstruct coalition models for Shapley scores
-    replica_tolerance: float = 0.005      # utility difference under which two sources count as replicas
-    stage_timeout: float = 10.0           # secure aggregation: seconds a stage waits before dropping a client
+    contribution: bool = True  # reconstruct coalition models for Shapley scores
+    replica_tolerance: float = 0.005  # utility difference under which two sources count as replicas
+    stage_timeout: float = 10.0  # secure aggregation: seconds a stage waits before dropping a client
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.local_epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
@@ -47,15 +47,26 @@ class FedAvgParams:
     def sampled(self, round_index: int, clients: Sequence[str]) -> list[str]:
         """The clients taking part in a round (seeded, identical at every party), in roster order."""
         count = len(clients) if self.clients_per_round is None else min(self.clients_per_round, len(clients))
-        chosen = set(np.random.default_rng([self.seed, round_index]).choice(len(clients), size=count, replace=False).tolist())
+        chosen = set(
+            np.random.default_rng([self.seed, round_index]).choice(len(clients), size=count, replace=False).tolist()
+        )
         return [c for i, c in enumerate(clients) if i in chosen]
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready parameters."""
-        return {"rounds": self.rounds, "local_epochs": self.local_epochs, "learning_rate": self.learning_rate,
-                "batch_size": self.batch_size, "clients_per_round": self.clients_per_round, "model": self.model,
-                "hidden": self.hidden, "seed": self.seed, "dp": self.dp.to_json() if self.dp else None,
-                "contribution": self.contribution, "replica_tolerance": self.replica_tolerance}
+        return {
+            "rounds": self.rounds,
+            "local_epochs": self.local_epochs,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "clients_per_round": self.clients_per_round,
+            "model": self.model,
+            "hidden": self.hidden,
+            "seed": self.seed,
+            "dp": self.dp.to_json() if self.dp else None,
+            "contribution": self.contribution,
+            "replica_tolerance": self.replica_tolerance,
+        }
 
 
 def model_hash(parameters: np.ndarray) -> bytes:

@@ -43,10 +43,21 @@ class FedAvgRun:
         return ChainCommit.of(self.result.result_hash, self.result.transcript_root, self.report, self.result.value)
 
 
-def run_fedavg(server: Party, clients: Sequence[Party], data: Mapping[str, tuple[np.ndarray, np.ndarray]],
-               validation: tuple[np.ndarray, np.ndarray], params: FedAvgParams, *, job_id: int, metric: str = "auc",
-               declared_rows: Mapping[str, int] | None = None, owners: Mapping[str, str] | None = None, timeout: float = 300.0, record_view: bool = False,
-               failure_log: FailureLog | None = None) -> FedAvgRun:
+def run_fedavg(
+    server: Party,
+    clients: Sequence[Party],
+    data: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    validation: tuple[np.ndarray, np.ndarray],
+    params: FedAvgParams,
+    *,
+    job_id: int,
+    metric: str = "auc",
+    declared_rows: Mapping[str, int] | None = None,
+    owners: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+    record_view: bool = False,
+    failure_log: FailureLog | None = None,
+) -> FedAvgRun:
     """Train over in-process transport. `owners` maps a client to the organisation owning its source (default:
     itself); `declared_rows` (what providers registered) is recorded in the metadata and used nowhere else."""
     if len(clients) < 2:
@@ -58,7 +69,10 @@ def run_fedavg(server: Party, clients: Sequence[Party], data: Mapping[str, tuple
         raise InvalidInput("every client needs rows with the validation set's features")
     Xv, yv = validation
     model_spec = params.build_model(features)
-    measures = {"auc": lambda m: auc(yv, model_spec.predict(m, Xv)), "accuracy": lambda m: accuracy(yv, model_spec.predict(m, Xv))}
+    measures = {
+        "auc": lambda m: auc(yv, model_spec.predict(m, Xv)),
+        "accuracy": lambda m: accuracy(yv, model_spec.predict(m, Xv)),
+    }
     if metric not in measures:
         raise InvalidInput(f"metric must be one of {sorted(measures)}")
     addresses = [c.address for c in clients]
@@ -73,9 +87,16 @@ def run_fedavg(server: Party, clients: Sequence[Party], data: Mapping[str, tuple
     transcript, result_hash = agreed(outcomes, PROTOCOL)
     value = outcomes[server.address].value
     declared = declared_rows or {}
-    metadata = (PartyMetadata(server.address, "aggregator", 0),
-                *(PartyMetadata(a, "client", int(declared.get(a, len(data[a][1])))) for a in addresses))
-    bundle = {"protocol": PROTOCOL, "params": params.to_json(), "model_hash": "0x" + result_hash.hex(),
-              **value["summary"], "accuracy": measures["accuracy"](value["model"])}
+    metadata = (
+        PartyMetadata(server.address, "aggregator", 0),
+        *(PartyMetadata(a, "client", int(declared.get(a, len(data[a][1])))) for a in addresses),
+    )
+    bundle = {
+        "protocol": PROTOCOL,
+        "params": params.to_json(),
+        "model_hash": "0x" + result_hash.hex(),
+        **value["summary"],
+        "accuracy": measures["accuracy"](value["model"]),
+    }
     result = ProtocolResult(PROTOCOL, job_id, bundle, result_hash, transcript, metadata, params.to_json())
     return FedAvgRun(result, value["model"], value["report"], outcomes[server.address].view)

@@ -16,7 +16,14 @@ from compute.contribution import ContributionReport, UtilityTable, robust_shaple
 from compute.contribution.shapley import EXACT_LIMIT, leave_one_out
 from compute.errors import ProtocolViolation
 from compute.fl.dp import epsilon
-from compute.fl.fedavg.client import FINAL_MODEL, GLOBAL_MODEL, SINGLE_UPDATE, aggregation, coalition_rounds, encode_model
+from compute.fl.fedavg.client import (
+    FINAL_MODEL,
+    GLOBAL_MODEL,
+    SINGLE_UPDATE,
+    aggregation,
+    coalition_rounds,
+    encode_model,
+)
 from compute.fl.fedavg.params import FedAvgParams, coalitions, model_hash, reconstruct
 from compute.party import Address
 from compute.secagg.protocol import server_role as secagg_server
@@ -34,8 +41,15 @@ def _single(data: bytes, sender: str, size: int) -> np.ndarray:
     return vector
 
 
-def _contribution(ch: Channel, clients: list[Address], params: FedAvgParams, initial: np.ndarray,
-                  score: Scorer, metric: str, owners: list[str]) -> ContributionReport:
+def _contribution(
+    ch: Channel,
+    clients: list[Address],
+    params: FedAvgParams,
+    initial: np.ndarray,
+    score: Scorer,
+    metric: str,
+    owners: list[str],
+) -> ContributionReport:
     size = initial.size
     sums: dict[tuple[tuple[int, ...], int], tuple[np.ndarray, int]] = {}
     for coalition, t, members in coalition_rounds(clients, params):
@@ -51,13 +65,19 @@ def _contribution(ch: Channel, clients: list[Address], params: FedAvgParams, ini
     table = UtilityTable(tuple(clients), metric, utilities)
     if len(clients) <= EXACT_LIMIT:
         robust = robust_shapley(len(clients), table, tol=params.replica_tolerance, owners=owners)
-        return ContributionReport.build(table, "shapley-replication-robust", robust.values, robust.error_bound,
-                                        replica_groups=[list(g) for g in robust.groups])
+        return ContributionReport.build(
+            table,
+            "shapley-replication-robust",
+            robust.values,
+            robust.error_bound,
+            replica_groups=[list(g) for g in robust.groups],
+        )
     return ContributionReport.build(table, "leave-one-out", leave_one_out(len(clients), table))
 
 
-def server_role(clients: list[Address], params: FedAvgParams, features: int, score: Scorer, metric: str,
-                owners: list[str]) -> Role:
+def server_role(
+    clients: list[Address], params: FedAvgParams, features: int, score: Scorer, metric: str, owners: list[str]
+) -> Role:
     """The aggregator; `score(model)` measures a model on the requester's validation set."""
     model_spec = params.build_model(features)
 
@@ -73,9 +93,13 @@ def server_role(clients: list[Address], params: FedAvgParams, features: int, sco
             round_hashes.append(model_hash(model).hex())
         report = _contribution(ch, clients, params, initial, score, metric, owners) if params.contribution else None
         spent = epsilon(params.dp, params.rounds) if params.dp else None
-        summary = {"round_model_hashes": round_hashes, "epsilon": spent,
-                   "delta": params.dp.delta if params.dp else None, "validation": {metric: score(model)},
-                   "contribution": report.to_json() if report else None}
+        summary = {
+            "round_model_hashes": round_hashes,
+            "epsilon": spent,
+            "delta": params.dp.delta if params.dp else None,
+            "validation": {metric: score(model)},
+            "contribution": report.to_json() if report else None,
+        }
         for client in clients:
             ch.send(client, FINAL_MODEL, encode_model(None, model, **summary))
         return RoleOutput({"model": model, "summary": summary, "report": report}, model_hash(model))

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from compute.channel import Channel
-from compute.fl.hetero_lr.cipher import FastCipher
 from compute.errors import ProtocolViolation
+from compute.fl.hetero_lr.cipher import FastCipher
 from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_vector
 from compute.party import Address
 from compute.result import hash_result
@@ -25,8 +25,14 @@ GRADIENT = "gradient"
 RESULT = "result"
 
 
-def arbiter_role(cipher: FastCipher, guest: Address, hosts: Sequence[Address], feature_counts: Sequence[int],
-                 batches: int, record_decryptions: bool = False) -> Role:
+def arbiter_role(
+    cipher: FastCipher,
+    guest: Address,
+    hosts: Sequence[Address],
+    feature_counts: Sequence[int],
+    batches: int,
+    record_decryptions: bool = False,
+) -> Role:
     """The key holder: `feature_counts[i]` is the gradient length of party i in [guest, *hosts]."""
     parties = [guest, *hosts]
 
@@ -37,11 +43,15 @@ def arbiter_role(cipher: FastCipher, guest: Address, hosts: Sequence[Address], f
         seen: list[list[int]] = []
         for _ in range(batches):
             for party, length in zip(parties, feature_counts):
-                masked = unpack_vector(cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length))
+                masked = unpack_vector(
+                    cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length)
+                )
                 residues = cipher.decrypt_residues(masked)
                 if record_decryptions:
                     seen.append([int(v) for v in residues])
-                ch.send(party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues]))
+                ch.send(
+                    party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues])
+                )
         result = unpack(ch.recv(guest, RESULT), guest, RESULT)
         return RoleOutput({"result": result}, hash_result(result), metadata={"decrypted": seen, "n": n})
 
@@ -55,7 +65,9 @@ def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypte
     body = unpack(ch.recv(arbiter, GRADIENT), arbiter, GRADIENT)
     expected = cipher.packed_length(length)
     if not isinstance(body, list) or len(body) != expected:
-        raise ProtocolViolation(arbiter, GRADIENT, f"returned {len(body) if isinstance(body, list) else 'no'} values for {expected}")
+        raise ProtocolViolation(
+            arbiter, GRADIENT, f"returned {len(body) if isinstance(body, list) else 'no'} values for {expected}"
+        )
     values = [int(v, 16) if isinstance(v, str) else float(v) for v in body]
     exponent = getattr(masked, "exponent", 0)
     return cipher.unmask(values, masks, exponent)

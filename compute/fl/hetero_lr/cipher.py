@@ -41,8 +41,8 @@ from compute.paillier import (
 OBFUSCATIONS = ("fresh", "precomputed", "short-exponent")
 FEATURE_EXPONENT = -4  # features as m·16^-4: ~17-bit exponents, resolution 1.5e-5 on standardised data
 QUARTER_EXPONENT = -1  # 0.25 = 4·16^-1
-VALUE_BITS = 96        # |encoded gradient| < 2^96: at exponent −13 that is |g| < 2^44
-HIDING_BITS = 40       # statistical distance of a masked slot from uniform: ≤ 2^-40
+VALUE_BITS = 96  # |encoded gradient| < 2^96: at exponent −13 that is |g| < 2^44
+HIDING_BITS = 40  # statistical distance of a masked slot from uniform: ≤ 2^-40
 SLOT_BITS = VALUE_BITS + 1 + HIDING_BITS + 1  # value + sign offset, mask, one bit of carry room
 
 
@@ -185,7 +185,10 @@ class PheCipher(FastCipher):
 
     def rmatmul(self, vector, matrix):  # type: ignore[no-untyped-def]
         """Σ_i d_i·x_ij with phe's ciphertext × float."""
-        return [sum((d * float(x) for d, x in zip(vector[1:], column[1:])), vector[0] * float(column[0])) for column in np.asarray(matrix).T]
+        return [
+            sum((d * float(x) for d, x in zip(vector[1:], column[1:])), vector[0] * float(column[0]))
+            for column in np.asarray(matrix).T
+        ]
 
     def mask(self, vector):  # type: ignore[no-untyped-def]
         """[[g + r]] with r a random float mask (the straightforward masking)."""

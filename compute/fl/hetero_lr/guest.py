@@ -38,7 +38,9 @@ from compute.result import hash_result
 from compute.session import Role, RoleOutput
 
 
-def coalition_aucs(y: np.ndarray, guest_score: np.ndarray, host_scores: Sequence[np.ndarray]) -> dict[tuple[int, ...], float]:
+def coalition_aucs(
+    y: np.ndarray, guest_score: np.ndarray, host_scores: Sequence[np.ndarray]
+) -> dict[tuple[int, ...], float]:
     """AUC of the joint model restricted to each coalition of sources [guest, *hosts] (the utility table).
 
     An absent host's partial score is replaced by its mean (its average effect, no
@@ -51,13 +53,21 @@ def coalition_aucs(y: np.ndarray, guest_score: np.ndarray, host_scores: Sequence
             if 0 not in coalition:
                 table[coalition] = 0.5
                 continue
-            score = guest_score + sum(s if 1 + i in coalition else np.full_like(s, s.mean()) for i, s in enumerate(host_scores))
+            score = guest_score + sum(
+                s if 1 + i in coalition else np.full_like(s, s.mean()) for i, s in enumerate(host_scores)
+            )
             table[coalition] = auc(y, score)
     return table
 
 
-def guest_role(cipher: FastCipher, features: np.ndarray, y: np.ndarray, hosts: Sequence[Address], arbiter: Address,
-               params: HeteroLRParams) -> Role:
+def guest_role(
+    cipher: FastCipher,
+    features: np.ndarray,
+    y: np.ndarray,
+    hosts: Sequence[Address],
+    arbiter: Address,
+    params: HeteroLRParams,
+) -> Role:
     """The label holder's part of training, joint prediction and the result."""
     X_all = with_intercept(features)
     rows, width = X_all.shape
@@ -101,7 +111,14 @@ def guest_role(cipher: FastCipher, features: np.ndarray, y: np.ndarray, hosts: S
         for party in [*hosts, arbiter]:
             ch.send(party, RESULT, pack(result))
         value = {"weights": weights, "salt": salt, "probabilities": sigmoid(score), "result": result, "report": report}
-        return RoleOutput(value, hash_result(result), metadata={"rows": rows, "offline_seconds": cipher.offline_seconds,
-                                                                           "epoch_seconds": list(np.diff(epoch_starts))})
+        return RoleOutput(
+            value,
+            hash_result(result),
+            metadata={
+                "rows": rows,
+                "offline_seconds": cipher.offline_seconds,
+                "epoch_seconds": list(np.diff(epoch_starts)),
+            },
+        )
 
     return role

@@ -13,11 +13,11 @@ import numpy as np
 from eth_utils import keccak
 
 from compute.channel import Channel
+from compute.errors import MalformedMessage, ProtocolViolation
 from compute.fl.hetero_lr.arbiter import PUBLIC_KEY, RESULT, request_gradient
 from compute.fl.hetero_lr.cipher import FastCipher
 from compute.fl.hetero_lr.schedule import HeteroLRParams, batch_count, batches
 from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_vector
-from compute.errors import MalformedMessage, ProtocolViolation
 from compute.party import Address
 from compute.result import hash_result
 from compute.session import Role, RoleOutput
@@ -42,11 +42,15 @@ def receive_public_key(ch: Channel, cipher: FastCipher, arbiter: Address, encryp
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedMessage(arbiter, PUBLIC_KEY, "no modulus") from exc
     if n.bit_length() < 256 or n % 2 == 0:
-        raise ProtocolViolation(arbiter, PUBLIC_KEY, f"a {n.bit_length()}-bit even or tiny modulus is not a Paillier key")
+        raise ProtocolViolation(
+            arbiter, PUBLIC_KEY, f"a {n.bit_length()}-bit even or tiny modulus is not a Paillier key"
+        )
     cipher.bind(n, encryptions)
 
 
-def host_role(cipher: FastCipher, features: np.ndarray, guest: Address, arbiter: Address, params: HeteroLRParams) -> Role:
+def host_role(
+    cipher: FastCipher, features: np.ndarray, guest: Address, arbiter: Address, params: HeteroLRParams
+) -> Role:
     """One host's part of training and joint prediction."""
     rows, width = features.shape
 
@@ -67,7 +71,10 @@ def host_role(cipher: FastCipher, features: np.ndarray, guest: Address, arbiter:
         result = unpack(ch.recv(guest, RESULT), guest, RESULT)
         if not isinstance(result, dict) or commitment not in result.get("model_commitments", {}).values():
             raise ProtocolViolation(guest, RESULT, "the result omits this host's model commitment")
-        return RoleOutput({"weights": weights, "salt": salt, "result": result}, hash_result(result),
-                          metadata={"rows": rows, "offline_seconds": cipher.offline_seconds})
+        return RoleOutput(
+            {"weights": weights, "salt": salt, "result": result},
+            hash_result(result),
+            metadata={"rows": rows, "offline_seconds": cipher.offline_seconds},
+        )
 
     return role

@@ -38,7 +38,9 @@ class HeteroLRRun:
 
     def chain_commit(self) -> ChainCommit:
         """The values `commitResult` takes; sources are [guest, *hosts] by address."""
-        return ChainCommit.of(self.result.result_hash, self.result.transcript_root, self.guest["report"], self.result.value)
+        return ChainCommit.of(
+            self.result.result_hash, self.result.transcript_root, self.guest["report"], self.result.value
+        )
 
 
 def _check(guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np.ndarray]) -> None:
@@ -51,33 +53,58 @@ def _check(guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np
         raise InvalidInput("labels must be 0/1 with both classes present")
 
 
-def run_hetero_lr(guest: Party, hosts: Sequence[Party], arbiter: Party, guest_features: np.ndarray, y: np.ndarray,
-                  host_features: Sequence[np.ndarray], params: HeteroLRParams, *, job_id: int,
-                  timeout: float = 600.0, record_view: bool = False, failure_log: FailureLog | None = None) -> HeteroLRRun:
+def run_hetero_lr(
+    guest: Party,
+    hosts: Sequence[Party],
+    arbiter: Party,
+    guest_features: np.ndarray,
+    y: np.ndarray,
+    host_features: Sequence[np.ndarray],
+    params: HeteroLRParams,
+    *,
+    job_id: int,
+    timeout: float = 600.0,
+    record_view: bool = False,
+    failure_log: FailureLog | None = None,
+) -> HeteroLRRun:
     """Train jointly over the in-process transport; rows must already be aligned (PSI)."""
     y = np.asarray(y, dtype=np.float64)
     _check(guest_features, y, host_features)
     parties = [guest, *hosts, arbiter]
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in parties}, timeout, record_view)
-    ciphers = {p.address: make_cipher(params.cipher, params.n_bits, params.obfuscation, params.workers) for p in parties}
+    ciphers = {
+        p.address: make_cipher(params.cipher, params.n_bits, params.obfuscation, params.workers) for p in parties
+    }
     host_addresses = [h.address for h in hosts]
     widths = [guest_features.shape[1] + 1, *(h.shape[1] for h in host_features)]
     roles = {
         guest.address: guest_role(ciphers[guest.address], guest_features, y, host_addresses, arbiter.address, params),
-        arbiter.address: arbiter_role(ciphers[arbiter.address], guest.address, host_addresses, widths,
-                                      batch_count(len(y), params), record_decryptions=record_view),
+        arbiter.address: arbiter_role(
+            ciphers[arbiter.address],
+            guest.address,
+            host_addresses,
+            widths,
+            batch_count(len(y), params),
+            record_decryptions=record_view,
+        ),
     }
     for host, features in zip(hosts, host_features):
         roles[host.address] = host_role(ciphers[host.address], features, guest.address, arbiter.address, params)
     outcomes = run_in_process(job, parties, roles, failure_log)
     transcript, result_hash = agreed(outcomes, PROTOCOL)
     guest_value = outcomes[guest.address].value
-    metadata = (PartyMetadata(guest.address, "guest", len(y), {"features": guest_features.shape[1]}),
-                *(PartyMetadata(h.address, "host", len(y), {"features": f.shape[1]}) for h, f in zip(hosts, host_features)),
-                PartyMetadata(arbiter.address, "arbiter", 0))
-    result = ProtocolResult(PROTOCOL, job_id, guest_value["result"], result_hash, transcript, metadata, params.to_json())
+    metadata = (
+        PartyMetadata(guest.address, "guest", len(y), {"features": guest_features.shape[1]}),
+        *(PartyMetadata(h.address, "host", len(y), {"features": f.shape[1]}) for h, f in zip(hosts, host_features)),
+        PartyMetadata(arbiter.address, "arbiter", 0),
+    )
+    result = ProtocolResult(
+        PROTOCOL, job_id, guest_value["result"], result_hash, transcript, metadata, params.to_json()
+    )
     return HeteroLRRun(
-        result, guest_value, tuple(outcomes[h.address].value for h in hosts),
+        result,
+        guest_value,
+        tuple(outcomes[h.address].value for h in hosts),
         tuple(tuple(v) for v in outcomes[arbiter.address].metadata["decrypted"]),
         {p.address: outcomes[p.address].view for p in parties},
         {p.address: float(outcomes[p.address].metadata.get("offline_seconds", 0.0)) for p in parties},

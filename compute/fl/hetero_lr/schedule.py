@@ -25,8 +25,8 @@ class HeteroLRParams:
     l2: float = 0.0
     seed: int = 0
     n_bits: int = 2048
-    cipher: str = "fast"          # "fast" (compute.paillier) or "phe" (straightforward baseline)
-    obfuscation: str = "fresh"    # "fresh" (default, phe-equivalent), "precomputed", "short-exponent"
+    cipher: str = "fast"  # "fast" (compute.paillier) or "phe" (straightforward baseline)
+    obfuscation: str = "fresh"  # "fresh" (default, phe-equivalent), "precomputed", "short-exponent"
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -62,7 +62,9 @@ def residual_offset(guest_score: np.ndarray, y: np.ndarray) -> np.ndarray:
     return 0.25 * guest_score + 0.5 - y
 
 
-def reference_training(guest: np.ndarray, hosts: Sequence[np.ndarray], y: np.ndarray, params: HeteroLRParams) -> tuple[np.ndarray, list[np.ndarray]]:
+def reference_training(
+    guest: np.ndarray, hosts: Sequence[np.ndarray], y: np.ndarray, params: HeteroLRParams
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """The protocol's arithmetic in plaintext (no encryption): what the encrypted run must reproduce."""
     if len(np.unique(y)) != 2 or not set(np.unique(y)) <= {0.0, 1.0}:
         raise InvalidInput("labels must be 0/1 with both classes present")

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from compute.attestation import contribution_hash
 from compute.contribution import (
     CachedUtility,
     ContributionReport,
@@ -19,7 +20,6 @@ from compute.contribution import (
     robust_shapley,
     to_weights,
 )
-from compute.attestation import contribution_hash
 from compute.errors import InvalidInput
 from compute.fl.datasets import load_vertical
 from compute.fl.metrics import auc
@@ -102,11 +102,13 @@ def test_exact_shapley_refuses_more_than_eight_sources():
 
 def _with_copy_of_zero(game):
     """The 3-source game with a fourth source (index 3) that is an exact copy of source 0."""
+
     def copied(S):
         S = set(S)
         if 3 in S:
             S = (S - {3}) | {0}
         return game(S)
+
     return copied
 
 
@@ -135,6 +137,7 @@ def _vertical_auc_utility(blocks, y_train, y_valid):
         valid = np.hstack([blocks[i][1] for i in S])
         params = fit_logistic(train, y_train, l2=0.05)
         return auc(y_valid, valid @ params[:-1] + params[-1])
+
     return utility
 
 
@@ -145,8 +148,12 @@ def test_a_source_of_pure_noise_scores_near_zero():
     train, valid = order[:400], order[400:]
     noise = rng.normal(size=(len(data.y), 8))
     host = data.hosts[0]
-    blocks = [(data.guest[train], data.guest[valid]), (host[train, :10], host[valid, :10]),
-              (host[train, 10:], host[valid, 10:]), (noise[train], noise[valid])]
+    blocks = [
+        (data.guest[train], data.guest[valid]),
+        (host[train, :10], host[valid, :10]),
+        (host[train, 10:], host[valid, 10:]),
+        (noise[train], noise[valid]),
+    ]
 
     scores = exact_shapley(4, CachedUtility(_vertical_auc_utility(blocks, data.y[train], data.y[valid]), 4))
 

@@ -40,3 +40,29 @@ def test_auc_counts_ties_as_half_and_matches_pairwise_definition():
 
     assert auc(y, scores) == pytest.approx(expected)
     assert auc(y, -scores) == pytest.approx(1 - expected)
+
+
+def test_shipped_copies_match_the_checksums_in_their_readme(monkeypatch):
+    import hashlib
+    import lzma
+    import re
+
+    from compute.fl.datasets import SHIPPED_DATA_DIR
+
+    monkeypatch.delenv("CUSTOS_DATA_DIR", raising=False)
+    readme = (SHIPPED_DATA_DIR / "README.md").read_text()
+    listed = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+\.csv)$", readme, re.M)}
+
+    assert sorted(listed) == sorted(p.name.removesuffix(".xz") for p in SHIPPED_DATA_DIR.glob("*.csv.xz"))
+    for name, digest in listed.items():
+        assert hashlib.sha256(lzma.decompress((SHIPPED_DATA_DIR / f"{name}.xz").read_bytes())).hexdigest() == digest
+
+
+def test_a_plain_csv_in_the_override_folder_is_read(tmp_path, monkeypatch):
+    (tmp_path / "breast_hetero_guest.csv").write_text("id,y,a\n1,1,0.5\n2,0,0.25\n")
+    (tmp_path / "breast_hetero_host.csv").write_text("id,b\n2,3.0\n1,4.0\n")
+    monkeypatch.setenv("CUSTOS_DATA_DIR", str(tmp_path))
+
+    data = load_vertical("breast")
+
+    assert data.ids == ("1", "2") and data.hosts[0][:, 0].tolist() == [4.0, 3.0]

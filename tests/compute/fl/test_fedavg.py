@@ -9,9 +9,9 @@ from compute.contribution import exact_shapley
 from compute.errors import InvalidInput
 from compute.fl.datasets import load_vertical, non_iid_parts
 from compute.fl.fedavg import DPParams, FedAvgParams, epsilon, model_hash, run_fedavg
+from compute.fl.fedavg.client import FRACTION_BITS
 from compute.fl.metrics import accuracy
 from compute.fl.models import fit_logistic, sigmoid
-from compute.fl.fedavg.client import FRACTION_BITS
 from compute.party import Party
 
 
@@ -69,8 +69,15 @@ def test_server_sees_only_masked_updates_and_learns_their_sum(breast, parties):
     server, clients = parties
     params = FedAvgParams(rounds=1, contribution=False)
 
-    run = run_fedavg(server, clients[:3], _data(clients, non_iid_parts(X, y, 3, seed=3)), (Xv, yv), params,
-                     job_id=23, record_view=True)
+    run = run_fedavg(
+        server,
+        clients[:3],
+        _data(clients, non_iid_parts(X, y, 3, seed=3)),
+        (Xv, yv),
+        params,
+        job_id=23,
+        record_view=True,
+    )
 
     steps = {step for _, step, _ in run.server_view}
     assert steps == {"advertise", "shared", "masked", "unmasked"}  # compute.secagg's messages, nothing else
@@ -124,7 +131,9 @@ def test_a_copied_client_earns_its_owner_nothing_extra(breast, parties):
     owners = {c.address: f"org-{i}" for i, c in enumerate(clients[:3])} | {clients[3].address: "org-0"}
 
     alone = run_fedavg(server, clients[:3], _data(clients, split), (Xv, yv), params, job_id=26, owners=owners)
-    copied = run_fedavg(server, clients[:4], _data(clients, [*split, split[0]]), (Xv, yv), params, job_id=27, owners=owners)
+    copied = run_fedavg(
+        server, clients[:4], _data(clients, [*split, split[0]]), (Xv, yv), params, job_id=27, owners=owners
+    )
 
     share = lambda report, idx: sum(report.scores[i] for i in idx) / sum(report.scores)  # noqa: E731
     assert copied.report.to_json()["details"]["replica_groups"][0][:1] == [0]

@@ -40,7 +40,9 @@ def test_breast_auc_is_within_001_of_plaintext_logistic_regression(parties):
     assert len(run.result.transcript) > 0 and len(run.result.result_hash) == 32
     assert len(run.epoch_seconds) == 5
     report = run.guest["report"]
-    assert len(report.weights) == 2 and all(w > 0 for w in report.weights)  # guest's labels and host's features both count
+    assert len(report.weights) == 2 and all(
+        w > 0 for w in report.weights
+    )  # guest's labels and host's features both count
     assert run.result.value["contribution"]["contribution_hash"] == "0x" + report.contribution_hash.hex()
 
 
@@ -77,7 +79,9 @@ def test_arbiter_decrypts_only_masked_slots_and_host_sees_no_labels(parties):
     guest_x, host_x, y = data.guest[rows], data.hosts[0][rows], data.y[rows]
     params = HeteroLRParams(epochs=1, batch_size=20, learning_rate=0.3, n_bits=512)  # default: fresh obfuscation
 
-    run = run_hetero_lr(parties[0], [parties[1]], parties[2], guest_x, y, (host_x,), params, job_id=14, record_view=True)
+    run = run_hetero_lr(
+        parties[0], [parties[1]], parties[2], guest_x, y, (host_x,), params, job_id=14, record_view=True
+    )
 
     decrypted = [v for vector in run.arbiter_decrypted for v in vector]
     per = (512 - 2) // SLOT_BITS  # gradient values packed per ciphertext at 512 bits
@@ -89,8 +93,14 @@ def test_arbiter_decrypts_only_masked_slots_and_host_sees_no_labels(parties):
     host_view = run.views[parties[1].address]
     assert {step for _, step, _ in host_view} == {"public-key", "residual", "gradient", "result"}
     assert {step for _, step, _ in run.views[parties[0].address]} == {
-        "public-key", "ready", "host-forward", "gradient", "predict-forward", "model-commitment"}
-    for sender, step, payload in host_view:
+        "public-key",
+        "ready",
+        "host-forward",
+        "gradient",
+        "predict-forward",
+        "model-commitment",
+    }
+    for _sender, step, payload in host_view:
         if step == "residual":
             body = json.loads(payload)
             assert all(isinstance(c, str) and int(c, 16).bit_length() > 900 for c in body["c"])  # ciphertexts mod n²

@@ -19,7 +19,7 @@ def id_sets(seed: int, left: int, right: int, common: int) -> tuple[list[str], l
     rng = random.Random(seed)
     pool = [f"cust-{rng.getrandbits(48):012x}" for _ in range(left + right)]
     shared = pool[:common]
-    return shared + pool[common:left], shared + pool[left:left + right - common]
+    return shared + pool[common:left], shared + pool[left : left + right - common]
 
 
 @pytest.mark.parametrize("psi", PROTOCOLS)
@@ -59,7 +59,7 @@ def test_each_partys_view_holds_no_raw_or_hashed_id_of_the_other(psi, make_parti
 
     monkeypatch.setattr(session, "run_role", keep_view)
     psi(receiver, sender, {receiver.address: mine, sender.address: theirs}, job_id=13, record_view=True)
-    for owner, other_ids, viewer in ((receiver, mine, sender), (sender, theirs, receiver)):
+    for _owner, other_ids, viewer in ((receiver, mine, sender), (sender, theirs, receiver)):
         view = views[viewer.address]
         assert view, "the viewer received messages"
         for ident in other_ids:

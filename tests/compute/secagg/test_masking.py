@@ -28,29 +28,45 @@ def test_shamir_any_threshold_subset_recovers(n, t) -> None:
         assert shamir.combine({x: shares[x] for x in fewer}) != secret
 
 
-def simulate(seed: int, drop_before_masked: set[int], drop_after_masked: set[int]) -> tuple[np.ndarray | None, np.ndarray]:
+def simulate(
+    seed: int, drop_before_masked: set[int], drop_after_masked: set[int]
+) -> tuple[np.ndarray | None, np.ndarray]:
     """One aggregation in pure maths: None when fewer than T clients could answer the unmask stage."""
     rng = np.random.default_rng(seed)
     xs = {u: rng.integers(-(2**40), 2**40, size=DIM) for u in range(N)}
     keys = {u: X25519PrivateKey.generate() for u in range(N)}
     pubs = {u: k.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) for u, k in keys.items()}
     self_seeds = {u: secrets.token_bytes(32) for u in range(N)}
-    key_shares = {u: shamir.split(int.from_bytes(keys[u].private_bytes_raw(), "big"), range(1, N + 1), T) for u in range(N)}
+    key_shares = {
+        u: shamir.split(int.from_bytes(keys[u].private_bytes_raw(), "big"), range(1, N + 1), T) for u in range(N)
+    }
     seed_shares = {u: shamir.split(int.from_bytes(self_seeds[u], "big"), range(1, N + 1), T) for u in range(N)}
     u2 = list(range(N))
     u3 = [u for u in u2 if u not in drop_before_masked]
-    masked = {u: masking.masked_input(masking.encode_vector(xs[u], 0, N), self_seeds[u], u,
-                                      {v: masking.pair_seed(keys[u], pubs[v], u, v) for v in u2 if v != u}) for u in u3}
+    masked = {
+        u: masking.masked_input(
+            masking.encode_vector(xs[u], 0, N),
+            self_seeds[u],
+            u,
+            {v: masking.pair_seed(keys[u], pubs[v], u, v) for v in u2 if v != u},
+        )
+        for u in u3
+    }
     u4 = [u for u in u3 if u not in drop_after_masked]
     expected = sum(xs[u] for u in u3)
     if len(u3) < T or len(u4) < T:
         return None, expected
     dropped = [d for d in u2 if d not in u3]
-    answers = {v: masking.unmask_shares({u: (key_shares[u][v + 1], seed_shares[u][v + 1]) for u in u2}, u3, dropped) for v in u4}
+    answers = {
+        v: masking.unmask_shares({u: (key_shares[u][v + 1], seed_shares[u][v + 1]) for u in u2}, u3, dropped)
+        for v in u4
+    }
     seeds = {u: shamir.combine({v + 1: answers[v]["b"][u] for v in u4}).to_bytes(32, "big") for u in u3}
     pairs = []
     for d in dropped:
-        key = X25519PrivateKey.from_private_bytes(shamir.combine({v + 1: answers[v]["key"][d] for v in u4}).to_bytes(32, "big"))
+        key = X25519PrivateKey.from_private_bytes(
+            shamir.combine({v + 1: answers[v]["key"][d] for v in u4}).to_bytes(32, "big")
+        )
         pairs += [(u, d, masking.pair_seed(key, pubs[u], u, d)) for u in u3]
     return masking.decode_vector(masking.unmask(masked, seeds, pairs, DIM), 0), expected
 

@@ -22,7 +22,7 @@ def group(make_parties):
 
 def vectors_for(clients, seed: int, dim: int = 8) -> dict:
     rng = np.random.default_rng(seed)
-    return {c.address: rng.integers(-10**6, 10**6, size=dim) for c in clients}
+    return {c.address: rng.integers(-(10**6), 10**6, size=dim) for c in clients}
 
 
 @pytest.mark.parametrize("n", [3, 5])
@@ -45,7 +45,12 @@ def test_float_vectors_sum_within_fixed_point_precision(make_parties) -> None:
 def test_four_dropouts_across_every_stage_give_the_exact_sum(group) -> None:
     clients, server = group
     vectors = vectors_for(clients, 7)
-    drop = {clients[0].address: "advertise", clients[2].address: "share", clients[4].address: "masked", clients[6].address: "unmask"}
+    drop = {
+        clients[0].address: "advertise",
+        clients[2].address: "share",
+        clients[4].address: "masked",
+        clients[6].address: "unmask",
+    }
     result = secure_aggregate(clients, server, vectors, job_id=33, threshold=6, drop=drop, stage_timeout=STAGE)
     included = [c.address for i, c in enumerate(clients) if i not in (0, 2, 4)]  # 6 sent its input, then left
     assert np.array_equal(result.value["sum"], sum(vectors[a] for a in included))
@@ -55,10 +60,21 @@ def test_four_dropouts_across_every_stage_give_the_exact_sum(group) -> None:
 def test_five_dropouts_abort_with_no_output_and_a_recorded_failure(group) -> None:
     clients, server = group
     log = FailureLog()
-    drop = {c.address: stage for c, stage in zip(clients[:5], ["masked", "masked", "unmask", "unmask", "unmask"], strict=True)}
+    drop = {
+        c.address: stage
+        for c, stage in zip(clients[:5], ["masked", "masked", "unmask", "unmask", "unmask"], strict=True)
+    }
     with pytest.raises(ProtocolAborted) as excinfo:
-        secure_aggregate(clients, server, vectors_for(clients, 8), job_id=34, threshold=6, drop=drop,
-                         stage_timeout=STAGE, failure_log=log)
+        secure_aggregate(
+            clients,
+            server,
+            vectors_for(clients, 8),
+            job_id=34,
+            threshold=6,
+            drop=drop,
+            stage_timeout=STAGE,
+            failure_log=log,
+        )
     assert isinstance(excinfo.value.cause, TooManyDropouts)
     assert excinfo.value.party == server.address and excinfo.value.step == "unmasked"
     assert log.records[-1].error == "TooManyDropouts"
@@ -99,8 +115,18 @@ def test_late_client_is_dropped_and_its_self_mask_never_revealed(group, monkeypa
 
     tap = None
     monkeypatch.setattr(session, "run_role", keep)
-    result = secure_aggregate(clients, server, vectors, job_id=35, threshold=6, stage_timeout=STAGE, timeout=5,
-                              late={straggler.address: 0.01}, record_view=True, transport=network)
+    result = secure_aggregate(
+        clients,
+        server,
+        vectors,
+        job_id=35,
+        threshold=6,
+        stage_timeout=STAGE,
+        timeout=5,
+        late={straggler.address: 0.01},
+        record_view=True,
+        transport=network,
+    )
     assert np.array_equal(result.value["sum"], sum(v for a, v in vectors.items() if a != straggler.address))
     assert result.value["dropped"] == [3] and not held
     answers = [json.loads(p) for _, step, p in views[server.address] if step == "unmasked"]
@@ -126,14 +152,22 @@ def test_a_client_outside_the_job_is_refused(group, make_parties) -> None:
     clients, server = group
     outsider = make_parties(1)[0]
     with pytest.raises(NotAParty):
-        secure_aggregate(clients, server, {**vectors_for(clients, 1), outsider.address: np.zeros(8, dtype=int)}, job_id=37, threshold=6)
+        secure_aggregate(
+            clients,
+            server,
+            {**vectors_for(clients, 1), outsider.address: np.zeros(8, dtype=int)},
+            job_id=37,
+            threshold=6,
+        )
 
 
 def test_clients_learn_of_an_abort_instead_of_waiting(group) -> None:
     clients, server = group
     drop = {c.address: "advertise" for c in clients[:5]}
     with pytest.raises(ProtocolAborted) as excinfo:
-        secure_aggregate(clients, server, vectors_for(clients, 2), job_id=38, threshold=6, drop=drop, stage_timeout=STAGE, timeout=30)
+        secure_aggregate(
+            clients, server, vectors_for(clients, 2), job_id=38, threshold=6, drop=drop, stage_timeout=STAGE, timeout=30
+        )
     assert excinfo.value.step == "advertise"
     assert not isinstance(excinfo.value.cause, PeerAborted)
 
@@ -159,6 +193,7 @@ def test_rounds_on_one_channel_stay_apart_even_with_a_straggler(make_parties) ->
                 late = 1.5 * STAGE if (i, t) == (0, 0) else 0.0
                 client_role(i, vectors[order[i]], params(t), order, server.address, late_by=late)(ch)
             return RoleOutput(None, None, finishers=[ch.address])
+
         return role
 
     def aggregator(ch):

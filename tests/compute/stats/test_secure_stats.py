@@ -29,9 +29,12 @@ def test_statistics_match_plaintext(make_parties, parties, seed) -> None:
     assert stats.count == len(values)
     assert stats.sum == float(Fraction(sum(encoded), scale))  # exact on the encoding
     assert abs(stats.sum - sum(values)) <= len(values) * 2 ** -(params.fraction_bits + 1)
-    assert stats.mean == pytest.approx(statistics.fmean(values), abs=2 ** -params.fraction_bits)
+    assert stats.mean == pytest.approx(statistics.fmean(values), abs=2**-params.fraction_bits)
     assert stats.variance == pytest.approx(statistics.pvariance(values), abs=1e-6 * (1 + statistics.pvariance(values)))
-    expected_hist = [sum(1 for x in values if lo <= x < hi or (hi == 500.0 and x == hi)) for lo, hi in zip(params.bins, params.bins[1:])]
+    expected_hist = [
+        sum(1 for x in values if lo <= x < hi or (hi == 500.0 and x == hi))
+        for lo, hi in zip(params.bins, params.bins[1:])
+    ]
     assert list(stats.histogram) == expected_hist
     assert [m.rows for m in result.parties] == [len(columns[p.address]) for p in group]
 
@@ -41,7 +44,11 @@ def test_integer_columns_are_exact(make_parties) -> None:
     columns = {p.address: list(range(i, i + 10)) for i, p in enumerate(group)}
     stats = secure_stats(group, columns, job_id=22).value
     values = [x for c in columns.values() for x in c]
-    assert (stats.sum, stats.mean, stats.variance) == (sum(values), statistics.fmean(values), statistics.pvariance(values))
+    assert (stats.sum, stats.mean, stats.variance) == (
+        sum(values),
+        statistics.fmean(values),
+        statistics.pvariance(values),
+    )
 
 
 @pytest.mark.parametrize("parties", [2, 4, 7])

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
 import httpx
 import pytest
 
+from compute.channel import Job
 from compute.errors import PartyUnreachable, ProtocolAborted
 from compute.psi import ecdh
 from compute.session import run_in_process
-from compute.channel import Job
 from compute.transport import HttpTransport, MessageEndpoint, serve_endpoint
 from compute.transport.http import MESSAGES_PATH
 
@@ -48,10 +49,8 @@ class Eavesdropper:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 def test_eavesdropper_on_loopback_http_sees_ciphertext_only(make_parties) -> None:
@@ -70,7 +69,10 @@ def test_eavesdropper_on_loopback_http_sees_ciphertext_only(make_parties) -> Non
             urls[address] = taps[-1].url
         return HttpTransport(urls)
 
-    roles = {receiver.address: ecdh.receiver_role(mine, sender.address, True), sender.address: ecdh.sender_role(theirs, receiver.address, True)}
+    roles = {
+        receiver.address: ecdh.receiver_role(mine, sender.address, True),
+        sender.address: ecdh.sender_role(theirs, receiver.address, True),
+    }
     try:
         outcomes = run_in_process(job, [receiver, sender], roles, transport=http_network)
     finally:
@@ -104,9 +106,20 @@ def test_unreachable_party_aborts_the_run_naming_it(make_parties) -> None:
     closed = socket.create_server(("127.0.0.1", 0))
     dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
     closed.close()
-    roles = {receiver.address: ecdh.receiver_role(["a"], sender.address, False), sender.address: ecdh.sender_role(["a"], receiver.address, False)}
+    roles = {
+        receiver.address: ecdh.receiver_role(["a"], sender.address, False),
+        sender.address: ecdh.sender_role(["a"], receiver.address, False),
+    }
     with pytest.raises(ProtocolAborted) as excinfo:
-        run_in_process(job, [receiver, sender], roles, transport=lambda m: HttpTransport({receiver.address: dead_url, sender.address: dead_url}, timeout=2))
+        run_in_process(
+            job,
+            [receiver, sender],
+            roles,
+            transport=lambda m: HttpTransport({receiver.address: dead_url, sender.address: dead_url}, timeout=2),
+        )
     # both endpoints are dead and both parties send first: whichever delivery fails first is named
-    assert isinstance(excinfo.value.cause, PartyUnreachable) and excinfo.value.party in (receiver.address, sender.address)
+    assert isinstance(excinfo.value.cause, PartyUnreachable) and excinfo.value.party in (
+        receiver.address,
+        sender.address,
+    )
     assert excinfo.value.step == "deliver"

@@ -27,22 +27,67 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
     """Write the scenario; `credits_override` replaces the credits Settlement emitted (a bad payout)."""
     b = IndexBuilder(store)
     h = bytes.fromhex(H[2:])
-    b.emit("DataSourceRegistered", P1, sourceId=1, owner=P1, schemaHash=h, commitment=h, rowCount=100,
-           metadataURI="s1", pricePerUse=100, allowedKinds=1, openToAllRequesters=True, autoConsentKinds=0)
-    b.emit("DataSourceRegistered", P2, sourceId=2, owner=P2, schemaHash=h, commitment=h, rowCount=50,
-           metadataURI="s2", pricePerUse=50, allowedKinds=1, openToAllRequesters=True, autoConsentKinds=1)
+    b.emit(
+        "DataSourceRegistered",
+        P1,
+        sourceId=1,
+        owner=P1,
+        schemaHash=h,
+        commitment=h,
+        rowCount=100,
+        metadataURI="s1",
+        pricePerUse=100,
+        allowedKinds=1,
+        openToAllRequesters=True,
+        autoConsentKinds=0,
+    )
+    b.emit(
+        "DataSourceRegistered",
+        P2,
+        sourceId=2,
+        owner=P2,
+        schemaHash=h,
+        commitment=h,
+        rowCount=50,
+        metadataURI="s2",
+        pricePerUse=50,
+        allowedKinds=1,
+        openToAllRequesters=True,
+        autoConsentKinds=1,
+    )
     b.block()
     b.emit("CommitmentUpdated", P1, sourceId=1, version=2, commitment=b"\x02" * 32, rowCount=120)
     b.block()
-    b.emit("JobOpened", R, jobId=1, requester=R, kind=0, sourceIds=[1, 2], versions=[2, 1], paramsHash=h,
-           inputsHash=h, computeParties=[C], budget=1000, deadline=1_800_000_000)
+    b.emit(
+        "JobOpened",
+        R,
+        jobId=1,
+        requester=R,
+        kind=0,
+        sourceIds=[1, 2],
+        versions=[2, 1],
+        paramsHash=h,
+        inputsHash=h,
+        computeParties=[C],
+        budget=1000,
+        deadline=1_800_000_000,
+    )
     b.emit("ConsentGiven", R, jobId=1, sourceId=2, owner=P2, automatic=True)
     b.block()
     b.emit("ConsentGiven", P1, jobId=1, sourceId=1, owner=P1, automatic=False)
     b.emit("JobReady", P1, jobId=1)
     b.block()
-    b.emit("ResultCommitted", C, jobId=1, committer=C, resultHash=h, transcriptRoot=h,
-           contributionHash=contribution_hash([3, 1], h), weights=[3, 1], utilityTableHash=h)
+    b.emit(
+        "ResultCommitted",
+        C,
+        jobId=1,
+        committer=C,
+        resultHash=h,
+        transcriptRoot=h,
+        contributionHash=contribution_hash([3, 1], h),
+        weights=[3, 1],
+        utilityTableHash=h,
+    )
     b.block()
     for signer in (P1, P2, C):
         b.emit("AttestationRecorded", C, jobId=1, signer=signer, submitter=C)
@@ -53,8 +98,20 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
         b.emit("PaymentCredited", C, jobId=1, payee=payee, amount=amount)
     b.emit("EscrowReleased", C, jobId=1, amount=1000, feeBps=500)
     b.block(seconds=3600)
-    b.emit("JobOpened", R, jobId=2, requester=R, kind=0, sourceIds=[1], versions=[2], paramsHash=h, inputsHash=h,
-           computeParties=[C], budget=200, deadline=1_800_000_000)
+    b.emit(
+        "JobOpened",
+        R,
+        jobId=2,
+        requester=R,
+        kind=0,
+        sourceIds=[1],
+        versions=[2],
+        paramsHash=h,
+        inputsHash=h,
+        computeParties=[C],
+        budget=200,
+        deadline=1_800_000_000,
+    )
     b.block()
     b.emit("JobAborted", C, jobId=2, by=C, reason=h)
     b.emit("PaymentWithdrawn", P1, payee=P1, amount=credits[0][1])

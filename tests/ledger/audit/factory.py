@@ -28,9 +28,22 @@ def make_event(name: str, actor: str, block: int, log_index: int, time: int, **v
     data = encode([t for _, t, i in spec.inputs if not i], [values[n] for n, _, i in spec.inputs if not i])
     args = spec.decode(topics, data)
     block_hash = keccak(block.to_bytes(8, "big"))
-    return IndexedEvent(block, log_index, 0, keccak(block_hash + log_index.to_bytes(4, "big")), block_hash, time,
-                        ADDRESSES[spec.contract], spec.contract, name, actor, args, tuple(topics), data,
-                        links_of(args, actor, spec))
+    return IndexedEvent(
+        block,
+        log_index,
+        0,
+        keccak(block_hash + log_index.to_bytes(4, "big")),
+        block_hash,
+        time,
+        ADDRESSES[spec.contract],
+        spec.contract,
+        name,
+        actor,
+        args,
+        tuple(topics),
+        data,
+        links_of(args, actor, spec),
+    )
 
 
 class IndexBuilder:

@@ -54,35 +54,51 @@ def world(chain: Chain, tmp_path_factory) -> Iterator[World]:
     w3 = connect(chain.w3)
     url = chain.w3.provider.endpoint_uri if isinstance(chain.w3.provider, HTTPProvider) else None
     senders = {name: TransactionSender(w3, account) for name, account in zip(NAMES, chain.accounts[1:])}
-    config = replace(config_for_members([(senders[n].address, r, n) for n, r in zip(NAMES, ROLES)]),
-                     challenge_window=0)
+    config = replace(config_for_members([(senders[n].address, r, n) for n, r in zip(NAMES, ROLES)]), challenge_window=0)
     raw = deploy_consortium(w3, chain.accounts[0], config).to_json()
     deployment = parse_deployment(json.loads(raw))
     path = tmp_path_factory.mktemp("world") / "deployment.json"
     path.write_text(raw)
     h = lambda tag: tag.encode().ljust(32, b"\0")  # noqa: E731
     r1 = bind(senders["hospital-a"], deployment, DataRegistry).register_source(
-        SourceSpec(h("schema"), h("rows-v1"), 1000, "ipfs://a", 1_000, 1))
+        SourceSpec(h("schema"), h("rows-v1"), 1000, "ipfs://a", 1_000, 1)
+    )
     registry2 = bind(senders["tax-bureau"], deployment, DataRegistry)
-    r2 = registry2.register_source(SourceSpec(h("schema"), h("rows"), 500, "ipfs://b", 500, 1,
-                                              auto_consent_kinds=1))
+    r2 = registry2.register_source(SourceSpec(h("schema"), h("rows"), 500, "ipfs://b", 500, 1, auto_consent_kinds=1))
     registry2.set_auto_consent(r2.source_id, senders["bank-a"].address, True)
     bind(senders["hospital-a"], deployment, DataRegistry).update_commitment(r1.source_id, h("rows-v2"), 1200)
     requester = senders["bank-a"]
     bind(requester, deployment, CustosToken).approve(deployment.address("Settlement"), BUDGET)
     opened = bind(requester, deployment, JobLedger).open_job(
-        0, [r1.source_id, r2.source_id], h("params"), [senders["arbiter"].address, senders["node-b"].address],
-        BUDGET, int(time.time()) + 86_400)
+        0,
+        [r1.source_id, r2.source_id],
+        h("params"),
+        [senders["arbiter"].address, senders["node-b"].address],
+        BUDGET,
+        int(time.time()) + 86_400,
+    )
     assert opened.auto_consented == (r2.source_id,)
     bind(senders["hospital-a"], deployment, JobLedger).consent(opened.job_id, r1.source_id)
     arbiter = bind(senders["arbiter"], deployment, JobLedger)
     arbiter.commit_result(opened.job_id, h("result"), h("transcript"), [3, 1], h("utility"))
     job = arbiter.job(opened.job_id)
-    typed = {"types": ATTESTATION_TYPES, "primaryType": "Attestation",
-             "domain": {"name": "Custos JobLedger", "version": "1", "chainId": w3.eth.chain_id,
-                        "verifyingContract": deployment.address("JobLedger")},
-             "message": {"jobId": opened.job_id, "inputsHash": job.inputs_hash, "resultHash": job.result_hash,
-                         "transcriptRoot": job.transcript_root, "contributionHash": job.contribution_hash}}
+    typed = {
+        "types": ATTESTATION_TYPES,
+        "primaryType": "Attestation",
+        "domain": {
+            "name": "Custos JobLedger",
+            "version": "1",
+            "chainId": w3.eth.chain_id,
+            "verifyingContract": deployment.address("JobLedger"),
+        },
+        "message": {
+            "jobId": opened.job_id,
+            "inputsHash": job.inputs_hash,
+            "resultHash": job.result_hash,
+            "transcriptRoot": job.transcript_root,
+            "contributionHash": job.contribution_hash,
+        },
+    }
     for name in ("hospital-a", "tax-bureau", "arbiter", "node-b"):
         signed = senders[name].account.sign_message(encode_typed_data(full_message=typed))
         arbiter.attest(opened.job_id, senders[name].address, signed.signature)
@@ -95,11 +111,21 @@ def world(chain: Chain, tmp_path_factory) -> Iterator[World]:
 
 def test_finalised_job_credits_follow_the_payout_rule(world: World) -> None:
     names = world.senders
-    expected = split(BUDGET, [names["hospital-a"].address, names["tax-bureau"].address], [1_000, 500], [3, 1],
-                     [names["arbiter"].address, names["node-b"].address], 500)
+    expected = split(
+        BUDGET,
+        [names["hospital-a"].address, names["tax-bureau"].address],
+        [1_000, 500],
+        [3, 1],
+        [names["arbiter"].address, names["node-b"].address],
+        500,
+    )
     assert list(world.settled.credits) == [(c.payee, c.amount) for c in expected]
-    assert bind(names["bank-a"], parse_deployment(json.loads(world.deployment_file.read_text())),
-                JobLedger).job(world.job_id).status is JobStatus.FINALIZED
+    assert (
+        bind(names["bank-a"], parse_deployment(json.loads(world.deployment_file.read_text())), JobLedger)
+        .job(world.job_id)
+        .status
+        is JobStatus.FINALIZED
+    )
 
 
 def test_a_reverted_call_raises_the_contracts_named_error(world: World) -> None:
@@ -158,15 +184,20 @@ def test_cli_prints_a_verified_timeline_and_json(world: World) -> None:
     assert bad.exit_code == 1 and "no job 99" in bad.output
 
 
-@pytest.mark.parametrize(("event", "field", "check"), [
-    ("AttestationRecorded", "signer", "attestation signature"),
-    ("PaymentCredited", "amount", "payout"),
-])
-def test_tampering_the_real_jobs_index_fails_its_evidence_checks(world: World, event: str, field: str,
-                                                                 check: str) -> None:
+@pytest.mark.parametrize(
+    ("event", "field", "check"),
+    [
+        ("AttestationRecorded", "signer", "attestation signature"),
+        ("PaymentCredited", "amount", "payout"),
+    ],
+)
+def test_tampering_the_real_jobs_index_fails_its_evidence_checks(
+    world: World, event: str, field: str, check: str
+) -> None:
     store = world.auditor.queries.store
-    row_id, raw = store.conn.execute("SELECT id, args FROM events WHERE event = ? ORDER BY id LIMIT 1",
-                                     (event,)).fetchone()
+    row_id, raw = store.conn.execute(
+        "SELECT id, args FROM events WHERE event = ? ORDER BY id LIMIT 1", (event,)
+    ).fetchone()
     args = json.loads(raw)
     args[field] = world.senders["bank-a"].address if field == "signer" else args[field] + 1
     store.conn.execute("UPDATE events SET args = ? WHERE id = ?", (json.dumps(args), row_id))

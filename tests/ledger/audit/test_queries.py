@@ -7,16 +7,27 @@ import pytest
 from ledger.audit.queries import AuditQueries
 from ledger.audit.trails import TrailFilter
 from ledger.errors import AuditError
-from tests.ledger.audit.conftest import C, P1, P2, R
+from tests.ledger.audit.conftest import P1, P2, C, R
 
 
 def test_job_trail_lists_every_event_in_chain_order_with_status(history) -> None:
     trail = AuditQueries(history.store).job_trail(1)
     assert trail.status == "Finalized"
     assert [e.event for e in trail.events] == [
-        "JobOpened", "ConsentGiven", "ConsentGiven", "JobReady", "ResultCommitted",
-        "AttestationRecorded", "AttestationRecorded", "AttestationRecorded",
-        "JobFinalized", "PaymentCredited", "PaymentCredited", "PaymentCredited", "EscrowReleased"]
+        "JobOpened",
+        "ConsentGiven",
+        "ConsentGiven",
+        "JobReady",
+        "ResultCommitted",
+        "AttestationRecorded",
+        "AttestationRecorded",
+        "AttestationRecorded",
+        "JobFinalized",
+        "PaymentCredited",
+        "PaymentCredited",
+        "PaymentCredited",
+        "EscrowReleased",
+    ]
     positions = [(e.block_number, e.log_index) for e in trail.events]
     assert positions == sorted(positions)
     assert trail.events[3].actor == P1 and trail.events[0].args["computeParties"] == [C]
@@ -58,8 +69,10 @@ def test_member_trail_has_actions_credits_and_withdrawals(history) -> None:
 
 def test_jobs_are_listed_newest_first_with_status(history) -> None:
     jobs = AuditQueries(history.store).jobs()
-    assert [(j.job_id, j.status, j.requester, j.budget) for j in jobs] == [(2, "Aborted", R, 200),
-                                                                           (1, "Finalized", R, 1000)]
+    assert [(j.job_id, j.status, j.requester, j.budget) for j in jobs] == [
+        (2, "Aborted", R, 200),
+        (1, "Finalized", R, 1000),
+    ]
     assert [j.job_id for j in AuditQueries(history.store).jobs("Finalized")] == [1]
 
 

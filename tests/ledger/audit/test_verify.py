@@ -18,7 +18,7 @@ from ledger.audit.verify import Verifier
 from ledger.client import TransactionSender, connect
 from ledger.index import EventIndexer, EventStore
 from tests.ledger.audit.anvil import anvil, funded_account
-from tests.ledger.audit.conftest import P1, write_history
+from tests.ledger.audit.conftest import write_history
 from tests.ledger.audit.factory import ABIS, make_event
 from tests.ledger.test_anchor import RecordingChain, records
 from tests.ledger.test_indexer import ping
@@ -52,12 +52,15 @@ def test_untampered_records_pass_and_seals_do_not_apply_on_anvil(pinged) -> None
     assert one.ok and one.subject.startswith("Pinged @ ") and len(one.checks) == 4
 
 
-@pytest.mark.parametrize(("column", "value", "failed_check"), [
-    ("args", '{"sender":"0x0000000000000000000000000000000000000001","count":99}', "record matches log"),
-    ("data", b"\x00" * 31 + b"\x63", "log in receipt"),
-    ("actor", "0x0000000000000000000000000000000000000002", "log in receipt"),
-    ("block_hash", b"\x01" * 32, "block canonical"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "failed_check"),
+    [
+        ("args", '{"sender":"0x0000000000000000000000000000000000000001","count":99}', "record matches log"),
+        ("data", b"\x00" * 31 + b"\x63", "log in receipt"),
+        ("actor", "0x0000000000000000000000000000000000000002", "log in receipt"),
+        ("block_hash", b"\x01" * 32, "block canonical"),
+    ],
+)
 def test_a_tampered_record_in_the_local_index_is_reported_as_failed(pinged, column, value, failed_check) -> None:
     verifier, store, member = pinged
     original = store.conn.execute(f"SELECT {column} FROM events WHERE id = 2").fetchone()[0]
@@ -82,8 +85,9 @@ def test_records_missing_from_the_chain_fail_without_crashing(pinged, tmp_path: 
 def test_a_payout_that_does_not_match_its_table_is_reported_as_failed(tmp_path: Path) -> None:
     good = write_history(EventStore(tmp_path / "good.db"))
     (payee, amount), rest = good.credits[0], good.credits[1:]
-    bad = write_history(EventStore(tmp_path / "bad.db"), [(payee, amount + 1), *rest[:-1],
-                                                          (rest[-1][0], rest[-1][1] - 1)])
+    bad = write_history(
+        EventStore(tmp_path / "bad.db"), [(payee, amount + 1), *rest[:-1], (rest[-1][0], rest[-1][1] - 1)]
+    )
     for history, expected in ((good, PASSED), (bad, FAILED)):
         queries = AuditQueries(history.store)
         check = check_payout(queries.job_trail(1).events, queries.source_terms_at)
@@ -93,31 +97,79 @@ def test_a_payout_that_does_not_match_its_table_is_reported_as_failed(tmp_path: 
 
 def _attested_job(participant: str) -> list:
     h = b"\x0a" * 32
-    return [make_event("JobOpened", participant, 1, 0, 1, jobId=7, requester=participant, kind=0, sourceIds=[],
-                       versions=[], paramsHash=h, inputsHash=h, computeParties=[participant], budget=1, deadline=9),
-            make_event("ResultCommitted", participant, 2, 0, 2, jobId=7, committer=participant, resultHash=h,
-                       transcriptRoot=h, contributionHash=h, weights=[1], utilityTableHash=h)]
+    return [
+        make_event(
+            "JobOpened",
+            participant,
+            1,
+            0,
+            1,
+            jobId=7,
+            requester=participant,
+            kind=0,
+            sourceIds=[],
+            versions=[],
+            paramsHash=h,
+            inputsHash=h,
+            computeParties=[participant],
+            budget=1,
+            deadline=9,
+        ),
+        make_event(
+            "ResultCommitted",
+            participant,
+            2,
+            0,
+            2,
+            jobId=7,
+            committer=participant,
+            resultHash=h,
+            transcriptRoot=h,
+            contributionHash=h,
+            weights=[1],
+            utilityTableHash=h,
+        ),
+    ]
 
 
 def test_a_forged_attestation_is_reported_as_failed() -> None:
     party, forger = Account.create(), Account.create()
     events = _attested_job(party.address)
     typed = attestation_digest_message(events, 31337, "0x" + "22" * 20)
-    recorded = make_event("AttestationRecorded", party.address, 3, 0, 3, jobId=7, signer=party.address,
-                          submitter=party.address)
+    recorded = make_event(
+        "AttestationRecorded", party.address, 3, 0, 3, jobId=7, signer=party.address, submitter=party.address
+    )
     allowed = {party.address.lower()}
     sign = lambda account: account.sign_message(encode_typed_data(full_message=typed)).signature  # noqa: E731
     assert check_attestation(recorded, sign(party), typed, allowed).status == PASSED
     forged = check_attestation(recorded, sign(forger), typed, allowed)
     assert forged.status == FAILED and "not the signer" in forged.detail
-    outsider = make_event("AttestationRecorded", forger.address, 3, 1, 3, jobId=7, signer=forger.address,
-                          submitter=forger.address)
+    outsider = make_event(
+        "AttestationRecorded", forger.address, 3, 1, 3, jobId=7, signer=forger.address, submitter=forger.address
+    )
     assert "not a participant" in check_attestation(outsider, sign(forger), typed, allowed).detail
     assert check_attestation(recorded, b"\x01" * 64, typed, allowed).status == FAILED
-    other_job = attestation_digest_message(_attested_job(party.address)[:1] + [make_event(
-        "ResultCommitted", party.address, 2, 0, 2, jobId=7, committer=party.address, resultHash=b"\x0b" * 32,
-        transcriptRoot=b"\x0a" * 32, contributionHash=b"\x0a" * 32, weights=[1], utilityTableHash=b"\x0a" * 32)],
-        31337, "0x" + "22" * 20)
+    other_job = attestation_digest_message(
+        _attested_job(party.address)[:1]
+        + [
+            make_event(
+                "ResultCommitted",
+                party.address,
+                2,
+                0,
+                2,
+                jobId=7,
+                committer=party.address,
+                resultHash=b"\x0b" * 32,
+                transcriptRoot=b"\x0a" * 32,
+                contributionHash=b"\x0a" * 32,
+                weights=[1],
+                utilityTableHash=b"\x0a" * 32,
+            )
+        ],
+        31337,
+        "0x" + "22" * 20,
+    )
     assert check_attestation(recorded, sign(party), other_job, allowed).status == FAILED
 
 

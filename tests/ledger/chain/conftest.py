@@ -35,8 +35,13 @@ def allowlist_spec() -> GenesisSpec:
     """Genesis: members and an outsider funded, the allowlist naming only the members."""
     alloc = {_canonical(a): GenesisAccount(balance=10**24) for a in [*MEMBERS, OUTSIDER]}
     alloc[ALLOWLIST] = GenesisAccount(code=ALLOWLIST_CODE, storage={int(m.address, 16): 1 for m in MEMBERS})
-    return GenesisSpec(chain_id=CHAIN_ID, validators=(VALIDATOR.public_key.to_canonical_address(),),
-                       alloc=alloc, membership=ALLOWLIST, timestamp=int(time.time()))
+    return GenesisSpec(
+        chain_id=CHAIN_ID,
+        validators=(VALIDATOR.public_key.to_canonical_address(),),
+        alloc=alloc,
+        membership=ALLOWLIST,
+        timestamp=int(time.time()),
+    )
 
 
 @dataclass

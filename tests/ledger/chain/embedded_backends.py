@@ -38,8 +38,13 @@ BOOTSTRAP = Account.from_key(keccak(text="custos-test-bootstrap"))
 def _member_node(accounts: list[LocalAccount]) -> Iterator[Node]:
     with tempfile.TemporaryDirectory(prefix="custos-chain-") as tmp:
         alloc = {bytes.fromhex(a.address[2:]): GenesisAccount(balance=FUNDING_WEI) for a in [BOOTSTRAP, *accounts]}
-        spec = GenesisSpec(chain_id=CHAIN_ID, validators=(VALIDATOR.public_key.to_canonical_address(),), alloc=alloc,
-                           bootstrap=bytes.fromhex(BOOTSTRAP.address[2:]), timestamp=int(time.time()))
+        spec = GenesisSpec(
+            chain_id=CHAIN_ID,
+            validators=(VALIDATOR.public_key.to_canonical_address(),),
+            alloc=alloc,
+            bootstrap=bytes.fromhex(BOOTSTRAP.address[2:]),
+            timestamp=int(time.time()),
+        )
         node = Node.create(Path(tmp), spec, VALIDATOR)
         try:
             bootstrap_contracts(node, BOOTSTRAP, config_for_members([(a.address, ALL_ROLES) for a in accounts]))

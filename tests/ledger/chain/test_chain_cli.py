@@ -30,14 +30,21 @@ def chain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_init_deploys_the_contracts_and_closes_bootstrapping(chain_dir: Path) -> None:
     deployment = json.loads((chain_dir / "deployment.json").read_text())
     assert deployment["chainId"] == 727_027
-    assert set(deployment["contracts"]) == {"Consortium", "CustosToken", "DataRegistry", "Settlement", "JobLedger",
-                                            "AuditAnchor"}
+    assert set(deployment["contracts"]) == {
+        "Consortium",
+        "CustosToken",
+        "DataRegistry",
+        "Settlement",
+        "JobLedger",
+        "AuditAnchor",
+    }
     deployer = Keystore(chain_dir / "keystore").unlock("deployer", DEV_PASSWORD)
     node = Node.open(chain_dir, validator_key(chain_dir, None))
     try:
         assert node.permission.membership == bytes.fromhex(deployment["contracts"]["Consortium"][2:])
-        tx = deployer.sign_transaction({"chainId": node.chain_id, "nonce": 6, "gas": 21_000, "gasPrice": 0,
-                                        "to": deployer.address, "value": 0})
+        tx = deployer.sign_transaction(
+            {"chainId": node.chain_id, "nonce": 6, "gas": 21_000, "gasPrice": 0, "to": deployer.address, "value": 0}
+        )
         with pytest.raises(NotPermitted):
             node.submit_raw(tx.raw_transaction)
     finally:
@@ -55,8 +62,21 @@ def test_status_and_allowlist_read_the_running_node(chain_dir: Path, tmp_path: P
         members = sorted(json.loads((chain_dir / "consortium.json").read_text())["addresses"].values())
         assert info["sealOk"] and info["height"] == 6 and sorted(info["members"]) == members
         out = tmp_path / "permissions_config.toml"
-        listed = runner.invoke(app, ["chain", "allowlist", "--format", "besu", "--rpc", server.url,
-                                     "--deployment", str(chain_dir / "deployment.json"), "--out", str(out)])
+        listed = runner.invoke(
+            app,
+            [
+                "chain",
+                "allowlist",
+                "--format",
+                "besu",
+                "--rpc",
+                server.url,
+                "--deployment",
+                str(chain_dir / "deployment.json"),
+                "--out",
+                str(out),
+            ],
+        )
         assert listed.exit_code == 0, listed.output
         assert all(f'"{m}"' in out.read_text() for m in members) and "accounts-allowlist=[" in out.read_text()
     finally:
@@ -69,9 +89,20 @@ def test_deploy_puts_the_same_consortium_on_anvil(chain_dir: Path, tmp_path: Pat
     with anvil([]) as w3:
         w3.provider.make_request("anvil_setBalance", [deployer, hex(10**20)])
         out = tmp_path / "deployment.json"
-        result = runner.invoke(app, ["deploy", "--rpc", w3.provider.endpoint_uri, "--consortium",
-                                     str(chain_dir / "consortium.json"), "--keystore", str(chain_dir / "keystore"),
-                                     "--out", str(out)])
+        result = runner.invoke(
+            app,
+            [
+                "deploy",
+                "--rpc",
+                w3.provider.endpoint_uri,
+                "--consortium",
+                str(chain_dir / "consortium.json"),
+                "--keystore",
+                str(chain_dir / "keystore"),
+                "--out",
+                str(out),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert json.loads(out.read_text())["chainId"] == 31337
 
@@ -79,6 +110,7 @@ def test_deploy_puts_the_same_consortium_on_anvil(chain_dir: Path, tmp_path: Pat
 def test_init_refuses_a_consortium_file_with_unknown_roles(tmp_path: Path) -> None:
     bad = tmp_path / "consortium.json"
     bad.write_text(json.dumps({"organisations": [{"name": "x", "roles": ["KING", "VALIDATOR"]}]}))
-    result = runner.invoke(app, ["chain", "init", str(tmp_path / "c"), "--consortium", str(bad)],
-                           env={"CUSTOS_KEYSTORE_PASSWORD": "pw"})
+    result = runner.invoke(
+        app, ["chain", "init", str(tmp_path / "c"), "--consortium", str(bad)], env={"CUSTOS_KEYSTORE_PASSWORD": "pw"}
+    )
     assert result.exit_code == 1 and "unknown roles ['KING']" in result.output

@@ -50,7 +50,7 @@ def _run_child(path: Path, crash_at: int) -> tuple[int, list[bytes]]:
     os.close(read_fd)
     _, status = os.waitpid(pid, 0)
     blob = b"".join(chunks)
-    return status, [blob[i:i + 32] for i in range(0, len(blob), 32)]
+    return status, [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
 
 def _total_writes(tmp: Path) -> int:

@@ -48,8 +48,9 @@ def test_follower_rejects_a_block_sealed_by_a_stranger(node: Node, follower: Nod
     assert follower.head.block_number == 0
 
 
-def test_follower_rejects_a_block_whose_header_was_changed_after_sealing(node: Node, follower: Node,
-                                                                          sealed_blocks) -> None:
+def test_follower_rejects_a_block_whose_header_was_changed_after_sealing(
+    node: Node, follower: Node, sealed_blocks
+) -> None:
     raw, seal = sealed_blocks[0]
     block = node.block(node.header_by_number(1))
     shifted = block.copy(header=block.header.copy(timestamp=block.header.timestamp + 1))
@@ -75,6 +76,8 @@ def test_raw_blocks_and_seals_are_served_over_json_rpc(node: Node, follower: Nod
     for number in range(1, node.head.block_number + 1):
         raw = rpc.handle({"jsonrpc": "2.0", "id": 1, "method": "debug_getRawBlock", "params": [hex(number)]})["result"]
         block_hash = "0x" + node.header_by_number(number).hash.hex()
-        seal = rpc.handle({"jsonrpc": "2.0", "id": 2, "method": "custos_getBlockSeal", "params": [block_hash]})["result"]
+        seal = rpc.handle({"jsonrpc": "2.0", "id": 2, "method": "custos_getBlockSeal", "params": [block_hash]})[
+            "result"
+        ]
         follower.import_sealed_block(bytes.fromhex(raw[2:]), bytes.fromhex(seal[2:]))
     assert follower.head == node.head

@@ -33,8 +33,13 @@ def server(chain_dir: ChainDir) -> Iterator[ChainServer]:
 def test_ethers_deploys_transacts_reads_logs_and_decodes_a_custom_error(server: ChainServer) -> None:
     script = Path(__file__).with_name("ethers_client.cjs")
     env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
-    proc = subprocess.run(["node", str(script), server.url, MEMBERS[0].key.hex(), str(ARTIFACTS_DIR / "Beacon.json")],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        ["node", str(script), server.url, MEMBERS[0].key.hex(), str(ARTIFACTS_DIR / "Beacon.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["chainId"] == "727027" and result["status"] == 1 and result["count"] == "5"
@@ -49,7 +54,9 @@ def _cast(*args: str) -> subprocess.CompletedProcess:
 
 def test_cast_sends_reads_and_is_refused_for_a_non_member(server: ChainServer) -> None:
     bytecode = json.loads((ARTIFACTS_DIR / "Beacon.json").read_text())["bytecode"]
-    deployed = _cast("send", "--rpc-url", server.url, "--private-key", MEMBERS[1].key.hex(), "--json", "--create", bytecode)
+    deployed = _cast(
+        "send", "--rpc-url", server.url, "--private-key", MEMBERS[1].key.hex(), "--json", "--create", bytecode
+    )
     assert deployed.returncode == 0, deployed.stderr
     address = json.loads(deployed.stdout)["contractAddress"]
     sent = _cast("send", "--rpc-url", server.url, "--private-key", MEMBERS[1].key.hex(), address, "ping(uint256)", "3")

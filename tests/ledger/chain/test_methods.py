@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from ledger.artifacts import load
 from ledger.chain.node import Node
@@ -21,8 +22,12 @@ def w3(node: Node) -> Iterator[Web3]:
 
 
 def send(w3: Web3, call, account=MEMBERS[0]):  # type: ignore[no-untyped-def]
-    tx = call.build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending")})
-    return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction))
+    tx = call.build_transaction(
+        {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending")}
+    )
+    return w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    )
 
 
 @pytest.fixture
@@ -47,14 +52,16 @@ def test_blocks_by_number_and_hash_with_and_without_transactions(w3: Web3, beaco
     tx = w3.eth.get_transaction(latest.transactions[0])
     assert tx.blockHash == latest.hash and tx["from"] == MEMBERS[0].address
     assert w3.eth.get_transaction_by_block(3, 0).hash == tx.hash
-    with pytest.raises(Exception):
+    with pytest.raises(BlockNotFound):
         w3.eth.get_block(99)
 
 
 def test_logs_by_address_topics_range_and_block_hash(w3: Web3, beacon) -> None:
     topic = w3.keccak(text="Pinged(address,uint256)")
     sender_topic = "0x" + "00" * 12 + MEMBERS[0].address[2:].lower()
-    logs = w3.eth.get_logs({"address": beacon.address, "topics": [topic, sender_topic], "fromBlock": 0, "toBlock": "latest"})
+    logs = w3.eth.get_logs(
+        {"address": beacon.address, "topics": [topic, sender_topic], "fromBlock": 0, "toBlock": "latest"}
+    )
     assert [int(log.data.hex(), 16) for log in logs] == [2, 5]
     assert w3.eth.get_logs({"fromBlock": 3, "toBlock": 3, "topics": [topic]})[0].blockNumber == 3
     assert len(w3.eth.get_logs({"blockHash": logs[0].blockHash})) == 1

@@ -9,20 +9,27 @@ from eth_keys import keys
 from web3 import Web3
 
 from ledger.artifacts import load
-from ledger.deploy import create_address
 from ledger.chain.errors import HistoryError, InvalidTx, NotPermitted, TxRejected
 from ledger.chain.genesis import Account as GenesisAccount
 from ledger.chain.genesis import GenesisSpec
 from ledger.chain.node import Node, seal_key
 from ledger.chain.sealing import sign_seal
+from ledger.deploy import create_address
 from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, OUTSIDER, VALIDATOR, ChainDir
 
 BEACON = load("Beacon")
 
 
 def signed(acct, nonce: int, to: str | None, data: bytes, gas: int = 500_000) -> bytes:
-    tx = {"chainId": CHAIN_ID, "nonce": nonce, "gas": gas, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0,
-          "value": 0, "data": data}
+    tx = {
+        "chainId": CHAIN_ID,
+        "nonce": nonce,
+        "gas": gas,
+        "maxFeePerGas": 0,
+        "maxPriorityFeePerGas": 0,
+        "value": 0,
+        "data": data,
+    }
     if to is not None:
         tx["to"] = to
     return acct.sign_transaction(tx).raw_transaction
@@ -76,9 +83,13 @@ def test_non_member_transaction_is_refused_before_the_pool(node: Node) -> None:
 
 def test_only_the_bootstrap_account_transacts_before_membership_exists(tmp_path) -> None:
     bootstrap, other = MEMBERS[0], MEMBERS[1]
-    spec = GenesisSpec(chain_id=CHAIN_ID, validators=(VALIDATOR.public_key.to_canonical_address(),),
-                       alloc={bytes.fromhex(a.address[2:]): GenesisAccount(balance=10**20) for a in MEMBERS},
-                       bootstrap=bytes.fromhex(bootstrap.address[2:]), timestamp=int(time.time()))
+    spec = GenesisSpec(
+        chain_id=CHAIN_ID,
+        validators=(VALIDATOR.public_key.to_canonical_address(),),
+        alloc={bytes.fromhex(a.address[2:]): GenesisAccount(balance=10**20) for a in MEMBERS},
+        bootstrap=bytes.fromhex(bootstrap.address[2:]),
+        timestamp=int(time.time()),
+    )
     node = Node.create(tmp_path, spec, VALIDATOR)
     try:
         with pytest.raises(NotPermitted, match="bootstrapping"):
@@ -94,8 +105,17 @@ def test_replayed_and_foreign_chain_transactions_are_refused(node: Node) -> None
     node.submit_raw(raw)
     with pytest.raises(TxRejected, match="already known"):
         node.submit_raw(raw)
-    foreign = MEMBERS[0].sign_transaction({"chainId": 1, "nonce": 1, "gas": 100_000, "maxFeePerGas": 0,
-                                           "maxPriorityFeePerGas": 0, "to": MEMBERS[1].address, "value": 0})
+    foreign = MEMBERS[0].sign_transaction(
+        {
+            "chainId": 1,
+            "nonce": 1,
+            "gas": 100_000,
+            "maxFeePerGas": 0,
+            "maxPriorityFeePerGas": 0,
+            "to": MEMBERS[1].address,
+            "value": 0,
+        }
+    )
     with pytest.raises(InvalidTx, match="wrong chain id"):
         node.submit_raw(foreign.raw_transaction)
     with pytest.raises(InvalidTx):
@@ -112,9 +132,10 @@ def test_producer_batches_a_burst_without_running_ahead_of_the_clock(node: Node)
     while len(node.pool):
         time.sleep(0.01)
     node.stop()
-    assert node.executor.call(b"\0" * 20, bytes.fromhex(address[2:]), bytes.fromhex("06661abd")) == (200).to_bytes(32, "big")
+    assert node.executor.call(b"\0" * 20, bytes.fromhex(address[2:]), bytes.fromhex("06661abd")) == (200).to_bytes(
+        32, "big"
+    )
     # 200 transactions (16M gas declared, under the 30M target) in one block, not after now.
     assert node.head.block_number == 2
     assert len(node.block(node.head).transactions) == 200
     assert node.head.timestamp <= time.time()
-

@@ -58,16 +58,19 @@ def test_unknown_method_is_method_not_found(server: ChainServer) -> None:
     assert reply["error"]["code"] == -32601 and "eth_mineEverything" in reply["error"]["message"]
 
 
-@pytest.mark.parametrize(("method", "params"), [
-    ("eth_getBalance", [12345, "latest"]),
-    ("eth_getBalance", ["0x1234", "latest"]),
-    ("eth_getBlockByNumber", ["0x0"]),
-    ("eth_getBlockByNumber", ["0x0", "yes"]),
-    ("eth_getTransactionReceipt", ["0xabc"]),
-    ("eth_sendRawTransaction", ["not hex"]),
-    ("eth_call", ["0x00", "latest"]),
-    ("eth_getLogs", [{"topics": "0x00"}]),
-])
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("eth_getBalance", [12345, "latest"]),
+        ("eth_getBalance", ["0x1234", "latest"]),
+        ("eth_getBlockByNumber", ["0x0"]),
+        ("eth_getBlockByNumber", ["0x0", "yes"]),
+        ("eth_getTransactionReceipt", ["0xabc"]),
+        ("eth_sendRawTransaction", ["not hex"]),
+        ("eth_call", ["0x00", "latest"]),
+        ("eth_getLogs", [{"topics": "0x00"}]),
+    ],
+)
 def test_wrong_parameter_types_are_invalid_params(server: ChainServer, method: str, params: list) -> None:
     assert post(server, call(method, params)).json()["error"]["code"] == -32602
     assert_alive(server)
@@ -94,8 +97,12 @@ def test_replayed_raw_transaction_is_refused(server: ChainServer) -> None:
 
 
 def test_batch_answers_each_request_and_skips_notifications(server: ChainServer) -> None:
-    batch = [call("eth_chainId", [], 1), {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": []},
-             call("no_such", [], 3), 7]
+    batch = [
+        call("eth_chainId", [], 1),
+        {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": []},
+        call("no_such", [], 3),
+        7,
+    ]
     replies = post(server, batch).json()
     assert [r.get("id") for r in replies] == [1, 3, None]
     assert replies[0]["result"] == hex(727_027)
