@@ -2,6 +2,7 @@
 
 ChainError
 ├── HistoryError        stored chain fails verification on load (unsealed, bad seal, broken link)
+│   └── StoreCorrupted  the store's bytes are damaged (truncated file, a value that fails its hash)
 ├── TxRejected          a raw transaction is not admitted to the pool   (-32000)
 │   ├── InvalidTx       undecodable, unsigned or wrong chain id       (-32602)
 │   └── NotPermitted    sender is not allowed by the membership contract (-32007)
@@ -25,6 +26,10 @@ class ChainError(Exception):
 
 class HistoryError(ChainError):
     """The stored chain does not verify (missing or wrong seal, broken parent link, bad genesis)."""
+
+
+class StoreCorrupted(HistoryError):
+    """The store's bytes are damaged: a truncated data file, or a value that does not hash to its key."""
 
 
 class TxRejected(ChainError):

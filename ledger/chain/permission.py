@@ -1,5 +1,10 @@
 """Who may transact: the membership contract's `transactionAllowed`, or the bootstrap rule.
 
+Permission is a block-validity rule, not only an admission filter: the producer asks again
+for every transaction it puts into a block, and a node importing a block refuses it if any
+transaction's sender is not allowed on the parent's state. So a member removed in block 9
+cannot get a transaction into block 11, even one admitted to the pool before block 9.
+
 Until a membership contract exists, only the spec's bootstrap account may transact (it
 deploys the consortium's contracts). Once a membership contract is named — in the genesis
 spec, or by `close_bootstrap` after deployment — every transaction, the bootstrap
@@ -8,7 +13,8 @@ payload)` to return true on the current head state. A failing call denies (fail 
 
 docs/protocol.md fixes the answer as "true iff `sender` is an active member", so a verdict
 is cached per (head block, sender): membership only changes through a transaction, which
-makes a new head and so a new cache.
+makes a new head and so a new cache. Blocks are built and imported on the head, so the
+block-time check reuses the verdicts admission already paid for.
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from ledger.chain.errors import ExecutionFailed, HistoryError, NotPermitted
 from ledger.chain.pool import fee_cap
+from ledger.chain.reader import MEMBERSHIP_KEY
 
 if TYPE_CHECKING:
     from ledger.chain.node import Node
 
-MEMBERSHIP_KEY = b"custos:membership"
 SIGNATURE = "transactionAllowed(address,address,uint256,uint256,uint256,bytes)"
 SELECTOR = keccak(text=SIGNATURE)[:4]
 _ZERO = b"\x00" * 20
@@ -42,10 +48,7 @@ class Permission:
     @property
     def membership(self) -> bytes | None:
         """The membership contract's address, or None while bootstrapping."""
-        try:
-            return bytes(self._node.store[MEMBERSHIP_KEY])
-        except KeyError:
-            return self._node.spec.membership
+        return self._node.membership
 
     def close_bootstrap(self, membership: str | bytes) -> None:
         """Name the membership contract (it must have code); from now on it alone decides."""
@@ -68,10 +71,18 @@ class Permission:
             [sender, target or _ZERO, value, gas_price, gas, payload],
         )
         try:
-            output = self._node.executor.call(_ZERO, membership, SELECTOR + args, gas=1_000_000)
+            output = self._node.executor.call(_ZERO, membership, SELECTOR + args, gas=1_000_000, reuse_head=True)
         except ExecutionFailed:
             return False
         return len(output) == 32 and int.from_bytes(output, "big") == 1
+
+    def refusal(self, tx: SignedTransactionAPI, sender: bytes) -> str | None:
+        """None if `sender` may send `tx` on the head state, else why not (the block-building rule)."""
+        try:
+            self.check(tx, sender)
+        except NotPermitted as exc:
+            return exc.message
+        return None
 
     def check(self, tx: SignedTransactionAPI, sender: bytes) -> None:
         """Raise NotPermitted unless `sender` may send `tx`."""

@@ -83,9 +83,8 @@ class RPCServer:
         if not isinstance(params, list):
             return error(INVALID_PARAMS, "invalid params: params must be an array", id_)
         try:
-            # One request at a time touches the chain: the store's overlay holds a block being
-            # sealed until it is committed, and nothing uncommitted may be seen.
-            with self.node.lock:
+            # Reads see the last commit through an LMDB snapshot; writes take the node's lock.
+            with self.methods.reading():
                 result = handler(params)
             return {"jsonrpc": "2.0", "id": id_, "result": result}
         except InvalidParams as exc:
