@@ -76,7 +76,7 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        server.httpd.server_close()
+        server.stop()
         node.close()
 
 

@@ -12,6 +12,7 @@ from eth.exceptions import HeaderNotFound
 from eth_utils import keccak
 
 from ledger.chain.encoding import addr, block_json, d, effective_gas_price, q, receipt_json, tx_json
+from ledger.chain.errors import StoreCorrupted
 from ledger.chain.filters import Filters, block_hashes, log_query, logs_in_block, logs_in_range
 from ledger.chain.params import (
     BlockRef,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 CLIENT_VERSION = "custos-chain/0.1.0/py-evm-0.12"
 MAX_FEE_HISTORY = 1024
+# How long a receipt query for a pending transaction waits for its block (see Node.wait_while_pending).
+RECEIPT_WAIT = 1.0
 
 
 class Methods:
@@ -52,13 +55,17 @@ class Methods:
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Serve the requests inside on one consistent snapshot of the last commit, without the node's lock."""
-        view = self._node.read_view()
-        self._local.view = view
+        self._local.view = self._node.read_view()
         try:
             yield
         finally:
+            self._local.view.close()
             self._local.view = None
-            view.close()
+
+    def _refresh(self) -> None:
+        """Move this request to a snapshot of the newest commit."""
+        self._local.view.close()
+        self._local.view = self._node.read_view()
 
     # -- blocks --
     def _header(self, raw: Any, name: str = "block") -> BlockHeaderAPI:
@@ -129,7 +136,10 @@ class Methods:
             number, index = self.node.chain.chaindb.get_transaction_index(tx_hash)
         except Exception:  # noqa: BLE001 — TransactionNotFound
             return None
-        return self.node.block(self.node.header_by_number(number)), index
+        block = self.node.block(self.node.header_by_number(number))
+        if index >= len(block.transactions) or block.transactions[index].hash != tx_hash:
+            raise StoreCorrupted(f"store corrupted: the index of transaction 0x{tx_hash.hex()} points elsewhere")
+        return block, index
 
     def rpc_eth_getTransactionByHash(self, params: list[Any]) -> Any:
         (raw,) = arity(params, 1)
@@ -158,7 +168,12 @@ class Methods:
 
     def rpc_eth_getTransactionReceipt(self, params: list[Any]) -> Any:
         (raw,) = arity(params, 1)
-        found = self._locate(hash32(raw, "transactionHash"))
+        tx_hash = hash32(raw, "transactionHash")
+        found = self._locate(tx_hash)
+        if found is None and self._node.pool.get(tx_hash) is not None:
+            self._node.wait_while_pending(tx_hash, RECEIPT_WAIT)
+            self._refresh()
+            found = self._locate(tx_hash)
         return None if found is None else receipt_json(self.node, *found)
 
     def rpc_eth_sendRawTransaction(self, params: list[Any]) -> str:

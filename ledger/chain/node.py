@@ -62,6 +62,8 @@ class Node(ChainReader):
         if validator is not None and validator.public_key.to_canonical_address() not in self.validators:
             raise HistoryError(f"key {validator.public_key.to_checksum_address()} is not a validator of this chain")
         self._wake = threading.Condition(self.lock)
+        # Notified after every block commit and every drop (readers waiting for a pending tx).
+        self._settled = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
         # Without the producer thread: seal inside submit_raw (True) or leave it to produce_block().
@@ -294,7 +296,27 @@ class Node(ChainReader):
         self.store.commit()
         self._head = block.header
         self.pool_forget(block.transactions)
+        self._announce()
         return block.header
+
+    def _announce(self) -> None:
+        with self._settled:
+            self._settled.notify_all()
+
+    def wait_while_pending(self, tx_hash: bytes, timeout: float) -> None:
+        """Block (up to `timeout` s) while `tx_hash` waits in the pool for a block or a drop.
+
+        A receipt query for a pending transaction waits for the block being sealed: clients
+        such as ethers poll for a receipt once, then only look again when the block number
+        moves, so answering null just before the block commits left them waiting forever.
+        """
+        deadline = time.monotonic() + timeout
+        with self._settled:
+            while self.pool.get(tx_hash) is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._settled.wait(remaining)
 
     def _build_block(self) -> BlockHeaderAPI | None:
         entries = self.pool.ordered()
@@ -304,6 +326,7 @@ class Node(ChainReader):
             self.pool.drop(dropped)
         if not built.block.transactions:
             self.store.rollback()
+            self._announce()
             return None
         assert self._validator is not None
         seal = sign_seal(self._validator, self.chain_id, built.block.hash)
