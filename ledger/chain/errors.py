@@ -6,6 +6,7 @@ ChainError
 ├── TxRejected          a raw transaction is not admitted to the pool   (-32000)
 │   ├── InvalidTx       undecodable, unsigned or wrong chain id       (-32602)
 │   └── NotPermitted    sender is not allowed by the membership contract (-32007)
+├── LimitExceeded       a request exceeds a server limit (range, results, filters)  (-32005)
 └── ExecutionFailed     eth_call / eth_estimateGas failed              (-32000)
     └── ExecutionReverted  the call reverted; `data` is the revert data (3)
 """
@@ -47,6 +48,12 @@ class NotPermitted(TxRejected):
 
     # Hyperledger Besu's code for "Sender account not authorized to send transactions".
     code = -32007
+
+
+class LimitExceeded(ChainError):
+    """A request exceeds one of the node's limits; narrower or later it may succeed (geth/Infura's -32005)."""
+
+    code = -32005
 
 
 class ExecutionFailed(ChainError):

@@ -26,6 +26,7 @@ from ledger.chain.params import (
     hash32,
     quantity,
 )
+from ledger.chain.pool_methods import PoolMethods
 
 if TYPE_CHECKING:
     from ledger.chain.node import Node
@@ -36,7 +37,7 @@ MAX_FEE_HISTORY = 1024
 RECEIPT_WAIT = 1.0
 
 
-class Methods:
+class Methods(PoolMethods):
     """Method name → handler(params) for one node; each request reads one snapshot (`reading`)."""
 
     def __init__(self, node: Node) -> None:
@@ -52,9 +53,15 @@ class Methods:
         """The read snapshot of the request being served on this thread (the live node outside one)."""
         return getattr(self._local, "view", None) or self._node
 
+    @property
+    def client(self) -> str:
+        """Who sent the request being served (its IP address; "" in-process)."""
+        return getattr(self._local, "client", "")
+
     @contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self, client: str = "") -> Iterator[None]:
         """Serve the requests inside on one consistent snapshot of the last commit, without the node's lock."""
+        self._local.client = client
         self._local.view = self._node.read_view()
         try:
             yield
@@ -279,6 +286,8 @@ class Methods:
             if query.from_ref.number is None
             else query.from_ref.number
         )
+        if first > head:
+            raise InvalidParams(f"fromBlock {first} is beyond the head {head}")
         last = (
             self._resolve(query.to_ref, "toBlock").block_number
             if query.to_ref.number is None
@@ -300,15 +309,15 @@ class Methods:
         start = self.node.head.block_number + 1
         if query.from_ref.number is not None:
             start = max(start, query.from_ref.number)
-        return self.filters.install("logs", start, query)
+        return self.filters.install("logs", start, query, client=self.client)
 
     def rpc_eth_newBlockFilter(self, params: list[Any]) -> str:
         arity(params, 0)
-        return self.filters.install("blocks", self.node.head.block_number + 1)
+        return self.filters.install("blocks", self.node.head.block_number + 1, client=self.client)
 
     def rpc_eth_newPendingTransactionFilter(self, params: list[Any]) -> str:
         arity(params, 0)
-        return self.filters.install("pending", 0, pending=set(self.node.pool.hashes()))
+        return self.filters.install("pending", 0, pending=set(self.node.pool.hashes()), client=self.client)
 
     def rpc_eth_getFilterChanges(self, params: list[Any]) -> list[Any]:
         (fid,) = arity(params, 1)

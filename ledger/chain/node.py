@@ -24,7 +24,7 @@ from eth_utils import ValidationError
 from ledger.chain.building import BuiltBlock, Candidate, build_block
 from ledger.chain.chainspec import CustosVM, chain_class
 from ledger.chain.errors import HistoryError, InvalidTx, TxRejected
-from ledger.chain.execution import Executor
+from ledger.chain.execution import CALL_TIME_LIMIT, Executor
 from ledger.chain.genesis import GenesisSpec, build_genesis
 from ledger.chain.permission import Permission
 from ledger.chain.pool import MAX_NONCE_GAP, MAX_POOL, TxPool, fee_cap
@@ -69,6 +69,8 @@ class Node(ChainReader):
         # Without the producer thread: seal inside submit_raw (True) or leave it to produce_block().
         self.instant = True
         self._head: BlockHeaderAPI | None = None
+        # Seconds an eth_call / eth_estimateGas may run (see ledger.chain.execution).
+        self.call_time_limit = CALL_TIME_LIMIT
         self._receipt_cache: dict[bytes, tuple[ReceiptAPI, ...]] = {}
 
     # -- opening --

@@ -105,7 +105,7 @@ class ReadView(ChainReader):
         self.spec = node.spec
         self.db = LMDBSnapshot(node.store.env)
         self.chain = chain_class(node.chain_id)(self.db)
-        self.executor = Executor(self)
+        self.executor = Executor(self, node.call_time_limit)
         self._receipt_cache = node._receipt_cache
         self._head: BlockHeaderAPI | None = None
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -70,12 +71,17 @@ def error(code: int, message: str, id_: Any = None, data: Any = None) -> dict[st
 class RPCServer:
     """Dispatches JSON-RPC requests to the node's methods; never raises to its caller."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self, node: Node, batch_seconds: float = BATCH_SECONDS, max_response_bytes: int = MAX_RESPONSE_BYTES
+    ) -> None:
         self.node = node
         self.methods = Methods(node)
+        self.batch_seconds, self.max_response_bytes = batch_seconds, max_response_bytes
+        self._local = threading.local()
 
-    def handle_bytes(self, body: bytes) -> bytes | None:
-        """Answer one HTTP body; None when every request was a notification."""
+    def handle_bytes(self, body: bytes, client: str = "") -> bytes | None:
+        """Answer one HTTP body from `client` (its address); None when every request was a notification."""
+        self._local.client = client
         if len(body) > MAX_REQUEST_BYTES:
             return _dump(error(INVALID_REQUEST, f"request too large: {len(body)} bytes, limit {MAX_REQUEST_BYTES}"))
         try:
@@ -102,13 +108,13 @@ class RPCServer:
             return _dump(error(INVALID_REQUEST, "invalid request: empty batch"))
         if len(payload) > MAX_BATCH:
             return _dump(error(INVALID_REQUEST, f"batch too large: {len(payload)} requests, limit {MAX_BATCH}"))
-        deadline = time.monotonic() + BATCH_SECONDS
+        deadline = time.monotonic() + self.batch_seconds
         spent = size = 0
         parts: list[bytes] = []
         for request in payload:
             method = request.get("method") if isinstance(request, dict) else None
             spent += HEAVY_COST if method in _HEAVY_NAMES else 1
-            over = _over_budget(spent, deadline, size)
+            over = self._over_budget(spent, deadline, size)
             if over is not None:
                 notification = isinstance(request, dict) and "id" not in request
                 answer: dict[str, Any] | None = None if notification else error(LIMIT_EXCEEDED, over, _id_of(request))
@@ -117,10 +123,19 @@ class RPCServer:
             if answer is not None:
                 encoded = _dump(answer)
                 size += len(encoded)
-                if size > MAX_RESPONSE_BYTES:
+                if size > self.max_response_bytes:
                     encoded = _dump(error(LIMIT_EXCEEDED, "batch answer too large: split the batch", _id_of(request)))
                 parts.append(encoded)
         return b"[" + b",".join(parts) + b"]" if parts else None
+
+    def _over_budget(self, spent: int, deadline: float, size: int) -> str | None:
+        if spent > BATCH_BUDGET:
+            return f"batch cost budget exceeded ({BATCH_BUDGET}; {HEAVY_COST} per call, estimate, log or trace query)"
+        if time.monotonic() > deadline:
+            return f"batch time budget exceeded ({self.batch_seconds:g} s)"
+        if size > self.max_response_bytes:
+            return f"batch answer exceeds {self.max_response_bytes} bytes: split the batch"
+        return None
 
     def _one(self, request: Any) -> dict[str, Any] | None:
         if not isinstance(request, dict):
@@ -143,7 +158,7 @@ class RPCServer:
             return error(INVALID_PARAMS, "invalid params: params must be an array", id_)
         try:
             # Reads see the last commit through an LMDB snapshot; writes take the node's lock.
-            with self.methods.reading():
+            with self.methods.reading(getattr(self._local, "client", "")):
                 result = handler(params)
             return {"jsonrpc": "2.0", "id": id_, "result": result}
         except InvalidParams as exc:
@@ -153,16 +168,6 @@ class RPCServer:
         except Exception:  # noqa: BLE001 — a bug must not take the node down; log it, answer -32603
             log.exception("internal error in %s", method)
             return error(INTERNAL_ERROR, f"internal error in {method}", id_)
-
-
-def _over_budget(spent: int, deadline: float, size: int) -> str | None:
-    if spent > BATCH_BUDGET:
-        return f"batch cost budget exceeded ({BATCH_BUDGET}; {HEAVY_COST} per call, estimate, log or trace query)"
-    if time.monotonic() > deadline:
-        return f"batch time budget exceeded ({BATCH_SECONDS:g} s)"
-    if size > MAX_RESPONSE_BYTES:
-        return f"batch answer exceeds {MAX_RESPONSE_BYTES} bytes: split the batch"
-    return None
 
 
 def _id_of(request: Any) -> Any:

@@ -24,7 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ledger.chain.node import Node
-from ledger.chain.rpc import HEAVY_METHODS, INVALID_REQUEST, LIMIT_EXCEEDED, MAX_REQUEST_BYTES, RPCServer, _dump, error
+from ledger.chain.rpc import (
+    BATCH_SECONDS,
+    HEAVY_METHODS,
+    INVALID_REQUEST,
+    LIMIT_EXCEEDED,
+    MAX_REQUEST_BYTES,
+    MAX_RESPONSE_BYTES,
+    RPCServer,
+    _dump,
+    error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,8 @@ class ServerLimits:
     heavy_workers: int = 3
     write_workers: int = 8
     queue_limit: int = 64
+    batch_seconds: float = BATCH_SECONDS
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
 
 class _Pool:
@@ -69,8 +81,8 @@ class ChainServer:
         self, node: Node, host: str = "127.0.0.1", port: int = 8545, limits: ServerLimits | None = None
     ) -> None:
         self.node = node
-        self.rpc = RPCServer(node)
         self.limits = limits or ServerLimits()
+        self.rpc = RPCServer(node, self.limits.batch_seconds, self.limits.max_response_bytes)
         self._max_connections = min(self.limits.max_connections, _raise_fd_limit() - 64)
         self._sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
         self._loop = asyncio.new_event_loop()
@@ -174,18 +186,19 @@ class ChainServer:
         except _BadRequest as bad:
             await self._send(writer, bad.status, _dump(error(INVALID_REQUEST, f"invalid request: {bad}")), close=True)
             return False
-        status, answer = await self._dispatch(body)
+        peer = writer.get_extra_info("peername")
+        status, answer = await self._dispatch(body, peer[0] if peer else "")
         keep = headers.get("connection", "").lower() != "close"
         await self._send(writer, status, answer, close=not keep)
         return keep
 
-    async def _dispatch(self, body: bytes) -> tuple[int, bytes]:
+    async def _dispatch(self, body: bytes, client: str) -> tuple[int, bytes]:
         pool = self._pools[_pool_for(body)]
         if pool.busy >= pool.limit:
             return 200, _dump(error(LIMIT_EXCEEDED, "server busy: too many requests in progress, try again"))
         pool.busy += 1
         try:
-            answer = await self._loop.run_in_executor(pool.executor, self.rpc.handle_bytes, body)
+            answer = await self._loop.run_in_executor(pool.executor, self.rpc.handle_bytes, body, client)
         finally:
             pool.busy -= 1
         return (204, b"") if answer is None else (200, answer)
