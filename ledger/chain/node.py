@@ -31,7 +31,7 @@ from ledger.chain.pool import MAX_NONCE_GAP, MAX_POOL, TxPool, fee_cap
 from ledger.chain.reader import ChainReader, ReadView, seal_key
 from ledger.chain.sealing import SealError, sign_seal, verify_seal
 from ledger.chain.store import LMDBStore
-from ledger.chain.verification import verify_history
+from ledger.chain.verification import record_checkpoint, verified_checkpoint, verify_history
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,10 @@ class Node(ChainReader):
             raise HistoryError(f"{data_dir} already holds a chain")
         build_genesis(store, spec)
         store[SPEC_KEY] = spec.to_json().encode()
+        node = cls(store, spec, validator)
+        record_checkpoint(node, node.head)
         store.commit()
-        return cls(store, spec, validator)
+        return node
 
     @classmethod
     def open(cls, data_dir: Path, validator: keys.PrivateKey | None = None, verify: bool = True) -> Node:
@@ -107,10 +109,10 @@ class Node(ChainReader):
                 raise HistoryError(f"{data_dir}: the stored chain cannot be read: {exc or type(exc).__name__}") from exc
         return node
 
-    def verify_history(self, full: bool = False) -> int:
+    def verify_history(self, full: bool = False, record: bool = True) -> int:
         """Verify the stored chain (see `ledger.chain.verification`); returns the verified height."""
         with self.lock:
-            return verify_history(self, full=full)
+            return verify_history(self, full=full, record=record)
 
     def read_view(self) -> ReadView:
         """A consistent read snapshot of the last commit, for one request (close it after use)."""
@@ -166,6 +168,7 @@ class Node(ChainReader):
                 self.chain.import_block(block)
                 for key, seal in seals.items():
                     self.store[key] = seal
+                self._advance_checkpoint(block.header)
                 self.store.commit()
             except ValidationError as exc:
                 self._abandon()
@@ -185,6 +188,12 @@ class Node(ChainReader):
         except SealError as exc:
             raise HistoryError(f"rejected block: {exc}") from exc
         return self.import_block(block, {seal_key(block.header.hash): seal})
+
+    def _advance_checkpoint(self, header: BlockHeaderAPI) -> None:
+        """Move the verified-height record to `header` if it stood on its parent."""
+        checkpoint = verified_checkpoint(self)
+        if checkpoint is not None and checkpoint[1] == header.parent_hash:
+            record_checkpoint(self, header)
 
     def _abandon(self) -> None:
         """Drop whatever a failed block left buffered, and re-read the head."""
@@ -295,6 +304,7 @@ class Node(ChainReader):
         self.chain.chaindb.persist_block(block)
         for key, seal in seals.items():
             self.store[key] = seal
+        self._advance_checkpoint(block.header)
         self.store.commit()
         self._head = block.header
         self.pool_forget(block.transactions)

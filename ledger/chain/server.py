@@ -90,6 +90,7 @@ class ChainServer:
         self._thread: threading.Thread | None = None
         self._connections = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         lim = self.limits
         self._pools = {
             "read": _Pool("custos-read", lim.read_workers, lim.queue_limit),
@@ -142,9 +143,11 @@ class ChainServer:
         server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_HEADER_LINE)
         async with server:
             await self._stopped.wait()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            # Closing a transport ends its connection's pending read; the tasks then finish.
+            for writer in list(self._writers):
+                writer.close()
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=2.0)
 
     # -- one connection --
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -155,6 +158,7 @@ class ChainServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        self._writers.add(writer)
         sock = writer.get_extra_info("socket")
         if sock is not None:
             # Headers and body go out in one write, but keep-alive clients still stall on Nagle.
@@ -167,6 +171,7 @@ class ChainServer:
         finally:
             self._connections -= 1
             self._tasks.discard(task)  # type: ignore[arg-type]
+            self._writers.discard(writer)
             writer.close()
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:

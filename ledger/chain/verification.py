@@ -4,8 +4,10 @@ On open, every block above the last verified height is checked: its parent link,
 chain's header rules (base fee 0 included), its seal, and its body (the transactions and
 receipts must hash to the header's roots). The newest TIP_BLOCKS blocks are re-checked on
 every open whatever the checkpoint says. The verified height and hash are
-then recorded in the store, so a restart costs the same at block 100 and at block
-1,000,000: only what is new since the last open is verified.
+then recorded in the store, and every block this node seals or imports afterwards (valid by
+construction, or re-executed on import) moves the record forward in the same LMDB
+transaction that commits the block. So a restart costs the same at block 100 and at block
+1,000,000: only the tip, and whatever was written without the record, is verified.
 
 `verify_history(node, full=True)` (`custos chain verify --full`) re-executes every block
 from genesis on a fresh in-memory state and compares each block's state, transaction and
@@ -35,6 +37,11 @@ CHECKPOINT_KEY = b"custos:verified-height"
 TIP_BLOCKS = 64
 
 
+def record_checkpoint(node: Node, header: BlockHeaderAPI) -> None:
+    """Buffer "verified up to `header`" into the store (committed with the block that reaches it)."""
+    node.store[CHECKPOINT_KEY] = rlp.encode([header.block_number, header.hash])
+
+
 def verified_checkpoint(node: Node) -> tuple[int, bytes] | None:
     """The recorded (height, hash) up to which the chain was verified, if any and still canonical."""
     try:
@@ -47,8 +54,11 @@ def verified_checkpoint(node: Node) -> tuple[int, bytes] | None:
     return number, bytes(block_hash)
 
 
-def verify_history(node: Node, full: bool = False) -> int:
-    """Verify the stored chain up to the head; returns the head height (raises HistoryError)."""
+def verify_history(node: Node, full: bool = False, record: bool = True) -> int:
+    """Verify the stored chain up to the head; returns the head height (raises HistoryError).
+
+    `record` writes the verified height (not from a second process while the node runs).
+    """
     genesis = node.header_by_number(0)
     if genesis.extra_data != validator_set_hash(node.spec.validators):
         raise HistoryError("genesis extraData does not commit to the validator set of the spec")
@@ -63,8 +73,8 @@ def verify_history(node: Node, full: bool = False) -> int:
         parent = header
     if full:
         _replay(node, head)
-    if checkpoint is None or checkpoint[0] != head:
-        node.store[CHECKPOINT_KEY] = rlp.encode([head, node.head.hash])
+    if record and (checkpoint is None or checkpoint[0] != head):
+        record_checkpoint(node, node.head)
         node.store.commit()
     return head
 

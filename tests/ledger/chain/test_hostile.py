@@ -1,12 +1,15 @@
 """Hostile requests: the node stays up, and a bystander's eth_blockNumber is answered throughout.
 
-The liveness bound is 100 ms on an idle machine; asserted at 1 s here because the test
-machine is shared and loaded (a correctness bound, not a speed figure).
+The liveness bound is 100 ms on an idle machine; asserted at 1.5 s here because the test
+machine is shared and loaded (a correctness bound, not a speed figure: before these fixes
+the bystander waited 12-73 s, or the node died).
 """
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from ledger.deploy import create_address
 from tests.ledger.chain.conftest import MEMBERS, ChainDir
 from tests.ledger.chain.test_node import signed
 
-BYSTANDER_BOUND = 1.0
+BYSTANDER_BOUND = 1.5
 # Initcode whose runtime is an endless loop: JUMPDEST PUSH1 0 JUMP.
 LOOP_INITCODE = bytes.fromhex("6005600c60003960056000f3" + "5b60005600")
 
@@ -126,16 +129,28 @@ def test_a_block_seals_while_a_slow_call_runs(served: ChainServer) -> None:
     slow.join(timeout=30)
 
 
+STALLER = """
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+held = []
+for i in range(1700):
+    sock = socket.create_connection((host, port))
+    if i % 2:
+        sock.sendall(b"POST / HTTP/1.1\\r\\nContent-Le")
+    held.append(sock)
+print("stalled", flush=True)
+sys.stdin.read()
+"""
+
+
 def test_1700_stalled_connections_neither_stop_the_node_nor_outlive_the_timeout(served: ChainServer) -> None:
     host, port = served.url.removeprefix("http://").split(":")
-    stalled = []
     with Bystander(served.url):
-        for i in range(1700):
-            sock = socket.create_connection((host, int(port)))
-            sock.sendall(b"POST / HTTP/1.1\r\nContent-Le" if i % 2 else b"")
-            stalled.append(sock)
-        for sock in stalled:
-            sock.close()
+        attacker = subprocess.Popen(
+            [sys.executable, "-c", STALLER, host, port], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert attacker.stdout is not None and attacker.stdout.readline().strip() == "stalled"
+        assert attacker.communicate(input="", timeout=60)[0] == ""  # closes all 1,700 at once on exit
     # Idle and half-sent connections are closed by the server after its timeouts.
     idle = socket.create_connection((host, int(port)))
     idle.settimeout(10)
