@@ -94,7 +94,8 @@ def pending_state(reader: Reader, parent: BlockHeaderAPI, vm_class: type[CustosV
     return vm.state
 
 
-def _spoof(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: int, gas: int) -> SpoofTransaction:
+def spoof_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: int, gas: int) -> SpoofTransaction:
+    """An unsigned call from `sender` at its current nonce, as eth_call runs it."""
     unsigned = CustosVM.create_unsigned_transaction(
         nonce=state.get_nonce(sender), gas_price=0, gas=gas, to=to, value=value, data=data
     )
@@ -154,12 +155,14 @@ class Executor:
                     state = self.head_state()
                     snapshot = state.snapshot()
                     try:
-                        computation = state.costless_execute_transaction(_spoof(state, sender, to, data, value, gas))
+                        computation = state.costless_execute_transaction(
+                            spoof_call(state, sender, to, data, value, gas)
+                        )
                     finally:
                         state.revert(snapshot)
                 else:
                     state = pending_state(self._reader, header or self._reader.head)
-                    computation = state.costless_execute_transaction(_spoof(state, sender, to, data, value, gas))
+                    computation = state.costless_execute_transaction(spoof_call(state, sender, to, data, value, gas))
             except CallTimeout:
                 self._head_state = None
                 raise ExecutionFailed(f"execution timed out after {self._time_limit:g} s") from None
@@ -173,7 +176,7 @@ class Executor:
         """The least gas that does not run out, by binary search; reverts raise like `call`."""
         at = header or self._reader.head
         state = pending_state(self._reader, at)
-        tx = _spoof(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
+        tx = spoof_call(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
         with _Deadline(self._time_limit):
             try:
                 return int(self._reader.chain.gas_estimator(state, tx))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -11,9 +12,11 @@ from eth.abc import BlockHeaderAPI
 from eth.exceptions import HeaderNotFound
 from eth_utils import keccak
 
-from ledger.chain.encoding import addr, block_json, d, effective_gas_price, q, receipt_json, tx_json
+from ledger.chain.encoding import addr, block_json, d, effective_gas_price, header_json, q, receipt_json, tx_json
 from ledger.chain.errors import StoreCorrupted
-from ledger.chain.filters import Filters, block_hashes, log_query, logs_in_block, logs_in_range
+from ledger.chain.filters import Filters
+from ledger.chain.inspect_methods import InspectMethods
+from ledger.chain.log_methods import LogMethods
 from ledger.chain.params import (
     BlockRef,
     InvalidParams,
@@ -25,6 +28,7 @@ from ledger.chain.params import (
     data,
     hash32,
     quantity,
+    slot,
 )
 from ledger.chain.pool_methods import PoolMethods
 
@@ -37,7 +41,7 @@ MAX_FEE_HISTORY = 1024
 RECEIPT_WAIT = 1.0
 
 
-class Methods(PoolMethods):
+class Methods(PoolMethods, InspectMethods, LogMethods):
     """Method name → handler(params) for one node; each request reads one snapshot (`reading`)."""
 
     def __init__(self, node: Node) -> None:
@@ -109,8 +113,33 @@ class Methods(PoolMethods):
 
     def rpc_eth_getBlockByNumber(self, params: list[Any]) -> Any:
         ref, full = arity(params, 2)
+        if ref == "pending":
+            return self._pending_block(boolean(full, "full"))
         header = self._header_or_none(ref)
         return None if header is None else block_json(self.node.block(header), boolean(full, "full"))
+
+    def _pending_block(self, full: bool) -> dict[str, Any]:
+        """The block being gathered: the head's successor holding the pool's next transactions (geth's shape).
+
+        Its hash, nonce and roots are unknown until it is sealed: hash and nonce are null, the
+        roots are the head's.
+        """
+        head = self.node.head
+        pending, _ = self._split()
+        out = header_json(head)
+        out.update(
+            number=q(head.block_number + 1),
+            hash=None,
+            nonce=None,
+            parentHash=d(head.hash),
+            timestamp=q(max(int(time.time()), head.timestamp)),
+            gasUsed=q(0),
+            uncles=[],
+            withdrawals=[],
+            size=q(0),
+        )
+        out["transactions"] = [tx_json(e.tx, None, None) if full else d(e.tx.hash) for e in pending]
+        return out
 
     def rpc_eth_getBlockByHash(self, params: list[Any]) -> Any:
         raw, full = arity(params, 2)
@@ -211,13 +240,9 @@ class Methods(PoolMethods):
         return d(self._state(ref).get_code(address(who, "address")))
 
     def rpc_eth_getStorageAt(self, params: list[Any]) -> str:
-        who, slot, ref = arity(params, 2, 1)
+        who, slot_raw, ref = arity(params, 2, 1)
         account = address(who, "address")
-        position = (
-            int.from_bytes(hash32(slot, "slot"), "big")
-            if isinstance(slot, str) and len(slot) == 66
-            else quantity(slot, "slot")
-        )
+        position = slot(slot_raw, "slot")
         return d(self._state(ref).get_storage(account, position).to_bytes(32, "big"))
 
     def rpc_eth_call(self, params: list[Any]) -> str:
@@ -277,72 +302,6 @@ class Methods(PoolMethods):
         if not tips:
             return [q(0)] * len(percentiles)
         return [q(tips[min(len(tips) - 1, int(len(tips) * p / 100))]) for p in percentiles]
-
-    # -- logs and filters --
-    def _range(self, query: Any) -> tuple[int, int]:
-        head = self.node.head.block_number
-        first = (
-            self._resolve(query.from_ref, "fromBlock").block_number
-            if query.from_ref.number is None
-            else query.from_ref.number
-        )
-        if first > head:
-            raise InvalidParams(f"fromBlock {first} is beyond the head {head}")
-        last = (
-            self._resolve(query.to_ref, "toBlock").block_number
-            if query.to_ref.number is None
-            else min(query.to_ref.number, head)
-        )
-        return first, last
-
-    def rpc_eth_getLogs(self, params: list[Any]) -> list[Any]:
-        (raw,) = arity(params, 1)
-        query = log_query(raw)
-        if query.block_hash is not None:
-            return logs_in_block(self.node, self._header({"blockHash": d(query.block_hash)}), query)
-        return logs_in_range(self.node, query, *self._range(query))
-
-    def rpc_eth_newFilter(self, params: list[Any]) -> str:
-        (raw,) = arity(params, 1)
-        query = log_query(raw)
-        # Changes are what is sealed after the filter exists (eth_getFilterLogs gives the past).
-        start = self.node.head.block_number + 1
-        if query.from_ref.number is not None:
-            start = max(start, query.from_ref.number)
-        return self.filters.install("logs", start, query, client=self.client)
-
-    def rpc_eth_newBlockFilter(self, params: list[Any]) -> str:
-        arity(params, 0)
-        return self.filters.install("blocks", self.node.head.block_number + 1, client=self.client)
-
-    def rpc_eth_newPendingTransactionFilter(self, params: list[Any]) -> str:
-        arity(params, 0)
-        return self.filters.install("pending", 0, pending=set(self.node.pool.hashes()), client=self.client)
-
-    def rpc_eth_getFilterChanges(self, params: list[Any]) -> list[Any]:
-        (fid,) = arity(params, 1)
-        filt = self.filters.get(fid)
-        head = self.node.head.block_number
-        if filt.kind == "pending":
-            new = [h for h in self.node.pool.hashes() if h not in filt.seen_pending]
-            filt.seen_pending.update(new)
-            return [d(h) for h in new]
-        first, filt.next_block = filt.next_block, head + 1
-        if filt.kind == "blocks":
-            return block_hashes(self.node, first, head)
-        last = head if filt.query.to_ref.number is None else min(head, filt.query.to_ref.number)
-        return logs_in_range(self.node, filt.query, first, last) if first <= last else []
-
-    def rpc_eth_getFilterLogs(self, params: list[Any]) -> list[Any]:
-        (fid,) = arity(params, 1)
-        filt = self.filters.get(fid)
-        if filt.kind != "logs":
-            raise InvalidParams("not a log filter")
-        return self.rpc_eth_getLogs([_query_dict(filt.query)])
-
-    def rpc_eth_uninstallFilter(self, params: list[Any]) -> bool:
-        (fid,) = arity(params, 1)
-        return self.filters.uninstall(fid)
 
     # -- node --
     def rpc_eth_chainId(self, params: list[Any]) -> str:
@@ -404,16 +363,3 @@ class Methods(PoolMethods):
         arity(params, 0)
         member = self.node.membership
         return None if member is None else addr(member)
-
-
-def _query_dict(query: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "address": [d(a) for a in query.addresses],
-        "topics": [None if t is None else [d(x) for x in t] for t in query.topics],
-    }
-    if query.block_hash is not None:
-        out["blockHash"] = d(query.block_hash)
-        return out
-    for key, ref in (("fromBlock", query.from_ref), ("toBlock", query.to_ref)):
-        out[key] = ref.tag if ref.number is None else q(ref.number)
-    return out
