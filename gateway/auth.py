@@ -26,7 +26,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from gateway.errors import Unauthenticated
 from ledger.errors import ProtocolValueError
-from ledger.signing import address_of, recover_typed, sign_typed
+from ledger.signing import EIP712_DOMAIN_TYPE, address_of, recover_typed, sign_typed
 
 CALLER_HEADER = "x-custos-caller"
 TIMESTAMP_HEADER = "x-custos-timestamp"
@@ -35,12 +35,7 @@ SIGNATURE_HEADER = "x-custos-signature"
 AUTH_HEADERS = (CALLER_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
 
 _TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": EIP712_DOMAIN_TYPE,
     "Request": [
         {"name": "method", "type": "string"},
         {"name": "path", "type": "string"},

@@ -28,7 +28,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import is_address, keccak, to_checksum_address
 
 from ledger.errors import DeploymentError, ProtocolValueError
-from ledger.signing import recover_typed, sign_typed, typed_digest
+from ledger.signing import EIP712_DOMAIN_TYPE, recover_typed, sign_typed, typed_digest
 
 # -- job kinds ---------------------------------------------------------------------------
 
@@ -81,12 +81,6 @@ def kind_name(kind: int) -> str:
 
 ATTESTATION_DOMAIN_NAME = "Custos JobLedger"
 ATTESTATION_DOMAIN_VERSION = "1"
-EIP712_DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 ATTESTATION_TYPE = [
     {"name": "jobId", "type": "uint256"},
     {"name": "inputsHash", "type": "bytes32"},

@@ -20,6 +20,14 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger.errors import ProtocolValueError
 
+#: The EIP-712 domain type of every Custos signature: name, version, chain id, verifying contract.
+EIP712_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
 
 def local_account(private_key: bytes | str) -> LocalAccount:
     """The signing account of a key, for a `ledger.client.TransactionSender`."""
