@@ -129,8 +129,15 @@ class LMDBSnapshot(BaseAtomicDB):
             yield batch
 
     def close(self) -> None:
-        """End the read transaction."""
-        self._txn.abort()
+        """End the read transaction and free its LMDB reader slot now.
+
+        py-lmdb releases a reader slot only when the transaction object is freed; py-evm's
+        objects around a snapshot form reference cycles, so without dropping our reference
+        here slots waited for the cyclic collector and the 126 slots ran out under load.
+        """
+        txn, self._txn = self._txn, None  # type: ignore[assignment]
+        if txn is not None:
+            txn.abort()
 
 
 class LMDBStore(BaseAtomicDB):
@@ -214,7 +221,9 @@ class LMDBStore(BaseAtomicDB):
         self._pending.clear()
 
     def _renew_reader(self) -> None:
-        self._reader.abort()
+        old, self._reader = self._reader, None  # type: ignore[assignment]
+        old.abort()
+        del old
         self._reader = self._env.begin(buffers=False)
 
     def close(self) -> None:
