@@ -92,7 +92,7 @@ def verify(
     try:
         node = Node.open(directory, verify=False)
         try:
-            height = node.verify_history(full=full, record=False)
+            height = node.verify_history(full=full, record=False, from_genesis=True)
         finally:
             node.close()
     except ChainError as exc:

@@ -21,13 +21,14 @@ from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth_keys import keys
 from eth_utils import ValidationError
 
+from ledger.chain.admission import check_against_state, decode_raw
 from ledger.chain.building import BuiltBlock, Candidate, build_block
-from ledger.chain.chainspec import CustosVM, chain_class
-from ledger.chain.errors import HistoryError, InvalidTx, TxRejected
+from ledger.chain.chainspec import chain_class
+from ledger.chain.errors import HistoryError, TxRejected
 from ledger.chain.execution import CALL_TIME_LIMIT, Executor
 from ledger.chain.genesis import GenesisSpec, build_genesis
 from ledger.chain.permission import Permission
-from ledger.chain.pool import MAX_NONCE_GAP, MAX_POOL, TxPool, fee_cap
+from ledger.chain.pool import MAX_POOL, TxPool
 from ledger.chain.reader import ChainReader, ReadView, seal_key
 from ledger.chain.sealing import SealError, sign_seal, verify_seal
 from ledger.chain.store import LMDBStore
@@ -109,10 +110,10 @@ class Node(ChainReader):
                 raise HistoryError(f"{data_dir}: the stored chain cannot be read: {exc or type(exc).__name__}") from exc
         return node
 
-    def verify_history(self, full: bool = False, record: bool = True) -> int:
+    def verify_history(self, full: bool = False, record: bool = True, from_genesis: bool = False) -> int:
         """Verify the stored chain (see `ledger.chain.verification`); returns the verified height."""
         with self.lock:
-            return verify_history(self, full=full, record=record)
+            return verify_history(self, full=full, record=record, from_genesis=from_genesis)
 
     def read_view(self) -> ReadView:
         """A consistent read snapshot of the last commit, for one request (close it after use)."""
@@ -209,11 +210,11 @@ class Node(ChainReader):
     def submit_raw(self, raw: bytes) -> bytes:
         """Validate and admit a signed raw transaction; returns its hash (raises TxRejected)."""
         with self.lock:
-            tx = self._decode(raw)
+            tx = decode_raw(raw, self.chain_id)
             sender = tx.sender
             if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
                 raise TxRejected(f"already known: transaction 0x{tx.hash.hex()}")
-            self._check_against_state(tx, sender)
+            check_against_state(self, tx, sender)
             self.permission.check(tx, sender)
             if len(self.pool) >= MAX_POOL:
                 raise TxRejected("txpool is full, try again later")
@@ -224,51 +225,12 @@ class Node(ChainReader):
                 self._wake.notify_all()
             return tx.hash
 
-    def _decode(self, raw: bytes) -> SignedTransactionAPI:
-        try:
-            tx = CustosVM.get_transaction_builder().decode(raw)
-            tx.check_signature_validity()
-            sender = tx.sender
-        except Exception as exc:  # noqa: BLE001 — py-evm raises many types for bad bytes
-            raise InvalidTx(f"invalid raw transaction: {exc or type(exc).__name__}") from exc
-        if getattr(tx, "type_id", None) == 3:
-            raise InvalidTx("blob transactions are not supported")
-        if tx.chain_id is None:
-            raise InvalidTx("transaction has no chain id (pre-EIP-155): replayable, not accepted")
-        if tx.chain_id != self.chain_id:
-            raise InvalidTx(f"wrong chain id {tx.chain_id}: this chain is {self.chain_id}")
-        del sender
-        return tx
-
     def _is_mined(self, tx_hash: bytes) -> bool:
         try:
             self.chain.chaindb.get_transaction_index(tx_hash)
             return True
         except Exception:  # noqa: BLE001 — TransactionNotFound and lookup-key errors alike
             return False
-
-    def _check_against_state(self, tx: SignedTransactionAPI, sender: bytes) -> None:
-        state = self.executor.head_state()
-        nonce = state.get_nonce(sender)
-        if tx.nonce < nonce:
-            raise TxRejected(f"nonce too low: next nonce {nonce}, tx nonce {tx.nonce}")
-        if self.pool.has_nonce(sender, tx.nonce):
-            raise TxRejected(f"replacement transaction not supported: nonce {tx.nonce} is already pending")
-        expected = self.pool.next_nonce(sender, nonce)
-        if tx.nonce > expected + MAX_NONCE_GAP:
-            raise TxRejected(f"nonce too high: next nonce {expected}, tx nonce {tx.nonce}")
-        if tx.gas > self.head.gas_limit:
-            raise TxRejected(f"exceeds block gas limit: {tx.gas} > {self.head.gas_limit}")
-        if tx.gas < tx.intrinsic_gas:
-            raise TxRejected(f"intrinsic gas too low: {tx.gas} < {tx.intrinsic_gas}")
-        cost = tx.gas * fee_cap(tx) + tx.value
-        pending = self.pool.pending_cost(sender)
-        balance = state.get_balance(sender)
-        if balance < pending + cost:
-            raise TxRejected(
-                f"insufficient funds for gas * price + value: balance {balance}, cost {cost}, "
-                f"already pending from this sender {pending}"
-            )
 
     # -- block production --
     def produce_block(self) -> BlockHeaderAPI | None:

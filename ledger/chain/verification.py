@@ -54,16 +54,17 @@ def verified_checkpoint(node: Node) -> tuple[int, bytes] | None:
     return number, bytes(block_hash)
 
 
-def verify_history(node: Node, full: bool = False, record: bool = True) -> int:
+def verify_history(node: Node, full: bool = False, record: bool = True, from_genesis: bool = False) -> int:
     """Verify the stored chain up to the head; returns the head height (raises HistoryError).
 
-    `record` writes the verified height (not from a second process while the node runs).
+    `record` writes the verified height (not from a second process while the node runs);
+    `from_genesis` ignores it and checks every block (`full` implies it).
     """
     genesis = node.header_by_number(0)
     if genesis.extra_data != validator_set_hash(node.spec.validators):
         raise HistoryError("genesis extraData does not commit to the validator set of the spec")
     head = node.head.block_number
-    checkpoint = None if full else verified_checkpoint(node)
+    checkpoint = None if full or from_genesis else verified_checkpoint(node)
     start = 1 if checkpoint is None else max(1, min(checkpoint[0] + 1, head + 1 - TIP_BLOCKS))
     parent = node.header_by_number(start - 1)
     for number in range(start, head + 1):

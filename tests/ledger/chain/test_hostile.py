@@ -191,3 +191,20 @@ def test_a_full_filter_table_evicts_the_biggest_holders_oldest_filter() -> None:
     assert filters.get(mine).client == "me"
     with pytest.raises(Exception, match="filter not found"):
         filters.get(hogs[0])
+
+
+def test_concurrent_reads_give_back_their_lmdb_reader_slots(served: ChainServer) -> None:
+    def reader() -> None:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(40):
+                body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["latest", True]}
+                assert client.post(served.url, json=body).json()["result"]["number"] == "0x0"
+
+    threads = [threading.Thread(target=reader) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # LMDB has 126 reader slots; each pool thread may keep one, nothing more may linger.
+    assert served.node.store.env.readers().count("\n") < 40
+    assert rpc(served.url, "eth_blockNumber", [])["result"] == "0x0"
