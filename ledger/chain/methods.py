@@ -13,7 +13,6 @@ from eth.exceptions import HeaderNotFound
 from eth_utils import keccak
 
 from ledger.chain.encoding import addr, block_json, d, effective_gas_price, header_json, q, receipt_json, tx_json
-from ledger.chain.errors import StoreCorrupted
 from ledger.chain.filters import Filters
 from ledger.chain.inspect_methods import InspectMethods
 from ledger.chain.log_methods import LogMethods
@@ -168,14 +167,7 @@ class Methods(PoolMethods, InspectMethods, LogMethods):
 
     # -- transactions --
     def _locate(self, tx_hash: bytes) -> tuple[Any, int] | None:
-        try:
-            number, index = self.node.chain.chaindb.get_transaction_index(tx_hash)
-        except Exception:  # noqa: BLE001 — TransactionNotFound
-            return None
-        block = self.node.block(self.node.header_by_number(number))
-        if index >= len(block.transactions) or block.transactions[index].hash != tx_hash:
-            raise StoreCorrupted(f"store corrupted: the index of transaction 0x{tx_hash.hex()} points elsewhere")
-        return block, index
+        return self.node.locate(tx_hash)
 
     def rpc_eth_getTransactionByHash(self, params: list[Any]) -> Any:
         (raw,) = arity(params, 1)

@@ -11,10 +11,11 @@ spec, or by `close_bootstrap` after deployment — every transaction, the bootst
 account's included, needs `transactionAllowed(sender, target, value, gasPrice, gasLimit,
 payload)` to return true on the current head state. A failing call denies (fail closed).
 
-docs/protocol.md fixes the answer as "true iff `sender` is an active member", so a verdict
-is cached per (head block, sender): membership only changes through a transaction, which
-makes a new head and so a new cache. Blocks are built and imported on the head, so the
-block-time check reuses the verdicts admission already paid for.
+docs/protocol.md fixes the answer as "true iff `sender` is an active member", a function of
+the membership contract's own storage. So a verdict is cached per sender for as long as the
+membership contract's account (storage root, code, balance, nonce: its RLP in the state
+trie) is unchanged at the head: blocks that do not touch membership cost no call at all,
+and the block-time check reuses the verdicts admission already paid for.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 from eth.abc import SignedTransactionAPI
 from eth_abi import encode
 from eth_utils import keccak, to_canonical_address, to_checksum_address
+from trie import HexaryTrie
 
 from ledger.chain.errors import ExecutionFailed, HistoryError, NotPermitted
 from ledger.chain.pool import fee_cap
@@ -43,7 +45,8 @@ class Permission:
     def __init__(self, node: Node) -> None:
         self._node = node
         self._verdicts: dict[bytes, bool] = {}
-        self._verdicts_head = b""
+        self._verdicts_version = b""
+        self._version_head = b""
 
     @property
     def membership(self) -> bytes | None:
@@ -60,6 +63,7 @@ class Permission:
                 raise HistoryError(f"no contract at {to_checksum_address(address)}")
             self._node.store[MEMBERSHIP_KEY] = address
             self._node.store.commit()
+            self._version_head = b""  # the rule changed without a new head: ask again
 
     def allowed(self, sender: bytes, target: bytes, value: int, gas_price: int, gas: int, payload: bytes) -> bool:
         """What the membership contract answers for this transaction (False if it fails)."""
@@ -84,11 +88,21 @@ class Permission:
             return exc.message
         return None
 
+    def _version(self) -> bytes:
+        """What the verdicts depend on: the membership account's RLP at the head (or the bootstrap rule)."""
+        membership = self.membership
+        if membership is None:
+            return b"bootstrap"
+        encoded = HexaryTrie(self._node.store, self._node.head.state_root).get(keccak(membership))
+        return membership + keccak(encoded or b"")
+
     def check(self, tx: SignedTransactionAPI, sender: bytes) -> None:
         """Raise NotPermitted unless `sender` may send `tx`."""
         head = self._node.head.hash
-        if head != self._verdicts_head:
-            self._verdicts, self._verdicts_head = {}, head
+        if head != self._version_head:
+            version, self._version_head = self._version(), head
+            if version != self._verdicts_version:
+                self._verdicts, self._verdicts_version = {}, version
         verdict = self._verdicts.get(sender)
         if verdict is None:
             verdict = self._verdicts[sender] = self.allowed(sender, tx.to, tx.value, fee_cap(tx), tx.gas, tx.data)

@@ -77,6 +77,21 @@ class ChainReader:
             self._receipt_cache[header.hash] = found
         return found
 
+    def locate(self, tx_hash: bytes) -> tuple[BlockAPI, int] | None:
+        """The canonical block holding `tx_hash` and its index there; None if not mined.
+
+        The index is a lookup table outside any root, so the transaction found there must
+        have the hash asked for.
+        """
+        try:
+            number, index = self.chain.chaindb.get_transaction_index(tx_hash)
+        except Exception:  # noqa: BLE001 — TransactionNotFound
+            return None
+        block = self.block(self.header_by_number(number))
+        if index >= len(block.transactions) or block.transactions[index].hash != tx_hash:
+            raise StoreCorrupted(f"store corrupted: the index of transaction 0x{tx_hash.hex()} points elsewhere")
+        return block, index
+
     def seal_of(self, block_hash: bytes) -> bytes | None:
         """The stored seal of `block_hash` (None for genesis, which the spec defines)."""
         try:
