@@ -90,8 +90,9 @@ def pending_state(reader: Reader, parent: BlockHeaderAPI, vm_class: type[CustosV
         gas_limit=parent.gas_limit,
         coinbase=reader.validator_address or parent.coinbase,
     )
-    vm = vm_class(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context)
-    return vm.state
+    if vm_class is CallVM:
+        return call_vm(chain, header).state
+    return vm_class(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context).state  # type: ignore[attr-defined]
 
 
 def spoof_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: int, gas: int) -> SpoofTransaction:
@@ -102,7 +103,12 @@ def spoof_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: in
     return SpoofTransaction(unsigned, from_=sender)
 
 
-class _Deadline:
+def call_vm(chain: ChainAPI, header: BlockHeaderAPI) -> CustosVM:
+    """A deadline-checked VM on `header`'s state (run it inside `CallDeadline(...)`)."""
+    return CallVM(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context)  # type: ignore[attr-defined]
+
+
+class CallDeadline:
     """Arms the calling thread's deadline for the duration of a `with` block."""
 
     def __init__(self, seconds: float) -> None:
@@ -149,7 +155,7 @@ class Executor:
     ) -> bytes:
         """Execute without committing; return the output or raise ExecutionReverted/ExecutionFailed."""
         gas = min(gas or CALL_GAS_CAP, CALL_GAS_CAP)
-        with _Deadline(self._time_limit):
+        with CallDeadline(self._time_limit):
             try:
                 if reuse_head:
                     state = self.head_state()
@@ -177,7 +183,7 @@ class Executor:
         at = header or self._reader.head
         state = pending_state(self._reader, at)
         tx = spoof_call(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
-        with _Deadline(self._time_limit):
+        with CallDeadline(self._time_limit):
             try:
                 return int(self._reader.chain.gas_estimator(state, tx))
             except VMError:

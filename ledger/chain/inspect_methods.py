@@ -21,7 +21,8 @@ from eth_utils import keccak
 from trie import HexaryTrie
 
 from ledger.chain.encoding import addr, d, q
-from ledger.chain.execution import pending_state, revert_message, spoof_call
+from ledger.chain.errors import ExecutionFailed
+from ledger.chain.execution import CallDeadline, CallTimeout, call_vm, pending_state, revert_message, spoof_call
 from ledger.chain.params import InvalidParams, address, arity, call_args, hash32, slot
 
 _PRECOMPILES = frozenset(i.to_bytes(20, "big") for i in range(1, 11))
@@ -103,12 +104,16 @@ class InspectMethods:
         chain = self.node.chain
         parent = chain.chaindb.get_block_header_by_hash(block.header.parent_hash)
         header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
-        vm = chain.get_vm(header)
-        for tx in block.transactions[:index]:
-            receipt, _ = vm.apply_transaction(header, tx)
-            header = vm.add_receipt_to_header(header, receipt)
-        tx = block.transactions[index]
-        receipt, computation = vm.apply_transaction(header, tx)
+        vm = call_vm(chain, header)
+        try:
+            with CallDeadline(self.node.call_time_limit):
+                for tx in block.transactions[:index]:
+                    receipt, _ = vm.apply_transaction(header, tx)
+                    header = vm.add_receipt_to_header(header, receipt)
+                tx = block.transactions[index]
+                receipt, computation = vm.apply_transaction(header, tx)
+        except CallTimeout:
+            raise ExecutionFailed(f"trace timed out after {self.node.call_time_limit:g} s") from None
         frame = _frame(computation)
         frame["gasUsed"] = q(receipt.gas_used - header.gas_used)
         frame["gas"] = q(tx.gas)

@@ -38,6 +38,9 @@ CLIENT_VERSION = "custos-chain/0.1.0/py-evm-0.12"
 MAX_FEE_HISTORY = 1024
 # How long a receipt query for a pending transaction waits for its block (see Node.wait_while_pending).
 RECEIPT_WAIT = 1.0
+# At most this many receipt queries wait at once (the rest answer null at once): waiting
+# must not occupy every read worker, or a bystander's eth_blockNumber would queue behind.
+_WAITERS = threading.BoundedSemaphore(3)
 
 
 class Methods(PoolMethods, InspectMethods, LogMethods):
@@ -198,8 +201,11 @@ class Methods(PoolMethods, InspectMethods, LogMethods):
         (raw,) = arity(params, 1)
         tx_hash = hash32(raw, "transactionHash")
         found = self._locate(tx_hash)
-        if found is None and self._node.pool.get(tx_hash) is not None:
-            self._node.wait_while_pending(tx_hash, RECEIPT_WAIT)
+        if found is None and self._node.pool.get(tx_hash) is not None and _WAITERS.acquire(blocking=False):
+            try:
+                self._node.wait_while_pending(tx_hash, RECEIPT_WAIT)
+            finally:
+                _WAITERS.release()
             self._refresh()
             found = self._locate(tx_hash)
         return None if found is None else receipt_json(self.node, *found)

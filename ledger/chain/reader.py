@@ -137,6 +137,11 @@ class ReadView(ChainReader):
         return self.node.validator_address
 
     @property
+    def call_time_limit(self) -> float:
+        """Seconds a call, estimate or trace may run."""
+        return self.node.call_time_limit
+
+    @property
     def pool(self) -> TxPool:
         """The node's pool (reads of it copy what they iterate)."""
         return self.node.pool

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ledger.chain.node import Node
 
 CHECKPOINT_KEY = b"custos:verified-height"
-TIP_BLOCKS = 64
+TIP_BLOCKS = 16
 
 
 def record_checkpoint(node: Node, header: BlockHeaderAPI) -> None:
