@@ -56,6 +56,8 @@ def encode_vector(values: np.ndarray, fraction_bits: int, parties: int, owner: s
                 " give fraction_bits > 0 (or leave it unset for the float default)"
             )
         scaled = np.rint(array * float(1 << fraction_bits))
+    elif array.dtype.kind in "iu" and fraction_bits == 0 and array.dtype.itemsize <= 8 and array.dtype != np.uint64:
+        scaled = array.astype(np.int64)
     elif array.dtype.kind in "iu":
         scaled = array.astype(object) * (1 << fraction_bits) if array.size else array
     else:

@@ -92,16 +92,20 @@ def client_role(
 ) -> Role:
     """Client `me` (its index in `clients`); `drop_at` (a stage name) simulates a client that stops there.
 
-    Its output's value is {"accepted": U3, the clients whose inputs are in the sum} or, if the
-    server dropped it (or it stopped), {"accepted": None, "dropped_at": step}.
+    Its output's value is {"accepted": U3, the clients whose inputs are in the sum}; a client that
+    was dropped (or stopped) also gets "dropped_at", with "accepted" None unless its input was
+    already in U3 when it stopped.
     """
 
     st = params.step
 
-    def stopped(ch: Channel, at: str) -> RoleOutput:
+    def stopped(ch: Channel, at: str, accepted: list[int] | None = None) -> RoleOutput:
         ch.expire(*map(st, STEPS))  # whatever peers still send us for this instance is stale
         return RoleOutput(
-            {"accepted": None, "dropped_at": at}, None, finishers=[ch.address], metadata={"rows": 0, "dropped_at": at}
+            {"accepted": accepted, "dropped_at": at},
+            None,
+            finishers=[ch.address],
+            metadata={"rows": 0, "dropped_at": at},
         )
 
     def from_server(ch: Channel, step: str, wait: float) -> dict | None:
@@ -152,7 +156,7 @@ def client_role(
             raise ProtocolViolation(server, st("unmask"), "U3 omits us, is below threshold or is not within U2")
         held.update(_receive_shares(ch, me, u2, clients, st("keyshares")))
         if drop_at == "unmask":
-            return stopped(ch, "unmask")
+            return stopped(ch, "unmask", u3)  # our input is in U3: the sum includes it
         answer = masking.unmask_shares(held, u3, [d for d in u2 if d not in u3])
         ch.send(
             server,
@@ -161,7 +165,7 @@ def client_role(
         )
         done = from_server(ch, "done", wait)
         if done is None:
-            return stopped(ch, "unmask")
+            return stopped(ch, "unmask", u3)
         finishers = [clients[i] for i in _indices(done, "clients", server, st("done"))] + [server]
         return RoleOutput({"accepted": u3}, None, finishers=finishers, metadata={"rows": 1})
 

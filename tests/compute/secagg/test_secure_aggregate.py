@@ -10,6 +10,7 @@ import pytest
 from compute.errors import NotAParty, PeerAborted, ProtocolAborted, TooManyDropouts
 from compute.secagg import secure_aggregate
 from compute.transcript import FailureLog
+from tests.compute.conftest import SlowLink
 
 STAGE = 1.0  # generous: a loaded CI machine must not turn a slow client into a dropout
 
@@ -79,36 +80,6 @@ def test_five_dropouts_abort_with_no_output_and_a_recorded_failure(group) -> Non
     # the first client that missed the last deadline is at fault, not the server
     assert excinfo.value.party == clients[2].address and excinfo.value.step == "unmasked"
     assert log.records[-1].error == "TooManyDropouts" and log.records[-1].party == clients[2].address
-
-
-class SlowLink:
-    """A real in-process network on which one honest client's messages at one step arrive late: each is held
-    until the server sends its next message at `release_step` (so the server's deadline has passed, however
-    fast or slow the machine), then delivered. The client runs the unchanged protocol code."""
-
-    def __init__(self, mailboxes, straggler: str, slow_step: str, server: str, release_step: str) -> None:
-        from tests.compute.conftest import WireTap
-
-        self.tap = WireTap(mailboxes, self._hook)
-        self.straggler, self.slow_step, self.server, self.release_step = straggler, slow_step, server, release_step
-        self.held: list[tuple[str, bytes]] = []
-        self.late_deliveries = 0
-
-    def _hook(self, to, env):
-        from compute.envelope import parse
-
-        header = parse(env).header
-        if header.sender == self.straggler and header.step == self.slow_step:
-            self.held.append((to, env))
-            return []
-        if header.sender == self.server and header.step == self.release_step and self.held:
-            while self.held:
-                self.tap.inner.deliver(*self.held.pop(0))
-                self.late_deliveries += 1
-        return [env]
-
-    def deliver(self, receiver, envelope) -> None:
-        self.tap.deliver(receiver, envelope)
 
 
 def test_real_straggler_is_dropped_learns_it_and_its_self_mask_is_never_revealed(group, monkeypatch) -> None:
