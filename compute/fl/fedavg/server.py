@@ -97,7 +97,7 @@ def _report(
     metric: str,
     owners: list[str],
 ) -> ContributionReport:
-    utilities = {frozenset(): score(initial)}
+    utilities: dict[frozenset[int], float] = {frozenset(): score(initial)}
     for coalition in coalitions(len(clients)):
         round_sums = [sums.get((coalition, t), (None, 0)) for t in range(params.rounds)]
         utilities[frozenset(coalition)] = score(reconstruct(initial, round_sums))
@@ -107,11 +107,11 @@ def _report(
         return ContributionReport.build(
             table,
             "shapley-replication-robust",
-            robust.values,
+            [float(v) for v in robust.values],
             robust.error_bound,
             replica_groups=[list(g) for g in robust.groups],
         )
-    return ContributionReport.build(table, "leave-one-out", leave_one_out(len(clients), table))
+    return ContributionReport.build(table, "leave-one-out", [float(v) for v in leave_one_out(len(clients), table)])
 
 
 def server_role(
