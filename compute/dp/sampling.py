@@ -24,19 +24,24 @@ def bernoulli(p: Fraction) -> bool:
 
 def bernoulli_exp(gamma: Fraction) -> bool:
     """True with probability exp(−γ), γ ≥ 0 rational (CKS Algorithm 1)."""
-    while gamma > 1:  # exp(−γ) = exp(−1)^⌊γ⌋ · exp(−(γ − ⌊γ⌋))
-        if not bernoulli_exp(Fraction(1)):
+    return _bernoulli_exp(gamma.numerator, gamma.denominator)
+
+
+def _bernoulli_exp(num: int, den: int) -> bool:
+    """exp(−num/den) as integers only (Fractions would normalise by a gcd at every step)."""
+    while num > den:  # exp(−γ) = exp(−1)^⌊γ⌋ · exp(−(γ − ⌊γ⌋))
+        if not _bernoulli_exp(1, 1):
             return False
-        gamma -= 1
+        num -= den
     k = 1
-    while bernoulli(gamma / k):
+    while secrets.randbelow(den * k) < num:  # Bernoulli(γ/k)
         k += 1
     return k % 2 == 1
 
 
 def _geometric_exp_minus_one() -> int:
     v = 0
-    while bernoulli_exp(Fraction(1)):
+    while _bernoulli_exp(1, 1):
         v += 1
     return v
 
@@ -45,10 +50,14 @@ def discrete_laplace(scale: Fraction) -> int:
     """One draw from Lap_Z(scale): P(x) ∝ exp(−|x|/scale) on the integers (CKS Algorithm 2)."""
     if scale <= 0:
         raise ValueError("the scale must be positive")
-    t, s = scale.numerator, scale.denominator  # scale = t/s
+    return _discrete_laplace(scale.numerator, scale.denominator)
+
+
+def _discrete_laplace(t: int, s: int) -> int:
+    """Lap_Z(t/s)."""
     while True:
         u = secrets.randbelow(t)
-        if not bernoulli_exp(Fraction(u, t)):
+        if not _bernoulli_exp(u, t):
             continue
         y = (u + t * _geometric_exp_minus_one()) // s
         negative = secrets.randbits(1) == 1
@@ -61,11 +70,13 @@ def discrete_gaussian(sigma2: Fraction) -> int:
     """One draw from N_Z(0, σ²): P(x) ∝ exp(−x²/(2σ²)) on the integers (CKS Algorithm 3)."""
     if sigma2 <= 0:
         raise ValueError("the variance parameter must be positive")
+    num, den = sigma2.numerator, sigma2.denominator
     t = _isqrt_floor(sigma2) + 1
     while True:
-        y = discrete_laplace(Fraction(t))
-        excess = abs(y) - sigma2 / t
-        if bernoulli_exp(excess * excess / (2 * sigma2)):
+        y = _discrete_laplace(t, 1)
+        # γ = (|y| − σ²/t)² / (2σ²) = (|y|·t·den − num)² / (2·t²·den·num)
+        excess = abs(y) * t * den - num
+        if _bernoulli_exp(excess * excess, 2 * t * t * den * num):
             return y
 
 
