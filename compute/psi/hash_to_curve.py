@@ -19,6 +19,8 @@ P = 2**255 - 19
 A = 486662  # the Montgomery coefficient J (K = 1)
 Z = 2  # Elligator 2's non-square for curve25519
 _L = 48  # ceil((ceil(log2(p)) + k) / 8) with k = 128
+_MP = gmpy2.mpz(P)
+_ZERO_PAD = hashlib.sha512(bytes(128))  # Z_pad, hashed once; each message continues a copy
 
 
 def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
@@ -26,7 +28,9 @@ def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
     if len(dst) > 255 or length > 255 * 64:
         raise ValueError("DST longer than 255 bytes or output too long")
     dst_prime = dst + bytes([len(dst)])
-    b0 = hashlib.sha512(bytes(128) + msg + length.to_bytes(2, "big") + b"\x00" + dst_prime).digest()
+    state = _ZERO_PAD.copy()
+    state.update(msg + length.to_bytes(2, "big") + b"\x00" + dst_prime)
+    b0 = state.digest()
     blocks = [hashlib.sha512(b0 + b"\x01" + dst_prime).digest()]
     while 64 * len(blocks) < length:
         mixed = bytes(x ^ y for x, y in zip(b0, blocks[-1]))
@@ -36,12 +40,13 @@ def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
 
 def map_to_u(u: int) -> int:
     """Elligator 2 (RFC 9380 §6.7.1) on curve25519: the u-coordinate of map_to_curve(u)."""
-    tv = (1 + Z * u * u) % P
-    x1 = (-A * int(gmpy2.invert(tv, P))) % P if tv else (-A) % P
-    gx1 = (x1 * (x1 * (x1 + A) + 1)) % P
-    if gmpy2.jacobi(gx1, P) >= 0:  # gx1 is a square (Euler's criterion via the Jacobi symbol): x1 is on the curve
-        return x1
-    return (-x1 - A) % P
+    w = gmpy2.mpz(u)
+    tv = (1 + Z * w * w) % _MP
+    x1 = (-A * gmpy2.invert(tv, _MP)) % _MP if tv else gmpy2.mpz(-A % P)
+    gx1 = (x1 * (x1 * (x1 + A) + 1)) % _MP
+    if gmpy2.jacobi(gx1, _MP) >= 0:  # gx1 is a square (Euler's criterion via the Jacobi symbol): x1 is on the curve
+        return int(x1)
+    return int((-x1 - A) % _MP)
 
 
 def encode_to_u(msg: bytes, dst: bytes) -> bytes:
