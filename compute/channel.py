@@ -67,7 +67,7 @@ class Channel:
         self._dormant: list[tuple[int, Header, bytes, bytes]] = []  # arrived while their step was closed
         self._arrivals = 0
         self._early: dict[Address, dict[int, bytes]] = {}  # authentic messages ahead of their sequence
-        self.rejected: list[MessageRejected] = []  # unauthenticated or replayed messages, dropped
+        self.rejected: deque[MessageRejected] = deque(maxlen=1024)  # dropped: unauthenticated or replayed
         self.step = "start"  # the step this party last sent or awaited: named if its role fails
 
     @property

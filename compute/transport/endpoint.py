@@ -53,6 +53,7 @@ class MessageEndpoint:
 
     def __init__(self) -> None:
         self._mailboxes: dict[tuple[int, Address], tuple[Mailbox, frozenset[Address] | None]] = {}
+        self._seen: dict[tuple[int, Address], set[tuple[Address, int, int]]] = {}  # (sender, seq, kind) queued
         self._lock = threading.Lock()
         self.dropped = 0  # envelopes refused after parsing (outsider, bad signature): counted, logged
 
@@ -65,15 +66,18 @@ class MessageEndpoint:
         """
         with self._lock:
             self._mailboxes[(job_id, party)] = (mailbox, None if roster is None else frozenset(roster))
+            self._seen[(job_id, party)] = set()
 
     def unregister(self, job_id: int, party: Address) -> None:
         """Stop accepting envelopes for `party` in job `job_id`."""
         with self._lock:
             self._mailboxes.pop((job_id, party), None)
+            self._seen.pop((job_id, party), None)
 
     def handle(self, body: bytes) -> tuple[int, str]:
         """Route one envelope: 202 accepted, 400 unparseable, 403 not from the roster or not signed by its
-        sender, 404 no such job/party here, 413 too big. Nothing but 202 reaches a mailbox."""
+        sender, 404 no such job/party here, 409 a replay of one already queued, 413 too big. Nothing but
+        202 reaches a mailbox."""
         if len(body) > MAX_ENVELOPE_BYTES:
             return 413, "envelope too large"
         try:
@@ -92,6 +96,18 @@ class MessageEndpoint:
             verify_signature(envelope)
         except SignatureInvalid as exc:
             return self._drop(403, exc.detail)
+        key = (header.sender, header.seq, header.kind)
+        with self._lock:
+            seen = self._seen.get((header.job_id, header.receiver))
+            if seen is None:
+                return 404, f"no job {header.job_id} for {header.receiver} here"
+            if key in seen:  # (sender, seq) names one message: a second copy is a replay, however it is signed
+                replayed = True
+            else:
+                replayed = False
+                seen.add(key)
+        if replayed:
+            return self._drop(409, f"sequence {header.seq} from {header.sender} already queued")
         mailbox.put(body)
         return 202, "accepted"
 

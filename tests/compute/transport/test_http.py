@@ -142,6 +142,8 @@ def test_unsigned_message_from_an_outsider_is_dropped_before_it_is_queued(make_p
         assert mailbox.get(0.0) is None  # nothing reached the party
         assert httpx.post(server.url + MESSAGES_PATH, content=genuine).status_code == 202
         assert mailbox.get(1.0) == genuine
+        assert httpx.post(server.url + MESSAGES_PATH, content=genuine).status_code == 409  # a replay: not queued
+        assert mailbox.get(0.0) is None and endpoint.dropped == 3
     finally:
         server.stop()
 
