@@ -29,7 +29,7 @@ def total_variation(draws: list[int], support: np.ndarray, pmf: np.ndarray) -> f
 def test_discrete_gaussian_draws_match_its_pmf() -> None:
     support, pmf = gaussian_pmf(9.0, 30)
     draws = [discrete_gaussian(Fraction(9)) for _ in range(DRAWS)]
-    assert total_variation(draws, support, pmf) < 0.02  # sampling error alone is ~0.01 at this size
+    assert total_variation(draws, support, pmf) < 0.025  # sampling error alone: mean 0.010, max 0.015 in 200 trials
 
 
 def test_discrete_laplace_draws_match_its_pmf() -> None:
@@ -37,7 +37,7 @@ def test_discrete_laplace_draws_match_its_pmf() -> None:
     pmf = np.exp(-np.abs(support) / 4.0)
     pmf /= pmf.sum()
     draws = [discrete_laplace(Fraction(4)) for _ in range(DRAWS)]
-    assert total_variation(draws, support, pmf) < 0.02
+    assert total_variation(draws, support, pmf) < 0.03  # sampling error alone: mean 0.016, max 0.021 in 200 trials
 
 
 def test_samplers_refuse_non_positive_scales() -> None:
@@ -88,6 +88,9 @@ def test_a_distinguisher_on_real_draws_never_beats_the_claimed_epsilon() -> None
     for threshold in range(-4, 8):  # every "guess: present if output ≥ threshold" test
         fpr, tpr = np.mean(without >= threshold), np.mean(with_ >= threshold)
         for a, b in ((tpr, fpr), (1 - fpr, 1 - tpr)):
-            if b > 0 and a - delta > 0:
-                best = max(best, math.log((a - delta) / b))
+            # a lower confidence bound (3 standard errors) on the rate ratio: an empirical ε that is a lower bound
+            a_low = a - 3 * math.sqrt(a * (1 - a) / draws)
+            b_high = b + 3 * math.sqrt(b * (1 - b) / draws) + 3 / draws
+            if a_low - delta > 0:
+                best = max(best, math.log((a_low - delta) / b_high))
     assert 0 < best <= claimed
