@@ -117,25 +117,6 @@ def test_real_straggler_is_dropped_learns_it_and_its_self_mask_is_never_revealed
     assert answers and all("3" not in a["b"] and "3" in a["key"] for a in answers)
 
 
-def test_too_many_stragglers_abort_naming_a_straggler_not_the_server(group) -> None:
-    clients, server = group
-    log = FailureLog()
-    drop = {c.address: "masked" for c in clients[:5]}
-    with pytest.raises(ProtocolAborted) as excinfo:
-        secure_aggregate(
-            clients,
-            server,
-            vectors_for(clients, 3),
-            job_id=40,
-            threshold=6,
-            drop=drop,
-            stage_timeout=STAGE,
-            failure_log=log,
-        )
-    assert isinstance(excinfo.value.cause, TooManyDropouts)
-    assert excinfo.value.party == clients[0].address and log.records[-1].party == clients[0].address
-
-
 def test_ten_vectors_of_three_tenths_sum_to_three_by_default(make_parties) -> None:
     parties = make_parties(11)
     vectors = {c.address: np.full(4, 0.3) for c in parties[:10]}
