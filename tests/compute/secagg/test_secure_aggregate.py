@@ -117,6 +117,45 @@ def test_real_straggler_is_dropped_learns_it_and_its_self_mask_is_never_revealed
     assert answers and all("3" not in a["b"] and "3" in a["key"] for a in answers)
 
 
+def test_a_slow_client_that_starts_after_the_first_deadline_is_dropped_and_told(make_parties) -> None:
+    import threading
+
+    from compute.channel import Job
+    from compute.envelope import parse
+    from compute.secagg import AggregationParams
+    from compute.secagg.protocol import client_role, server_role
+    from compute.session import run_in_process
+    from tests.compute.conftest import WireTap
+
+    parties = make_parties(5)
+    clients, server = parties[:4], parties[4]
+    order = [c.address for c in clients]
+    vectors = vectors_for(clients, 4, dim=3)
+    params = AggregationParams(3, 3, 0, STAGE)
+    deadline_passed = threading.Event()
+
+    def hook(to, env):
+        if parse(env).header.step == "roster1":  # the server has closed the advertise stage
+            deadline_passed.set()
+        return [env]
+
+    honest = client_role(3, vectors[order[3]], params, order, server.address)
+
+    def slow(ch):  # a slow machine: the same honest code, started only once the first deadline has passed
+        assert deadline_passed.wait(30), "the server never closed the advertise stage"
+        return honest(ch)
+
+    roles = {a: client_role(i, vectors[a], params, order, server.address) for i, a in enumerate(order[:3])}
+    roles |= {order[3]: slow, server.address: server_role(params, order)}
+    job = Job(44, "slow-client", {p.address: p.identity for p in parties}, 10)
+
+    outcomes = run_in_process(job, parties, roles, transport=lambda m: WireTap(m, hook))
+
+    assert outcomes[server.address].value["clients"] == [0, 1, 2]
+    assert np.array_equal(outcomes[server.address].value["sum"], sum(vectors[a] for a in order[:3]))
+    assert outcomes[order[3]].value == {"accepted": None, "dropped_at": "advertise"}
+
+
 def test_ten_vectors_of_three_tenths_sum_to_three_by_default(make_parties) -> None:
     parties = make_parties(11)
     vectors = {c.address: np.full(4, 0.3) for c in parties[:10]}
