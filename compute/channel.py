@@ -178,7 +178,7 @@ class Channel:
 
     def _dropped_note(self, sender: Address) -> str:
         forged = sum(1 for r in self.rejected if r.party == sender)
-        return f" ({forged} messages naming it as sender failed authentication and were dropped)" if forged else ""
+        return f" ({forged} messages naming it as sender were dropped: unauthenticated or replayed)" if forged else ""
 
     def _pump(self, timeout: float, awaiting: str, step: str) -> bool:
         raw = self._mailbox.get(timeout)
