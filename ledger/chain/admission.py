@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from eth.abc import SignedTransactionAPI
+from eth_typing import Address
 
 from ledger.chain.chainspec import CustosVM
 from ledger.chain.errors import InvalidTx, TxRejected
@@ -42,7 +43,7 @@ def decode_raw(raw: bytes, chain_id: int) -> SignedTransactionAPI:
 def check_against_state(node: Node, tx: SignedTransactionAPI, sender: bytes) -> None:
     """Raise TxRejected unless `tx` fits the head state and `sender`'s pending transactions."""
     state = node.executor.head_state()
-    nonce = state.get_nonce(sender)
+    nonce = state.get_nonce(Address(sender))
     if tx.nonce < nonce:
         raise TxRejected(f"nonce too low: next nonce {nonce}, tx nonce {tx.nonce}")
     if node.pool.has_nonce(sender, tx.nonce):
@@ -56,7 +57,7 @@ def check_against_state(node: Node, tx: SignedTransactionAPI, sender: bytes) -> 
         raise TxRejected(f"intrinsic gas too low: {tx.gas} < {tx.intrinsic_gas}")
     cost = tx.gas * fee_cap(tx) + tx.value
     pending = node.pool.pending_cost(sender)
-    balance = state.get_balance(sender)
+    balance = state.get_balance(Address(sender))
     if balance < pending + cost:
         raise TxRejected(
             f"insufficient funds for gas * price + value: balance {balance}, cost {cost}, "

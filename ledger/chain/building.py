@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ChainAPI, ReceiptAPI, SignedTransactionAPI
+from eth_typing import Address
 
 from ledger.chain.chainspec import GAS_TARGET
 
@@ -122,7 +123,7 @@ def _attempt(
             continue
         if included and declared + tx.gas > gas_budget:
             break
-        expected = vm.state.get_nonce(candidate.sender)
+        expected = vm.state.get_nonce(Address(candidate.sender))
         if tx.nonce < expected:
             stale.append(Dropped(tx.hash, candidate.sender, tx.nonce, f"nonce too low: account nonce is {expected}"))
             continue

@@ -19,6 +19,7 @@ from eth.exceptions import Revert, VMError
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address
 
 from ledger.chain.chainspec import CustosVM
 from ledger.chain.errors import ExecutionFailed, ExecutionReverted
@@ -51,7 +52,7 @@ class _Guarded:
 
 
 class _DeadlineComputation(CancunComputation):
-    opcodes = {op: (_Guarded(fn) if op in _GUARDED else fn) for op, fn in CancunComputation.opcodes.items()}
+    opcodes = {op: (_Guarded(fn) if op in _GUARDED else fn) for op, fn in CancunComputation.opcodes.items()}  # type: ignore[misc]
 
 
 class _DeadlineState(CancunState):
@@ -98,7 +99,7 @@ def pending_state(reader: Reader, parent: BlockHeaderAPI, vm_class: type[CustosV
 def spoof_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: int, gas: int) -> SpoofTransaction:
     """An unsigned call from `sender` at its current nonce, as eth_call runs it."""
     unsigned = CustosVM.create_unsigned_transaction(
-        nonce=state.get_nonce(sender), gas_price=0, gas=gas, to=to, value=value, data=data
+        nonce=state.get_nonce(Address(sender)), gas_price=0, gas=gas, to=Address(to), value=value, data=data
     )
     return SpoofTransaction(unsigned, from_=sender)
 
@@ -160,15 +161,15 @@ class Executor:
                 if reuse_head:
                     state = self.head_state()
                     snapshot = state.snapshot()
+                    call = spoof_call(state, sender, to, data, value, gas)
                     try:
-                        computation = state.costless_execute_transaction(
-                            spoof_call(state, sender, to, data, value, gas)
-                        )
+                        computation = state.costless_execute_transaction(call)  # type: ignore[arg-type]
                     finally:
                         state.revert(snapshot)
                 else:
                     state = pending_state(self._reader, header or self._reader.head)
-                    computation = state.costless_execute_transaction(spoof_call(state, sender, to, data, value, gas))
+                    call = spoof_call(state, sender, to, data, value, gas)
+                    computation = state.costless_execute_transaction(call)  # type: ignore[arg-type]
             except CallTimeout:
                 self._head_state = None
                 raise ExecutionFailed(f"execution timed out after {self._time_limit:g} s") from None
@@ -185,7 +186,7 @@ class Executor:
         tx = spoof_call(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
         with CallDeadline(self._time_limit):
             try:
-                return int(self._reader.chain.gas_estimator(state, tx))
+                return int(self._reader.chain.gas_estimator(state, tx))  # type: ignore[attr-defined]
             except VMError:
                 pass
             except CallTimeout:

@@ -47,9 +47,8 @@ class InspectMethods:
         touched: dict[bytes, set[int]] = {}
         _record_access(state, touched)
         gas = min(args.gas or header.gas_limit, header.gas_limit)
-        computation = state.costless_execute_transaction(
-            spoof_call(state, args.sender, args.to, args.data, args.value, gas)
-        )
+        call = spoof_call(state, args.sender, args.to, args.data, args.value, gas)
+        computation = state.costless_execute_transaction(call)  # type: ignore[arg-type]
         skip = _PRECOMPILES | {args.sender, header.coinbase, self.node.validator_address or b""}
         entries = [
             {"address": addr(a), "storageKeys": [d(s.to_bytes(32, "big")) for s in sorted(slots)]}
@@ -132,8 +131,8 @@ def _record_access(state: StateAPI, touched: dict[bytes, set[int]]) -> None:
         touched.setdefault(bytes(account), set()).add(position)
         warm_slot(account, position)
 
-    state.mark_address_warm = address_warm  # type: ignore[method-assign]
-    state.mark_storage_warm = slot_warm  # type: ignore[method-assign]
+    state.mark_address_warm = address_warm  # type: ignore[method-assign,assignment]
+    state.mark_storage_warm = slot_warm  # type: ignore[method-assign,assignment]
 
 
 def _frame(computation: ComputationAPI) -> dict[str, Any]:
@@ -154,7 +153,7 @@ def _frame(computation: ComputationAPI) -> dict[str, Any]:
         "value": q(msg.value),
         "gas": q(msg.gas),
         "gasUsed": q(computation.get_gas_used()),
-        "input": d(msg.data if not msg.is_create else msg.code),
+        "input": d(bytes(msg.data if not msg.is_create else msg.code)),
         "output": d(computation.output),
     }
     if computation.is_error:

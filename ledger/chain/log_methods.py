@@ -78,8 +78,10 @@ class LogMethods:
         first, filt.next_block = filt.next_block, head + 1
         if filt.kind == "blocks":
             return block_hashes(self.node, first, head)
-        last = head if filt.query.to_ref.number is None else min(head, filt.query.to_ref.number)
-        return logs_in_range(self.node, filt.query, first, last) if first <= last else []
+        query = filt.query
+        assert query is not None  # a log filter always has its query
+        last = head if query.to_ref.number is None else min(head, query.to_ref.number)
+        return logs_in_range(self.node, query, first, last) if first <= last else []
 
     def rpc_eth_getFilterLogs(self, params: list[Any]) -> list[Any]:
         (fid,) = arity(params, 1)

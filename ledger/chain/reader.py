@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ChainAPI, ReceiptAPI
 from eth.db.backends.base import BaseAtomicDB
+from eth_typing import BlockNumber, Hash32
 
 from ledger.chain.chainspec import chain_class
 from ledger.chain.errors import StoreCorrupted
@@ -55,7 +56,7 @@ class ChainReader:
 
     def header_by_number(self, number: int) -> BlockHeaderAPI:
         """Canonical header at `number`; raises HeaderNotFound."""
-        return self.chain.chaindb.get_canonical_block_header_by_number(number)
+        return self.chain.chaindb.get_canonical_block_header_by_number(BlockNumber(number))
 
     def block(self, header: BlockHeaderAPI) -> BlockAPI:
         """The full block for `header`, its transactions checked against the header's root."""
@@ -84,7 +85,7 @@ class ChainReader:
         have the hash asked for.
         """
         try:
-            number, index = self.chain.chaindb.get_transaction_index(tx_hash)
+            number, index = self.chain.chaindb.get_transaction_index(Hash32(tx_hash))
         except Exception:  # noqa: BLE001 — TransactionNotFound
             return None
         block = self.block(self.header_by_number(number))
@@ -118,7 +119,7 @@ class ReadView(ChainReader):
     def __init__(self, node: Node) -> None:
         self.node = node
         self.spec = node.spec
-        self.db = LMDBSnapshot(node.store.env)
+        self.db = self.snapshot = LMDBSnapshot(node.store.env)
         self.chain = chain_class(node.chain_id)(self.db)
         self.executor = Executor(self, node.call_time_limit)
         self._receipt_cache = node._receipt_cache
@@ -152,4 +153,4 @@ class ReadView(ChainReader):
 
     def close(self) -> None:
         """End the snapshot's read transaction."""
-        self.db.close()
+        self.snapshot.close()
