@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +140,38 @@ def test_pending_means_the_pool_not_the_head(tmp_path: Path) -> None:
         assert ask("eth_getTransactionCount", [MEMBERS[1].address, "pending"]) == "0x1"
     finally:
         node.close()
+
+
+ETHERS_SCRIPT = """
+const { ethers } = require("ethers");
+(async () => {
+  const [url, address, txHash] = process.argv.slice(1);
+  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true });
+  const pending = await provider.getBlock("pending");
+  const proof = await provider.send("eth_getProof", [address, ["0x0"], "latest"]);
+  const trace = await provider.send("debug_traceTransaction", [txHash, { tracer: "callTracer" }]);
+  let reason = null;
+  try { await provider.call({ to: "0x000000000000000000000000000000000000a0a0" }); }
+  catch (err) { reason = err.reason; }
+  console.log(JSON.stringify({ pendingNumber: pending.number, pendingHash: pending.hash,
+    storage: proof.storageProof[0].value, traced: trace.type, reason }));
+  provider.destroy();
+})().catch((err) => { console.error(err); process.exit(1); });
+"""
+
+
+def test_ethers_reads_the_pending_block_proofs_traces_and_revert_reasons(
+    served: tuple[ChainServer, str, bytes],
+) -> None:
+    server, beacon, ping = served
+    modules = Path(__file__).resolve().parents[3] / "contracts" / "node_modules"
+    done = subprocess.run(
+        ["node", "-e", ETHERS_SCRIPT, server.url, beacon, "0x" + ping.hex()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NODE_PATH": str(modules)},
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"pendingNumber": 3, "pendingHash": None, "storage": "0x5", "traced": "CALL", "reason": "nope"}
