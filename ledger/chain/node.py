@@ -127,13 +127,6 @@ class Node(ChainReader):
 
     # -- reading --
     @property
-    def head(self) -> BlockHeaderAPI:
-        """The canonical head header (cached; only this node moves it)."""
-        if self._head is None:
-            self._head = self.chain.chaindb.get_canonical_head()
-        return self._head
-
-    @property
     def validator_address(self) -> bytes | None:
         """This node's sealing address, if it holds a validator key."""
         return None if self._validator is None else self._validator.public_key.to_canonical_address()

@@ -44,10 +44,14 @@ class ChainReader:
     spec: GenesisSpec
     _receipt_cache: dict[bytes, tuple[ReceiptAPI, ...]]
 
+    _head: BlockHeaderAPI | None
+
     @property
     def head(self) -> BlockHeaderAPI:
-        """The canonical head header."""
-        raise NotImplementedError
+        """The canonical head header (cached: a snapshot never moves; the node resets it when it writes)."""
+        if self._head is None:
+            self._head = self.chain.chaindb.get_canonical_head()
+        return self._head
 
     @property
     def chain_id(self) -> int:
@@ -124,13 +128,6 @@ class ReadView(ChainReader):
         self.executor = Executor(self, node.call_time_limit)
         self._receipt_cache = node._receipt_cache
         self._head: BlockHeaderAPI | None = None
-
-    @property
-    def head(self) -> BlockHeaderAPI:
-        """The canonical head of this snapshot."""
-        if self._head is None:
-            self._head = self.chain.chaindb.get_canonical_head()
-        return self._head
 
     @property
     def validator_address(self) -> bytes | None:

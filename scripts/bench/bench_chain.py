@@ -26,6 +26,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -77,6 +79,43 @@ def _wait_up(url: str, proc: subprocess.Popen) -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
     raise RuntimeError("node did not start")
+
+
+@contextmanager
+def _custos_up(directory: Path) -> Iterator[str]:
+    """A `custos chain up` process serving `directory`; yields its URL."""
+    port = _port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_up(f"http://127.0.0.1:{port}", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def _anvil_up() -> Iterator[str]:
+    """An anvil process; yields its URL."""
+    if ANVIL is None:
+        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
+    port = _port()
+    proc = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_up(f"http://127.0.0.1:{port}", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def _receipt(client: httpx.Client, url: str, tx_hash: str) -> dict:
@@ -239,47 +278,22 @@ def bench_embedded_senders(per_sender: int) -> dict[str, float]:
         _, anchor = _prepare_embedded(directory, SENDERS_CONSORTIUM)
         keystore = Keystore(directory / "keystore")
         accounts = [keystore.unlock(f"sender{i}", DEV_PASSWORD) for i in range(8)]
-        port = _port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_up(f"http://127.0.0.1:{port}", proc)
-            return run_senders(f"http://127.0.0.1:{port}", accounts, per_sender, 0, anchor)
-        finally:
-            proc.kill()
-            proc.wait()
+        with _custos_up(directory) as url:
+            return run_senders(url, accounts, per_sender, 0, anchor)
 
 
 def bench_anvil_senders(per_sender: int) -> dict[str, float]:
     """anvil's first 8 dev accounts, the same workload."""
-    if ANVIL is None:
-        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
-    port = _port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_up(url, proc)
+    with _anvil_up() as url:
         owner = Account.from_key(ANVIL_KEY)
         accounts = [Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(8)]
         with httpx.Client(timeout=120) as client:
             common = {"chainId": 31337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}
             members = [a.address for a in accounts]
-            consortium = _deploy(
-                client, url, owner, common, 0, CONSORTIUM, [members, [31] * 8, [str(i) for i in range(8)], 1, 86_400]
-            )
+            names = [str(i) for i in range(8)]
+            consortium = _deploy(client, url, owner, common, 0, CONSORTIUM, [members, [31] * 8, names, 1, 86_400])
             anchor = _deploy(client, url, owner, common, 1, ANCHOR, [consortium])
         return run_senders(url, accounts, per_sender, 10**10, anchor)
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def bench_raw_pyevm(count: int) -> dict[str, float]:
@@ -327,36 +341,13 @@ def bench_embedded(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "chain"
         sender, anchor = _prepare_embedded(directory)
-        port = _port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_up(f"http://127.0.0.1:{port}", proc)
-            return run_workload(f"http://127.0.0.1:{port}", sender, count, fee=0, anchor=anchor)
-        finally:
-            proc.kill()
-            proc.wait()
+        with _custos_up(directory) as url:
+            return run_workload(url, sender, count, fee=0, anchor=anchor)
 
 
 def bench_anvil(count: int) -> dict[str, float]:
-    if ANVIL is None:
-        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
-    port = _port()
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_up(f"http://127.0.0.1:{port}", proc)
-        return run_workload(f"http://127.0.0.1:{port}", Account.from_key(ANVIL_KEY), count, fee=10**10)
-    finally:
-        proc.kill()
-        proc.wait()
+    with _anvil_up() as url:
+        return run_workload(url, Account.from_key(ANVIL_KEY), count, fee=10**10)
 
 
 def profile(count: int) -> None:
