@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -82,15 +82,9 @@ def _wait_up(url: str, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def _custos_up(directory: Path) -> Iterator[str]:
-    """A `custos chain up` process serving `directory`; yields its URL."""
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _serving(command: list[str], port: int) -> Iterator[str]:
+    """Run a node process listening on `port`; yields its URL once it answers."""
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_up(f"http://127.0.0.1:{port}", proc)
         yield f"http://127.0.0.1:{port}"
@@ -99,23 +93,18 @@ def _custos_up(directory: Path) -> Iterator[str]:
         proc.wait()
 
 
-@contextmanager
-def _anvil_up() -> Iterator[str]:
-    """An anvil process; yields its URL."""
+def _custos_up(directory: Path) -> AbstractContextManager[str]:
+    """A `custos chain up` process serving `directory`."""
+    port = _port()
+    return _serving([sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)], port)
+
+
+def _anvil_up() -> AbstractContextManager[str]:
+    """An anvil process."""
     if ANVIL is None:
         raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
     port = _port()
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_up(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
+    return _serving([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], port)
 
 
 def _receipt(client: httpx.Client, url: str, tx_hash: str) -> dict:
