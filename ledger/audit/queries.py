@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ledger.audit.evidence import source_share
 from ledger.audit.trails import (
     JobSummary,
     JobTrail,
@@ -36,6 +37,7 @@ _STATUS_EVENTS = (
     "JobCancelled",
     "JobAborted",
 )
+_USE_EVENTS = (*_STATUS_EVENTS, "EscrowReleased")
 
 
 class AuditQueries:
@@ -55,6 +57,10 @@ class AuditQueries:
             return JobTrail(job_id, status, ())
         return JobTrail(job_id, status, tuple(e for e in everything if _matches(e, where)))
 
+    def job_events(self, job_id: int) -> list[IndexedEvent]:
+        """Every indexed event linked to job `job_id` (empty when there is none; for verification)."""
+        return self._linked("job", [str(job_id)], TrailFilter())
+
     def source_trail(self, source_id: int, where: TrailFilter = TrailFilter()) -> SourceTrail:
         """A source's versions, the jobs that used it (consent, status, payout) and its events."""
         events = self._linked("source", [str(source_id)], TrailFilter())
@@ -72,18 +78,17 @@ class AuditQueries:
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
         keys = [str(j) for j in opened]
         by_job: dict[int, list[IndexedEvent]] = {}
-        for event in self._linked("job", keys, TrailFilter(kinds=_STATUS_EVENTS)):
+        for event in self._linked("job", keys, TrailFilter(kinds=_USE_EVENTS)):
             by_job.setdefault(event.args["jobId"], []).append(event)
-        paid: dict[int, int] = {}
-        for event in self._credits_to(owner, keys):
-            paid[event.args["jobId"]] = paid.get(event.args["jobId"], 0) + event.args["amount"]
         uses = []
         for job_id, opening in opened.items():
-            status = _status([opening, *by_job.get(job_id, [])])
-            if where.status is not None and where.status != status:
+            job_events = [opening, *by_job.get(job_id, [])]
+            status = _status(job_events)
+            if (where.status is not None and where.status != status) or not _matches(opening, _times(where)):
                 continue
             version = opening.args["versions"][opening.args["sourceIds"].index(source_id)]
-            uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid.get(job_id, 0)))
+            paid = source_share(job_events, source_id, self.source_terms_at)
+            uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid))
         used = {u.job_id for u in uses}
         shown = tuple(
             e
@@ -170,20 +175,6 @@ class AuditQueries:
             found.sort(key=lambda e: (e.block_number, e.log_index))
         return found
 
-    def _credits_to(self, payee: str, job_keys: Sequence[str]) -> list[IndexedEvent]:
-        """PaymentCredited events of these jobs to `payee`, filtered inside SQLite (no JSON parsing in Python)."""
-        found = []
-        for start in range(0, len(job_keys), 500):
-            chunk = job_keys[start : start + 500]
-            rows = self.store.conn.execute(
-                f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job' AND "
-                f"l.key IN ({','.join('?' * len(chunk))}) AND e.event = 'PaymentCredited' AND "
-                "json_extract(e.args, '$.payee') = ?",
-                [*chunk, payee],
-            )
-            found += [row_to_event(r) for r in rows]
-        return found
-
     def _named(self, event: str) -> list[IndexedEvent]:
         rows = self.store.conn.execute(
             f"SELECT {_COLUMNS} FROM events e WHERE e.event = ? ORDER BY e.block_number, e.log_index", (event,)
@@ -197,6 +188,10 @@ class AuditQueries:
             job = event.args["jobId"]
             by_job[job] = status_after(event, by_job[job])
         return by_job
+
+
+def _times(where: TrailFilter) -> TrailFilter:
+    return TrailFilter(since=where.since, until=where.until)
 
 
 def _status(events: Iterable[IndexedEvent]) -> str:

@@ -3,7 +3,8 @@
 `ledger.deploy` writes the file (`Deployment.to_json`); this reader accepts it without
 importing the deployer, so auditors need only the file. Accepted shapes: a top-level
 `chainId`, and the contracts as `{"contracts"|"addresses": {name: address | {"address": ...}}}`;
-an optional `startBlock`/`deployedAt` block tells the indexer where to begin.
+an optional `startBlock`/`deployedAt` block tells the indexer where to begin, and an optional
+`genesis` object (`hash`, `validators`) pins the chain's genesis for auditors.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class DeploymentInfo:
     chain_id: int
     addresses: Mapping[str, ChecksumAddress]
     start_block: int = 0
+    genesis: Mapping[str, Any] | None = None  # {"hash", "validators"}: the auditor's trust root, if pinned
 
     def address(self, name: str) -> ChecksumAddress:
         """The address of contract `name`; `DeploymentError` if the deployment has none."""
@@ -52,7 +54,10 @@ def parse_deployment(raw: Mapping[str, Any]) -> DeploymentInfo:
     if not isinstance(chain_id, int):
         raise DeploymentError("deployment.json has no integer 'chainId'")
     start = raw.get("startBlock", raw.get("deployedAt", raw.get("block", 0)))
-    return DeploymentInfo(chain_id, addresses, start if isinstance(start, int) else 0)
+    genesis = raw.get("genesis")
+    return DeploymentInfo(
+        chain_id, addresses, start if isinstance(start, int) else 0, genesis if isinstance(genesis, Mapping) else None
+    )
 
 
 def load_deployment(path: str | Path) -> DeploymentInfo:

@@ -18,8 +18,21 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound
 
 from ledger.client.connection import rpc
+from ledger.errors import IndexerError
 from ledger.index.decode import EventSpec, event_specs, links_of
 from ledger.index.store import EventStore, IndexedEvent, Position
+
+
+class HistoryChanged(IndexerError):
+    """A block the index already holds has a different hash on the chain now (a reorg or a rewrite)."""
+
+    def __init__(self, height: int, indexed: bytes, now: bytes | None) -> None:
+        self.height, self.indexed, self.now = height, indexed, now
+        found = "no block" if now is None else f"0x{now.hex()[:16]}…"
+        super().__init__(
+            f"history changed at block {height}: indexed 0x{indexed.hex()[:16]}…, the chain now has {found}"
+            " (on a finality-sealed chain this is a rewrite, not a reorg)"
+        )
 
 
 @dataclass(frozen=True)
@@ -56,10 +69,14 @@ class EventIndexer:
             for topic, spec in event_specs(name, abi).items():
                 self._specs[(checksum, topic)] = spec
 
-    def sync(self, to_block: int | None = None) -> SyncResult:
-        """Index up to `to_block` (default: the head), batch by batch."""
+    def sync(self, to_block: int | None = None, *, accept_reorg: bool = False) -> SyncResult:
+        """Index up to `to_block` (default: the head), batch by batch.
+
+        A changed block under the indexed tip raises `HistoryChanged` and leaves the index as it
+        was; with `accept_reorg` the index is rewound to the common ancestor and re-read.
+        """
         head = to_block if to_block is not None else rpc(lambda: self.w3.eth.block_number, what="read the head")
-        reorg_at = self._check_tip()
+        reorg_at = self._check_tip(accept_reorg)
         position = self.store.position(self.start_block)
         first, added = position.next_block, 0
         while position.next_block <= head:
@@ -125,11 +142,16 @@ class EventIndexer:
         except BlockNotFound:
             return None
 
-    def _check_tip(self) -> int | None:
+    def _check_tip(self, accept_reorg: bool) -> int | None:
         """Detect a changed block at or below the last indexed one; rewind to the common ancestor."""
         position = self.store.position(self.start_block)
-        if position.tip_number is None or self._canonical_hash(position.tip_number) == position.tip_hash:
+        if position.tip_number is None:
             return None
+        now = self._canonical_hash(position.tip_number)
+        if now == position.tip_hash:
+            return None
+        if not accept_reorg:
+            raise HistoryChanged(position.tip_number, position.tip_hash or b"", now)
         ancestor = self.start_block - 1
         for number, stored_hash in self.store.stored_blocks(below=position.tip_number):
             if self._canonical_hash(number) == bytes(stored_hash):
