@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -66,16 +68,23 @@ def _time(value: str | None, option: str) -> int | None:
     return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp())
 
 
-def _open(rpc: list[str], chain: Path | None, deployment: Path | None, index: Path | None, saved: Path | None) -> Any:
-    """The auditor; a chain store failing verification is a failed check (exit 3), not a usage error."""
+@contextmanager
+def _open(
+    rpc: list[str], chain: Path | None, deployment: Path | None, index: Path | None, saved: Path | None
+) -> Iterator[Any]:
+    """The auditor, closed afterwards; a chain store failing verification is a failed check (exit 3)."""
     from ledger.audit.session import AuditPaths, open_auditor
     from ledger.chain.errors import HistoryError
 
     try:
-        return open_auditor(rpc, chain, AuditPaths.resolve(chain, deployment, index, saved))
+        auditor = open_auditor(rpc, chain, AuditPaths.resolve(chain, deployment, index, saved))
     except HistoryError as exc:
         typer.echo(f"✗ chain store: chain store: {exc}")
         raise typer.Exit(3) from None
+    try:
+        yield auditor
+    finally:
+        auditor.close()
 
 
 def _sync(auditor: Any, accept_reorg: bool) -> None:
@@ -104,24 +113,28 @@ def _run(what: str, key: Any, options: dict[str, Any]) -> None:
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     try:
-        auditor = _open(options["rpc"], options["chain"], options["deployment"], options["index"], options["saved"])
-        if not options["no_sync"]:
-            _sync(auditor, options["accept_reorg"])
-        queries, verifier = auditor.queries, auditor.verifier
-        trail = {"job": queries.job_trail, "source": queries.source_trail, "member": queries.member_trail}[what](
-            key, where
-        )
-        report = None
-        if options["verify"]:
-            report = {"job": verifier.verify_job, "source": verifier.verify_source, "member": verifier.verify_member}[
-                what
-            ](key)
-        if options["as_json"]:
-            out = envelope(auditor.verifier.view, render.trail_json(trail, report))
-            typer.echo(json.dumps(out, indent=1))
-        else:
-            show = {"job": render.render_job, "source": render.render_source, "member": render.render_member}[what]
-            typer.echo(show(trail, queries.member_names(), report))
+        with _open(
+            options["rpc"], options["chain"], options["deployment"], options["index"], options["saved"]
+        ) as auditor:
+            if not options["no_sync"]:
+                _sync(auditor, options["accept_reorg"])
+            queries, verifier = auditor.queries, auditor.verifier
+            trail = {"job": queries.job_trail, "source": queries.source_trail, "member": queries.member_trail}[what](
+                key, where
+            )
+            report = None
+            if options["verify"]:
+                report = {
+                    "job": verifier.verify_job,
+                    "source": verifier.verify_source,
+                    "member": verifier.verify_member,
+                }[what](key)
+            if options["as_json"]:
+                out = envelope(auditor.verifier.view, render.trail_json(trail, report))
+                typer.echo(json.dumps(out, indent=1))
+            else:
+                show = {"job": render.render_job, "source": render.render_source, "member": render.render_member}[what]
+                typer.echo(show(trail, queries.member_names(), report))
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     if report is not None and not report.ok:
@@ -212,8 +225,8 @@ def checkpoint_save(
 
     paths = AuditPaths.resolve(chain, deployment, None, checkpoints)
     try:
-        auditor = _open(rpc, chain, deployment, paths.index, paths.checkpoints)
-        saved, report = cp.save(auditor, paths.checkpoints, height)
+        with _open(rpc, chain, deployment, paths.index, paths.checkpoints) as auditor:
+            saved, report = cp.save(auditor, paths.checkpoints, height)
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     _print_report(report)
@@ -236,8 +249,8 @@ def checkpoint_check(
 
     paths = AuditPaths.resolve(chain, deployment, None, checkpoints)
     try:
-        auditor = _open(rpc, chain, deployment, paths.index, paths.checkpoints)
-        report = cp.check(auditor)
+        with _open(rpc, chain, deployment, paths.index, paths.checkpoints) as auditor:
+            report = cp.check(auditor)
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     _print_report(report)
@@ -254,8 +267,11 @@ def export_job(
     deployment: Path | None = DEPLOYMENT,
     index: Path | None = INDEX,
     checkpoints: Path | None = CHECKPOINTS,
-    workspace: Path | None = typer.Option(
-        None, "--workspace", help="A runner workspace holding the job's utility table and transcript leaves."
+    utility_table: Path | None = typer.Option(
+        None, "--utility-table", help="The job's utility table (JSON, as committed) if you hold it."
+    ),
+    transcript_leaves: Path | None = typer.Option(
+        None, "--transcript-leaves", help="The job's transcript message hashes (JSON list of 0x-hex) if you hold them."
     ),
     accept_reorg: bool = ACCEPT_REORG,
 ) -> None:
@@ -264,34 +280,51 @@ def export_job(
     from ledger.errors import LedgerError
 
     try:
-        auditor = _open(rpc, chain, deployment, index, checkpoints)
-        _sync(auditor, accept_reorg)
-        report = auditor.verifier.verify_job(job_id)
-        if not report.ok:
-            _print_report(report)
-            typer.echo("error: the job does not verify against the chain; no bundle written", err=True)
-            raise typer.Exit(3)
-        bundle = export(auditor, job_id, workspace)
+        with _open(rpc, chain, deployment, index, checkpoints) as auditor:
+            _sync(auditor, accept_reorg)
+            report = auditor.verifier.verify_job(job_id)
+            if not report.ok:
+                _print_report(report)
+                typer.echo("error: the job does not verify against the chain; no bundle written", err=True)
+                raise typer.Exit(3)
+            bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves))
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     out.write_text(json.dumps(bundle, indent=1))
-    typer.echo(f"wrote {out}: job {job_id}, {len(bundle['blocks'])} blocks, {len(bundle['events'])} events")
+    typer.echo(f"wrote {out}: job {job_id}, {len(bundle['headers'])} headers, {len(bundle['events'])} events")
+
+
+def _json_file(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read {path}: {exc}", 2) from None
 
 
 @app.command("verify-bundle")
 def verify_bundle(
     bundle: Path = typer.Argument(..., help="An evidence bundle written by `custos audit export`."),
+    deployment: Path | None = typer.Option(
+        None, "--deployment", help="Your deployment.json: the bundle's genesis must be the one it pins."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Check an evidence bundle with no node and no network; the same checks as --verify."""
     from ledger.audit import render
     from ledger.audit.bundle import BundleError, load_bundle, verify
+    from ledger.client.deployment import load_deployment
+    from ledger.errors import LedgerError
 
     try:
         loaded = load_bundle(bundle)
-    except BundleError as exc:
+        pin = load_deployment(deployment).genesis if deployment else None
+    except (BundleError, LedgerError) as exc:
         raise _fail(str(exc), 2) from None
-    result = verify(loaded)
+    if deployment and not pin:
+        raise _fail(f"{deployment} pins no genesis", 2)
+    result = verify(loaded, bytes.fromhex(str(pin["hash"])[2:]) if pin else None)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=1))
     else:

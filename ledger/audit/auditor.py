@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ class Auditor:
     nodes: tuple[Web3, ...]
     deployment: DeploymentInfo
     trust: TrustRoot | None
+    closers: tuple[Callable[[], None], ...] = ()
 
     @classmethod
     def open(
@@ -35,6 +36,7 @@ class Auditor:
         deployment: DeploymentInfo,
         index_path: str | Path,
         checkpoints: Sequence[Checkpoint] = (),
+        closers: Sequence[Callable[[], None]] = (),
     ) -> Auditor:
         """Index the deployment's contracts into `index_path` (created if new) from the first node."""
         nodes = (nodes,) if isinstance(nodes, Web3) else tuple(nodes)
@@ -61,7 +63,12 @@ class Auditor:
             start_block=deployment.start_block,
             checkpoints=checkpoints,
         )
-        return cls(indexer, queries, verifier, nodes, deployment, root)
+        return cls(indexer, queries, verifier, nodes, deployment, root, (store.close, *closers))
+
+    def close(self) -> None:
+        """Close the index and any chain opened in-process for this audit."""
+        for close in self.closers:
+            close()
 
     def sync(self, *, accept_reorg: bool = False) -> SyncResult:
         """Bring the index up to the chain's head; a changed history raises `HistoryChanged` unless accepted."""

@@ -61,6 +61,10 @@ class AuditQueries:
         """Every indexed event linked to job `job_id` (empty when there is none; for verification)."""
         return self._linked("job", [str(job_id)], TrailFilter())
 
+    def source_events(self, source_ids: Sequence[int], where: TrailFilter = TrailFilter()) -> list[IndexedEvent]:
+        """Events linked to any of `source_ids`, in chain order."""
+        return self._linked("source", [str(s) for s in source_ids], where)
+
     def source_trail(self, source_id: int, where: TrailFilter = TrailFilter()) -> SourceTrail:
         """A source's versions, the jobs that used it (consent, status, payout) and its events."""
         events = self._linked("source", [str(source_id)], TrailFilter())

@@ -153,8 +153,13 @@ def event_json(event: IndexedEvent) -> dict[str, Any]:
         "contract": event.contract,
         "event": event.event,
         "actor": event.actor,
-        "args": {k: _json_value(event.event, k, v) for k, v in event.args.items()},
+        "args": json_args(event.event, event.args),
     }
+
+
+def json_args(event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's arguments as JSON: amounts and large integers as decimal strings, reasons as text too."""
+    return {k: _json_value(event, k, v) for k, v in args.items()}
 
 
 def _json_value(event: str, key: str, value: Any) -> Any:

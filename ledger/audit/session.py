@@ -7,7 +7,7 @@ the node does, and several `--rpc` nodes are all asked and must agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +44,11 @@ class AuditPaths:
         )
 
 
-def open_nodes(rpcs: Sequence[str], chain: Path | None, info: DeploymentInfo) -> list[Web3]:
-    """A checked connection per URL; the chain directory in-process (verified) when none answers."""
+def open_nodes(
+    rpcs: Sequence[str], chain: Path | None, info: DeploymentInfo
+) -> tuple[list[Web3], list[Callable[[], None]]]:
+    """A checked connection per URL (and how to close what was opened); the chain directory in-process
+    (verified) when none answers."""
     nodes, unreachable = [], []
     for url in rpcs:
         try:
@@ -58,15 +61,23 @@ def open_nodes(rpcs: Sequence[str], chain: Path | None, info: DeploymentInfo) ->
         from ledger.chain.node import Node
         from ledger.chain.provider import NodeProvider
 
-        nodes.append(connect(NodeProvider(Node.open(chain, verify=True)), chain_id=info.chain_id))  # type: ignore[arg-type]
-    return nodes
+        node = Node.open(chain, verify=True)  # type: ignore[arg-type]
+        nodes.append(connect(NodeProvider(node), chain_id=info.chain_id))
+        return nodes, [node.close]
+    return nodes, []
 
 
 def open_auditor(rpcs: Sequence[str], chain: Path | None, paths: AuditPaths) -> Auditor:
     """The deployment's auditor over the nodes, with the saved checkpoints."""
     info = load_deployment(paths.deployment)
-    nodes = open_nodes(rpcs, chain, info)
-    saved = []
-    if info.genesis:
-        saved = CheckpointFile(paths.checkpoints).load(info.chain_id, bytes.fromhex(str(info.genesis["hash"])[2:]))
-    return Auditor.open(nodes, info, paths.index, saved)
+    nodes, closers = open_nodes(rpcs, chain, info)
+    try:
+        saved = []
+        if info.genesis:
+            genesis = bytes.fromhex(str(info.genesis["hash"])[2:])
+            saved = CheckpointFile(paths.checkpoints).load(info.chain_id, genesis)
+        return Auditor.open(nodes, info, paths.index, saved, closers)
+    except BaseException:
+        for close in closers:
+            close()
+        raise

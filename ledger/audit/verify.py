@@ -295,7 +295,7 @@ class Verifier:
 
     def _attestation(self, recorded: IndexedEvent, events: Sequence[IndexedEvent], allowed: set[str]) -> Check:
         block = self.view.block(recorded.block_number)
-        payload = _tx_input(block.transactions[recorded.tx_index]) if block.transactions else None
+        payload = tx_input(block.transactions[recorded.tx_index]) if block.transactions else None
         if payload is None:
             payload = bytes.fromhex(
                 str(self.view.ask_first("eth_getTransactionByHash", ["0x" + recorded.tx_hash.hex()])["input"])[2:]
@@ -340,7 +340,7 @@ class Verifier:
         return Check("root anchored", subject, FAILED, f"no anchoring transaction 0x{proof.tx_hash.hex()} in its block")
 
 
-def _tx_input(encoded: bytes) -> bytes:
+def tx_input(encoded: bytes) -> bytes:
     """The calldata of a transaction as the trie stores it (legacy list or EIP-2718 typed)."""
     if encoded[0] >= 0xC0:
         return bytes(rlp.decode(encoded)[5])
