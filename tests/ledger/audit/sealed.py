@@ -17,6 +17,7 @@ from pathlib import Path
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_keys import keys
+
 from ledger.audit.evidence import ATTESTATION_TYPES
 from ledger.bindings import CustosToken, DataRegistry, JobLedger, SourceSpec
 from ledger.chain.node import Node
