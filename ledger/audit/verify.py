@@ -155,7 +155,9 @@ class Verifier:
         subject = f"block {checkpoint.height}"
         head = self.view.head()
         if checkpoint.height > head:
-            return Check("checkpoint", subject, FAILED, f"the chain's head {head} is below the saved checkpoint")
+            return Check(
+                "checkpoint", subject, FAILED, f"history changed: the chain's head {head} is below the saved checkpoint"
+            )
         found = self.view.block(checkpoint.height).header.hash
         if found != checkpoint.hash:
             return Check(
@@ -246,9 +248,8 @@ class Verifier:
                 subject,
             )
         chain = decode_logs(logs, self.contract_of, self._specs)
-        mine = [e for e in indexed if e.contract in query.contracts and query.argument in e.args]
         where = f"in blocks {self.start_block}..{head}"
-        checks = compare(subject, mine, chain, where)
+        checks = compare(subject, query, indexed, chain, where)
         return checks + self.view.block_checks([c.block for c in chain])
 
     def _credit(self, address: str, trail: Any) -> Check:

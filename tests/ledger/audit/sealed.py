@@ -121,6 +121,7 @@ def rewrite_from(chain: Path, height: int, bank: LocalAccount) -> int:
         for raw, seal in raws:
             assert seal is not None
             rebuilt.import_sealed_block(raw, seal)
+        rebuilt.permission.close_bootstrap(deployment(chain)["contracts"]["Consortium"])
         w3 = connect(NodeProvider(rebuilt))
         sender = TransactionSender(w3, bank)
         sender.transact(bank.address, b"", value=1)  # block `height`, sealed by the bank, holding something else
