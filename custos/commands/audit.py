@@ -314,12 +314,12 @@ def verify_bundle(
     """Check an evidence bundle with no node and no network; the same checks as --verify."""
     from ledger.audit import render
     from ledger.audit.bundle import BundleError, load_bundle, verify
-    from ledger.client.deployment import load_deployment
     from ledger.errors import LedgerError
+    from ledger.protocol import Deployment
 
     try:
         loaded = load_bundle(bundle)
-        pin = load_deployment(deployment).genesis if deployment else None
+        pin = Deployment.load(deployment).genesis if deployment else None
     except (BundleError, LedgerError) as exc:
         raise _fail(str(exc), 2) from None
     if deployment and not pin:

@@ -13,8 +13,8 @@ from ledger.audit.chainview import ChainView
 from ledger.audit.queries import AuditQueries
 from ledger.audit.trustroot import Checkpoint, TrustRoot, trust_root
 from ledger.audit.verify import Verifier
-from ledger.client.deployment import CONTRACTS, DeploymentInfo
 from ledger.index import EventIndexer, EventStore, SyncResult
+from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Auditor:
     queries: AuditQueries
     verifier: Verifier
     nodes: tuple[Web3, ...]
-    deployment: DeploymentInfo
+    deployment: Deployment
     trust: TrustRoot | None
     closers: tuple[Callable[[], None], ...] = ()
 
@@ -33,16 +33,14 @@ class Auditor:
     def open(
         cls,
         nodes: Web3 | Sequence[Web3],
-        deployment: DeploymentInfo,
+        deployment: Deployment,
         index_path: str | Path,
         checkpoints: Sequence[Checkpoint] = (),
         closers: Sequence[Callable[[], None]] = (),
     ) -> Auditor:
         """Index the deployment's contracts into `index_path` (created if new) from the first node."""
         nodes = (nodes,) if isinstance(nodes, Web3) else tuple(nodes)
-        watched = {
-            name: (address, load(name).abi) for name, address in deployment.addresses.items() if name in CONTRACTS
-        }
+        watched = {name: (address, load(name).abi) for name, address in deployment.addresses.items()}
         store = EventStore(index_path)
         indexer = EventIndexer(nodes[0], store, watched, start_block=deployment.start_block)
         queries = AuditQueries(store)

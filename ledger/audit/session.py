@@ -16,8 +16,8 @@ from web3 import Web3
 from ledger.audit.auditor import Auditor
 from ledger.audit.trustroot import CheckpointFile
 from ledger.client import connect
-from ledger.client.deployment import DeploymentInfo, load_deployment
 from ledger.errors import ConnectionFailed
+from ledger.protocol import Deployment
 
 CHECKPOINTS = "audit-checkpoints.json"
 INDEX = "audit-index.db"
@@ -45,7 +45,7 @@ class AuditPaths:
 
 
 def open_nodes(
-    rpcs: Sequence[str], chain: Path | None, info: DeploymentInfo
+    rpcs: Sequence[str], chain: Path | None, info: Deployment
 ) -> tuple[list[Web3], list[Callable[[], None]]]:
     """A checked connection per URL (and how to close what was opened); the chain directory in-process
     (verified) when none answers."""
@@ -69,7 +69,7 @@ def open_nodes(
 
 def open_auditor(rpcs: Sequence[str], chain: Path | None, paths: AuditPaths) -> Auditor:
     """The deployment's auditor over the nodes, with the saved checkpoints."""
-    info = load_deployment(paths.deployment)
+    info = Deployment.load(paths.deployment)
     nodes, closers = open_nodes(rpcs, chain, info)
     try:
         saved = []

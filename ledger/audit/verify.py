@@ -31,12 +31,12 @@ from ledger.anchor import InclusionProof
 from ledger.audit.chainview import ChainView
 from ledger.audit.completeness import KeyedQuery, compare, decode_logs, queries_for
 from ledger.audit.evidence import (
-    attestation_digest_message,
     attesters,
     check_attestation,
     check_attestations_complete,
     check_consents_complete,
     check_payout,
+    job_attestation,
 )
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
@@ -309,8 +309,9 @@ class Verifier:
                 "submitted through another contract: the signature is not in the transaction input",
             )
         _, _, signature = decode(["uint256", "address", "bytes"], payload[4:])
-        typed = attestation_digest_message(events, self.view.chain_id, recorded.address)
-        return check_attestation(recorded, signature, typed, allowed)
+        return check_attestation(
+            recorded, signature, job_attestation(events, self.view.chain_id, recorded.address), allowed
+        )
 
     # -- anchoring --
     def _root_anchored(self, proof: InclusionProof, subject: str) -> Check:

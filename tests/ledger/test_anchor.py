@@ -98,11 +98,11 @@ import os, signal, sys, json
 from ledger.anchor import Anchorer
 from ledger.bindings import AuditAnchor
 from ledger.client import TransactionSender, connect
-from ledger.client.deployment import parse_deployment
+from ledger.protocol import Deployment
 from eth_account import Account
 url, key, deployment, path = sys.argv[1:5]
 sender = TransactionSender(connect(url), Account.from_key(key))
-anchor = AuditAnchor.at(sender, parse_deployment(json.loads(deployment)))
+anchor = AuditAnchor.at(sender, Deployment.from_json(deployment))
 class DiesAfterTheTransaction:
     def anchor(self, root, count, tag):
         anchor.anchor(root, count, tag)
@@ -114,7 +114,6 @@ Anchorer(path, DiesAfterTheTransaction(), batch_size=4).add_many([b"a", b"b", b"
 
 
 def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twice(tmp_path: Path) -> None:
-    import json
     import os
     import signal
     import subprocess
@@ -124,8 +123,8 @@ def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twic
 
     from ledger.bindings import AuditAnchor
     from ledger.client import TransactionSender, connect
-    from ledger.client.deployment import parse_deployment
     from ledger.deploy import config_for_members, deploy_consortium
+    from ledger.protocol import Deployment
     from tests.ledger.audit.anvil import anvil, funded_account
 
     with anvil() as url:
@@ -133,7 +132,7 @@ def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twic
         member, deployer = Account.create(), funded_account(w3)
         w3.provider.make_request("anvil_setBalance", [member.address, hex(10**21)])  # type: ignore[arg-type]
         raw = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")])).to_json()
-        anchor = AuditAnchor.at(TransactionSender(w3, member), parse_deployment(json.loads(raw)))
+        anchor = AuditAnchor.at(TransactionSender(w3, member), Deployment.from_json(raw))
         root = Path(__file__).parents[2]
         child = subprocess.run(
             [sys.executable, "-c", KILLED_AFTER_SEND, url, member.key.hex(), raw, str(tmp_path / "a.db")],

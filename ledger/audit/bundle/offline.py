@@ -23,13 +23,13 @@ from ledger import merkle
 from ledger.audit.bundle.format import TERMS_EVENTS, BundleError, bloom_may_hold, hexb, word
 from ledger.audit.evidence import (
     PayoutUnknown,
-    attestation_digest_message,
     attesters,
     check_attestation,
     check_attestations_complete,
     check_consents_complete,
     check_payout,
     implied_credits,
+    job_attestation,
 )
 from ledger.audit.render import json_args
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
@@ -359,7 +359,7 @@ def _job_evidence(
     allowed = attesters(events, owners)
     state.checks.append(check_consents_complete(events))
     state.checks.append(check_attestations_complete(events, allowed))
-    typed = attestation_digest_message(events, state.chain_id, state.addresses["JobLedger"])
+    typed = job_attestation(events, state.chain_id, state.addresses["JobLedger"])
     txs = {int(x["block"]) * 1_000_000 + int(x["txIndex"]): hexb(x["tx"]) for x in bundle["events"]}
     for recorded in (e for e in events if e.event == "AttestationRecorded"):
         payload = tx_input(txs[recorded.block_number * 1_000_000 + recorded.tx_index])

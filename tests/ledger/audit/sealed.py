@@ -14,18 +14,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_keys import keys
 
-from ledger.audit.evidence import ATTESTATION_TYPES
 from ledger.bindings import CustosToken, DataRegistry, JobLedger, SourceSpec
 from ledger.chain.node import Node
 from ledger.chain.provider import NodeProvider
 from ledger.chain.setup import DEV_CONSORTIUM, init_chain
 from ledger.client import TransactionSender, connect
-from ledger.client.deployment import load_deployment
 from ledger.keystore import DEV_PASSWORD, Keystore
+from ledger.protocol import Attestation, AttestationDomain, Deployment
 
 BUDGET = 10_000
 
@@ -52,7 +50,7 @@ def run_job(chain: Path) -> SealedJob:
     node = Node.open(chain, keys.PrivateKey(accounts["bank"].key))
     try:
         w3 = connect(NodeProvider(node))
-        info = load_deployment(chain / "deployment.json")
+        info = Deployment.load(chain / "deployment.json")
         senders = {n: TransactionSender(w3, a) for n, a in accounts.items()}
         s1 = DataRegistry.at(senders["bank"], info).register_source(SourceSpec(h("schema"), h("a"), 10, "a", 1_000, 1))
         s2 = DataRegistry.at(senders["hospital"], info).register_source(
@@ -67,26 +65,13 @@ def run_job(chain: Path) -> SealedJob:
         compute = JobLedger.at(senders["hospital"], info)
         compute.commit_result(opened.job_id, h("result"), h("transcript"), [3, 1], h("utility"))
         job = compute.job(opened.job_id)
-        typed = {
-            "types": ATTESTATION_TYPES,
-            "primaryType": "Attestation",
-            "domain": {
-                "name": "Custos JobLedger",
-                "version": "1",
-                "chainId": info.chain_id,
-                "verifyingContract": info.address("JobLedger"),
-            },
-            "message": {
-                "jobId": opened.job_id,
-                "inputsHash": job.inputs_hash,
-                "resultHash": job.result_hash,
-                "transcriptRoot": job.transcript_root,
-                "contributionHash": job.contribution_hash,
-            },
-        }
+        attestation = Attestation(
+            opened.job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash
+        )
+        domain = AttestationDomain(info.chain_id, info.job_ledger)
         for name in ("bank", "hospital", "bureau"):
-            signed = accounts[name].sign_message(encode_typed_data(full_message=typed))
-            compute.attest(opened.job_id, accounts[name].address, signed.signature)
+            signature = attestation.sign(bytes(accounts[name].key), domain)
+            compute.attest(opened.job_id, accounts[name].address, signature)
         compute.finalize(opened.job_id)
         head = node.head.block_number
     finally:
