@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ledger import merkle
 from ledger.errors import AnchorError, LedgerError
@@ -53,9 +53,8 @@ class RootSink(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class InclusionProof:
-    """A record's proof of membership in an anchored batch."""
+class InclusionProof(NamedTuple):
+    """A record's proof of membership in an anchored batch (a named tuple: a batch makes thousands)."""
 
     record_id: int
     batch_id: int  # the chain's batch id: what AuditAnchor.verifyRecord takes
@@ -195,17 +194,10 @@ class Anchorer:
                 (anchoring.tx_hash, anchoring.block_number, anchoring.batch_id, batch_id),
             )
         tree = self._tree(batch_id, first, last)
+        leaves, root_ = tree.layers[0], tree.root
         proofs = tuple(
-            InclusionProof(
-                first + i,
-                anchoring.batch_id,
-                tree.layers[0][i],
-                tuple(tree.proof(i)),
-                tree.root,
-                anchoring.tx_hash,
-                anchoring.block_number,
-            )
-            for i in range(len(tree))
+            InclusionProof(first + i, anchoring.batch_id, leaf, path, root_, anchoring.tx_hash, anchoring.block_number)
+            for i, (leaf, path) in enumerate(zip(leaves, tree.proofs()))
         )
         return AnchoredBatch(anchoring.batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
 
