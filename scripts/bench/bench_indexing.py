@@ -73,6 +73,7 @@ def _port() -> int:
 
 def indexing_rates(folder: Path, events: int) -> tuple[float, float, float]:
     """(end-to-end events/s over HTTP, SQLite write path events/s, index MB per 1M events)."""
+    folder.mkdir(parents=True, exist_ok=True)
     chain = folder / "chain"
     build_chain(chain, events)
     port = _port()

@@ -261,3 +261,25 @@ def test_one_validator_rewrites_block_12_and_a_second_nodes_answers_disagree(
         for server in servers:
             server.stop()
             server.node.close()
+
+
+def test_json_answers_carry_schema_chain_genesis_head_finality_and_exact_amounts(
+    chain: Path, sealed: SealedJob
+) -> None:
+    result = audit(chain, "job", "0", "--verify", "--json", "--no-sync")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    pin = json.loads((chain / "deployment.json").read_text())["genesis"]
+    assert (out["schema"], out["chainId"], out["genesis"], out["genesisPinned"]) == (
+        "custos.audit/1",
+        json.loads((chain / "deployment.json").read_text())["chainId"],
+        pin["hash"],
+        True,
+    )
+    assert out["head"]["number"] == sealed.head and out["finality"]["detail"].startswith("sealed by 1 of 1")
+    credits = [e["args"]["amount"] for e in out["events"] if e["event"] == "PaymentCredited"]
+    assert credits and all(isinstance(a, str) and a.isdigit() for a in credits)
+    assert "log-in-receipt" in out["verification"]["checks"] and out["verification"]["failures"] == []
+    _back_date(chain)
+    failed = json.loads(audit(chain, "job", "0", "--verify", "--json", "--no-sync").output)["verification"]
+    assert [f["check"] for f in failed["failures"]] == ["block-time"]
