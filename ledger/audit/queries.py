@@ -84,15 +84,14 @@ class AuditQueries:
         by_job: dict[int, list[IndexedEvent]] = {}
         for event in self._linked("job", keys, TrailFilter(kinds=_USE_EVENTS)):
             by_job.setdefault(event.args["jobId"], []).append(event)
+        paid = self._paid(source_id, owner, opened, by_job)
         uses = []
         for job_id, opening in opened.items():
-            job_events = [opening, *by_job.get(job_id, [])]
-            status = _status(job_events)
+            status = _status([opening, *by_job.get(job_id, [])])
             if (where.status is not None and where.status != status) or not _matches(opening, _times(where)):
                 continue
             version = opening.args["versions"][opening.args["sourceIds"].index(source_id)]
-            paid = source_share(job_events, source_id, self.source_terms_at)
-            uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid))
+            uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid.get(job_id, 0)))
         used = {u.job_id for u in uses}
         shown = tuple(
             e
@@ -177,6 +176,46 @@ class AuditQueries:
             found += [row_to_event(r) for r in self.store.conn.execute(" ".join(sql), params)]
         if len(keys) > 500:
             found.sort(key=lambda e: (e.block_number, e.log_index))
+        return found
+
+    def _paid(
+        self,
+        source_id: int,
+        owner: str,
+        opened: dict[int, IndexedEvent],
+        by_job: dict[int, list[IndexedEvent]],
+    ) -> dict[int, int]:
+        """What each job paid this source: the owner's credits, unless the owner is paid in that job
+        for something else too (another of its sources, or as a compute party); then the source's
+        own share by the payout rule, so an owner of two sources is not counted twice."""
+        others = sorted({s for o in opened.values() for s in o.args["sourceIds"]})
+        owners = {
+            e.args["sourceId"]: e.args["owner"].lower()
+            for e in self._linked("source", [str(s) for s in others], TrailFilter(kinds=("DataSourceRegistered",)))
+        }
+        paid: dict[int, int] = {}
+        for event in self._credits_to(owner, [str(j) for j in opened]):
+            paid[event.args["jobId"]] = paid.get(event.args["jobId"], 0) + event.args["amount"]
+        me = owner.lower()
+        for job_id, opening in opened.items():
+            mine = sum(1 for s in opening.args["sourceIds"] if owners.get(s) == me)
+            if mine > 1 or me in (p.lower() for p in opening.args["computeParties"]):
+                events = [opening, *by_job.get(job_id, [])]
+                paid[job_id] = source_share(events, source_id, self.source_terms_at)
+        return paid
+
+    def _credits_to(self, payee: str, job_keys: Sequence[str]) -> list[IndexedEvent]:
+        """PaymentCredited events of these jobs to `payee`, filtered inside SQLite (no JSON parsing in Python)."""
+        found = []
+        for start in range(0, len(job_keys), 500):
+            chunk = job_keys[start : start + 500]
+            rows = self.store.conn.execute(
+                f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job' AND "
+                f"l.key IN ({','.join('?' * len(chunk))}) AND e.event = 'PaymentCredited' AND "
+                "json_extract(e.args, '$.payee') = ?",
+                [*chunk, payee],
+            )
+            found += [row_to_event(r) for r in rows]
         return found
 
     def _named(self, event: str) -> list[IndexedEvent]:

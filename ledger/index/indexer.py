@@ -24,7 +24,7 @@ from ledger.index.decode import EventSpec, event_specs, links_of
 from ledger.index.store import EventStore, IndexedEvent, Position
 
 RPC_BATCH = 500  # JSON-RPC requests per batch (the embedded node takes up to 1,000)
-TARGET_LOGS = 50_000  # logs per eth_getLogs answer above which the block range is halved
+TARGET_LOGS = 10_000  # logs per eth_getLogs answer above which the block range is halved
 _CHECKSUMS: dict[str, str] = {}
 
 

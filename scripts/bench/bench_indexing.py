@@ -86,14 +86,14 @@ def indexing_rates(folder: Path, events: int) -> tuple[float, float, float]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                w3 = connect(url)
+                w3 = connect(url, timeout=120)
                 break
             except Exception:  # noqa: BLE001 - the node is still opening its store
                 if time.monotonic() > deadline:
                     raise RuntimeError("the node did not answer within 60 s") from None
                 time.sleep(0.1)
         abi = load("Settlement").abi
-        indexer = EventIndexer(w3, folder / "e2e.db", {"Settlement": (EMITTER, abi)}, batch_blocks=50)
+        indexer = EventIndexer(w3, folder / "e2e.db", {"Settlement": (EMITTER, abi)}, batch_blocks=10)
         start = time.perf_counter()
         result = indexer.sync()
         end_to_end = result.events_added / (time.perf_counter() - start)
@@ -125,7 +125,7 @@ def write_ceiling(source: EventStore, target: Path, abi: list) -> float:
     events = [dataclasses.replace(e, links=links_of(e.args, e.actor, spec)) for e in events]
     by_range: dict[int, list] = {}
     for e in events:
-        by_range.setdefault(e.block_number // 50, []).append(e)
+        by_range.setdefault(e.block_number // 10, []).append(e)
     store = EventStore(target)
     start = time.perf_counter()
     for key in sorted(by_range):

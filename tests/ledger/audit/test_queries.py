@@ -7,7 +7,7 @@ import pytest
 from ledger.audit.queries import AuditQueries
 from ledger.audit.trails import TrailFilter
 from ledger.errors import AuditError
-from tests.ledger.audit.conftest import P1, P2, C, R
+from tests.ledger.audit.conftest import P1, P2, C, R, register_source
 
 
 def test_job_trail_lists_every_event_in_chain_order_with_status(history) -> None:
@@ -102,20 +102,7 @@ def test_an_owner_of_two_sources_is_paid_per_source_not_twice(tmp_path) -> None:
 
     b, h = IndexBuilder(EventStore(tmp_path / "two.db")), b"\xab" * 32
     for source, price in ((1, 100), (2, 50)):
-        b.emit(
-            "DataSourceRegistered",
-            P1,
-            sourceId=source,
-            owner=P1,
-            schemaHash=h,
-            commitment=h,
-            rowCount=1,
-            metadataURI="s",
-            pricePerUse=price,
-            allowedKinds=1,
-            openToAllRequesters=True,
-            autoConsentKinds=0,
-        )
+        register_source(b, source, P1, price)
     b.block()
     b.emit(
         "JobOpened",
