@@ -7,8 +7,12 @@ docs/protocol.md), and the credits the payout rule implies from the committed we
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
+from eth_utils import keccak
+
+from ledger import merkle
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
 from ledger.errors import ProtocolValueError
 from ledger.index.store import IndexedEvent
@@ -176,3 +180,35 @@ def _compare(subject: str, expected: list[tuple[str, int]], credited: list[tuple
     if expected == credited:
         return Check("payout", subject, PASSED, f"{len(credited)} credits, {sum(a for _, a in credited)} in total")
     return Check("payout", subject, FAILED, f"credited {credited}, the payout rule implies {expected}")
+
+
+def terms_from(events: Sequence[IndexedEvent]) -> TermsAt:
+    """`terms_at` over a source's registration and terms events (in chain order)."""
+
+    def at(source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
+        owner, price = None, 0
+        for event in events:
+            if event.args.get("sourceId") != source_id:
+                continue
+            if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
+                break
+            owner, price = event.args.get("owner", owner), event.args["pricePerUse"]
+        return None if owner is None else (owner, price)
+
+    return at
+
+
+def check_commitments(committed: IndexedEvent, table: object | None, leaves: Sequence[str] | None) -> list[Check]:
+    """A utility table and transcript leaves, where held, against what ResultCommitted committed."""
+    checks = []
+    if table is not None:
+        digest = keccak(json.dumps(table, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+        ok = "0x" + digest.hex() == committed.args["utilityTableHash"]
+        detail = "matches utilityTableHash" if ok else "does not hash to the committed utilityTableHash"
+        checks.append(Check("utility table", "utility table", PASSED if ok else FAILED, detail))
+    if leaves is not None:
+        root = merkle.MerkleTree.from_leaves([merkle.leaf_hash(bytes.fromhex(m[2:])) for m in leaves]).root
+        ok = "0x" + root.hex() == committed.args["transcriptRoot"]
+        detail = f"{len(leaves)} leaves" if ok else "the leaves do not give the committed transcriptRoot"
+        checks.append(Check("transcript root", "transcript", PASSED if ok else FAILED, detail))
+    return checks

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ledger.audit.evidence import source_share
+from ledger.audit.evidence import source_share, terms_from
 from ledger.audit.trails import (
     JobSummary,
     JobTrail,
@@ -139,15 +139,10 @@ class AuditQueries:
 
     def source_terms_at(self, source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
         """A source's (owner, price per use) as they stood just before event `before`."""
-        owner, price = None, 0
-        for event in self._linked(
+        registered = self._linked(
             "source", [str(source_id)], TrailFilter(kinds=("DataSourceRegistered", "SourceTermsUpdated"))
-        ):
-            if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
-                break
-            owner = event.args.get("owner", owner)
-            price = event.args["pricePerUse"]
-        return None if owner is None else (owner, price)
+        )
+        return terms_from(registered)(source_id, before)
 
     def member_names(self) -> dict[str, str]:
         """Lower-case address → the name it was admitted under (MemberAdded), for readable output."""

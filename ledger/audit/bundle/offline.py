@@ -10,7 +10,6 @@ re-decoded); completeness through the headers' blooms; then the job's evidence.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,17 +18,18 @@ from eth_abi import decode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
-from ledger import merkle
 from ledger.audit.bundle.format import TERMS_EVENTS, BundleError, bloom_may_hold, hexb, word
 from ledger.audit.evidence import (
     PayoutUnknown,
     attesters,
     check_attestation,
     check_attestations_complete,
+    check_commitments,
     check_consents_complete,
     check_payout,
     implied_credits,
     job_attestation,
+    terms_from,
 )
 from ledger.audit.render import json_args
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
@@ -317,21 +317,6 @@ def _first_indexed(state: _Offline, contract: str, name: str) -> str | None:
     return indexed[0] if indexed else None
 
 
-def _terms_at(terms: Sequence[IndexedEvent]) -> Callable[[int, IndexedEvent], tuple[str, int] | None]:
-    def at(source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
-        owner, price = None, 0
-        for e in terms:
-            if e.args.get("sourceId") != source_id or (e.block_number, e.log_index) >= (
-                before.block_number,
-                before.log_index,
-            ):
-                continue
-            owner, price = e.args.get("owner", owner), e.args["pricePerUse"]
-        return None if owner is None else (owner, price)
-
-    return at
-
-
 def _job_evidence(
     state: _Offline, events: list[IndexedEvent], terms: list[IndexedEvent], bundle: Mapping[str, Any]
 ) -> None:
@@ -354,7 +339,7 @@ def _job_evidence(
             and at < opening
         ),
     )
-    terms_at = _terms_at(terms)
+    terms_at = terms_from(terms)
     owners = {s: t[0] for s in sources if (t := terms_at(s, opened)) is not None}
     allowed = attesters(events, owners)
     state.checks.append(check_consents_complete(events))
@@ -385,29 +370,6 @@ def _job_evidence(
             "the bundle's payout derivation is not what the rule gives",
             "as the rule gives",
         )
-    _extras(state, events, bundle)
-
-
-def _extras(state: _Offline, events: list[IndexedEvent], bundle: Mapping[str, Any]) -> None:
     committed = next((e for e in events if e.event == "ResultCommitted"), None)
-    table, leaves = bundle.get("utilityTable"), bundle.get("transcriptLeaves")
-    if committed is None:
-        return
-    if table is not None:
-        digest = keccak(json.dumps(table, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
-        state.add(
-            "utility table",
-            "utility table",
-            "0x" + digest.hex() == committed.args["utilityTableHash"],
-            "the bundled utility table does not hash to the committed utilityTableHash",
-            "matches utilityTableHash",
-        )
-    if leaves is not None:
-        root = merkle.MerkleTree.from_leaves([merkle.leaf_hash(hexb(m)) for m in leaves]).root
-        state.add(
-            "transcript root",
-            "transcript",
-            "0x" + root.hex() == committed.args["transcriptRoot"],
-            "the bundled transcript leaves do not give the committed transcriptRoot",
-            f"{len(leaves)} leaves",
-        )
+    if committed is not None:
+        state.checks += check_commitments(committed, bundle.get("utilityTable"), bundle.get("transcriptLeaves"))

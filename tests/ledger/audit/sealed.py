@@ -16,7 +16,9 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from eth_keys import keys
+from eth_utils import keccak
 
+from ledger import merkle
 from ledger.bindings import CustosToken, DataRegistry, JobLedger, SourceSpec
 from ledger.chain.node import Node
 from ledger.chain.provider import NodeProvider
@@ -26,6 +28,13 @@ from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.protocol import Attestation, AttestationDomain, Deployment
 
 BUDGET = 10_000
+# What the compute parties hold and commit: a utility table (canonical JSON) and transcript message hashes.
+UTILITY_TABLE = {"metric": "auc", "sources": ["a", "b"], "utilities": {"": 0.5, "a": 0.7, "b": 0.6, "a,b": 0.8}}
+UTILITY_HASH = keccak(json.dumps(UTILITY_TABLE, sort_keys=True, separators=(",", ":")).encode())
+TRANSCRIPT_LEAVES = ["0x" + keccak(f"message {i}".encode()).hex() for i in range(5)]
+TRANSCRIPT_ROOT = merkle.MerkleTree.from_leaves(
+    [merkle.leaf_hash(bytes.fromhex(m[2:])) for m in TRANSCRIPT_LEAVES]
+).root
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ def run_job(chain: Path) -> SealedJob:
         ledger.consent(opened.job_id, s1.source_id)
         JobLedger.at(senders["hospital"], info).consent(opened.job_id, s2.source_id)
         compute = JobLedger.at(senders["hospital"], info)
-        compute.commit_result(opened.job_id, h("result"), h("transcript"), [3, 1], h("utility"))
+        compute.commit_result(opened.job_id, h("result"), TRANSCRIPT_ROOT, [3, 1], UTILITY_HASH)
         job = compute.job(opened.job_id)
         attestation = Attestation(
             opened.job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 from custos.cli import app
 from ledger.audit.roots import RootsError, trie_proof, trie_root, verify_trie_proof
 from tests.ledger.audit.anvil import free_port
-from tests.ledger.audit.sealed import SealedJob, run_job
+from tests.ledger.audit.sealed import TRANSCRIPT_LEAVES, UTILITY_TABLE, SealedJob, run_job
 
 NOWHERE = f"http://127.0.0.1:{free_port()}"
 
@@ -24,9 +24,12 @@ NOWHERE = f"http://127.0.0.1:{free_port()}"
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[SealedJob, dict[str, Any]]:
     job = run_job(tmp_path_factory.mktemp("bundle") / "chain")
-    out = job.chain.parent / "job0.json"
+    out, folder = job.chain.parent / "job0.json", job.chain.parent
+    (folder / "table.json").write_text(json.dumps(UTILITY_TABLE))
+    (folder / "leaves.json").write_text(json.dumps(TRANSCRIPT_LEAVES))
+    held = ["--utility-table", str(folder / "table.json"), "--transcript-leaves", str(folder / "leaves.json")]
     result = CliRunner().invoke(
-        app, ["audit", "export", "job", "0", "--out", str(out), "--chain", str(job.chain), "--rpc", NOWHERE]
+        app, ["audit", "export", "job", "0", "--out", str(out), "--chain", str(job.chain), "--rpc", NOWHERE, *held]
     )
     assert result.exit_code == 0, result.output
     return job, json.loads(out.read_text())
@@ -60,7 +63,8 @@ def test_a_bundle_verifies_with_no_network_and_says_who_could_rewrite_it(
     assert "verification of job 0 (bundle): OK" in result.output
     assert "genesis pinned         1 passed" in result.output
     assert "sealed by 1 of 1" in result.output and "could rewrite its history" in result.output
-    for check in ("complete", "attestation signature", "payout", "seal quorum", "block roots", "block time"):
+    checks = ("complete", "attestation signature", "payout", "seal quorum", "block roots", "block time")
+    for check in (*checks, "utility table", "transcript root"):
         assert f"  {check} " in result.output
 
 
@@ -117,6 +121,14 @@ def _foreign(bundle: dict[str, Any]) -> None:
     bundle["events"].append(stranger)
 
 
+def _edit_table(bundle: dict[str, Any]) -> None:
+    bundle["utilityTable"]["utilities"]["a"] = 0.9
+
+
+def _drop_leaf(bundle: dict[str, Any]) -> None:
+    bundle["transcriptLeaves"].pop()
+
+
 def _edit_payout(bundle: dict[str, Any]) -> None:
     bundle["payout"]["credits"][0]["amount"] = str(int(bundle["payout"]["credits"][0]["amount"]) + 1)
 
@@ -136,6 +148,8 @@ def _edit_payout(bundle: dict[str, Any]) -> None:
         (_forge_seals, "seal quorum"),
         (_foreign, "foreign event"),
         (_edit_payout, "payout"),
+        (_edit_table, "utility table"),
+        (_drop_leaf, "transcript root"),
     ],
     ids=[
         "attestation-dropped",
@@ -150,6 +164,8 @@ def _edit_payout(bundle: dict[str, Any]) -> None:
         "seals-forged",
         "foreign-event",
         "payout-derivation-edited",
+        "utility-table-edited",
+        "transcript-leaf-dropped",
     ],
 )
 def test_a_tampered_bundle_is_caught(
