@@ -133,8 +133,8 @@ def _run(what: str, key: Any, options: dict[str, Any]) -> None:
                 out = envelope(auditor.verifier.view, render.trail_json(trail, report))
                 typer.echo(json.dumps(out, indent=1))
             else:
-                show = {"job": render.render_job, "source": render.render_source, "member": render.render_member}[what]
-                typer.echo(show(trail, queries.member_names(), report))
+                show: Any = {"job": render.render_job, "source": render.render_source, "member": render.render_member}
+                typer.echo(show[what](trail, queries.member_names(), report))
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     if report is not None and not report.ok:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from web3 import Web3
 
@@ -103,7 +104,7 @@ def compare(
 
 
 def decode_logs(
-    logs: Iterable[Mapping[str, object]], contract_of: Mapping[str, str], specs: Mapping[tuple[str, bytes], EventSpec]
+    logs: Iterable[Mapping[str, object]], contract_of: Mapping[Any, str], specs: Mapping[tuple[str, bytes], EventSpec]
 ) -> list[ChainLog]:
     """The served logs that decode as known events."""
     found = []

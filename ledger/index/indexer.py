@@ -193,7 +193,7 @@ class EventIndexer:
     def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
         if len(calls) == 1:
             return [self._request(calls[0][0], calls[0][1], what)]
-        answers = rpc(lambda: self.w3.provider.make_batch_request(calls), what=what)  # type: ignore[arg-type]
+        answers = rpc(lambda: self.w3.provider.make_batch_request(calls), what=what)  # type: ignore[attr-defined]
         if not isinstance(answers, list):
             raise IndexerError(f"could not {what}: {answers.get('error')}")
         if any("error" in a for a in answers):

@@ -85,7 +85,9 @@ def export_job(
 
 def _probes(addresses: Mapping[str, str], job_id: int, sources: Sequence[int]) -> list[tuple[bytes, bytes | None]]:
     """(address, topic) pairs whose presence in a header's bloom means its receipts go into the bundle."""
-    probes = [(bytes.fromhex(addresses[c][2:]), word(job_id)) for c in ("JobLedger", "Settlement")]
+    probes: list[tuple[bytes, bytes | None]] = [
+        (bytes.fromhex(addresses[c][2:]), word(job_id)) for c in ("JobLedger", "Settlement")
+    ]
     probes += [(bytes.fromhex(addresses["DataRegistry"][2:]), word(s)) for s in sources]
     consortium = bytes.fromhex(addresses["Consortium"][2:])
     probes += [(consortium, topic0(e)) for e in _events("Consortium") if e["name"] in VALIDATOR_CHANGES]
