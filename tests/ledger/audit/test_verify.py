@@ -47,6 +47,8 @@ def test_untampered_records_pass_and_seals_do_not_apply_on_anvil(pinged) -> None
     summary = report.summary()
     assert report.ok and sum(summary["block time"].values()) == 3
     assert summary["seal quorum"] == {NOT_APPLICABLE: 3}  # anvil seals nothing: said, not passed
+    roots = [c for c in report.checks if c.name == "block roots"]
+    assert len(roots) == 3 and all(c.detail == "transactions and receipts roots" for c in roots)
     assert report.summary()["log in receipt"] == {PASSED: 3}
     one = fresh(verifier).verify_event(verifier.queries.member_trail(member).events[1])
     assert one.ok and one.subject.startswith("Pinged @ ") and one.summary()["log in receipt"] == {PASSED: 1}
