@@ -280,6 +280,7 @@ def anchoring_benchmark(folder: Path) -> None:
 def index_size(index: Path) -> None:
     store = EventStore(index)
     events = store.count()
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the size of the index, not of its log
     store.close()
     size = index.stat().st_size + (
         index.with_name(index.name + "-wal").stat().st_size if index.with_name(index.name + "-wal").exists() else 0
