@@ -113,6 +113,8 @@ class _Offline:
 
     def load_headers(self) -> None:
         first = int(self.b["firstBlock"])
+        if first != 1:  # a later start could leave out a governance event that removed a validator
+            raise BundleError(f"the headers start at block {first}, not at block 1 (the genesis's child)")
         previous = None
         for offset, item in enumerate(self.b["headers"]):
             header = RawHeader.decode(hexb(item["rlp"]))

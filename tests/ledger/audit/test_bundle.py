@@ -202,3 +202,11 @@ def test_trie_proofs_round_trip_and_a_wrong_value_or_key_does_not_verify(size: i
         verify_trie_proof(root, size + 1, trie_proof(values, 0))
     with pytest.raises(RootsError):
         verify_trie_proof(trie_root(values[:-1] + [b"other"]), size - 1, trie_proof(values, size - 1))
+
+
+def test_a_bundle_whose_headers_skip_the_early_governance_blocks_is_refused(
+    exported: tuple[SealedJob, dict[str, Any]], tmp_path: Path
+) -> None:
+    bundle = copy.deepcopy(exported[1])
+    bundle["headers"], bundle["firstBlock"], bundle["governance"] = bundle["headers"][5:], 6, []
+    caught(verify_bundle(bundle, tmp_path), "bundle format")
