@@ -118,6 +118,8 @@ def test_an_owner_of_two_sources_is_paid_per_source_not_twice(tmp_path) -> None:
         budget=1000,
         deadline=9,
     )
+    for source in (1, 2):
+        b.emit("ConsentGiven", P1, jobId=1, sourceId=source, owner=P1, automatic=False)
     b.emit(
         "ResultCommitted",
         C,
