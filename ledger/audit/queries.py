@@ -7,6 +7,7 @@ so it costs the size of the answer, not of the index. Results are the typed trai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ class _Fact:
     event: str
     released: bool
     owner: str  # a consent's source owner, a credit's payee
-    amount: str  # a credit's amount (decimal text: exact beyond 2^63)
+    amount: int  # a credit's amount
 
 
 class AuditQueries:
@@ -192,7 +193,7 @@ class AuditQueries:
         requester); then the source's own share by the payout rule, so nothing is counted twice."""
         me, shared = owner.lower(), []
         paid = {
-            job_id: sum(int(f.amount) for f in job if f.event == "PaymentCredited" and f.owner.lower() == me)
+            job_id: sum(f.amount for f in job if f.event == "PaymentCredited" and f.owner.lower() == me)
             for job_id, job in facts.items()
         }
         for job_id, opening in opened.items():
@@ -223,13 +224,15 @@ class AuditQueries:
             rows = self.store.conn.execute(
                 "SELECT l.key, e.event, json_extract(e.args, '$.released'),"
                 " coalesce(json_extract(e.args, '$.owner'), json_extract(e.args, '$.payee'), ''),"
-                " CAST(coalesce(json_extract(e.args, '$.amount'), 0) AS TEXT)"
+                # Amounts from the JSON text in Python: SQLite reads integers past 2^63 as doubles.
+                " CASE WHEN e.event = 'PaymentCredited' THEN e.args END"
                 " FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job'"
                 f" AND l.key IN ({','.join('?' * len(chunk))}) AND e.event IN ({','.join('?' * len(_FACT_EVENTS))})"
                 " ORDER BY e.block_number, e.log_index",
                 [*chunk, *_FACT_EVENTS],
             )
-            for key, event, released, who, amount in rows:
+            for key, event, released, who, credit in rows:
+                amount = json.loads(credit)["amount"] if credit else 0
                 found.setdefault(int(key), []).append(_Fact(event, bool(released), who, amount))
         return found
 

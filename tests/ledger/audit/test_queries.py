@@ -150,3 +150,31 @@ def test_an_abort_reason_prints_as_its_text() -> None:
     assert reason_text(reason) == "'no consent from source 2'"
     assert reason_text("0x" + "ff" * 32) == "0x" + "ff" * 32  # not text: left as hex
     assert json_args("JobAborted", {"reason": reason})["reason"] == {"hex": reason, "text": "no consent from source 2"}
+
+
+def test_a_source_paid_beyond_2_to_the_63_is_exact(tmp_path) -> None:
+    from ledger.index.store import EventStore
+    from tests.ledger.audit.factory import IndexBuilder
+
+    huge, h = 773188704377408754817, b"\xab" * 32  # the amount jq and JavaScript rounded
+    b = IndexBuilder(EventStore(tmp_path / "huge.db"))
+    register_source(b, 1, P1, price=0)
+    b.block()
+    b.emit(
+        "JobOpened",
+        R,
+        jobId=1,
+        requester=R,
+        kind=0,
+        sourceIds=[1],
+        versions=[1],
+        paramsHash=h,
+        inputsHash=h,
+        computeParties=[C],
+        budget=huge,
+        deadline=9,
+    )
+    b.emit("ConsentGiven", P1, jobId=1, sourceId=1, owner=P1, automatic=False)
+    b.emit("PaymentCredited", C, jobId=1, payee=P1, amount=huge)
+    b.block()
+    assert AuditQueries(b.store).source_trail(1).uses[0].paid == huge
