@@ -215,7 +215,7 @@ class AuditQueries:
     def _job_facts(self, jobs: Sequence[int]) -> dict[int, list[_Fact]]:
         """Per job, its lifecycle, consent and credit events as `_Fact`s in chain order.
 
-        Read with SQLite's json_extract: a source used by 1,000 jobs needs no JSON parsed in Python.
+        Read with SQLite's json_extract: of a busy source's jobs only the credits are parsed in Python.
         """
         found: dict[int, list[_Fact]] = {}
         keys = [str(j) for j in jobs]
