@@ -133,4 +133,6 @@ def random_vertical_split(
     parts = np.split(columns, cuts)
     order = rng.permutation(rows)
     test = int(round(rows * test_fraction))
-    return RandomVerticalSplit(seed, np.sort(parts[0]), tuple(np.sort(p) for p in parts[1:]), order[test:], order[:test])
+    return RandomVerticalSplit(
+        seed, np.sort(parts[0]), tuple(np.sort(p) for p in parts[1:]), order[test:], order[:test]
+    )

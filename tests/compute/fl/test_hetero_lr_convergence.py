@@ -51,7 +51,9 @@ def sweep_one(parties, name: str, seed: int, row_cap: int | None) -> tuple[float
     guest_x, host_x = split.parts(X[split.train])
     hosts = parties[1 : 1 + len(host_x)]
 
-    run = run_hetero_lr(parties[0], hosts, parties[3], guest_x, y[split.train], host_x, HeteroLRParams(n_bits=512), job_id=seed)
+    run = run_hetero_lr(
+        parties[0], hosts, parties[3], guest_x, y[split.train], host_x, HeteroLRParams(n_bits=512), job_id=seed
+    )
 
     test_guest, test_hosts = split.parts(X[split.test])
     w_guest = run.guest["weights"]
