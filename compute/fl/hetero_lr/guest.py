@@ -120,7 +120,7 @@ def contribution(
     groups = score_replicas(host_scores)
     utilities = coalition_aucs(y, guest_score, host_scores, groups)
     table = UtilityTable(tuple(sources), "validation-auc", {frozenset(k): v for k, v in utilities.items()})
-    scores = robust_shapley(len(sources), table, groups=groups, owners=owners).values
+    scores = [float(v) for v in robust_shapley(len(sources), table, groups=groups, owners=owners).values]
     return ContributionReport.build(table, "shapley-replication-robust", scores, groups=groups, owners=list(owners))
 
 
