@@ -25,15 +25,17 @@ def _sample(name: str, rows: int | None, seed: int = 0) -> tuple[np.ndarray, np.
     return data.guest[pick], data.hosts[0][pick], data.y[pick]
 
 
-@pytest.mark.parametrize(("name", "rows"), [("breast", None), ("default_credit", 4000)])
-def test_a_host_of_pure_noise_earns_at_most_one_percent_of_the_pool(parties, name, rows):
+@pytest.mark.parametrize(("name", "rows", "guest_columns"), [("breast", None, 2), ("default_credit", 4000, 13)])
+def test_a_host_of_pure_noise_earns_at_most_one_percent_of_the_pool(parties, name, rows, guest_columns):
     guest_x, host_x, y = _sample(name, rows)
+    guest_x = guest_x[:, :guest_columns]  # on breast a weaker guest, so that a useful host has something to add
     noise = np.random.default_rng(40).normal(size=(len(y), 40))
 
     run = run_hetero_lr(parties[0], parties[1:3], parties[4], guest_x, y, (host_x, noise), PARAMS, job_id=21)
 
     weights = run.guest["report"].weights
     assert run.guest["report"].table.metric == "validation-auc"
+    assert weights[1] > weights[2]  # the useful host earns more than the noise
     assert weights[2] <= 0.01 * sum(weights), f"noise host earned {weights[2] / sum(weights):.2%} of the pool"
 
 
