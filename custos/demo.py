@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,7 +34,7 @@ from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.member import MemberLedger
 from ledger.protocol import JobKind, kinds_mask, parse_amount
 
-CONSORTIUM = {
+CONSORTIUM: dict[str, Any] = {
     "chainId": 7017,
     "challengeWindow": 3,
     "feeBps": 500,

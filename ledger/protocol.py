@@ -192,7 +192,7 @@ def parse_amount(amount: str | int | Decimal) -> int:
     if len(fraction.rstrip("0")) > TOKEN_DECIMALS:
         raise ProtocolValueError(f"amount {text[:40]} has more than the {TOKEN_DECIMALS} decimals {TOKEN_SYMBOL} has")
     fraction = fraction.rstrip("0")
-    units = int(match["whole"] or "0") * _UNIT + int(fraction.ljust(TOKEN_DECIMALS, "0") or "0")
+    units: int = int(match["whole"] or "0") * _UNIT + int(fraction.ljust(TOKEN_DECIMALS, "0") or "0")
     if units > _UINT256_MAX:
         raise ProtocolValueError(f"amount {text} does not fit a uint256 of base units")
     return units
@@ -231,7 +231,7 @@ class Deployment:
     """
 
     chain_id: int
-    addresses: Mapping[str, ChecksumAddress]
+    addresses: Mapping[str, str]  # checksummed by __post_init__, in CONTRACTS order
     block_number: int = 0
     start_block: int = 0
     _ordered: tuple[ChecksumAddress, ...] = field(init=False, repr=False, compare=False)
@@ -259,7 +259,7 @@ class Deployment:
         """The address of contract `name`; `DeploymentError` if it is not one of the six."""
         if name not in self.addresses:
             raise DeploymentError(f"the deployment has no {name} (it has: {', '.join(self.addresses)})")
-        return self.addresses[name]
+        return self._ordered[CONTRACTS.index(name)]
 
     @property
     def consortium(self) -> ChecksumAddress:
@@ -308,7 +308,7 @@ class Deployment:
         if not isinstance(raw, dict) or not isinstance(raw.get("contracts"), dict):
             raise DeploymentError("malformed deployment.json: no 'contracts' object")
         return cls(
-            raw.get("chainId"),
+            raw.get("chainId"),  # type: ignore[arg-type]  # any JSON value: __post_init__ refuses a non-integer
             raw["contracts"],
             raw.get("blockNumber", 0),
             raw.get("startBlock", 0),

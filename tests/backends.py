@@ -81,7 +81,7 @@ def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
 
 
 # One entry per backend: anvil, and the embedded py-evm node in-process and over HTTP.
-from tests.ledger.chain.embedded_backends import embedded_http, embedded_inprocess  # noqa: E402
+from tests.ledger.chain.embedded_backends import embedded_http, embedded_inprocess  # noqa: E402  # pytest plugin: the embedded backends need the fixtures defined above
 
 BACKENDS: dict[str, BackendFactory] = {
     "anvil": anvil,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from ledger.audit.report import VerificationReport
 
 app = typer.Typer(name="audit", help="Query and verify the on-chain audit trail.", no_args_is_help=True)
 
@@ -100,15 +104,23 @@ def _run(
         )
         report = None
         if verify:
-            report = {"job": verifier.verify_job, "source": verifier.verify_source, "member": verifier.verify_member}[
-                what
-            ](key)
+            verifiers: dict[str, Callable[[Any], VerificationReport]] = {
+                "job": verifier.verify_job,
+                "source": verifier.verify_source,
+                "member": verifier.verify_member,
+            }
+            report = verifiers[what](key)
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(render.trail_json(trail, report), indent=1, default=str))
     else:
-        show = {"job": render.render_job, "source": render.render_source, "member": render.render_member}[what]
+        renderers: dict[str, Callable[..., str]] = {
+            "job": render.render_job,
+            "source": render.render_source,
+            "member": render.render_member,
+        }
+        show = renderers[what]
         typer.echo(show(trail, queries.member_names(), report))
     if report is not None and not report.ok:
         raise typer.Exit(3)

@@ -237,7 +237,7 @@ class Verifier:
 
     def _validator_set(self) -> frozenset[bytes] | None:
         if self._validators is False:
-            answer = self.w3.provider.make_request("custos_validators", [])  # type: ignore[arg-type]
+            answer = self.w3.provider.make_request("custos_validators", [])  # type: ignore[arg-type]  # web3 types RPC method names as an enum of its own methods
             if "error" in answer or not answer.get("result"):
                 self._validators = None
             else:
@@ -245,10 +245,10 @@ class Verifier:
                 if bytes(self.w3.eth.get_block(0)["extraData"]) != validator_set_hash(validators):
                     raise SealError("the node's validator set is not the one its genesis commits to")
                 self._validators = validators
-        return self._validators  # type: ignore[return-value]
+        return self._validators  # type: ignore[return-value]  # validated JSON from custos_validators; web3 types it Any
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
-        answer = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        answer = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]  # web3 types RPC method names as an enum of its own methods
         if "error" in answer:
             raise RuntimeError(f"{method}: {answer['error'].get('message')}")
         return answer.get("result")

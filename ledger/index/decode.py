@@ -63,7 +63,7 @@ def event_specs(contract: str, abi: Sequence[Mapping[str, Any]]) -> dict[bytes, 
         if item.get("type") != "event" or item.get("anonymous"):
             continue
         inputs = tuple((p["name"], p["type"], bool(p.get("indexed"))) for p in item["inputs"])
-        specs[event_abi_to_log_topic(dict(item))] = EventSpec(contract, item["name"], inputs)  # type: ignore[arg-type]
+        specs[event_abi_to_log_topic(dict(item))] = EventSpec(contract, item["name"], inputs)  # type: ignore[arg-type]  # eth-utils wants its ABIEvent TypedDict; this is the artifact's event entry
     return specs
 
 

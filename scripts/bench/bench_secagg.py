@@ -18,12 +18,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
-from report import emit  # noqa: E402
+from report import emit
 
-from compute.channel import Channel, Job  # noqa: E402
-from compute.party import Party  # noqa: E402
-from compute.secagg import secure_aggregate  # noqa: E402
-from compute.session import RoleOutput, run_in_process  # noqa: E402
+from compute.channel import Channel, Job
+from compute.party import Party
+from compute.secagg import secure_aggregate
+from compute.session import RoleOutput, run_in_process
 
 DIM, CLIENTS, THRESHOLD, STAGE_TIMEOUT = 100_000, 10, 6, 1.0
 

@@ -94,7 +94,7 @@ class Gateway:
     def client(self, who: str, domain: RequestDomain | None = None) -> GatewayClient:
         """A client signing as `who`, on the gateway's (fake) clock."""
         client = GatewayClient(self.url, self.key(who), domain or self.domain)
-        client.auth._now = self.clock.now  # type: ignore[union-attr]
+        client.auth._now = self.clock.now  # type: ignore[union-attr]  # the client's auth is our Eip712Auth; the test drives its clock
         return client
 
 
@@ -103,7 +103,7 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
     folder = tmp_path_factory.mktemp("gateway")
     (folder / "deployment.json").write_text(consortium.deployment.to_json())
     clock = FakeClock()
-    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
     app, close = open_gateway(
         bytes(consortium.people["bank"].key),
         rpc=rpc,

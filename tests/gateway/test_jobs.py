@@ -112,7 +112,7 @@ def _save_result(gateway: Gateway, job_id: int) -> dict:
         "transcript_entries": 12,
         "metadata": {"rounds": 4},
     }
-    folder = gateway.services.settings.workspace / "results"  # type: ignore[operator]
+    folder = gateway.services.settings.workspace / "results"  # type: ignore[operator]  # this gateway fixture always has a workspace
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{job_id}.json").write_text(json.dumps(bundle))
     return bundle

@@ -58,7 +58,7 @@ def _contribution(
         else:
             out = secagg_server(aggregation(len(members), size, params, all_needed=True), members)(ch).value
             sums[(coalition, t)] = (out["sum"], len(out["clients"]))
-    utilities = {frozenset(): score(initial)}
+    utilities: dict[frozenset[int], float] = {frozenset(): score(initial)}
     for coalition in coalitions(len(clients)):
         round_sums = [sums.get((coalition, t), (None, 0)) for t in range(params.rounds)]
         utilities[frozenset(coalition)] = score(reconstruct(initial, round_sums))
