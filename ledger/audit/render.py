@@ -21,6 +21,14 @@ def tokens(units: int) -> str:
     return format_amount(units, symbol=True)
 
 
+def _value(key: str, value: Any, names: Mapping[str, str]) -> str:
+    if key in _AMOUNTS and isinstance(value, int):
+        return tokens(value)
+    if key == "kind" and isinstance(value, int):
+        return kind_name(value)
+    return short(value, names)
+
+
 def short(value: Any, names: Mapping[str, str]) -> str:
     """A compact, readable form of one argument value (member names for known addresses)."""
     if isinstance(value, list):
@@ -48,11 +56,7 @@ def timeline(
     header = ["time (UTC)", "block", "event", "actor", "details"]
     rows = []
     for event in events:
-        details = " ".join(
-            f"{k}={tokens(v) if k in _AMOUNTS and isinstance(v, int) else short(v, names)}"
-            for k, v in event.args.items()
-            if k not in _QUIET
-        )
+        details = " ".join(f"{k}={_value(k, v, names)}" for k, v in event.args.items() if k not in _QUIET)
         row = [_when(event.block_time), str(event.block_number), event.event, short(event.actor, names), details]
         if report is not None:
             problems = failed.get(describe(event))
