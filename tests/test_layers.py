@@ -90,3 +90,21 @@ def test_the_scan_sees_lazy_dynamic_and_type_checking_imports(tmp_path: Path) ->
         "web3",
         "gateway.deps",
     ]
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    # Shared test helpers live in conftest.py or a helper module (tests/waiting.py, tests/backends.py, ...).
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if (found := _test_imports(path))
+    }
+    assert offenders == {}
+
+
+def _test_imports(path: Path) -> list[str]:
+    found = [module for _, module in imported_modules(path) if module.split(".")[-1].startswith("test_")]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level > 0 and (node.module or "").startswith("test_"):
+            found.append("." * node.level + str(node.module))
+    return found

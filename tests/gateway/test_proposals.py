@@ -7,8 +7,7 @@ from eth_account import Account
 from ledger.bindings import Consortium
 from ledger.client import TransactionSender
 
-from .conftest import Gateway
-from .test_members import refused
+from .conftest import Gateway, refused
 
 
 def _approve_elsewhere(gateway: Gateway, proposal_id: int, *who: str) -> None:

@@ -7,27 +7,9 @@ from pathlib import Path
 import pytest
 
 from ledger import merkle
-from ledger.anchor import Anchorer, Anchoring
-from ledger.errors import AnchorError, TransactionRejected
-
-
-class RecordingChain:
-    """Stands in for AuditAnchor where the test is about the off-chain store: keeps each anchored root."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.roots: list[tuple[bytes, int, bytes]] = []
-        self.fail_first = fail_first
-
-    def anchor(self, root: bytes, count: int, tag: bytes) -> Anchoring:
-        if self.fail_first:
-            self.fail_first -= 1
-            raise TransactionRejected("node unavailable")
-        self.roots.append((root, count, tag))
-        return Anchoring(bytes([len(self.roots)]) * 32, len(self.roots))
-
-
-def records(n: int, start: int = 0) -> list[bytes]:
-    return [f"protocol message {i}".encode() for i in range(start, start + n)]
+from ledger.anchor import Anchorer
+from ledger.errors import AnchorError
+from tests.ledger.anchoring import RecordingChain, records
 
 
 def test_size_trigger_anchors_one_root_per_batch_with_a_verifying_proof_per_record(tmp_path: Path) -> None:

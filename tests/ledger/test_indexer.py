@@ -19,13 +19,7 @@ from ledger.audit.verify import Verifier
 from ledger.client import TransactionSender, connect
 from ledger.index import EventIndexer, EventStore
 from tests.ledger.audit.anvil import anvil, funded_account
-
-BEACON_ABI = load("Beacon").abi
-PING = Web3().eth.contract(abi=BEACON_ABI)
-
-
-def ping(sender: TransactionSender, beacon: str, step: int = 1) -> None:
-    sender.transact(beacon, bytes.fromhex(PING.encode_abi("ping", [step])[2:]), gas=80_000)
+from tests.ledger.beacon import BEACON_ABI, ping
 
 
 @pytest.fixture

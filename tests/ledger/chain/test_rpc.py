@@ -12,8 +12,7 @@ from ledger.artifacts import load
 from ledger.chain.node import Node
 from ledger.chain.rpc import MAX_REQUEST_BYTES
 from ledger.chain.server import ChainServer
-from tests.ledger.chain.conftest import MEMBERS, OUTSIDER, ChainDir
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import MEMBERS, OUTSIDER, ChainDir, signed
 
 BEACON = load("Beacon")
 
