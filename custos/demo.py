@@ -200,7 +200,8 @@ class Demo:
         job_id = self.open_with(bank, JobKind.HETERO_LR, params.to_json(), params.source_ids)
         self.say(
             f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-            f"budget {self.config.budget} {TOKEN_SYMBOL} escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
+            f"budget {self.config.budget} {TOKEN_SYMBOL} escrowed, "
+            f"{self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
         )
         return job_id
 
