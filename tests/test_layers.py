@@ -10,6 +10,7 @@ encoding from ledger's modules (`ledger.signing`, `ledger.protocol`).
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,25 @@ def _test_imports(path: Path) -> list[str]:
         if isinstance(node, ast.ImportFrom) and node.level > 0 and (node.module or "").startswith("test_"):
             found.append("." * node.level + str(node.module))
     return found
+
+
+def test_modules_used_across_layers_are_type_checked_strictly() -> None:
+    # pyproject.toml relaxes mypy for implementation modules; what another layer imports must be in the strict list.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    strict = {m for o in config if o.get("disallow_any_generics") is True for m in o["module"]}
+    relaxed = [m for o in config if o.get("disallow_any_generics") is False for m in o["module"]]
+
+    def is_strict(module: str) -> bool:
+        if module in strict or any(p.endswith(".*") and module.startswith(p[:-1]) for p in strict):
+            return True
+        return not any(module == p or (p.endswith(".*") and module.startswith(p[:-1])) for p in relaxed)
+
+    used = {
+        module
+        for layer in ALLOWED
+        for path in (ROOT / layer).rglob("*.py")
+        for _, module in imported_modules(path)
+        if module.split(".")[0] in ALLOWED and module.split(".")[0] != layer
+    }
+    chain_internals = {m for m in used if m.startswith("ledger.chain")}  # relaxed for py-evm, see pyproject.toml
+    assert sorted(m for m in used - chain_internals if not is_strict(m)) == []

@@ -59,7 +59,8 @@ def with_intercept(X: np.ndarray) -> np.ndarray:
 
 def residual_offset(guest_score: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The guest's plaintext part of the residual: ¼·(X_g w_g) + ½ − y."""
-    return 0.25 * guest_score + 0.5 - y
+    offset: np.ndarray = 0.25 * guest_score + 0.5 - y
+    return offset
 
 
 def reference_training(
