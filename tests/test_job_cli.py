@@ -59,7 +59,7 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
             "--compute",
             compute,
             "--budget",
-            "100",
+            "100.25",
             "--key-bits",
             "512",
             "--epochs",
@@ -80,6 +80,7 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         assert not jobs.has_consented(0, 1) and jobs.job(0).status == JobStatus.OPEN
         shown = json.loads(custos("job", "show", "0", "-w", str(parties / "bank"), "--json").stdout)
         assert shown["status"] == "OPEN" and [s["id"] for s in shown["sources"]] == [0, 1, 2]
+        assert (shown["kind"], shown["budget"], shown["sources"][0]["price"]) == ("HETERO_LR", "100.25", "10")
         consent = custos("job", "consent", "0", "-w", str(parties / "invoice-firm"))
         assert consent.returncode == 0 and "consented: job 0, source 1" in consent.stdout
 
