@@ -56,7 +56,7 @@ class JobKind(IntEnum):
     def parse(cls, text: str) -> JobKind:
         """The kind named `text` (`hetero-lr`, `HETERO_LR` or `4`); `ProtocolValueError` names the known ones."""
         key = text.strip().upper().replace("-", "_")
-        if key.isdigit() and int(key) in cls._value2member_map_:
+        if key.isascii() and key.isdigit() and int(key) in cls._value2member_map_:
             return cls(int(key))
         if key in cls.__members__:
             return cls[key]
