@@ -18,7 +18,13 @@ class RecordingChain:
             self.fail_first -= 1
             raise TransactionRejected("node unavailable")
         self.roots.append((root, count, tag))
-        return Anchoring(bytes([len(self.roots)]) * 32, len(self.roots))
+        return Anchoring(len(self.roots) - 1, bytes([len(self.roots)]) * 32, len(self.roots))
+
+    def find(self, root: bytes, tag: bytes) -> Anchoring | None:
+        for i, (r, _, t) in enumerate(self.roots):
+            if (r, t) == (root, tag):
+                return Anchoring(i, bytes([i + 1]) * 32, i + 1)
+        return None
 
 
 def records(n: int, start: int = 0) -> list[bytes]:
