@@ -132,6 +132,7 @@ def guest(table: LocalTable, hosts: Sequence[Address], arbiter: Address, params:
         rows = table.rows_for(aligned)
         _send_json(ch, arbiter, SHAPE, {"rows": len(rows), "width": table.x.shape[1] + 1})
         cipher = make_cipher(params.lr.cipher, params.lr.n_bits, params.lr.obfuscation, params.lr.workers)
+        assert table.y is not None  # load_table(..., label_column) gave the guest its labels
         out = guest_role(cipher, table.x[rows], table.y[rows].astype(np.float64), hosts, arbiter, params.lr)(ch)
         return RoleOutput(out.value, out.result_hash, metadata={**out.metadata, "intersection": len(aligned)})
 

@@ -20,12 +20,12 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-from report import emit  # noqa: E402
+from report import emit
 
-from compute.fl.datasets import VerticalSplit, load_vertical, random_vertical_split  # noqa: E402
-from compute.fl.hetero_lr import HeteroLRParams, run_hetero_lr  # noqa: E402
-from compute.fl.metrics import auc  # noqa: E402
-from compute.party import Party  # noqa: E402
+from compute.fl.datasets import VerticalSplit, load_vertical, random_vertical_split
+from compute.fl.hetero_lr import HeteroLRParams, run_hetero_lr
+from compute.fl.metrics import auc
+from compute.party import Party
 
 PARTIES = [Party.generate() for _ in range(4)]
 BASELINE = "phe straightforward, same protocol (total s/epoch)"

@@ -15,6 +15,7 @@ from compute.channel import Channel
 from compute.errors import ProtocolViolation
 from compute.fl.hetero_lr.cipher import FastCipher
 from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_vector
+from compute.paillier.vector import EncryptedVector
 from compute.party import Address
 from compute.result import hash_result
 from compute.session import Role, RoleOutput
@@ -79,7 +80,9 @@ def epoch_stop(ch: Channel, guest: Address) -> bool:
     return bool(body["stop"])
 
 
-def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: object, length: int) -> np.ndarray:
+def request_gradient(
+    ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: EncryptedVector, length: int
+) -> np.ndarray:
     """Mask (and pack) [[g]], have the arbiter decrypt it, unmask: g in plaintext for its owner only."""
     masked, masks = cipher.mask(encrypted)
     ch.send(arbiter, MASKED_GRADIENT, pack_vector(cipher, masked))
@@ -91,4 +94,4 @@ def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypte
         )
     values = [int(v, 16) if isinstance(v, str) else float(v) for v in body]
     exponent = getattr(masked, "exponent", 0)
-    return cipher.unmask(values, masks, exponent)
+    return cipher.unmask(values, masks, exponent)  # type: ignore[arg-type]  # floats only for the float-masking cipher

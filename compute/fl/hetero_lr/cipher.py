@@ -181,50 +181,50 @@ class PheCipher(FastCipher):
         """No packing: one ciphertext per value."""
         return length
 
-    def encrypt(self, values: np.ndarray) -> list[paillier.EncryptedNumber]:  # type: ignore[override]
+    def encrypt(self, values: np.ndarray) -> list[paillier.EncryptedNumber]:  # type: ignore[override]  # the phe baseline returns phe's numbers, not an EncryptedVector
         """phe encryption of each float (phe picks each value's exponent)."""
         assert self.public_key is not None
         return [self.public_key.encrypt(float(v)) for v in values]
 
-    def residual(self, host_parts, own, weights):  # type: ignore[no-untyped-def]
+    def residual(self, host_parts, own, weights):  # type: ignore[no-untyped-def]  # the phe baseline mirrors FastCipher duck-typed, for benchmarks only
         """[[weights ⊙ Σ wx_h]] + [[own]] with phe's operators."""
         total = [sum(column[1:], column[0]) for column in zip(*host_parts)]
         return [t * float(w) + e for t, w, e in zip(total, weights, self.encrypt(own))]
 
-    def multiply(self, vector, values):  # type: ignore[no-untyped-def]
+    def multiply(self, vector, values):  # type: ignore[no-untyped-def]  # as above
         """[[v ⊙ values]] with phe's ciphertext × float."""
         return [x * float(v) for x, v in zip(vector, values)]
 
-    def rmatmul(self, vector, matrix):  # type: ignore[no-untyped-def]
+    def rmatmul(self, vector, matrix):  # type: ignore[no-untyped-def]  # as above
         """Σ_i d_i·x_ij with phe's ciphertext × float."""
         return [
             sum((d * float(x) for d, x in zip(vector[1:], column[1:])), vector[0] * float(column[0]))
             for column in np.asarray(matrix).T
         ]
 
-    def add(self, a, b):  # type: ignore[no-untyped-def]
+    def add(self, a, b):  # type: ignore[no-untyped-def]  # the phe baseline mirrors FastCipher duck-typed, for benchmarks only
         """[[a + b]] element-wise with phe's operators."""
         return [x + z for x, z in zip(a, b)]
 
-    def mask(self, vector):  # type: ignore[no-untyped-def]
+    def mask(self, vector):  # type: ignore[no-untyped-def]  # the phe baseline mirrors FastCipher duck-typed, for benchmarks only
         """[[g + r]] with r a random float mask (the straightforward masking)."""
         masks = [secrets.randbelow(2**64) / 2**20 for _ in vector]
         return [v + r for v, r in zip(vector, masks)], masks
 
-    def decrypt_residues(self, vector):  # type: ignore[no-untyped-def]
+    def decrypt_residues(self, vector):  # type: ignore[no-untyped-def]  # as above
         """phe decryption to floats (arbiter)."""
         assert self._private is not None
         return [self._private.decrypt(v) for v in vector]
 
-    def unmask(self, residues, masks, exponent):  # type: ignore[no-untyped-def]
+    def unmask(self, residues, masks, exponent):  # type: ignore[no-untyped-def]  # as above
         """g = (g + r) − r."""
         return np.array([v - r for v, r in zip(residues, masks)])
 
-    def dump(self, vector):  # type: ignore[no-untyped-def]
+    def dump(self, vector):  # type: ignore[no-untyped-def]  # as above
         """Per-value (ciphertext, exponent) pairs."""
         return None, [[int(v.ciphertext(be_secure=False)), v.exponent] for v in vector]
 
-    def load(self, exponent, ciphertexts):  # type: ignore[no-untyped-def]
+    def load(self, exponent, ciphertexts):  # type: ignore[no-untyped-def]  # as above
         """phe EncryptedNumbers from the wire, range-checked."""
         assert self.public_key is not None
         check_ciphertexts(self.public_key, [c for c, _ in ciphertexts])

@@ -153,6 +153,7 @@ def train(
                 ch.send(host, RESIDUAL, payload)
             part = cipher.rmatmul(residual, X)
             total = part if total is None else cipher.add(total, part)
+        assert total is not None  # chunks() yields at least one chunk: the split is never empty
         return block.gradient(request_gradient(ch, cipher, arbiter, total, X_all.shape[1]), len(t), point)
 
     def gather(own: float) -> float:

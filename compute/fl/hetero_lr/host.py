@@ -94,6 +94,7 @@ def host_role(
                 residual = unpack_vector(cipher, ch.recv(guest, RESIDUAL), guest, RESIDUAL, len(chunk))
                 part = cipher.rmatmul(residual, X)
                 total = part if total is None else cipher.add(total, part)
+            assert total is not None  # chunks() yields at least one chunk: the split is never empty
             return block.gradient(request_gradient(ch, cipher, arbiter, total, width), len(t), point)
 
         ch.send(guest, PCG_SCALAR, pack(block.start(gradient_at(block.weights))))

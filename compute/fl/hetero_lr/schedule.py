@@ -107,12 +107,14 @@ def curvature(start_score: np.ndarray) -> np.ndarray:
     """Per-row weights c = max(σ'(u₀), floor), on the grid 16^CURVATURE_EXPONENT so that encrypted and plain agree."""
     p = sigmoid(start_score)
     scale = 16.0**-CURVATURE_EXPONENT
-    return np.rint(np.maximum(p * (1 - p), CURVATURE_FLOOR) * scale) / scale
+    weights: np.ndarray = np.rint(np.maximum(p * (1 - p), CURVATURE_FLOOR) * scale) / scale
+    return weights
 
 
 def start_slope(start_score: np.ndarray, y: np.ndarray) -> np.ndarray:
     """ℓ'(u₀) = σ(u₀) − y."""
-    return sigmoid(start_score) - y
+    slope: np.ndarray = sigmoid(start_score) - y
+    return slope
 
 
 class PCGBlock:
@@ -136,7 +138,8 @@ class PCGBlock:
 
     def gradient(self, gradient_sum: np.ndarray, rows: int, at: np.ndarray) -> np.ndarray:
         """∇Q_block at `at` from Σ_rows x·d (the decrypted pass)."""
-        return gradient_sum / rows + self._l2 * self._penalised * at
+        gradient: np.ndarray = gradient_sum / rows + self._l2 * self._penalised * at
+        return gradient
 
     def start(self, gradient: np.ndarray) -> float:
         """From ∇Q at the start: r, z, p; returns this block's rᵀz."""

@@ -115,7 +115,7 @@ def _with_copy_of_zero(game):
 def test_registering_a_copy_gains_nothing_under_robust_shapley_but_does_under_plain():
     # partial substitutes: 0 and 1 overlap, 2 complements both
     base = {(): 0.0, (0,): 0.6, (1,): 0.5, (2,): 0.2, (0, 1): 0.8, (0, 2): 0.9, (1, 2): 0.8, (0, 1, 2): 1.0}
-    game = lambda S: base[tuple(sorted(set(S)))]  # noqa: E731
+    game = lambda S: base[tuple(sorted(set(S)))]  # noqa: E731  # a one-line game, read where it is used
     copied = _with_copy_of_zero(game)
 
     before = robust_shapley(3, game)
