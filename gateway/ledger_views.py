@@ -41,7 +41,7 @@ def _hex(value: bytes) -> str:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
-        return _hex(value)
+        return _hex(bytes(value))
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, int) and abs(value) > 2**53:
@@ -197,7 +197,8 @@ class LedgerAuditReader:
         """Every data source (ids are sequential from 0) with versions and the jobs that used it."""
 
         def read() -> list[SourceSummary]:
-            summaries, source_id = [], 0
+            summaries: list[SourceSummary] = []
+            source_id = 0
             while True:
                 try:
                     trail = self._auditor.queries.source_trail(source_id)

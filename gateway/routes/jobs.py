@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 from fastapi.responses import StreamingResponse
@@ -27,7 +27,9 @@ from gateway.schemas.jobs import (
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
 JobId = Path(ge=0, lt=2**256, description="On-chain job id")
-_SSE = {200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}
+}
 Requester = Annotated[Member, Depends(require_operator(Role.REQUESTER))]
 Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
 

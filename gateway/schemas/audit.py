@@ -6,12 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ledger.protocol import JobKind
+
 
 class JobSummary(BaseModel):
     """A job as the audit list shows it."""
 
     job_id: int
-    kind: str = Field(description="PSI, SECURE_STATS, SECURE_AGGREGATION, FEDAVG or HETERO_LR")
+    kind: str = Field(
+        description=f"The job kind's name ({', '.join(k.name for k in JobKind)}), or its number if unknown"
+    )
     status: str = Field(description="Open, Ready, Committed, Finalized, Disputed, Cancelled, Aborted or Refunded")
     requester: str
     participants: list[str]

@@ -35,7 +35,7 @@ GAS_TARGET = GAS_LIMIT // 2
 
 # py-evm's VM builds and re-checks the transaction/receipt roots of each block with a
 # one-insert-at-a-time HexaryTrie; ours gives identical roots and nodes (tested) in one pass.
-eth.vm.base.make_trie_root_and_nodes = make_trie_root_and_nodes
+eth.vm.base.make_trie_root_and_nodes = make_trie_root_and_nodes  # type: ignore[assignment]  # same call; roots typed bytes, not Hash32
 
 
 _cancun_header_from_parent = CancunVM.create_header_from_parent
@@ -50,7 +50,7 @@ def _header_from_parent(parent_header: BlockHeaderAPI | None, **header_params: A
 class CustosVM(CancunVM):
     """Cancun with the consortium's fork rules: base fee fixed at 0; timestamps may repeat."""
 
-    create_header_from_parent = staticmethod(_header_from_parent)  # type: ignore[assignment]
+    create_header_from_parent = staticmethod(_header_from_parent)
 
     @classmethod
     def validate_gas(cls, header: BlockHeaderAPI, parent_header: BlockHeaderAPI) -> None:

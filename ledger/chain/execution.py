@@ -52,7 +52,7 @@ class _Guarded:
 
 
 class _DeadlineComputation(CancunComputation):
-    opcodes = {op: (_Guarded(fn) if op in _GUARDED else fn) for op, fn in CancunComputation.opcodes.items()}  # type: ignore[misc]
+    opcodes = {op: (_Guarded(fn) if op in _GUARDED else fn) for op, fn in CancunComputation.opcodes.items()}  # type: ignore[misc]  # a guarded opcode is callable like the OpcodeAPI it wraps
 
 
 class _DeadlineState(CancunState):
@@ -93,7 +93,7 @@ def pending_state(reader: Reader, parent: BlockHeaderAPI, vm_class: type[CustosV
     )
     if vm_class is CallVM:
         return call_vm(chain, header).state
-    return vm_class(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context).state  # type: ignore[attr-defined]
+    return vm_class(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context).state  # type: ignore[attr-defined]  # py-evm's VM and Chain have these, their APIs do not declare them
 
 
 def spoof_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: int, gas: int) -> SpoofTransaction:
@@ -106,7 +106,7 @@ def spoof_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, value: in
 
 def call_vm(chain: ChainAPI, header: BlockHeaderAPI) -> CustosVM:
     """A deadline-checked VM on `header`'s state (run it inside `CallDeadline(...)`)."""
-    return CallVM(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context)  # type: ignore[attr-defined]
+    return CallVM(header, chain.chaindb, chain.get_vm(header).chain_context, chain.consensus_context)  # type: ignore[attr-defined]  # py-evm's VM and Chain have these, their APIs do not declare them
 
 
 class CallDeadline:
@@ -163,13 +163,13 @@ class Executor:
                     snapshot = state.snapshot()
                     call = spoof_call(state, sender, to, data, value, gas)
                     try:
-                        computation = state.costless_execute_transaction(call)  # type: ignore[arg-type]
+                        computation = state.costless_execute_transaction(call)
                     finally:
                         state.revert(snapshot)
                 else:
                     state = pending_state(self._reader, header or self._reader.head)
                     call = spoof_call(state, sender, to, data, value, gas)
-                    computation = state.costless_execute_transaction(call)  # type: ignore[arg-type]
+                    computation = state.costless_execute_transaction(call)
             except CallTimeout:
                 self._head_state = None
                 raise ExecutionFailed(f"execution timed out after {self._time_limit:g} s") from None
@@ -186,7 +186,7 @@ class Executor:
         tx = spoof_call(state, sender, to, data, value, min(at.gas_limit, CALL_GAS_CAP))
         with CallDeadline(self._time_limit):
             try:
-                return int(self._reader.chain.gas_estimator(state, tx))  # type: ignore[attr-defined]
+                return int(self._reader.chain.gas_estimator(state, tx))  # type: ignore[attr-defined]  # py-evm's Chain has gas_estimator, ChainAPI does not declare it
             except VMError:
                 pass
             except CallTimeout:

@@ -48,7 +48,7 @@ class InspectMethods:
         _record_access(state, touched)
         gas = min(args.gas or header.gas_limit, header.gas_limit)
         call = spoof_call(state, args.sender, args.to, args.data, args.value, gas)
-        computation = state.costless_execute_transaction(call)  # type: ignore[arg-type]
+        computation = state.costless_execute_transaction(call)
         skip = _PRECOMPILES | {args.sender, header.coinbase, self.node.validator_address or b""}
         entries = [
             {"address": addr(a), "storageKeys": [d(s.to_bytes(32, "big")) for s in sorted(slots)]}
@@ -131,8 +131,8 @@ def _record_access(state: StateAPI, touched: dict[bytes, set[int]]) -> None:
         touched.setdefault(bytes(account), set()).add(position)
         warm_slot(account, position)
 
-    state.mark_address_warm = address_warm  # type: ignore[method-assign,assignment]
-    state.mark_storage_warm = slot_warm  # type: ignore[method-assign,assignment]
+    state.mark_address_warm = address_warm  # type: ignore[method-assign,assignment]  # per-instance hook on this scratch state
+    state.mark_storage_warm = slot_warm  # type: ignore[method-assign,assignment]  # per-instance hook on this scratch state
 
 
 def _frame(computation: ComputationAPI) -> dict[str, Any]:

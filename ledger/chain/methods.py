@@ -294,7 +294,7 @@ class Methods(PoolMethods, InspectMethods, LogMethods):
 
     def _rewards(self, header: BlockHeaderAPI, percentiles: list[float]) -> list[str]:
         tips = sorted(
-            effective_gas_price(tx, header.base_fee_per_gas) - header.base_fee_per_gas
+            effective_gas_price(tx, header.base_fee_per_gas) - header.base_fee_per_gas  # type: ignore[operator]  # Cancun headers always have a base fee
             for tx in self.node.block(header).transactions
         )
         if not tips:

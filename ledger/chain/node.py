@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_utils import ValidationError
 
 from ledger.chain.admission import check_against_state, decode_raw
@@ -49,7 +49,7 @@ __all__ = ["SEAL_PREFIX", "STORE_DIR", "Node", "seal_key"]
 class Node(ChainReader):
     """One validator's node over a store directory."""
 
-    def __init__(self, store: LMDBStore, spec: GenesisSpec, validator: keys.PrivateKey | None) -> None:
+    def __init__(self, store: LMDBStore, spec: GenesisSpec, validator: PrivateKey | None) -> None:
         self.store = store
         self.db = store
         self.spec = spec
@@ -76,7 +76,7 @@ class Node(ChainReader):
 
     # -- opening --
     @classmethod
-    def create(cls, data_dir: Path, spec: GenesisSpec, validator: keys.PrivateKey | None) -> Node:
+    def create(cls, data_dir: Path, spec: GenesisSpec, validator: PrivateKey | None) -> Node:
         """Write genesis for `spec` into a new store under `data_dir` and open it (no key: a follower)."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         if _has_genesis(store):
@@ -90,7 +90,7 @@ class Node(ChainReader):
         return node
 
     @classmethod
-    def open(cls, data_dir: Path, validator: keys.PrivateKey | None = None, verify: bool = True) -> Node:
+    def open(cls, data_dir: Path, validator: PrivateKey | None = None, verify: bool = True) -> Node:
         """Open an existing store, verifying every block's seal and link back to genesis."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         try:

@@ -170,7 +170,7 @@ class ChainServer:
             pass
         finally:
             self._connections -= 1
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
             self._writers.discard(writer)
             writer.close()
 

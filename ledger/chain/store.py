@@ -135,7 +135,7 @@ class LMDBSnapshot(BaseAtomicDB):
         objects around a snapshot form reference cycles, so without dropping our reference
         here slots waited for the cyclic collector and the 126 slots ran out under load.
         """
-        txn, self._txn = self._txn, None  # type: ignore[assignment]
+        txn, self._txn = self._txn, None  # type: ignore[assignment]  # closed: the transaction is gone
         if txn is not None:
             txn.abort()
 
@@ -221,7 +221,7 @@ class LMDBStore(BaseAtomicDB):
         self._pending.clear()
 
     def _renew_reader(self) -> None:
-        old, self._reader = self._reader, None  # type: ignore[assignment]
+        old, self._reader = self._reader, None  # type: ignore[assignment]  # renewed on the next line
         old.abort()
         del old
         self._reader = self._env.begin(buffers=False)

@@ -103,7 +103,7 @@ def _verify_body(node: Node, header: BlockHeaderAPI) -> None:
 
 def _replay(node: Node, head: int) -> None:
     """Re-execute blocks 1..head on a fresh state from the spec's genesis; every root must match."""
-    replay = build_genesis(AtomicDB(), node.spec)  # type: ignore[arg-type]
+    replay = build_genesis(AtomicDB(), node.spec)
     if replay.get_canonical_head().hash != node.header_by_number(0).hash:
         raise HistoryError("genesis block does not match the genesis spec")
     for number in range(1, head + 1):

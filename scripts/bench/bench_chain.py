@@ -38,12 +38,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import emit  # noqa: E402
+from report import emit
 
-from ledger.artifacts import load  # noqa: E402
-from ledger.chain.chainspec import DEFAULT_CHAIN_ID  # noqa: E402
-from ledger.chain.setup import DEV_CONSORTIUM, init_chain  # noqa: E402
-from ledger.keystore import DEV_PASSWORD, Keystore  # noqa: E402
+from ledger.artifacts import load
+from ledger.chain.chainspec import DEFAULT_CHAIN_ID
+from ledger.chain.setup import DEV_CONSORTIUM, init_chain
+from ledger.keystore import DEV_PASSWORD, Keystore
 
 # The platform binary, not the npm shim: killing the shim would orphan anvil.
 ANVIL = next(iter(sorted((REPO / "contracts" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))), None)
@@ -178,7 +178,7 @@ SENDERS_CONSORTIUM = {
 }
 
 
-def _prepare_embedded(directory: Path, consortium: dict = DEV_CONSORTIUM):  # type: ignore[no-untyped-def]
+def _prepare_embedded(directory: Path, consortium: dict = DEV_CONSORTIUM):  # type: ignore[no-untyped-def]  # returns a loose tuple of benchmark handles
     """Init a dev chain; make sure Consortium and AuditAnchor exist and bootstrap is closed."""
     from eth._utils.address import generate_contract_address
 
@@ -212,7 +212,7 @@ def _prepare_embedded(directory: Path, consortium: dict = DEV_CONSORTIUM):  # ty
     return bank, Web3.to_checksum_address(generate_contract_address(bytes.fromhex(deployer.address[2:]), 1))
 
 
-def _anchor_calls(account, chain_id: int, anchor: str, first_nonce: int, count: int, fee: int, salt: int) -> list[str]:  # type: ignore[no-untyped-def]
+def _anchor_calls(account, chain_id: int, anchor: str, first_nonce: int, count: int, fee: int, salt: int) -> list[str]:  # type: ignore[no-untyped-def]  # eth-account's signer type is not exported
     common = {"chainId": chain_id, "maxFeePerGas": fee, "maxPriorityFeePerGas": fee // 10, "value": 0, "gas": 150_000}
     return [
         "0x"
@@ -228,7 +228,7 @@ def _anchor_calls(account, chain_id: int, anchor: str, first_nonce: int, count: 
     ]
 
 
-def run_senders(url: str, accounts: list, per_sender: int, fee: int, anchor: str) -> dict[str, float]:  # type: ignore[type-arg]
+def run_senders(url: str, accounts: list, per_sender: int, fee: int, anchor: str) -> dict[str, float]:  # type: ignore[type-arg]  # eth-account's signer type is not exported
     """Each account sends its calls one request at a time, awaiting each receipt; total tx/s."""
     with httpx.Client(timeout=120) as client:
         chain_id = int(_rpc(client, url, "eth_chainId", []), 16)

@@ -21,8 +21,8 @@ from ledger.chain.filters import Filters
 from ledger.chain.node import Node
 from ledger.chain.server import ChainServer, ServerLimits
 from ledger.deploy import create_address
-from tests.ledger.chain.conftest import MEMBERS, ChainDir
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import MEMBERS, ChainDir, signed
+from tests.waiting import wait_for
 
 BYSTANDER_BOUND = 1.5
 # Initcode whose runtime is an endless loop: JUMPDEST PUSH1 0 JUMP.
@@ -85,10 +85,8 @@ def rpc(url: str, method: str, params: list, timeout: float = 60) -> dict:
 
 def deploy_loop(server: ChainServer) -> str:
     server.node.submit_raw(signed(MEMBERS[0], 0, None, LOOP_INITCODE, gas=200_000))
-    deadline = time.monotonic() + 10
     address = create_address(MEMBERS[0].address, 0)
-    while rpc(server.url, "eth_getCode", [address, "latest"])["result"] == "0x":
-        assert time.monotonic() < deadline, "the loop contract was not deployed"
+    wait_for(lambda: rpc(server.url, "eth_getCode", [address, "latest"])["result"] != "0x", 10, "the loop contract")
     return address
 
 
@@ -119,13 +117,14 @@ def test_a_block_seals_while_a_slow_call_runs(served: ChainServer) -> None:
     loop = deploy_loop(served)
     slow = threading.Thread(target=rpc, args=(served.url, "eth_call", [{"to": loop}]))
     slow.start()
-    started = time.monotonic() + 10
-    while served._pools["heavy"].busy == 0:
-        assert time.monotonic() < started, "the slow call never started"
+    wait_for(lambda: served._pools["heavy"].busy > 0, 10, "the slow call to start", poll=0.005)
     tx_hash = rpc(served.url, "eth_sendRawTransaction", ["0x" + signed(MEMBERS[1], 0, MEMBERS[2].address, b"").hex()])
-    deadline = time.monotonic() + BYSTANDER_BOUND
-    while rpc(served.url, "eth_getTransactionReceipt", [tx_hash["result"]])["result"] is None:
-        assert time.monotonic() < deadline, "block production waited for a read"
+    wait_for(
+        lambda: rpc(served.url, "eth_getTransactionReceipt", [tx_hash["result"]])["result"],
+        BYSTANDER_BOUND,
+        "a receipt while a slow read runs (block production must not wait for reads)",
+        poll=0.01,
+    )
     slow.join(timeout=30)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from ledger.chain.chainspec import CustosVM
 from ledger.chain.node import Node
 from ledger.chain.server import ChainServer
 from ledger.deploy import create_address
-from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, ChainDir
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, ChainDir, signed
+from tests.waiting import wait_for
 
 BALANCE = 10**24
 # Initcode returning the one-byte runtime INVALID (0xfe): any call to it burns all its gas at once.
@@ -34,12 +33,13 @@ def rpc(url: str, method: str, params: list) -> dict:
 
 
 def receipt_within(url: str, tx_hash: str, seconds: float) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        receipt = rpc(url, "eth_getTransactionReceipt", [tx_hash])["result"]
-        if receipt is not None:
-            return receipt
-    raise AssertionError(f"no receipt for {tx_hash} within {seconds} s: the chain stopped sealing")
+    receipt: dict = wait_for(
+        lambda: rpc(url, "eth_getTransactionReceipt", [tx_hash])["result"],
+        seconds,
+        f"a receipt for {tx_hash} (the chain must keep sealing)",
+        poll=0.01,
+    )
+    return receipt
 
 
 class Serving:

@@ -20,8 +20,7 @@ from ledger.chain.genesis import GenesisSpec
 from ledger.chain.node import Node
 from ledger.chain.rpc import RPCServer
 from ledger.chain.server import ChainServer
-from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, VALIDATOR, allowlist_spec
-from tests.ledger.chain.test_node import deploy_beacon, signed
+from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, VALIDATOR, allowlist_spec, deploy_beacon, signed
 
 CAST = Path(__file__).resolve().parents[3] / "contracts" / "node_modules" / ".bin" / "cast"
 PING = bytes.fromhex("773acdef")
@@ -53,7 +52,7 @@ def served(tmp_path: Path) -> Iterator[tuple[ChainServer, str, bytes]]:
 
 
 def call(url: str, method: str, params: list) -> dict:
-    return Web3(Web3.HTTPProvider(url)).provider.make_request(method, params)  # type: ignore[arg-type]
+    return Web3(Web3.HTTPProvider(url)).provider.make_request(method, params)  # type: ignore[arg-type]  # web3 types the method as RPCEndpoint
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,7 @@ from ledger.chain.genesis import Account as GenesisAccount
 from ledger.chain.genesis import GenesisSpec
 from ledger.chain.node import Node, seal_key
 from ledger.chain.sealing import sign_seal
-from tests.ledger.chain.conftest import ALLOWLIST, CHAIN_ID, MEMBERS, OUTSIDER, VALIDATOR, allowlist_spec
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import ALLOWLIST, CHAIN_ID, MEMBERS, OUTSIDER, VALIDATOR, allowlist_spec, signed
 
 # An allowlist a member can edit: 64 bytes of calldata (account, flag) store the flag;
 # anything else is transactionAllowed(sender, …) → storage[sender] != 0.

@@ -12,8 +12,7 @@ from eth_utils import keccak
 from ledger.chain.node import Node, seal_key
 from ledger.chain.sealing import seal_digest, sign_seal
 from ledger.chain.verification import record_checkpoint
-from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, VALIDATOR, ChainDir
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, VALIDATOR, ChainDir, signed
 
 HEIGHT = 100_000
 RESTART_BOUND = 2.0

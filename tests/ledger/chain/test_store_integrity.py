@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from ledger.chain.errors import HistoryError, StoreCorrupted
 from ledger.chain.node import STORE_DIR, Node, seal_key
 from ledger.chain.sealing import sign_seal
 from ledger.chain.server import ChainServer
-from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, VALIDATOR, ChainDir
-from tests.ledger.chain.test_node import deploy_beacon, signed
+from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, VALIDATOR, ChainDir, deploy_beacon, signed
+from tests.waiting import wait_for
 
 PING = bytes.fromhex("773acdef")  # Beacon.ping(uint256)
 FLIPS = 60
@@ -153,9 +152,8 @@ def test_backup_taken_while_the_node_seals_restores_every_block_it_holds(chain_d
     writer = threading.Thread(target=load)
     writer.start()
     try:
-        deadline = time.monotonic() + 60
-        while node.head.block_number < 5:
-            assert writer.is_alive() and time.monotonic() < deadline, "the load stopped"
+        wait_for(lambda: node.head.block_number >= 5 or not writer.is_alive(), 60, "five blocks under load")
+        assert writer.is_alive(), "the load stopped"
         result = custos("chain", "backup", str(chain_dir.path), str(tmp_path / "copy"))
         assert result.returncode == 0, result.stderr
         height_after = node.head.block_number
