@@ -269,12 +269,29 @@ class Node:
                 raise
 
     def _build_block(self) -> BlockHeaderAPI | None:
+        mined = self.assemble_block(self.validator_address or b"\x00" * 20)
+        if mined is None:
+            return None
+        self.store[seal_key(mined.hash)] = sign_seal(self._validator, self.chain_id, mined.hash)
+        self.store.commit()
+        self._head = mined.header
+        for tx in mined.transactions:
+            self.pool.remove(tx.hash)
+        return mined.header
+
+    # Consensus seam (ledger.consensus): build without sealing or committing.
+    def assemble_block(self, coinbase: bytes) -> BlockAPI | None:
+        """Execute the pool into a block on the head and persist it into the store's overlay, uncommitted.
+
+        The caller seals and commits it, or sets the writes aside (a proposal awaiting its
+        quorum); None when no transaction applied.
+        """
         parent = self.head
         header = self.chain.create_header_from_parent(
             parent,
             timestamp=max(int(time.time()), parent.timestamp),
             gas_limit=parent.gas_limit,
-            coinbase=self.validator_address,
+            coinbase=coinbase,
         )
         vm = self.chain.get_vm(header)
         included: list[SignedTransactionAPI] = []
@@ -306,12 +323,7 @@ class Node:
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, included, receipts)
         mined = vm.mine_block(block).block
         self.chain.chaindb.persist_block(mined)
-        self.store[seal_key(mined.hash)] = sign_seal(self._validator, self.chain_id, mined.hash)
-        self.store.commit()
-        self._head = mined.header
-        for tx in included:
-            self.pool.remove(tx.hash)
-        return mined.header
+        return mined
 
     # -- producer thread --
     def start(self) -> None:
