@@ -68,6 +68,7 @@ class Engine:
         self._judged: set[tuple[int, int]] = set()
         self._ingested: set[bytes] = set()
         self._lease = 0
+        self.etcd_health: dict[str, bool] = {}
         self._stand_down_until = 0.0
         self._stopping = False
         self._threads: list[threading.Thread] = []
@@ -119,8 +120,13 @@ class Engine:
                 self.mirror.wait(self.timing.poll)
 
     def _keep_lease(self) -> None:
+        """Refresh the proposer lease; every few seconds also probe each etcd member's health."""
+        probed = 0.0
         while not self._stopping:
             time.sleep(self.timing.lease_ttl / 4)
+            if time.monotonic() - probed > 2.0:
+                self.etcd_health = self.client.health()
+                probed = time.monotonic()
             if not self._lease:
                 continue
             try:

@@ -147,7 +147,7 @@ def consensus_methods(node: Replica, engine: Engine) -> dict[str, Any]:
             "quorum": quorum(len(parent_set)),
             "validators": [addr(v) for v in sorted(current)],
             "leader": None if view.leader is None else addr(view.leader),
-            "etcdConnected": engine.mirror.connected,
+            "etcd": {"following": engine.mirror.connected, "members": engine.etcd_health},
             "halted": engine.halted,
             "pending": len(node.pool),
             "evidence": [json.loads(e.to_bytes()) for e in read_evidence(view)],
