@@ -68,6 +68,7 @@ class Engine:
         self._judged: set[tuple[int, int]] = set()
         self._ingested: set[bytes] = set()
         self._lease = 0
+        self._validator_cache: tuple[bytes, frozenset[bytes]] | None = None
         self.etcd_health: dict[str, bool] = {}
         self._stand_down_until = 0.0
         self._stopping = False
@@ -166,8 +167,25 @@ class Engine:
             self._ingested &= set(txs)
 
     # -- leadership --
+    def _validators(self) -> frozenset[bytes]:
+        """The validator set for the next block (cached per head)."""
+        head = self.node.head
+        if self._validator_cache is None or self._validator_cache[0] != head.hash:
+            self._validator_cache = (head.hash, validators_at(self.node, head))
+        return self._validator_cache[1]
+
+    def _is_validator(self) -> bool:
+        return self.key is not None and self.org in self._validators()
+
     def _campaign(self) -> None:
-        if self.key is None or self.mirror.view.leader is not None or time.monotonic() < self._stand_down_until:
+        if self.mirror.view.leader == self.org and not self._is_validator():
+            # Governance removed our VALIDATOR role: hand the lead over at once.
+            self.client.txn([Compare(self.keyspace.leader, self.org.hex().encode())], [delete_op(self.keyspace.leader)])
+            self._lease = 0
+            return
+        if not self._is_validator() or self.mirror.view.leader is not None:
+            return
+        if time.monotonic() < self._stand_down_until:
             return
         lease = self.client.grant(self.timing.lease_ttl)
         if self.client.create(self.keyspace.leader, self.org.hex().encode(), lease=lease):
@@ -178,6 +196,8 @@ class Engine:
 
     def _propose(self, height: int, round_: int) -> bool:
         if self.key is None or self.mirror.view.leader != self.org or len(self.node.pool) == 0:
+            return False
+        if not self._is_validator():
             return False
         built = self.node.build_proposal(self.org)
         if built is None:
@@ -203,7 +223,7 @@ class Engine:
         try:
             proposal = Proposal.from_bytes(raw)
             proposal.verify_author(self.node.chain_id)
-            validators = validators_at(self.node, self.node.head)
+            validators = self._validators()
         except (MessageError, ValidatorSetError) as exc:
             return self._abandon(height, round_, f"unusable proposal: {exc}", None)
         if (
@@ -293,7 +313,7 @@ class Engine:
         if block.hash != final.block_hash:
             self._halt(f"final record of block {height} names a block its proposal does not hold")
             return False
-        validators = validators_at(self.node, self.node.head)
+        validators = self._validators()
         sealers = self._sealers(height, final.round, block.hash) & validators
         if len(sealers) < quorum(len(validators)):
             self._halt(f"block {height} is recorded final with {len(sealers)} seals, quorum {quorum(len(validators))}")
@@ -303,7 +323,7 @@ class Engine:
         self._stash = None
         if stash is None:
             try:
-                self.node._check_rules(block, proposal.proposer, validators)
+                self.node.check_rules(block, proposal.proposer, validators)
             except InvalidProposal as exc:
                 self._halt(f"final block {height} breaks a rule: {exc}")
                 return False

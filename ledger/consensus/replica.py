@@ -130,7 +130,7 @@ class Replica(Node):
     def validate(self, block: BlockAPI, proposer: bytes, validators: frozenset[bytes]) -> Stash:
         """Re-execute `block` on the head and check the consortium's rules; returns its set-aside writes."""
         with self.lock:
-            self._check_rules(block, proposer, validators)
+            self.check_rules(block, proposer, validators)
             try:
                 self.chain.import_block(block)
             except (ValidationError, ValueError, KeyError) as exc:
@@ -141,7 +141,8 @@ class Replica(Node):
                 raise
             return self.store.set_aside()
 
-    def _check_rules(self, block: BlockAPI, proposer: bytes, validators: frozenset[bytes]) -> None:
+    def check_rules(self, block: BlockAPI, proposer: bytes, validators: frozenset[bytes]) -> None:
+        """Raise InvalidProposal unless `block` obeys the consortium's rules on our head (no execution)."""
         header = block.header
         head = self.head
         if proposer not in validators:

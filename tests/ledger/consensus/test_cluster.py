@@ -3,15 +3,25 @@ final everywhere with the same head."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from eth_account import Account
 from eth_keys import keys
 
+from ledger.chain.errors import HistoryError
+from ledger.chain.sealing import sign_seal
+from ledger.consensus.catchup import LocalSource, PeerSource, catch_up
 from ledger.consensus.engine import Timing
-from ledger.consensus.service import Service, start_service
+from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.keyspace import Keyspace
+from ledger.consensus.messages import FinalRecord
+from ledger.consensus.service import Service, open_replica, start_service, verify_history
 from ledger.consensus.validators import quorum
-from tests.ledger.consensus.consortium import heads, make_consortium, receipt, rpc, send_transfer, wait_for
+from tests.ledger.consensus.byzantine import current_round, forged_block, transfer, write_proposal
+from tests.ledger.consensus.consortium import CHAIN_ID, heads, make_consortium, receipt, rpc, send_transfer, wait_for
 from tests.ledger.consensus.etcd_cluster import EtcdCluster, loopback_cluster
 
 FAST = Timing(round_timeout=3.0, lease_ttl=2, stand_down=2.0, poll=0.1)
@@ -67,3 +77,133 @@ def test_transactions_sent_to_any_node_are_final_everywhere_with_a_quorum_of_sea
         assert status["headSeals"] >= 3
         assert status["evidence"] == [] and status["halted"] is None
         assert len(rpc(url, "custos_getBlockSeals", [head])) >= 3
+
+
+@pytest.fixture(scope="module")
+def etcd_client(etcd: EtcdCluster) -> Iterator[EtcdClient]:
+    client = EtcdClient(etcd.client_urls)
+    yield client
+    client.close()
+
+
+def _evidence(url: str, kind: str) -> list[dict]:
+    return [e for e in rpc(url, "custos_consensus")["evidence"] if e["kind"] == kind]
+
+
+def _settle(urls: list[str]) -> tuple[int, str]:
+    def same() -> tuple[int, str] | None:
+        seen = set(heads(urls))
+        return next(iter(seen)) if len(seen) == 1 else None
+
+    return wait_for("every node at the same head", same)
+
+
+def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_names_it(
+    cluster: tuple, etcd_client: EtcdClient
+) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    cheat = orgs[3]
+    _settle(urls)
+    nonce = int(rpc(urls[0], "eth_getTransactionCount", [orgs[0].account.address, "pending"]), 16)
+    height, block_hash, raw = forged_block(
+        urls[0], bytes.fromhex(cheat.account.address[2:]), [transfer(orgs[0].account, nonce)], state_root=b"\x13" * 32
+    )
+    round_ = current_round(etcd_client, height)
+
+    write_proposal(etcd_client, cheat.account, height, round_, block_hash, raw)
+
+    ks = Keyspace(CHAIN_ID)
+    wait_for("the forged round abandoned", lambda: etcd_client.get(ks.abandoned(height, round_)))
+    found = wait_for("evidence naming the cheat", lambda: _evidence(urls[0], "invalid-proposal"))
+    assert {e["offender"] for e in found} == {cheat.account.address.lower()}
+    assert found[0]["height"] == height and found[0]["round"] == round_
+    seals, _ = etcd_client.range_prefix(ks.root + b"seal/")
+    assert not [kv for kv in seals if block_hash.hex().encode() in kv.key], "an honest validator sealed the forgery"
+    # The round moves on: a real transaction is final at the same height, in a later round.
+    tx_hash = send_transfer(urls[1], orgs[0].account, nonce)
+    mined = wait_for("the honest transaction's receipt", lambda: receipt(urls[2], tx_hash))
+    assert int(mined["blockNumber"], 16) == height and mined["blockHash"] != "0x" + block_hash.hex()
+    final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]
+    assert final.round > round_
+    assert _evidence(urls[1], "equivocation") == []
+
+
+def test_byzantine_proposer_with_a_non_members_transaction_gets_no_seals(
+    cluster: tuple, etcd_client: EtcdClient
+) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    cheat, outsider = orgs[3], Account.from_key(b"\x77" * 32)
+    _settle(urls)
+    height, block_hash, raw = forged_block(urls[0], bytes.fromhex(cheat.account.address[2:]), [transfer(outsider, 0)])
+    round_ = current_round(etcd_client, height)
+
+    write_proposal(etcd_client, cheat.account, height, round_, block_hash, raw)
+
+    found = wait_for(
+        "evidence of the non-member's transaction",
+        lambda: [e for e in _evidence(urls[2], "invalid-proposal") if e["height"] == height],
+    )
+    assert found[0]["offender"] == cheat.account.address.lower() and "not a member" in found[0]["detail"]
+    wait_for("the round abandoned", lambda: etcd_client.get(Keyspace(CHAIN_ID).abandoned(height, round_)))
+    assert heads(urls)[0][0] == height - 1
+
+
+def test_equivocation_one_key_sealing_two_blocks_in_one_round_is_recorded(
+    cluster: tuple, etcd_client: EtcdClient
+) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    cheat = orgs[2]
+    height, _ = _settle(urls)
+    key = keys.PrivateKey(cheat.account.key)
+    ks, address = Keyspace(CHAIN_ID), bytes.fromhex(cheat.account.address[2:])
+    round_ = current_round(etcd_client, height + 1)
+
+    for block_hash in (b"\xaa" * 32, b"\xbb" * 32):
+        etcd_client.put(ks.seal(address, height + 1, round_, block_hash), sign_seal(key, CHAIN_ID, block_hash))
+
+    found = wait_for("equivocation evidence", lambda: _evidence(urls[0], "equivocation"))
+    assert found[0]["offender"] == cheat.account.address.lower()
+    assert (found[0]["height"], found[0]["round"]) == (height + 1, round_)
+
+
+def test_one_validator_rewrites_block_2_and_fails(cluster: tuple, tmp_path: Path) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    cheat = orgs[1]
+    honest_height, _ = _settle(urls)
+    assert honest_height >= 3
+    # The cheat rebuilds the chain from the same genesis, keeps block 1, and replaces block 2 with its own.
+    fork_dir = tmp_path / "fork"
+    shutil.copytree(cheat.directory, fork_dir, ignore=shutil.ignore_patterns("chain.lmdb"))
+    fork = open_replica(fork_dir, keys.PrivateKey(cheat.account.key))
+    try:
+        catch_up(fork, PeerSource(urls[0]), upto=1)
+        fork.ingest(
+            transfer(cheat.account, int(rpc(urls[0], "eth_getTransactionCount", [cheat.account.address, "0x1"]), 16))
+        )
+        block, stash = fork.build_proposal(bytes.fromhex(cheat.account.address[2:]))  # type: ignore[misc]
+        fork.commit_final(block, [sign_seal(keys.PrivateKey(cheat.account.key), CHAIN_ID, block.hash)], stash)
+        assert fork.head.hash != bytes.fromhex(rpc(urls[0], "eth_getBlockByNumber", ["0x2", False])["hash"][2:])
+
+        with pytest.raises(HistoryError, match="block 2 has 1 valid seals, quorum 3"):
+            verify_history(fork)
+        newcomer_dir = tmp_path / "newcomer"
+        shutil.copytree(orgs[0].directory, newcomer_dir, ignore=shutil.ignore_patterns("chain.lmdb"))
+        newcomer = open_replica(newcomer_dir, keys.PrivateKey(orgs[0].account.key))
+        try:
+            with pytest.raises(HistoryError, match="block 2 from the peer has 1 valid seals"):
+                catch_up(newcomer, LocalSource(fork))
+            assert newcomer.head.block_number == 1
+            # The same newcomer takes the honest history from an honest peer, checking every block.
+            assert catch_up(newcomer, PeerSource(urls[2]), upto=honest_height) == honest_height
+            assert (
+                "0x" + newcomer.head.hash.hex()
+                == rpc(urls[2], "eth_getBlockByNumber", [hex(honest_height), False])["hash"]
+            )
+        finally:
+            newcomer.close()
+    finally:
+        fork.close()
