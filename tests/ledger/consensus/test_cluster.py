@@ -3,16 +3,19 @@ final everywhere with the same head."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_abi import encode
 from eth_account import Account
 from eth_keys import keys
+from eth_utils import keccak
 
 from ledger.chain.errors import HistoryError
-from ledger.chain.sealing import sign_seal
+from ledger.chain.sealing import recover_sealer, sign_seal
 from ledger.consensus.catchup import LocalSource, PeerSource, catch_up
 from ledger.consensus.engine import Timing
 from ledger.consensus.etcd import EtcdClient
@@ -207,3 +210,63 @@ def test_one_validator_rewrites_block_2_and_fails(cluster: tuple, tmp_path: Path
             newcomer.close()
     finally:
         fork.close()
+
+
+def _call_tx(url: str, sender: Account, to: str, data: bytes) -> dict:
+    nonce = int(rpc(url, "eth_getTransactionCount", [sender.address, "pending"]), 16)
+    signed = sender.sign_transaction(
+        {"chainId": CHAIN_ID, "nonce": nonce, "gas": 1_000_000, "gasPrice": 0, "to": to, "value": 0, "data": data}
+    )
+    tx_hash = rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
+    found = wait_for(f"receipt of {tx_hash}", lambda: receipt(url, tx_hash))
+    assert found["status"] == "0x1", found
+    return found
+
+
+def _selector(signature: str) -> bytes:
+    return keccak(text=signature)[:4]
+
+
+def test_governance_removes_a_validator_and_its_seals_stop_counting(cluster: tuple) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    removed = orgs[3]
+    consortium = json.loads((orgs[0].directory / "deployment.json").read_text())["contracts"]["Consortium"]
+    set_roles = _selector("setRoles(address,uint8)") + encode(["address", "uint8"], [removed.account.address, 1 | 2])
+    propose = _selector("propose(address,bytes,string)") + encode(
+        ["address", "bytes", "string"], [consortium, set_roles, "insurer stops validating"]
+    )
+    proposal_id = int(
+        rpc(
+            urls[0],
+            "eth_call",
+            [{"from": orgs[0].account.address, "to": consortium, "data": "0x" + propose.hex()}, "latest"],
+        ),
+        16,
+    )
+    _call_tx(urls[0], orgs[0].account, consortium, propose)
+    for org in orgs[1:3]:
+        _call_tx(urls[1], org.account, consortium, _selector("approve(uint256)") + encode(["uint256"], [proposal_id]))
+
+    executed = _call_tx(
+        urls[2], orgs[0].account, consortium, _selector("execute(uint256)") + encode(["uint256"], [proposal_id])
+    )
+    defined_height = int(executed["blockNumber"], 16) + 1
+
+    for url in urls:
+        wait_for(
+            "the new validator set on every node",
+            lambda u=url: removed.account.address not in rpc(u, "custos_validators"),
+        )
+    status = rpc(urls[0], "custos_consensus")
+    assert len(status["validators"]) == 3 and status["quorum"] == 3
+    later = _call_tx(urls[3], orgs[1].account, orgs[1].account.address, b"")
+    assert int(later["blockNumber"], 16) >= defined_height
+    seals = rpc(urls[1], "custos_getBlockSeals", [later["blockHash"]])
+    sealers = {
+        "0x" + recover_sealer(CHAIN_ID, bytes.fromhex(later["blockHash"][2:]), bytes.fromhex(s[2:])).hex()
+        for s in seals
+    }
+    assert sealers == {o.account.address.lower() for o in orgs[:3]}
+    # The removed organisation's node still follows the chain as a non-validator.
+    wait_for("the removed validator's node at the same head", lambda: len(set(heads(urls))) == 1)
