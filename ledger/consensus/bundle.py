@@ -59,7 +59,7 @@ class Bundle:
 
 def addresses_of(consortium: dict[str, Any]) -> dict[str, str]:
     """Each organisation's checksummed address; raises BundleError if one is missing."""
-    out = {}
+    out: dict[str, str] = {}
     for org in consortium["organisations"]:
         if not org.get("address"):
             raise BundleError(
@@ -86,7 +86,7 @@ def _recording_storage() -> Iterator[set[tuple[bytes, int]]]:
     written: set[tuple[bytes, int]] = set()
     original = eth.vm.state.BaseState.set_storage
 
-    def recording(self: Any, address: bytes, slot: int, value: int) -> None:
+    def recording(self: Any, address: Any, slot: int, value: int) -> None:
         written.add((bytes(address), slot))
         original(self, address, slot, value)
 
@@ -104,7 +104,7 @@ def derive_genesis(consortium: dict[str, Any]) -> Bundle:
     chain_id = int(consortium["chainId"])
     timestamp = int(consortium.get("genesisTimestamp", 0))
     deployer = Account.from_key(keccak(DEPLOYER_DOMAIN + canonical_bytes(consortium)))
-    members = [to_canonical_address(a) for a in addresses.values()]
+    members: list[bytes] = [to_canonical_address(a) for a in addresses.values()]
     validators = tuple(to_canonical_address(addresses[o["name"]]) for o in orgs if "VALIDATOR" in o["roles"])
     scratch_spec = development_spec(
         validators=[to_canonical_address(deployer.address)],
@@ -136,7 +136,7 @@ def derive_genesis(consortium: dict[str, Any]) -> Bundle:
 def _contract_accounts(node: Node, deployment: dict[str, Any], written: set[tuple[bytes, int]]) -> dict[bytes, Any]:
     state = node.chain.get_vm(node.head).state
     contracts = {to_canonical_address(a) for a in deployment["contracts"].values()}
-    alloc = {}
+    alloc: dict[bytes, Any] = {}
     for address in sorted(contracts):
         storage = {slot: state.get_storage(address, slot) for (owner, slot) in sorted(written) if owner == address}
         alloc[address] = GenesisAccount(

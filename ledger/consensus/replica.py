@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
+from eth_typing import BlockNumber
 from eth_utils import ValidationError
 
 from ledger.chain.chainspec import GAS_TARGET
@@ -120,7 +121,9 @@ class Replica(Node):
     # -- validating --
     def decode_block(self, raw: bytes) -> BlockAPI:
         """Decode a block of the next height; raises InvalidProposal."""
-        block_class = self.chain.get_vm_class_for_block_number(self.head.block_number + 1).get_block_class()
+        block_class = self.chain.get_vm_class_for_block_number(
+            BlockNumber(self.head.block_number + 1)
+        ).get_block_class()
         try:
             block: BlockAPI = rlp.decode(raw, sedes=block_class)
         except (rlp.DecodingError, rlp.DeserializationError) as exc:

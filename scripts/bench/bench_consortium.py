@@ -289,22 +289,27 @@ def main() -> int:
     if args.serve_single:
         serve_single(Path(args.serve_single[0]), int(args.serve_single[1]))
         return 0
+    return run(args.nodes, args.seconds)
+
+
+def run(nodes: int, seconds: float) -> int:
+    """Measure the single node, the `nodes`-node consortium and anvil; print the JSON lines."""
     with tempfile.TemporaryDirectory(prefix="custos-bench-") as tmp:
         root = Path(tmp)
         (root / "single").mkdir()
         (root / "cluster").mkdir()
-        single = bench_single(root / "single", args.seconds)
-        cluster, cpu_per_node = bench_cluster(root / "cluster", args.nodes, args.seconds)
-    anvil = bench_anvil(args.seconds)
-    emit(f"consortium{args.nodes}_tps", cluster["tps"], "tx/s", "single_node_tps", single["tps"])
-    emit(f"consortium{args.nodes}_tps_vs_anvil", cluster["tps"], "tx/s", "anvil_tps", anvil["tps"])
-    emit(f"consortium{args.nodes}_finality_p50", cluster["p50"], "s", "single_node_receipt_p50", single["p50"])
-    emit(f"consortium{args.nodes}_finality_p99", cluster["p99"], "s", "single_node_receipt_p99", single["p99"])
+        single = bench_single(root / "single", seconds)
+        cluster, cpu_per_node = bench_cluster(root / "cluster", nodes, seconds)
+    anvil = bench_anvil(seconds)
+    emit(f"consortium{nodes}_tps", cluster["tps"], "tx/s", "single_node_tps", single["tps"])
+    emit(f"consortium{nodes}_tps_vs_anvil", cluster["tps"], "tx/s", "anvil_tps", anvil["tps"])
+    emit(f"consortium{nodes}_finality_p50", cluster["p50"], "s", "single_node_receipt_p50", single["p50"])
+    emit(f"consortium{nodes}_finality_p99", cluster["p99"], "s", "single_node_receipt_p99", single["p99"])
     # On one machine the nodes share 2 cores; on 4 machines each node has its machine to itself, so the
     # cluster's rate is bounded by one node's CPU per transaction (every node re-executes every transaction).
     cpu_per_tx = cpu_per_node / max(1, cluster["count"])
     projected = 1.0 / cpu_per_tx if cpu_per_tx else 0.0
-    emit(f"consortium{args.nodes}_projected_tps_4_machines", projected, "tx/s", "single_node_tps", single["tps"])
+    emit(f"consortium{nodes}_projected_tps_4_machines", projected, "tx/s", "single_node_tps", single["tps"])
     return 0
 
 
