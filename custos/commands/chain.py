@@ -99,10 +99,13 @@ def up(
     etcd_ca: Path | None = typer.Option(None, "--etcd-cacert", help="CA bundle of the etcd members (TLS)."),
     etcd_cert: Path | None = typer.Option(None, "--etcd-cert", help="This organisation's etcd client certificate."),
     etcd_key: Path | None = typer.Option(None, "--etcd-key", help="The key of that certificate."),
+    peers: str | None = typer.Option(
+        None, "--peers", help="Other nodes' JSON-RPC URLs, for history etcd no longer has."
+    ),
 ) -> None:
     """Serve the chain's JSON-RPC: alone (dev, quorum 1 of 1) or as one consortium member (--key, --etcd)."""
     if key is not None or etcd is not None:
-        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key))
+        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key), peers)
         return
     from ledger.chain.errors import ChainError
     from ledger.chain.node import Node
@@ -133,6 +136,7 @@ def _up_member(
     key: Path | None,
     etcd: str | None,
     tls_files: tuple[Path | None, Path | None, Path | None],
+    peers: str | None,
 ) -> None:
     import threading
 
@@ -155,7 +159,13 @@ def _up_member(
     try:
         account = Keystore(key.parent).unlock(key.stem, password_from_env())
         service = start_service(
-            directory, keys.PrivateKey(account.key), [u.strip() for u in etcd.split(",") if u.strip()], host, port, tls
+            directory,
+            keys.PrivateKey(account.key),
+            [u.strip() for u in etcd.split(",") if u.strip()],
+            host,
+            port,
+            tls,
+            peers=[u.strip() for u in (peers or "").split(",") if u.strip()],
         )
     except (ChainError, GenesisError, BundleError, KeystoreError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None

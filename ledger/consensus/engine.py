@@ -28,6 +28,7 @@ from eth_keys import keys
 
 from ledger.chain.errors import HistoryError
 from ledger.chain.sealing import SealError, sign_seal
+from ledger.consensus.catchup import PeerSource, catch_up
 from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, absent, delete_op, put_op
 from ledger.consensus.evidence import EvidenceLog
 from ledger.consensus.keyspace import Keyspace
@@ -53,8 +54,16 @@ class Timing:
 class Engine:
     """Runs the protocol for one node in a background thread."""
 
-    def __init__(self, node: Replica, client: EtcdClient, org_key: keys.PrivateKey, timing: Timing = Timing()) -> None:
+    def __init__(
+        self,
+        node: Replica,
+        client: EtcdClient,
+        org_key: keys.PrivateKey,
+        timing: Timing = Timing(),
+        peers: list[str] | None = None,
+    ) -> None:
         self.node = node
+        self.peers = list(peers or [])
         self.client = client
         self.keyspace = Keyspace(node.chain_id)
         self.mirror = Mirror(client, self.keyspace)
@@ -148,6 +157,8 @@ class Engine:
         final = view.final.get(height)
         if final is not None:
             return self._import_final(height, final)
+        if view.final and max(view.final) > height:
+            return self._catch_up_from_peers(min(h for h in view.final if h > height) - 1)
         round_ = 0
         while (height, round_) in view.abandoned:
             round_ += 1
@@ -335,6 +346,20 @@ class Engine:
         self._forget_below(height)
         self._delete_own_txs(block)
         return True
+
+    def _catch_up_from_peers(self, upto: int) -> bool:
+        """etcd no longer holds blocks below `upto` + 1 (compacted or pruned): fetch them from peers, checked."""
+        for url in self.peers:
+            before = self.node.head.block_number
+            try:
+                catch_up(self.node, PeerSource(url), upto)
+            except HistoryError as exc:
+                log.warning("catch-up from %s stopped: %s", url, exc)
+            if self.node.head.block_number > before:
+                self._stash = None
+                return True
+        log.warning("blocks %d..%d are neither in etcd nor at any peer", self.node.head.block_number + 1, upto)
+        return False
 
     def _halt(self, reason: str) -> None:
         log.error("consensus halted: %s", reason)

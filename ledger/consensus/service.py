@@ -105,11 +105,12 @@ def start_service(
     port: int = 8545,
     tls: EtcdTLS | None = None,
     timing: Timing = Timing(),
+    peers: list[str] | None = None,
 ) -> Service:
     """Open the node, connect it to etcd, and serve its JSON-RPC (all on background threads)."""
     node = open_replica(directory, key)
     client = EtcdClient(etcd, tls)
-    engine = Engine(node, client, key, timing)
+    engine = Engine(node, client, key, timing, peers)
     try:
         server = ChainServer(node, host, port)
     except OSError:

@@ -270,3 +270,25 @@ def test_governance_removes_a_validator_and_its_seals_stop_counting(cluster: tup
     assert sealers == {o.account.address.lower() for o in orgs[:3]}
     # The removed organisation's node still follows the chain as a non-validator.
     wait_for("the removed validator's node at the same head", lambda: len(set(heads(urls))) == 1)
+
+
+def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
+    cluster: tuple, etcd: EtcdCluster, etcd_client: EtcdClient, tmp_path: Path
+) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    height, head = _settle(urls)
+    ks = Keyspace(CHAIN_ID)
+    # The operators pruned etcd: the final records of every block but the head are gone.
+    for number in range(1, height):
+        etcd_client.delete(ks.final(number))
+    joining_dir = tmp_path / "joining"
+    shutil.copytree(orgs[0].directory, joining_dir, ignore=shutil.ignore_patterns("chain.lmdb"))
+    follower_key = keys.PrivateKey(b"\x55" * 32)
+
+    joining = start_service(joining_dir, follower_key, etcd.client_urls, port=0, timing=FAST, peers=[urls[2]])
+    try:
+        wait_for("the joining node at the head", lambda: heads([joining.url]) == [(height, head)])
+        assert verify_history(joining.node) == height
+    finally:
+        joining.stop()
