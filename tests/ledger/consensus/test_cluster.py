@@ -13,7 +13,9 @@ from eth_abi import encode
 from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak
+from typer.testing import CliRunner
 
+from custos.cli import app
 from ledger.chain.errors import HistoryError
 from ledger.chain.sealing import recover_sealer, sign_seal
 from ledger.consensus.catchup import LocalSource, PeerSource, catch_up
@@ -25,7 +27,7 @@ from ledger.consensus.service import Service, open_replica, start_service, verif
 from ledger.consensus.validators import quorum
 from tests.ledger.consensus.byzantine import current_round, forged_block, transfer, write_proposal
 from tests.ledger.consensus.consortium import CHAIN_ID, heads, make_consortium, receipt, rpc, send_transfer, wait_for
-from tests.ledger.consensus.etcd_cluster import EtcdCluster, loopback_cluster
+from tests.ledger.consensus.etcd_cluster import EtcdCluster, free_port, loopback_cluster
 
 FAST = Timing(round_timeout=3.0, lease_ttl=2, stand_down=2.0, poll=0.1)
 
@@ -292,3 +294,32 @@ def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
         assert verify_history(joining.node) == height
     finally:
         joining.stop()
+
+
+def test_chain_status_shows_every_nodes_head_seals_etcd_and_the_evidence(cluster: tuple) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    height, head = _settle(urls)
+
+    result = CliRunner().invoke(app, ["chain", "status", "--rpc", ",".join(urls)])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True and report["agree"] is True
+    assert [(n["height"], n["head"]) for n in report["nodes"]] == [(height, head)] * 4
+    assert all(n["headSeals"] >= n["quorum"] == 3 for n in report["nodes"])
+    assert all(n["etcd"]["following"] for n in report["nodes"])
+    kinds = {(e["kind"], e["offender"]) for e in report["evidence"]}
+    assert ("invalid-proposal", orgs[3].account.address.lower()) in kinds
+    assert ("equivocation", orgs[2].account.address.lower()) in kinds
+
+
+def test_chain_status_reports_an_unreachable_node(cluster: tuple) -> None:
+    services, _ = cluster
+    dead = f"http://127.0.0.1:{free_port()}"
+
+    result = CliRunner().invoke(app, ["chain", "status", "--rpc", f"{services[0].url},{dead}"])
+
+    assert result.exit_code == 2
+    report = json.loads(result.output)
+    assert report["ok"] is False and "cannot reach" in report["nodes"][1]["problems"][0]
