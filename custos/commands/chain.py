@@ -99,13 +99,16 @@ def up(
     etcd_ca: Path | None = typer.Option(None, "--etcd-cacert", help="CA bundle of the etcd members (TLS)."),
     etcd_cert: Path | None = typer.Option(None, "--etcd-cert", help="This organisation's etcd client certificate."),
     etcd_key: Path | None = typer.Option(None, "--etcd-key", help="The key of that certificate."),
+    etcd_user: str | None = typer.Option(
+        None, "--etcd-user", help="This organisation's etcd user (password in CUSTOS_ETCD_PASSWORD)."
+    ),
     peers: str | None = typer.Option(
         None, "--peers", help="Other nodes' JSON-RPC URLs, for history etcd no longer has."
     ),
 ) -> None:
     """Serve the chain's JSON-RPC: alone (dev, quorum 1 of 1) or as one consortium member (--key, --etcd)."""
     if key is not None or etcd is not None:
-        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key), peers)
+        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key), peers, etcd_user)
         return
     from ledger.chain.errors import ChainError
     from ledger.chain.node import Node
@@ -137,6 +140,7 @@ def _up_member(
     etcd: str | None,
     tls_files: tuple[Path | None, Path | None, Path | None],
     peers: str | None,
+    etcd_user: str | None,
 ) -> None:
     import threading
 
@@ -156,6 +160,11 @@ def _up_member(
         if not all(tls_files):
             raise _fail("etcd TLS needs --etcd-cacert, --etcd-cert and --etcd-key together")
         tls = EtcdTLS(*(str(p) for p in tls_files))  # type: ignore[arg-type]
+    credentials = None
+    if etcd_user:
+        if not os.environ.get("CUSTOS_ETCD_PASSWORD"):
+            raise _fail("--etcd-user needs the user's password in CUSTOS_ETCD_PASSWORD")
+        credentials = (etcd_user, os.environ["CUSTOS_ETCD_PASSWORD"])
     try:
         account = Keystore(key.parent).unlock(key.stem, password_from_env())
         service = start_service(
@@ -166,6 +175,7 @@ def _up_member(
             port,
             tls,
             peers=[u.strip() for u in (peers or "").split(",") if u.strip()],
+            etcd_credentials=credentials,
         )
     except (ChainError, GenesisError, BundleError, KeystoreError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None

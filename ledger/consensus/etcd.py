@@ -97,7 +97,9 @@ def prefix_end(prefix: bytes) -> bytes:
 class EtcdClient:
     """Calls etcd's v3 JSON gateway on a list of member URLs."""
 
-    def __init__(self, endpoints: list[str], tls: EtcdTLS | None = None) -> None:
+    def __init__(
+        self, endpoints: list[str], tls: EtcdTLS | None = None, credentials: tuple[str, str] | None = None
+    ) -> None:
         if not endpoints:
             raise EtcdError("no etcd endpoint given")
         self.endpoints = [e.rstrip("/") for e in endpoints]
@@ -105,27 +107,60 @@ class EtcdClient:
         self._http = httpx.Client(timeout=REQUEST_TIMEOUT, verify=verify)
         self._tls = tls
         self._preferred = 0
+        # etcd user and password: the JSON gateway ignores a client certificate's CN, so an
+        # organisation's etcd user authenticates with a password for a (renewed) token.
+        self._credentials = credentials
+        self._token: str | None = None
 
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def _headers(self) -> dict[str, str]:
+        if self._credentials is None:
+            return {}
+        if self._token is None:
+            self._token = self._authenticate(*self._credentials)
+        return {"Authorization": self._token}
+
+    def _authenticate(self, name: str, password: str) -> str:
+        errors = []
+        for endpoint in self.endpoints:
+            try:
+                reply = self._http.post(endpoint + "/v3/auth/authenticate", json={"name": name, "password": password})
+            except httpx.HTTPError as exc:
+                errors.append(f"{endpoint}: {type(exc).__name__}")
+                continue
+            if reply.status_code == 200:
+                return str(reply.json()["token"])
+            errors.append(f"{endpoint}: HTTP {reply.status_code} {reply.text[:200]}")
+        raise EtcdError(f"etcd refused user {name!r}: {'; '.join(errors)}")
 
     def _post(self, path: str, body: dict[str, Any], timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
         errors = []
         order = self.endpoints[self._preferred :] + self.endpoints[: self._preferred]
         for endpoint in order:
             try:
-                reply = self._http.post(endpoint + path, json=body, timeout=timeout)
+                reply = self._http.post(endpoint + path, json=body, timeout=timeout, headers=self._headers())
+                if reply.status_code == 401 and self._credentials is not None:
+                    self._token = None  # expired token: authenticate again once
+                    reply = self._http.post(endpoint + path, json=body, timeout=timeout, headers=self._headers())
             except httpx.HTTPError as exc:
                 errors.append(f"{endpoint}: {type(exc).__name__}")
                 continue
             if reply.status_code != 200:
                 errors.append(f"{endpoint}: HTTP {reply.status_code} {reply.text[:200]}")
+                if reply.status_code == 403:
+                    break  # permission denied is the cluster's answer, not one member's failure
                 continue
             self._preferred = self.endpoints.index(endpoint)
             data: dict[str, Any] = reply.json()
             return data
         raise EtcdError(f"etcd {path} failed on every member: {'; '.join(errors)}")
+
+    def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Any other gateway endpoint (e.g. `/v3/auth/role/add`); raises EtcdError."""
+        return self._post(path, body)
 
     # -- key/value --
     def range_prefix(self, prefix: bytes) -> tuple[list[KeyValue], int]:
@@ -203,7 +238,11 @@ class EtcdClient:
         endpoint = self.endpoints[self._preferred]
         try:
             with self._http.stream(
-                "POST", endpoint + "/v3/watch", json=body, timeout=httpx.Timeout(5.0, read=timeout)
+                "POST",
+                endpoint + "/v3/watch",
+                json=body,
+                timeout=httpx.Timeout(5.0, read=timeout),
+                headers=self._headers(),
             ) as reply:
                 if reply.status_code != 200:
                     raise EtcdError(f"watch on {endpoint}: HTTP {reply.status_code}")

@@ -106,10 +106,11 @@ def start_service(
     tls: EtcdTLS | None = None,
     timing: Timing = Timing(),
     peers: list[str] | None = None,
+    etcd_credentials: tuple[str, str] | None = None,
 ) -> Service:
     """Open the node, connect it to etcd, and serve its JSON-RPC (all on background threads)."""
     node = open_replica(directory, key)
-    client = EtcdClient(etcd, tls)
+    client = EtcdClient(etcd, tls, etcd_credentials)
     engine = Engine(node, client, key, timing, peers)
     try:
         server = ChainServer(node, host, port)
