@@ -49,6 +49,11 @@ class Timing:
     # After its own round was abandoned, an honest leader waits this long before campaigning again.
     stand_down: float = 3.0
     poll: float = 0.2
+    # The proposer gathers transactions until none arrived for `gather_quiet`, at most `gather_max`:
+    # closed-loop senders answer a final block within milliseconds, and each block costs every node
+    # a re-execution and a commit whatever its size.
+    gather_quiet: float = 0.01
+    gather_max: float = 0.05
 
 
 class Engine:
@@ -80,6 +85,7 @@ class Engine:
         self._validator_cache: tuple[bytes, frozenset[bytes]] | None = None
         self.etcd_health: dict[str, bool] = {}
         self._stand_down_until = 0.0
+        self._gather_size, self._gather_start, self._gather_changed = 0, 0.0, 0.0
         self._stopping = False
         self._threads: list[threading.Thread] = []
         node.publish = self._publish
@@ -127,7 +133,7 @@ class Engine:
                 log.exception("consensus step failed")
                 progressed = False
             if not progressed:
-                self.mirror.wait(self.timing.poll)
+                self.mirror.wait(self.timing.gather_quiet if self._gather_size else self.timing.poll)
 
     def _keep_lease(self) -> None:
         """Refresh the proposer lease; every few seconds also probe each etcd member's health."""
@@ -208,8 +214,9 @@ class Engine:
     def _propose(self, height: int, round_: int) -> bool:
         if self.key is None or self.mirror.view.leader != self.org or len(self.node.pool) == 0:
             return False
-        if not self._is_validator():
+        if not self._is_validator() or self._gathering():
             return False
+        self._gather_size = 0
         built = self.node.build_proposal(self.org)
         if built is None:
             return False
@@ -227,6 +234,16 @@ class Engine:
         self._judged.add((height, round_))
         self._seal(height, round_, block.hash)
         return True
+
+    def _gathering(self) -> bool:
+        """True while transactions are still arriving (see Timing.gather_quiet)."""
+        size, now = len(self.node.pool), time.monotonic()
+        if size != self._gather_size:
+            if self._gather_size == 0:
+                self._gather_start = now
+            self._gather_size, self._gather_changed = size, now
+        quiet = now - self._gather_changed >= self.timing.gather_quiet
+        return not quiet and now - self._gather_start < self.timing.gather_max
 
     # -- validators' work on a round --
     def _work_on(self, height: int, round_: int, raw: bytes) -> bool:
