@@ -20,12 +20,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 
 from gateway.errors import Unauthenticated
+from ledger.errors import ProtocolValueError
+from ledger.signing import EIP712_DOMAIN_TYPE, address_of, recover_typed, sign_typed
 
 CALLER_HEADER = "x-custos-caller"
 TIMESTAMP_HEADER = "x-custos-timestamp"
@@ -34,12 +35,7 @@ SIGNATURE_HEADER = "x-custos-signature"
 AUTH_HEADERS = (CALLER_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
 
 _TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": EIP712_DOMAIN_TYPE,
     "Request": [
         {"name": "method", "type": "string"},
         {"name": "path", "type": "string"},
@@ -91,7 +87,7 @@ class SignedHeaders:
 
 def _typed_data(
     domain: RequestDomain, method: str, target: str, body: bytes, caller: str, timestamp: int, nonce: bytes
-):
+) -> dict[str, Any]:
     message = {
         "method": method.upper(),
         "path": target,
@@ -101,9 +97,7 @@ def _typed_data(
         "timestamp": timestamp,
         "nonce": nonce,
     }
-    return encode_typed_data(
-        full_message={"types": _TYPES, "primaryType": "Request", "domain": domain.as_eip712(), "message": message}
-    )
+    return {"types": _TYPES, "primaryType": "Request", "domain": domain.as_eip712(), "message": message}
 
 
 def sign_request(
@@ -116,11 +110,10 @@ def sign_request(
     nonce: bytes | None = None,
 ) -> SignedHeaders:
     """Sign one request (method, raw target with query, body bytes) as the key's address."""
-    account = Account.from_key(private_key)
+    address = address_of(private_key)
     nonce = secrets.token_bytes(32) if nonce is None else nonce
-    signable = _typed_data(domain, method, target, body, account.address, timestamp, nonce)
-    signature = account.sign_message(signable).signature
-    return SignedHeaders(account.address, timestamp, nonce, bytes(signature))
+    signature = sign_typed(private_key, _typed_data(domain, method, target, body, address, timestamp, nonce))
+    return SignedHeaders(address, timestamp, nonce, signature)
 
 
 def _hex_bytes(value: str, length: int, header: str) -> bytes:
@@ -168,10 +161,10 @@ def check_fresh(signed: SignedHeaders, now: float, window_seconds: int) -> None:
 
 def check_signature(signed: SignedHeaders, domain: RequestDomain, method: str, target: str, body: bytes) -> None:
     """Refuse a signature that does not recover to the claimed caller over this exact request."""
-    signable = _typed_data(domain, method, target, body, signed.caller, signed.timestamp, signed.nonce)
+    typed = _typed_data(domain, method, target, body, signed.caller, signed.timestamp, signed.nonce)
     try:
-        signer = Account.recover_message(signable, signature=signed.signature)
-    except Exception:  # eth-keys raises several types for an unusable signature; all mean the same here
+        signer: str | None = recover_typed(typed, signed.signature)
+    except ProtocolValueError:  # an unusable signature means the same as someone else's here
         signer = None
     if signer != signed.caller:
         raise Unauthenticated(

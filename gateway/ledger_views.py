@@ -27,10 +27,10 @@ from gateway.schemas.audit import (
     TimelineStep,
 )
 from ledger.audit.queries import AuditError
-from ledger.audit.render import KIND_NAMES
 from ledger.audit.report import FAILED, Check
 from ledger.audit.verify import describe
 from ledger.index.store import IndexedEvent
+from ledger.protocol import kind_name
 
 _PAYOUT_STEP = "JobFinalized"  # the job-level payout check is shown on the step that settled the escrow
 
@@ -99,7 +99,7 @@ class LedgerAuditReader:
         participants = list(dict.fromkeys([args["requester"], *owners, *args["computeParties"]]))
         return JobSummary(
             job_id=args["jobId"],
-            kind=KIND_NAMES.get(args["kind"], str(args["kind"])),
+            kind=kind_name(args["kind"]),
             status=status,
             requester=args["requester"],
             participants=participants,

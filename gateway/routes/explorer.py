@@ -18,9 +18,10 @@ from gateway.routes.jobs import progress_response
 from gateway.schemas.audit import StepProof
 from gateway.services import GatewayServices
 from gateway.sessions import COOKIE
+from ledger.protocol import format_amount
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-templates.env.filters["tokens"] = lambda units: f"{units / 10**18:,.4f}"  # CustosToken has 18 decimals
+templates.env.filters["tokens"] = lambda units: format_amount(units, grouped=True)  # exact, never a float
 templates.env.filters["when"] = lambda unix: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False)
 
