@@ -39,6 +39,11 @@ from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
 
 log = logging.getLogger(__name__)
 
+# Every FORGET_EVERY blocks the mirror drops what it holds for heights more than FORGET_DEPTH
+# below the head: this node has those blocks, and per-step work must not grow with the chain.
+FORGET_EVERY = 64
+FORGET_DEPTH = 128
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -332,7 +337,8 @@ class Engine:
             final = FinalRecord.from_bytes(raw_final)
             raw = view.proposals.get((height, final.round))
             if raw is None:
-                return False
+                # Pruned from etcd (or not yet seen): the block must come, checked, from a peer.
+                return self._catch_up_from_peers(height)
             proposal = Proposal.from_bytes(raw)
             block = self.node.decode_block(proposal.raw_block)
         except (MessageError, InvalidProposal) as exc:
@@ -344,6 +350,9 @@ class Engine:
         validators = self._validators()
         sealers = self._sealers(height, final.round, block.hash) & validators
         if len(sealers) < quorum(len(validators)):
+            # Seals pruned from etcd, or a forged final record: a peer's block must carry the quorum itself.
+            if self._catch_up_from_peers(height):
+                return True
             self._halt(f"block {height} is recorded final with {len(sealers)} seals, quorum {quorum(len(validators))}")
             return False
         seals = [view.seals[(height, final.round)][s][block.hash] for s in sorted(sealers)]
@@ -386,6 +395,8 @@ class Engine:
         for key in [k for k in self._first_seen if k[0] <= height]:
             del self._first_seen[key]
         self._judged = {k for k in self._judged if k[0] > height}
+        if height % FORGET_EVERY == 0:
+            self.mirror.forget_below(height - FORGET_DEPTH)
 
     def _delete_own_txs(self, block: BlockAPI) -> None:
         txs = self.mirror.view.txs

@@ -109,6 +109,15 @@ class Mirror:
         with self.changed:
             self.changed.wait(timeout)
 
+    def forget_below(self, height: int) -> None:
+        """Drop proposals, seals, round markers and final records of heights below `height` (kept in etcd)."""
+        with self.changed:
+            view = self.view
+            view.proposals = {k: v for k, v in view.proposals.items() if k[0] >= height}
+            view.seals = {k: v for k, v in view.seals.items() if k[0] >= height}
+            view.abandoned = {k for k in view.abandoned if k[0] >= height}
+            view.final = {k: v for k, v in view.final.items() if k >= height}
+
     def _reload(self) -> None:
         kvs, revision = self.client.range_prefix(self.keyspace.root)
         view = View()
