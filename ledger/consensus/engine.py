@@ -168,8 +168,9 @@ class Engine:
         final = view.final.get(height)
         if final is not None:
             return self._import_final(height, final)
-        if view.final and max(view.final) > height:
-            return self._catch_up_from_peers(min(h for h in view.final if h > height) - 1)
+        later = [h for h in list(view.final) if h > height]
+        if later:
+            return self._catch_up_from_peers(min(later) - 1)
         round_ = 0
         while (height, round_) in view.abandoned:
             round_ += 1
@@ -302,8 +303,9 @@ class Engine:
 
     def _sealers(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
         out = set()
-        for claimed, by_hash in self.mirror.view.seals.get((height, round_), {}).items():
-            seal = by_hash.get(block_hash)
+        # Copies: the mirror thread adds seals while we read.
+        for claimed, by_hash in list(self.mirror.view.seals.get((height, round_), {}).items()):
+            seal = dict(by_hash).get(block_hash)
             if seal is None:
                 continue
             try:

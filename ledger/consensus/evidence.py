@@ -67,7 +67,7 @@ def _signed_by(chain_id: int, block_hash: bytes, seal: bytes, claimed: bytes) ->
 def read_evidence(view: View) -> list[Evidence]:
     """Every evidence record in the mirror, oldest height first."""
     out = []
-    for raw in view.evidence.values():
+    for raw in list(view.evidence.values()):
         try:
             out.append(Evidence.from_bytes(raw))
         except Exception:  # noqa: BLE001 — a malformed record is skipped, not fatal
