@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -43,12 +43,11 @@ def start_cluster(
     say: Callable[[str], None],
 ) -> DemoCluster:
     """Keys, bundle, one etcd member and `nodes` node processes; returns once every node answers."""
-    etcd_binary = shutil.which("etcd") or ETCD
-    if not Path(etcd_binary).exists():
-        raise RuntimeError("custos demo --nodes needs etcd: apt-get install etcd-server")
     orgs = consortium["organisations"]
     if not 1 <= nodes <= len(orgs):
         raise RuntimeError(f"--nodes must be between 1 and {len(orgs)}")
+    if not Path(shutil.which("etcd") or ETCD).exists():
+        raise RuntimeError("custos demo --nodes needs etcd: apt-get install etcd-server")
     keystore = Keystore(chain / "keystore")
     for org in orgs:
         keystore.create(org["name"], DEV_PASSWORD, DEV_SCRYPT_N)
@@ -67,60 +66,16 @@ def start_cluster(
     (folder / "c.json").write_text(json.dumps(file, indent=1))
     bundle = write_bundle(folder / "c.json", chain)
     processes: list[subprocess.Popen[bytes]] = []
-    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    etcd_log = (folder / "etcd.log").open("w")
-    processes.append(
-        subprocess.Popen(
-            [
-                etcd_binary,
-                "--name",
-                "demo",
-                "--data-dir",
-                str(folder / "etcd"),
-                "--listen-client-urls",
-                client,
-                "--advertise-client-urls",
-                client,
-                "--listen-peer-urls",
-                peer,
-                "--initial-advertise-peer-urls",
-                peer,
-                "--initial-cluster",
-                f"demo={peer}",
-                "--log-level",
-                "error",
-            ],  # fmt: skip
-            stdout=etcd_log,
-            stderr=subprocess.STDOUT,
-        )
-    )
+    etcd, client = start_etcd(folder / "etcd", (folder / "etcd.log").open("w"), free_port)
+    processes.append(etcd)
     rpc_of: dict[str, str] = {}
     validators = [org["name"] for org in orgs[:nodes]]
     for name in validators:
         directory = folder / "nodes" / name
         shutil.copytree(chain, directory, ignore=shutil.ignore_patterns("keystore"))
         port = free_port()
-        log = (folder / f"node-{name}.log").open("w")
         processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "custos",
-                    "chain",
-                    "up",
-                    str(directory),
-                    "--key",
-                    str(keystore.path(name)),
-                    "--etcd",
-                    client,
-                    "--port",
-                    str(port),
-                ],  # fmt: skip
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+            start_node(directory, keystore.path(name), client, port, (folder / f"node-{name}.log").open("w"), env)
         )
         rpc_of[name] = f"http://127.0.0.1:{port}"
     for org in orgs[nodes:]:
@@ -130,6 +85,45 @@ def start_cluster(
         f"{nodes} nodes on etcd {client}"
     )
     return DemoCluster(processes, rpc_of, validators)
+
+
+def start_etcd(data_dir: Path, log: IO[str] | int, free_port: Callable[[], int]) -> tuple[subprocess.Popen[bytes], str]:
+    """One etcd member on loopback (a development cluster); returns the process and its client URL."""
+    etcd_binary = shutil.which("etcd") or ETCD
+    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        [
+            etcd_binary,
+            "--name",
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"dev={peer}",
+            "--log-level",
+            "error",
+        ],  # fmt: skip
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return process, client
+
+
+def start_node(
+    directory: Path, key_file: Path, etcd: str, port: int, log: IO[str] | int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`custos chain up DIR --key … --etcd … --port …` on loopback (the key's password in `env`)."""
+    command = [sys.executable, "-m", "custos", "chain", "up", str(directory)]
+    command += ["--key", str(key_file), "--etcd", etcd, "--port", str(port)]
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def sealed_by(rpc: str, block_hash: str) -> tuple[int, int]:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL, CONSORTIUM, _deploy  # noqa: E402
 from report import emit  # noqa: E402
 
+from custos.demo_cluster import start_etcd, start_node  # noqa: E402
 from ledger.consensus.bundle import write_bundle  # noqa: E402
 from ledger.keystore import DEV_SCRYPT_N, Keystore  # noqa: E402
 
@@ -150,62 +151,17 @@ def _bundle(root: Path, nodes: int) -> tuple[list[LocalAccount], list[LocalAccou
 def bench_cluster(root: Path, nodes: int, seconds: float) -> tuple[dict[str, float], float]:
     """4 (or `nodes`) `custos chain up` processes on one etcd; returns the workload's numbers and CPU s per node."""
     validators, senders, bundle, anchor = _bundle(root, nodes)
-    client_port, peer_port = _port(), _port()
-    etcd_url = f"http://127.0.0.1:{client_port}"
-    peer = f"http://127.0.0.1:{peer_port}"
-    etcd = subprocess.Popen(
-        [
-            shutil.which("etcd") or "/usr/bin/etcd",
-            "--name",
-            "e0",
-            "--data-dir",
-            str(root / "etcd"),
-            "--listen-client-urls",
-            etcd_url,
-            "--advertise-client-urls",
-            etcd_url,
-            "--listen-peer-urls",
-            peer,
-            "--initial-advertise-peer-urls",
-            peer,
-            "--initial-cluster",
-            f"e0={peer}",
-            "--log-level",
-            "error",
-        ],  # fmt: skip
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    etcd, etcd_url = start_etcd(root / "etcd", subprocess.DEVNULL, _port)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         urls = []
+        env = {**os.environ, "CUSTOS_KEYSTORE_PASSWORD": PASSWORD}
         for i in range(nodes):
             directory = root / f"node{i}"
             shutil.copytree(bundle, directory)
             port = _port()
             urls.append(f"http://127.0.0.1:{port}")
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "custos",
-                        "chain",
-                        "up",
-                        str(directory),
-                        "--key",
-                        str(root / "keys" / f"v{i}.json"),
-                        "--etcd",
-                        etcd_url,
-                        "--port",
-                        str(port),
-                    ],  # fmt: skip
-                    cwd=REPO,
-                    env={**os.environ, "CUSTOS_KEYSTORE_PASSWORD": PASSWORD},
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            procs.append(start_node(directory, root / "keys" / f"v{i}.json", etcd_url, port, subprocess.DEVNULL, env))
         for url, proc in zip(urls, procs, strict=True):
             _wait_up(url, proc)
         before = [_cpu_seconds(p.pid) for p in procs]

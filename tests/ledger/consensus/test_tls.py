@@ -15,13 +15,12 @@ from ledger.consensus.etcd import EtcdClient, EtcdError, EtcdTLS
 from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.service import start_service
 from tests.ledger.consensus.consortium import CHAIN_ID, make_consortium, receipt, rpc, send_transfer, wait_for
-from tests.ledger.consensus.etcd_cluster import loopback_cluster
-from tests.ledger.consensus.tls import make_org_certs
+from tests.ledger.consensus.etcd_cluster import EtcdCluster, loopback_cluster
+from tests.ledger.consensus.tls import OrgCerts, make_org_certs
 
 
-def test_two_organisations_finalise_through_etcd_with_tls_and_client_certificates(tmp_path: Path) -> None:
-    orgs = make_consortium(tmp_path / "orgs", names=("bank", "hospital"))
-    certs = [make_org_certs(tmp_path / "pki" / org.name, org.name) for org in orgs]
+def _tls_etcd(tmp_path: Path, certs: list[OrgCerts]) -> tuple[Path, EtcdCluster]:
+    """One etcd member requiring TLS client certificates from any of the organisations' CAs (the first serves)."""
     trusted = tmp_path / "pki" / "consortium-cas.pem"
     trusted.write_bytes(b"".join(c.ca.read_bytes() for c in certs))
     server = certs[0]
@@ -36,10 +35,21 @@ def test_two_organisations_finalise_through_etcd_with_tls_and_client_certificate
             "--key-file", str(server.key),
         ],
     )  # fmt: skip
+    etcd.verify = EtcdTLS(str(trusted), str(server.cert), str(server.key)).context()
+    try:
+        etcd.wait_healthy()
+    except AssertionError:
+        etcd.stop()
+        raise
+    return trusted, etcd
+
+
+def test_two_organisations_finalise_through_etcd_with_tls_and_client_certificates(tmp_path: Path) -> None:
+    orgs = make_consortium(tmp_path / "orgs", names=("bank", "hospital"))
+    certs = [make_org_certs(tmp_path / "pki" / org.name, org.name) for org in orgs]
+    trusted, etcd = _tls_etcd(tmp_path, certs)
     services = []
     try:
-        etcd.verify = EtcdTLS(str(trusted), str(server.cert), str(server.key)).context()
-        etcd.wait_healthy()
         # Without a client certificate etcd refuses the connection.
         with pytest.raises(httpx.HTTPError):
             httpx.get(
@@ -70,24 +80,9 @@ def test_with_etcd_auth_an_organisation_cannot_write_another_organisations_seal(
     orgs = make_consortium(tmp_path / "orgs", names=("bank", "hospital"))
     certs = [make_org_certs(tmp_path / "pki" / org.name, org.name) for org in orgs]
     root_cert = make_org_certs(tmp_path / "pki" / "root", "root")
-    trusted = tmp_path / "pki" / "consortium-cas.pem"
-    trusted.write_bytes(b"".join(c.ca.read_bytes() for c in [*certs, root_cert]))
-    server = certs[0]
-    etcd = loopback_cluster(
-        tmp_path / "etcd",
-        size=1,
-        scheme="https",
-        extra=[
-            "--client-cert-auth",
-            "--trusted-ca-file", str(trusted),
-            "--cert-file", str(server.cert),
-            "--key-file", str(server.key),
-        ],
-    )  # fmt: skip
+    trusted, etcd = _tls_etcd(tmp_path, [*certs, root_cert])
     services = []
     try:
-        etcd.verify = EtcdTLS(str(trusted), str(server.cert), str(server.key)).context()
-        etcd.wait_healthy()
         admin_tls = EtcdTLS(str(trusted), str(root_cert.cert), str(root_cert.key))
         admin = EtcdClient(etcd.client_urls, admin_tls)
         addresses = {org.name: bytes.fromhex(org.account.address[2:]) for org in orgs}
