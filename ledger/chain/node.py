@@ -198,6 +198,18 @@ class Node:
     def submit_raw(self, raw: bytes) -> bytes:
         """Validate and admit a signed raw transaction; returns its hash (raises TxRejected)."""
         with self.lock:
+            tx, sender = self.check_admission(raw)
+            self.pool.add(tx, sender)
+            if self._thread is None and self.instant:
+                self.produce_block()
+            else:
+                self._wake.notify_all()
+            return tx.hash
+
+    # Consensus seam (ledger.consensus): the admission checks without admitting.
+    def check_admission(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes]:
+        """Decode `raw` and run every admission check on the head; (tx, sender) or raises TxRejected."""
+        with self.lock:
             tx = self._decode(raw)
             sender = tx.sender
             if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
@@ -206,12 +218,7 @@ class Node:
             self.permission.check(tx, sender)
             if len(self.pool) >= MAX_POOL:
                 raise TxRejected("txpool is full, try again later")
-            self.pool.add(tx, sender)
-            if self._thread is None and self.instant:
-                self.produce_block()
-            else:
-                self._wake.notify_all()
-            return tx.hash
+            return tx, sender
 
     def _decode(self, raw: bytes) -> SignedTransactionAPI:
         try:

@@ -23,7 +23,6 @@ from eth_utils import ValidationError
 from ledger.chain.chainspec import GAS_TARGET
 from ledger.chain.errors import ChainError, HistoryError, NotPermitted, TxRejected
 from ledger.chain.node import Node
-from ledger.chain.pool import MAX_POOL
 from ledger.chain.sealing import SealError, recover_sealer
 
 SEALS_PREFIX = b"custos:seals:"
@@ -62,15 +61,7 @@ class Replica(Node):
     # -- admission --
     def submit_raw(self, raw: bytes) -> bytes:
         """Check a transaction as the single node does, then order it through etcd; returns its hash."""
-        with self.lock:
-            tx = self._decode(raw)
-            sender = tx.sender
-            if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
-                raise TxRejected(f"already known: transaction 0x{tx.hash.hex()}")
-            self._check_against_state(tx, sender)
-            self.permission.check(tx, sender)
-            if len(self.pool) >= MAX_POOL:
-                raise TxRejected("txpool is full, try again later")
+        tx, sender = self.check_admission(raw)
         if self.publish is None:
             raise TxRejected("this node is not connected to the ordering service")
         self.publish(tx.hash, raw)
