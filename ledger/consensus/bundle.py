@@ -39,7 +39,6 @@ from ledger.chain.node import Node
 from ledger.chain.setup import bootstrap_contracts, deploy_config, load_consortium
 from ledger.chain.store import LMDBStore
 
-BUNDLE_FILES = ("consortium.json", "genesis.json", "deployment.json", "etcd.json", "GENESIS")
 DEPLOYER_DOMAIN = b"custos-genesis-deployer-v1"
 
 

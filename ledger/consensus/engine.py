@@ -27,12 +27,12 @@ from eth.abc import BlockAPI
 from eth_keys import keys
 
 from ledger.chain.errors import HistoryError
-from ledger.chain.sealing import SealError, sign_seal
+from ledger.chain.sealing import SealError, recover_sealer, sign_seal
 from ledger.consensus.catchup import PeerSource, catch_up
 from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, absent, delete_op, put_op
 from ledger.consensus.evidence import EvidenceLog
 from ledger.consensus.keyspace import Keyspace
-from ledger.consensus.messages import FinalRecord, MessageError, Proposal, seal_signer
+from ledger.consensus.messages import FinalRecord, MessageError, Proposal
 from ledger.consensus.mirror import Mirror
 from ledger.consensus.replica import InvalidProposal, Replica, Stash
 from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
@@ -309,7 +309,7 @@ class Engine:
             if seal is None:
                 continue
             try:
-                if seal_signer(self.node.chain_id, block_hash, seal) == claimed:
+                if recover_sealer(self.node.chain_id, block_hash, seal) == claimed:
                     out.add(claimed)
             except SealError:
                 continue

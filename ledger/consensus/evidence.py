@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from ledger.chain.sealing import SealError
+from ledger.chain.sealing import SealError, recover_sealer
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.keyspace import Keyspace
-from ledger.consensus.messages import Evidence, seal_signer
+from ledger.consensus.messages import Evidence
 from ledger.consensus.mirror import View
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class EvidenceLog:
 
 def _signed_by(chain_id: int, block_hash: bytes, seal: bytes, claimed: bytes) -> bool:
     try:
-        return seal_signer(chain_id, block_hash, seal) == claimed
+        return recover_sealer(chain_id, block_hash, seal) == claimed
     except SealError:
         return False
 

@@ -17,7 +17,7 @@ from eth_keys.exceptions import BadSignature
 from eth_keys.exceptions import ValidationError as KeysValidationError
 from eth_utils import keccak
 
-from ledger.chain.sealing import SealError, recover_sealer
+from ledger.chain.sealing import SealError
 
 PROPOSAL_DOMAIN = b"custos-proposal-v1"
 
@@ -132,9 +132,6 @@ class FinalRecord:
             raise MessageError(f"malformed final record: {exc}") from None
 
 
-EVIDENCE_KINDS = ("invalid-proposal", "equivocation", "bad-seal")
-
-
 @dataclass(frozen=True)
 class Evidence:
     """Misbehaviour one node saw, naming the offending validator."""
@@ -157,8 +154,3 @@ class Evidence:
             return cls(**json.loads(raw))
         except (ValueError, TypeError) as exc:
             raise MessageError(f"malformed evidence: {exc}") from None
-
-
-def seal_signer(chain_id: int, block_hash: bytes, seal: bytes) -> bytes:
-    """The address that sealed `block_hash` (raises SealError)."""
-    return recover_sealer(chain_id, block_hash, seal)

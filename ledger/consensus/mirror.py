@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.consensus.etcd import EtcdClient, EtcdError, KeyValue
@@ -91,7 +90,6 @@ class Mirror:
         self.revision = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.on_reset: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Read the keyspace (retrying until etcd answers or `stop`) and follow it."""

@@ -7,7 +7,6 @@ n = 3f+1 in general, n − ⌊(n−1)/3⌋: 1 of 1, 3 of 3, 3 of 4, 5 of 7.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from eth.abc import BlockHeaderAPI
@@ -54,8 +53,3 @@ def validators_at(node: Node, parent: BlockHeaderAPI) -> frozenset[bytes]:
     if not out:
         raise ValidatorSetError(f"no validator holds the VALIDATOR role at block {parent.block_number}")
     return frozenset(out)
-
-
-def count_toward(seals_by: Iterable[bytes], validators: frozenset[bytes]) -> int:
-    """How many distinct sealers are current validators."""
-    return len(set(seals_by) & validators)
