@@ -20,7 +20,8 @@ from ledger.consensus.keyspace import Keyspace, ParsedKey, parse_key
 
 log = logging.getLogger(__name__)
 
-WATCH_WINDOW = 5.0
+# A watch stream is re-opened (from the next revision) this often: it bounds how long `stop` waits.
+WATCH_WINDOW = 1.0
 BACKOFF_MAX = 1.0
 
 
