@@ -222,12 +222,13 @@ class Demo:
 
     def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
         """The bank opens the flagship hetero-LR job on the three sources."""
-        lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
+        lr = HeteroLRParams(epochs=self.config.epochs, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
         job_id = self.open_with(bank, JobKind.HETERO_LR, params.to_json(), params.source_ids)
         self.say(
             f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-            f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
+            f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, "
+            f"at most {lr.epochs} iterations"
         )
         return job_id
 

@@ -24,7 +24,7 @@ from compute.fl.hetero_lr.arbiter import arbiter_role
 from compute.fl.hetero_lr.cipher import make_cipher
 from compute.fl.hetero_lr.guest import guest_role
 from compute.fl.hetero_lr.host import host_role
-from compute.fl.hetero_lr.schedule import HeteroLRParams, batch_count
+from compute.fl.hetero_lr.schedule import HeteroLRParams
 from compute.party import Address
 from compute.psi import rsa
 from compute.result import canonical_json
@@ -168,7 +168,6 @@ def arbiter(guest_address: Address, hosts: Sequence[Address], params: VerticalPa
         if len(rows) != 1:
             raise ProtocolViolation(guest_address, SHAPE, f"parties disagree on the aligned row count: {sorted(rows)}")
         cipher = make_cipher(params.lr.cipher, params.lr.n_bits, params.lr.obfuscation, params.lr.workers)
-        batches = batch_count(rows.pop(), params.lr)
-        return arbiter_role(cipher, guest_address, hosts, widths, batches)(ch)
+        return arbiter_role(cipher, guest_address, hosts, widths, params.lr.epochs)(ch)
 
     return role

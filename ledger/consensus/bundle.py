@@ -129,7 +129,13 @@ def derive_genesis(consortium: dict[str, Any]) -> Bundle:
         timestamp=timestamp,
     )
     deployment["blockNumber"] = 0
-    return Bundle(spec, genesis_hash_of(spec), deployment, etcd_layout(consortium))
+    genesis_hash = genesis_hash_of(spec)
+    # The auditors' trust root (ledger.audit.trustroot): the genesis and its validators, pinned.
+    deployment["genesis"] = {
+        "hash": "0x" + genesis_hash.hex(),
+        "validators": [to_checksum_address(v) for v in validators],
+    }
+    return Bundle(spec, genesis_hash, deployment, etcd_layout(consortium))
 
 
 def _contract_accounts(node: Node, deployment: dict[str, Any], written: set[tuple[bytes, int]]) -> dict[bytes, Any]:

@@ -23,6 +23,7 @@ PUBLIC_KEY = "public-key"
 MASKED_GRADIENT = "masked-gradient"
 GRADIENT = "gradient"
 RESULT = "result"
+EPOCH_END = "epoch-end"
 
 
 def arbiter_role(
@@ -30,10 +31,15 @@ def arbiter_role(
     guest: Address,
     hosts: Sequence[Address],
     feature_counts: Sequence[int],
-    batches: int,
+    epochs: int,
     record_decryptions: bool = False,
 ) -> Role:
-    """The key holder: `feature_counts[i]` is the gradient length of party i in [guest, *hosts]."""
+    """The key holder: `feature_counts[i]` is the gradient length of party i in [guest, *hosts].
+
+    It decrypts every party's masked gradient of the starting pass; then, per iteration, of
+    the probe pass, the guest's masked validation loss (one value), and takes the guest's
+    decision to go on or stop.
+    """
     parties = [guest, *hosts]
 
     def role(ch: Channel) -> RoleOutput:
@@ -41,21 +47,36 @@ def arbiter_role(
         for party in parties:
             ch.send(party, PUBLIC_KEY, pack({"n": format(n, "x")}))
         seen: list[list[int]] = []
-        for _ in range(batches):
+
+        def serve(party: Address, length: int) -> None:
+            masked = unpack_vector(
+                cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length)
+            )
+            residues = cipher.decrypt_residues(masked)
+            if record_decryptions:
+                seen.append([int(v) for v in residues])
+            ch.send(party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues]))
+
+        for party, length in zip(parties, feature_counts):
+            serve(party, length)  # the starting pass
+        for _ in range(epochs):
             for party, length in zip(parties, feature_counts):
-                masked = unpack_vector(
-                    cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length)
-                )
-                residues = cipher.decrypt_residues(masked)
-                if record_decryptions:
-                    seen.append([int(v) for v in residues])
-                ch.send(
-                    party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues])
-                )
+                serve(party, length)
+            serve(guest, 1)  # the validation loss
+            if epoch_stop(ch, guest):
+                break
         result = unpack(ch.recv(guest, RESULT), guest, RESULT)
         return RoleOutput({"result": result}, hash_result(result), metadata={"decrypted": seen, "n": n})
 
     return role
+
+
+def epoch_stop(ch: Channel, guest: Address) -> bool:
+    """Whether the guest's end-of-epoch decision says stop."""
+    body = unpack(ch.recv(guest, EPOCH_END), guest, EPOCH_END)
+    if not isinstance(body, dict) or not isinstance(body.get("stop"), bool):
+        raise ProtocolViolation(guest, EPOCH_END, "expected {improved: bool, stop: bool, beta: number}")
+    return bool(body["stop"])
 
 
 def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: object, length: int) -> np.ndarray:

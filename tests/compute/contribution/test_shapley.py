@@ -128,6 +128,32 @@ def test_registering_a_copy_gains_nothing_under_robust_shapley_but_does_under_pl
     assert plain_after[0] + plain_after[3] > exact_shapley(3, game)[0] + 0.01  # plain Shapley rewards the copy
 
 
+def test_a_substitute_copy_earns_its_owner_nothing_extra_when_owners_are_named():
+    # a and b are perfect substitutes (either alone gives everything); a's owner registers a copy a'
+    def game(S):
+        return 1.0 if set(S) & {0, 1, 2} else 0.0
+
+    per_source = robust_shapley(3, game)
+    per_owner = robust_shapley(3, game, owners=["A", "B", "A"])
+
+    assert per_source.groups == ((0, 1, 2),)
+    assert per_source.values[0] + per_source.values[2] == pytest.approx(2 / 3)  # the copy pays without owners
+    assert per_owner.values[0] + per_owner.values[2] == pytest.approx(0.5)
+    assert per_owner.values[1] == pytest.approx(0.5)
+
+
+def test_given_replica_groups_are_used_and_must_partition_the_sources():
+    def game(S):
+        return float(len(set(S) & {0, 1}) > 0) + 0.5 * (2 in set(S))
+
+    grouped = robust_shapley(3, game, groups=[[2], [0, 1]], owners=["A", "A", "B"])
+
+    assert grouped.groups == ((0, 1), (2,))
+    assert grouped.values == pytest.approx([0.5, 0.5, 0.5])
+    with pytest.raises(InvalidInput, match="partition"):
+        robust_shapley(3, game, groups=[[0, 1]])
+
+
 def _vertical_auc_utility(blocks, y_train, y_valid):
     def utility(S):
         S = sorted(S)
