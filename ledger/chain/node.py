@@ -211,6 +211,18 @@ class Node(ChainReader):
     def submit_raw(self, raw: bytes) -> bytes:
         """Validate and admit a signed raw transaction; returns its hash (raises TxRejected)."""
         with self.lock:
+            tx, sender = self.check_admission(raw)
+            self.pool.add(tx, sender)
+            if self._thread is None and self.instant:
+                self.produce_block()
+            else:
+                self._wake.notify_all()
+            return tx.hash
+
+    # Consensus seam (ledger.consensus): the admission checks without admitting.
+    def check_admission(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes]:
+        """Decode `raw` and run every admission check on the head; (tx, sender) or raises TxRejected."""
+        with self.lock:
             tx = decode_raw(raw, self.chain_id)
             sender = tx.sender
             if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
@@ -219,12 +231,7 @@ class Node(ChainReader):
             self.permission.check(tx, sender)
             if len(self.pool) >= MAX_POOL:
                 raise TxRejected("txpool is full, try again later")
-            self.pool.add(tx, sender)
-            if self._thread is None and self.instant:
-                self.produce_block()
-            else:
-                self._wake.notify_all()
-            return tx.hash
+            return tx, sender
 
     def _is_mined(self, tx_hash: bytes) -> bool:
         try:
@@ -265,6 +272,10 @@ class Node(ChainReader):
     def commit_block(self, block: BlockAPI, seals: dict[bytes, bytes]) -> BlockHeaderAPI:
         """Persist a block built by `build` with its seals in one LMDB transaction; it becomes the head."""
         self.chain.chaindb.persist_block(block)
+        return self.finish_block(block, seals)
+
+    def finish_block(self, block: BlockAPI, seals: dict[bytes, bytes]) -> BlockHeaderAPI:
+        """Commit the persisted `block` with its seals (one LMDB transaction); it becomes the head."""
         for key, seal in seals.items():
             self.store[key] = seal
         self._advance_checkpoint(block.header)
@@ -294,8 +305,29 @@ class Node(ChainReader):
                 self._settled.wait(remaining)
 
     def _build_block(self) -> BlockHeaderAPI | None:
-        entries = self.pool.ordered()
-        built = self.build([Candidate(e.tx, e.sender) for e in entries])
+        assert self._validator is not None
+        mined = self.assemble_block(self.validator_address or b"\x00" * 20)
+        if mined is None:
+            return None
+        seal = sign_seal(self._validator, self.chain_id, mined.hash)
+        return self.finish_block(mined, {seal_key(mined.hash): seal})
+
+    # Consensus seam (ledger.consensus): build without sealing or committing.
+    def assemble_block(self, coinbase: bytes) -> BlockAPI | None:
+        """Execute the pool into a block on the head and persist it into the store's overlay, uncommitted.
+
+        Candidates that cannot be applied are dropped from the pool with their reason. The
+        caller seals and commits it (`finish_block`), or sets the writes aside (a proposal
+        awaiting its quorum); None when no transaction applied.
+        """
+        built = build_block(
+            self.chain,
+            self.head,
+            [Candidate(e.tx, e.sender) for e in self.pool.ordered()],
+            coinbase=coinbase,
+            timestamp=int(time.time()),
+            permitted=self.permission.refusal,
+        )
         for dropped in built.dropped:
             log.warning("dropping transaction 0x%s: %s", dropped.tx_hash.hex(), dropped.reason)
             self.pool.drop(dropped)
@@ -303,9 +335,8 @@ class Node(ChainReader):
             self.store.rollback()
             self._announce()
             return None
-        assert self._validator is not None
-        seal = sign_seal(self._validator, self.chain_id, built.block.hash)
-        return self.commit_block(built.block, {seal_key(built.block.hash): seal})
+        self.chain.chaindb.persist_block(built.block)
+        return built.block
 
     # -- producer thread --
     def start(self) -> None:

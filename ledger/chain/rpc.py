@@ -157,9 +157,14 @@ class RPCServer:
         if not isinstance(params, list):
             return error(INVALID_PARAMS, "invalid params: params must be an array", id_)
         try:
-            # Reads see the last commit through an LMDB snapshot; writes take the node's lock.
-            with self.methods.reading(getattr(self._local, "client", "")):
-                result = handler(params)
+            if getattr(handler, "__self__", None) is self.methods:
+                # Reads see the last commit through an LMDB snapshot; writes take the node's lock.
+                with self.methods.reading(getattr(self._local, "client", "")):
+                    result = handler(params)
+            else:
+                # A method added from outside (ledger.consensus) reads the live node: under its lock.
+                with self.node.lock:
+                    result = handler(params)
             return {"jsonrpc": "2.0", "id": id_, "result": result}
         except InvalidParams as exc:
             return error(INVALID_PARAMS, f"invalid params: {exc}", id_)

@@ -82,6 +82,7 @@ class ChainServer:
     ) -> None:
         self.node = node
         self.limits = limits or ServerLimits()
+        # Public so that ledger.consensus can add its methods to the same dispatcher.
         self.rpc = RPCServer(node, self.limits.batch_seconds, self.limits.max_response_bytes)
         self._max_connections = min(self.limits.max_connections, _raise_fd_limit() - 64)
         self._sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
