@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from gateway.audit import AuditReader
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Services
 from gateway.errors import ERROR_RESPONSES, NotFound, Unavailable
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
+from ledger.audit.render import KIND_NAMES
+from ledger.audit.trails import STATUSES
 
-router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
 JobId = Path(ge=0, lt=2**256, description="On-chain job id")
 SourceId = Path(ge=0, lt=2**256, description="On-chain data source id")
@@ -42,10 +45,30 @@ def step_proof(audit: AuditReader, job_id: int, index: int) -> StepProof:
     return proof
 
 
-@router.get("/jobs", response_model=list[JobSummary], summary="Every job with status and participants")
-def list_jobs(member: CurrentMember, services: Services) -> list[JobSummary]:
-    """Every job, newest first."""
-    return reader(services).jobs()
+Status = Query(None, description="Only jobs in this status", pattern=f"^({'|'.join(STATUSES)})$")
+Kind = Query(None, description="Only jobs of this kind", pattern=f"^({'|'.join(KIND_NAMES.values())})$")
+Since = Query(None, ge=0, lt=2**63, description="Only jobs opened at or after this Unix time")
+Until = Query(None, ge=0, lt=2**63, description="Only jobs opened before this Unix time")
+Offset = Query(0, ge=0, lt=2**31, description="Skip this many results")
+Limit = Query(50, ge=1, le=200, description="At most this many results")
+
+
+@router.get("/jobs", response_model=list[JobSummary], summary="Jobs with status and participants, filtered, paged")
+def list_jobs(
+    member: CurrentMember,
+    services: Services,
+    status: str | None = Status,
+    kind: str | None = Kind,
+    since: int | None = Since,
+    until: int | None = Until,
+    offset: int = Offset,
+    limit: int = Limit,
+    verify: bool = Query(False, description="Verify each job of the page and set `verified`"),
+) -> list[JobSummary]:
+    """Jobs matching the filters, newest first, one page of them."""
+    audit = reader(services)
+    page = audit.jobs(status, kind, since, until)[offset : offset + limit]
+    return audit.verify_jobs(page) if verify else page
 
 
 @router.get("/jobs/{job_id}", response_model=JobTrail, summary="A job's verified timeline")
@@ -78,9 +101,11 @@ def read_member_trail(member: CurrentMember, services: Services, address: str = 
 
 
 @router.get("/sources", response_model=list[SourceSummary], summary="Data sources with commitment history and use")
-def list_sources(member: CurrentMember, services: Services) -> list[SourceSummary]:
-    """Every data source, its commitment versions and the jobs that used it."""
-    return reader(services).sources()
+def list_sources(
+    member: CurrentMember, services: Services, offset: int = Offset, limit: int = Limit
+) -> list[SourceSummary]:
+    """Data sources in id order, their commitment versions and the jobs that used them, one page."""
+    return reader(services).list_sources()[offset : offset + limit]
 
 
 @router.get("/payouts", response_model=list[PayoutSummary], summary="Credits and withdrawals per member")

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request, status
 
 from compute.transport import MessageEndpoint
 from compute.transport.http import MESSAGES_PATH
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import Services
 from gateway.errors import ErrorBody, GatewayError, NotFound
 from gateway.schemas.transport import DeliveryPublic
 
-router = APIRouter(tags=["transport"])
+router = APIRouter(tags=["transport"], route_class=BoundedJsonRoute)
 
 _ENVELOPE_BODY = {
     "requestBody": {

@@ -3,16 +3,19 @@ the real Consortium contract for membership, and a settable clock for freshness.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import uvicorn
 from eth_account import Account
 from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.auth import RequestDomain
 from gateway.chain import open_gateway
@@ -23,6 +26,19 @@ from tests.backends import anvil, throwaway_accounts
 from .scenario import Consortium, deploy, finished_job
 
 OUTSIDER_KEY = Account.create().key
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, and this machine's closed
+# network refuses it; --no-sandbox because the tests run as root.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("CUSTOS_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
 class FakeClock:
@@ -117,3 +133,29 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
     yield Gateway(server.url, services, clock, consortium, domain)
     server.stop()
     close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def signed_in(gateway: Gateway, browser: Browser, who: str = "regulator", width: int = 1280) -> Page:
+    """A fresh browser page signed into the explorer as `who` through a one-time link."""
+    login = gateway.client(who).post("/sessions").json()["login_path"]
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(gateway.url + login)
+    return page
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Keep a full-page screenshot as a test artifact (test-artifacts/, git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 5_000, f"{name} looks empty"
+    return path
