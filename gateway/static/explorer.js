@@ -7,7 +7,7 @@ document.addEventListener("click", async (event) => {
   try {
     await navigator.clipboard.writeText(button.dataset.copy);
     button.classList.add("done");
-    button.textContent = "✓";
+    button.textContent = "copied";
   } catch (err) {
     window.prompt("Copy:", button.dataset.copy);
   }

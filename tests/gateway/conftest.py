@@ -8,8 +8,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -114,25 +116,29 @@ class Gateway:
         return client
 
 
-@pytest.fixture(scope="module")
-def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    folder = tmp_path_factory.mktemp("gateway")
+@contextmanager
+def running_gateway(consortium: Consortium, folder: Path, **options: Any) -> Iterator[Gateway]:
+    """The Bank's gateway over the consortium's chain, state in `folder`, served on loopback."""
     (folder / "deployment.json").write_text(consortium.deployment.to_json())
     clock = FakeClock()
     rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    options.setdefault("workspace", folder / "workspace")
     app, close = open_gateway(
-        bytes(consortium.people["bank"].key),
-        rpc=rpc,
-        deployment=folder / "deployment.json",
-        clock=clock,
-        workspace=folder / "workspace",
+        bytes(consortium.people["bank"].key), rpc=rpc, deployment=folder / "deployment.json", clock=clock, **options
     )
     server = serve(app)
     services: GatewayServices = app.state.services
-    domain = services.domain
-    yield Gateway(server.url, services, clock, consortium, domain)
-    server.stop()
-    close()
+    try:
+        yield Gateway(server.url, services, clock, consortium, services.domain)
+    finally:
+        server.stop()
+        close()
+
+
+@pytest.fixture(scope="module")
+def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    with running_gateway(consortium, tmp_path_factory.mktemp("gateway")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
