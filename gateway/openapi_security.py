@@ -1,8 +1,10 @@
-"""The OpenAPI document's security scheme: the four X-Custos headers every signed route needs.
+"""The OpenAPI document's security scheme, signing rules and links between operations.
 
 The schema tells a client which headers to send; it cannot tell it how to fill them (the
 signature is over the exact request), so the description states the signing rules and points
-at `gateway.client.GatewayClient`, which follows them.
+at `gateway.client.GatewayClient`, which follows them. Links say which answer feeds which
+request (the job id POST /jobs returns is the one GET /jobs/{job_id} takes), for readers
+and for stateful API testing.
 """
 
 from __future__ import annotations
@@ -36,13 +38,52 @@ _SCHEMES = {
 }
 
 
+# (operation, status) → link name → (target operation, parameter, where in the answer)
+_LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, str]]] = {
+    ("/jobs", "post", "201"): {
+        "ReadJob": ("/jobs/{job_id}", "get", "job_id"),
+        "ReadJobTrail": ("/audit/jobs/{job_id}", "get", "job_id"),
+        "Consent": ("/jobs/{job_id}/consent", "post", "job_id"),
+    },
+    ("/sources", "post", "201"): {
+        "ReadSource": ("/sources/{source_id}", "get", "source_id"),
+        "ReadSourceTrail": ("/audit/sources/{source_id}", "get", "source_id"),
+        "NewVersion": ("/sources/{source_id}/versions", "post", "source_id"),
+    },
+    ("/proposals", "post", "201"): {
+        "ReadProposal": ("/proposals/{proposal_id}", "get", "proposal_id"),
+        "Approve": ("/proposals/{proposal_id}/approve", "post", "proposal_id"),
+        "Execute": ("/proposals/{proposal_id}/execute", "post", "proposal_id"),
+    },
+    ("/members/me", "get", "200"): {
+        "ReadMember": ("/members/{address}", "get", "address"),
+        "ReadMemberTrail": ("/audit/members/{address}", "get", "address"),
+    },
+}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    for (path, method, status), links in _LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {
+            name: {
+                "operationId": paths[target][target_method]["operationId"],
+                "parameters": {field: f"$response.body#/{field}"},
+            }
+            for name, (target, target_method, field) in links.items()
+            if target in paths and target_method in paths[target]
+        }
+
+
 def _scheme(header: str) -> dict[str, Any]:
     name = "-".join(part.capitalize() for part in header.split("-"))
     return {"type": "apiKey", "in": "header", "name": name, "description": f"{name}: see the signing rules"}
 
 
 def install_security_scheme(app: FastAPI) -> None:
-    """Declare the X-Custos headers as a security scheme on every operation that answers 401."""
+    """Declare the X-Custos headers on every operation that answers 401, and the links between operations."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -59,6 +100,7 @@ def install_security_scheme(app: FastAPI) -> None:
                 for operation in operations.values():
                     if "401" in operation.get("responses", {}):
                         operation["security"] = requirement
+            _add_links(schema.get("paths", {}))
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -159,7 +159,7 @@ def _round_event(bus: ProgressBus, step: Any, message: str) -> ProgressEvent | N
     metrics = {k: float(v) for k, v in _METRIC.findall(step.detail)}
     started = next((e.at for e in bus.history(step.job_id) if e.stage == "running"), None)
     eta = (time.time() - started) / done * (total - done) if started is not None and done else None
-    fraction = 0.3 + 0.3 * min(done, total) / total
+    fraction = round(0.3 + 0.3 * min(done, total) / total, 4)
     return ProgressEvent(
         step.job_id, "running", message, fraction, round=done, rounds=total, metrics=metrics, eta_seconds=eta
     )

@@ -158,10 +158,10 @@ def signed_in(gateway: Gateway, browser: Browser, who: str = "regulator", width:
     return page
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Keep a full-page screenshot as a test artifact (test-artifacts/, git-ignored)."""
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """Keep a screenshot (the full page, or the viewport) as a test artifact (test-artifacts/, git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 5_000, f"{name} looks empty"
     return path

@@ -14,7 +14,11 @@ PHONE = 390
 
 def _no_horizontal_overflow(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE, f"{page.url} is {width}px wide at {PHONE}px"
+    wide = page.evaluate(
+        f"[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > {PHONE} + 1)"
+        ".slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))"
+    )
+    assert width <= PHONE, f"{page.url} is {width}px wide at {PHONE}px: {wide}"
 
 
 def test_finished_job_page_says_who_got_how_much_and_why(gateway: Gateway, browser: Browser) -> None:
@@ -136,6 +140,9 @@ def test_phone_width_has_no_horizontal_overflow(gateway: Gateway, browser: Brows
     page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
     _no_horizontal_overflow(page)
     screenshot(page, "explorer-job-mobile.png")
+    screenshot(page, "explorer-job-mobile-first-screen.png", full_page=False)
+    page.locator("#settlement").scroll_into_view_if_needed()
+    screenshot(page, "explorer-job-mobile-settlement.png", full_page=False)
     page.close()
 
 
