@@ -30,6 +30,10 @@ class AuditReader(Protocol):
         """A job's verified timeline, or None if no such job."""
         ...
 
+    def job_trail_json(self, job_id: int) -> bytes | None:
+        """`job_trail` as its JSON body (cached with the verification), or None."""
+        ...
+
     def step_proof(self, job_id: int, index: int) -> StepProof | None:
         """The evidence for one step of a job's timeline, or None if no such step."""
         ...

@@ -89,16 +89,23 @@ def steps_of(events: Sequence[IndexedEvent], checks: Sequence[Check]) -> tuple[l
     return steps, unattached
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Verified:
-    """A job's verified page and what it depends on."""
+    """A job's verified page, its JSON, and what it depends on."""
 
     fingerprint: tuple[tuple[bytes, int], ...]
     events: tuple[IndexedEvent, ...]
     checks: tuple[Check, ...]
     page: JobTrail
     provisional: bool  # a block of the job is not (yet) sealed: re-check when the tip moves
-    tip: bytes | None
+    tip: bytes | None  # the index tip at which the job's events were last compared
+    json: bytes = b""
+
+    def as_json(self) -> bytes:
+        """The page as the API's JSON body, serialised once."""
+        if not self.json:
+            self.json = self.page.model_dump_json().encode()
+        return self.json
 
 
 class LedgerAuditReader:
@@ -111,6 +118,7 @@ class LedgerAuditReader:
         self._synced_at = float("-inf")
         self._verified: dict[int, _Verified] = {}
         self._known: frozenset[str] = frozenset()
+        self._tip: bytes | None = None
         self.verifications = 0  # how many job verifications ran (the cache's misses)
         self.sources = SourceViews(auditor, self._locked, steps_of)
 
@@ -121,6 +129,7 @@ class LedgerAuditReader:
                 self._auditor.sync()
                 self._synced_at = now
                 self._known = frozenset(self._auditor.queries.member_names())
+                self._tip = self._auditor.queries.store.position().tip_hash
             return read()
 
     def indexed_position(self) -> Any:
@@ -178,11 +187,13 @@ class LedgerAuditReader:
 
     def _verify(self, job_id: int) -> _Verified:
         """The job's verified page from the cache, or verified now; AuditError if there is no such job."""
+        tip, cached = self._tip, self._verified.get(job_id)
+        if cached is not None and cached.tip == tip:
+            return cached  # the index has not moved since the job's events were compared
         trail = self._auditor.queries.job_trail(job_id)
         fingerprint = tuple((e.block_hash, e.log_index) for e in trail.events)
-        tip = self._auditor.queries.store.position().tip_hash
-        cached = self._verified.get(job_id)
-        if cached and cached.fingerprint == fingerprint and (not cached.provisional or cached.tip == tip):
+        if cached is not None and cached.fingerprint == fingerprint and not cached.provisional:
+            cached.tip = tip  # new blocks, none of them the job's
             return cached
         verifier = self._auditor.verifier
         checks = tuple(verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events))
@@ -229,6 +240,13 @@ class LedgerAuditReader:
             block_hash=hex_of(position.tip_hash) if position.tip_hash else "",
             sealed=sealed,
         )
+
+    def job_trail_json(self, job_id: int) -> bytes | None:
+        """`job_trail` as its JSON body, serialised once per verification."""
+        try:
+            return self._locked(lambda: self._verify(job_id).as_json())
+        except AuditError:
+            return None
 
     def job_trail(self, job_id: int) -> JobTrail | None:
         """The job's timeline with each step's verification, terms, settlement and contributions."""

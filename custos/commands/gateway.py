@@ -65,6 +65,8 @@ def up(
     behind_https_proxy: bool = typer.Option(
         False, "--behind-https-proxy", help="A TLS-terminating proxy on this host forwards to us: Secure cookie, HSTS."
     ),
+    ip_rate: float = typer.Option(50.0, "--ip-rate", min=0.1, help="Requests/s per client IP (burst 4x)."),
+    caller_rate: float = typer.Option(30.0, "--caller-rate", min=0.1, help="Signed requests/s per member (burst 4x)."),
     trusted_proxy: str = typer.Option(
         "127.0.0.1", "--trusted-proxy", help="Proxy IPs whose X-Forwarded-For names the client (rate limits per IP)."
     ),
@@ -74,6 +76,7 @@ def up(
 
     from gateway.chain import ChainGatewayError, open_gateway
     from gateway.runner_feed import supervise
+    from gateway.settings import RateLimits
 
     if (rpc is None) == (chain is None):
         raise _fail("give exactly one of --rpc URL or --chain DIR")
@@ -94,6 +97,12 @@ def up(
             state=state,
             workspace=workspace,
             secure_cookie=https,
+            limits=RateLimits(
+                ip_rate=ip_rate,
+                ip_burst=int(4 * ip_rate) + 1,
+                caller_rate=caller_rate,
+                caller_burst=int(4 * caller_rate) + 1,
+            ),
         )
     except ChainGatewayError as exc:
         raise _fail(str(exc)) from None

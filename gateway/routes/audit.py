@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from gateway.audit import AuditReader
 from gateway.bounded_route import BoundedJsonRoute
@@ -72,9 +72,12 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobTrail, summary="A job's verified timeline")
-def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobId) -> JobTrail:
-    """Each step of the job: who, when, which block, and whether it verified."""
-    return job_trail(reader(services), job_id)
+def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobId) -> Response:
+    """Each step of the job: who, when, which block, whether it verified; terms, settlement, contributions."""
+    body = reader(services).job_trail_json(job_id)
+    if body is None:
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    return Response(body, media_type="application/json")  # serialised once per verification
 
 
 @router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof, summary="The proof behind one step")

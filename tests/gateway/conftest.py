@@ -141,9 +141,10 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser); per module, since
+    Playwright's sync API holds an event loop that asyncio tests elsewhere must not find running."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield launched
