@@ -31,9 +31,8 @@ from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.member import MemberLedger
+from ledger.protocol import JobKind, kinds_mask, parse_amount
 
-PSI, SECURE_STATS, HETERO_LR = 0, 1, 4
-TOKEN = 10**18
 CONSORTIUM = {
     "chainId": 7017,
     "challengeWindow": 3,
@@ -181,8 +180,8 @@ class Demo:
                     commitment.root,
                     commitment.row_count,
                     f"file://{name}/data.csv",
-                    price * TOKEN,
-                    1 << PSI | 1 << SECURE_STATS | 1 << HETERO_LR,
+                    parse_amount(price),
+                    kinds_mask((JobKind.PSI, JobKind.SECURE_STATS, JobKind.HETERO_LR)),
                 )
             )
             workspace.add_source(SourceFile(registered.source_id, path, "id", secret, label))
@@ -197,17 +196,17 @@ class Demo:
         """The bank opens the flagship hetero-LR job on the three sources."""
         lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
-        job_id = self.open_with(bank, HETERO_LR, params.to_json(), params.source_ids)
+        job_id = self.open_with(bank, JobKind.HETERO_LR, params.to_json(), params.source_ids)
         self.say(
             f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
             f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
         )
         return job_id
 
-    def open_with(self, bank: MemberLedger, kind: int, document: dict, source_ids: tuple[int, ...]) -> int:
+    def open_with(self, bank: MemberLedger, kind: JobKind, document: dict, source_ids: tuple[int, ...]) -> int:
         """The bank opens a job of `kind`; its parameter document stays in the bank's workspace, served to peers."""
         digest = Workspace.load(self.folder / "parties" / "bank").put_params(document)
-        budget = self.config.budget * TOKEN
+        budget = parse_amount(self.config.budget)
         bank.token.approve(bank.settlement.address, budget)
         compute = Keystore(self.chain / "keystore").address("compute-node")
         deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from eth_account import Account
 from fastapi import FastAPI
 
 from gateway.app import build_services, create_app
@@ -22,8 +21,9 @@ from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
 from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
 from ledger.client import TransactionSender, connect
-from ledger.client.deployment import load_deployment
 from ledger.errors import LedgerError
+from ledger.protocol import Deployment
+from ledger.signing import local_account
 
 
 class ChainGatewayError(Exception):
@@ -73,10 +73,10 @@ def open_gateway(
     deployment = deployment or (chain / "deployment.json" if chain else Path("deployment.json"))
     state = state or deployment.parent / "gateway"
     try:
-        info = load_deployment(deployment)
+        info = Deployment.load(deployment)
         state.mkdir(parents=True, exist_ok=True)
         w3, close_node = _connect(rpc, chain, info.chain_id)
-        sender = TransactionSender(w3, Account.from_key(key))
+        sender = TransactionSender(w3, local_account(key))
         auditor = Auditor.open(w3, info, state / "audit-index.db")
         clock = clock or SystemClock()
         reader = LedgerAuditReader(auditor, clock, node=rpc or f"embedded chain {chain}")

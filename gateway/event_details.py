@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.schemas.audit import DetailKind, StepDetail
-from ledger.audit.render import KIND_NAMES
 from ledger.index.store import IndexedEvent
+from ledger.protocol import kind_name
 
 # event → (argument, label, kind), in the order a reader wants them; jobId is in the page's heading.
 _FIELDS: dict[str, list[tuple[str, str, DetailKind]]] = {
@@ -85,7 +85,7 @@ def _reason(value: Any) -> str:
 
 def _opened(event: IndexedEvent) -> list[StepDetail]:
     args = event.args
-    details = [StepDetail(label="kind", value=KIND_NAMES.get(args["kind"], str(args["kind"])), kind="text")]
+    details = [StepDetail(label="kind", value=kind_name(args["kind"]), kind="text")]
     for source, version in zip(args["sourceIds"], args["versions"], strict=False):
         details.append(StepDetail(label=f"source (version {version})", value=str(source), kind="source"))
     details += [StepDetail(label="compute party", value=p, kind="address") for p in args["computeParties"]]

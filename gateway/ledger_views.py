@@ -37,9 +37,9 @@ from gateway.schemas.audit import (
 )
 from gateway.settlement_view import contributions, job_terms, settlement
 from ledger.audit.queries import AuditError
-from ledger.audit.render import KIND_NAMES
 from ledger.audit.report import FAILED, PASSED, Check
 from ledger.index.store import IndexedEvent
+from ledger.protocol import kind_name
 
 
 def hex_of(value: bytes) -> str:
@@ -149,7 +149,7 @@ class LedgerAuditReader:
         def read() -> list[JobSummary]:
             found = []
             for job in self._auditor.queries.jobs(status):
-                name = KIND_NAMES.get(job.kind, str(job.kind))
+                name = kind_name(job.kind)
                 if (kind and name != kind) or (since and job.opened_at < since) or (until and job.opened_at >= until):
                     continue
                 cached = self._verified.get(job.job_id)
@@ -173,7 +173,7 @@ class LedgerAuditReader:
         participants = list(dict.fromkeys([args["requester"], *owners, *args["computeParties"]]))
         return JobSummary(
             job_id=args["jobId"],
-            kind=KIND_NAMES.get(args["kind"], str(args["kind"])),
+            kind=kind_name(args["kind"]),
             status=status,
             requester=args["requester"],
             participants=participants,

@@ -9,12 +9,12 @@ they match. The verifier's `payout` check stays the verdict; this is its explana
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
-from gateway.amounts import format_share
 from gateway.schemas.audit import Contribution, JobTerms, SettlementBreakdown, SettlementLine, SourceTerm
-from ledger.audit.render import KIND_NAMES
 from ledger.index.store import IndexedEvent
 from ledger.payout import BPS, PayoutRuleError, split
+from ledger.protocol import kind_name
 
 TermsAt = Callable[[int, IndexedEvent], tuple[str, int] | None]
 
@@ -36,7 +36,7 @@ def job_terms(events: Sequence[IndexedEvent], terms_at: TermsAt) -> JobTerms | N
     committed, finalized = _first(events, "ResultCommitted"), _first(events, "JobFinalized")
     c = committed.args if committed else {}
     return JobTerms(
-        kind=KIND_NAMES.get(args["kind"], str(args["kind"])),
+        kind=kind_name(args["kind"]),
         params_hash=args["paramsHash"],
         inputs_hash=args["inputsHash"],
         budget=args["budget"],
@@ -52,6 +52,13 @@ def job_terms(events: Sequence[IndexedEvent], terms_at: TermsAt) -> JobTerms | N
     )
 
 
+def share(part: int, whole: int) -> str:
+    """`part / whole` as a percentage with two decimals, exact (e.g. '75.00 %')."""
+    if whole == 0:
+        return "0.00 %"
+    return f"{(Decimal(part) * 100 / Decimal(whole)).quantize(Decimal('0.01'))} %"
+
+
 def contributions(events: Sequence[IndexedEvent], terms: JobTerms | None) -> list[Contribution]:
     """Each source's committed weight and its share of the weighted pool."""
     committed = _first(events, "ResultCommitted")
@@ -60,7 +67,7 @@ def contributions(events: Sequence[IndexedEvent], terms: JobTerms | None) -> lis
     weights = list(committed.args["weights"])
     total = sum(weights)
     return [
-        Contribution(source_id=s.source_id, owner=s.owner, weight=w, share=format_share(w, total))
+        Contribution(source_id=s.source_id, owner=s.owner, weight=w, share=share(w, total))
         for s, w in zip(terms.sources, weights, strict=False)
     ]
 

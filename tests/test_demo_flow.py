@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from custos.demo import PARTIES, TOKEN, Demo, DemoConfig
+from custos.demo import PARTIES, Demo, DemoConfig
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
 from ledger.keystore import Keystore
 from ledger.member import MemberLedger
+from ledger.protocol import parse_amount
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -68,7 +69,7 @@ def test_job_runs_to_final_with_every_attestation_exact_payout_and_a_verified_tr
     assert len(attesters) == 4 and all(jobs.has_attested(job_id, a) for a in attesters)
     keystore = Keystore(demo.chain / "keystore")
     credits = sum(members["regulator"].settlement.credit_of(keystore.address(n)) for n in PARTIES)
-    assert credits == jobs.job(job_id).budget == 100 * TOKEN
+    assert credits == jobs.job(job_id).budget == parse_amount(100)
     trail, report = audit(demo, members, job_id)
     assert event_names(trail)[0] == "JobOpened" and "JobFinalized" in event_names(trail)
     assert report.ok, report
@@ -85,7 +86,7 @@ def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the
 
     assert status == JobStatus.ABORTED
     bank = Keystore(demo.chain / "keystore").address("bank")
-    assert members["regulator"].settlement.credit_of(bank) == 100 * TOKEN
+    assert members["regulator"].settlement.credit_of(bank) == parse_amount(100)
     trail, report = audit(demo, members, job_id)
     aborted = [e for e in trail.events if e.event == "JobAborted"]
     reason = aborted[0].args["reason"] if aborted else b""
@@ -116,7 +117,7 @@ def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(
 
         assert status == JobStatus.CANCELLED
         bank = Keystore(run.chain / "keystore").address("bank")
-        assert members["regulator"].settlement.credit_of(bank) == 100 * TOKEN
+        assert members["regulator"].settlement.credit_of(bank) == parse_amount(100)
         trail, report = audit(run, members, job_id)
         assert "JobCancelled" in event_names(trail) and report.ok
     finally:
@@ -138,6 +139,6 @@ def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_los
     settlement = members["regulator"].settlement
     assert settlement.escrow_of(job_id) == 0
     bank = Keystore(demo.chain / "keystore").address("bank")
-    assert settlement.credit_of(bank) == 100 * TOKEN
+    assert settlement.credit_of(bank) == parse_amount(100)
     trail, _ = audit(demo, members, job_id)
     assert {"JobAborted", "JobCancelled"} & set(event_names(trail))

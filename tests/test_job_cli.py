@@ -84,10 +84,11 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         assert run.wait_final(members["regulator"], 0) == JobStatus.FINALIZED
 
         balance = custos("payout", "balance", "-w", str(parties / "invoice-firm"))
-        assert balance.returncode == 0 and "credit 0.000000" not in balance.stdout
+        assert balance.returncode == 0 and "credit 0 CST" not in balance.stdout
         withdrawn = custos("payout", "withdraw", "-w", str(parties / "invoice-firm"))
         assert withdrawn.returncode == 0 and withdrawn.stdout.startswith("withdrew ")
-        assert "credit 0.000000" in custos("payout", "balance", "-w", str(parties / "invoice-firm")).stdout
+        assert withdrawn.stdout.split()[1] in balance.stdout  # the exact credit, every digit, went out
+        assert "credit 0 CST" in custos("payout", "balance", "-w", str(parties / "invoice-firm")).stdout
     finally:
         run.stop()
 
@@ -98,9 +99,19 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         (("job", "consent", "0", "-w", "/nonexistent/ws"), "no workspace"),
         (
             ("job", "open", "fedavg", "--sources", "0,1", "--compute", "0x0", "--budget", "1", "-w", "/x"),
-            "not runnable",
+            "not opened from the CLI",
         ),
         (("source", "register", "x.csv", "-w", "/x", "--kinds", "NOPE"), "unknown job kind"),
+        (("source", "register", "x.csv", "-w", "/x", "--price", "nan"), "not a plain decimal number"),
+        (("source", "register", "x.csv", "-w", "/x", "--price", "-1"), "negative"),
+        (
+            ("job", "open", "hetero-lr", "--sources", "0,1", "--compute", "0x0", "--budget", "1e3", "-w", "/x"),
+            "not a plain decimal number",
+        ),
+        (
+            ("job", "open", "hetero-lr", "--sources", "0,1", "--compute", "0x0", "--budget", "0." + "0" * 18 + "1"),
+            "more than the 18 decimals",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_not_a_traceback(args: tuple[str, ...], message: str) -> None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compute.attestation import contribution_hash
 from compute.contribution.utility import UtilityTable
 from compute.errors import InvalidInput
 from compute.result import canonical_json
+from ledger.protocol import contribution_hash
 
 WEIGHT_SCALE = 10**6  # weights in parts per million of the contribution pool
 

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from compute.attestation import Attestation, AttestationDomain
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv
@@ -34,6 +33,7 @@ from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_end
 from ledger.bindings import JobStatus
 from ledger.errors import ContractRevert
 from ledger.member import MemberLedger
+from ledger.protocol import Attestation, AttestationDomain
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
 
@@ -230,7 +230,7 @@ class JobRunner:
     # -- protocol --
     def _plan(self, job_id: int, view: _JobView) -> tuple[JobKind, Plan]:
         document = self._params(job_id, view)
-        kind = kind_of(document)
+        kind = kind_of(document, view.job.kind)
         plan = kind.plan(document, self.address, dict(zip(view.source_ids, view.owners)), view.compute, self.workspace)
         if tuple(view.source_ids) != plan.source_ids:
             raise InvalidInput(f"job {job_id}: parameters name sources {plan.source_ids}, the job {view.source_ids}")

@@ -49,11 +49,11 @@ def _time(value: str | None, option: str) -> int | None:
 def _auditor(rpc: str, chain: Path | None, deployment: Path | None, index: Path | None) -> Any:
     from ledger.audit.auditor import Auditor
     from ledger.client import connect
-    from ledger.client.deployment import load_deployment
     from ledger.errors import ConnectionFailed
+    from ledger.protocol import Deployment
 
     deployment = deployment or (chain / "deployment.json" if chain else Path("deployment.json"))
-    info = load_deployment(deployment)
+    info = Deployment.load(deployment)
     index = index or deployment.parent / "audit-index.db"
     try:
         w3 = connect(rpc, chain_id=info.chain_id, timeout=5)

@@ -10,8 +10,8 @@ from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Services
 from gateway.errors import ERROR_RESPONSES, NotFound, Unavailable
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
-from ledger.audit.render import KIND_NAMES
 from ledger.audit.trails import STATUSES
+from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
@@ -46,7 +46,7 @@ def step_proof(audit: AuditReader, job_id: int, index: int) -> StepProof:
 
 
 Status = Query(None, description="Only jobs in this status", pattern=f"^({'|'.join(STATUSES)})$")
-Kind = Query(None, description="Only jobs of this kind", pattern=f"^({'|'.join(KIND_NAMES.values())})$")
+Kind = Query(None, description="Only jobs of this kind", pattern=f"^({'|'.join(kind.name for kind in JobKind)})$")
 Since = Query(None, ge=0, lt=2**63, description="Only jobs opened at or after this Unix time")
 Until = Query(None, ge=0, lt=2**63, description="Only jobs opened before this Unix time")
 Offset = Query(0, ge=0, lt=2**31, description="Skip this many results")

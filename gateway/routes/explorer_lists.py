@@ -16,8 +16,8 @@ from gateway.deps import Services
 from gateway.membership import Role
 from gateway.pages import PAGE_SIZE, not_found, page, pages, viewer
 from gateway.routes.audit import SourceId, reader
-from ledger.audit.render import KIND_NAMES
 from ledger.audit.trails import STATUSES
+from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
 
@@ -60,7 +60,7 @@ def index(
         paging=paging,
         filters=filters,
         statuses=STATUSES,
-        kinds=list(KIND_NAMES.values()),
+        kinds=[kind.name for kind in JobKind],
     )
 
 

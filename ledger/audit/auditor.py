@@ -10,8 +10,8 @@ from web3 import Web3
 from ledger.artifacts import load
 from ledger.audit.queries import AuditQueries
 from ledger.audit.verify import Verifier
-from ledger.client.deployment import CONTRACTS, DeploymentInfo
 from ledger.index import EventIndexer, EventStore, SyncResult
+from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,9 @@ class Auditor:
     verifier: Verifier
 
     @classmethod
-    def open(cls, w3: Web3, deployment: DeploymentInfo, index_path: str | Path) -> Auditor:
+    def open(cls, w3: Web3, deployment: Deployment, index_path: str | Path) -> Auditor:
         """Index the deployment's contracts into `index_path` (created if new)."""
-        watched = {
-            name: (address, load(name).abi) for name, address in deployment.addresses.items() if name in CONTRACTS
-        }
+        watched = {name: (address, load(name).abi) for name, address in deployment.addresses.items()}
         store = EventStore(index_path)
         indexer = EventIndexer(w3, store, watched, start_block=deployment.start_block)
         queries = AuditQueries(store)

@@ -9,24 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import keccak
-
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
+from ledger.errors import ProtocolValueError
 from ledger.index.store import IndexedEvent
 from ledger.payout import PayoutRuleError, split
+from ledger.protocol import Attestation, AttestationDomain, contribution_hash
 
-ATTESTATION_TYPES = {
-    "Attestation": [
-        {"name": "jobId", "type": "uint256"},
-        {"name": "inputsHash", "type": "bytes32"},
-        {"name": "resultHash", "type": "bytes32"},
-        {"name": "transcriptRoot", "type": "bytes32"},
-        {"name": "contributionHash", "type": "bytes32"},
-    ]
-}
+#: What every attester of a job signed, and where: None before the job's result is committed.
+Attested = tuple[Attestation, AttestationDomain] | None
 
 
 def _first(events: Sequence[IndexedEvent], name: str) -> IndexedEvent | None:
@@ -42,44 +32,35 @@ def attesters(events: Sequence[IndexedEvent], owners: dict[int, str]) -> set[str
     return found | {p.lower() for p in opened.args["computeParties"]}
 
 
-def attestation_digest_message(events: Sequence[IndexedEvent], chain_id: int, job_ledger: str) -> dict | None:
-    """The EIP-712 typed data every attester of this job signs, or None before a commit."""
+def job_attestation(events: Sequence[IndexedEvent], chain_id: int, job_ledger: str) -> Attested:
+    """The attestation every attester of this job signs and its domain, or None before a commit."""
     opened, committed = _first(events, "JobOpened"), _first(events, "ResultCommitted")
     if opened is None or committed is None:
         return None
-    return {
-        "types": ATTESTATION_TYPES,
-        "primaryType": "Attestation",
-        "domain": {"name": "Custos JobLedger", "version": "1", "chainId": chain_id, "verifyingContract": job_ledger},
-        "message": {
-            "jobId": opened.args["jobId"],
-            "inputsHash": bytes.fromhex(opened.args["inputsHash"][2:]),
-            "resultHash": bytes.fromhex(committed.args["resultHash"][2:]),
-            "transcriptRoot": bytes.fromhex(committed.args["transcriptRoot"][2:]),
-            "contributionHash": bytes.fromhex(committed.args["contributionHash"][2:]),
-        },
-    }
+    attestation = Attestation(
+        opened.args["jobId"],
+        bytes.fromhex(opened.args["inputsHash"][2:]),
+        bytes.fromhex(committed.args["resultHash"][2:]),
+        bytes.fromhex(committed.args["transcriptRoot"][2:]),
+        bytes.fromhex(committed.args["contributionHash"][2:]),
+    )
+    return attestation, AttestationDomain(chain_id, job_ledger)
 
 
-def check_attestation(recorded: IndexedEvent, signature: bytes, typed_data: dict | None, allowed: set[str]) -> Check:
+def check_attestation(recorded: IndexedEvent, signature: bytes, attested: Attested, allowed: set[str]) -> Check:
     """The signature recovers to the recorded signer, who is an attester of the job."""
     subject = f"job {recorded.args.get('jobId')} attestation by {recorded.args.get('signer')}"
-    if typed_data is None:
+    if attested is None:
         return Check("attestation signature", subject, FAILED, "no committed result to attest to")
     try:
-        signer = Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
-    except Exception as exc:  # noqa: BLE001 - any malformed signature is a failed check, not a crash
-        return Check("attestation signature", subject, FAILED, f"signature does not recover: {exc}")
+        signer = attested[0].signer(signature, attested[1])
+    except ProtocolValueError as exc:  # a malformed signature is a failed check, not a crash
+        return Check("attestation signature", subject, FAILED, str(exc))
     if signer.lower() != str(recorded.args.get("signer", "")).lower():
         return Check("attestation signature", subject, FAILED, f"signature recovers to {signer}, not the signer")
     if signer.lower() not in allowed:
         return Check("attestation signature", subject, FAILED, f"{signer} is not a participant of the job")
     return Check("attestation signature", subject, PASSED)
-
-
-def contribution_hash(weights: Sequence[int], utility_table_hash: bytes) -> bytes:
-    """keccak256(abi.encode(uint256[] weights, bytes32 utilityTableHash)) (docs/protocol.md)."""
-    return keccak(encode(["uint256[]", "bytes32"], [list(weights), utility_table_hash]))
 
 
 def check_payout(

@@ -10,18 +10,15 @@ from ledger.audit.report import FAILED, VerificationReport
 from ledger.audit.trails import JobTrail, MemberTrail, SourceTrail
 from ledger.audit.verify import describe
 from ledger.index.store import IndexedEvent
+from ledger.protocol import format_amount, kind_name
 
-KIND_NAMES = {0: "PSI", 1: "SECURE_STATS", 2: "SECURE_AGGREGATION", 3: "FEDAVG", 4: "HETERO_LR"}
 _QUIET = {"jobId"}  # said once in the heading, not on every line
-_AMOUNTS = {"amount", "budget", "escrow", "pricePerUse", "refund"}  # token units (18 decimals)
-TOKEN_DECIMALS = 18
+_AMOUNTS = {"amount", "budget", "escrow", "pricePerUse", "refund"}  # token base units
 
 
 def tokens(units: int) -> str:
     """A token amount in whole tokens, exact (`11.766666666666666666 CST`)."""
-    whole, frac = divmod(units, 10**TOKEN_DECIMALS)
-    text = f"{whole}.{frac:0{TOKEN_DECIMALS}d}".rstrip("0").rstrip(".") if frac else str(whole)
-    return f"{text} CST"
+    return format_amount(units, symbol=True)
 
 
 def short(value: Any, names: Mapping[str, str]) -> str:
@@ -86,7 +83,7 @@ def render_job(trail: JobTrail, names: Mapping[str, str], report: VerificationRe
     heading = f"job {trail.job_id} · {trail.status}"
     if opened is not None:
         heading += (
-            f" · {KIND_NAMES.get(opened.args['kind'], opened.args['kind'])} · requester "
+            f" · {kind_name(opened.args['kind'])} · requester "
             f"{short(opened.args['requester'], names)} · budget {tokens(opened.args['budget'])}"
         )
     lines = [heading, "", *timeline(trail.events, names, report)]

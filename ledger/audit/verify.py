@@ -21,7 +21,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from ledger.anchor import InclusionProof
-from ledger.audit.evidence import attestation_digest_message, attesters, check_attestation, check_payout
+from ledger.audit.evidence import attesters, check_attestation, check_payout, job_attestation
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
 from ledger.chain.sealing import SealError, validator_set_hash, verify_seal
@@ -185,8 +185,7 @@ class Verifier:
                 "submitted through another contract: the signature is not in the transaction input",
             )
         _, _, signature = decode(["uint256", "address", "bytes"], payload[4:])
-        typed = attestation_digest_message(events, self._chain(), recorded.address)
-        return check_attestation(recorded, signature, typed, allowed)
+        return check_attestation(recorded, signature, job_attestation(events, self._chain(), recorded.address), allowed)
 
     # -- anchoring --
     def _root_anchored(self, proof: InclusionProof, subject: str) -> Check:

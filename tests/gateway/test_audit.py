@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.protocol import parse_amount
+
 from .conftest import Gateway
 
 
@@ -62,7 +64,7 @@ def test_sources_show_commitment_history_and_use(gateway: Gateway) -> None:
 
 def test_payouts_sum_to_the_finished_escrow_and_show_withdrawals(gateway: Gateway) -> None:
     payouts = {p["name"]: p for p in gateway.client("regulator").get("/audit/payouts").json()}
-    assert sum(p["credited"] for p in payouts.values()) == 1000 * 10**18 + 7
+    assert sum(p["credited"] for p in payouts.values()) == parse_amount(1000) + 7
     assert payouts["CardNet"]["withdrawn"] == payouts["CardNet"]["credited"] > 0
     assert payouts["Regulator"]["credited"] == 0
 

@@ -6,11 +6,10 @@ import json
 import threading
 
 from gateway.progress import ProgressEvent
+from ledger.protocol import JobKind
 
 from .conftest import Gateway
 from .test_members import refused
-
-FEDAVG = 3
 
 
 def _source(gateway: Gateway) -> int:
@@ -20,7 +19,7 @@ def _source(gateway: Gateway) -> int:
         "row_count": 40,
         "metadata_uri": "file://bank/rows",
         "price_per_use": 5,
-        "allowed_kinds": 1 << FEDAVG,
+        "allowed_kinds": JobKind.FEDAVG.bit,
     }
     response = gateway.client("bank").post("/sources", json=body)
     assert response.status_code == 201, response.text
@@ -31,7 +30,7 @@ def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
     bank = gateway.client("bank")
     source_id = _source(gateway)
     body = {
-        "kind": FEDAVG,
+        "kind": JobKind.FEDAVG,
         "source_ids": [source_id],
         "params_hash": "0x" + "33" * 32,
         "compute_parties": [gateway.address("arbiter").lower()],
@@ -58,7 +57,7 @@ def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
 
 def test_job_on_an_unknown_source_is_refused_by_the_chain(gateway: Gateway) -> None:
     body = {
-        "kind": FEDAVG,
+        "kind": JobKind.FEDAVG,
         "source_ids": [10**9],
         "params_hash": "0x" + "33" * 32,
         "compute_parties": [gateway.address("arbiter")],

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from eth_account import Account
 
 from ledger.bindings import Consortium
 from ledger.client import TransactionSender
-from ledger.client.deployment import parse_deployment
 
 from .conftest import Gateway
 from .test_members import refused
@@ -16,7 +13,7 @@ from .test_members import refused
 
 def _approve_elsewhere(gateway: Gateway, proposal_id: int, *who: str) -> None:
     """Other organisations approve through their own keys (their own gateways, in production)."""
-    info = parse_deployment(json.loads(gateway.consortium.deployment.to_json()))
+    info = gateway.consortium.deployment
     for name in who:
         sender = TransactionSender(gateway.consortium.w3, gateway.consortium.people[name])
         Consortium.at(sender, info).approve(proposal_id)

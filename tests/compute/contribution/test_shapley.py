@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from compute.attestation import contribution_hash
 from compute.contribution import (
     CachedUtility,
     ContributionReport,
@@ -24,6 +23,7 @@ from compute.errors import InvalidInput
 from compute.fl.datasets import load_vertical
 from compute.fl.metrics import auc
 from compute.fl.models import fit_logistic
+from ledger.protocol import contribution_hash
 
 
 def glove_game(S):  # players 0,1 hold left gloves, 2 a right glove: a pair is worth 1

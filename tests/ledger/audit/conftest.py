@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit.evidence import contribution_hash
 from ledger.index.store import EventStore
 from ledger.payout import split
+from ledger.protocol import contribution_hash
 from tests.ledger.audit.factory import IndexBuilder
 
 H = "0x" + "ab" * 32

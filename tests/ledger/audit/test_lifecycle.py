@@ -9,22 +9,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from eth_account.messages import encode_typed_data
 from typer.testing import CliRunner
 from web3 import HTTPProvider
 
 from custos.cli import app
 from ledger.anchor import Anchorer
 from ledger.audit.auditor import Auditor
-from ledger.audit.evidence import ATTESTATION_TYPES
 from ledger.audit.report import NOT_APPLICABLE, PASSED
 from ledger.bindings import AuditAnchor, CustosToken, DataRegistry, JobLedger, JobStatus, Settlement, SourceSpec
 from ledger.client import TransactionSender, connect
-from ledger.client.deployment import parse_deployment
 from ledger.client.revert import JobLedgerWrongStatus
 from ledger.deploy import config_for_members, deploy_consortium
 from ledger.merkle import leaf_hash
 from ledger.payout import split
+from ledger.protocol import Attestation, AttestationDomain, Deployment
 from tests.backends import Chain
 
 NAMES = ("bank-a", "hospital-a", "tax-bureau", "arbiter", "node-b")
@@ -55,10 +53,9 @@ def world(chain: Chain, tmp_path_factory) -> Iterator[World]:
     url = chain.w3.provider.endpoint_uri if isinstance(chain.w3.provider, HTTPProvider) else None
     senders = {name: TransactionSender(w3, account) for name, account in zip(NAMES, chain.accounts[1:])}
     config = replace(config_for_members([(senders[n].address, r, n) for n, r in zip(NAMES, ROLES)]), challenge_window=0)
-    raw = deploy_consortium(w3, chain.accounts[0], config).to_json()
-    deployment = parse_deployment(json.loads(raw))
+    deployment = deploy_consortium(w3, chain.accounts[0], config)
     path = tmp_path_factory.mktemp("world") / "deployment.json"
-    path.write_text(raw)
+    path.write_text(deployment.to_json())
     h = lambda tag: tag.encode().ljust(32, b"\0")  # noqa: E731
     r1 = bind(senders["hospital-a"], deployment, DataRegistry).register_source(
         SourceSpec(h("schema"), h("rows-v1"), 1000, "ipfs://a", 1_000, 1)
@@ -82,26 +79,13 @@ def world(chain: Chain, tmp_path_factory) -> Iterator[World]:
     arbiter = bind(senders["arbiter"], deployment, JobLedger)
     arbiter.commit_result(opened.job_id, h("result"), h("transcript"), [3, 1], h("utility"))
     job = arbiter.job(opened.job_id)
-    typed = {
-        "types": ATTESTATION_TYPES,
-        "primaryType": "Attestation",
-        "domain": {
-            "name": "Custos JobLedger",
-            "version": "1",
-            "chainId": w3.eth.chain_id,
-            "verifyingContract": deployment.address("JobLedger"),
-        },
-        "message": {
-            "jobId": opened.job_id,
-            "inputsHash": job.inputs_hash,
-            "resultHash": job.result_hash,
-            "transcriptRoot": job.transcript_root,
-            "contributionHash": job.contribution_hash,
-        },
-    }
+    attestation = Attestation(
+        opened.job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash
+    )
+    domain = AttestationDomain(w3.eth.chain_id, deployment.job_ledger)
     for name in ("hospital-a", "tax-bureau", "arbiter", "node-b"):
-        signed = senders[name].account.sign_message(encode_typed_data(full_message=typed))
-        arbiter.attest(opened.job_id, senders[name].address, signed.signature)
+        signature = attestation.sign(bytes(senders[name].account.key), domain)
+        arbiter.attest(opened.job_id, senders[name].address, signature)
     settled = arbiter.finalize(opened.job_id)
     bind(senders["hospital-a"], deployment, Settlement).withdraw()
     auditor = Auditor.open(w3, deployment, path.parent / "audit-index.db")
@@ -121,15 +105,13 @@ def test_finalised_job_credits_follow_the_payout_rule(world: World) -> None:
     )
     assert list(world.settled.credits) == [(c.payee, c.amount) for c in expected]
     assert (
-        bind(names["bank-a"], parse_deployment(json.loads(world.deployment_file.read_text())), JobLedger)
-        .job(world.job_id)
-        .status
+        bind(names["bank-a"], Deployment.load(world.deployment_file), JobLedger).job(world.job_id).status
         is JobStatus.FINALIZED
     )
 
 
 def test_a_reverted_call_raises_the_contracts_named_error(world: World) -> None:
-    deployment = parse_deployment(json.loads(world.deployment_file.read_text()))
+    deployment = Deployment.load(world.deployment_file)
     with pytest.raises(JobLedgerWrongStatus) as caught:
         bind(world.senders["hospital-a"], deployment, JobLedger).consent(world.job_id, world.sources[0])
     assert caught.value.arguments == {"jobId": world.job_id, "status": int(JobStatus.FINALIZED)}
@@ -159,7 +141,7 @@ def test_source_and_member_trails_of_the_real_job(world: World) -> None:
 
 
 def test_records_anchored_through_audit_anchor_verify_on_chain(world: World, tmp_path: Path) -> None:
-    deployment = parse_deployment(json.loads(world.deployment_file.read_text()))
+    deployment = Deployment.load(world.deployment_file)
     anchor = bind(world.senders["arbiter"], deployment, AuditAnchor)
     anchorer = Anchorer(tmp_path / "a.db", anchor, batch_size=5)
     _, batches = anchorer.add_many([f"message {i}".encode() for i in range(10)])
