@@ -65,7 +65,10 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def api_schema(gateway: Gateway) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(gateway.url + "/openapi.json")
+    schema = schemathesis.openapi.from_url(gateway.url + "/openapi.json")
+    # The X-Custos headers are the auth hook's to fill (a signature over the exact request), not the generator's.
+    schema.config.generation.update(with_security_parameters=False)
+    return schema
 
 
 def _operations(schema: schemathesis.BaseSchema, mode: GenerationMode) -> list[schemathesis.APIOperation]:
