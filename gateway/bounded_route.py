@@ -9,7 +9,7 @@ JSON with the same bound.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -43,7 +43,7 @@ class BoundedJsonRequest(Request):
 class BoundedJsonRoute(APIRoute):
     """An API route whose body is depth-checked before parsing."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, behind the nesting check."""
         handler = super().get_route_handler()
 

@@ -45,7 +45,7 @@ def attestation_step(check: Check, events: Sequence[IndexedEvent]) -> int | None
 def settlement_step(check: Check, events: Sequence[IndexedEvent]) -> int | None:
     """The step that settled the job's escrow, in order of preference."""
     for name in _SETTLING:
-        index = _index_of(events, lambda e, name=name: e.event == name)
+        index = next((i for i, e in enumerate(events) if e.event == name), None)
         if index is not None:
             return index
     return None

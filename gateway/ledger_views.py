@@ -42,7 +42,7 @@ from ledger.index.store import IndexedEvent
 from ledger.protocol import kind_name
 
 
-def hex_of(value: bytes) -> str:
+def hex_of(value: bytes | bytearray) -> str:
     """0x-prefixed hex of raw bytes."""
     return "0x" + bytes(value).hex()
 

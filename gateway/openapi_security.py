@@ -95,7 +95,7 @@ def install_security_scheme(app: FastAPI) -> None:
                 routes=app.routes,
             )
             schema.setdefault("components", {})["securitySchemes"] = {k: _scheme(v) for k, v in _SCHEMES.items()}
-            requirement = [dict.fromkeys(_SCHEMES, [])]
+            requirement: list[dict[str, list[str]]] = [dict.fromkeys(_SCHEMES, [])]
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
                     if "401" in operation.get("responses", {}):

@@ -46,7 +46,7 @@ class Settings(BaseModel):
         1024 * 1024, ge=1024, description="Largest request body on every route but transport (413 beyond)"
     )
     max_json_depth: int = Field(32, ge=4, le=64, description="Deepest JSON nesting a request body may have")
-    limits: RateLimits = Field(default_factory=RateLimits, description="Rate limits (429 with Retry-After)")
+    limits: RateLimits = Field(RateLimits(), description="Rate limits (429 with Retry-After)")
     secure_cookie: bool = Field(False, description="Mark the session cookie Secure (served over HTTPS)")
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, status
 from fastapi.responses import StreamingResponse
@@ -28,7 +28,9 @@ from gateway.sse import job_events, last_event_id
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
 JobId = Path(ge=0, lt=2**256, description="On-chain job id")
-_SSE = {200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}
+}
 Requester = Annotated[Member, Depends(require_operator(Role.REQUESTER))]
 Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
 
