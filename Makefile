@@ -42,7 +42,9 @@ test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
 artifacts: setup
 	$(VENV)/bin/python -m ledger.artifacts build
 
+# The benchmarks' extras (openmined-psi, the PSI baseline) are installed here, not for tests.
 bench: $(VENV_STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(VENV)/bin/python scripts/bench/run.py
 
 clean:

@@ -89,7 +89,7 @@ def run_node(spec: dict) -> dict:
     job = Job(int(spec["job_id"]), spec["protocol"], roster, float(spec.get("timeout", 30)))
     folder = Path(spec["folder"])
     endpoint, mailbox = MessageEndpoint(), Mailbox()
-    endpoint.register(job.job_id, me.address, mailbox)
+    endpoint.register(job.job_id, me.address, mailbox, roster=roster)
     server = serve_endpoint(endpoint)
     (folder / f"{me.address}.url.tmp").write_text(server.url)
     (folder / f"{me.address}.url.tmp").rename(folder / f"{me.address}.url")

@@ -252,7 +252,9 @@ class JobRunner:
         with self._lock:
             if job_id not in self._mailboxes:
                 self._mailboxes[job_id] = Mailbox()
-                self._endpoint.register(job_id, self.address, self._mailboxes[job_id])
+                self._endpoint.register(
+                    job_id, self.address, self._mailboxes[job_id], roster=(*view.owners, *view.compute)
+                )
 
     def _release(self, job_id: int) -> None:
         with self._lock:

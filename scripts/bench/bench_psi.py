@@ -147,6 +147,13 @@ def main() -> None:
         )
         if omp is not None:
             emit(
+                f"psi_ecdh_x25519_{n}_vs_openmined",
+                rate,
+                "ids/s",
+                "openmined-psi P-256 one thread (10^4), CPU time",
+                omp,
+            )
+            emit(
                 f"psi_ecdh_x25519_{n}_per_cpu_second_vs_openmined",
                 per_cpu,
                 "ids/cpu-s",
