@@ -243,6 +243,10 @@ class LedgerAuditReader:
 
     def job_trail_json(self, job_id: int) -> bytes | None:
         """`job_trail` as its JSON body, serialised once per verification."""
+        cached = self._verified.get(job_id)
+        fresh = self._clock.now() - self._synced_at < self._sync_seconds
+        if cached is not None and cached.json and cached.tip == self._tip and fresh:
+            return cached.json  # nothing synced since it was checked: no lock, no query
         try:
             return self._locked(lambda: self._verify(job_id).as_json())
         except AuditError:

@@ -59,7 +59,7 @@ def test_sources_show_commitment_history_and_use(gateway: Gateway) -> None:
     assert [s["source_id"] for s in sources][:2] == [0, 1]
     assert sources[0]["owner"] == gateway.consortium.people["card"].address
     assert sources[0]["versions"][0]["version"] == 1 and sources[0]["versions"][0]["row_count"] == 500
-    assert sources[0]["used_by"] == [gateway.consortium.job_id]
+    assert gateway.consortium.job_id in sources[0]["used_by"]  # other tests open more jobs on the same chain
 
 
 def test_payouts_sum_to_the_finished_escrow_and_show_withdrawals(gateway: Gateway) -> None:
