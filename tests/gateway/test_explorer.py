@@ -52,6 +52,8 @@ def test_finished_job_page_says_who_got_how_much_and_why(gateway: Gateway, brows
 
     page.emulate_media(media="print")
     assert not page.locator("header").is_visible() and page.locator("p.print-only").first.is_visible()
+    printed = page.locator("#timeline tr.step").first.locator("ul.checks.print-only")
+    assert printed.is_visible() and "log in receipt" in printed.inner_text()  # every check on paper
     screenshot(page, "explorer-job-print.png")
     page.close()
 
