@@ -226,14 +226,17 @@ class Deployment:
     """Where a consortium lives: its chain id, the six contract addresses, and blocks of note.
 
     deployment.json is `{"chainId", "blockNumber", "contracts": {name: address}}`, as
-    `ledger.deploy` writes it; `blockNumber` is the block of the last creation, and an
-    optional `startBlock` tells the event indexer where to begin (default 0).
+    `ledger.deploy` writes it; `blockNumber` is the block of the last creation, an
+    optional `startBlock` tells the event indexer where to begin (default 0), and an optional
+    `genesis` (`{"hash", "validators"}`, written by `custos chain init`) pins the chain's genesis
+    and its validator set for auditors.
     """
 
     chain_id: int
     addresses: Mapping[str, ChecksumAddress]
     block_number: int = 0
     start_block: int = 0
+    genesis: Mapping[str, Any] | None = None  # {"hash", "validators"}: the auditors' trust root, when pinned
     _ordered: tuple[ChecksumAddress, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -296,6 +299,8 @@ class Deployment:
         raw: dict[str, Any] = {"chainId": self.chain_id, "blockNumber": self.block_number, "contracts": self.addresses}
         if self.start_block:
             raw["startBlock"] = self.start_block
+        if self.genesis:
+            raw["genesis"] = dict(self.genesis)
         return json.dumps(raw, indent=1, sort_keys=True)
 
     @classmethod
@@ -312,6 +317,7 @@ class Deployment:
             raw["contracts"],
             raw.get("blockNumber", 0),
             raw.get("startBlock", 0),
+            raw["genesis"] if isinstance(raw.get("genesis"), dict) else None,
         )
 
     @classmethod

@@ -7,12 +7,16 @@ docs/protocol.md), and the credits the payout rule implies from the committed we
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
+from eth_utils import keccak
+
+from ledger import merkle
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
 from ledger.errors import ProtocolValueError
 from ledger.index.store import IndexedEvent
-from ledger.payout import PayoutRuleError, split
+from ledger.payout import Credit, PayoutRuleError, split
 from ledger.protocol import Attestation, AttestationDomain, contribution_hash
 
 #: What every attester of a job signed, and where: None before the job's result is committed.
@@ -63,38 +67,70 @@ def check_attestation(recorded: IndexedEvent, signature: bytes, attested: Attest
     return Check("attestation signature", subject, PASSED)
 
 
-def check_payout(
-    events: Sequence[IndexedEvent], terms_at: Callable[[int, IndexedEvent], tuple[str, int] | None]
-) -> Check:
-    """Credits emitted for the job equal what the payout rule implies from its committed table.
+def check_consents_complete(events: Sequence[IndexedEvent]) -> Check:
+    """Every source of the job consented before the job became Ready."""
+    opened, ready = _first(events, "JobOpened"), _first(events, "JobReady")
+    subject = f"job {opened.args['jobId'] if opened else '?'} consents"
+    if opened is None:
+        return Check("consents complete", subject, FAILED, "no JobOpened in the trail")
+    if ready is None:
+        return Check("consents complete", subject, NOT_APPLICABLE, "the job never became Ready")
+    given = {e.args["sourceId"] for e in events if e.event == "ConsentGiven" and _before(e, ready)}
+    missing = [s for s in opened.args["sourceIds"] if s not in given]
+    if missing:
+        return Check("consents complete", subject, FAILED, f"Ready without a consent of source(s) {missing}")
+    return Check("consents complete", subject, PASSED, f"{len(given)} of {len(opened.args['sourceIds'])} sources")
+
+
+def check_attestations_complete(events: Sequence[IndexedEvent], allowed: set[str]) -> Check:
+    """Every attester of the job attested before it was finalised (or released by a dispute)."""
+    opened = _first(events, "JobOpened")
+    subject = f"job {opened.args['jobId'] if opened else '?'} attestations"
+    final = _first(events, "JobFinalized") or next(
+        (e for e in events if e.event == "DisputeResolved" and e.args.get("released")), None
+    )
+    if final is None:
+        return Check("attestations complete", subject, NOT_APPLICABLE, "the job was not finalised")
+    signed = {str(e.args["signer"]).lower() for e in events if e.event == "AttestationRecorded" and _before(e, final)}
+    missing = sorted(allowed - signed)
+    if missing:
+        return Check("attestations complete", subject, FAILED, f"finalised without the attestation of {missing}")
+    return Check("attestations complete", subject, PASSED, f"{len(allowed)} attesters")
+
+
+def _before(event: IndexedEvent, other: IndexedEvent) -> bool:
+    return (event.block_number, event.log_index) < (other.block_number, other.log_index)
+
+
+TermsAt = Callable[[int, IndexedEvent], "tuple[str, int] | None"]
+
+
+class PayoutUnknown(Exception):
+    """The payout cannot be derived from the events (why is the message)."""
+
+
+def implied_credits(events: Sequence[IndexedEvent], terms_at: TermsAt) -> list[Credit] | None:
+    """The credits the payout rule implies for a released job (None if the escrow was not released).
 
     `terms_at(source_id, event)` gives a source's (owner, price) as they stood just before `event`.
+    Raises `PayoutUnknown` when the committed table or the terms cannot give an answer.
     """
-    opened = _first(events, "JobOpened")
-    subject = f"job {opened.args['jobId'] if opened else '?'} payout"
-    credited = [(e.args["payee"].lower(), e.args["amount"]) for e in events if e.event == "PaymentCredited"]
-    released, finalized = _first(events, "EscrowReleased"), _first(events, "JobFinalized")
-    if opened is None or (released is None and not credited):
-        return Check("payout", subject, NOT_APPLICABLE, "nothing settled yet")
-    if released is None:  # a refund: the whole escrow back to the requester
-        expected = [(opened.args["requester"].lower(), opened.args["budget"])]
-        refund = _first(events, "JobCancelled") or _first(events, "JobAborted") or _first(events, "DisputeResolved")
-        if refund is None:
-            return Check("payout", subject, FAILED, "credits without a release or a refund")
-        return _compare(subject, expected, credited)
-    committed = _first(events, "ResultCommitted")
+    opened, released = _first(events, "JobOpened"), _first(events, "EscrowReleased")
+    if opened is None or released is None:
+        return None
+    committed, finalized = _first(events, "ResultCommitted"), _first(events, "JobFinalized")
     if committed is None:
-        return Check("payout", subject, FAILED, "escrow released without a committed contribution table")
+        raise PayoutUnknown("escrow released without a committed contribution table")
     weights = committed.args["weights"]
     table = bytes.fromhex(committed.args["utilityTableHash"][2:])
     if "0x" + contribution_hash(weights, table).hex() != committed.args["contributionHash"]:
-        return Check("payout", subject, FAILED, "contributionHash does not match the committed weights and table")
+        raise PayoutUnknown("contributionHash does not match the committed weights and table")
     terms = [terms_at(s, opened) for s in opened.args["sourceIds"]]
     if any(t is None for t in terms):
-        return Check("payout", subject, FAILED, "a source of the job is not in the index")
+        raise PayoutUnknown("a source of the job is not in the index")
     escrow = released.args["amount"] if finalized is None else finalized.args["escrow"]
     try:
-        rule = split(
+        return split(
             escrow,
             [t[0].lower() for t in terms if t],
             [t[1] for t in terms if t],
@@ -103,7 +139,40 @@ def check_payout(
             released.args["feeBps"],
         )
     except PayoutRuleError as exc:
-        return Check("payout", subject, FAILED, f"the committed table breaks the payout rule: {exc}")
+        raise PayoutUnknown(f"the committed table breaks the payout rule: {exc}") from None
+
+
+def source_share(events: Sequence[IndexedEvent], source_id: int, terms_at: TermsAt) -> int:
+    """What the rule paid source `source_id` in this job (its own share, not its owner's total)."""
+    try:
+        credits = implied_credits(events, terms_at)
+    except PayoutUnknown:
+        return 0
+    opened = _first(events, "JobOpened")
+    if credits is None or opened is None or source_id not in opened.args["sourceIds"]:
+        return 0
+    reason = f"source #{opened.args['sourceIds'].index(source_id)}"
+    return sum(c.amount for c in credits if c.reason == reason)
+
+
+def check_payout(events: Sequence[IndexedEvent], terms_at: TermsAt) -> Check:
+    """Credits emitted for the job equal what the payout rule implies from its committed table."""
+    opened = _first(events, "JobOpened")
+    subject = f"job {opened.args['jobId'] if opened else '?'} payout"
+    credited = [(e.args["payee"].lower(), e.args["amount"]) for e in events if e.event == "PaymentCredited"]
+    released = _first(events, "EscrowReleased")
+    if opened is None or (released is None and not credited):
+        return Check("payout", subject, NOT_APPLICABLE, "nothing settled yet")
+    if released is None:  # a refund: the whole escrow back to the requester
+        expected = [(opened.args["requester"].lower(), opened.args["budget"])]
+        refund = _first(events, "JobCancelled") or _first(events, "JobAborted") or _first(events, "DisputeResolved")
+        if refund is None:
+            return Check("payout", subject, FAILED, "credits without a release or a refund")
+        return _compare(subject, expected, credited)
+    try:
+        rule = implied_credits(events, terms_at) or []
+    except PayoutUnknown as exc:
+        return Check("payout", subject, FAILED, str(exc))
     return _compare(subject, [(c.payee, c.amount) for c in rule], credited)
 
 
@@ -111,3 +180,35 @@ def _compare(subject: str, expected: list[tuple[str, int]], credited: list[tuple
     if expected == credited:
         return Check("payout", subject, PASSED, f"{len(credited)} credits, {sum(a for _, a in credited)} in total")
     return Check("payout", subject, FAILED, f"credited {credited}, the payout rule implies {expected}")
+
+
+def terms_from(events: Sequence[IndexedEvent]) -> TermsAt:
+    """`terms_at` over a source's registration and terms events (in chain order)."""
+
+    def at(source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
+        owner, price = None, 0
+        for event in events:
+            if event.args.get("sourceId") != source_id:
+                continue
+            if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
+                break
+            owner, price = event.args.get("owner", owner), event.args["pricePerUse"]
+        return None if owner is None else (owner, price)
+
+    return at
+
+
+def check_commitments(committed: IndexedEvent, table: object | None, leaves: Sequence[str] | None) -> list[Check]:
+    """A utility table and transcript leaves, where held, against what ResultCommitted committed."""
+    checks = []
+    if table is not None:
+        digest = keccak(json.dumps(table, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+        ok = "0x" + digest.hex() == committed.args["utilityTableHash"]
+        detail = "matches utilityTableHash" if ok else "does not hash to the committed utilityTableHash"
+        checks.append(Check("utility table", "utility table", PASSED if ok else FAILED, detail))
+    if leaves is not None:
+        root = merkle.MerkleTree.from_leaves([merkle.leaf_hash(bytes.fromhex(m[2:])) for m in leaves]).root
+        ok = "0x" + root.hex() == committed.args["transcriptRoot"]
+        detail = f"{len(leaves)} leaves" if ok else "the leaves do not give the committed transcriptRoot"
+        checks.append(Check("transcript root", "transcript", PASSED if ok else FAILED, detail))
+    return checks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import rlp
@@ -23,8 +24,9 @@ def d(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
+@functools.lru_cache(maxsize=65_536)
 def addr(value: bytes) -> str:
-    """Checksummed address."""
+    """Checksummed address (cached: a chain has few addresses, and every log names one)."""
     return to_checksum_address(value)
 
 

@@ -101,6 +101,11 @@ def init_chain(path: Path, consortium: dict[str, Any], password: str | None = No
     node = Node.create(path, spec, keys.PrivateKey(validators[0].key))
     try:
         deployment = _deploy(node, deployer, consortium, accounts)
+        # The auditor's trust root: the genesis and its validators, pinned where auditors read them.
+        deployment["genesis"] = {
+            "hash": "0x" + node.header_by_number(0).hash.hex(),
+            "validators": [v.address for v in validators],
+        }
     finally:
         node.close()
     members = {name: a.address for name, a in accounts.items()}
