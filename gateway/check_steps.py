@@ -5,7 +5,8 @@ A chain check (receipt, log, canonical block, seal) names its event the way
 `STEP_RULES` maps its check name to the step it is about:
 
 - `attestation signature` → the AttestationRecorded step of the signer it names;
-- `payout` → the step that settled the escrow (JobFinalized, else the release or the refund).
+- `payout` → the step that settled the escrow (JobFinalized, else the release or the refund);
+- `seal quorum`, `block roots` (about `block N`) → every step recorded in that block.
 
 A check whose name has no rule (one added to the verifier later) is never dropped: it is
 returned as a job-level check, shown above the timeline and counted in the verdict. To put
@@ -21,9 +22,10 @@ from ledger.audit.report import Check
 from ledger.audit.verify import describe
 from ledger.index.store import IndexedEvent
 
-StepRule = Callable[[Check, Sequence[IndexedEvent]], int | None]
+StepRule = Callable[[Check, Sequence[IndexedEvent]], list[int]]
 
 _SIGNER = re.compile(r"by (0x[0-9a-fA-F]{40})")
+_BLOCK = re.compile(r"^block (\d+)$")
 _SETTLING = ("JobFinalized", "EscrowReleased", "DisputeResolved", "JobCancelled", "JobAborted", "EscrowRefunded")
 
 
@@ -31,29 +33,41 @@ def _index_of(events: Sequence[IndexedEvent], wanted: Callable[[IndexedEvent], b
     return next((i for i, e in enumerate(events) if wanted(e)), None)
 
 
-def attestation_step(check: Check, events: Sequence[IndexedEvent]) -> int | None:
+def attestation_step(check: Check, events: Sequence[IndexedEvent]) -> list[int]:
     """The AttestationRecorded step of the signer the check names."""
     found = _SIGNER.search(check.subject)
     if found is None:
-        return None
+        return []
     signer = found.group(1).lower()
-    return _index_of(
+    index = _index_of(
         events, lambda e: e.event == "AttestationRecorded" and str(e.args.get("signer", "")).lower() == signer
     )
+    return [] if index is None else [index]
 
 
-def settlement_step(check: Check, events: Sequence[IndexedEvent]) -> int | None:
+def settlement_step(check: Check, events: Sequence[IndexedEvent]) -> list[int]:
     """The step that settled the job's escrow, in order of preference."""
     for name in _SETTLING:
         index = next((i for i, e in enumerate(events) if e.event == name), None)
         if index is not None:
-            return index
-    return None
+            return [index]
+    return []
+
+
+def block_steps(check: Check, events: Sequence[IndexedEvent]) -> list[int]:
+    """Every step recorded in the block the check names (`block N`)."""
+    found = _BLOCK.match(check.subject)
+    if found is None:
+        return []
+    number = int(found.group(1))
+    return [i for i, e in enumerate(events) if e.block_number == number]
 
 
 STEP_RULES: dict[str, StepRule] = {
     "attestation signature": attestation_step,
     "payout": settlement_step,
+    "seal quorum": block_steps,
+    "block roots": block_steps,
 }
 
 
@@ -64,10 +78,11 @@ def attach(events: Sequence[IndexedEvent], checks: Sequence[Check]) -> tuple[lis
     unattached: list[Check] = []
     for check in checks:
         index = by_subject.get(check.subject)
-        if index is None and check.name in STEP_RULES:
-            index = STEP_RULES[check.name](check, events)
-        if index is None:
+        found = [index] if index is not None else []
+        if not found and check.name in STEP_RULES:
+            found = STEP_RULES[check.name](check, events)
+        if not found:
             unattached.append(check)
-        else:
-            per_step[index].append(check)
+        for step in found:
+            per_step[step].append(check)
     return per_step, unattached

@@ -34,7 +34,7 @@ class SourceViews:
             for e in trail.events
             if e.event in ("DataSourceRegistered", "SourceTermsUpdated") and "pricePerUse" in e.args
         ]
-        retired = any(e.event in ("SourceRetired", "DataSourceRetired") for e in trail.events)
+        retired = any(e.event == "DataSourceRetired" for e in trail.events)
         return SourceSummary(
             source_id=source_id,
             owner=trail.owner or "",

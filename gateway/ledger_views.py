@@ -15,6 +15,7 @@ verifier's per-call caches; a cache hit costs one indexed query.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,8 +39,11 @@ from gateway.schemas.audit import (
 from gateway.settlement_view import contributions, job_terms, settlement
 from ledger.audit.queries import AuditError
 from ledger.audit.report import FAILED, PASSED, Check
+from ledger.index import HistoryChanged
 from ledger.index.store import IndexedEvent
 from ledger.protocol import kind_name
+
+log = logging.getLogger("custos.gateway")
 
 
 def hex_of(value: bytes | bytearray) -> str:
@@ -119,6 +123,7 @@ class LedgerAuditReader:
         self._verified: dict[int, _Verified] = {}
         self._known: frozenset[str] = frozenset()
         self._tip: bytes | None = None
+        self.history_changed = ""  # why the chain no longer matches the index, once it does not
         self.verifications = 0  # how many job verifications ran (the cache's misses)
         self.sources = SourceViews(auditor, self._locked, steps_of)
 
@@ -126,7 +131,14 @@ class LedgerAuditReader:
         with self._lock:
             now = self._clock.now()
             if now - self._synced_at >= self._sync_seconds:
-                self._auditor.sync()
+                try:
+                    self._auditor.sync()
+                except HistoryChanged as exc:
+                    # A block the index holds changed on the chain: keep the index as it was (the evidence),
+                    # and re-verify every page, so the changed blocks fail "block canonical" where they show.
+                    log.warning("audit index: %s", exc)
+                    self.history_changed = str(exc)
+                    self._verified.clear()
                 self._synced_at = now
                 self._known = frozenset(self._auditor.queries.member_names())
                 self._tip = self._auditor.queries.store.position().tip_hash
@@ -195,11 +207,11 @@ class LedgerAuditReader:
         if cached is not None and cached.fingerprint == fingerprint and not cached.provisional:
             cached.tip = tip  # new blocks, none of them the job's
             return cached
-        verifier = self._auditor.verifier
-        checks = tuple(verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events))
+        # Trust root, completeness, every event and its block (roots, seals), attestations, payout.
+        checks = self._auditor.verifier.verify_job(job_id).checks
         self.verifications += 1
         page = self._build(trail.events, trail.status, checks)
-        provisional = any(c.name == "seal" and c.status == FAILED for c in checks)
+        provisional = any(c.name == "seal quorum" and c.status == FAILED for c in checks)
         entry = _Verified(fingerprint, trail.events, checks, page, provisional, tip)
         self._verified[job_id] = entry
         return entry
@@ -222,18 +234,15 @@ class LedgerAuditReader:
 
     def _verified_at(self, checks: Sequence[Check]) -> VerifiedAt:
         position = self._auditor.queries.store.position()
-        seals = [c for c in checks if c.name == "seal"]
-        sealers = {c.detail for c in seals if c.status == PASSED}
-        try:  # the set the seal checks ran against (cached by the verifier)
-            validators = self._auditor.verifier._validator_set()  # noqa: SLF001
-        except Exception:  # noqa: BLE001 - a node that lies about its set already failed every seal check
-            validators = frozenset()
-        if validators is None:
-            sealed = "this chain has no validator seals (not an embedded Custos chain)"
-        elif any(c.status == FAILED for c in seals):
-            sealed = f"a block is not sealed by any of the {len(validators)} validators"
+        seals = [c for c in checks if c.name == "seal quorum"]
+        failed = [c for c in seals if c.status == FAILED]
+        passed = [c for c in seals if c.status == PASSED]
+        if failed:
+            sealed = f"{failed[0].subject} lacks a seal quorum: {failed[0].detail}"
+        elif passed:
+            sealed = f"the job's latest block ({passed[-1].subject}) {passed[-1].detail}"
         else:
-            sealed = f"sealed by {len(sealers)} of {len(validators)} validators"
+            sealed = "this chain has no validator seals (not an embedded Custos chain)"
         return VerifiedAt(
             node=self._node,
             block_number=position.tip_number or 0,

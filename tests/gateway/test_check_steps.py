@@ -56,3 +56,10 @@ def test_a_refund_puts_the_payout_check_on_the_cancellation() -> None:
     events = [_event("JobOpened", 1), _event("JobCancelled", 9), _event("PaymentCredited", 9)]
     per_step, unattached = attach(events, [Check("payout", "job 7 payout", PASSED)])
     assert [len(s) for s in per_step] == [0, 1, 0] and unattached == []
+
+
+def test_a_block_without_a_seal_quorum_marks_every_step_in_that_block() -> None:
+    quorum = Check("seal quorum", "block 4", FAILED, "sealed by 1 of 4 validators, quorum 3")
+    per_step, unattached = attach(EVENTS, [quorum, Check("complete", "job 7", PASSED)])
+    assert [len(s) for s in per_step] == [0, 0, 0, 1, 1]  # JobFinalized and PaymentCredited sit in block 4
+    assert [c.name for c in unattached] == ["complete"]
