@@ -34,6 +34,10 @@ class AuditReader(Protocol):
         """`job_trail` as its JSON body (cached with the verification), or None."""
         ...
 
+    def job_bundle(self, job_id: int) -> bytes | None:
+        """The job's evidence bundle as JSON, or None if no such job (raises when none can be written)."""
+        ...
+
     def step_proof(self, job_id: int, index: int) -> StepProof | None:
         """The evidence for one step of a job's timeline, or None if no such step."""
         ...

@@ -15,6 +15,7 @@ verifier's per-call caches; a cache hit costs one indexed query.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from gateway.schemas.audit import (
     VerifiedAt,
 )
 from gateway.settlement_view import contributions, job_terms, settlement
+from ledger.audit.bundle import export_job
 from ledger.audit.queries import AuditError
 from ledger.audit.report import FAILED, PASSED, Check
 from ledger.index import HistoryChanged
@@ -91,6 +93,10 @@ def steps_of(events: Sequence[IndexedEvent], checks: Sequence[Check]) -> tuple[l
         for index, (event, mine) in enumerate(zip(events, per_step, strict=True))
     ]
     return steps, unattached
+
+
+class BundleRefused(Exception):
+    """No evidence bundle can be written for the job (it fails verification, or the chain is not sealed)."""
 
 
 @dataclass
@@ -249,6 +255,27 @@ class LedgerAuditReader:
             block_hash=hex_of(position.tip_hash) if position.tip_hash else "",
             sealed=sealed,
         )
+
+    def job_bundle(self, job_id: int) -> bytes | None:
+        """The job's evidence bundle (docs/evidence-bundle.md) as JSON; None if no such job.
+
+        `BundleRefused` when the job does not verify or the chain has no seals to stand on.
+        """
+
+        def read() -> bytes | None:
+            try:
+                self._auditor.queries.job_trail(job_id)
+            except AuditError:
+                return None
+            report = self._auditor.verifier.verify_job(job_id)  # export_job reuses this verification's view
+            if not report.ok:
+                raise BundleRefused(f"job {job_id} does not verify against the chain; no bundle is written")
+            try:
+                return json.dumps(export_job(self._auditor, job_id)).encode()
+            except AuditError as exc:
+                raise BundleRefused(str(exc)) from None
+
+        return self._locked(read)
 
     def job_trail_json(self, job_id: int) -> bytes | None:
         """`job_trail` as its JSON body, serialised once per verification."""

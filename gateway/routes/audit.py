@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Response
 from gateway.audit import AuditReader
 from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Services
-from gateway.errors import ERROR_RESPONSES, NotFound, Unavailable
+from gateway.errors import ERROR_RESPONSES, Conflict, NotFound, Unavailable
+from gateway.ledger_views import BundleRefused
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
 from ledger.audit.trails import STATUSES
 from ledger.protocol import JobKind
@@ -78,6 +79,28 @@ def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobI
     if body is None:
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
     return Response(body, media_type="application/json")  # serialised once per verification
+
+
+def bundle_response(audit: AuditReader, job_id: int) -> Response:
+    """The job's evidence bundle as a JSON download, 404 for no job, 409 when none can be written."""
+    try:
+        body = audit.job_bundle(job_id)
+    except BundleRefused as exc:
+        raise Conflict("bundle.unavailable", f"No evidence bundle: {exc}.") from None
+    if body is None:
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    disposition = f'attachment; filename="custos-job-{job_id}-evidence.json"'
+    return Response(body, media_type="application/json", headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/jobs/{job_id}/bundle",
+    summary="The job's evidence bundle (checked offline by `custos audit verify-bundle`)",
+    responses={200: {"content": {"application/json": {}}, "description": "docs/evidence-bundle.md, version 1"}},
+)
+def read_job_bundle(member: CurrentMember, services: Services, job_id: int = JobId) -> Response:
+    """Every header, seal, receipt and event an auditor needs to re-check the job with no node."""
+    return bundle_response(reader(services), job_id)
 
 
 @router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof, summary="The proof behind one step")

@@ -17,7 +17,7 @@ from gateway.deps import Services
 from gateway.errors import NotFound, Unauthenticated
 from gateway.membership import Member
 from gateway.pages import not_found, page, signed_out, viewer
-from gateway.routes.audit import JobId, StepIndex, reader, step_proof
+from gateway.routes.audit import JobId, StepIndex, bundle_response, reader, step_proof
 from gateway.routes.jobs import sse_response
 from gateway.schemas.audit import StepProof
 from gateway.sessions import COOKIE
@@ -78,6 +78,12 @@ def job(request: Request, services: Services, job_id: int = JobId) -> HTMLRespon
         return not_found(request, services, who, f"job #{job_id}", "No job with this id is on this consortium's chain.")
     history = services.progress.history(job_id)
     return page(request, services, "job.html", who, trail=trail, progress=history[-1] if history else None)
+
+
+@router.get("/jobs/{job_id}/bundle")
+def bundle(who: Viewer, services: Services, job_id: int = JobId) -> Response:
+    """The job's evidence bundle, for the page's download button."""
+    return bundle_response(reader(services), job_id)
 
 
 @router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof)

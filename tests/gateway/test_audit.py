@@ -80,3 +80,10 @@ def test_non_member_reads_no_audit_trail(gateway: Gateway) -> None:
     response = gateway.client("outsider").get("/audit/jobs")
     assert response.status_code == 403
     assert response.json()["code"] == "auth.not_member"
+
+
+def test_evidence_bundle_on_a_chain_without_seals_is_a_clear_409(gateway: Gateway) -> None:
+    response = gateway.client("regulator").get(f"/audit/jobs/{gateway.consortium.job_id}/bundle")
+    assert response.status_code == 409  # anvil seals nothing: a bundle would have nothing to stand on
+    assert response.json()["code"] == "bundle.unavailable" and "sealed" in response.json()["message"]
+    assert gateway.client("regulator").get("/audit/jobs/9999/bundle").status_code == 404

@@ -48,6 +48,7 @@ def test_finished_job_page_says_who_got_how_much_and_why(gateway: Gateway, brows
     assert page.locator("#contribution-chart rect").count() == 2
     assert "75.00 %" in page.inner_text("#contributions")  # weights 3 : 1
     assert "Verified against node" in page.inner_text("#verified-at")
+    assert page.get_attribute("#bundle", "href") == f"/explorer/jobs/{job_id}/bundle"
     screenshot(page, "explorer-job.png")
 
     page.emulate_media(media="print")
