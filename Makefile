@@ -28,10 +28,11 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# ruff: lint rules and formatting (configuration in pyproject.toml).
+# ruff: lint rules and formatting; mypy: strict on the public modules (configuration in pyproject.toml).
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test-contracts: $(NODE_STAMP)
 	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) tools/forge test

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,9 +32,9 @@ from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.member import MemberLedger
-from ledger.protocol import JobKind, kinds_mask, parse_amount
+from ledger.protocol import TOKEN_SYMBOL, JobKind, kinds_mask, parse_amount
 
-CONSORTIUM = {
+CONSORTIUM: dict[str, Any] = {
     "chainId": 7017,
     "challengeWindow": 3,
     "feeBps": 500,
@@ -188,18 +189,19 @@ class Demo:
             sources[name] = registered.source_id
             self.say(
                 f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
-                f"commitment 0x{commitment.root.hex()[:16]}…, {price} CST per use"
+                f"commitment 0x{commitment.root.hex()[:16]}…, {price} {TOKEN_SYMBOL} per use"
             )
         return sources
 
     def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
         """The bank opens the flagship hetero-LR job on the three sources."""
-        lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
+        lr = HeteroLRParams(epochs=self.config.epochs, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
         job_id = self.open_with(bank, JobKind.HETERO_LR, params.to_json(), params.source_ids)
         self.say(
             f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-            f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
+            f"budget {self.config.budget} {TOKEN_SYMBOL} escrowed, {self.config.key_bits}-bit Paillier, "
+            f"at most {lr.epochs} iterations"
         )
         return job_id
 

@@ -12,7 +12,7 @@ from custos.demo import DemoConfig, DemoOutcome
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.member import MemberLedger
-from ledger.protocol import format_amount
+from ledger.protocol import TOKEN_SYMBOL, format_amount
 
 
 def _bundle(folder: Path, party: str, job_id: int) -> dict | None:
@@ -60,7 +60,7 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
     say(f"escrow {format_amount(escrow, symbol=True)} split into credits (pull with `custos payout withdraw`):")
     for name, amount in credits.items():
         if amount:
-            say(f"  {name:<13} {format_amount(amount):>26} CST")
+            say(f"  {name:<13} {format_amount(amount):>26} {TOKEN_SYMBOL}")
     paid_exactly = sum(credits.values()) == escrow
     say(f"credits sum to the escrow exactly: {'yes' if paid_exactly else 'NO'}")
     say("")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -30,9 +31,10 @@ class ChainGatewayError(Exception):
     """The gateway cannot be opened: no deployment, no node, or a node on another chain."""
 
 
-def _connect(rpc: str | None, chain: Path | None, chain_id: int):
+def _connect(rpc: str | None, chain: Path | None, chain_id: int) -> tuple[Any, Callable[[], None]]:  # (Web3, close)
     if rpc is not None:
         return connect(rpc, chain_id=chain_id, timeout=10), lambda: None
+    assert chain is not None  # open_gateway passes exactly one of rpc and chain
     from ledger.chain.node import Node
     from ledger.chain.provider import NodeProvider
     from ledger.chain.setup import validator_key

@@ -45,7 +45,7 @@ class GatewayClient(httpx.Client):
 
     def __init__(self, base_url: str, private_key: bytes | str, domain: RequestDomain, **kwargs: object) -> None:
         kwargs.setdefault("timeout", 30.0)
-        super().__init__(base_url=base_url, auth=Eip712Auth(private_key, domain), **kwargs)  # type: ignore[arg-type]
+        super().__init__(base_url=base_url, auth=Eip712Auth(private_key, domain), **kwargs)  # type: ignore[arg-type]  # httpx's **kwargs are typed per parameter; ours pass through unchanged
 
     @classmethod
     def connect(cls, base_url: str, private_key: bytes | str, **kwargs: object) -> GatewayClient:

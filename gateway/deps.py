@@ -66,7 +66,7 @@ def require_roles(roles: Role) -> Callable[[Member], Member]:
 
     def check(member: CurrentMember) -> Member:
         if not member.holds(roles):
-            needed = "|".join(role.name for role in Role if role & roles)
+            needed = "|".join(str(role.name) for role in Role if role & roles)
             raise Forbidden("auth.wrong_role", f"This needs the {needed} role; {member.address} does not hold it.")
         return member
 

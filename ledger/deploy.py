@@ -64,7 +64,7 @@ def config_for_members(
 ) -> ConsortiumConfig:
     """A development config: the given (address, roles[, name]) members, majority threshold."""
     specs = tuple(
-        MemberSpec(m[0], int(m[1]), m[2] if len(m) > 2 else f"member-{i}", allocation)  # type: ignore[misc]
+        MemberSpec(str(m[0]), int(m[1]), str(m[2]) if len(m) > 2 else f"member-{i}", allocation)
         for i, m in enumerate(members)
     )
     return ConsortiumConfig(members=specs, threshold=len(specs) // 2 + 1)
@@ -118,12 +118,13 @@ def _create(
         "gasPrice": w3.eth.gas_price,
     }
     try:
-        tx["gas"] = w3.eth.estimate_gas(tx) * 6 // 5  # type: ignore[arg-type]
+        tx["gas"] = w3.eth.estimate_gas(tx) * 6 // 5  # type: ignore[arg-type]  # web3's TxParams TypedDict does not accept a plain dict
         tx_hash = w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
     except Exception as exc:  # web3 raises many unrelated types; the caller needs one
         raise DeploymentError(f"deploying {name} failed: {exc}") from exc
-    if receipt["status"] != 1 or to_checksum_address(receipt["contractAddress"]) != expected:
+    created = receipt["contractAddress"]
+    if receipt["status"] != 1 or created is None or to_checksum_address(created) != expected:
         raise DeploymentError(
             f"deploying {name}: status {receipt['status']}, address {receipt['contractAddress']} (expected {expected})"
         )
@@ -132,7 +133,7 @@ def _create(
 
 def _check_wiring(w3: Web3, d: Deployment) -> None:
     def contract(name: str) -> Any:
-        return w3.eth.contract(address=d.addresses[name], abi=load(name).abi)
+        return w3.eth.contract(address=d.address(name), abi=load(name).abi)
 
     checks = {
         "JobLedger.wiring": (tuple(contract("JobLedger").functions.wiring().call()), (d.registry, d.settlement)),

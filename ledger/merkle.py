@@ -20,10 +20,11 @@ try:
 
     def keccak(data: bytes) -> bytes:
         """keccak256 of `data`."""
-        return keccak_256(data).digest()
+        digest: bytes = keccak_256(data).digest()
+        return digest
 
 except ImportError:  # pragma: no cover - safe-pysha3 is a dependency; eth-hash's backend is the fallback
-    from eth_hash.auto import keccak  # type: ignore[assignment]
+    from eth_hash.auto import keccak  # type: ignore[assignment]  # eth-hash's keccak has the same call shape as the C one above
 
 EMPTY_ROOT = b"\x00" * 32
 
@@ -90,7 +91,7 @@ class MerkleTree:
             column = list(chain.from_iterable(repeat(s, 1 << depth) for s in siblings))
             columns.append(column[:count])
         proofs = list(zip(*columns)) if columns else [() for _ in range(count)]
-        return [p if None not in p else tuple(x for x in p if x is not None) for p in proofs]  # type: ignore[misc]
+        return [p if None not in p else tuple(x for x in p if x is not None) for p in proofs]
 
 
 def verify(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:

@@ -56,7 +56,7 @@ class JobKind(IntEnum):
     def parse(cls, text: str) -> JobKind:
         """The kind named `text` (`hetero-lr`, `HETERO_LR` or `4`); `ProtocolValueError` names the known ones."""
         key = text.strip().upper().replace("-", "_")
-        if key.isdigit() and int(key) in cls._value2member_map_:
+        if key.isascii() and key.isdigit() and int(key) in cls._value2member_map_:
             return cls(int(key))
         if key in cls.__members__:
             return cls[key]
@@ -192,7 +192,7 @@ def parse_amount(amount: str | int | Decimal) -> int:
     if len(fraction.rstrip("0")) > TOKEN_DECIMALS:
         raise ProtocolValueError(f"amount {text[:40]} has more than the {TOKEN_DECIMALS} decimals {TOKEN_SYMBOL} has")
     fraction = fraction.rstrip("0")
-    units = int(match["whole"] or "0") * _UNIT + int(fraction.ljust(TOKEN_DECIMALS, "0") or "0")
+    units: int = int(match["whole"] or "0") * _UNIT + int(fraction.ljust(TOKEN_DECIMALS, "0") or "0")
     if units > _UINT256_MAX:
         raise ProtocolValueError(f"amount {text} does not fit a uint256 of base units")
     return units
@@ -233,7 +233,7 @@ class Deployment:
     """
 
     chain_id: int
-    addresses: Mapping[str, ChecksumAddress]
+    addresses: Mapping[str, str]  # checksummed by __post_init__, in CONTRACTS order
     block_number: int = 0
     start_block: int = 0
     genesis: Mapping[str, Any] | None = None  # {"hash", "validators"}: the auditors' trust root, when pinned
@@ -262,7 +262,7 @@ class Deployment:
         """The address of contract `name`; `DeploymentError` if it is not one of the six."""
         if name not in self.addresses:
             raise DeploymentError(f"the deployment has no {name} (it has: {', '.join(self.addresses)})")
-        return self.addresses[name]
+        return self._ordered[CONTRACTS.index(name)]
 
     @property
     def consortium(self) -> ChecksumAddress:
@@ -313,7 +313,7 @@ class Deployment:
         if not isinstance(raw, dict) or not isinstance(raw.get("contracts"), dict):
             raise DeploymentError("malformed deployment.json: no 'contracts' object")
         return cls(
-            raw.get("chainId"),
+            raw.get("chainId"),  # type: ignore[arg-type]  # any JSON value: __post_init__ refuses a non-integer
             raw["contracts"],
             raw.get("blockNumber", 0),
             raw.get("startBlock", 0),

@@ -31,7 +31,8 @@ EIP712_DOMAIN_TYPE = [
 
 def local_account(private_key: bytes | str) -> LocalAccount:
     """The signing account of a key, for a `ledger.client.TransactionSender`."""
-    return Account.from_key(private_key)
+    account: LocalAccount = Account.from_key(private_key)
+    return account
 
 
 def new_private_key() -> bytes:

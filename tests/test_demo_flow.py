@@ -6,7 +6,6 @@ a `custos chain up` process. Small data and 512-bit test keys keep each run shor
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from ledger.bindings import JobStatus
 from ledger.keystore import Keystore
 from ledger.member import MemberLedger
 from ledger.protocol import parse_amount
+from tests.waiting import RunnerProgress, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -127,18 +127,20 @@ def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(
 def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_lost(demo: Demo) -> None:
     members, job_id = prepare(demo)
     runners = demo.start_runners(job_id)
-    jobs = members["regulator"].jobs
-    while jobs.job(job_id).status != JobStatus.READY:
-        time.sleep(0.1)
-    time.sleep(1.0)  # the run has begun: PSI and key setup are under way
-    runners["compute-node"].kill()
+    arbiter = RunnerProgress(runners["compute-node"])
+    wait_for(lambda: arbiter.stage("protocol"), 120, "the compute node to start the hetero-LR run")
+    runners["compute-node"].kill()  # mid-run: the others are blocked on the arbiter's next message
 
     status = demo.wait_final(members["regulator"], job_id)
 
-    assert status in (JobStatus.ABORTED, JobStatus.CANCELLED)
+    # The job's deadline (120 s) is far off: the survivors' protocol timeout (8 s) must abort it.
+    assert status == JobStatus.ABORTED
     settlement = members["regulator"].settlement
     assert settlement.escrow_of(job_id) == 0
     bank = Keystore(demo.chain / "keystore").address("bank")
     assert settlement.credit_of(bank) == parse_amount(100)
-    trail, _ = audit(demo, members, job_id)
-    assert {"JobAborted", "JobCancelled"} & set(event_names(trail))
+    trail, report = audit(demo, members, job_id)
+    names = event_names(trail)
+    assert "JobAborted" in names and "JobCancelled" not in names and report.ok
+    aborted = next(e for e in trail.events if e.event == "JobAborted")
+    assert bytes.fromhex(aborted.args["reason"][2:]).rstrip(b"\0").startswith(b"PROTOCOL ")

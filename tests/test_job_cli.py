@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from compute.jobs.synthetic_credit import generate
 from custos.demo import Demo, DemoConfig
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
+from tests.waiting import RunnerProgress, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -59,7 +59,7 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
             "--compute",
             compute,
             "--budget",
-            "100",
+            "100.25",
             "--key-bits",
             "512",
             "--epochs",
@@ -70,14 +70,17 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         assert opened.returncode == 0, opened.stderr
         assert opened.stdout.startswith("job 0 opened")
 
-        run.start_runners(0)
+        runners = run.start_runners(0)
         jobs = members["regulator"].jobs
-        while not (jobs.has_consented(0, 0) and jobs.has_consented(0, 2)):
-            time.sleep(0.2)
-        time.sleep(1.0)  # runners keep polling: the explicit-policy source must still be waiting
+        wait_for(lambda: jobs.has_consented(0, 0) and jobs.has_consented(0, 2), 120, "the runner-policy consents")
+        # The invoice firm's runner has seen the job and holds back: its source waits for an explicit consent.
+        invoice = RunnerProgress(runners["invoice-firm"])
+        waiting = wait_for(lambda: invoice.stage("awaiting-consent"), 60, "the invoice firm's runner to hold back")
+        assert waiting["detail"].startswith("source 1:") and "consent" not in [e["stage"] for e in invoice.events]
         assert not jobs.has_consented(0, 1) and jobs.job(0).status == JobStatus.OPEN
         shown = json.loads(custos("job", "show", "0", "-w", str(parties / "bank"), "--json").stdout)
         assert shown["status"] == "OPEN" and [s["id"] for s in shown["sources"]] == [0, 1, 2]
+        assert (shown["kind"], shown["budget"], shown["sources"][0]["price"]) == ("HETERO_LR", "100.25", "10")
         consent = custos("job", "consent", "0", "-w", str(parties / "invoice-firm"))
         assert consent.returncode == 0 and "consented: job 0, source 1" in consent.stdout
 

@@ -10,6 +10,7 @@ encoding from ledger's modules (`ledger.signing`, `ledger.protocol`).
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,43 @@ def test_the_scan_sees_lazy_dynamic_and_type_checking_imports(tmp_path: Path) ->
         "web3",
         "gateway.deps",
     ]
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    # Shared test helpers live in conftest.py or a helper module (tests/waiting.py, tests/backends.py, ...).
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if (found := _test_imports(path))
+    }
+    assert offenders == {}
+
+
+def _test_imports(path: Path) -> list[str]:
+    found = [module for _, module in imported_modules(path) if module.split(".")[-1].startswith("test_")]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level > 0 and (node.module or "").startswith("test_"):
+            found.append("." * node.level + str(node.module))
+    return found
+
+
+def test_modules_used_across_layers_are_type_checked_strictly() -> None:
+    # pyproject.toml relaxes mypy for implementation modules; what another layer imports must be in the strict list.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    strict = {m for o in config if o.get("disallow_any_generics") is True for m in o["module"]}
+    relaxed = [m for o in config if o.get("disallow_any_generics") is False for m in o["module"]]
+
+    def is_strict(module: str) -> bool:
+        if module in strict or any(p.endswith(".*") and module.startswith(p[:-1]) for p in strict):
+            return True
+        return not any(module == p or (p.endswith(".*") and module.startswith(p[:-1])) for p in relaxed)
+
+    used = {
+        module
+        for layer in ALLOWED
+        for path in (ROOT / layer).rglob("*.py")
+        for _, module in imported_modules(path)
+        if module.split(".")[0] in ALLOWED and module.split(".")[0] != layer
+    }
+    chain_internals = {m for m in used if m.startswith("ledger.chain")}  # relaxed for py-evm, see pyproject.toml
+    assert sorted(m for m in used - chain_internals if not is_strict(m)) == []

@@ -213,6 +213,7 @@ class FedAvgKind:
         role: Role | None = None
         if me in clients:
             table = load_table(workspace.sources[sources[clients.index(me)]], label)
+            assert table.y is not None  # load_table refuses a file without the label column asked for
             role = client_role(table.x, table.y, server, clients, params)
         elif me == server:
             validation = load_table(
@@ -226,11 +227,13 @@ class FedAvgKind:
                 label,
             )
             spec = params.build_model(validation.x.shape[1])
+            labels = validation.y
+            assert labels is not None  # as above: the validation file has the label column
             role = server_role(
                 clients,
                 params,
                 validation.x.shape[1],
-                lambda m: auc(validation.y, spec.predict(m, validation.x)),
+                lambda m: auc(labels, spec.predict(m, validation.x)),
                 "auc",
                 clients,
             )

@@ -223,7 +223,7 @@ class JobRunner:
             self._once(
                 job_id,
                 f"consent:{source_id}",
-                lambda s=source_id: self.member.jobs.consent(job_id, s),
+                lambda s=source_id: self.member.jobs.consent(job_id, s),  # type: ignore[misc]  # default binds the loop value
                 f"source {source_id} v{version}: data matches its commitment",
             )
 
@@ -312,12 +312,12 @@ class JobRunner:
             self._abort(job_id, "PROTOCOL no contribution table")
             return
         weights, table_hash = contribution
+        result_hash = outcome.result_hash
+        assert result_hash is not None  # _run_protocol aborts a run without a result before committing
         self._once(
             job_id,
             "commit",
-            lambda: self.member.jobs.commit_result(
-                job_id, outcome.result_hash, outcome.transcript.root, weights, table_hash
-            ),
+            lambda: self.member.jobs.commit_result(job_id, result_hash, outcome.transcript.root, weights, table_hash),
             f"weights {weights}",
         )
 
@@ -336,7 +336,8 @@ class JobRunner:
             or (expected is not None and job.contribution_hash != expected)
         )
         if mismatch:
-            evidence = hash_result({"result_hash": outcome.result_hash.hex(), "root": outcome.transcript.root.hex()})
+            seen = (outcome.result_hash or b"").hex()
+            evidence = hash_result({"result_hash": seen, "root": outcome.transcript.root.hex()})
             self._once(
                 job_id,
                 "dispute",

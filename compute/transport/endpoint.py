@@ -142,7 +142,7 @@ class _Server:
 
     def stop(self) -> None:
         """Shut the server down and wait for its thread."""
-        self._server.should_exit = True  # type: ignore[attr-defined]
+        self._server.should_exit = True  # type: ignore[attr-defined]  # uvicorn's Server has should_exit; the attribute is typed on a base it lacks
         self._thread.join(timeout=10)
 
 

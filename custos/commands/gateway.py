@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from gateway.client import GatewayClient
 
 app = typer.Typer(
     name="gateway", help="The member gateway: signed-request API and audit explorer.", no_args_is_help=True
@@ -31,7 +35,7 @@ def _key(keystore: Path) -> bytes:
         raise _fail(str(exc)) from None
 
 
-def _client(url: str, keystore: Path):
+def _client(url: str, keystore: Path) -> GatewayClient:
     import httpx
 
     from gateway.client import GatewayClient

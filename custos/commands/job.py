@@ -22,7 +22,7 @@ def _ids(text: str) -> list[int]:
 
 @app.command("open")
 def open_job(
-    kind: str = typer.Argument(..., help="Job kind; the runner implements 'hetero-lr' (PSI-aligned)."),
+    kind: str = typer.Argument(..., help="Job kind; the CLI opens 'hetero-lr' (PSI-aligned) jobs."),
     sources: str = typer.Option(..., "--sources", help="Source ids, the label holder's first: 0,1,2."),
     compute: str = typer.Option(..., "--compute", help="Compute party addresses, comma-separated (first commits)."),
     budget: int = typer.Option(..., "--budget", parser=amount, help="Escrow in settlement tokens (e.g. 12.5)."),

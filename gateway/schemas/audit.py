@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ledger.protocol import JobKind
+
 DetailKind = Literal["address", "amount", "hash", "tx", "block", "job", "source", "text", "time", "bool"]
 
 
@@ -29,7 +31,9 @@ class JobSummary(BaseModel):
     """A job as the audit list shows it."""
 
     job_id: int
-    kind: str = Field(description="PSI, SECURE_STATS, SECURE_AGGREGATION, FEDAVG or HETERO_LR")
+    kind: str = Field(
+        description=f"The job kind's name ({', '.join(k.name for k in JobKind)}), or its number if unknown"
+    )
     status: str = Field(description="Open, Ready, Committed, Finalized, Disputed, Cancelled, Aborted or Refunded")
     requester: str
     participants: list[str]

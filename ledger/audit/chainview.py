@@ -318,7 +318,7 @@ def _header_from_json(block: Mapping[str, Any]) -> RawHeader:
 
 
 def _request(w3: Web3, method: str, params: list[Any], missing: Any = ...) -> Any:
-    answer = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    answer = w3.provider.make_request(method, params)  # type: ignore[arg-type]  # web3 types RPC method names as an enum of its own methods
     if "error" in answer:
         if missing is not ...:
             return missing
@@ -338,5 +338,5 @@ def _plain(value: Any) -> Any:
 
 
 def _supports(w3: Web3, method: str, params: list[Any]) -> bool:
-    answer = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    answer = w3.provider.make_request(method, params)  # type: ignore[arg-type]  # as above
     return "error" not in answer

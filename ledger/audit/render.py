@@ -21,6 +21,14 @@ def tokens(units: int) -> str:
     return format_amount(units, symbol=True)
 
 
+def _value(key: str, value: Any, names: Mapping[str, str]) -> str:
+    if key in _AMOUNTS and isinstance(value, int):
+        return tokens(value)
+    if key == "kind" and isinstance(value, int):
+        return kind_name(value)
+    return short(value, names)
+
+
 def reason_text(value: str) -> str:
     """A bytes32 abort reason as the text it encodes (zero-padded UTF-8), or its hex if it is not text."""
     raw = bytes.fromhex(value[2:]).rstrip(b"\x00")
@@ -58,6 +66,8 @@ def timeline(
     header = ["time (UTC)", "block", "event", "actor", "details"]
     rows = []
     for event in events:
+        details = " ".join(f"{k}={_value(k, v, names)}" for k, v in event.args.items() if k not in _QUIET)
+
         details = " ".join(f"{k}={_detail(event.event, k, v, names)}" for k, v in event.args.items() if k not in _QUIET)
         row = [_when(event.block_time), str(event.block_number), event.event, short(event.actor, names), details]
         if report is not None:

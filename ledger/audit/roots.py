@@ -106,7 +106,7 @@ def encode_receipt(receipt: Mapping[str, Any]) -> bytes:
         [status, _hex_int(receipt["cumulativeGasUsed"]), _bytes(receipt["logsBloom"]), logs],
     )
     kind = _hex_int(receipt.get("type", "0x0"))
-    return body if kind == 0 else bytes([kind]) + body
+    return bytes(body) if kind == 0 else bytes([kind]) + body
 
 
 def _hex_int(value: Any) -> int:
@@ -126,7 +126,7 @@ def decode_receipt_logs(encoded: bytes) -> list[tuple[bytes, tuple[bytes, ...], 
 def receipt_succeeded(encoded: bytes) -> bool:
     """The receipt's status field says success."""
     body = encoded[1:] if encoded and encoded[0] < 0x7F else encoded
-    return rlp.decode(body)[0] == b"\x01"
+    return bool(rlp.decode(body)[0] == b"\x01")
 
 
 def trie_root(values: Sequence[bytes]) -> bytes:

@@ -61,7 +61,7 @@ def open_nodes(
         from ledger.chain.node import Node
         from ledger.chain.provider import NodeProvider
 
-        node = Node.open(chain, verify=True)  # type: ignore[arg-type]
+        node = Node.open(chain, verify=True)  # type: ignore[arg-type]  # callers give a chain directory whenever they give no RPC URL
         nodes.append(connect(NodeProvider(node), chain_id=info.chain_id))
         return nodes, [node.close]
     return nodes, []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import event_abi_to_log_topic
 
@@ -64,8 +65,8 @@ class AuditAnchor(ContractBinding):
             int.from_bytes(bytes(log["topics"][1]), "big"), bytes(log["transactionHash"]), log["blockNumber"]
         )
 
-    def _event_abi(self, name: str) -> dict:
-        return next(dict(item) for item in self._contract.abi if item.get("type") == "event" and item["name"] == name)
+    def _event_abi(self, name: str) -> Any:  # eth-utils' ABIEvent TypedDict, read from the artifact
+        return next(item for item in self._contract.abi if item.get("type") == "event" and item.get("name") == name)
 
     def batch(self, batch_id: int) -> Batch:
         """An anchored batch."""

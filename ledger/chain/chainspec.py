@@ -29,7 +29,7 @@ GAS_TARGET = GAS_LIMIT // 2
 
 # py-evm's VM builds and re-checks the transaction/receipt roots of each block with a
 # one-insert-at-a-time HexaryTrie; ours gives identical roots and nodes (tested) in one pass.
-eth.vm.base.make_trie_root_and_nodes = make_trie_root_and_nodes
+eth.vm.base.make_trie_root_and_nodes = make_trie_root_and_nodes  # type: ignore[assignment]  # same call; roots typed bytes, not Hash32
 
 
 class CustosVM(CancunVM):

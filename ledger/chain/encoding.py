@@ -91,7 +91,7 @@ def tx_json(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: int 
     }
     if type_id == 0:
         out["gasPrice"] = q(tx.gas_price)
-        out["v"] = q(tx.v)
+        out["v"] = q(tx.v)  # type: ignore[attr-defined]  # legacy (type 0) transactions carry v; the API class omits it
         if tx.chain_id is not None:
             out["chainId"] = q(tx.chain_id)
         return out

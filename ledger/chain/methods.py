@@ -245,7 +245,7 @@ class Methods:
 
     def _rewards(self, header: BlockHeaderAPI, percentiles: list[float]) -> list[str]:
         tips = sorted(
-            effective_gas_price(tx, header.base_fee_per_gas) - header.base_fee_per_gas
+            effective_gas_price(tx, header.base_fee_per_gas) - header.base_fee_per_gas  # type: ignore[operator]  # Cancun headers always have a base fee
             for tx in self.node.block(header).transactions
         )
         if not tips:
@@ -306,6 +306,7 @@ class Methods:
             first, filt.next_block = filt.next_block, head + 1
             if filt.kind == "blocks":
                 return block_hashes(self.node, first, head)
+            assert filt.query is not None  # every filter but "blocks" is made with its log query
             last = head if filt.query.to_ref.number is None else min(head, filt.query.to_ref.number)
             return logs_in_range(self.node, filt.query, first, last) if first <= last else []
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_utils import ValidationError
 
 from ledger.chain.chainspec import GAS_TARGET, CustosVM, chain_class
@@ -48,7 +48,7 @@ def seal_key(block_hash: bytes) -> bytes:
 class Node:
     """One validator's node over a store directory."""
 
-    def __init__(self, store: LMDBStore, spec: GenesisSpec, validator: keys.PrivateKey | None) -> None:
+    def __init__(self, store: LMDBStore, spec: GenesisSpec, validator: PrivateKey | None) -> None:
         self.store = store
         self.spec = spec
         self.chain_id = spec.chain_id
@@ -71,7 +71,7 @@ class Node:
 
     # -- opening --
     @classmethod
-    def create(cls, data_dir: Path, spec: GenesisSpec, validator: keys.PrivateKey | None) -> Node:
+    def create(cls, data_dir: Path, spec: GenesisSpec, validator: PrivateKey | None) -> Node:
         """Write genesis for `spec` into a new store under `data_dir` and open it (no key: a follower)."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         if _has_genesis(store):
@@ -83,7 +83,7 @@ class Node:
         return cls(store, spec, validator)
 
     @classmethod
-    def open(cls, data_dir: Path, validator: keys.PrivateKey | None = None, verify: bool = True) -> Node:
+    def open(cls, data_dir: Path, validator: PrivateKey | None = None, verify: bool = True) -> Node:
         """Open an existing store, verifying every block's seal and link back to genesis."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         try:

@@ -24,6 +24,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from ledger.chain.chainspec import DEFAULT_CHAIN_ID
 from ledger.chain.errors import HistoryError
@@ -174,7 +175,7 @@ def _deploy(node: Node, deployer: LocalAccount, consortium: dict[str, Any], acco
     return json.loads(bootstrap_contracts(node, deployer, config).to_json())
 
 
-def validator_key(path: Path, password: str | None) -> keys.PrivateKey:
+def validator_key(path: Path, password: str | None) -> PrivateKey:
     """Unlock the first validator key named in the chain directory's consortium.json."""
     consortium = json.loads((Path(path) / "consortium.json").read_text())
     name = next(o["name"] for o in consortium["organisations"] if "VALIDATOR" in o["roles"])

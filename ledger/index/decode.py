@@ -62,10 +62,10 @@ def _fast(plan: _Plan, topics: Sequence[bytes], data: bytes) -> dict[str, Any] |
     topic, word = 1, 0
     for name, reader, indexed in plan.readers:
         if indexed:
-            value = reader(topics[topic])  # type: ignore[misc]
+            value = reader(topics[topic])  # type: ignore[misc]  # fast plans hold a reader for every input (see _Plan.fast)
             topic += 1
         else:
-            value = reader(data[word : word + 32])  # type: ignore[misc]
+            value = reader(data[word : word + 32])  # type: ignore[misc]  # as above
             word += 32
         if value is _NO:
             return None
@@ -143,7 +143,7 @@ def event_specs(contract: str, abi: Sequence[Mapping[str, Any]]) -> dict[bytes, 
         if item.get("type") != "event" or item.get("anonymous"):
             continue
         inputs = tuple((p["name"], p["type"], bool(p.get("indexed"))) for p in item["inputs"])
-        specs[event_abi_to_log_topic(dict(item))] = EventSpec(contract, item["name"], inputs)  # type: ignore[arg-type]
+        specs[event_abi_to_log_topic(dict(item))] = EventSpec(contract, item["name"], inputs)  # type: ignore[arg-type]  # eth-utils wants its ABIEvent TypedDict; this is the artifact's event entry
     return specs
 
 

@@ -89,7 +89,7 @@ class EventIndexer:
         self._addresses = []
         for name, (address, abi) in contracts.items():
             checksum = Web3.to_checksum_address(address)
-            self._addresses.append(checksum)  # type: ignore[arg-type]
+            self._addresses.append(checksum)
             for topic, spec in event_specs(name, abi).items():
                 self._specs[(checksum, topic)] = spec
 
@@ -185,7 +185,7 @@ class EventIndexer:
         return found
 
     def _request(self, method: str, params: list[Any], what: str) -> Any:
-        answer = rpc(lambda: self.w3.provider.make_request(method, params), what=what)  # type: ignore[arg-type]
+        answer = rpc(lambda: self.w3.provider.make_request(method, params), what=what)  # type: ignore[arg-type]  # web3 types RPC method names as an enum of its own methods
         if "error" in answer:
             raise IndexerError(f"could not {what}: {answer['error'].get('message')}")
         return answer["result"]
@@ -193,7 +193,7 @@ class EventIndexer:
     def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
         if len(calls) == 1:
             return [self._request(calls[0][0], calls[0][1], what)]
-        answers = rpc(lambda: self.w3.provider.make_batch_request(calls), what=what)  # type: ignore[attr-defined]
+        answers = rpc(lambda: self.w3.provider.make_batch_request(calls), what=what)  # type: ignore[attr-defined]  # make_batch_request exists on the HTTP and embedded providers, not on the base class
         if not isinstance(answers, list):
             raise IndexerError(f"could not {what}: {answers.get('error')}")
         if any("error" in a for a in answers):

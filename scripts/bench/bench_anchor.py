@@ -20,13 +20,13 @@ from pathlib import Path
 from eth_account import Account
 
 sys.path.insert(0, os.path.dirname(__file__))
-from report import emit  # noqa: E402
+from report import emit
 
-from ledger.anchor import Anchorer  # noqa: E402
-from ledger.bindings import AuditAnchor  # noqa: E402
-from ledger.client import TransactionSender, connect  # noqa: E402
-from ledger.deploy import config_for_members, deploy_consortium  # noqa: E402
-from ledger.protocol import Deployment  # noqa: E402
+from ledger.anchor import Anchorer
+from ledger.bindings import AuditAnchor
+from ledger.client import TransactionSender, connect
+from ledger.deploy import config_for_members, deploy_consortium
+from ledger.protocol import Deployment
 
 ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
 RECORDS = 262_144
@@ -50,7 +50,7 @@ def consortium_on_anvil() -> Iterator[tuple[TransactionSender, Deployment, str]]
                 time.sleep(0.05)
         member, deployer = Account.create(), Account.create()
         for account in (member, deployer):
-            w3.provider.make_request("anvil_setBalance", [account.address, hex(10**24)])  # type: ignore[arg-type]
+            w3.provider.make_request("anvil_setBalance", [account.address, hex(10**24)])  # type: ignore[arg-type]  # anvil_* methods are not in web3's RPC enum
         deployment = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")]))
         yield TransactionSender(w3, member), deployment, url
     finally:

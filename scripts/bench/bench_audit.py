@@ -27,16 +27,16 @@ from eth_abi import encode
 from eth_utils import keccak
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_anchor import batched_rate, consortium_on_anvil, per_record_rate  # noqa: E402
-from bench_indexing import indexing_rates  # noqa: E402
-from report import emit  # noqa: E402
+from bench_anchor import batched_rate, consortium_on_anvil, per_record_rate
+from bench_indexing import indexing_rates
+from report import emit
 
-from ledger.artifacts import load  # noqa: E402
-from ledger.audit.auditor import Auditor  # noqa: E402
-from ledger.audit.queries import AuditQueries  # noqa: E402
-from ledger.bindings import AuditAnchor  # noqa: E402
-from ledger.index.decode import event_specs, links_of  # noqa: E402
-from ledger.index.store import EventStore, IndexedEvent, Position  # noqa: E402
+from ledger.artifacts import load
+from ledger.audit.auditor import Auditor
+from ledger.audit.queries import AuditQueries
+from ledger.bindings import AuditAnchor
+from ledger.index.decode import event_specs, links_of
+from ledger.index.store import EventStore, IndexedEvent, Position
 
 TARGET_EVENTS = 1_000_000
 SOURCES, MEMBERS, WAVE = 2_000, 50, 200
@@ -177,7 +177,7 @@ def build_index(path: Path) -> tuple[int, int]:
     return total, job
 
 
-def latencies(query, keys: list) -> list[float]:  # noqa: ANN001
+def latencies(query, keys: list) -> list[float]:
     """Milliseconds per call of `query(key)`."""
     out = []
     for key in keys:

@@ -30,11 +30,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import emit  # noqa: E402
+from report import emit
 
-from ledger.artifacts import load  # noqa: E402
-from ledger.chain.setup import DEV_CONSORTIUM, init_chain  # noqa: E402
-from ledger.keystore import DEV_PASSWORD, Keystore  # noqa: E402
+from ledger.artifacts import load
+from ledger.chain.setup import DEV_CONSORTIUM, init_chain
+from ledger.keystore import DEV_PASSWORD, Keystore
 
 # The platform binary, not the npm shim: killing the shim would orphan anvil.
 ANVIL = next(iter(sorted((REPO / "contracts" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))), None)
@@ -133,7 +133,7 @@ def run_workload(url: str, account, count: int, fee: int, anchor: str | None = N
         return {"tps": count / elapsed, "head_ahead_s": lag, "blocks": blocks}
 
 
-def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]
+def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]  # returns a loose tuple of benchmark handles
     """Init a dev chain; make sure Consortium and AuditAnchor exist and bootstrap is closed."""
     from eth._utils.address import generate_contract_address
 

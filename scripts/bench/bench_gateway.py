@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, str(ROOT))  # the gateway tests' scenario builds the finished job
-from report import emit  # noqa: E402
+from report import emit
 
 REQUESTS = 2000
 CONCURRENCY = 8

@@ -21,14 +21,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
-from report import emit  # noqa: E402
+from report import emit
 
-from compute.channel import Channel, Job  # noqa: E402
-from compute.envelope import parse  # noqa: E402
-from compute.party import Party  # noqa: E402
-from compute.secagg import secure_aggregate  # noqa: E402
-from compute.session import RoleOutput, run_in_process  # noqa: E402
-from compute.transport import InProcessTransport, Mailbox  # noqa: E402
+from compute.channel import Channel, Job
+from compute.envelope import parse
+from compute.party import Party
+from compute.secagg import secure_aggregate
+from compute.session import RoleOutput, run_in_process
+from compute.transport import InProcessTransport, Mailbox
 
 DIM, CLIENTS, THRESHOLD, STAGE_TIMEOUT = 100_000, 10, 6, 1.0
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from eth_account import Account
@@ -24,6 +25,7 @@ from gateway.chain import open_gateway
 from gateway.client import GatewayClient
 from gateway.services import GatewayServices
 from tests.backends import anvil, throwaway_accounts
+from tests.waiting import wait_for
 
 from .scenario import Consortium, deploy, finished_job
 
@@ -74,10 +76,7 @@ def serve(app: FastAPI) -> LoopbackServer:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "gateway did not start"
+    wait_for(lambda: server.started, 10, "the gateway to start", poll=0.01)
     return LoopbackServer(f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread)
 
 
@@ -112,7 +111,7 @@ class Gateway:
     def client(self, who: str, domain: RequestDomain | None = None) -> GatewayClient:
         """A client signing as `who`, on the gateway's (fake) clock."""
         client = GatewayClient(self.url, self.key(who), domain or self.domain)
-        client.auth._now = self.clock.now  # type: ignore[union-attr]
+        client.auth._now = self.clock.now  # type: ignore[union-attr]  # the client's auth is our Eip712Auth; the test drives its clock
         return client
 
 
@@ -121,7 +120,7 @@ def running_gateway(consortium: Consortium, folder: Path, **options: Any) -> Ite
     """The Bank's gateway over the consortium's chain, state in `folder`, served on loopback."""
     (folder / "deployment.json").write_text(consortium.deployment.to_json())
     clock = FakeClock()
-    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
     options.setdefault("workspace", folder / "workspace")
     app, close = open_gateway(
         bytes(consortium.people["bank"].key), rpc=rpc, deployment=folder / "deployment.json", clock=clock, **options
@@ -166,3 +165,12 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 5_000, f"{name} looks empty"
     return path
+
+
+def refused(response: httpx.Response, status: int, code: str) -> str:
+    """Assert a JSON error with this status and code, and no trace; return its message."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert "Traceback" not in response.text
+    return body["message"]

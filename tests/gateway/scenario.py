@@ -110,8 +110,8 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
     for signer in (card, hospital, arbiter):
         signature = attestation.sign(bytes(signer.key), AttestationDomain(d.chain_id, d.job_ledger))
         _send(w3, bank, ledger.functions.attest(job_id, signer.address, signature))
-    w3.provider.make_request("evm_increaseTime", [WINDOW + 1])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_increaseTime", [WINDOW + 1])  # type: ignore[arg-type]  # evm_* methods are not in web3's RPC enum
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # as above
     _send(w3, bank, ledger.functions.finalize(job_id))
     _send(w3, card, settlement.functions.withdraw())
     return job_id

@@ -7,33 +7,9 @@ from pathlib import Path
 import pytest
 
 from ledger import merkle
-from ledger.anchor import Anchorer, Anchoring
-from ledger.errors import AnchorError, TransactionRejected
-
-
-class RecordingChain:
-    """Stands in for AuditAnchor where the test is about the off-chain store: keeps each anchored root."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.roots: list[tuple[bytes, int, bytes]] = []
-        self.fail_first = fail_first
-
-    def anchor(self, root: bytes, count: int, tag: bytes) -> Anchoring:
-        if self.fail_first:
-            self.fail_first -= 1
-            raise TransactionRejected("node unavailable")
-        self.roots.append((root, count, tag))
-        return Anchoring(len(self.roots) - 1, bytes([len(self.roots)]) * 32, len(self.roots))
-
-    def find(self, root: bytes, tag: bytes) -> Anchoring | None:
-        for i, (r, _, t) in enumerate(self.roots):
-            if (r, t) == (root, tag):
-                return Anchoring(i, bytes([i + 1]) * 32, i + 1)
-        return None
-
-
-def records(n: int, start: int = 0) -> list[bytes]:
-    return [f"protocol message {i}".encode() for i in range(start, start + n)]
+from ledger.anchor import Anchorer
+from ledger.errors import AnchorError
+from tests.ledger.anchoring import RecordingChain, records
 
 
 def test_size_trigger_anchors_one_root_per_batch_with_a_verifying_proof_per_record(tmp_path: Path) -> None:
@@ -130,7 +106,7 @@ def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twic
     with anvil() as url:
         w3 = connect(url)
         member, deployer = Account.create(), funded_account(w3)
-        w3.provider.make_request("anvil_setBalance", [member.address, hex(10**21)])  # type: ignore[arg-type]
+        w3.provider.make_request("anvil_setBalance", [member.address, hex(10**21)])  # type: ignore[arg-type]  # anvil_* methods are not in web3's RPC enum
         raw = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")])).to_json()
         anchor = AuditAnchor.at(TransactionSender(w3, member), Deployment.from_json(raw))
         root = Path(__file__).parents[2]

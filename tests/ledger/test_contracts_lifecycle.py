@@ -18,6 +18,7 @@ from ledger.client.revert import decode_revert
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
 from ledger.protocol import Attestation, AttestationDomain, Deployment, JobKind, parse_amount
 from tests.backends import Chain
+from tests.waiting import wait_for
 
 REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
 ALLOCATION = parse_amount(10_000)
@@ -68,8 +69,7 @@ def advance_past(w3: Web3, timestamp: int) -> None:
             return
     except Exception:  # noqa: BLE001 - a backend without these methods answers with an error
         pass
-    while time.time() <= timestamp + 1:
-        time.sleep(0.2)
+    wait_for(lambda: time.time() > timestamp + 1, WINDOW + 30, f"the wall clock to pass {timestamp}")
 
 
 @pytest.fixture(scope="module")

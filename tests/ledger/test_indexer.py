@@ -18,13 +18,7 @@ from ledger.client import TransactionSender, connect
 from ledger.index import EventIndexer, EventStore, HistoryChanged
 from tests.ledger.audit.anvil import anvil, funded_account
 from tests.ledger.audit.factory import node_verifier
-
-BEACON_ABI = load("Beacon").abi
-PING = Web3().eth.contract(abi=BEACON_ABI)
-
-
-def ping(sender: TransactionSender, beacon: str, step: int = 1) -> None:
-    sender.transact(beacon, bytes.fromhex(PING.encode_abi("ping", [step])[2:]), gas=80_000)
+from tests.ledger.beacon import BEACON_ABI, ping
 
 
 @pytest.fixture

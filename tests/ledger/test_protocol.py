@@ -56,6 +56,8 @@ def test_unknown_kinds_are_refused_or_shown_by_number() -> None:
         JobKind.parse("nope")
     with pytest.raises(ProtocolValueError, match="unknown job kind '9'"):
         JobKind.parse("9")
+    with pytest.raises(ProtocolValueError, match="unknown job kind"):
+        JobKind.parse("٤")  # an Arabic-Indic 4: int() would take it
     assert kind_name(9) == "9"
     assert kinds_mask([JobKind.PSI, JobKind.HETERO_LR]) == 0b10001 and kinds_mask([]) == 0
 

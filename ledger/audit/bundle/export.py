@@ -108,7 +108,9 @@ def _governance(view: ChainView, consortium: str) -> list[dict[str, Any]]:
     return [_entry(view, int(log["blockNumber"], 16), int(log["logIndex"], 16), "Consortium", None) for log in logs]
 
 
-def _entry(view: ChainView, number: int, log_index: int, contract: str, shown: Mapping[str, Any] | None) -> dict:
+def _entry(
+    view: ChainView, number: int, log_index: int, contract: str, shown: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """One proven event: its transaction and receipt with Merkle-Patricia proofs, and where the log sits."""
     block = view.block(number)
     if block.transactions is None:

@@ -71,4 +71,4 @@ def bloom_may_hold(bloom: bytes, address: bytes, topic: bytes | None) -> bool:
 
 def topic0(abi_event: Mapping[str, Any]) -> bytes:
     """keccak256 of the event's canonical signature."""
-    return event_abi_to_log_topic(dict(abi_event))  # type: ignore[arg-type]
+    return event_abi_to_log_topic(dict(abi_event))  # type: ignore[arg-type]  # eth-utils wants its ABIEvent TypedDict; this is the artifact's event entry

@@ -259,7 +259,7 @@ def test_rounds_on_one_channel_stay_apart_even_with_a_straggler(make_parties) ->
     job = Job(39, "rounds", {p.address: p.identity for p in parties}, 10)
     roles = {a: client(i) for i, a in enumerate(order)} | {server.address: aggregator}
     # client 0 straggles in round 0: its masked input arrives after the server moved on
-    network = lambda m: SlowLink(m, order[0], "round-0/masked", server.address, "round-0/unmask")  # noqa: E731
+    network = lambda m: SlowLink(m, order[0], "round-0/masked", server.address, "round-0/unmask")  # noqa: E731  # a one-line transport factory, read where it is used
     outcomes = run_in_process(job, parties, roles, transport=network)
     sums = outcomes[server.address].value
     assert sums[0]["clients"] == [1, 2, 3]

@@ -106,22 +106,24 @@ def test_unreachable_party_aborts_the_run_naming_it(make_parties) -> None:
     closed = socket.create_server(("127.0.0.1", 0))
     dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
     closed.close()
+    endpoint = MessageEndpoint()
+    server = serve_endpoint(endpoint)
     roles = {
         receiver.address: ecdh.receiver_role(["a"], sender.address, False),
         sender.address: ecdh.sender_role(["a"], receiver.address, False),
     }
-    with pytest.raises(ProtocolAborted) as excinfo:
-        run_in_process(
-            job,
-            [receiver, sender],
-            roles,
-            transport=lambda m: HttpTransport({receiver.address: dead_url, sender.address: dead_url}, timeout=2),
-        )
-    # both endpoints are dead and both parties send first: whichever delivery fails first is named
-    assert isinstance(excinfo.value.cause, PartyUnreachable) and excinfo.value.party in (
-        receiver.address,
-        sender.address,
-    )
+
+    def transport(mailboxes):  # the receiver is served over HTTP; the sender's endpoint is dead
+        endpoint.register(job.job_id, receiver.address, mailboxes[receiver.address])
+        return HttpTransport({receiver.address: server.url, sender.address: dead_url}, timeout=2)
+
+    try:
+        with pytest.raises(ProtocolAborted) as excinfo:
+            run_in_process(job, [receiver, sender], roles, transport=transport)
+    finally:
+        server.stop()
+    # The receiver's first delivery fails at once; the sender only times out a second later.
+    assert isinstance(excinfo.value.cause, PartyUnreachable) and excinfo.value.party == sender.address
     assert excinfo.value.step == "deliver"
 
 

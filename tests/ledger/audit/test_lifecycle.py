@@ -42,7 +42,7 @@ class World:
     backend: str
 
 
-def bind(sender: TransactionSender, deployment, cls):  # noqa: ANN001, ANN201
+def bind(sender: TransactionSender, deployment, cls):
     return cls.at(sender, deployment)
 
 
@@ -56,7 +56,7 @@ def world(chain: Chain, tmp_path_factory) -> Iterator[World]:
     deployment = deploy_consortium(w3, chain.accounts[0], config)
     path = tmp_path_factory.mktemp("world") / "deployment.json"
     path.write_text(deployment.to_json())
-    h = lambda tag: tag.encode().ljust(32, b"\0")  # noqa: E731
+    h = lambda tag: tag.encode().ljust(32, b"\0")  # noqa: E731  # a one-line padding helper used a dozen times below
     r1 = bind(senders["hospital-a"], deployment, DataRegistry).register_source(
         SourceSpec(h("schema"), h("rows-v1"), 1000, "ipfs://a", 1_000, 1)
     )

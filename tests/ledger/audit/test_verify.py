@@ -16,11 +16,11 @@ from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED
 from ledger.audit.verify import Verifier
 from ledger.client import TransactionSender, connect
 from ledger.index import EventIndexer, EventStore
+from tests.ledger.anchoring import RecordingChain, records
 from tests.ledger.audit.anvil import anvil, funded_account
 from tests.ledger.audit.conftest import write_history
 from tests.ledger.audit.factory import ABIS, make_event, node_verifier
-from tests.ledger.test_anchor import RecordingChain, records
-from tests.ledger.test_indexer import ping
+from tests.ledger.beacon import ping
 
 
 @pytest.fixture(scope="module")
