@@ -68,7 +68,7 @@ def _check_line(check: Check) -> str:
 
 
 def _result(check: Check) -> CheckResult:
-    return CheckResult(name=check.name, status=check.status, detail=check.detail)  # type: ignore[arg-type]
+    return CheckResult(name=check.name, status=check.status, detail=check.detail)
 
 
 def steps_of(events: Sequence[IndexedEvent], checks: Sequence[Check]) -> tuple[list[TimelineStep], list[Check]]:

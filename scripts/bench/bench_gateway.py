@@ -85,7 +85,7 @@ class BlockEverySecond:
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
-            self._w3.provider.make_request("evm_mine", [])  # type: ignore[attr-defined]
+            self._w3.provider.make_request("evm_mine", [])  # type: ignore[attr-defined]  # a Web3 instance; typed object to keep web3 out of the bench's imports
             self.mined += 1
 
     def __enter__(self) -> BlockEverySecond:

@@ -59,22 +59,22 @@ def test_a_removed_member_is_refused_once_its_answer_expires() -> None:
 
 def test_non_members_on_the_real_gateway_do_not_reach_the_node(gateway: Gateway) -> None:
     membership = gateway.services.membership
-    before = membership.chain_calls  # type: ignore[attr-defined]
+    before = membership.chain_calls  # type: ignore[attr-defined]  # CachedMembership's counter, not on the protocol
     for _ in range(20):
         assert gateway.client("outsider").get("/members/me").status_code == 403
-    assert membership.chain_calls == before  # type: ignore[attr-defined]
+    assert membership.chain_calls == before  # type: ignore[attr-defined]  # as above
 
 
 def test_unrelated_blocks_keep_a_jobs_verification_and_its_own_events_renew_it(gateway: Gateway) -> None:
     consortium, reader = gateway.consortium, gateway.services.audit
     regulator = gateway.client("regulator")
     assert regulator.get(f"/audit/jobs/{consortium.job_id}").status_code == 200
-    runs = reader.verifications  # type: ignore[union-attr]
+    runs = reader.verifications  # type: ignore[union-attr]  # the ledger-backed reader, never None here
     for _ in range(3):  # blocks that do not touch the job
-        consortium.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        consortium.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # anvil's RPC method, not in web3's typed list
         gateway.clock.value += 2  # the index syncs again
         assert regulator.get(f"/audit/jobs/{consortium.job_id}").json()["verified"] is True
-    assert reader.verifications == runs  # type: ignore[union-attr]
+    assert reader.verifications == runs  # type: ignore[union-attr]  # as above
 
     job_id = open_job(consortium.w3, consortium.deployment, consortium.people)
     gateway.clock.value += 2

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from custos.cli import app
 from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, Keystore
+from tests.waiting import wait_for
 
 from .conftest import Gateway
 
@@ -111,22 +112,22 @@ def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    rpc = gateway.consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    rpc = gateway.consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
     command = [sys.executable, "-m", "custos", "gateway", "up", "--keystore", str(tmp_path / "bank.json")]
     command += ["--rpc", rpc, "--deployment", str(tmp_path / "deployment.json"), "--port", str(port)]
     command += ["--tls-cert", str(cert), "--tls-key", str(key)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"https://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def serving() -> bool:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
             try:
-                if httpx.get(url + "/domain", verify=trust, timeout=2).status_code == 200:
-                    break
+                return httpx.get(url + "/domain", verify=trust, timeout=2).status_code == 200
             except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the HTTPS gateway did not start within 60 s"
-                time.sleep(0.2)
+                return False
+
+        wait_for(serving, 60, "the HTTPS gateway to answer")
         client = GatewayClient.connect(url, gateway.key("regulator"), verify=trust)
         login = client.post("/sessions").json()["login_path"]
         answer = httpx.get(url + login, verify=trust)

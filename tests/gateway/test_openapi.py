@@ -116,14 +116,14 @@ def test_stateful_sequences_follow_the_links(api_schema: schemathesis.BaseSchema
     session.auth = _SignedAuth(gateway, gateway.key("bank"))
     statuses: list[int] = []
 
-    class Machine(api_schema.as_state_machine()):  # type: ignore[misc]
+    class Machine(api_schema.as_state_machine()):  # type: ignore[misc]  # schemathesis builds the state machine class at run time
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
             return {"session": session, "timeout": 60}
 
         def after_call(self, response: requests.Response, case: schemathesis.Case) -> None:
             statuses.append(response.status_code)
 
-        def validate_response(  # type: ignore[override]
+        def validate_response(  # type: ignore[override]  # schemathesis' hook takes **kwargs we do not use
             self, response: requests.Response, case: schemathesis.Case, **kwargs: object
         ) -> None:
             # The auth hook adds the X-Custos headers the generator left out: such a case is valid, not negative.
