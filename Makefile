@@ -5,6 +5,8 @@ VENV_STAMP := $(VENV)/.custos-installed
 NODE_STAMP := contracts/node_modules/.custos-installed
 # Debian's Chromium for the gateway's browser test (Playwright drives it; it never downloads a browser).
 CHROMIUM := /usr/bin/chromium
+# Debian's etcd for the consortium chain's tests (one etcd member per organisation).
+ETCD := /usr/bin/etcd
 
 .PHONY: demo test setup lint test-python test-contracts artifacts bench clean
 
@@ -13,7 +15,7 @@ demo: $(VENV_STAMP)
 
 test: setup lint test-contracts test-python
 
-setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
+setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ETCD)
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,9 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+$(ETCD):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server
+
 # ruff: lint rules and formatting; mypy: strict on the public modules (configuration in pyproject.toml).
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
@@ -37,7 +42,7 @@ lint: $(VENV_STAMP)
 test-contracts: $(NODE_STAMP)
 	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) tools/forge test
 
-test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
+test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ETCD)
 	$(VENV)/bin/python -m pytest
 
 artifacts: setup

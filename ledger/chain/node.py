@@ -198,6 +198,18 @@ class Node:
     def submit_raw(self, raw: bytes) -> bytes:
         """Validate and admit a signed raw transaction; returns its hash (raises TxRejected)."""
         with self.lock:
+            tx, sender = self.check_admission(raw)
+            self.pool.add(tx, sender)
+            if self._thread is None and self.instant:
+                self.produce_block()
+            else:
+                self._wake.notify_all()
+            return tx.hash
+
+    # Consensus seam (ledger.consensus): the admission checks without admitting.
+    def check_admission(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes]:
+        """Decode `raw` and run every admission check on the head; (tx, sender) or raises TxRejected."""
+        with self.lock:
             tx = self._decode(raw)
             sender = tx.sender
             if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
@@ -206,12 +218,7 @@ class Node:
             self.permission.check(tx, sender)
             if len(self.pool) >= MAX_POOL:
                 raise TxRejected("txpool is full, try again later")
-            self.pool.add(tx, sender)
-            if self._thread is None and self.instant:
-                self.produce_block()
-            else:
-                self._wake.notify_all()
-            return tx.hash
+            return tx, sender
 
     def _decode(self, raw: bytes) -> SignedTransactionAPI:
         try:
@@ -269,12 +276,29 @@ class Node:
                 raise
 
     def _build_block(self) -> BlockHeaderAPI | None:
+        mined = self.assemble_block(self.validator_address or b"\x00" * 20)
+        if mined is None:
+            return None
+        self.store[seal_key(mined.hash)] = sign_seal(self._validator, self.chain_id, mined.hash)
+        self.store.commit()
+        self._head = mined.header
+        for tx in mined.transactions:
+            self.pool.remove(tx.hash)
+        return mined.header
+
+    # Consensus seam (ledger.consensus): build without sealing or committing.
+    def assemble_block(self, coinbase: bytes) -> BlockAPI | None:
+        """Execute the pool into a block on the head and persist it into the store's overlay, uncommitted.
+
+        The caller seals and commits it, or sets the writes aside (a proposal awaiting its
+        quorum); None when no transaction applied.
+        """
         parent = self.head
         header = self.chain.create_header_from_parent(
             parent,
             timestamp=max(int(time.time()), parent.timestamp),
             gas_limit=parent.gas_limit,
-            coinbase=self.validator_address,
+            coinbase=coinbase,
         )
         vm = self.chain.get_vm(header)
         included: list[SignedTransactionAPI] = []
@@ -306,12 +330,7 @@ class Node:
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, included, receipts)
         mined = vm.mine_block(block).block
         self.chain.chaindb.persist_block(mined)
-        self.store[seal_key(mined.hash)] = sign_seal(self._validator, self.chain_id, mined.hash)
-        self.store.commit()
-        self._head = mined.header
-        for tx in included:
-            self.pool.remove(tx.hash)
-        return mined.header
+        return mined
 
     # -- producer thread --
     def start(self) -> None:

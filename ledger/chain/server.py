@@ -62,7 +62,9 @@ class ChainServer:
 
     def __init__(self, node: Node, host: str = "127.0.0.1", port: int = 8545) -> None:
         self.node = node
-        handler = type("Handler", (_Handler,), {"rpc": RPCServer(node)})
+        # Public so that ledger.consensus can add its methods to the same dispatcher.
+        self.rpc = RPCServer(node)
+        handler = type("Handler", (_Handler,), {"rpc": self.rpc})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None

@@ -119,6 +119,18 @@ class LMDBStore(BaseAtomicDB):
         """Drop every buffered change (a block that failed half-way)."""
         self._pending.clear()
 
+    # -- consensus seam: a validated block's writes wait aside until the block is final --
+    def set_aside(self) -> dict[bytes, bytes | None]:
+        """Take every buffered change out of the overlay (reads no longer see it) and return it."""
+        pending, self._pending = self._pending, {}
+        return pending
+
+    def restore(self, pending: dict[bytes, bytes | None]) -> None:
+        """Put changes taken by `set_aside` back into the (empty) overlay, ready to commit."""
+        if self._pending:
+            raise RuntimeError("restore into a store with uncommitted writes")
+        self._pending = dict(pending)
+
     def _renew_reader(self) -> None:
         self._reader.abort()
         self._reader = self._env.begin(buffers=False)

@@ -256,7 +256,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--nodes", type=int, default=1, help="N > 1: the N-node consortium (bench_consortium.py)")
     args = parser.parse_args()
+    if args.nodes > 1:
+        from bench_consortium import run
+
+        return run(args.nodes, seconds=15.0)
     if args.profile:
         profile(args.count)
         return 0
