@@ -128,7 +128,9 @@ def start_node(
 
 def sealed_by(rpc: str, block_hash: str) -> tuple[int, int]:
     """(seals, validators) of a final block, as the node at `rpc` holds them."""
-    post = lambda method, params: httpx.post(  # noqa: E731
-        rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10
-    ).json()["result"]
+
+    def post(method: str, params: list[Any]) -> Any:
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        return httpx.post(rpc, json=body, timeout=10).json()["result"]
+
     return len(post("custos_getBlockSeals", [block_hash])), len(post("custos_currentValidators", []))

@@ -18,7 +18,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.ledger_errors import install_ledger_error_handlers
 from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
 from gateway.services import LedgerHandles
-from gateway.settings import Settings
+from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
 from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
 from ledger.client import TransactionSender, connect
@@ -66,6 +66,8 @@ def open_gateway(
     clock: Clock | None = None,
     freshness_seconds: int = 60,
     workspace: Path | None = None,
+    limits: RateLimits | None = None,
+    secure_cookie: bool = False,
 ) -> tuple[FastAPI, Callable[[], None]]:
     """The gateway app for the member holding `key`, and a function that closes what it opened."""
     if (rpc is None) == (chain is None):
@@ -79,7 +81,7 @@ def open_gateway(
         sender = TransactionSender(w3, local_account(key))
         auditor = Auditor.open(w3, info, state / "audit-index.db")
         clock = clock or SystemClock()
-        reader = LedgerAuditReader(auditor, clock)
+        reader = LedgerAuditReader(auditor, clock, node=rpc or f"embedded chain {chain}")
         handles = LedgerHandles(
             operator=sender.address,
             consortium=Consortium.at(sender, info),
@@ -98,8 +100,12 @@ def open_gateway(
         state_dir=state,
         freshness_seconds=freshness_seconds,
         workspace=workspace,
+        limits=limits or RateLimits(),
+        secure_cookie=secure_cookie,
     )
-    services = build_services(settings, ConsortiumMembership(handles.consortium), clock)
+    services = build_services(
+        settings, ConsortiumMembership(handles.consortium), clock, known_members=reader.known_members
+    )
     services.audit = reader
     services.ledger = handles
     app = create_app(services)

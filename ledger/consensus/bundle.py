@@ -89,11 +89,11 @@ def _recording_storage() -> Iterator[set[tuple[bytes, int]]]:
         written.add((bytes(address), slot))
         original(self, address, slot, value)
 
-    eth.vm.state.BaseState.set_storage = recording  # type: ignore[method-assign]
+    eth.vm.state.BaseState.set_storage = recording  # type: ignore[method-assign]  # recording the storage genesis writes, restored below
     try:
         yield written
     finally:
-        eth.vm.state.BaseState.set_storage = original  # type: ignore[method-assign]
+        eth.vm.state.BaseState.set_storage = original  # type: ignore[method-assign]  # restoring py-evm's own method
 
 
 def derive_genesis(consortium: dict[str, Any]) -> Bundle:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.consensus.etcd import EtcdClient, EtcdError, KeyValue
 from ledger.consensus.keyspace import Keyspace, ParsedKey, parse_key
@@ -64,7 +65,7 @@ class View:
             _put(self.evidence, key, kv.value, deleted)
 
 
-def _put(table: dict, key: object, value: bytes, deleted: bool) -> None:  # type: ignore[type-arg]
+def _put(table: dict[Any, Any], key: object, value: bytes, deleted: bool) -> None:
     if deleted:
         table.pop(key, None)
     else:

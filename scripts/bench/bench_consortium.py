@@ -36,12 +36,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL, CONSORTIUM, _deploy  # noqa: E402
-from report import emit  # noqa: E402
+from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL, CONSORTIUM, _deploy
+from report import emit
 
-from custos.demo_cluster import start_etcd, start_node  # noqa: E402
-from ledger.consensus.bundle import write_bundle  # noqa: E402
-from ledger.keystore import DEV_SCRYPT_N, Keystore  # noqa: E402
+from custos.demo_cluster import start_etcd, start_node
+from ledger.consensus.bundle import write_bundle
+from ledger.keystore import DEV_SCRYPT_N, Keystore
 
 CHAIN_ID = 727_200
 SENDERS = 8

@@ -115,3 +115,25 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
     _send(w3, bank, ledger.functions.finalize(job_id))
     _send(w3, card, settlement.functions.withdraw())
     return job_id
+
+
+def open_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
+    """The bank opens another FedAvg job over sources 0 and 1 (the hospital consents by policy): Open."""
+    ledger = w3.eth.contract(address=d.addresses["JobLedger"], abi=load("JobLedger").abi)
+    token = w3.eth.contract(address=d.addresses["CustosToken"], abi=load("CustosToken").abi)
+    budget = parse_amount(50)
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3600
+    _send(w3, p["bank"], token.functions.approve(d.addresses["Settlement"], budget))
+    parties = [p["arbiter"].address, p["hospital"].address]
+    _send(
+        w3,
+        p["bank"],
+        ledger.functions.openJob(JobKind.FEDAVG, [0, 1], keccak(text="params 2"), parties, budget, deadline),
+    )
+    return ledger.functions.jobCount().call() - 1
+
+
+def consent(w3: Web3, d: Deployment, p: dict[str, LocalAccount], job_id: int) -> None:
+    """The card network consents explicitly to the job's use of source 0: the job becomes Ready."""
+    ledger = w3.eth.contract(address=d.addresses["JobLedger"], abi=load("JobLedger").abi)
+    _send(w3, p["card"], ledger.functions.consent(job_id, 0))

@@ -133,7 +133,7 @@ def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_n
     tx_hash = send_transfer(urls[1], orgs[0].account, nonce)
     mined = wait_for("the honest transaction's receipt", lambda: receipt(urls[2], tx_hash))
     assert int(mined["blockNumber"], 16) == height and mined["blockHash"] != "0x" + block_hash.hex()
-    final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]
+    final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]  # the final record exists: the receipt above was mined at this height
     assert final.round > round_
     assert _evidence(urls[1], "equivocation") == []
 
@@ -193,7 +193,7 @@ def test_one_validator_rewrites_block_2_and_fails(cluster: tuple, tmp_path: Path
         fork.ingest(
             transfer(cheat.account, int(rpc(urls[0], "eth_getTransactionCount", [cheat.account.address, "0x1"]), 16))
         )
-        block, stash = fork.build_proposal(bytes.fromhex(cheat.account.address[2:]))  # type: ignore[misc]
+        block, stash = fork.build_proposal(bytes.fromhex(cheat.account.address[2:]))  # type: ignore[misc]  # the test double calls the build step directly
         fork.commit_final(block, [sign_seal(keys.PrivateKey(cheat.account.key), CHAIN_ID, block.hash)], stash)
         assert fork.head.hash != bytes.fromhex(rpc(urls[0], "eth_getBlockByNumber", ["0x2", False])["hash"][2:])
 
