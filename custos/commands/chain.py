@@ -128,7 +128,7 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        server.httpd.server_close()
+        server.stop()
         node.close()
 
 
@@ -192,6 +192,42 @@ def _up_member(
         stop.wait()
     finally:
         service.stop()
+
+
+@app.command()
+def verify(
+    directory: Path = typer.Argument(..., help="Chain directory."),
+    full: bool = typer.Option(False, "--full", help="Re-execute every block from genesis, comparing every root."),
+) -> None:
+    """Verify a stored chain: links, header rules, seals and bodies; with --full, every state root too."""
+    from ledger.chain.errors import ChainError
+    from ledger.chain.node import Node
+
+    try:
+        node = Node.open(directory, verify=False)
+        try:
+            height = node.verify_history(full=full, record=False, from_genesis=True)
+        finally:
+            node.close()
+    except ChainError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"chain verified{' by re-execution' if full else ''} up to block {height}")
+
+
+@app.command()
+def backup(
+    directory: Path = typer.Argument(..., help="Chain directory (its node may be running)."),
+    target: Path = typer.Argument(..., help="New directory for the copy (restore: use it as the chain directory)."),
+) -> None:
+    """Copy a chain directory consistently, even while its node is serving and sealing."""
+    from ledger.chain.backup import backup_chain
+    from ledger.chain.errors import ChainError
+
+    try:
+        backup_chain(directory, target)
+    except (ChainError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"backup of {directory} written to {target}")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI
 from eth_typing import BlockNumber
 from eth_utils import ValidationError
 
+from ledger.chain.admission import decode_raw
 from ledger.chain.chainspec import GAS_TARGET
 from ledger.chain.errors import ChainError, HistoryError, NotPermitted, TxRejected
 from ledger.chain.node import Node
@@ -80,7 +81,7 @@ class Replica(Node):
         """Add a transaction read from etcd to the pool (silently skipped if undecodable, mined or stale)."""
         with self.lock:
             try:
-                tx = self._decode(raw)
+                tx = decode_raw(raw, self.chain_id)
             except ChainError:
                 return
             if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
