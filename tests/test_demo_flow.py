@@ -137,7 +137,13 @@ def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_los
     assert status in (JobStatus.ABORTED, JobStatus.CANCELLED)
     settlement = members["regulator"].settlement
     assert settlement.escrow_of(job_id) == 0
-    bank = Keystore(demo.chain / "keystore").address("bank")
-    assert settlement.credit_of(bank) == 100 * TOKEN
     trail, _ = audit(demo, members, job_id)
     assert {"JobAborted", "JobCancelled"} & set(event_names(trail))
+    # The job was Ready: the other owners are paid their prices (an aborting owner forfeits its own),
+    # and the bank — requester and guest — gets the rest, never the whole budget back.
+    keystore = Keystore(demo.chain / "keystore")
+    by = next((e.args["by"].lower() for e in trail.events if e.event == "JobAborted"), None)
+    prices = {keystore.address("invoice-firm"): 25, keystore.address("card-network"): 15}
+    paid = {owner: 0 if owner.lower() == by else price for owner, price in prices.items()}
+    assert settlement.credit_of(keystore.address("bank")) == (100 - sum(paid.values())) * TOKEN
+    assert all(settlement.credit_of(owner) == amount * TOKEN for owner, amount in paid.items())

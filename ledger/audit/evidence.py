@@ -16,7 +16,7 @@ from eth_utils import keccak
 
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
 from ledger.index.store import IndexedEvent
-from ledger.payout import PayoutRuleError, split
+from ledger.payout import PayoutRuleError, refund, split
 
 ATTESTATION_TYPES = {
     "Attestation": [
@@ -95,12 +95,8 @@ def check_payout(
     released, finalized = _first(events, "EscrowReleased"), _first(events, "JobFinalized")
     if opened is None or (released is None and not credited):
         return Check("payout", subject, NOT_APPLICABLE, "nothing settled yet")
-    if released is None:  # a refund: the whole escrow back to the requester
-        expected = [(opened.args["requester"].lower(), opened.args["budget"])]
-        refund = _first(events, "JobCancelled") or _first(events, "JobAborted") or _first(events, "DisputeResolved")
-        if refund is None:
-            return Check("payout", subject, FAILED, "credits without a release or a refund")
-        return _compare(subject, expected, credited)
+    if released is None:
+        return _check_refund(subject, opened, events, credited, terms_at)
     committed = _first(events, "ResultCommitted")
     if committed is None:
         return Check("payout", subject, FAILED, "escrow released without a committed contribution table")
@@ -119,10 +115,41 @@ def check_payout(
             [t[1] for t in terms if t],
             weights,
             [p.lower() for p in opened.args["computeParties"]],
-            released.args["feeBps"],
+            opened.args["feeBps"],
         )
     except PayoutRuleError as exc:
         return Check("payout", subject, FAILED, f"the committed table breaks the payout rule: {exc}")
+    return _compare(subject, [(c.payee, c.amount) for c in rule], credited)
+
+
+def _check_refund(
+    subject: str,
+    opened: IndexedEvent,
+    events: Sequence[IndexedEvent],
+    credited: list[tuple[str, int]],
+    terms_at: Callable[[int, IndexedEvent], tuple[str, int] | None],
+) -> Check:
+    """A refund: once the job was Ready, the owners' prices (an aborting owner's excepted) come first."""
+    ready = _first(events, "JobReady") is not None
+    cancelled, aborted = _first(events, "JobCancelled"), _first(events, "JobAborted")
+    resolved, defaulted = _first(events, "DisputeResolved"), _first(events, "DisputeDefaulted")
+    if cancelled is None and aborted is None and resolved is None and defaulted is None:
+        return Check("payout", subject, FAILED, "credits without a release or a refund")
+    priced = defaulted is not None or (ready and (cancelled is not None or aborted is not None))
+    terms = [terms_at(s, opened) for s in opened.args["sourceIds"]] if priced else []
+    if any(t is None for t in terms):
+        return Check("payout", subject, FAILED, "a source of the job is not in the index")
+    unpaid = aborted.args["by"] if aborted is not None else None
+    try:
+        rule = refund(
+            opened.args["budget"],
+            opened.args["requester"].lower(),
+            [t[0].lower() for t in terms if t],
+            [t[1] for t in terms if t],
+            unpaid,
+        )
+    except PayoutRuleError as exc:
+        return Check("payout", subject, FAILED, f"the refund breaks the payout rule: {exc}")
     return _compare(subject, [(c.payee, c.amount) for c in rule], credited)
 
 

@@ -103,7 +103,7 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
         w3,
         bank,
         ledger.functions.openJob(
-            FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, deadline
+            FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, budget, deadline
         ),
     )
     job_id = ledger.functions.jobCount().call() - 1
