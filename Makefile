@@ -5,6 +5,8 @@ VENV_STAMP := $(VENV)/.custos-installed
 NODE_STAMP := contracts/node_modules/.custos-installed
 # Debian's Chromium for the gateway's browser test (Playwright drives it; it never downloads a browser).
 CHROMIUM := /usr/bin/chromium
+# Debian's etcd for the consortium chain's tests (one etcd member per organisation).
+ETCD := /usr/bin/etcd
 
 .PHONY: demo test setup lint test-python test-contracts test-mutants artifacts bench clean
 
@@ -13,7 +15,7 @@ demo: $(VENV_STAMP)
 
 test: setup lint test-contracts test-mutants test-python
 
-setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
+setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ETCD)
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,10 +30,14 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# ruff: lint rules and formatting (configuration in pyproject.toml).
+$(ETCD):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server
+
+# ruff: lint rules and formatting; mypy: strict on the public modules (configuration in pyproject.toml).
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test-contracts: $(NODE_STAMP)
 	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) tools/forge test
@@ -40,13 +46,15 @@ test-contracts: $(NODE_STAMP)
 test-mutants: $(VENV_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/python scripts/invariant_mutants.py --quick
 
-test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM)
+test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ETCD)
 	$(VENV)/bin/python -m pytest
 
 artifacts: setup
 	$(VENV)/bin/python -m ledger.artifacts build
 
+# The benchmarks' extras (openmined-psi, the PSI baseline) are installed here, not for tests.
 bench: $(VENV_STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(VENV)/bin/python scripts/bench/run.py
 
 clean:

@@ -1,16 +1,21 @@
 """One party's view of one job's messaging: seal, send, receive, check, order, record.
 
 Receiving checks, in order: the envelope parses; it is for this job and this party; its
-sender is on the roster; the sender's chain key signed it; its sequence number is exactly the
-next one from that sender (lower: replay, higher: gap); it decrypts under the certified
-transport keys; and the protocol is at the step it names. Any failure raises the specific
-`MessageRejected` naming the sender and the step. Consumed messages (sent and received) are
-recorded as transcript entries.
+sender is on the roster; the sender's chain key signed it; its sequence number is not one
+already consumed. A message failing any of these could come from anyone on the network (an
+outsider, a replay of a captured envelope, a tampered copy), so it is dropped and logged
+(`Channel.rejected`), never turned into an abort and never blamed on the sender it names: a
+run that then misses the real message ends in a timeout. An authentic message ahead of its
+sequence waits until the gap fills. Only authentic messages can fail the run: one that does
+not decrypt under the certified transport keys (`DecryptionFailed`), or names a step the
+protocol is not at (`OutOfOrderMessage`), both naming their signer. Consumed messages (sent
+and received) are recorded as transcript entries.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -18,18 +23,22 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from compute.envelope import KIND_ABORT, KIND_DATA, Header, open_payload, parse, seal, verify_signature
+from compute.envelope import KIND_ABORT, KIND_DATA, Envelope, Header, open_payload, parse, seal, verify_signature
 from compute.errors import (
     ForeignMessage,
     MalformedMessage,
+    MessageRejected,
     OutOfOrderMessage,
     PartyTimeout,
     PeerAborted,
     ReplayedMessage,
+    SignatureInvalid,
 )
 from compute.party import Address, Party, PartyIdentity
 from compute.transcript import TranscriptEntry
 from compute.transport.base import Mailbox, Transport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,9 @@ class Channel:
         self._expired: set[str] = set()
         self._dormant: list[tuple[int, Header, bytes, bytes]] = []  # arrived while their step was closed
         self._arrivals = 0
+        self._early: dict[Address, dict[int, bytes]] = {}  # authentic messages ahead of their sequence
+        self.rejected: deque[MessageRejected] = deque(maxlen=1024)  # dropped: unauthenticated or replayed
+        self.step = "start"  # the step this party last sent or awaited: named if its role fails
 
     @property
     def address(self) -> Address:
@@ -69,6 +81,8 @@ class Channel:
 
     def send(self, to: Address, step: str, payload: bytes, kind: int = KIND_DATA) -> None:
         """Seal `payload` for `to` at `step` and deliver it (recorded in the transcript if data)."""
+        if kind == KIND_DATA:
+            self.step = step
         seq = self._next_out.get(to, 0)
         self._next_out[to] = seq + 1
         header = Header(self.job.job_id, self.address, to, seq, step, kind)
@@ -79,20 +93,27 @@ class Channel:
 
     def recv(self, sender: Address, step: str, timeout: float | None = None) -> bytes:
         """The next message from `sender`, which must be at `step`; PartyTimeout if none arrives in time."""
+        return self.recv_one_of(sender, (step,), timeout)[1]
+
+    def recv_one_of(self, sender: Address, steps: tuple[str, ...], timeout: float | None = None) -> tuple[str, bytes]:
+        """The next message from `sender`, which may be at any of `steps` (a reply or a notice instead of it)."""
+        self.step = steps[0]
         deadline = time.monotonic() + (self.job.timeout if timeout is None else timeout)
         while not self._pending.get(sender):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 waited = self.job.timeout if timeout is None else timeout
-                raise PartyTimeout(sender, step, f"no message within {waited:.1f}s")
-            self._pump(remaining, sender, step)
-        return self._take(sender, step)
+                raise PartyTimeout(sender, steps[0], f"no message within {waited:.1f}s{self._dropped_note(sender)}")
+            self._pump(remaining, sender, steps[0])
+        step = self._pending[sender][0][0].step
+        return (step, self._take(sender, step)) if step in steps else (step, self._take(sender, steps[0]))
 
     def collect(self, senders: Iterable[Address], step: str, timeout: float | None = None) -> dict[Address, bytes]:
         """Messages at `step` from whichever of `senders` answer before the deadline (the rest: silent).
 
         A sender whose next message is at another step has skipped this one: it counts as silent.
         """
+        self.step = step
         waiting = set(senders)
         deadline = time.monotonic() + (self.job.timeout if timeout is None else timeout)
         got: dict[Address, bytes] = {}
@@ -155,42 +176,56 @@ class Channel:
                 self.view.append((sender, header.step, payload))
         return payload
 
+    def _dropped_note(self, sender: Address) -> str:
+        forged = sum(1 for r in self.rejected if r.party == sender)
+        return f" ({forged} messages naming it as sender were dropped: unauthenticated or replayed)" if forged else ""
+
     def _pump(self, timeout: float, awaiting: str, step: str) -> bool:
         raw = self._mailbox.get(timeout)
         if raw is None:
             return False
         try:
-            header, payload, message_hash = self._accept(raw)
-        except MalformedMessage as exc:
-            if exc.party != "unknown":
-                raise
-            # An unparseable envelope names no one we could trust: say where we were instead.
-            raise MalformedMessage("unknown", step, f"{exc.detail}, received while awaiting {awaiting}") from exc
-        self._arrivals += 1
-        if header.step in self._expired:
-            self._dormant.append((self._arrivals, header, payload, message_hash))
+            accepted = self._accept(raw)
+        except (MalformedMessage, ForeignMessage, SignatureInvalid, ReplayedMessage) as exc:
+            # Anyone on the network can send these: drop, log, and keep waiting for the real message.
+            self.rejected.append(exc)
+            log.warning("%s dropped a message while awaiting %s at %r: %s", self.address, awaiting, step, exc)
             return True
-        self._pending.setdefault(header.sender, deque()).append((header, payload, message_hash, self._arrivals))
+        for header, payload, message_hash in accepted:
+            self._arrivals += 1
+            if header.step in self._expired:
+                self._dormant.append((self._arrivals, header, payload, message_hash))
+                continue
+            self._pending.setdefault(header.sender, deque()).append((header, payload, message_hash, self._arrivals))
         return True
 
-    def _accept(self, raw: bytes) -> tuple[Header, bytes, bytes]:
+    def _accept(self, raw: bytes) -> list[tuple[Header, bytes, bytes]]:
+        """The authentic messages `raw` makes consumable: none (it is early), it, or it and the early ones it frees."""
         envelope = parse(raw)
         h = envelope.header
         if h.job_id != self.job.job_id:
             raise ForeignMessage(h.sender, h.step, f"message for job {h.job_id}, not {self.job.job_id}")
         if h.receiver != self.address:
             raise ForeignMessage(h.sender, h.step, f"message for {h.receiver}, delivered to {self.address}")
-        sender = self.job.roster.get(h.sender)
-        if sender is None:
+        if h.sender not in self.job.roster:
             raise ForeignMessage(h.sender, h.step, "sender is not a party of this job")
         verify_signature(envelope)
         expected = self._next_in.get(h.sender, 0)
-        if h.seq < expected:
-            raise ReplayedMessage(h.sender, h.step, f"sequence {h.seq} already consumed (next is {expected})")
+        early = self._early.setdefault(h.sender, {})
+        if h.seq < expected or h.seq in early:
+            raise ReplayedMessage(h.sender, h.step, f"sequence {h.seq} already received (next is {expected})")
         if h.seq > expected:
-            raise OutOfOrderMessage(h.sender, h.step, f"sequence {h.seq} arrived before {expected}")
-        payload = open_payload(self.me, sender, envelope)
-        self._next_in[h.sender] = expected + 1
+            early[h.seq] = raw  # signed by its sender: a network that reordered it, not an attack
+            return []
+        out = [self._open(envelope)]
+        while self._next_in[h.sender] in early:
+            out.append(self._open(parse(early.pop(self._next_in[h.sender]))))
+        return out
+
+    def _open(self, envelope: Envelope) -> tuple[Header, bytes, bytes]:
+        h = envelope.header
+        payload = open_payload(self.me, self.job.roster[h.sender], envelope)
+        self._next_in[h.sender] = h.seq + 1
         if h.kind == KIND_ABORT:
             try:
                 notice = json.loads(payload)

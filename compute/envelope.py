@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from compute.errors import DecryptionFailed, MalformedMessage, SignatureInvalid
-from compute.party import Address, Party, PartyIdentity, recover_signer
+from compute.party import Address, Party, PartyIdentity
+from ledger.signing import recover_digest
 
 MAGIC = b"CST1"
 SIGNATURE_LABEL = b"custos/message/v1"
@@ -133,7 +134,7 @@ def verify_signature(envelope: Envelope) -> None:
     h = envelope.header
     digest = keccak(SIGNATURE_LABEL + envelope.raw[:-65])
     try:
-        signer = recover_signer(digest, envelope.signature)
+        signer = recover_digest(digest, envelope.signature)
     except Exception as exc:  # eth-keys raises BadSignature / ValidationError for junk
         raise SignatureInvalid(h.sender, h.step, f"signature does not parse ({exc})") from exc
     if signer != h.sender:

@@ -17,7 +17,8 @@ ComputeError
 │   ├── PartyUnreachable          a message could not be delivered to a party
 │   └── PeerAborted               a peer aborted the run and told us why (its culprit, its step)
 ├── ProtocolViolation             a peer's well-formed message breaks the protocol  (party, step)
-│   └── TooManyDropouts           fewer parties than the threshold survived  (party = aggregator)
+│   └── TooManyDropouts           fewer parties than the threshold survived  (party = the first one missing)
+├── RoleFailed                    an unexpected exception inside a party's own role  (party, step)
 └── ProtocolAborted               what a protocol's entry point raises: the run stopped, no result
                                   is released; `.cause` is one of the errors above and `.failure`
                                   the FailureRecord written to the audit trail
@@ -114,6 +115,11 @@ class ProtocolViolation(_Blamed):
 
 class TooManyDropouts(ProtocolViolation):
     """Fewer parties than the threshold survived; nothing can be released."""
+
+
+class RoleFailed(_Blamed):
+    """An exception that is not a ComputeError escaped a party's role (a bug, memory, a disk): the
+    party names itself and the step it was at, and its peers are told instead of waiting."""
 
 
 class ProtocolAborted(ComputeError):

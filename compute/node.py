@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from compute.attestation import Attestation, AttestationDomain
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
 from compute.party import Party, PartyIdentity
@@ -28,6 +27,7 @@ from compute.session import Role, failure_of, run_role
 from compute.stats.protocol import PROTOCOL as STATS
 from compute.stats.protocol import StatsParams, party_role
 from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
+from ledger.protocol import Attestation, AttestationDomain
 
 
 def _psi_roles(module: Any, holder_role: Callable[..., Role]) -> Callable[[dict, str], Role]:
@@ -89,7 +89,7 @@ def run_node(spec: dict) -> dict:
     job = Job(int(spec["job_id"]), spec["protocol"], roster, float(spec.get("timeout", 30)))
     folder = Path(spec["folder"])
     endpoint, mailbox = MessageEndpoint(), Mailbox()
-    endpoint.register(job.job_id, me.address, mailbox)
+    endpoint.register(job.job_id, me.address, mailbox, roster=roster)
     server = serve_endpoint(endpoint)
     (folder / f"{me.address}.url.tmp").write_text(server.url)
     (folder / f"{me.address}.url.tmp").rename(folder / f"{me.address}.url")

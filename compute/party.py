@@ -15,12 +15,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_keys import keys
 from eth_utils import to_checksum_address
 
 from compute.errors import InvalidInput
+from ledger.errors import ProtocolValueError
+from ledger.signing import address_of, new_private_key, recover_personal, sign_digest, sign_personal
 
 Address = str  # checksummed 0x… chain address
 
@@ -42,10 +41,9 @@ class PartyIdentity:
         """Raise InvalidInput unless the certificate was signed by `address` over `transport_key`."""
         if len(self.transport_key) != 32:
             raise InvalidInput(f"transport key of {self.address} is {len(self.transport_key)} bytes, not 32")
-        message = encode_defunct(transport_key_statement(self.address, self.transport_key))
         try:
-            signer = Account.recover_message(message, signature=self.certificate)
-        except Exception as exc:  # eth-account raises several types for bad signatures
+            signer = recover_personal(transport_key_statement(self.address, self.transport_key), self.certificate)
+        except ProtocolValueError as exc:
             raise InvalidInput(f"transport-key certificate of {self.address} does not parse: {exc}") from exc
         if signer != self.address:
             raise InvalidInput(f"transport key of {self.address} is certified by {signer}, not by its account")
@@ -86,16 +84,16 @@ class Party:
     @classmethod
     def from_keys(cls, chain_key: bytes, transport_key: bytes | None = None, data: Any = None) -> Party:
         """A party from its 32-byte chain private key (and transport key; a fresh one if omitted)."""
-        account = Account.from_key(chain_key)
+        address = address_of(chain_key)
         transport = X25519PrivateKey.from_private_bytes(transport_key) if transport_key else X25519PrivateKey.generate()
         public = transport.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        certificate = account.sign_message(encode_defunct(transport_key_statement(account.address, public))).signature
-        return cls(bytes(chain_key), transport, PartyIdentity(account.address, public, bytes(certificate)), data)
+        certificate = sign_personal(chain_key, transport_key_statement(address, public))
+        return cls(bytes(chain_key), transport, PartyIdentity(address, public, certificate), data)
 
     @classmethod
     def generate(cls, data: Any = None) -> Party:
         """A party with fresh random keys (tests, demos)."""
-        return cls.from_keys(Account.create().key, data=data)
+        return cls.from_keys(new_private_key(), data=data)
 
     @property
     def address(self) -> Address:
@@ -108,9 +106,4 @@ class Party:
 
     def sign_digest(self, digest: bytes) -> bytes:
         """A 65-byte recoverable secp256k1 signature (r ‖ s ‖ v) of a 32-byte digest with the chain key."""
-        return keys.PrivateKey(self.chain_key).sign_msg_hash(digest).to_bytes()
-
-
-def recover_signer(digest: bytes, signature: bytes) -> Address:
-    """The address whose chain key produced `signature` over `digest`; ValueError if it does not parse."""
-    return keys.Signature(signature).recover_public_key_from_msg_hash(digest).to_checksum_address()
+        return sign_digest(self.chain_key, digest)

@@ -64,4 +64,5 @@ def agreed(outcomes: Mapping[Address, PartyOutcome], protocol: str) -> tuple[Tra
             "several", "transcript", f"{protocol}: parties finished with different transcripts or results"
         )
     first = next(iter(outcomes.values()))
-    return first.transcript, first.result_hash  # type: ignore[return-value]
+    assert first.result_hash is not None  # `None in hashes` was refused above
+    return first.transcript, first.result_hash

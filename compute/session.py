@@ -3,8 +3,9 @@
 A role is a function `role(channel) -> RoleOutput`. `run_role` wraps it: on success the
 finishing parties swap the transcript entries they sent and received and the result hash
 they hold (`finish`), check each other's lists against what they saw, and agree on one
-transcript root; on failure the party tells every peer who failed at which step, so nobody
-waits for a dead run. The same `run_role` serves threads here and processes over HTTP.
+transcript root; on failure (any exception, not only a ComputeError: an unexpected one becomes
+`RoleFailed` naming this party and the step it was at) the party tells every peer who failed
+at which step, so nobody waits for a dead run. The same `run_role` serves threads here and processes over HTTP.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import Any
 
 from compute.channel import Channel, Job
 from compute.envelope import KIND_TRANSCRIPT
-from compute.errors import ChannelError, ComputeError, MalformedMessage, PeerAborted, ProtocolAborted, ProtocolViolation
+from compute.errors import (
+    ChannelError,
+    ComputeError,
+    MalformedMessage,
+    PeerAborted,
+    ProtocolAborted,
+    ProtocolViolation,
+    RoleFailed,
+)
 from compute.party import Address, Party
 from compute.transcript import FailureLog, FailureRecord, Transcript, TranscriptEntry
 from compute.transport.base import Mailbox, Transport
@@ -102,6 +111,10 @@ def run_role(channel: Channel, role: Role) -> PartyOutcome:
     except ComputeError as exc:
         channel.abort(channel.address, "local", str(exc))
         raise
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the peers must hear of it rather than wait
+        failed = RoleFailed(channel.address, channel.step, f"{type(exc).__name__}: {exc}")
+        channel.abort(failed.party, failed.step, failed.detail)
+        raise failed from exc
     return PartyOutcome(
         channel.address, output.value, result_hash, transcript, dict(output.metadata), tuple(channel.view)
     )

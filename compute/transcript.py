@@ -49,10 +49,10 @@ class TranscriptEntry:
         return cls(
             str(data["sender"]),
             str(data["receiver"]),
-            int(data["seq"]),
+            int(str(data["seq"])),
             str(data["step"]),
             bytes.fromhex(str(data["hash"])),
-        )  # type: ignore[arg-type]
+        )
 
 
 @dataclass(frozen=True)

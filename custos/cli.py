@@ -37,13 +37,14 @@ def demo(
     folder: Path = typer.Option(Path("custos-demo"), "--dir", help="Where the demo's chain and parties live."),
     businesses: int = typer.Option(2000, "--businesses", help="Size of the synthetic credit universe."),
     key_bits: int = typer.Option(2048, "--key-bits", help="Paillier key size."),
-    epochs: int = typer.Option(4, "--epochs", help="Hetero-LR training epochs."),
+    epochs: int = typer.Option(4, "--epochs", help="Hetero-LR iterations at most (one encrypted pass each)."),
+    nodes: int = typer.Option(1, "--nodes", help="N > 1: N organisations each run a consortium node (needs etcd)."),
 ) -> None:
     """Build a consortium on the embedded chain and run the bank + invoice-firm + card-network credit job."""
     from custos.demo import Demo, DemoConfig
     from custos.demo_report import report
 
-    config = DemoConfig(folder=folder, businesses=businesses, key_bits=key_bits, epochs=epochs)
+    config = DemoConfig(folder=folder, businesses=businesses, key_bits=key_bits, epochs=epochs, nodes=nodes)
     run = Demo(config, typer.echo)
     try:
         code = report(run.run(), config, typer.echo)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,14 +28,14 @@ from compute.jobs.commitment import commit_csv, new_secret
 from compute.jobs.synthetic_credit import generate
 from compute.jobs.vertical import VerticalParams
 from compute.jobs.workspace import SourceFile, Workspace
+from custos.demo_cluster import sealed_by, start_cluster
 from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.member import MemberLedger
+from ledger.protocol import TOKEN_SYMBOL, JobKind, kinds_mask, parse_amount
 
-PSI, SECURE_STATS, HETERO_LR = 0, 1, 4
-TOKEN = 10**18
-CONSORTIUM = {
+CONSORTIUM: dict[str, Any] = {
     "chainId": 7017,
     "challengeWindow": 3,
     "feeBps": 500,
@@ -63,6 +64,7 @@ class DemoConfig:
     timeout: float = 300.0  # how long the demo waits for the job to be final
     deadline: int = 300  # the job's on-chain deadline, seconds after opening
     protocol_timeout: float = 60.0  # how long a party waits for a silent peer
+    nodes: int = 1  # > 1: that many organisations each run a consortium node (etcd on loopback)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class Demo:
         self.folder = config.folder.resolve()
         self.chain = self.folder / "chain"
         self.processes: list[subprocess.Popen] = []
+        self.runners: list[subprocess.Popen] = []
+        self.rpc_of: dict[str, str] = {}
 
     def run(self) -> DemoOutcome:
         """Build and run; the chain node keeps running (for the report) until `stop`."""
@@ -116,6 +120,8 @@ class Demo:
             job_id = self.open_job(members["bank"], sources)
             self.start_runners(job_id)
             status = self.wait_final(members["regulator"], job_id)
+            if self.config.nodes > 1:
+                self.say_seals(rpc)
             return DemoOutcome(self.chain, job_id, status, rpc)
         except BaseException:
             self.stop()
@@ -138,6 +144,8 @@ class Demo:
             self.say(f"replacing the previous demo in {self.folder}")
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
+        if self.config.nodes > 1:
+            return self.start_consortium()
         init = init_chain(self.chain, CONSORTIUM)
         port = _free_port()
         log = (self.folder / "node.log").open("w")
@@ -153,16 +161,36 @@ class Demo:
         self.say(f"chain {init.chain_id} up at {rpc}, sealed by {', '.join(init.validators)}")
         return rpc
 
+    def start_consortium(self) -> str:
+        """Each of the first `nodes` organisations runs its own node; returns the bank's node."""
+        cluster = start_cluster(self.folder, self.chain, CONSORTIUM, self.config.nodes, _free_port, _env(), self.say)
+        self.processes.extend(cluster.processes)
+        self.rpc_of = cluster.rpc_of
+        for name, process in zip(cluster.validators, cluster.processes[1:], strict=True):
+            _wait_rpc(cluster.rpc_of[name], process, timeout=120)
+            self.say(f"node of {name:<13} up at {cluster.rpc_of[name]}")
+        return cluster.rpc_of["bank"]
+
+    def say_seals(self, rpc: str) -> None:
+        """How many validators sealed the block that holds the job's end."""
+        head = httpx.post(
+            rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["latest", False]}
+        ).json()["result"]
+        seals, validators = sealed_by(rpc, head["hash"])
+        self.say(f"final block {int(head['number'], 16)} sealed by {seals} of {validators} validators")
+
     def members(self, rpc: str) -> dict[str, MemberLedger]:
         keystore = Keystore(self.chain / "keystore")
         deployment = self.chain / "deployment.json"
         members = {}
         for org in CONSORTIUM["organisations"]:
             account = keystore.unlock(org["name"], DEV_PASSWORD)
-            members[org["name"]] = MemberLedger.open(rpc, deployment, account)
+            members[org["name"]] = MemberLedger.open(self.rpc_of.get(org["name"], rpc), deployment, account)
             self.say(f"member {org['name']:<13} {account.address}  {', '.join(org['roles']).lower()}")
         for name in PARTIES:
-            Workspace.create(self.folder / "parties" / name, name, self.chain / "keystore", rpc, deployment)
+            Workspace.create(
+                self.folder / "parties" / name, name, self.chain / "keystore", self.rpc_of.get(name, rpc), deployment
+            )
         return members
 
     def register_sources(self, rpc: str, members: dict[str, MemberLedger]) -> dict[str, int]:
@@ -181,33 +209,34 @@ class Demo:
                     commitment.root,
                     commitment.row_count,
                     f"file://{name}/data.csv",
-                    price * TOKEN,
-                    1 << PSI | 1 << SECURE_STATS | 1 << HETERO_LR,
+                    parse_amount(price),
+                    kinds_mask((JobKind.PSI, JobKind.SECURE_STATS, JobKind.HETERO_LR)),
                 )
             )
             workspace.add_source(SourceFile(registered.source_id, path, "id", secret, label))
             sources[name] = registered.source_id
             self.say(
                 f"source {registered.source_id} by {name:<13} {commitment.row_count} rows, "
-                f"commitment 0x{commitment.root.hex()[:16]}…, {price} CST per use"
+                f"commitment 0x{commitment.root.hex()[:16]}…, {price} {TOKEN_SYMBOL} per use"
             )
         return sources
 
     def open_job(self, bank: MemberLedger, sources: dict[str, int]) -> int:
         """The bank opens the flagship hetero-LR job on the three sources."""
-        lr = HeteroLRParams(epochs=self.config.epochs, batch_size=256, learning_rate=0.15, n_bits=self.config.key_bits)
+        lr = HeteroLRParams(epochs=self.config.epochs, n_bits=self.config.key_bits)
         params = VerticalParams(sources["bank"], (sources["invoice-firm"], sources["card-network"]), lr=lr)
-        job_id = self.open_with(bank, HETERO_LR, params.to_json(), params.source_ids)
+        job_id = self.open_with(bank, JobKind.HETERO_LR, params.to_json(), params.source_ids)
         self.say(
             f"job {job_id} opened by bank: hetero-LR on sources {list(params.source_ids)}, "
-            f"budget {self.config.budget} CST escrowed, {self.config.key_bits}-bit Paillier, {lr.epochs} epochs"
+            f"budget {self.config.budget} {TOKEN_SYMBOL} escrowed, {self.config.key_bits}-bit Paillier, "
+            f"at most {lr.epochs} iterations"
         )
         return job_id
 
-    def open_with(self, bank: MemberLedger, kind: int, document: dict, source_ids: tuple[int, ...]) -> int:
+    def open_with(self, bank: MemberLedger, kind: JobKind, document: dict, source_ids: tuple[int, ...]) -> int:
         """The bank opens a job of `kind`; its parameter document stays in the bank's workspace, served to peers."""
         digest = Workspace.load(self.folder / "parties" / "bank").put_params(document)
-        budget = self.config.budget * TOKEN
+        budget = parse_amount(self.config.budget)
         bank.token.approve(bank.settlement.address, budget)
         compute = Keystore(self.chain / "keystore").address("compute-node")
         deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline
@@ -238,12 +267,13 @@ class Demo:
                 text=True,
             )
             self.processes.append(started[name])
+            self.runners.append(started[name])
         return started
 
     def wait_final(self, auditor: MemberLedger, job_id: int) -> JobStatus:
         """Relay runner progress until the job is final; its final status."""
         deadline = time.monotonic() + self.config.timeout
-        runners = [p for p in self.processes[1:] if p.poll() is None]
+        runners = [p for p in self.runners if p.poll() is None]
         seen: set[str] = set()
         while time.monotonic() < deadline:
             self._relay_progress(runners, seen)

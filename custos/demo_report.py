@@ -8,10 +8,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from custos.demo import TOKEN, DemoConfig, DemoOutcome
+from custos.demo import DemoConfig, DemoOutcome
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.member import MemberLedger
+from ledger.protocol import TOKEN_SYMBOL, format_amount
 
 
 def _bundle(folder: Path, party: str, job_id: int) -> dict | None:
@@ -56,10 +57,10 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
     credits = {
         name: auditor.settlement.credit_of(keystore.address(name)) for name in keystore.names() if name != "deployer"
     }
-    say(f"escrow {escrow / TOKEN:.6f} CST split into credits (pull with `custos payout withdraw`):")
+    say(f"escrow {format_amount(escrow, symbol=True)} split into credits (pull with `custos payout withdraw`):")
     for name, amount in credits.items():
         if amount:
-            say(f"  {name:<13} {amount / TOKEN:12.6f} CST")
+            say(f"  {name:<13} {format_amount(amount):>26} {TOKEN_SYMBOL}")
     paid_exactly = sum(credits.values()) == escrow
     say(f"credits sum to the escrow exactly: {'yes' if paid_exactly else 'NO'}")
     say("")

@@ -7,6 +7,7 @@ from the local event index and re-verifies what it returns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
@@ -15,20 +16,42 @@ from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSum
 class AuditReader(Protocol):
     """Read-only, verified views of the consortium's on-chain trail."""
 
-    def jobs(self) -> list[JobSummary]:
-        """Every job, newest first."""
+    def jobs(
+        self, status: str | None = None, kind: str | None = None, since: int | None = None, until: int | None = None
+    ) -> list[JobSummary]:
+        """Every job matching the filters (status, kind, opened in [since, until)), newest first."""
+        ...
+
+    def verify_jobs(self, summaries: Sequence[JobSummary]) -> list[JobSummary]:
+        """The same summaries with `verified` set (verifying each job, or from its cache)."""
         ...
 
     def job_trail(self, job_id: int) -> JobTrail | None:
         """A job's verified timeline, or None if no such job."""
         ...
 
+    def job_trail_json(self, job_id: int) -> bytes | None:
+        """`job_trail` as its JSON body (cached with the verification), or None."""
+        ...
+
+    def job_bundle(self, job_id: int) -> bytes | None:
+        """The job's evidence bundle as JSON, or None if no such job (raises when none can be written)."""
+        ...
+
     def step_proof(self, job_id: int, index: int) -> StepProof | None:
         """The evidence for one step of a job's timeline, or None if no such step."""
         ...
 
-    def sources(self) -> list[SourceSummary]:
+    def job_of_tx(self, tx_hash: bytes) -> tuple[int | None, int | None]:
+        """The (job id, source id) a transaction's indexed event names; (None, None) if unknown."""
+        ...
+
+    def list_sources(self) -> list[SourceSummary]:
         """Every data source with its commitment history and the jobs that used it."""
+        ...
+
+    def source(self, source_id: int) -> SourceSummary | None:
+        """One data source, or None."""
         ...
 
     def source_trail(self, source_id: int) -> list[TimelineStep] | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from eth_account import Account
 from fastapi import FastAPI
 
 from gateway.app import build_services, create_app
@@ -18,21 +18,23 @@ from gateway.clock import Clock, SystemClock
 from gateway.ledger_errors import install_ledger_error_handlers
 from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
 from gateway.services import LedgerHandles
-from gateway.settings import Settings
+from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
 from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
 from ledger.client import TransactionSender, connect
-from ledger.client.deployment import load_deployment
 from ledger.errors import LedgerError
+from ledger.protocol import Deployment
+from ledger.signing import local_account
 
 
 class ChainGatewayError(Exception):
     """The gateway cannot be opened: no deployment, no node, or a node on another chain."""
 
 
-def _connect(rpc: str | None, chain: Path | None, chain_id: int):
+def _connect(rpc: str | None, chain: Path | None, chain_id: int) -> tuple[Any, Callable[[], None]]:  # (Web3, close)
     if rpc is not None:
         return connect(rpc, chain_id=chain_id, timeout=10), lambda: None
+    assert chain is not None  # open_gateway passes exactly one of rpc and chain
     from ledger.chain.node import Node
     from ledger.chain.provider import NodeProvider
     from ledger.chain.setup import validator_key
@@ -64,6 +66,8 @@ def open_gateway(
     clock: Clock | None = None,
     freshness_seconds: int = 60,
     workspace: Path | None = None,
+    limits: RateLimits | None = None,
+    secure_cookie: bool = False,
 ) -> tuple[FastAPI, Callable[[], None]]:
     """The gateway app for the member holding `key`, and a function that closes what it opened."""
     if (rpc is None) == (chain is None):
@@ -71,13 +75,13 @@ def open_gateway(
     deployment = deployment or (chain / "deployment.json" if chain else Path("deployment.json"))
     state = state or deployment.parent / "gateway"
     try:
-        info = load_deployment(deployment)
+        info = Deployment.load(deployment)
         state.mkdir(parents=True, exist_ok=True)
         w3, close_node = _connect(rpc, chain, info.chain_id)
-        sender = TransactionSender(w3, Account.from_key(key))
+        sender = TransactionSender(w3, local_account(key))
         auditor = Auditor.open(w3, info, state / "audit-index.db")
         clock = clock or SystemClock()
-        reader = LedgerAuditReader(auditor, clock)
+        reader = LedgerAuditReader(auditor, clock, node=rpc or f"embedded chain {chain}")
         handles = LedgerHandles(
             operator=sender.address,
             consortium=Consortium.at(sender, info),
@@ -96,8 +100,12 @@ def open_gateway(
         state_dir=state,
         freshness_seconds=freshness_seconds,
         workspace=workspace,
+        limits=limits or RateLimits(),
+        secure_cookie=secure_cookie,
     )
-    services = build_services(settings, ConsortiumMembership(handles.consortium), clock)
+    services = build_services(
+        settings, ConsortiumMembership(handles.consortium), clock, known_members=reader.known_members
+    )
     services.audit = reader
     services.ledger = handles
     app = create_app(services)

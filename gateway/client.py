@@ -45,12 +45,13 @@ class GatewayClient(httpx.Client):
 
     def __init__(self, base_url: str, private_key: bytes | str, domain: RequestDomain, **kwargs: object) -> None:
         kwargs.setdefault("timeout", 30.0)
-        super().__init__(base_url=base_url, auth=Eip712Auth(private_key, domain), **kwargs)  # type: ignore[arg-type]
+        super().__init__(base_url=base_url, auth=Eip712Auth(private_key, domain), **kwargs)  # type: ignore[arg-type]  # httpx's **kwargs are typed per parameter; ours pass through unchanged
 
     @classmethod
     def connect(cls, base_url: str, private_key: bytes | str, **kwargs: object) -> GatewayClient:
         """A client for the gateway at `base_url`, reading its signing domain from GET /domain."""
-        info = httpx.get(base_url.rstrip("/") + "/domain", timeout=10.0).raise_for_status().json()
+        verify = kwargs.get("verify", True)  # a TLS gateway's certificate (or CA bundle) for both requests
+        info = httpx.get(base_url.rstrip("/") + "/domain", timeout=10.0, verify=verify).raise_for_status().json()  # type: ignore[arg-type]  # httpx types verify as a bool, an SSL context or a path
         return cls(
             base_url, private_key, RequestDomain(info["chain_id"], info["consortium"], info["gateway"]), **kwargs
         )

@@ -41,6 +41,7 @@ def _verify(
     services: GatewayServices, signed: auth.SignedHeaders, method: str, target: str, body: bytes, now: float
 ) -> Member:
     auth.check_signature(signed, services.domain, method, target, body)
+    services.throttle.check_caller(signed.caller)  # only a verified caller spends its own budget
     member = _member_or_refuse(services, signed.caller)
     if not services.nonces.claim(signed.caller, signed.nonce, signed.timestamp, now):
         raise Unauthenticated("auth.replayed", "This nonce was already used: every request needs a fresh nonce.")
@@ -52,7 +53,7 @@ async def current_member(request: Request, services: Services) -> Member:
     signed = auth.parse_headers(request.headers)
     now = services.clock.now()
     auth.check_fresh(signed, now, services.settings.freshness_seconds)
-    body = await request.body()
+    body = await request.body()  # bounded by gateway.body_limit before it was buffered
     # Recovery, the chain lookup and the durable nonce write block: keep them off the event loop.
     return await run_in_threadpool(_verify, services, signed, request.method, _target(request), body, now)
 
@@ -65,7 +66,7 @@ def require_roles(roles: Role) -> Callable[[Member], Member]:
 
     def check(member: CurrentMember) -> Member:
         if not member.holds(roles):
-            needed = "|".join(role.name for role in Role if role & roles)
+            needed = "|".join(str(role.name) for role in Role if role & roles)
             raise Forbidden("auth.wrong_role", f"This needs the {needed} role; {member.address} does not hold it.")
         return member
 

@@ -4,9 +4,11 @@
     ├── Unauthenticated   401   auth.missing · auth.malformed · auth.stale · auth.bad_signature · auth.replayed
     │                           auth.no_session (explorer)
     ├── Forbidden         403   auth.not_member · auth.wrong_role · auth.not_operator · auth.not_participant
-    ├── (HTTP 400)              request.malformed (a body that does not parse)
+    ├── (HTTP 400)              request.malformed (a body that does not parse) · request.too_deep (JSON nesting)
     ├── NotFound          404   <resource>.not_found · route.not_found
     ├── Conflict          409   contract.<CustomError> (the chain refused: state or arguments) · transaction.rejected
+    ├── PayloadTooLarge   413   request.too_large (gateway.body_limit; refused before the body is read)
+    ├── RateLimited       429   rate.limited, with Retry-After (gateway.rate_limit)
     ├── Unavailable       503   chain.unavailable · audit.unavailable
     └── Timeout           504   transaction.timeout
 
@@ -24,6 +26,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.security_headers import PLAIN_HEADERS
 
 log = logging.getLogger("custos.gateway")
 
@@ -89,6 +93,9 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
     headers = {"WWW-Authenticate": 'Custos-EIP712 realm="custos"'} if exc.status == 401 else None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     return _error(exc.status, exc.code, exc.message, headers)
 
 
@@ -119,7 +126,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return _error(500, "internal", "The gateway failed unexpectedly; the operator can find the details in its log.")
+    message = "The gateway failed unexpectedly; the operator can find the details in its log."
+    return _error(500, "internal", message, dict(PLAIN_HEADERS))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -141,7 +149,9 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     403: _response("Not a member, or missing the role this route needs"),
     404: _response("No such resource"),
     409: _response("The chain refused the transaction (contract error named in the code)"),
+    413: _response("The request body is larger than the route's limit"),
     422: _response("The request's parameters or body are invalid"),
+    429: _response("Too many requests from this caller or IP; see Retry-After"),
     503: _response("The chain node or the audit index is unavailable"),
     504: _response("A transaction was sent but not mined in time"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -30,6 +32,10 @@ def install_ledger_error_handlers(app: FastAPI) -> None:
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LedgerError)
-        return await gateway_handler(request, translate(exc))
+        response = gateway_handler(request, translate(exc))
+        assert inspect.isawaitable(response)  # the GatewayError handler is async
+        answer = await response
+        assert isinstance(answer, JSONResponse)
+        return answer
 
     app.add_exception_handler(LedgerError, handle)

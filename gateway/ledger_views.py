@@ -2,46 +2,60 @@
 
 `LedgerAuditReader` adapts `ledger.audit` (event index + queries + verifier) to the gateway's
 `AuditReader`: each answer comes from the local index, brought up to the chain's head at
-most every `sync_seconds`, and each step carries the verifier's checks (receipt, log, block
-canonical, seal; attestation signatures and the payout on the job's steps). One lock
-serialises the index, the node connection and the verifier's caches. A job's verification is
-reused until the index's tip moves (each sync re-checks the tip against the chain, so a reorg
-drops it too): between two new blocks, the same trail gives the same checks.
+most every `sync_seconds`, and each step carries the verifier's checks, attached to the step
+they concern (`gateway.check_steps`).
+
+A job's verified page is cached per job and reused while the job's events are the same ones
+(same blocks, same hashes: a reorg that drops or moves one changes them) and its blocks'
+finality is settled. A page with a failed seal check is provisional and re-verified when
+the index's tip moves, since a seal can still arrive; unrelated new blocks never throw away
+a settled job's verification. One lock serialises the index, the node connection and the
+verifier's per-call caches; a cache hit costs one indexed query.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from gateway.check_steps import attach
 from gateway.clock import Clock
+from gateway.event_details import details
+from gateway.ledger_sources import SourceViews
 from gateway.membership import Member, Role
 from gateway.schemas.audit import (
+    CheckResult,
     JobSummary,
     JobTrail,
     PayoutSummary,
     SourceSummary,
-    SourceVersion,
     StepProof,
     TimelineStep,
+    VerifiedAt,
 )
+from gateway.settlement_view import contributions, job_terms, settlement
+from ledger.audit.bundle import export_job
 from ledger.audit.queries import AuditError
-from ledger.audit.render import KIND_NAMES
-from ledger.audit.report import FAILED, Check
-from ledger.audit.verify import describe
+from ledger.audit.report import FAILED, PASSED, Check
+from ledger.index import HistoryChanged
 from ledger.index.store import IndexedEvent
+from ledger.protocol import kind_name
 
-_PAYOUT_STEP = "JobFinalized"  # the job-level payout check is shown on the step that settled the escrow
+log = logging.getLogger("custos.gateway")
 
 
-def _hex(value: bytes) -> str:
+def hex_of(value: bytes | bytearray) -> str:
+    """0x-prefixed hex of raw bytes."""
     return "0x" + bytes(value).hex()
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
-        return _hex(value)
+        return hex_of(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, int) and abs(value) > 2**53:
@@ -53,42 +67,120 @@ def _check_line(check: Check) -> str:
     return f"{check.name}: {check.status}" + (f" ({check.detail})" if check.detail else "")
 
 
+def _result(check: Check) -> CheckResult:
+    return CheckResult(name=check.name, status=check.status, detail=check.detail)
+
+
+def steps_of(events: Sequence[IndexedEvent], checks: Sequence[Check]) -> tuple[list[TimelineStep], list[Check]]:
+    """The timeline, each step with its own checks, and the checks that concern no single step."""
+    per_step, unattached = attach(events, checks)
+    steps = [
+        TimelineStep(
+            index=index,
+            job_id=event.args.get("jobId"),
+            event=event.event,
+            contract=event.contract,
+            actor=event.actor,
+            block_number=event.block_number,
+            block_time=event.block_time,
+            tx_hash=hex_of(event.tx_hash),
+            block_hash=hex_of(event.block_hash),
+            verified=bool(mine) and not any(c.status == FAILED for c in mine),
+            checks=[_check_line(c) for c in mine],
+            results=[_result(c) for c in mine],
+            details=details(event),
+        )
+        for index, (event, mine) in enumerate(zip(events, per_step, strict=True))
+    ]
+    return steps, unattached
+
+
+class BundleRefused(Exception):
+    """No evidence bundle can be written for the job (it fails verification, or the chain is not sealed)."""
+
+
+@dataclass
+class _Verified:
+    """A job's verified page, its JSON, and what it depends on."""
+
+    fingerprint: tuple[tuple[bytes, int], ...]
+    events: tuple[IndexedEvent, ...]
+    checks: tuple[Check, ...]
+    page: JobTrail
+    provisional: bool  # a block of the job is not (yet) sealed: re-check when the tip moves
+    tip: bytes | None  # the index tip at which the job's events were last compared
+    json: bytes = b""
+
+    def as_json(self) -> bytes:
+        """The page as the API's JSON body, serialised once."""
+        if not self.json:
+            self.json = self.page.model_dump_json().encode()
+        return self.json
+
+
 class LedgerAuditReader:
     """The gateway's `AuditReader` over a `ledger.audit.auditor.Auditor`."""
 
-    def __init__(self, auditor: Any, clock: Clock, sync_seconds: float = 1.0) -> None:
+    def __init__(self, auditor: Any, clock: Clock, sync_seconds: float = 1.0, node: str = "") -> None:
         self._auditor, self._clock, self._sync_seconds = auditor, clock, sync_seconds
+        self._node = node or "the gateway's chain node"
         self._lock = threading.RLock()
         self._synced_at = float("-inf")
+        self._verified: dict[int, _Verified] = {}
+        self._known: frozenset[str] = frozenset()
         self._tip: bytes | None = None
-        self._verifications: dict[int, tuple[Any, list[Check]] | None] = {}
+        self.history_changed = ""  # why the chain no longer matches the index, once it does not
+        self.verifications = 0  # how many job verifications ran (the cache's misses)
+        self.sources = SourceViews(auditor, self._locked, steps_of)
 
     def _locked(self, read: Callable[[], Any]) -> Any:
         with self._lock:
             now = self._clock.now()
             if now - self._synced_at >= self._sync_seconds:
-                self._auditor.sync()
+                try:
+                    self._auditor.sync()
+                except HistoryChanged as exc:
+                    # A block the index holds changed on the chain: keep the index as it was (the evidence),
+                    # and re-verify every page, so the changed blocks fail "block canonical" where they show.
+                    log.warning("audit index: %s", exc)
+                    self.history_changed = str(exc)
+                    self._verified.clear()
                 self._synced_at = now
-                tip = self._auditor.queries.store.position().tip_hash
-                if tip != self._tip:
-                    self._tip, self._verifications = tip, {}
+                self._known = frozenset(self._auditor.queries.member_names())
+                self._tip = self._auditor.queries.store.position().tip_hash
             return read()
 
     def indexed_position(self) -> Any:
         """Where the audit index stands (after syncing if due)."""
         return self._locked(self._auditor.queries.store.position)
 
-    # -- jobs --
-    def jobs(self) -> list[JobSummary]:
-        """Every job, newest first, with its participants."""
-        return self._locked(
-            lambda: [
-                self._summary(self._auditor.queries.job_trail(j.job_id).events, j.status)
-                for j in self._auditor.queries.jobs()
-            ]
-        )
+    def known_members(self) -> frozenset[str]:
+        """Lower-case addresses ever admitted as members (from the index; for the membership cache)."""
+        return self._locked(lambda: self._known)
 
-    def _summary(self, events: tuple[IndexedEvent, ...], status: str) -> JobSummary:
+    # -- jobs --
+    def jobs(
+        self, status: str | None = None, kind: str | None = None, since: int | None = None, until: int | None = None
+    ) -> list[JobSummary]:
+        """Every job matching the filters, newest first, without verifying them."""
+
+        def read() -> list[JobSummary]:
+            found = []
+            for job in self._auditor.queries.jobs(status):
+                name = kind_name(job.kind)
+                if (kind and name != kind) or (since and job.opened_at < since) or (until and job.opened_at >= until):
+                    continue
+                cached = self._verified.get(job.job_id)
+                found.append(self._summary(self._auditor.queries.job_trail(job.job_id).events, job.status, cached))
+            return found
+
+        return self._locked(read)
+
+    def verify_jobs(self, summaries: Sequence[JobSummary]) -> list[JobSummary]:
+        """The same summaries with their verdicts (verifying the jobs not verified yet)."""
+        return [s.model_copy(update={"verified": self._page(s.job_id).verified}) for s in summaries]
+
+    def _summary(self, events: Sequence[IndexedEvent], status: str, cached: _Verified | None = None) -> JobSummary:
         opened = next(e for e in events if e.event == "JobOpened")
         args = opened.args
         owners = []
@@ -99,84 +191,126 @@ class LedgerAuditReader:
         participants = list(dict.fromkeys([args["requester"], *owners, *args["computeParties"]]))
         return JobSummary(
             job_id=args["jobId"],
-            kind=KIND_NAMES.get(args["kind"], str(args["kind"])),
+            kind=kind_name(args["kind"]),
             status=status,
             requester=args["requester"],
             participants=participants,
             opened_block=opened.block_number,
             opened_at=opened.block_time,
+            verified=cached.page.verified if cached else None,
         )
 
-    def _verified(self, job_id: int) -> tuple[Any, list[Check]] | None:
-        if job_id not in self._verifications:
-            queries, verifier = self._auditor.queries, self._auditor.verifier
+    def _page(self, job_id: int) -> JobTrail:
+        return self._locked(lambda: self._verify(job_id).page)
+
+    def _verify(self, job_id: int) -> _Verified:
+        """The job's verified page from the cache, or verified now; AuditError if there is no such job."""
+        tip, cached = self._tip, self._verified.get(job_id)
+        if cached is not None and cached.tip == tip:
+            return cached  # the index has not moved since the job's events were compared
+        trail = self._auditor.queries.job_trail(job_id)
+        fingerprint = tuple((e.block_hash, e.log_index) for e in trail.events)
+        if cached is not None and cached.fingerprint == fingerprint and not cached.provisional:
+            cached.tip = tip  # new blocks, none of them the job's
+            return cached
+        # Trust root, completeness, every event and its block (roots, seals), attestations, payout.
+        checks = self._auditor.verifier.verify_job(job_id).checks
+        self.verifications += 1
+        page = self._build(trail.events, trail.status, checks)
+        provisional = any(c.name == "seal quorum" and c.status == FAILED for c in checks)
+        entry = _Verified(fingerprint, trail.events, checks, page, provisional, tip)
+        self._verified[job_id] = entry
+        return entry
+
+    def _build(self, events: tuple[IndexedEvent, ...], status: str, checks: Sequence[Check]) -> JobTrail:
+        steps, unattached = steps_of(events, checks)
+        terms = job_terms(events, self._auditor.queries.source_terms_at)
+        summary = self._summary(events, status)
+        ok = not any(c.status == FAILED for c in checks)
+        return JobTrail(
+            job=summary.model_copy(update={"verified": ok}),
+            steps=steps,
+            verified=ok,
+            job_checks=[_result(c) for c in unattached],
+            terms=terms,
+            settlement=settlement(events, terms),
+            contributions=contributions(events, terms),
+            verified_at=self._verified_at(checks),
+        )
+
+    def _verified_at(self, checks: Sequence[Check]) -> VerifiedAt:
+        position = self._auditor.queries.store.position()
+        seals = [c for c in checks if c.name == "seal quorum"]
+        failed = [c for c in seals if c.status == FAILED]
+        passed = [c for c in seals if c.status == PASSED]
+        if failed:
+            sealed = f"{failed[0].subject} lacks a seal quorum: {failed[0].detail}"
+        elif passed:
+            sealed = f"the job's latest block ({passed[-1].subject}) {passed[-1].detail}"
+        else:
+            sealed = "this chain has no validator seals (not an embedded Custos chain)"
+        return VerifiedAt(
+            node=self._node,
+            block_number=position.tip_number or 0,
+            block_hash=hex_of(position.tip_hash) if position.tip_hash else "",
+            sealed=sealed,
+        )
+
+    def job_bundle(self, job_id: int) -> bytes | None:
+        """The job's evidence bundle (docs/evidence-bundle.md) as JSON; None if no such job.
+
+        `BundleRefused` when the job does not verify or the chain has no seals to stand on.
+        """
+
+        def read() -> bytes | None:
             try:
-                trail = queries.job_trail(job_id)
+                self._auditor.queries.job_trail(job_id)
             except AuditError:
-                return None  # not cached: the job may appear with the next block
-            self._verifications[job_id] = (
-                trail,
-                verifier.check_events(trail.events) + verifier.check_job_evidence(trail.events),
-            )
-        return self._verifications[job_id]
-
-    def _steps(self, events: tuple[IndexedEvent, ...], checks: list[Check]) -> list[TimelineStep]:
-        by_subject: dict[str, list[Check]] = {}
-        for check in checks:
-            by_subject.setdefault("payout" if check.name == "payout" else check.subject, []).append(check)
-        steps = []
-        for index, event in enumerate(events):
-            mine = by_subject.get(describe(event), []) + (
-                by_subject.get("payout", []) if event.event == _PAYOUT_STEP else []
-            )
-            steps.append(
-                TimelineStep(
-                    index=index,
-                    event=event.event,
-                    contract=event.contract,
-                    actor=event.actor,
-                    block_number=event.block_number,
-                    block_time=event.block_time,
-                    tx_hash=_hex(event.tx_hash),
-                    verified=bool(mine) and not any(c.status == FAILED for c in mine),
-                    checks=[_check_line(c) for c in mine],
-                )
-            )
-        return steps
-
-    def job_trail(self, job_id: int) -> JobTrail | None:
-        """The job's timeline with each step's verification."""
-
-        def read() -> JobTrail | None:
-            verified = self._verified(job_id)
-            if verified is None:
                 return None
-            trail, checks = verified
-            steps = self._steps(trail.events, checks)
-            ok = not any(c.status == FAILED for c in checks)
-            return JobTrail(job=self._summary(trail.events, trail.status), steps=steps, verified=ok)
+            report = self._auditor.verifier.verify_job(job_id)  # export_job reuses this verification's view
+            if not report.ok:
+                raise BundleRefused(f"job {job_id} does not verify against the chain; no bundle is written")
+            try:
+                return json.dumps(export_job(self._auditor, job_id)).encode()
+            except AuditError as exc:
+                raise BundleRefused(str(exc)) from None
 
         return self._locked(read)
+
+    def job_trail_json(self, job_id: int) -> bytes | None:
+        """`job_trail` as its JSON body, serialised once per verification."""
+        cached = self._verified.get(job_id)
+        fresh = self._clock.now() - self._synced_at < self._sync_seconds
+        if cached is not None and cached.json and cached.tip == self._tip and fresh:
+            return cached.json  # nothing synced since it was checked: no lock, no query
+        try:
+            return self._locked(lambda: self._verify(job_id).as_json())
+        except AuditError:
+            return None
+
+    def job_trail(self, job_id: int) -> JobTrail | None:
+        """The job's timeline with each step's verification, terms, settlement and contributions."""
+        try:
+            return self._page(job_id)
+        except AuditError:
+            return None  # not cached: the job may appear with the next block
 
     def step_proof(self, job_id: int, index: int) -> StepProof | None:
         """The indexed record and the checks behind one step."""
 
         def read() -> StepProof | None:
-            verified = self._verified(job_id)
-            if verified is None or index >= len(verified[0].events):
+            try:
+                verified = self._verify(job_id)
+            except AuditError:
                 return None
-            trail, checks = verified
-            event = trail.events[index]
-            mine = [
-                c
-                for c in checks
-                if c.subject == describe(event) or (event.event == _PAYOUT_STEP and c.name == "payout")
-            ]
-            step = self._steps((event,), mine)[0]
+            if index >= len(verified.events):
+                return None
+            event, step = verified.events[index], verified.page.steps[index]
+            per_step, _ = attach(verified.events, verified.checks)
             proof = {
                 "block_number": event.block_number,
-                "block_hash": _hex(event.block_hash),
-                "tx_hash": _hex(event.tx_hash),
+                "block_hash": hex_of(event.block_hash),
+                "tx_hash": hex_of(event.tx_hash),
                 "tx_index": event.tx_index,
                 "log_index": event.log_index,
                 "contract": event.contract,
@@ -184,72 +318,37 @@ class LedgerAuditReader:
                 "event": event.event,
                 "actor": event.actor,
                 "args": {k: _jsonable(v) for k, v in event.args.items()},
-                "topics": [_hex(t) for t in event.topics],
-                "data": _hex(event.data),
-                "checks": [c.__dict__ for c in mine],
+                "topics": [hex_of(t) for t in event.topics],
+                "data": hex_of(event.data),
+                "checks": [c.__dict__ for c in per_step[index]],
             }
             return StepProof(index=index, verified=step.verified, proof=proof)
 
         return self._locked(read)
 
+    def job_of_tx(self, tx_hash: bytes) -> tuple[int | None, int | None]:
+        """(job id, source id) the transaction's first indexed event belongs to, for search."""
+        return self.sources.owner_of_tx(tx_hash)
+
     # -- sources and members --
-    def sources(self) -> list[SourceSummary]:
-        """Every data source (ids are sequential from 0) with versions and the jobs that used it."""
+    def list_sources(self) -> list[SourceSummary]:
+        """Every data source with versions and the jobs that used it."""
+        return self.sources.summaries()
 
-        def read() -> list[SourceSummary]:
-            summaries, source_id = [], 0
-            while True:
-                try:
-                    trail = self._auditor.queries.source_trail(source_id)
-                except AuditError:
-                    return summaries
-                prices = [
-                    e.args["pricePerUse"]
-                    for e in trail.events
-                    if e.event in ("DataSourceRegistered", "SourceTermsUpdated") and "pricePerUse" in e.args
-                ]
-                retired = any(e.event == "SourceRetired" for e in trail.events)
-                summaries.append(
-                    SourceSummary(
-                        source_id=source_id,
-                        owner=trail.owner or "",
-                        active=not retired,
-                        price_per_use=prices[-1] if prices else 0,
-                        versions=[
-                            SourceVersion(
-                                version=v.version,
-                                commitment=_hex(v.commitment) if isinstance(v.commitment, bytes) else str(v.commitment),
-                                row_count=v.row_count,
-                                block_number=v.event.block_number,
-                                block_time=v.event.block_time,
-                            )
-                            for v in trail.versions
-                        ],
-                        used_by=[u.job_id for u in trail.uses],
-                    )
-                )
-                source_id += 1
-
-        return self._locked(read)
+    def source(self, source_id: int) -> SourceSummary | None:
+        """One data source's summary, or None."""
+        return self.sources.summary(source_id)
 
     def source_trail(self, source_id: int) -> list[TimelineStep] | None:
         """A source's events, each verified."""
-
-        def read() -> list[TimelineStep] | None:
-            try:
-                events = self._auditor.queries.source_trail(source_id).events
-            except AuditError:
-                return None
-            return self._steps(events, self._auditor.verifier.check_events(events))
-
-        return self._locked(read)
+        return self.sources.trail(source_id)
 
     def member_trail(self, address: str) -> list[TimelineStep]:
         """A member's events, each verified."""
 
         def read() -> list[TimelineStep]:
             events = self._auditor.queries.member_trail(address).events
-            return self._steps(events, self._auditor.verifier.check_events(events))
+            return steps_of(events, self._auditor.verifier.check_events(events))[0]
 
         return self._locked(read)
 

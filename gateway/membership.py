@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntFlag
 from typing import Protocol
@@ -41,24 +43,70 @@ class MembershipLookup(Protocol):
         ...
 
 
-class CachedMembership:
-    """Reuses each answer for `ttl` seconds so that a burst of requests costs one chain call."""
+class _Lru:
+    """A bounded least-recently-used map of address → (answered at, answer)."""
 
-    def __init__(self, inner: MembershipLookup, clock: Clock, ttl: float) -> None:
-        self._inner, self._clock, self._ttl = inner, clock, ttl
-        self._answers: dict[str, tuple[float, Member | None]] = {}
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, tuple[float, Member | None]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[float, Member | None] | None:
+        hit = self._items.get(key)
+        if hit is not None:
+            self._items.move_to_end(key)
+        return hit
+
+    def put(self, key: str, value: tuple[float, Member | None]) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+
+class CachedMembership:
+    """Reuses each answer for `ttl` seconds so that a burst of requests costs one chain call.
+
+    Members and non-members are kept in two LRUs: a flood of strangers' addresses only ever
+    evicts other strangers, never a member. With `known` (the addresses ever admitted, from the
+    audit index), an address that was never admitted is refused without asking the node at all;
+    a member admitted in the last index sync is refused until the next one (about a second).
+    """
+
+    def __init__(
+        self,
+        inner: MembershipLookup,
+        clock: Clock,
+        ttl: float,
+        *,
+        known: Callable[[], frozenset[str]] | None = None,
+        members: int = 4096,
+        strangers: int = 16_384,
+    ) -> None:
+        self._inner, self._clock, self._ttl, self._known = inner, clock, ttl, known
+        self._members, self._strangers = _Lru(members), _Lru(strangers)
         self._lock = threading.Lock()
+        self.chain_calls = 0
 
     def member(self, address: str) -> Member | None:
         """The member at `address`, from the cache while fresh."""
         now = self._clock.now()
         with self._lock:
-            hit = self._answers.get(address)
+            hit = self._members.get(address) or self._strangers.get(address)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        answer = self._inner.member(address)
+        if self._known is not None and address.lower() not in self._known():
+            answer = None
+        else:
+            answer = self._inner.member(address)
+            self.chain_calls += 1
         with self._lock:
-            if len(self._answers) > 10_000:
-                self._answers.clear()
-            self._answers[address] = (now, answer)
+            if answer is None:
+                self._members.pop(address)
+                self._strangers.put(address, (now, None))
+            else:
+                self._strangers.pop(address)
+                self._members.put(address, (now, answer))
         return answer

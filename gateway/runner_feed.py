@@ -8,7 +8,6 @@ is the record.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.progress import ProgressBus, runner_listener
+from ledger.bounded_json import loads
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def follow(lines: Iterable[str], bus: ProgressBus) -> int:
     publish, count = runner_listener(bus), 0
     for line in lines:
         try:
-            raw = json.loads(line)
+            raw = loads(line)
             step = RunnerStep(int(raw["job"]), str(raw["party"]), str(raw["stage"]), str(raw.get("detail", "")))
         except (ValueError, KeyError, TypeError):
             continue

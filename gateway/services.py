@@ -12,6 +12,7 @@ from gateway.clock import Clock
 from gateway.membership import MembershipLookup
 from gateway.nonces import NonceStore
 from gateway.progress import ProgressBus
+from gateway.rate_limit import Throttle
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
 from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
@@ -33,7 +34,7 @@ class LedgerHandles:
 
 @dataclass
 class GatewayServices:
-    """The gateway's collaborators: clock, nonces, membership, progress, sessions, party mailboxes."""
+    """The gateway's collaborators: clock, nonces, membership, progress, sessions, rate limits, mailboxes."""
 
     settings: Settings
     clock: Clock
@@ -41,6 +42,7 @@ class GatewayServices:
     membership: MembershipLookup
     progress: ProgressBus
     sessions: SessionStore
+    throttle: Throttle
     transport: MessageEndpoint = field(default_factory=MessageEndpoint)
     audit: AuditReader | None = None
     ledger: LedgerHandles | None = None

@@ -4,7 +4,9 @@ A signed `POST /sessions` returns a one-time login code; `GET /explorer/login?co
 exchanges it for an HttpOnly cookie holding a random session token. The token maps to the
 member's address; the member's on-chain membership is checked again on every page, so a
 removed member loses the explorer as soon as the membership cache expires. Sessions live in
-memory: a restart signs everyone out, which is the safe direction.
+memory: a restart signs everyone out, which is the safe direction. A session ends early on
+logout (`POST /explorer/logout` revokes its token on the server, not just the cookie) or
+when its member revokes every session it holds (signed `DELETE /sessions`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,21 @@ class SessionStore:
         if session is None or session.expires_at < self._clock.now():
             return None
         return session
+
+    def revoke(self, token: str) -> bool:
+        """End one session on the server; whether it existed."""
+        with self._lock:
+            return self._sessions.pop(token, None) is not None
+
+    def revoke_member(self, address: str) -> int:
+        """End every session and pending login code of `address`; how many sessions ended."""
+        with self._lock:
+            tokens = [t for t, s in self._sessions.items() if s.address == address]
+            for token in tokens:
+                del self._sessions[token]
+            for code in [c for c, s in self._codes.items() if s.address == address]:
+                del self._codes[code]
+        return len(tokens)
 
     def _drop_expired(self) -> None:
         now = self._clock.now()

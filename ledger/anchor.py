@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ledger import merkle
 from ledger.errors import AnchorError, LedgerError
@@ -26,15 +26,17 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, leaf BLOB NOT NULL, data BLOB NOT NULL,
                                     added REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, first_record INTEGER NOT NULL,
-    last_record INTEGER NOT NULL, root BLOB NOT NULL, tag BLOB NOT NULL, tx_hash BLOB, block_number INTEGER);
+    last_record INTEGER NOT NULL, root BLOB NOT NULL, tag BLOB NOT NULL, tx_hash BLOB, block_number INTEGER,
+    chain_batch INTEGER);
 """
 ZERO_TAG = b"\x00" * 32
 
 
 @dataclass(frozen=True)
 class Anchoring:
-    """Where a root was anchored: the transaction and its block."""
+    """Where a root was anchored: the chain's batch id (AuditAnchor counts from 0), the transaction, its block."""
 
+    batch_id: int
     tx_hash: bytes
     block_number: int
 
@@ -46,13 +48,16 @@ class RootSink(Protocol):
         """Send the anchoring transaction and wait for it to be mined."""
         ...
 
+    def find(self, root: bytes, tag: bytes) -> Anchoring | None:
+        """Where `root` was already anchored with `tag`, if it was (asked before re-sending after a crash)."""
+        ...
 
-@dataclass(frozen=True)
-class InclusionProof:
-    """A record's proof of membership in an anchored batch."""
+
+class InclusionProof(NamedTuple):
+    """A record's proof of membership in an anchored batch (a named tuple: a batch makes thousands)."""
 
     record_id: int
-    batch_id: int
+    batch_id: int  # the chain's batch id: what AuditAnchor.verifyRecord takes
     leaf: bytes
     proof: tuple[bytes, ...]
     root: bytes
@@ -97,6 +102,9 @@ class Anchorer:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}
+            if "chain_batch" not in columns:  # a store from before proofs carried the chain's batch id
+                self.db.execute("ALTER TABLE batches ADD COLUMN chain_batch INTEGER")
         except sqlite3.DatabaseError as exc:
             raise AnchorError(f"cannot open the anchor store {path}: {exc}") from exc
         self._trees: OrderedDict[int, merkle.MerkleTree] = OrderedDict()
@@ -146,9 +154,13 @@ class Anchorer:
         return batch
 
     def recover(self) -> list[AnchoredBatch]:
-        """Anchor the batches whose root was stored but whose transaction never completed."""
+        """Anchor the batches whose root was stored but whose anchoring was not recorded.
+
+        The transaction may have been mined before the crash: the chain is asked for the root
+        first, and only a root it does not hold is sent again (anchoring stays idempotent).
+        """
         rows = self.db.execute("SELECT id FROM batches WHERE tx_hash IS NULL ORDER BY id").fetchall()
-        return [self._anchor(batch_id) for (batch_id,) in rows]
+        return [self._anchor(batch_id, look_first=True) for (batch_id,) in rows]
 
     def _seal_and_anchor(self, count: int) -> AnchoredBatch:
         first = self._last_batched() + 1
@@ -166,50 +178,45 @@ class Anchorer:
         self._remember(batch_id, tree)
         return self._anchor(batch_id)
 
-    def _anchor(self, batch_id: int) -> AnchoredBatch:
+    def _anchor(self, batch_id: int, *, look_first: bool = False) -> AnchoredBatch:
         first, last, root, tag = self.db.execute(
             "SELECT first_record, last_record, root, tag FROM batches WHERE id = ?", (batch_id,)
         ).fetchone()
         try:
-            anchoring = self.sink.anchor(bytes(root), last - first + 1, bytes(tag))
+            anchoring = self.sink.find(bytes(root), bytes(tag)) if look_first else None
+            if anchoring is None:
+                anchoring = self.sink.anchor(bytes(root), last - first + 1, bytes(tag))
         except LedgerError as exc:
             raise AnchorError(f"anchoring batch {batch_id} failed (kept; `recover()` retries): {exc}") from exc
         with self._write() as cur:
             cur.execute(
-                "UPDATE batches SET tx_hash = ?, block_number = ? WHERE id = ?",
-                (anchoring.tx_hash, anchoring.block_number, batch_id),
+                "UPDATE batches SET tx_hash = ?, block_number = ?, chain_batch = ? WHERE id = ?",
+                (anchoring.tx_hash, anchoring.block_number, anchoring.batch_id, batch_id),
             )
         tree = self._tree(batch_id, first, last)
+        leaves, root_ = tree.layers[0], tree.root
         proofs = tuple(
-            InclusionProof(
-                first + i,
-                batch_id,
-                tree.layers[0][i],
-                tuple(tree.proof(i)),
-                tree.root,
-                anchoring.tx_hash,
-                anchoring.block_number,
-            )
-            for i in range(len(tree))
+            InclusionProof(first + i, anchoring.batch_id, leaf, path, root_, anchoring.tx_hash, anchoring.block_number)
+            for i, (leaf, path) in enumerate(zip(leaves, tree.proofs()))
         )
-        return AnchoredBatch(batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
+        return AnchoredBatch(anchoring.batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
 
     # -- proofs --
     def proof(self, record_id: int) -> InclusionProof:
         """The inclusion proof of a record; `AnchorError` while it is not yet in a batch."""
         row = self.db.execute(
-            "SELECT id, first_record, last_record, root, tx_hash, block_number FROM batches"
-            " WHERE first_record <= ? AND last_record >= ?",
+            "SELECT id, first_record, last_record, root, tx_hash, block_number, chain_batch FROM batches"
+            " WHERE first_record <= ? AND last_record >= ? AND chain_batch IS NOT NULL",
             (record_id, record_id),
         ).fetchone()
         if row is None:
             raise AnchorError(f"record {record_id} is unknown or not yet in an anchored batch")
-        batch_id, first, last, root, tx_hash, block_number = row
+        batch_id, first, last, root, tx_hash, block_number, chain_batch = row
         tree = self._tree(batch_id, first, last)
         index = record_id - first
         return InclusionProof(
             record_id,
-            batch_id,
+            chain_batch,
             tree.layers[0][index],
             tuple(tree.proof(index)),
             bytes(root),

@@ -9,8 +9,7 @@ mined. Works over any EVM JSON-RPC backend through web3 and a local signing acco
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import rlp
@@ -20,9 +19,9 @@ from web3 import Web3
 
 from ledger.artifacts import load
 from ledger.errors import DeploymentError
+from ledger.protocol import CONTRACTS, Deployment, parse_amount
 
-# Deployment order = nonce order; the constructors below rely on it.
-CONTRACTS = ("Consortium", "CustosToken", "DataRegistry", "Settlement", "JobLedger", "AuditAnchor")
+# CONTRACTS is the deployment order = nonce order; the constructors below rely on it.
 ROLE_BITS = {"REQUESTER": 1, "PROVIDER": 2, "COMPUTE": 4, "AUDITOR": 8, "VALIDATOR": 16}
 # Bounds the contracts enforce (Settlement.MAX_FEE_BPS, Consortium.MIN/MAX_PROPOSAL_TTL,
 # JobLedger.MAX_CHALLENGE_WINDOW); a bootstrap may set a challenge window below governance's
@@ -75,52 +74,14 @@ class ConsortiumConfig:
 
 
 def config_for_members(
-    members: list[tuple[str, int]] | list[tuple[str, int, str]], allocation: int = 1_000_000 * 10**18
+    members: list[tuple[str, int]] | list[tuple[str, int, str]], allocation: int = parse_amount(1_000_000)
 ) -> ConsortiumConfig:
     """A development config: the given (address, roles[, name]) members, majority threshold."""
     specs = tuple(
-        MemberSpec(m[0], int(m[1]), m[2] if len(m) > 2 else f"member-{i}", allocation)  # type: ignore[misc]
+        MemberSpec(str(m[0]), int(m[1]), str(m[2]) if len(m) > 2 else f"member-{i}", allocation)
         for i, m in enumerate(members)
     )
     return ConsortiumConfig(members=specs, threshold=len(specs) // 2 + 1)
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """Where the consortium contracts live: chain id, six addresses, the block of the last creation."""
-
-    chain_id: int
-    consortium: str
-    token: str
-    registry: str
-    settlement: str
-    job_ledger: str
-    audit_anchor: str
-    block_number: int
-    addresses: dict[str, str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        ordered = (self.consortium, self.token, self.registry, self.settlement, self.job_ledger, self.audit_anchor)
-        object.__setattr__(self, "addresses", dict(zip(CONTRACTS, ordered, strict=True)))
-
-    def to_json(self) -> str:
-        """deployment.json: `{"chainId", "blockNumber", "contracts": {name: address}}`."""
-        return json.dumps(
-            {"chainId": self.chain_id, "blockNumber": self.block_number, "contracts": self.addresses},
-            indent=1,
-            sort_keys=True,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Deployment:
-        """Parse deployment.json, naming what is missing or malformed."""
-        try:
-            raw = json.loads(text)
-            contracts = raw["contracts"]
-            addresses = [to_checksum_address(contracts[name]) for name in CONTRACTS]
-            return cls(int(raw["chainId"]), *addresses, block_number=int(raw["blockNumber"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DeploymentError(f"malformed deployment.json: {exc!r}") from None
 
 
 def create_address(sender: str, nonce: int) -> str:
@@ -151,7 +112,7 @@ def deploy_consortium(w3: Web3, deployer: LocalAccount, config: ConsortiumConfig
     block = 0
     for i, name in enumerate(CONTRACTS):
         block = _create(w3, deployer, name, arguments[name], nonce + i, chain_id, at[name])
-    deployment = Deployment(chain_id, *(at[name] for name in CONTRACTS), block_number=block)
+    deployment = Deployment(chain_id, at, block_number=block)
     _check_wiring(w3, deployment)
     return deployment
 
@@ -171,12 +132,13 @@ def _create(
         "gasPrice": w3.eth.gas_price,
     }
     try:
-        tx["gas"] = w3.eth.estimate_gas(tx) * 6 // 5  # type: ignore[arg-type]
+        tx["gas"] = w3.eth.estimate_gas(tx) * 6 // 5  # type: ignore[arg-type]  # web3's TxParams TypedDict does not accept a plain dict
         tx_hash = w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
     except Exception as exc:  # web3 raises many unrelated types; the caller needs one
         raise DeploymentError(f"deploying {name} failed: {exc}") from exc
-    if receipt["status"] != 1 or to_checksum_address(receipt["contractAddress"]) != expected:
+    created = receipt["contractAddress"]
+    if receipt["status"] != 1 or created is None or to_checksum_address(created) != expected:
         raise DeploymentError(
             f"deploying {name}: status {receipt['status']}, address {receipt['contractAddress']} (expected {expected})"
         )
@@ -185,7 +147,7 @@ def _create(
 
 def _check_wiring(w3: Web3, d: Deployment) -> None:
     def contract(name: str) -> Any:
-        return w3.eth.contract(address=d.addresses[name], abi=load(name).abi)
+        return w3.eth.contract(address=d.address(name), abi=load(name).abi)
 
     checks = {
         "JobLedger.wiring": (tuple(contract("JobLedger").functions.wiring().call()), (d.registry, d.settlement)),

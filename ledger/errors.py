@@ -6,6 +6,7 @@ boundary, so callers catch `LedgerError` and never a library's exception::
     LedgerError
     ├── ConnectionFailed          the node cannot be reached, or is not the chain expected
     ├── DeploymentError           deployment.json is missing, malformed, or names no such contract
+    ├── ProtocolValueError        a job kind, amount, attestation field or signature the protocol refuses
     ├── KeystoreError             an account cannot be loaded from the keystore
     ├── TransactionError          a transaction could not be carried through
     │   ├── TransactionRejected   the node refused it (underpriced, not permitted, bad nonce, ...)
@@ -40,6 +41,10 @@ class ConnectionFailed(LedgerError):
 
 class DeploymentError(LedgerError):
     """deployment.json is missing or malformed, or names no such contract."""
+
+
+class ProtocolValueError(LedgerError, ValueError):
+    """A job kind, token amount, attestation field or signature that docs/protocol.md refuses (also a ValueError)."""
 
 
 class KeystoreError(LedgerError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -59,7 +60,7 @@ class Keystore:
 
     def create(self, name: str, password: str, scrypt_n: int = STRONG_SCRYPT_N) -> LocalAccount:
         """Generate a new key, store it encrypted, return the account."""
-        account = Account.create()
+        account: LocalAccount = Account.create()
         self.save(name, account.key, password, scrypt_n)
         return account
 
@@ -73,7 +74,7 @@ class Keystore:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(encrypted, f)
-        return Account.from_key(private_key).address
+        return str(Account.from_key(private_key).address)
 
     def address(self, name: str) -> str:
         """The checksummed address of key `name`, without decrypting it."""
@@ -82,13 +83,15 @@ class Keystore:
     def unlock(self, name: str, password: str) -> LocalAccount:
         """Decrypt key `name`; raises KeystoreError on a wrong password."""
         try:
-            return Account.from_key(Account.decrypt(self._read(name), password))
+            account: LocalAccount = Account.from_key(Account.decrypt(self._read(name), password))
+            return account
         except ValueError:
             raise KeystoreError(f"wrong password for key {name!r}") from None
 
-    def _read(self, name: str) -> dict:
+    def _read(self, name: str) -> dict[str, Any]:
         try:
-            return json.loads(self.path(name).read_text())
+            document: dict[str, Any] = json.loads(self.path(name).read_text())
+            return document
         except FileNotFoundError:
             raise KeystoreError(f"no key {name!r} in {self.folder}") from None
         except (OSError, ValueError) as exc:

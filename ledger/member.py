@@ -10,14 +10,14 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, Settlement
 from ledger.client import TransactionSender, connect
-from ledger.client.deployment import DeploymentInfo, load_deployment
+from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)
 class MemberLedger:
     """Everything a member calls on chain, signed with its own key."""
 
-    deployment: DeploymentInfo
+    deployment: Deployment
     sender: TransactionSender
     consortium: Consortium
     token: CustosToken
@@ -35,13 +35,13 @@ class MemberLedger:
     def open(
         cls,
         rpc: str,
-        deployment: Path | DeploymentInfo,
+        deployment: Path | Deployment,
         account: LocalAccount | bytes,
         *,
         receipt_timeout: float = 60.0,
     ) -> MemberLedger:
         """Connect to `rpc` (a JSON-RPC URL) for the consortium in `deployment` as `account`."""
-        info = deployment if isinstance(deployment, DeploymentInfo) else load_deployment(deployment)
+        info = deployment if isinstance(deployment, Deployment) else Deployment.load(deployment)
         account = account if isinstance(account, LocalAccount) else Account.from_key(account)
         w3 = connect(rpc, chain_id=info.chain_id)
         sender = TransactionSender(w3, account, receipt_timeout=receipt_timeout)

@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
-# eth-hash directly: eth_utils.keccak's argument dispatch costs 4x the hash itself on 32-64 byte inputs.
-from eth_hash.auto import keccak
+# eth-hash directly: eth_utils.keccak's argument dispatch costs 4x the hash itself on 32-64 byte inputs;
+# and safe-pysha3's C Keccak itself when present (eth-hash's own dispatch doubles the cost again).
+try:
+    from _pysha3 import keccak_256
+
+    def keccak(data: bytes) -> bytes:
+        """keccak256 of `data`."""
+        digest: bytes = keccak_256(data).digest()
+        return digest
+
+except ImportError:  # pragma: no cover - safe-pysha3 is a dependency; eth-hash's backend is the fallback
+    from eth_hash.auto import keccak  # type: ignore[assignment]  # eth-hash's keccak has the same call shape as the C one above
 
 EMPTY_ROOT = b"\x00" * 32
 
@@ -68,6 +79,19 @@ class MerkleTree:
                 path.append(layer[sibling])
             index //= 2
         return path
+
+    def proofs(self) -> list[tuple[bytes, ...]]:
+        """Every leaf's proof at once (the same as `proof(i)` for each i, built a layer at a time)."""
+        count = len(self)
+        columns: list[list[bytes | None]] = []
+        for depth, layer in enumerate(self.layers[:-1]):
+            size = len(layer)
+            # Node j's sibling is node j ^ 1 (none for an odd node carried up); leaf i sits under node i >> depth.
+            siblings = [layer[j ^ 1] if j ^ 1 < size else None for j in range(size)]
+            column = list(chain.from_iterable(repeat(s, 1 << depth) for s in siblings))
+            columns.append(column[:count])
+        proofs = list(zip(*columns)) if columns else [() for _ in range(count)]
+        return [p if None not in p else tuple(x for x in p if x is not None) for p in proofs]
 
 
 def verify(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from eth import constants
 from eth._utils.address import generate_contract_address
+from eth.abc import SignedTransactionAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.vm.forks import CancunVM
@@ -54,7 +55,7 @@ def run_smoke() -> SmokeResult:
     artifact = load("Beacon")
     beacon = Web3().eth.contract(abi=artifact.abi)
 
-    def signed(nonce: int, to: bytes, data: bytes):
+    def signed(nonce: int, to: bytes, data: bytes) -> SignedTransactionAPI:
         return (
             chain.get_vm()
             .create_unsigned_transaction(nonce=nonce, gas_price=10**9, gas=2_000_000, to=to, value=0, data=data)
@@ -63,7 +64,8 @@ def run_smoke() -> SmokeResult:
 
     address = generate_contract_address(sender, 0)
     ping = bytes.fromhex(beacon.encode_abi("ping", [42])[2:])
-    _, receipts, computations = chain.mine_all([signed(0, b"", artifact.bytecode), signed(1, address, ping)])
+    transactions = [signed(0, b"", artifact.bytecode), signed(1, address, ping)]
+    _, receipts, computations = chain.mine_all(transactions)  # type: ignore[attr-defined]  # a MiningChain, typed BaseChain
     for computation in computations:
         computation.raise_if_error()
     count_call = bytes.fromhex(beacon.encode_abi("count", [])[2:])
@@ -71,6 +73,6 @@ def run_smoke() -> SmokeResult:
     call = chain.get_vm().create_unsigned_transaction(
         nonce=2, gas_price=0, gas=100_000, to=address, value=0, data=count_call
     )
-    raw = chain.get_transaction_result(SpoofTransaction(call, from_=sender), chain.header)
+    raw = chain.get_transaction_result(SpoofTransaction(call, from_=sender), chain.header)  # type: ignore[attr-defined]  # as above
     deploy_gas = receipts[0].gas_used
     return SmokeResult(address=to_checksum_address(address), count=int.from_bytes(raw, "big"), deploy_gas=deploy_gas)

@@ -25,9 +25,9 @@ from eth_account import Account
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ledger.chain.setup import DEV_CONSORTIUM, init_chain  # noqa: E402
-from ledger.chain.status import chain_status  # noqa: E402
-from ledger.keystore import DEV_PASSWORD, Keystore  # noqa: E402
+from ledger.chain.setup import DEV_CONSORTIUM, init_chain
+from ledger.chain.status import chain_status
+from ledger.keystore import DEV_PASSWORD, Keystore
 
 BATCH = 8
 

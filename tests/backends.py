@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
+
+from tests.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FOUNDRY_NPM = REPO_ROOT / "contracts" / "node_modules" / "@foundry-rs"
@@ -63,11 +64,9 @@ def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
     )
     try:
         w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 30}))
-        deadline = time.monotonic() + 30
-        while not w3.is_connected():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"anvil did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.05)
+        wait_for(lambda: proc.poll() is not None or w3.is_connected(), 30, f"anvil to answer on port {port}")
+        if proc.poll() is not None:
+            raise RuntimeError(f"anvil did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
         for account in accounts:
             w3.provider.make_request("anvil_setBalance", [account.address, hex(FUNDING_WEI)])
         yield w3
@@ -81,7 +80,7 @@ def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
 
 
 # One entry per backend: anvil, and the embedded py-evm node in-process and over HTTP.
-from tests.ledger.chain.embedded_backends import embedded_http, embedded_inprocess  # noqa: E402
+from tests.ledger.chain.embedded_backends import embedded_http, embedded_inprocess  # noqa: E402  # pytest plugin: the embedded backends need the fixtures defined above
 
 BACKENDS: dict[str, BackendFactory] = {
     "anvil": anvil,

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from compute.jobs.synthetic_credit import generate
 from custos.demo import Demo, DemoConfig
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
+from tests.waiting import RunnerProgress, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -59,7 +59,7 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
             "--compute",
             compute,
             "--budget",
-            "100",
+            "100.25",
             "--key-bits",
             "512",
             "--epochs",
@@ -70,24 +70,28 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         assert opened.returncode == 0, opened.stderr
         assert opened.stdout.startswith("job 0 opened")
 
-        run.start_runners(0)
+        runners = run.start_runners(0)
         jobs = members["regulator"].jobs
-        while not (jobs.has_consented(0, 0) and jobs.has_consented(0, 2)):
-            time.sleep(0.2)
-        time.sleep(1.0)  # runners keep polling: the explicit-policy source must still be waiting
+        wait_for(lambda: jobs.has_consented(0, 0) and jobs.has_consented(0, 2), 120, "the runner-policy consents")
+        # The invoice firm's runner has seen the job and holds back: its source waits for an explicit consent.
+        invoice = RunnerProgress(runners["invoice-firm"])
+        waiting = wait_for(lambda: invoice.stage("awaiting-consent"), 60, "the invoice firm's runner to hold back")
+        assert waiting["detail"].startswith("source 1:") and "consent" not in [e["stage"] for e in invoice.events]
         assert not jobs.has_consented(0, 1) and jobs.job(0).status == JobStatus.OPEN
         shown = json.loads(custos("job", "show", "0", "-w", str(parties / "bank"), "--json").stdout)
         assert shown["status"] == "OPEN" and [s["id"] for s in shown["sources"]] == [0, 1, 2]
+        assert (shown["kind"], shown["budget"], shown["sources"][0]["price"]) == ("HETERO_LR", "100.25", "10")
         consent = custos("job", "consent", "0", "-w", str(parties / "invoice-firm"))
         assert consent.returncode == 0 and "consented: job 0, source 1" in consent.stdout
 
         assert run.wait_final(members["regulator"], 0) == JobStatus.FINALIZED
 
         balance = custos("payout", "balance", "-w", str(parties / "invoice-firm"))
-        assert balance.returncode == 0 and "credit 0.000000" not in balance.stdout
+        assert balance.returncode == 0 and "credit 0 CST" not in balance.stdout
         withdrawn = custos("payout", "withdraw", "-w", str(parties / "invoice-firm"))
         assert withdrawn.returncode == 0 and withdrawn.stdout.startswith("withdrew ")
-        assert "credit 0.000000" in custos("payout", "balance", "-w", str(parties / "invoice-firm")).stdout
+        assert withdrawn.stdout.split()[1] in balance.stdout  # the exact credit, every digit, went out
+        assert "credit 0 CST" in custos("payout", "balance", "-w", str(parties / "invoice-firm")).stdout
     finally:
         run.stop()
 
@@ -98,9 +102,19 @@ def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(t
         (("job", "consent", "0", "-w", "/nonexistent/ws"), "no workspace"),
         (
             ("job", "open", "fedavg", "--sources", "0,1", "--compute", "0x0", "--budget", "1", "-w", "/x"),
-            "not runnable",
+            "not opened from the CLI",
         ),
         (("source", "register", "x.csv", "-w", "/x", "--kinds", "NOPE"), "unknown job kind"),
+        (("source", "register", "x.csv", "-w", "/x", "--price", "nan"), "not a plain decimal number"),
+        (("source", "register", "x.csv", "-w", "/x", "--price", "-1"), "negative"),
+        (
+            ("job", "open", "hetero-lr", "--sources", "0,1", "--compute", "0x0", "--budget", "1e3", "-w", "/x"),
+            "not a plain decimal number",
+        ),
+        (
+            ("job", "open", "hetero-lr", "--sources", "0,1", "--compute", "0x0", "--budget", "0." + "0" * 18 + "1"),
+            "more than the 18 decimals",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_not_a_traceback(args: tuple[str, ...], message: str) -> None:

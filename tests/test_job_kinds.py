@@ -10,9 +10,10 @@ import pytest
 
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
-from custos.demo import PSI, SECURE_STATS, Demo, DemoConfig
+from custos.demo import Demo, DemoConfig
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
+from ledger.protocol import JobKind, parse_amount
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -52,7 +53,7 @@ def column(run: Demo, party: str, name: str) -> tuple[list[str], np.ndarray]:
 
 def test_psi_job_gives_the_bank_the_exact_intersection_and_is_committed_and_verified(consortium) -> None:
     run, members, sources = consortium
-    job_id = run.open_with(members["bank"], PSI, {"protocol": PSI_PROTOCOL, "sources": [0, 1]}, (0, 1))
+    job_id = run.open_with(members["bank"], JobKind.PSI, {"protocol": PSI_PROTOCOL, "sources": [0, 1]}, (0, 1))
     run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))
 
     assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
@@ -72,7 +73,7 @@ def test_secure_sum_job_gives_the_exact_statistics_of_two_private_columns(consor
         "sources": [0, 2],
         "columns": {"0": "years_in_business", "2": "card_revenue"},
     }
-    job_id = run.open_with(members["bank"], SECURE_STATS, document, (0, 2))
+    job_id = run.open_with(members["bank"], JobKind.SECURE_STATS, document, (0, 2))
     run.start_runners(job_id, parties=("bank", "card-network", "compute-node"))
 
     assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
@@ -94,7 +95,6 @@ def test_fedavg_job_trains_over_secure_aggregation_and_commits_its_shapley_table
     from compute.jobs.commitment import commit_csv, new_secret
     from compute.jobs.synthetic_credit import generate
     from compute.jobs.workspace import SourceFile, Workspace
-    from custos.demo import TOKEN
     from ledger.bindings import SourceSpec
 
     run, members, _ = consortium
@@ -111,7 +111,7 @@ def test_fedavg_job_trains_over_secure_aggregation_and_commits_its_shapley_table
         secret = new_secret()
         c = commit_csv(path, "id", secret)
         registered = members[name].registry.register_source(
-            SourceSpec(c.schema_hash, c.root, c.row_count, "file://horizontal.csv", 1 * TOKEN, 1 << 3)
+            SourceSpec(c.schema_hash, c.root, c.row_count, "file://horizontal.csv", parse_amount(1), JobKind.FEDAVG.bit)
         )
         workspace.add_source(SourceFile(registered.source_id, path, "id", secret, "y"))
         source_ids.append(registered.source_id)
@@ -122,7 +122,7 @@ def test_fedavg_job_trains_over_secure_aggregation_and_commits_its_shapley_table
         "validation": "validation.csv",
         "fedavg": {"rounds": 3, "learning_rate": 0.3, "stage_timeout": 5.0},
     }
-    job_id = run.open_with(members["bank"], 3, document, tuple(source_ids))
+    job_id = run.open_with(members["bank"], JobKind.FEDAVG, document, tuple(source_ids))
     run.start_runners(job_id)
 
     assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compute.attestation import contribution_hash
 from compute.contribution.utility import UtilityTable
 from compute.errors import InvalidInput
 from compute.result import canonical_json
+from ledger.protocol import contribution_hash
 
 WEIGHT_SCALE = 10**6  # weights in parts per million of the contribution pool
 
 
-def to_weights(scores: Sequence[float], scale: int = WEIGHT_SCALE) -> list[int]:
+def to_weights(scores: Sequence[float] | np.ndarray, scale: int = WEIGHT_SCALE) -> list[int]:
     """Non-negative integer weights ∝ max(score, 0), summing to ≤ scale and > 0 (equal if no positive score)."""
     positive = np.clip(np.asarray(scores, dtype=np.float64), 0.0, None)
     if not np.all(np.isfinite(positive)):
@@ -42,7 +42,12 @@ class ContributionReport:
 
     @classmethod
     def build(
-        cls, table: UtilityTable, method: str, scores: Sequence[float], error_bound: float = 0.0, **details: object
+        cls,
+        table: UtilityTable,
+        method: str,
+        scores: Sequence[float] | np.ndarray,
+        error_bound: float = 0.0,
+        **details: object,
     ) -> ContributionReport:
         """A report with weights derived from the scores."""
         if len(scores) != len(table.sources):

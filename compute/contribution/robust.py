@@ -97,15 +97,26 @@ def robust_shapley(
     *,
     tol: float = 1e-9,
     owners: Sequence[str] | None = None,
+    groups: Sequence[Sequence[int]] | None = None,
     permutations: int = 200,
     seed: int = 0,
 ) -> RobustShapley:
-    """Shapley values of replica groups (exact up to EXACT_LIMIT groups), split equally per owner within each group."""
+    """Shapley values of replica groups (exact up to EXACT_LIMIT groups), split equally per owner within each group.
+
+    `owners` names each source's owner; without it every source counts as its own owner, so
+    an owner holding two sources of one group gets two shares of it. `groups` gives the
+    replica groups (a partition of the sources) found by other means, e.g. collinear model
+    scores; without it they are found from the utility (`replica_groups`).
+    """
     if sources < 1 or tol < 0:
         raise InvalidInput("robust Shapley needs at least one source and tol ≥ 0")
     if owners is not None and len(owners) != sources:
         raise InvalidInput(f"{len(owners)} owners for {sources} sources")
-    groups = replica_groups(sources, utility, tol, seed=seed)
+    if groups is None:
+        groups = replica_groups(sources, utility, tol, seed=seed)
+    elif sorted(k for g in groups for k in g) != list(range(sources)) or not all(groups):
+        raise InvalidInput(f"replica groups {groups} are not a partition of sources 0..{sources - 1}")
+    groups = sorted(sorted(g) for g in groups)
     representatives = [g[0] for g in groups]
 
     def group_utility(members: Iterable[int]) -> float:

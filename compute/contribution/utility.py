@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from eth_utils import keccak
 
@@ -59,15 +60,16 @@ class UtilityTable:
 
     def to_json(self) -> dict[str, object]:
         """Canonical form: entries sorted by coalition size, then members."""
-        entries = sorted(([sorted(k), v] for k, v in self.values.items()), key=lambda e: (len(e[0]), e[0]))
+        ordered = sorted(((sorted(k), v) for k, v in self.values.items()), key=lambda e: (len(e[0]), e[0]))
+        entries = [[members, value] for members, value in ordered]
         return {"sources": list(self.sources), "metric": self.metric, "entries": entries}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> UtilityTable:
+    def from_json(cls, data: Mapping[str, Any]) -> UtilityTable:
         """Parse `to_json` output."""
         try:
-            values = {frozenset(int(i) for i in members): float(v) for members, v in data["entries"]}  # type: ignore[union-attr]
-            return cls(tuple(data["sources"]), str(data["metric"]), values)  # type: ignore[arg-type]
+            values = {frozenset(int(i) for i in members): float(v) for members, v in data["entries"]}
+            return cls(tuple(str(s) for s in data["sources"]), str(data["metric"]), values)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"not a utility table: {exc}") from exc
 

@@ -103,3 +103,36 @@ def non_iid_parts(
         if not np.any(owners == owner):
             owners[rng.choice(len(y), size=max(1, len(y) // (10 * parts)), replace=False)] = owner
     return [(X[owners == k], y[owners == k]) for k in range(parts)]
+
+
+@dataclass(frozen=True)
+class RandomVerticalSplit:
+    """A random vertical partition of a data set's pooled features, with an 80/20 train/test cut of its rows."""
+
+    seed: int
+    guest_columns: np.ndarray
+    host_columns: tuple[np.ndarray, ...]
+    train: np.ndarray  # row indices the parties train on (the guest holds out part of them itself)
+    test: np.ndarray  # row indices nobody trains on
+
+    def parts(self, X: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """(guest features, host features) of the rows of X, by this split's columns."""
+        return X[:, self.guest_columns], tuple(X[:, c] for c in self.host_columns)
+
+
+def random_vertical_split(
+    features: int, rows: int, seed: int, max_hosts: int = 2, test_fraction: float = 0.2
+) -> RandomVerticalSplit:
+    """Columns dealt at random to a guest and 1..max_hosts hosts (each at least one), rows cut train/test."""
+    if not 1 <= max_hosts < features or not 0 < test_fraction < 1 or rows < 10:
+        raise InvalidInput("a random split needs 1 ≤ max_hosts < features, 0 < test_fraction < 1 and ≥ 10 rows")
+    rng = np.random.default_rng(seed)
+    hosts = int(rng.integers(1, max_hosts + 1))
+    columns = rng.permutation(features)
+    cuts = np.sort(rng.choice(np.arange(1, features), size=hosts, replace=False))
+    parts = np.split(columns, cuts)
+    order = rng.permutation(rows)
+    test = int(round(rows * test_fraction))
+    return RandomVerticalSplit(
+        seed, np.sort(parts[0]), tuple(np.sort(p) for p in parts[1:]), order[test:], order[:test]
+    )

@@ -1,24 +1,34 @@
-"""Differential privacy for FedAvg: clip each client's update, add Gaussian noise, account ε.
+"""Differential privacy for FedAvg: clip, encode, add discrete Gaussian noise shares, account ρ-zCDP.
 
-Each sampled client clips its update to L2 norm C and adds N(0, σ²C²/m) per coordinate (m =
-clients per round), so the secure sum carries N(0, σ²C²): the Gaussian mechanism on the sum,
-whose sensitivity to adding or removing one client is C. Accounting: Rényi DP of the
-Gaussian mechanism, α/(2σ²) per round, composed over rounds and converted with
-ε = min_α [T·α/(2σ²) + ln(1/δ)/(α−1)] (Mironov 2017). Client sampling would amplify privacy;
-it is ignored, so the reported ε is an upper bound. Assumes honest clients add their share of
-the noise (a client that drops its noise weakens the guarantee by its share).
+Mechanism. A client clips its round update to L2 norm C, encodes it in fixed point (2^F
+units, F = the FedAvg fraction bits) and, for every sum it joins, adds a fresh share of
+discrete Gaussian noise N_Z(0, σ_s²) per coordinate from `compute.dp` (exact, drawn from
+`secrets`). A sum with threshold t (at least t inputs, else nothing is released) gets shares of
+σ_s² = (σ·C·2^F)²/(t − 1) (σ² for a singleton): whoever knows one share (a client, its own)
+still faces the others' t − 1 shares, total variance (σ·C·2^F)², and the aggregator, who
+knows none, faces more. So each release that involves a client is, towards every single
+party, the Gaussian mechanism with noise multiplier σ on an L2 sensitivity of
+Δ = C·2^F + √d/2 (clipping, then rounding each coordinate by at most ½).
+
+Neighbouring runs differ in one client's updates (zero-out: replaced by zeros; membership
+is public). Accounting: each release is ρ = Δ²/(2σ_eff²)-zCDP (plus Kairouz et al.'s
+negligible term for sums of discrete Gaussians), ρ adds up over every release a client is
+in (training rounds and every coalition sum of the contribution phase), and the reported
+(ε, δ) is the worst client's, converted as in `compute.dp.accounting`. Client sampling would
+amplify privacy; it is ignored, so the figure is an upper bound. Assumes clients add their
+shares (one that omits its share weakens the guarantee towards the others by that share).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 
 import numpy as np
 
+from compute.dp import discrete_gaussian_vector, epsilon_from_rho, gaussian_sum_rho
 from compute.errors import InvalidInput
-
-_ORDERS = [1.25, 1.5, 1.75, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 256, 512]
 
 
 @dataclass(frozen=True)
@@ -44,16 +54,24 @@ def clip(update: np.ndarray, clip_norm: float) -> np.ndarray:
     return update if norm <= clip_norm else update * (clip_norm / norm)
 
 
-def noise_share(size: int, params: DPParams, clients_per_round: int, rng: np.random.Generator) -> np.ndarray:
-    """One client's share of the round's noise: N(0, σ²C²/m) per coordinate."""
-    return rng.normal(scale=params.noise_multiplier * params.clip_norm / math.sqrt(clients_per_round), size=size)
+def share_variance(params: DPParams, threshold: int, fraction_bits: int) -> Fraction:
+    """σ_s² in fixed-point units for one party's share in a sum of at least `threshold` inputs."""
+    total = Fraction(params.noise_multiplier) * Fraction(params.clip_norm) * (1 << fraction_bits)
+    return total * total / max(threshold - 1, 1)
 
 
-def epsilon(params: DPParams, rounds: int) -> float:
-    """(ε, δ)-DP spent by `rounds` noisy sums (RDP accounting, no sampling amplification)."""
-    if rounds < 0:
-        raise InvalidInput("rounds must be ≥ 0")
-    if rounds == 0:
-        return 0.0
-    sigma2 = params.noise_multiplier**2
-    return min(rounds * a / (2 * sigma2) + math.log(1 / params.delta) / (a - 1) for a in _ORDERS)
+def noise_share(size: int, params: DPParams, threshold: int, fraction_bits: int) -> np.ndarray:
+    """One party's fresh noise share for a sum of at least `threshold` inputs: N_Z(0, σ_s²) per coordinate."""
+    return discrete_gaussian_vector(share_variance(params, threshold, fraction_bits), size)
+
+
+def release_rho(params: DPParams, dims: int, threshold: int, fraction_bits: int) -> float:
+    """ρ (zCDP) that one noisy sum of at least `threshold` inputs costs each client in it, towards any one party."""
+    sensitivity = params.clip_norm * (1 << fraction_bits) + math.sqrt(dims) / 2
+    unknown = max(threshold - 1, 1)
+    return gaussian_sum_rho(sensitivity, float(share_variance(params, threshold, fraction_bits)), unknown, dims)
+
+
+def epsilon(params: DPParams, rho: float) -> float:
+    """The (ε, δ = params.delta) that a total of ρ-zCDP gives."""
+    return epsilon_from_rho(rho, params.delta)

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from compute.attestation import contribution_hash
 from compute.channel import Channel
 from compute.errors import InvalidInput
 from compute.fl.fedavg.client import client_role
@@ -30,6 +29,8 @@ from compute.result import hash_result
 from compute.session import PartyOutcome, Role, RoleOutput
 from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
 from compute.stats.protocol import StatsParams, party_role
+from ledger.protocol import JobKind as ChainKind
+from ledger.protocol import contribution_hash, kind_name
 
 ZERO32 = b"\x00" * 32
 
@@ -48,6 +49,7 @@ class JobKind(Protocol):
     """What every runnable job kind provides."""
 
     protocol: str
+    chain_kind: ChainKind  # the kind JobLedger records for jobs of this protocol
 
     def plan(
         self,
@@ -74,6 +76,7 @@ class VerticalKind:
     """PSI-aligned hetero-LR with Shapley weights (the flagship kind)."""
 
     protocol = vertical.PROTOCOL
+    chain_kind = ChainKind.HETERO_LR
 
     def plan(
         self,
@@ -120,6 +123,7 @@ class PsiKind:
     """RSA blind-signature PSI between two sources' owners; the first learns the intersection."""
 
     protocol = rsa.PROTOCOL
+    chain_kind = ChainKind.PSI
 
     def plan(
         self,
@@ -149,6 +153,7 @@ class StatsKind:
     """Secure statistics of one numeric column over several sources by additive sharing."""
 
     protocol = STATS_PROTOCOL
+    chain_kind = ChainKind.SECURE_STATS
 
     def plan(
         self,
@@ -185,6 +190,7 @@ class FedAvgKind:
     """
 
     protocol = FEDAVG_PROTOCOL
+    chain_kind = ChainKind.FEDAVG
 
     def plan(
         self,
@@ -207,6 +213,7 @@ class FedAvgKind:
         role: Role | None = None
         if me in clients:
             table = load_table(workspace.sources[sources[clients.index(me)]], label)
+            assert table.y is not None  # load_table refuses a file without the label column asked for
             role = client_role(table.x, table.y, server, clients, params)
         elif me == server:
             validation = load_table(
@@ -220,11 +227,13 @@ class FedAvgKind:
                 label,
             )
             spec = params.build_model(validation.x.shape[1])
+            labels = validation.y
+            assert labels is not None  # as above: the validation file has the label column
             role = server_role(
                 clients,
                 params,
                 validation.x.shape[1],
-                lambda m: auc(validation.y, spec.predict(m, validation.x)),
+                lambda m: auc(labels, spec.predict(m, validation.x)),
                 "auc",
                 clients,
             )
@@ -242,11 +251,20 @@ class FedAvgKind:
 KINDS: dict[str, JobKind] = {kind.protocol: kind for kind in (VerticalKind(), PsiKind(), StatsKind(), FedAvgKind())}
 
 
-def kind_of(doc: Mapping[str, Any]) -> JobKind:
-    """The kind named by a parameter document's `protocol`; InvalidInput for an unknown one."""
+def kind_of(doc: Mapping[str, Any], recorded: int) -> JobKind:
+    """The kind named by a parameter document's `protocol`, if it is the kind the chain recorded for the job.
+
+    InvalidInput for an unknown protocol, and for one of another kind: the sources consented
+    to the recorded kind only, so a PSI job's document must not make its parties run hetero-LR.
+    """
     kind = KINDS.get(str(doc.get("protocol")))
     if kind is None:
         raise InvalidInput(f"this runner cannot run {doc.get('protocol')!r} (it runs: {', '.join(KINDS)})")
+    if kind.chain_kind != recorded:
+        raise InvalidInput(
+            f"the parameters ask for {kind.protocol} ({kind.chain_kind.name}), "
+            f"but the job is a {kind_name(recorded)} job on chain"
+        )
     return kind
 
 

@@ -29,6 +29,8 @@ def save_results(runner: JobRunner) -> None:
     folder = runner.workspace.folder / "results"
     folder.mkdir(exist_ok=True)
     for job_id, outcome in runner.outcomes().items():
+        if outcome.result_hash is None:
+            continue  # a run without a result was aborted on chain; there is nothing to keep
         value = outcome.value
         if isinstance(value, dict):
             result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from compute.attestation import Attestation, AttestationDomain
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv
@@ -34,6 +33,7 @@ from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_end
 from ledger.bindings import JobStatus
 from ledger.errors import ContractRevert
 from ledger.member import MemberLedger
+from ledger.protocol import Attestation, AttestationDomain
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
 
@@ -236,14 +236,14 @@ class JobRunner:
             self._once(
                 job_id,
                 f"consent:{source_id}",
-                lambda s=source_id: self.member.jobs.consent(job_id, s),
+                lambda s=source_id: self.member.jobs.consent(job_id, s),  # type: ignore[misc]  # default binds the loop value
                 f"source {source_id} v{version}: data matches its commitment",
             )
 
     # -- protocol --
     def _plan(self, job_id: int, view: _JobView) -> tuple[JobKind, Plan]:
         document = self._params(job_id, view)
-        kind = kind_of(document)
+        kind = kind_of(document, view.job.kind)
         plan = kind.plan(document, self.address, dict(zip(view.source_ids, view.owners)), view.compute, self.workspace)
         if tuple(view.source_ids) != plan.source_ids:
             raise InvalidInput(f"job {job_id}: parameters name sources {plan.source_ids}, the job {view.source_ids}")
@@ -265,7 +265,9 @@ class JobRunner:
         with self._lock:
             if job_id not in self._mailboxes:
                 self._mailboxes[job_id] = Mailbox()
-                self._endpoint.register(job_id, self.address, self._mailboxes[job_id])
+                self._endpoint.register(
+                    job_id, self.address, self._mailboxes[job_id], roster=(*view.owners, *view.compute)
+                )
 
     def _release(self, job_id: int) -> None:
         with self._lock:
@@ -323,12 +325,12 @@ class JobRunner:
             self._abort(job_id, "PROTOCOL no contribution table")
             return
         weights, table_hash = contribution
+        result_hash = outcome.result_hash
+        assert result_hash is not None  # _run_protocol aborts a run without a result before committing
         self._once(
             job_id,
             "commit",
-            lambda: self.member.jobs.commit_result(
-                job_id, outcome.result_hash, outcome.transcript.root, weights, table_hash
-            ),
+            lambda: self.member.jobs.commit_result(job_id, result_hash, outcome.transcript.root, weights, table_hash),
             f"weights {weights}",
         )
 
@@ -347,7 +349,8 @@ class JobRunner:
             or (expected is not None and job.contribution_hash != expected)
         )
         if mismatch:
-            evidence = hash_result({"result_hash": outcome.result_hash.hex(), "root": outcome.transcript.root.hex()})
+            seen = (outcome.result_hash or b"").hex()
+            evidence = hash_result({"result_hash": seen, "root": outcome.transcript.root.hex()})
             self._once(
                 job_id,
                 "dispute",

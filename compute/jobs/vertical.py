@@ -24,7 +24,7 @@ from compute.fl.hetero_lr.arbiter import arbiter_role
 from compute.fl.hetero_lr.cipher import make_cipher
 from compute.fl.hetero_lr.guest import guest_role
 from compute.fl.hetero_lr.host import host_role
-from compute.fl.hetero_lr.schedule import HeteroLRParams, batch_count
+from compute.fl.hetero_lr.schedule import HeteroLRParams
 from compute.party import Address
 from compute.psi import rsa
 from compute.result import canonical_json
@@ -132,6 +132,7 @@ def guest(table: LocalTable, hosts: Sequence[Address], arbiter: Address, params:
         rows = table.rows_for(aligned)
         _send_json(ch, arbiter, SHAPE, {"rows": len(rows), "width": table.x.shape[1] + 1})
         cipher = make_cipher(params.lr.cipher, params.lr.n_bits, params.lr.obfuscation, params.lr.workers)
+        assert table.y is not None  # load_table(..., label_column) gave the guest its labels
         out = guest_role(cipher, table.x[rows], table.y[rows].astype(np.float64), hosts, arbiter, params.lr)(ch)
         return RoleOutput(out.value, out.result_hash, metadata={**out.metadata, "intersection": len(aligned)})
 
@@ -168,7 +169,6 @@ def arbiter(guest_address: Address, hosts: Sequence[Address], params: VerticalPa
         if len(rows) != 1:
             raise ProtocolViolation(guest_address, SHAPE, f"parties disagree on the aligned row count: {sorted(rows)}")
         cipher = make_cipher(params.lr.cipher, params.lr.n_bits, params.lr.obfuscation, params.lr.workers)
-        batches = batch_count(rows.pop(), params.lr)
-        return arbiter_role(cipher, guest_address, hosts, widths, batches)(ch)
+        return arbiter_role(cipher, guest_address, hosts, widths, params.lr.epochs)(ch)
 
     return role

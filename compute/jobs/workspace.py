@@ -150,4 +150,5 @@ class Workspace:
             raise InvalidInput(f"no parameter document 0x{params_hash.hex()} in {self.folder / 'params'}") from None
         if keccak(raw) != params_hash:
             raise InvalidInput(f"parameter document {path} does not match its hash")
-        return json.loads(raw)
+        document: dict[str, Any] = json.loads(raw)
+        return document

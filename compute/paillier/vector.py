@@ -87,7 +87,7 @@ class EncryptedVector:
         """Add plaintext floats (encoded at this vector's exponent)."""
         return self.add_encoded(encode(values, self.exponent))
 
-    def mul_plain(self, values: np.ndarray, exponent: int) -> EncryptedVector:
+    def mul_plain(self, values: np.ndarray | float, exponent: int) -> EncryptedVector:
         """Multiply element-wise by plaintext floats encoded at `exponent` (small signed integers)."""
         scalars = encode(np.broadcast_to(np.asarray(values, dtype=np.float64), (len(self),)), exponent)
         nsquare = gmpy2.mpz(self.public_key.nsquare)

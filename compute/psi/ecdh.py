@@ -1,10 +1,13 @@
 """PSI by commutative Diffie–Hellman over Curve25519 (the construction of FATE 2.0's PSI).
 
-Security assumption: semi-honest parties, decisional Diffie–Hellman on Curve25519's
-x-line, hash-to-u-coordinate modelled as a random oracle. Each id is hashed (SHA-256, with
-the job id as domain separator) to a 32-byte u-coordinate; X25519 with the party's clamped
-secret scalar is a scalar multiplication on the x-line, and scalar multiplications commute,
-so X25519(a, X25519(b, H(y))) = X25519(b, X25519(a, H(x))) exactly when x = y.
+Security assumption: semi-honest parties, decisional Diffie–Hellman in Curve25519's
+prime-order subgroup, the hash to the curve modelled as a random oracle. Each id is hashed to
+a curve point by RFC 9380's encoding for curve25519 (suite curve25519_XMD:SHA-512_ELL2_NU_,
+compute/psi/hash_to_curve.py; the job id is part of the domain separation tag), so every
+input is a point of the curve, never of its twist; X25519 with the party's clamped secret
+scalar (a multiple of 8, which clears the cofactor) is a scalar multiplication on the x-line,
+and scalar multiplications commute, so X25519(a, X25519(b, H(y))) = X25519(b, X25519(a, H(x)))
+exactly when x = y.
 
 The curve arithmetic is OpenSSL's X25519 through `cryptography` (already a dependency,
 maintained, constant-time, ~24 µs per scalar multiplication here against ~66 µs for
@@ -21,7 +24,6 @@ Flow (receiver R learns the intersection; sender S at most its size, if configur
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -31,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from compute.channel import Channel, Job
 from compute.errors import InvalidInput, MalformedMessage, NotAParty, ProtocolViolation
 from compute.party import Address, Party
+from compute.psi.hash_to_curve import encode_to_u
+from compute.psi.ids import PsiId, check_ids, id_text
 from compute.psi.parallel import map_batches, map_blob
 from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
 from compute.session import Role, RoleOutput, TransportFactory, run_in_process
@@ -42,8 +46,8 @@ POINT = 32
 
 
 def hash_to_u(job_id: int, ident: str) -> bytes:
-    """The u-coordinate an id hashes to in job `job_id`."""
-    return hashlib.sha256(b"custos/psi/x25519/v1" + job_id.to_bytes(32, "big") + ident.encode()).digest()
+    """The u-coordinate an id hashes to in job `job_id` (RFC 9380 encode_to_curve, cofactor left to X25519)."""
+    return encode_to_u(ident.encode(), f"CUSTOS-V02-CS02-with-curve25519_XMD:SHA-512_ELL2_NU_job-{job_id}".encode())
 
 
 def _hash_and_multiply(scalar: bytes, job_id: int, idents: Sequence[str]) -> bytes:
@@ -81,9 +85,10 @@ def points_of(blob: bytes) -> list[bytes]:
     return [blob[i : i + POINT] for i in range(0, len(blob), POINT)]
 
 
-def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> Role:
+def receiver_role(ids: Collection[PsiId], sender: Address, reveal_size: bool) -> Role:
     """The party that learns the intersection."""
-    idents = list(dict.fromkeys(ids))
+    originals = check_ids(ids, "this party")
+    idents = [id_text(i) for i in originals]
 
     def role(ch: Channel) -> RoleOutput:
         scalar = secrets.token_bytes(32)
@@ -93,7 +98,7 @@ def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> R
         doubled = points_of(check_points(ch.recv(sender, "doubled"), sender, "doubled"))
         if len(doubled) != len(idents):
             raise ProtocolViolation(sender, "doubled", f"returned {len(doubled)} points for {len(idents)}")
-        intersection = sorted(i for i, d in zip(idents, doubled, strict=True) if d in matches)
+        intersection = sorted(o for o, d in zip(originals, doubled, strict=True) if d in matches)
         if reveal_size:
             ch.send(sender, "size", json.dumps(len(intersection)).encode())
         return RoleOutput(intersection, hash_result(intersection), metadata={"rows": len(idents)})
@@ -101,9 +106,10 @@ def receiver_role(ids: Collection[str], sender: Address, reveal_size: bool) -> R
     return role
 
 
-def sender_role(ids: Collection[str], receiver: Address, reveal_size: bool) -> Role:
+def sender_role(ids: Collection[PsiId], receiver: Address, reveal_size: bool) -> Role:
     """The party that learns at most the intersection's size."""
-    idents = list(dict.fromkeys(ids))
+    originals = check_ids(ids, "this party")
+    idents = [id_text(i) for i in originals]
 
     def role(ch: Channel) -> RoleOutput:
         scalar = secrets.token_bytes(32)
@@ -124,7 +130,7 @@ def sender_role(ids: Collection[str], receiver: Address, reveal_size: bool) -> R
     return role
 
 
-def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Collection[str]]) -> None:
+def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Collection[PsiId]]) -> None:
     """Refuse inputs owned by anyone but the two parties, or a party without input."""
     for owner in inputs:
         if owner not in (receiver.address, sender.address):
@@ -132,6 +138,7 @@ def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Co
     for party in (receiver, sender):
         if party.address not in inputs:
             raise InvalidInput(f"no input for party {party.address}")
+        check_ids(inputs[party.address], party.address)
     if receiver.address == sender.address:
         raise InvalidInput("PSI needs two distinct parties")
 
@@ -139,7 +146,7 @@ def check_psi_inputs(receiver: Party, sender: Party, inputs: Mapping[Address, Co
 def psi_ecdh(
     receiver: Party,
     sender: Party,
-    inputs: Mapping[Address, Collection[str]],
+    inputs: Mapping[Address, Collection[PsiId]],
     *,
     job_id: int,
     reveal_size: bool = False,
@@ -147,7 +154,7 @@ def psi_ecdh(
     failure_log: FailureLog | None = None,
     record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
-) -> ProtocolResult[list[str]]:
+) -> ProtocolResult[list[PsiId]]:
     """Run ECDH PSI in this process: `receiver` learns the intersection, `sender` at most its size."""
     return run_psi(
         PROTOCOL,
@@ -171,7 +178,7 @@ def run_psi(
     holder_role: Callable[..., Role],
     receiver: Party,
     holder: Party,
-    inputs: Mapping[Address, Collection[str]],
+    inputs: Mapping[Address, Collection[PsiId]],
     *,
     job_id: int,
     reveal_size: bool,
@@ -179,7 +186,7 @@ def run_psi(
     failure_log: FailureLog | None,
     record_view: bool,
     transport: TransportFactory,
-) -> ProtocolResult[list[str]]:
+) -> ProtocolResult[list[PsiId]]:
     """Run a two-party PSI's roles in this process: `receiver` learns the intersection."""
     check_psi_inputs(receiver, holder, inputs)
     job = Job(job_id, protocol, {p.address: p.identity for p in (receiver, holder)}, timeout, record_view)
@@ -193,7 +200,7 @@ def run_psi(
 
 def psi_result(
     protocol: str, job_id: int, outcomes: Mapping, receiver: Address, sender: Address, reveal_size: bool
-) -> ProtocolResult[list[str]]:
+) -> ProtocolResult[list[PsiId]]:
     """Assemble the ProtocolResult of a two-party PSI run from both parties' outcomes."""
     transcript, result_hash = agreed(outcomes, protocol)
     r, s = outcomes[receiver], outcomes[sender]

@@ -1,7 +1,12 @@
 """Spreading independent batches of public-key work over the machine's cores.
 
-One process pool per process, started on first use (spawn: safe beside the threads that
-run parties and HTTP servers), reused by every party and every run in that process. Work
+One process pool per process, started on first use, reused by every party and every run in
+that process. Workers come from a forkserver: forking the caller itself is unsafe once other
+threads (parties, HTTP servers, the job runner) hold locks. multiprocessing would have the
+forkserver and each worker re-run the caller's `__main__` script (so a script without an
+`if __name__ == "__main__"` guard would start PSI again in every worker and crash); the server
+is told to preload our modules instead, and all workers are started at once while the script's
+path is withheld from their preparation data, so callers need no main guard. Work
 below `INLINE_BELOW` items runs in the caller, where a pool's start-up would cost more.
 """
 
@@ -10,6 +15,8 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -17,6 +24,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 INLINE_BELOW = 4096
 _pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def workers() -> int:
@@ -26,10 +34,21 @@ def workers() -> int:
 
 def _get_pool() -> ProcessPoolExecutor:
     global _pool
-    if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=workers(), mp_context=multiprocessing.get_context("spawn"))
-        atexit.register(_pool.shutdown, cancel_futures=True)
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["compute.psi.ecdh", "compute.psi.rsa"])
+            pool = ProcessPoolExecutor(max_workers=workers(), mp_context=context)
+            main = sys.modules["__main__"]
+            script = main.__dict__.pop("__file__", None)
+            try:  # every worker starts now, none of them told to import the caller's script
+                list(pool.map(abs, range(workers() * 2)))
+            finally:
+                if script is not None:
+                    main.__file__ = script
+            atexit.register(pool.shutdown, cancel_futures=True)
+            _pool = pool
+        return _pool
 
 
 def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:

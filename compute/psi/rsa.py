@@ -33,6 +33,7 @@ from compute.channel import Channel
 from compute.errors import MalformedMessage, ProtocolViolation
 from compute.party import Address, Party
 from compute.psi.ecdh import run_psi
+from compute.psi.ids import PsiId, check_ids, id_text
 from compute.psi.parallel import map_batches
 from compute.result import ProtocolResult, hash_result
 from compute.session import Role, RoleOutput, TransportFactory
@@ -145,9 +146,10 @@ def unpack(data: bytes, n: int, sender: Address, step: str) -> list[int]:
     return values
 
 
-def key_holder_role(ids: Collection[str], receiver: Address, reveal_size: bool) -> Role:
+def key_holder_role(ids: Collection[PsiId], receiver: Address, reveal_size: bool) -> Role:
     """The signer S: learns at most the intersection's size."""
-    idents = list(dict.fromkeys(ids))
+    originals = check_ids(ids, "this party")
+    idents = [id_text(i) for i in originals]
 
     def role(ch: Channel) -> RoleOutput:
         key = RsaKey.generate()
@@ -169,9 +171,10 @@ def key_holder_role(ids: Collection[str], receiver: Address, reveal_size: bool) 
     return role
 
 
-def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) -> Role:
+def receiver_role(ids: Collection[PsiId], key_holder: Address, reveal_size: bool) -> Role:
     """The receiver R: learns the intersection."""
-    idents = list(dict.fromkeys(ids))
+    originals = check_ids(ids, "this party")
+    idents = [id_text(i) for i in originals]
 
     def role(ch: Channel) -> RoleOutput:
         try:
@@ -195,7 +198,7 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
         tags = [t for batch in map_batches(_unblind, rows, n, ch.job.job_id) for t in batch]
         if None in tags:
             raise ProtocolViolation(key_holder, "signed", "a blind signature does not verify")
-        intersection = sorted(i for i, t in zip(idents, tags, strict=True) if t in theirs)
+        intersection = sorted(o for o, t in zip(originals, tags, strict=True) if t in theirs)
         if reveal_size:
             ch.send(key_holder, "size", json.dumps(len(intersection)).encode())
         return RoleOutput(intersection, hash_result(intersection), metadata={"rows": len(idents)})
@@ -206,7 +209,7 @@ def receiver_role(ids: Collection[str], key_holder: Address, reveal_size: bool) 
 def psi_rsa(
     receiver: Party,
     key_holder: Party,
-    inputs: Mapping[Address, Collection[str]],
+    inputs: Mapping[Address, Collection[PsiId]],
     *,
     job_id: int,
     reveal_size: bool = False,
@@ -214,7 +217,7 @@ def psi_rsa(
     failure_log: FailureLog | None = None,
     record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
-) -> ProtocolResult[list[str]]:
+) -> ProtocolResult[list[PsiId]]:
     """Run RSA blind-signature PSI in this process: `receiver` learns the intersection."""
     return run_psi(
         PROTOCOL,

@@ -41,22 +41,32 @@ def pair_seed(private: X25519PrivateKey, peer_public: bytes, index_a: int, index
     )
 
 
-def encode_vector(values: np.ndarray, fraction_bits: int, parties: int) -> np.ndarray:
-    """Fixed-point ints in Z_2^64; EncodingOverflow if n such values could wrap the signed range."""
+def encode_vector(values: np.ndarray, fraction_bits: int, parties: int, owner: str = "this client") -> np.ndarray:
+    """Fixed-point ints in Z_2^64; EncodingOverflow if n such values could wrap the signed range, or if
+    `fraction_bits` is 0 and a float entry is not integral (that would round it silently)."""
     array = np.asarray(values)
     if array.ndim != 1:
         raise EncodingOverflow("secure aggregation takes one-dimensional vectors")
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
-            raise EncodingOverflow("vector has NaN or infinite entries")
+            raise EncodingOverflow(f"the vector of {owner} has NaN or infinite entries")
+        if fraction_bits == 0 and not np.all(array == np.rint(array)):
+            raise EncodingOverflow(
+                f"the vector of {owner} holds non-integral floats but fraction_bits is 0: they would be rounded;"
+                " give fraction_bits > 0 (or leave it unset for the float default)"
+            )
         scaled = np.rint(array * float(1 << fraction_bits))
+    elif array.dtype.kind in "iu" and fraction_bits == 0 and array.dtype.itemsize <= 8 and array.dtype != np.uint64:
+        scaled = array.astype(np.int64)
     elif array.dtype.kind in "iu":
         scaled = array.astype(object) * (1 << fraction_bits) if array.size else array
     else:
         raise EncodingOverflow(f"cannot encode a vector of {array.dtype}")
     limit = (1 << 63) // max(parties, 1)
     if array.size and max(abs(int(np.max(scaled))), abs(int(np.min(scaled)))) >= limit:
-        raise EncodingOverflow(f"entries must stay below 2^63/{parties} after scaling by 2^{fraction_bits}")
+        raise EncodingOverflow(
+            f"the entries of {owner} must stay below 2^63/{parties} after scaling by 2^{fraction_bits}"
+        )
     return np.asarray(scaled, dtype=np.int64).view(np.uint64)
 
 

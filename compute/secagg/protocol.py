@@ -11,14 +11,23 @@ and whoever has not answered by then is dropped for good):
     "unmask"     S → U3: U3; each client answers with b-shares for U3 and key shares for U2 \\ U3
   4 "unmasked"   client → S                                           → U4, then S reconstructs
     "done"       S → U4: the result hash and the finishers
-Any stage with fewer than `threshold` clients aborts with TooManyDropouts: no partial sum.
+Stragglers (Bonawitz et al. semantics): a client that misses a stage's deadline is dropped from
+the round for good. The server sets its late messages aside unread and sends it "dropped" in
+place of the next message it awaits, so an honest but slow client learns the round ended
+without it and returns (in FedAvg, to take part in the next round) instead of timing out.
+Any stage with fewer than `threshold` clients aborts with TooManyDropouts naming the first
+client that missed the deadline: no partial sum.
+
+Floats are encoded in fixed point with `fraction_bits` bits (default `FLOAT_FRACTION_BITS` for
+float vectors, 0 for integer ones): each entry is rounded to a multiple of 2^-f, so the sum of n
+vectors is within n·2^-(f+1) of the real sum per entry; `fraction_bits=0` with non-integral
+floats is refused (EncodingOverflow), never silently rounded.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,7 +46,8 @@ from compute.transport import InProcessTransport
 
 PROTOCOL = "secure-aggregation-bonawitz"
 STAGES = ("advertise", "share", "masked", "unmask")
-STEPS = ("advertise", "roster1", "keyshares", "shared", "roster2", "masked", "unmask", "unmasked", "done")
+STEPS = ("advertise", "roster1", "keyshares", "shared", "roster2", "masked", "unmask", "unmasked", "done", "dropped")
+FLOAT_FRACTION_BITS = 32  # float vectors by default: entries rounded to 2^-33, sums within n·2^-33
 
 
 @dataclass(frozen=True)
@@ -79,15 +89,29 @@ def client_role(
     clients: Sequence[Address],
     server: Address,
     drop_at: str | None = None,
-    late_by: float = 0.0,
 ) -> Role:
-    """Client `me` (its index in `clients`); `drop_at` (a stage name) simulates a client that stops there."""
+    """Client `me` (its index in `clients`); `drop_at` (a stage name) simulates a client that stops there.
 
-    def stopped(ch: Channel) -> RoleOutput:
-        ch.expire(*map(params.step, STEPS))  # whatever peers still send us for this instance is stale
-        return RoleOutput(None, None, finishers=[ch.address], metadata={"rows": 0, "dropped_at": drop_at})
+    Its output's value is {"accepted": U3, the clients whose inputs are in the sum}; a client that
+    was dropped (or stopped) also gets "dropped_at", with "accepted" None unless its input was
+    already in U3 when it stopped.
+    """
 
     st = params.step
+
+    def stopped(ch: Channel, at: str, accepted: list[int] | None = None) -> RoleOutput:
+        ch.expire(*map(st, STEPS))  # whatever peers still send us for this instance is stale
+        return RoleOutput(
+            {"accepted": accepted, "dropped_at": at},
+            None,
+            finishers=[ch.address],
+            metadata={"rows": 0, "dropped_at": at},
+        )
+
+    def from_server(ch: Channel, step: str, wait: float) -> dict | None:
+        """The server's message at `step`, or None if it told us we were dropped."""
+        got, data = ch.recv_one_of(server, (st(step), st("dropped")), wait)
+        return None if got == st("dropped") else _json(data, server, got)
 
     def role(ch: Channel) -> RoleOutput:
         ch.reopen(*map(st, STEPS))  # an earlier instance with the same name may have closed them
@@ -97,9 +121,11 @@ def client_role(
             raise InvalidInput(f"vector of length {len(x)}, the job aggregates {params.dim}")
         mask_key = X25519PrivateKey.generate()
         if drop_at == "advertise":
-            return stopped(ch)
+            return stopped(ch, "advertise")
         ch.send(server, st("advertise"), mask_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
-        roster1 = _json(ch.recv(server, st("roster1"), wait), server, st("roster1"))
+        roster1 = from_server(ch, "roster1", wait)
+        if roster1 is None:
+            return stopped(ch, "advertise")
         try:
             keys = {int(i): bytes.fromhex(k) for i, k in roster1["keys"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -109,39 +135,39 @@ def client_role(
                 server, st("roster1"), "roster omits us, is below threshold or names unknown clients"
             )
         if drop_at == "share":
-            return stopped(ch)
+            return stopped(ch, "share")
         self_seed, held = _share_secrets(ch, me, mask_key, sorted(keys), params.threshold, clients, st("keyshares"))
         ch.send(server, st("shared"), b"{}")
-        u2 = _indices(
-            _json(ch.recv(server, st("roster2"), wait), server, st("roster2")), "clients", server, st("roster2")
-        )
+        roster2 = from_server(ch, "roster2", wait)
+        if roster2 is None:
+            return stopped(ch, "share")
+        u2 = _indices(roster2, "clients", server, st("roster2"))
         if me not in u2 or not set(u2) <= set(keys) or len(u2) < params.threshold:
             raise ProtocolViolation(server, st("roster2"), "U2 omits us, is below threshold or is not within U1")
         if drop_at == "masked":
-            return stopped(ch)
+            return stopped(ch, "masked")
         seeds = {v: masking.pair_seed(mask_key, keys[v], me, v) for v in u2 if v != me}
-        y = masking.masked_input(x, self_seed, me, seeds)
-        if late_by:
-            time.sleep(late_by)  # a straggler: its input reaches the server after the stage deadline
-            ch.send(server, st("masked"), y.tobytes())
-            return stopped(ch)
-        ch.send(server, st("masked"), y.tobytes())
-        request = _json(ch.recv(server, st("unmask"), wait), server, st("unmask"))
+        ch.send(server, st("masked"), masking.masked_input(x, self_seed, me, seeds).tobytes())
+        request = from_server(ch, "unmask", wait)
+        if request is None:
+            return stopped(ch, "masked")
         u3 = _indices(request, "clients", server, st("unmask"))
         if me not in u3 or not set(u3) <= set(u2) or len(u3) < params.threshold:
             raise ProtocolViolation(server, st("unmask"), "U3 omits us, is below threshold or is not within U2")
         held.update(_receive_shares(ch, me, u2, clients, st("keyshares")))
         if drop_at == "unmask":
-            return stopped(ch)
+            return stopped(ch, "unmask", u3)  # our input is in U3: the sum includes it
         answer = masking.unmask_shares(held, u3, [d for d in u2 if d not in u3])
         ch.send(
             server,
             st("unmasked"),
             json.dumps({k: {str(i): hex(s) for i, s in v.items()} for k, v in answer.items()}).encode(),
         )
-        done = _json(ch.recv(server, st("done"), wait), server, st("done"))
+        done = from_server(ch, "done", wait)
+        if done is None:
+            return stopped(ch, "unmask", u3)
         finishers = [clients[i] for i in _indices(done, "clients", server, st("done"))] + [server]
-        return RoleOutput(None, None, finishers=finishers, metadata={"rows": 1})
+        return RoleOutput({"accepted": u3}, None, finishers=finishers, metadata={"rows": 1})
 
     return role
 
@@ -182,9 +208,29 @@ def _receive_shares(
     return held
 
 
-def _require(survivors: Sequence[int], params: AggregationParams, server: Address, step: str) -> None:
-    if len(survivors) < params.threshold:
-        raise TooManyDropouts(server, step, f"{len(survivors)} clients left, threshold is {params.threshold}")
+def _next_stage(
+    ch: Channel,
+    before: Sequence[int],
+    after: Sequence[int],
+    params: AggregationParams,
+    clients: Sequence[Address],
+    step: str,
+) -> None:
+    """Tell the clients of `before` missing from `after` that the round goes on without them; abort below threshold.
+
+    The first client that missed the deadline is named as the party at fault, not the server.
+    """
+    missing = [i for i in before if i not in after]
+    if len(after) < params.threshold:
+        culprit = clients[missing[0]] if missing else ch.address
+        raise TooManyDropouts(
+            culprit,
+            step,
+            f"{len(after)} clients left, threshold is {params.threshold};"
+            f" missed the deadline: {', '.join(clients[i] for i in missing)}",
+        )
+    for i in missing:
+        ch.send(clients[i], params.step("dropped"), json.dumps({"stage": step}).encode())
 
 
 def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
@@ -202,12 +248,12 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
                 raise MalformedMessage(a, st("advertise"), f"a mask key of {len(k)} bytes, not 32")
         keys = {index[a]: k for a, k in got.items()}
         u1 = sorted(keys)
-        _require(u1, params, ch.address, st("advertise"))
+        _next_stage(ch, range(len(clients)), u1, params, clients, st("advertise"))
         for i in u1:
             ch.send(clients[i], st("roster1"), json.dumps({"keys": {str(j): keys[j].hex() for j in u1}}).encode())
         u2 = sorted(index[a] for a in ch.collect([clients[i] for i in u1], st("shared"), wait))
         ch.expire(st("shared"))
-        _require(u2, params, ch.address, st("shared"))
+        _next_stage(ch, u1, u2, params, clients, st("shared"))
         for i in u2:
             ch.send(clients[i], st("roster2"), json.dumps({"clients": u2}).encode())
         masked = {
@@ -219,7 +265,7 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
             if len(y) != params.dim:
                 raise MalformedMessage(clients[i], st("masked"), f"vector of length {len(y)}, expected {params.dim}")
         u3 = sorted(masked)
-        _require(u3, params, ch.address, st("masked"))
+        _next_stage(ch, u2, u3, params, clients, st("masked"))
         for i in u3:
             ch.send(clients[i], st("unmask"), json.dumps({"clients": u3}).encode())
         answers = {
@@ -228,7 +274,7 @@ def server_role(params: AggregationParams, clients: Sequence[Address]) -> Role:
         }
         ch.expire(st("unmasked"))
         u4 = sorted(answers)
-        _require(u4, params, ch.address, st("unmasked"))
+        _next_stage(ch, u3, u4, params, clients, st("unmasked"))
         dropped = [d for d in u2 if d not in u3]
         total = masking.unmask(masked, *_reconstruct(answers, u3, dropped, keys, clients, st("unmasked")), params.dim)
         value = masking.decode_vector(total, params.fraction_bits)
@@ -279,36 +325,40 @@ def secure_aggregate(
     *,
     job_id: int,
     threshold: int,
-    fraction_bits: int = 0,
+    fraction_bits: int | None = None,
     stage_timeout: float = 10.0,
     timeout: float = 60.0,
     failure_log: FailureLog | None = None,
     drop: Mapping[Address, str] | None = None,
-    late: Mapping[Address, float] | None = None,
     record_view: bool = False,
     transport: TransportFactory = InProcessTransport,
 ) -> ProtocolResult[dict]:
-    """Sum the clients' vectors at `server`; survives up to len(clients) − threshold dropouts.
+    """Sum the clients' vectors at `server`; survives up to len(clients) − threshold dropouts or stragglers.
 
-    `drop` (client → stage in STAGES) and `late` (client → seconds) make clients stop or straggle,
-    for tests and benchmarks of dropout handling.
+    `fraction_bits`: None picks FLOAT_FRACTION_BITS if any vector is float, else 0 (see the module
+    docstring for the precision). `drop` (client → stage in STAGES) makes clients stop there, for
+    tests and benchmarks of dropout handling.
     """
-    drop, late = dict(drop or {}), dict(late or {})
+    drop = dict(drop or {})
     order = [c.address for c in clients]
-    for owner in [*vectors, *drop, *late]:
+    for owner in [*vectors, *drop]:
         if owner not in order:
             raise NotAParty(owner, "is not a client of this aggregation")
-    if not 1 < threshold <= len(order) or server.address in order:
-        raise InvalidInput("need 1 < threshold ≤ clients and a server that is not a client")
-    dims = {len(np.asarray(v)) for v in vectors.values()}
-    if len(dims) != 1 or set(vectors) != set(order):
-        raise InvalidInput("every client needs a vector, all of one length")
+    if not 1 < threshold <= len(order) or server.address in order or len(set(order)) != len(order):
+        raise InvalidInput("need 1 < threshold ≤ clients, distinct clients and a server that is not a client")
+    if set(vectors) != set(order):
+        raise InvalidInput("every client needs a vector")
+    arrays = {a: check_vector(v, a) for a, v in vectors.items()}
+    dims = {len(v) for v in arrays.values()}
+    if len(dims) != 1:
+        raise InvalidInput(f"every vector must have one length, got lengths {sorted(dims)}")
+    if fraction_bits is None:
+        fraction_bits = FLOAT_FRACTION_BITS if any(v.dtype.kind == "f" for v in arrays.values()) else 0
     params = AggregationParams(threshold, dims.pop(), fraction_bits, stage_timeout)
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in [*clients, server]}, timeout, record_view)
-    roles = {
-        a: client_role(i, np.asarray(vectors[a]), params, order, server.address, drop.get(a), late.get(a, 0.0))
-        for i, a in enumerate(order)
-    }
+    for a, v in arrays.items():
+        masking.encode_vector(v, fraction_bits, len(order), owner=a)  # refuse before anything is sent
+    roles = {a: client_role(i, arrays[a], params, order, server.address, drop.get(a)) for i, a in enumerate(order)}
     roles[server.address] = server_role(params, order)
     outcomes = run_in_process(job, [*clients, server], roles, failure_log, transport)
     value = outcomes[server.address].value
@@ -327,5 +377,20 @@ def secure_aggregate(
         result_hash,
         transcript,
         (*meta, PartyMetadata(server.address, "server", 0)),
-        {"threshold": threshold, "fraction_bits": fraction_bits},
+        {"threshold": threshold, "fraction_bits": fraction_bits, "precision": len(order) * 2.0 ** -(fraction_bits + 1)},
     )
+
+
+def check_vector(vector: object, owner: Address) -> np.ndarray:
+    """One client's input as a non-empty 1-d numeric array; InvalidInput naming the owner otherwise."""
+    try:
+        array = np.asarray(vector)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"the vector of {owner} is not an array: {exc}") from exc
+    if array.ndim != 1 or array.size == 0:
+        raise InvalidInput(f"the vector of {owner} must be one-dimensional and non-empty, has shape {array.shape}")
+    if array.dtype.kind not in "iuf" or array.dtype == np.bool_:
+        raise InvalidInput(f"the vector of {owner} holds {array.dtype}, not numbers")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise InvalidInput(f"the vector of {owner} has NaN or infinite entries")
+    return array

@@ -1,7 +1,8 @@
 """Secure statistics among n parties: count, sum, mean, variance and histogram of their columns.
 
 Each party encodes its column in fixed point, computes local aggregates (count, Σx, Σx²,
-histogram counts), optionally adds its share of Laplace noise, splits the vector into n
+histogram counts), optionally adds its own full discrete Laplace noise (compute/stats/noise.py:
+ε-DP towards every single party, the receiver included), splits the vector into n
 additive shares (compute/stats/sharing.py) and sends one to each party ("shares"). Each
 party adds what it holds and sends that partial sum to the receiver ("partial"), who alone
 reconstructs. No party sees another's column or local aggregates; the receiver sees only
@@ -11,17 +12,18 @@ the totals. Security assumption: semi-honest parties, no collusion of all but on
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from compute.channel import Channel, Job
-from compute.errors import InvalidInput, MalformedMessage, NotAParty
+from compute.errors import EncodingOverflow, InvalidInput, MalformedMessage, NotAParty
 from compute.party import Address, Party
 from compute.result import PartyMetadata, ProtocolResult, agreed, hash_result
 from compute.session import Role, RoleOutput, TransportFactory, run_in_process
 from compute.stats.fixedpoint import DEFAULT_FRACTION_BITS, DEFAULT_MAX_ABS, encode
-from compute.stats.noise import laplace_share
+from compute.stats.noise import party_noise
 from compute.stats.sharing import MODULUS, add, check_headroom, share, to_signed
 from compute.transcript import FailureLog
 from compute.transport import InProcessTransport
@@ -45,16 +47,19 @@ class StatsParams:
         if self.epsilon is not None and (self.epsilon <= 0 or self.clip is None):
             raise InvalidInput("differential privacy needs epsilon > 0 and a clip range (lo, hi)")
 
-    def noise_scales(self) -> list[float]:
-        """Laplace scale per aggregate: ε split evenly over count, sum, sum of squares and histogram."""
+    def sensitivities(self) -> list[int]:
+        """How much one row can move each encoded aggregate: count 1, Σx and Σx² by the clip bound, histogram 1 (L1)."""
+        bound = max(abs(self.clip[0]), abs(self.clip[1])) if self.clip else self.max_abs
+        encoded = math.ceil(bound * (1 << self.fraction_bits))  # rounding may add up to ½ unit
+        return [1, encoded, encoded * encoded] + [1] * self.histogram_size
+
+    def noise_scales(self) -> list[Fraction]:
+        """Each party's discrete Laplace scale per aggregate (encoded units): ε split evenly over count, sum,
+        sum of squares and histogram, scale = sensitivity / (ε/4)."""
         if self.epsilon is None or self.clip is None:
-            return [0.0] * (3 + self.histogram_size)
-        eps = self.epsilon / 4
-        bound = max(abs(self.clip[0]), abs(self.clip[1]))
-        scale_f = 1 << self.fraction_bits
-        return [1 / eps, bound * scale_f / eps, bound * bound * scale_f * scale_f / eps] + [
-            1 / eps
-        ] * self.histogram_size
+            return [Fraction(0)] * (3 + self.histogram_size)
+        per_statistic = Fraction(self.epsilon) / 4
+        return [Fraction(d) / per_statistic for d in self.sensitivities()]
 
     @property
     def histogram_size(self) -> int:
@@ -68,6 +73,7 @@ class StatsParams:
             "fraction_bits": self.fraction_bits,
             "epsilon": self.epsilon,
             "epsilon_per_statistic": None if self.epsilon is None else self.epsilon / 4,
+            "noise": None if self.epsilon is None else "discrete Laplace, full scale from every party",
             "clip": list(self.clip) if self.clip else None,
         }
 
@@ -108,7 +114,7 @@ def local_aggregates(column: Sequence[float], params: StatsParams, parties: int)
                 hist[b] += 1
                 break
     values = [len(encoded), sum(encoded), sum(v * v for v in encoded), *hist]
-    values = [v + round(laplace_share(s, parties)) for v, s in zip(values, params.noise_scales(), strict=True)]
+    values = [v + party_noise(s) for v, s in zip(values, params.noise_scales(), strict=True)]
     check_headroom(values, parties)
     return values
 
@@ -178,6 +184,11 @@ def secure_stats(
     order = [p.address for p in parties]
     receiver = receiver or order[0]
     check_stats_inputs(order, columns, receiver)
+    for owner in order:
+        try:
+            encode(columns[owner], params.fraction_bits, params.max_abs)  # NaN, text, range: refused before sending
+        except (EncodingOverflow, TypeError) as exc:
+            raise InvalidInput(f"the column of {owner}: {exc}") from exc
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in parties}, timeout, record_view)
     roles = {a: party_role(columns[a], params, order, receiver) for a in order}
     outcomes = run_in_process(job, parties, roles, failure_log, transport)

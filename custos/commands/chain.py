@@ -26,38 +26,90 @@ def _password() -> str | None:
 
 
 @app.command()
-def init(
-    directory: Path = typer.Argument(..., help="New chain directory."),
-    consortium: Path | None = typer.Option(None, "--consortium", help="Consortium file (members, roles, validators)."),
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Key file to create (eth-account v3, encrypted), e.g. keys/bank.json."),
 ) -> None:
-    """Create keys, genesis and contracts; write deployment.json (dev consortium without --consortium)."""
+    """Generate this organisation's key on this machine; prints only its address (the consortium file's entry)."""
+    from eth_account import Account
+
+    from ledger.keystore import Keystore, KeystoreError, password_from_env
+
+    if out.suffix != ".json":
+        raise _fail("the key file name must end in .json")
+    try:
+        password = password_from_env()
+        address = Keystore(out.parent).save(out.stem, Account.create().key, password)
+    except KeystoreError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"key written to {out}")
+    typer.echo(f"address: {address}")
+
+
+@app.command()
+def init(
+    directory: Path | None = typer.Argument(None, help="Dev mode: new chain directory with every key made here."),
+    consortium: Path | None = typer.Option(
+        None, "--consortium", help="Consortium file: organisations' addresses and roles (no keys)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="With --consortium: where to write (or check) the bundle."),
+) -> None:
+    """Dev mode (`init DIR`): one machine makes every key. Consortium mode (`--consortium c.json --out bundle/`):
+    derive the genesis from the file and write a bundle with no secrets, or refuse a received bundle that differs."""
     from ledger.chain.errors import ChainError
     from ledger.chain.genesis import GenesisError
     from ledger.chain.setup import init_chain, load_consortium
+    from ledger.consensus.bundle import BundleError, write_bundle
     from ledger.keystore import KeystoreError
 
+    if consortium is not None:
+        target = out or directory
+        if target is None:
+            raise _fail("give the bundle directory: custos chain init --consortium c.json --out bundle/")
+        try:
+            existed = (target / "GENESIS").exists()
+            bundle = write_bundle(consortium, target)
+        except (BundleError, GenesisError, ChainError) as exc:
+            raise _fail(str(exc)) from None
+        verb = "matches the genesis derived here" if existed else "written"
+        typer.echo(f"bundle {target} {verb}: genesis 0x{bundle.genesis_hash.hex()}")
+        typer.echo(f"validators: {', '.join('0x' + v.hex() for v in bundle.spec.validators)}")
+        return
+    if directory is None:
+        raise _fail("give a directory (dev mode) or --consortium c.json --out bundle/")
     try:
-        password = _password()
-        if consortium is not None and password is None:
-            raise _fail("a real consortium needs a keystore password: set CUSTOS_KEYSTORE_PASSWORD(_FILE)")
-        result = init_chain(directory, load_consortium(consortium), password)
+        result = init_chain(directory, load_consortium(None), _password())
     except (ChainError, GenesisError, KeystoreError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"chain {result.chain_id} initialised in {result.path}")
     typer.echo(f"validators: {', '.join(result.validators)}")
     for name, address in result.members.items():
         typer.echo(f"member {name}: {address}")
-    if password is None:
+    typer.echo("development mode: every organisation's key was made on this machine, in one keystore")
+    if _password() is None:
         typer.echo("development keystore: password is the documented dev password (see ledger/keystore.py)")
 
 
 @app.command()
 def up(
-    directory: Path = typer.Argument(..., help="Chain directory made by `custos chain init`."),
+    directory: Path = typer.Argument(..., help="Chain directory: dev chain, or a consortium bundle."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8545, "--port"),
+    key: Path | None = typer.Option(None, "--key", help="This organisation's key file (consortium mode)."),
+    etcd: str | None = typer.Option(None, "--etcd", help="The consortium's etcd client URLs, comma-separated."),
+    etcd_ca: Path | None = typer.Option(None, "--etcd-cacert", help="CA bundle of the etcd members (TLS)."),
+    etcd_cert: Path | None = typer.Option(None, "--etcd-cert", help="This organisation's etcd client certificate."),
+    etcd_key: Path | None = typer.Option(None, "--etcd-key", help="The key of that certificate."),
+    etcd_user: str | None = typer.Option(
+        None, "--etcd-user", help="This organisation's etcd user (password in CUSTOS_ETCD_PASSWORD)."
+    ),
+    peers: str | None = typer.Option(
+        None, "--peers", help="Other nodes' JSON-RPC URLs, for history etcd no longer has."
+    ),
 ) -> None:
-    """Serve the chain's JSON-RPC over HTTP and seal blocks until stopped."""
+    """Serve the chain's JSON-RPC: alone (dev, quorum 1 of 1) or as one consortium member (--key, --etcd)."""
+    if key is not None or etcd is not None:
+        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key), peers, etcd_user)
+        return
     from ledger.chain.errors import ChainError
     from ledger.chain.node import Node
     from ledger.chain.server import ChainServer
@@ -76,17 +128,126 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        server.httpd.server_close()
+        server.stop()
         node.close()
 
 
+def _up_member(
+    directory: Path,
+    host: str,
+    port: int,
+    key: Path | None,
+    etcd: str | None,
+    tls_files: tuple[Path | None, Path | None, Path | None],
+    peers: str | None,
+    etcd_user: str | None,
+) -> None:
+    import threading
+
+    from eth_keys import keys
+
+    from ledger.chain.errors import ChainError
+    from ledger.chain.genesis import GenesisError
+    from ledger.consensus.bundle import BundleError
+    from ledger.consensus.etcd import EtcdTLS
+    from ledger.consensus.service import start_service
+    from ledger.keystore import Keystore, KeystoreError, password_from_env
+
+    if key is None or not etcd:
+        raise _fail("a consortium node needs both --key and --etcd")
+    tls = None
+    if any(tls_files):
+        if not all(tls_files):
+            raise _fail("etcd TLS needs --etcd-cacert, --etcd-cert and --etcd-key together")
+        tls = EtcdTLS(*(str(p) for p in tls_files))
+    credentials = None
+    if etcd_user:
+        if not os.environ.get("CUSTOS_ETCD_PASSWORD"):
+            raise _fail("--etcd-user needs the user's password in CUSTOS_ETCD_PASSWORD")
+        credentials = (etcd_user, os.environ["CUSTOS_ETCD_PASSWORD"])
+    try:
+        account = Keystore(key.parent).unlock(key.stem, password_from_env())
+        service = start_service(
+            directory,
+            keys.PrivateKey(account.key),
+            [u.strip() for u in etcd.split(",") if u.strip()],
+            host,
+            port,
+            tls,
+            peers=[u.strip() for u in (peers or "").split(",") if u.strip()],
+            etcd_credentials=credentials,
+        )
+    except (ChainError, GenesisError, BundleError, KeystoreError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    node = service.node
+    typer.echo(
+        f"custos consortium node {account.address} on chain {node.chain_id} at head {node.head.block_number}, "
+        f"serving {service.url}",
+        err=True,
+    )
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+
+
 @app.command()
-def status(rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC endpoint.")) -> None:
-    """Height, head, validators, membership contract, and a check of the head's seal."""
-    from ledger.chain.status import StatusError, chain_status
+def verify(
+    directory: Path = typer.Argument(..., help="Chain directory."),
+    full: bool = typer.Option(False, "--full", help="Re-execute every block from genesis, comparing every root."),
+) -> None:
+    """Verify a stored chain: links, header rules, seals and bodies; with --full, every state root too."""
+    from ledger.chain.errors import ChainError
+    from ledger.chain.node import Node
 
     try:
-        info = chain_status(rpc)
+        node = Node.open(directory, verify=False)
+        try:
+            height = node.verify_history(full=full, record=False, from_genesis=True)
+        finally:
+            node.close()
+    except ChainError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"chain verified{' by re-execution' if full else ''} up to block {height}")
+
+
+@app.command()
+def backup(
+    directory: Path = typer.Argument(..., help="Chain directory (its node may be running)."),
+    target: Path = typer.Argument(..., help="New directory for the copy (restore: use it as the chain directory)."),
+) -> None:
+    """Copy a chain directory consistently, even while its node is serving and sealing."""
+    from ledger.chain.backup import backup_chain
+    from ledger.chain.errors import ChainError
+
+    try:
+        backup_chain(directory, target)
+    except (ChainError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"backup of {directory} written to {target}")
+
+
+@app.command()
+def status(
+    rpc: str = typer.Option("http://127.0.0.1:8545", "--rpc", help="JSON-RPC endpoint(s), comma-separated."),
+) -> None:
+    """Single node: height, head, validators and a check of the head's seal. Consortium nodes: each node's
+    head, finality, the head's seal count against the quorum, etcd health, evidence, and whether they agree."""
+    from ledger.chain.status import StatusError, chain_status
+    from ledger.consensus.status import cluster_status, is_consortium_node
+
+    urls = [u.strip() for u in rpc.split(",") if u.strip()]
+    try:
+        if is_consortium_node(urls[0]):
+            report = cluster_status(urls)
+            typer.echo(json.dumps(report, indent=1))
+            if not report["ok"]:
+                raise typer.Exit(2)
+            return
+        info = chain_status(urls[0])
     except StatusError as exc:
         raise _fail(str(exc)) from None
     typer.echo(json.dumps(info, indent=1))

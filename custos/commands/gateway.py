@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from gateway.client import GatewayClient
 
 app = typer.Typer(
     name="gateway", help="The member gateway: signed-request API and audit explorer.", no_args_is_help=True
@@ -31,7 +35,7 @@ def _key(keystore: Path) -> bytes:
         raise _fail(str(exc)) from None
 
 
-def _client(url: str, keystore: Path):
+def _client(url: str, keystore: Path) -> GatewayClient:
     import httpx
 
     from gateway.client import GatewayClient
@@ -58,27 +62,68 @@ def up(
     runner: bool = typer.Option(False, "--runner", help="Supervise the job runner of --workspace (live progress)."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", help="PEM certificate: serve HTTPS (Secure cookie, HSTS)."
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    behind_https_proxy: bool = typer.Option(
+        False, "--behind-https-proxy", help="A TLS-terminating proxy on this host forwards to us: Secure cookie, HSTS."
+    ),
+    ip_rate: float = typer.Option(50.0, "--ip-rate", min=0.1, help="Requests/s per client IP (burst 4x)."),
+    caller_rate: float = typer.Option(30.0, "--caller-rate", min=0.1, help="Signed requests/s per member (burst 4x)."),
+    trusted_proxy: str = typer.Option(
+        "127.0.0.1", "--trusted-proxy", help="Proxy IPs whose X-Forwarded-For names the client (rate limits per IP)."
+    ),
 ) -> None:
     """Serve the gateway for the member whose key is in --keystore."""
     import uvicorn
 
     from gateway.chain import ChainGatewayError, open_gateway
     from gateway.runner_feed import supervise
+    from gateway.settings import RateLimits
 
     if (rpc is None) == (chain is None):
         raise _fail("give exactly one of --rpc URL or --chain DIR")
     if runner and workspace is None:
         raise _fail("--runner needs --workspace")
+    if (tls_cert is None) != (tls_key is None):
+        raise _fail("give both --tls-cert and --tls-key, or neither")
+    for pem in (tls_cert, tls_key):
+        if pem is not None and not pem.is_file():
+            raise _fail(f"no such file: {pem}")
+    https = tls_cert is not None or behind_https_proxy
     try:
         app_, close = open_gateway(
-            _key(keystore), rpc=rpc, chain=chain, deployment=deployment, state=state, workspace=workspace
+            _key(keystore),
+            rpc=rpc,
+            chain=chain,
+            deployment=deployment,
+            state=state,
+            workspace=workspace,
+            secure_cookie=https,
+            limits=RateLimits(
+                ip_rate=ip_rate,
+                ip_burst=int(4 * ip_rate) + 1,
+                caller_rate=caller_rate,
+                caller_burst=int(4 * caller_rate) + 1,
+            ),
         )
     except ChainGatewayError as exc:
         raise _fail(str(exc)) from None
     supervised = supervise(workspace, app_.state.services.progress) if runner and workspace else None
-    typer.echo(f"gateway on http://{host}:{port} (explorer: /explorer, API docs: /docs)")
+    scheme = "https" if tls_cert is not None else "http"
+    typer.echo(f"gateway on {scheme}://{host}:{port} (explorer: /explorer, API schema: /openapi.json)")
     try:
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            app_,
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+            proxy_headers=True,
+            forwarded_allow_ips=trusted_proxy,
+        )
     finally:
         if supervised is not None:
             supervised.terminate()

@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
+from custos.commands.params import amount, job_kind
 
 app = typer.Typer(name="job", help="Open, consent to, run and show jobs.", no_args_is_help=True)
-HETERO_LR = 4
 
 
 def _ids(text: str) -> list[int]:
@@ -22,10 +22,10 @@ def _ids(text: str) -> list[int]:
 
 @app.command("open")
 def open_job(
-    kind: str = typer.Argument(..., help="Job kind; the runner implements 'hetero-lr' (PSI-aligned)."),
+    kind: str = typer.Argument(..., help="Job kind; the CLI opens 'hetero-lr' (PSI-aligned) jobs."),
     sources: str = typer.Option(..., "--sources", help="Source ids, the label holder's first: 0,1,2."),
     compute: str = typer.Option(..., "--compute", help="Compute party addresses, comma-separated (first commits)."),
-    budget: float = typer.Option(..., "--budget", help="Escrow in settlement tokens."),
+    budget: int = typer.Option(..., "--budget", parser=amount, help="Escrow in settlement tokens (e.g. 12.5)."),
     workspace: Path = WORKSPACE,
     deadline: int = typer.Option(600, "--deadline", help="Seconds from now until a result is due."),
     epochs: int = typer.Option(4, "--epochs"),
@@ -37,9 +37,12 @@ def open_job(
     from compute.fl.hetero_lr.schedule import HeteroLRParams
     from compute.jobs.vertical import VerticalParams
     from compute.jobs.workspace import Workspace
+    from ledger.protocol import JobKind
 
-    if kind != "hetero-lr":
-        raise typer.BadParameter(f"the job runner implements 'hetero-lr'; {kind!r} is not runnable yet")
+    if job_kind(kind) is not JobKind.HETERO_LR:
+        raise typer.BadParameter(
+            f"`custos job open` opens hetero-lr jobs; {kind!r} jobs are not opened from the CLI yet"
+        )
     ids = _ids(sources)
     if len(ids) < 2:
         raise typer.BadParameter("--sources needs the label holder's source and at least one more")
@@ -48,10 +51,11 @@ def open_job(
         member = party.member()
         params = VerticalParams(ids[0], tuple(ids[1:]), lr=HeteroLRParams(epochs=epochs, n_bits=key_bits))
         digest = party.put_params(params.to_json())
-        amount = int(round(budget * 10**18))
-        member.token.approve(member.settlement.address, amount)
+        member.token.approve(member.settlement.address, budget)
         due = max(member.latest_timestamp(), int(time.time())) + deadline
-        opened = member.jobs.open_job(HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], amount, due)
+        opened = member.jobs.open_job(
+            JobKind.HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], budget, due
+        )
     typer.echo(
         f"job {opened.job_id} opened; parameters 0x{digest.hex()}; auto-consented: {list(opened.auto_consented)}"
     )
@@ -102,8 +106,9 @@ def run(
 def show(
     job_id: int = typer.Argument(...), workspace: Path = WORKSPACE, as_json: bool = typer.Option(False, "--json")
 ) -> None:
-    """The job as the chain holds it now."""
+    """The job as the chain holds it now (amounts in tokens, exact)."""
     from compute.jobs.workspace import Workspace
+    from ledger.protocol import format_amount, kind_name
 
     with user_errors():
         member = Workspace.load(workspace).member()
@@ -113,12 +118,13 @@ def show(
     view = {
         "job": job_id,
         "status": job.status.name,
-        "kind": job.kind,
+        "kind": kind_name(job.kind),
         "requester": job.requester,
-        "budget": job.budget,
+        "budget": format_amount(job.budget),
         "deadline": job.deadline,
         "sources": [
-            {"id": s, "version": v, "owner": o, "price": p} for s, v, o, p in zip(source_ids, versions, owners, prices)
+            {"id": s, "version": v, "owner": o, "price": format_amount(p)}
+            for s, v, o, p in zip(source_ids, versions, owners, prices)
         ],
         "compute": list(compute),
         "weights": list(weights),

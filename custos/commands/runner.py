@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 
+from custos.commands.failures import WORKSPACE
+
 app = typer.Typer(name="runner", help="Run this party's part of every job that involves it.", no_args_is_help=True)
 
 
 @app.command()
 def init(
-    workspace: Path = typer.Option(..., "--workspace", help="New workspace folder."),
+    workspace: Path = typer.Option(..., "--workspace", "-w", help="New workspace folder."),
     name: str = typer.Option(..., "--name", help="The organisation's key name in the keystore."),
     chain: Path | None = typer.Option(None, "--chain", help="Chain directory (keystore/ and deployment.json)."),
     keystore: Path | None = typer.Option(None, "--keystore", help="Keystore folder (default: CHAIN/keystore)."),
@@ -34,7 +36,7 @@ def init(
 
 @app.command()
 def up(
-    workspace: Path = typer.Option(..., "--workspace", help="The party's workspace folder (workspace.json)."),
+    workspace: Path = WORKSPACE,
     job: int | None = typer.Option(None, "--job", help="Only this job; exit once it is final."),
     port: int = typer.Option(0, "--port", help="Port of the party endpoint on 127.0.0.1 (0: any free port)."),
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout", help="Seconds to wait for a silent peer."),

@@ -7,23 +7,11 @@ from pathlib import Path
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
+from custos.commands.params import amount, kinds_mask
 
 app = typer.Typer(
     name="source", help="Register data sources (only commitments leave the machine).", no_args_is_help=True
 )
-KINDS = {"PSI": 0, "SECURE_STATS": 1, "SECURE_AGGREGATION": 2, "FEDAVG": 3, "HETERO_LR": 4}
-
-
-def kind_mask(kinds: str) -> int:
-    """The allowedKinds bitmask of a comma-separated list of kind names."""
-    mask = 0
-    for name in filter(None, (k.strip().upper() for k in kinds.split(","))):
-        if name not in KINDS:
-            raise typer.BadParameter(f"unknown job kind {name!r} (known: {', '.join(KINDS)})")
-        mask |= 1 << KINDS[name]
-    if not mask:
-        raise typer.BadParameter("name at least one job kind")
-    return mask
 
 
 @app.command()
@@ -32,8 +20,10 @@ def register(
     workspace: Path = WORKSPACE,
     id_column: str = typer.Option("id", "--id-column", help="Column holding the join key."),
     label_column: str | None = typer.Option(None, "--label-column", help="Column holding labels, if any."),
-    price: float = typer.Option(0.0, "--price", help="Price per use, in settlement tokens."),
-    kinds: str = typer.Option("HETERO_LR", "--kinds", help="Job kinds allowed, comma-separated."),
+    price: int = typer.Option("0", "--price", parser=amount, help="Price per use, in settlement tokens (e.g. 2.5)."),
+    kinds: int = typer.Option(
+        "hetero-lr", "--kinds", parser=kinds_mask, help="Job kinds allowed, comma-separated (e.g. psi,hetero-lr)."
+    ),
     policy: str = typer.Option(
         "runner",
         "--policy",
@@ -48,7 +38,7 @@ def register(
 
     if policy not in ("runner", "explicit", "auto"):
         raise typer.BadParameter("--policy is 'runner', 'explicit' or 'auto'")
-    mask = kind_mask(kinds)
+    mask = kinds
     with user_errors():
         party = Workspace.load(workspace)
         secret = new_secret()
@@ -58,7 +48,7 @@ def register(
             commitment.root,
             commitment.row_count,
             file.resolve().as_uri(),
-            int(round(price * 10**18)),
+            price,
             mask,
             True,
             mask if policy == "auto" else 0,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
 
 from gateway.audit import AuditReader
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Services
-from gateway.errors import ERROR_RESPONSES, NotFound, Unavailable
+from gateway.errors import ERROR_RESPONSES, Conflict, NotFound, Unavailable
+from gateway.ledger_views import BundleRefused
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
+from ledger.audit.trails import STATUSES
+from ledger.protocol import JobKind
 
-router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
 JobId = Path(ge=0, lt=2**256, description="On-chain job id")
 SourceId = Path(ge=0, lt=2**256, description="On-chain data source id")
@@ -42,16 +46,61 @@ def step_proof(audit: AuditReader, job_id: int, index: int) -> StepProof:
     return proof
 
 
-@router.get("/jobs", response_model=list[JobSummary], summary="Every job with status and participants")
-def list_jobs(member: CurrentMember, services: Services) -> list[JobSummary]:
-    """Every job, newest first."""
-    return reader(services).jobs()
+Status = Query(None, description="Only jobs in this status", pattern=f"^({'|'.join(STATUSES)})$")
+Kind = Query(None, description="Only jobs of this kind", pattern=f"^({'|'.join(kind.name for kind in JobKind)})$")
+Since = Query(None, ge=0, lt=2**63, description="Only jobs opened at or after this Unix time")
+Until = Query(None, ge=0, lt=2**63, description="Only jobs opened before this Unix time")
+Offset = Query(0, ge=0, lt=2**31, description="Skip this many results")
+Limit = Query(50, ge=1, le=200, description="At most this many results")
+
+
+@router.get("/jobs", response_model=list[JobSummary], summary="Jobs with status and participants, filtered, paged")
+def list_jobs(
+    member: CurrentMember,
+    services: Services,
+    status: str | None = Status,
+    kind: str | None = Kind,
+    since: int | None = Since,
+    until: int | None = Until,
+    offset: int = Offset,
+    limit: int = Limit,
+    verify: bool = Query(False, description="Verify each job of the page and set `verified`"),
+) -> list[JobSummary]:
+    """Jobs matching the filters, newest first, one page of them."""
+    audit = reader(services)
+    page = audit.jobs(status, kind, since, until)[offset : offset + limit]
+    return audit.verify_jobs(page) if verify else page
 
 
 @router.get("/jobs/{job_id}", response_model=JobTrail, summary="A job's verified timeline")
-def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobId) -> JobTrail:
-    """Each step of the job: who, when, which block, and whether it verified."""
-    return job_trail(reader(services), job_id)
+def read_job_trail(member: CurrentMember, services: Services, job_id: int = JobId) -> Response:
+    """Each step of the job: who, when, which block, whether it verified; terms, settlement, contributions."""
+    body = reader(services).job_trail_json(job_id)
+    if body is None:
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    return Response(body, media_type="application/json")  # serialised once per verification
+
+
+def bundle_response(audit: AuditReader, job_id: int) -> Response:
+    """The job's evidence bundle as a JSON download, 404 for no job, 409 when none can be written."""
+    try:
+        body = audit.job_bundle(job_id)
+    except BundleRefused as exc:
+        raise Conflict("bundle.unavailable", f"No evidence bundle: {exc}.") from None
+    if body is None:
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
+    disposition = f'attachment; filename="custos-job-{job_id}-evidence.json"'
+    return Response(body, media_type="application/json", headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/jobs/{job_id}/bundle",
+    summary="The job's evidence bundle (checked offline by `custos audit verify-bundle`)",
+    responses={200: {"content": {"application/json": {}}, "description": "docs/evidence-bundle.md, version 1"}},
+)
+def read_job_bundle(member: CurrentMember, services: Services, job_id: int = JobId) -> Response:
+    """Every header, seal, receipt and event an auditor needs to re-check the job with no node."""
+    return bundle_response(reader(services), job_id)
 
 
 @router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof, summary="The proof behind one step")
@@ -78,9 +127,11 @@ def read_member_trail(member: CurrentMember, services: Services, address: str = 
 
 
 @router.get("/sources", response_model=list[SourceSummary], summary="Data sources with commitment history and use")
-def list_sources(member: CurrentMember, services: Services) -> list[SourceSummary]:
-    """Every data source, its commitment versions and the jobs that used it."""
-    return reader(services).sources()
+def list_sources(
+    member: CurrentMember, services: Services, offset: int = Offset, limit: int = Limit
+) -> list[SourceSummary]:
+    """Data sources in id order, their commitment versions and the jobs that used them, one page."""
+    return reader(services).list_sources()[offset : offset + limit]
 
 
 @router.get("/payouts", response_model=list[PayoutSummary], summary="Credits and withdrawals per member")

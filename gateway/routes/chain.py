@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, Services
 from gateway.errors import ERROR_RESPONSES
 from gateway.schemas.chain import ChainStatus
 from gateway.schemas.fields import show
 
-router = APIRouter(prefix="/chain", tags=["chain"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/chain", tags=["chain"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
 
 @router.get("", response_model=ChainStatus, summary="Chain, contracts and audit index position")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import Services
 from gateway.schemas.domain import DomainPublic
 
-router = APIRouter(prefix="/domain", tags=["auth"])
+router = APIRouter(prefix="/domain", tags=["auth"], route_class=BoundedJsonRoute)
 
 
 @router.get("", response_model=DomainPublic, summary="The EIP-712 domain requests are signed in")

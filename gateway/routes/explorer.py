@@ -1,71 +1,39 @@
-"""The audit explorer: server-rendered pages for a regulator, behind an explorer session."""
+"""The audit explorer: sign-in and sign-out, a job's page, its proofs and its live stream.
+
+Pages are server-rendered for a regulator behind an explorer session; the lists (jobs,
+sources, members, payouts, search) are in `explorer_lists`.
+"""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import Services
-from gateway.errors import Unauthenticated
+from gateway.errors import NotFound, Unauthenticated
 from gateway.membership import Member
-from gateway.routes.audit import JobId, StepIndex, job_trail, reader, step_proof
-from gateway.routes.jobs import progress_response
+from gateway.pages import not_found, page, signed_out, viewer
+from gateway.routes.audit import JobId, StepIndex, bundle_response, reader, step_proof
+from gateway.routes.jobs import sse_response
 from gateway.schemas.audit import StepProof
-from gateway.services import GatewayServices
 from gateway.sessions import COOKIE
+from gateway.sse import job_events, last_event_id
 
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-templates.env.filters["tokens"] = lambda units: f"{units / 10**18:,.4f}"  # CustosToken has 18 decimals
-templates.env.filters["when"] = lambda unix: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
-router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False)
-
-
-def _viewer(request: Request, services: Services) -> Member | None:
-    session = services.sessions.lookup(request.cookies.get(COOKIE, ""))
-    return services.membership.member(session.address) if session else None
+router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
 
 
 def _viewer_or_refuse(request: Request, services: Services) -> Member:
-    viewer = _viewer(request, services)
-    if viewer is None:
+    who = viewer(request, services)
+    if who is None:
         raise Unauthenticated("auth.no_session", "Sign in first: run `custos gateway explorer-login` for a link.")
-    return viewer
+    return who
 
 
 Viewer = Annotated[Member, Depends(_viewer_or_refuse)]
-
-
-class _Names:
-    """Member names for the templates, read through the (cached) membership lookup."""
-
-    def __init__(self, services: GatewayServices) -> None:
-        self._membership = services.membership
-
-    def get(self, address: str) -> str | None:
-        member = self._membership.member(address)
-        return member.name if member else None
-
-
-def _party(address: str, names: _Names) -> str:
-    name = names.get(address)
-    return f"{name} ({address[:10]}…)" if name else address
-
-
-templates.env.filters["party"] = _party
-
-
-def _page(
-    request: Request, services: Services, template: str, viewer: Member | None, **context: object
-) -> HTMLResponse:
-    if viewer is None:
-        reason = "You are not signed in, or your membership has ended."
-        return templates.TemplateResponse(request, "signed_out.html", {"reason": reason}, status_code=401)
-    return templates.TemplateResponse(request, template, {"viewer": viewer, "names": _Names(services), **context})
 
 
 @router.get("/login")
@@ -73,56 +41,73 @@ def login(request: Request, services: Services, code: str = Query("", max_length
     """Exchange a one-time login code (from POST /sessions) for a session cookie."""
     redeemed = services.sessions.redeem(code)
     if redeemed is None:
-        reason = "This login link is unknown, used or expired."
-        return templates.TemplateResponse(request, "signed_out.html", {"reason": reason}, status_code=401)
+        return signed_out(request, "This login link is unknown, used or expired.")
     token, session = redeemed
     response = RedirectResponse("/explorer", status_code=303)
     max_age = int(session.expires_at - services.clock.now())
-    response.set_cookie(COOKIE, token, max_age=max_age, httponly=True, samesite="strict", path="/explorer")
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        path="/explorer",
+        secure=services.settings.secure_cookie,
+    )
     return response
 
 
-@router.get("", response_class=HTMLResponse)
-def index(request: Request, services: Services) -> HTMLResponse:
-    """Every job with its status and participants."""
-    viewer = _viewer(request, services)
-    jobs = services.audit.jobs() if viewer and services.audit else []
-    return _page(request, services, "index.html", viewer, jobs=jobs, indexed=services.audit is not None)
+@router.post("/logout")
+def logout(request: Request, services: Services) -> Response:
+    """End this browser's session on the server and drop its cookie."""
+    services.sessions.revoke(request.cookies.get(COOKIE, ""))
+    response = signed_out(request, "You are signed out: this session no longer works, even with its cookie.")
+    response.status_code = 200
+    response.delete_cookie(COOKIE, path="/explorer", secure=services.settings.secure_cookie, httponly=True)
+    return response
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job(request: Request, services: Services, job_id: int = JobId) -> HTMLResponse:
-    """A job's timeline: each step, who, when, block, verified or not, proof on demand."""
-    viewer = _viewer(request, services)
-    if viewer is None:
-        return _page(request, services, "job.html", None)
-    trail = job_trail(reader(services), job_id)
+    """A job's page: terms, who got how much and why, and each step with its checks."""
+    who = viewer(request, services)
+    if who is None:
+        return page(request, services, "job.html", None)
+    trail = reader(services).job_trail(job_id)
+    if trail is None:
+        return not_found(request, services, who, f"job #{job_id}", "No job with this id is on this consortium's chain.")
     history = services.progress.history(job_id)
-    running = bool(history) and not history[-1].terminal
-    return _page(request, services, "job.html", viewer, trail=trail, running=running)
+    return page(request, services, "job.html", who, trail=trail, progress=history[-1] if history else None)
+
+
+@router.get("/jobs/{job_id}/bundle")
+def bundle(who: Viewer, services: Services, job_id: int = JobId) -> Response:
+    """The job's evidence bundle, for the page's download button."""
+    return bundle_response(reader(services), job_id)
 
 
 @router.get("/jobs/{job_id}/steps/{index}/proof", response_model=StepProof)
-def proof(viewer: Viewer, services: Services, job_id: int = JobId, index: int = StepIndex) -> StepProof:
-    """One step's proof, for the page's script."""
+def proof(who: Viewer, services: Services, job_id: int = JobId, index: int = StepIndex) -> StepProof:
+    """One step's proof, for the page's script (and as a link)."""
     return step_proof(reader(services), job_id, index)
 
 
 @router.get("/jobs/{job_id}/progress")
-def progress(viewer: Viewer, services: Services, job_id: int = JobId) -> StreamingResponse:
-    """A running job's progress as server-sent events, for the page's script."""
-    return progress_response(services.progress, job_id)
+def progress(
+    who: Viewer,
+    services: Services,
+    job_id: int = JobId,
+    last_event: str | None = Header(None, alias="Last-Event-ID", max_length=20),
+) -> StreamingResponse:
+    """The job's live stream for its page: progress, chain-trail changes, heartbeats (SSE)."""
+    audit = services.audit
+    if not services.progress.history(job_id) and (audit is None or audit.job_trail(job_id) is None):
+        raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain or running here.")
 
+    async def trail() -> dict[str, object] | None:
+        found = await run_in_threadpool(audit.job_trail, job_id) if audit is not None else None
+        if found is None:
+            return None
+        return {"status": found.job.status, "steps": len(found.steps), "verified": found.verified}
 
-@router.get("/sources", response_class=HTMLResponse)
-def sources(request: Request, services: Services) -> HTMLResponse:
-    """Data sources with their commitment history and who used them."""
-    viewer = _viewer(request, services)
-    return _page(request, services, "sources.html", viewer, sources=reader(services).sources() if viewer else [])
-
-
-@router.get("/payouts", response_class=HTMLResponse)
-def payouts(request: Request, services: Services) -> HTMLResponse:
-    """Credits and withdrawals per member, as a chart and a table."""
-    viewer = _viewer(request, services)
-    return _page(request, services, "payouts.html", viewer, payouts=reader(services).payouts() if viewer else [])
+    return sse_response(job_events(services.progress, job_id, last_event_id(last_event), trail, idle=1.0))

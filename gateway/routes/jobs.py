@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Header, Path, status
 from fastapi.responses import StreamingResponse
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, Services, require_operator
 from gateway.errors import ERROR_RESPONSES, Forbidden, NotFound, Unavailable
 from gateway.membership import Member, Role
@@ -23,11 +23,14 @@ from gateway.schemas.jobs import (
     ResultBundlePublic,
     TransactionPublic,
 )
+from gateway.sse import job_events, last_event_id
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
 JobId = Path(ge=0, lt=2**256, description="On-chain job id")
-_SSE = {200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "A stream of ProgressPublic events"}
+}
 Requester = Annotated[Member, Depends(require_operator(Role.REQUESTER))]
 Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
 
@@ -79,21 +82,24 @@ def consent(body: ConsentCreate, member: Provider, ledger: Ledger, job_id: int =
     return TransactionPublic(tx_hash=show(receipt.tx_hash), block_number=receipt.block_number)
 
 
-async def sse_stream(bus: ProgressBus, job_id: int) -> AsyncIterator[str]:
-    """Format a job's progress events as server-sent events until its terminal event."""
-    async for event in bus.subscribe(job_id):
-        yield f"data: {json.dumps(event.as_dict())}\n\n"
+def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
+    """A server-sent-events response that proxies pass through unbuffered."""
+    return StreamingResponse(events, media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
 
-def progress_response(bus: ProgressBus, job_id: int) -> StreamingResponse:
+def progress_response(bus: ProgressBus, job_id: int, last_event: str | None) -> StreamingResponse:
     """The SSE response of one job, or 404 when this gateway runs no such job."""
     if not bus.history(job_id):
         raise NotFound("job.not_running", f"Job {job_id} has no progress on this gateway: it is not running here.")
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(sse_stream(bus, job_id), media_type="text/event-stream", headers=headers)
+    return sse_response(job_events(bus, job_id, last_event_id(last_event)))
 
 
 @router.get("/{job_id}/progress", response_class=StreamingResponse, responses=_SSE, summary="Live progress (SSE)")
-def stream_progress(member: CurrentMember, services: Services, job_id: int = JobId) -> StreamingResponse:
-    """Stream the job's progress events (past, then live) until it finishes or fails."""
-    return progress_response(services.progress, job_id)
+def stream_progress(
+    member: CurrentMember,
+    services: Services,
+    job_id: int = JobId,
+    last_event: str | None = Header(None, alias="Last-Event-ID", max_length=20, description="Resume after this id"),
+) -> StreamingResponse:
+    """Stream the job's progress events (past, then live) until it finishes or fails; heartbeats when idle."""
+    return progress_response(services.progress, job_id, last_event)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger
 from gateway.errors import ERROR_RESPONSES, NotFound
 from gateway.schemas.fields import show
 from gateway.schemas.members import MemberPublic, MemberRecord
 
-router = APIRouter(prefix="/members", tags=["members"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/members", tags=["members"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 MemberAddress = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="A member's address")
 
 

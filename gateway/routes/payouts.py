@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, require_operator
 from gateway.errors import ERROR_RESPONSES
 from gateway.membership import Member
 from gateway.schemas.fields import show
 from gateway.schemas.payouts import BalancePublic, WithdrawalPublic
 
-router = APIRouter(prefix="/payouts", tags=["payouts"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/payouts", tags=["payouts"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 Operator = Annotated[Member, Depends(require_operator())]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Path, status
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, require_operator
 from gateway.errors import ERROR_RESPONSES
 from gateway.membership import Member
@@ -14,7 +15,7 @@ from gateway.schemas.fields import show
 from gateway.schemas.jobs import TransactionPublic
 from gateway.schemas.proposals import ProposalCreate, ProposalPublic
 
-router = APIRouter(prefix="/proposals", tags=["governance"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/proposals", tags=["governance"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 ProposalId = Path(ge=0, lt=2**256, description="Proposal id")
 Operator = Annotated[Member, Depends(require_operator())]
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Path, status
 
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, require_operator
 from gateway.errors import ERROR_RESPONSES, NotFound
 from gateway.membership import Member, Role
@@ -14,7 +15,7 @@ from gateway.schemas.fields import hex32, show
 from gateway.schemas.sources import SourceCreate, SourcePublic, SourceRegisteredPublic, VersionCreate, VersionPublic
 from ledger.bindings import Source, SourceSpec
 
-router = APIRouter(prefix="/sources", tags=["sources"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/sources", tags=["sources"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
 SourceId = Path(ge=0, lt=2**256, description="On-chain data source id")
 Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]

@@ -10,12 +10,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from compute.transport import MessageEndpoint
+from compute.transport.endpoint import EnvelopeTooLarge, read_bounded
 from compute.transport.http import MESSAGES_PATH
+from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import Services
-from gateway.errors import ErrorBody, GatewayError, NotFound
+from gateway.errors import Conflict, ErrorBody, Forbidden, GatewayError, NotFound
 from gateway.schemas.transport import DeliveryPublic
 
-router = APIRouter(tags=["transport"])
+router = APIRouter(tags=["transport"], route_class=BoundedJsonRoute)
 
 _ENVELOPE_BODY = {
     "requestBody": {
@@ -25,7 +27,9 @@ _ENVELOPE_BODY = {
 }
 _RESPONSES: dict[int | str, dict] = {
     400: {"model": ErrorBody, "description": "The envelope does not parse"},
+    403: {"model": ErrorBody, "description": "Not from the job's roster, or not signed by its sender"},
     404: {"model": ErrorBody, "description": "No such job or party hosted here"},
+    409: {"model": ErrorBody, "description": "A replay of an envelope already queued"},
     413: {"model": ErrorBody, "description": "The envelope is too large"},
 }
 
@@ -45,6 +49,10 @@ def deliver(endpoint: MessageEndpoint, body: bytes) -> None:
         return
     if code == 404:
         raise NotFound("transport.no_mailbox", f"This gateway hosts no such party: {detail}.")
+    if code == 403:
+        raise Forbidden("transport.refused", f"Envelope refused: {detail}.")
+    if code == 409:
+        raise Conflict("transport.replayed", f"Envelope refused: {detail}.")
     if code == 413:
         raise _TooLarge("transport.too_large", f"Envelope refused: {detail}.")
     raise _BadEnvelope("transport.malformed", f"Envelope refused: {detail}.")
@@ -60,5 +68,9 @@ def deliver(endpoint: MessageEndpoint, body: bytes) -> None:
 )
 async def receive_envelope(request: Request, services: Services) -> DeliveryPublic:
     """Queue a signed, encrypted envelope for the (job, receiver) party it is addressed to."""
-    deliver(services.transport, await request.body())
+    try:  # the body-limit middleware already refused a longer declared or streamed body; this is compute's own bound
+        body = await read_bounded(request.stream())
+    except EnvelopeTooLarge as exc:
+        raise _TooLarge("transport.too_large", f"Envelope refused: {exc}.") from None
+    deliver(services.transport, body)
     return DeliveryPublic()

@@ -7,6 +7,8 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from pydantic import AfterValidator, Field
 
+from ledger import protocol
+
 Address = Annotated[
     str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="An Ethereum address"), AfterValidator(to_checksum_address)
 ]
@@ -14,7 +16,12 @@ Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 by
 Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
 Uint64 = Annotated[int, Field(ge=0, lt=2**64)]
 JobKind = Annotated[
-    int, Field(ge=0, le=4, description="0 PSI, 1 SECURE_STATS, 2 SECURE_AGGREGATION, 3 FEDAVG, 4 HETERO_LR")
+    int,
+    Field(
+        ge=min(protocol.JobKind),
+        le=max(protocol.JobKind),
+        description=", ".join(f"{kind.value} {kind.name}" for kind in protocol.JobKind),
+    ),
 ]
 
 

@@ -1,38 +1,83 @@
-// The explorer's only script: proofs fetched when opened, and a running job's live progress.
+// The explorer's only script: copy buttons, proofs fetched when opened, and the job page kept live.
 "use strict";
 
-document.querySelectorAll("time[data-unix]").forEach((el) => {
-  const when = new Date(Number(el.dataset.unix) * 1000);
-  el.title = when.toISOString();
-  el.textContent = when.toLocaleString();
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button.copy");
+  if (!button) return;
+  try {
+    await navigator.clipboard.writeText(button.dataset.copy);
+    button.classList.add("done");
+    button.textContent = "copied";
+  } catch (err) {
+    window.prompt("Copy:", button.dataset.copy);
+  }
 });
 
-document.querySelectorAll("details.proof").forEach((details) => {
-  details.addEventListener("toggle", async () => {
-    if (!details.open || details.dataset.loaded) return;
-    const pre = details.querySelector("pre");
-    try {
-      const response = await fetch(details.dataset.src, { credentials: "same-origin" });
-      const body = await response.json();
-      pre.textContent = response.ok ? JSON.stringify(body.proof, null, 2) : `${body.code}: ${body.message}`;
-      details.dataset.loaded = "yes";
-    } catch (err) {
-      pre.textContent = `Could not load the proof: ${err}`;
+function wireProofs(root) {
+  root.querySelectorAll("details.proof[data-src]").forEach((details) => {
+    details.addEventListener("toggle", async () => {
+      if (!details.open || details.dataset.loaded) return;
+      const pre = details.querySelector("pre");
+      try {
+        const response = await fetch(details.dataset.src, { credentials: "same-origin" });
+        const body = await response.json();
+        pre.textContent = response.ok ? JSON.stringify(body.proof, null, 2) : `${body.code}: ${body.message}`;
+        details.dataset.loaded = "yes";
+      } catch (err) {
+        pre.textContent = `Could not load the proof: ${err}`;
+      }
+    });
+  });
+}
+wireProofs(document);
+
+// Replace every [data-live] part of the page with the server's current rendering of it.
+async function refreshLiveParts() {
+  const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  document.querySelectorAll("[data-live][id]").forEach((old) => {
+    const now = fresh.getElementById(old.id);
+    if (now) {
+      old.replaceWith(now);
+      wireProofs(now);
     }
   });
-});
+  const status = document.getElementById("job-status");
+  if (status) status.dataset.updated = String(Date.now());
+}
 
 const live = document.getElementById("live");
 if (live) {
   const bar = document.getElementById("live-bar");
   const stage = document.getElementById("live-stage");
+  const round = document.getElementById("live-round");
+  if (bar) bar.style.width = `${Math.round(Number(bar.dataset.fraction) * 100)}%`;
   const source = new EventSource(`/explorer/jobs/${live.dataset.job}/progress`);
-  const show = (message) => {
+  source.onmessage = (message) => {
     const event = JSON.parse(message.data);
-    bar.style.width = `${Math.round(event.fraction * 100)}%`;
-    stage.textContent = `${event.stage}: ${event.message}`;
-    if (event.stage === "finished" || event.stage === "failed") source.close();
+    live.dataset.running = ["finished", "failed"].includes(event.stage) ? "no" : "yes";
+    if (bar) bar.style.width = `${Math.round(event.fraction * 100)}%`;
+    if (stage) stage.textContent = `${event.stage}: ${event.message}`;
+    if (round && event.round) {
+      const metrics = Object.entries(event.metrics || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+      const eta = event.eta_seconds ? `, about ${Math.round(event.eta_seconds)} s left` : "";
+      round.textContent = `round ${event.round} of ${event.rounds}${metrics ? `: ${metrics}` : ""}${eta}`;
+    }
   };
-  source.onmessage = show;
-  source.onerror = () => { stage.textContent += " (stream closed)"; source.close(); };
+  const FINAL = ["Finalized", "Cancelled", "Aborted", "Refunded"];
+  let known = `${live.dataset.status}/${live.dataset.steps}/${live.dataset.verified}`;
+  source.addEventListener("trail", (message) => {
+    const trail = JSON.parse(message.data);
+    const now = `${trail.status}/${trail.steps}/${trail.verified}`;
+    if (now !== known) {
+      known = now;
+      refreshLiveParts();
+    }
+    if (FINAL.includes(trail.status) && live.dataset.running !== "yes") source.close();
+  });
+  // EventSource reconnects by itself (sending Last-Event-ID); only a closed stream is final.
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED && stage) stage.textContent += " (stream closed)";
+  };
 }

@@ -7,26 +7,20 @@ docs/protocol.md), and the credits the payout rule implies from the committed we
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
-from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
+from ledger import merkle
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
+from ledger.errors import ProtocolValueError
 from ledger.index.store import IndexedEvent
-from ledger.payout import PayoutRuleError, refund, split
+from ledger.payout import Credit, PayoutRuleError, refund, split
+from ledger.protocol import Attestation, AttestationDomain, contribution_hash
 
-ATTESTATION_TYPES = {
-    "Attestation": [
-        {"name": "jobId", "type": "uint256"},
-        {"name": "inputsHash", "type": "bytes32"},
-        {"name": "resultHash", "type": "bytes32"},
-        {"name": "transcriptRoot", "type": "bytes32"},
-        {"name": "contributionHash", "type": "bytes32"},
-    ]
-}
+#: What every attester of a job signed, and where: None before the job's result is committed.
+Attested = tuple[Attestation, AttestationDomain] | None
 
 
 def _first(events: Sequence[IndexedEvent], name: str) -> IndexedEvent | None:
@@ -42,34 +36,30 @@ def attesters(events: Sequence[IndexedEvent], owners: dict[int, str]) -> set[str
     return found | {p.lower() for p in opened.args["computeParties"]}
 
 
-def attestation_digest_message(events: Sequence[IndexedEvent], chain_id: int, job_ledger: str) -> dict | None:
-    """The EIP-712 typed data every attester of this job signs, or None before a commit."""
+def job_attestation(events: Sequence[IndexedEvent], chain_id: int, job_ledger: str) -> Attested:
+    """The attestation every attester of this job signs and its domain, or None before a commit."""
     opened, committed = _first(events, "JobOpened"), _first(events, "ResultCommitted")
     if opened is None or committed is None:
         return None
-    return {
-        "types": ATTESTATION_TYPES,
-        "primaryType": "Attestation",
-        "domain": {"name": "Custos JobLedger", "version": "1", "chainId": chain_id, "verifyingContract": job_ledger},
-        "message": {
-            "jobId": opened.args["jobId"],
-            "inputsHash": bytes.fromhex(opened.args["inputsHash"][2:]),
-            "resultHash": bytes.fromhex(committed.args["resultHash"][2:]),
-            "transcriptRoot": bytes.fromhex(committed.args["transcriptRoot"][2:]),
-            "contributionHash": bytes.fromhex(committed.args["contributionHash"][2:]),
-        },
-    }
+    attestation = Attestation(
+        opened.args["jobId"],
+        bytes.fromhex(opened.args["inputsHash"][2:]),
+        bytes.fromhex(committed.args["resultHash"][2:]),
+        bytes.fromhex(committed.args["transcriptRoot"][2:]),
+        bytes.fromhex(committed.args["contributionHash"][2:]),
+    )
+    return attestation, AttestationDomain(chain_id, job_ledger)
 
 
-def check_attestation(recorded: IndexedEvent, signature: bytes, typed_data: dict | None, allowed: set[str]) -> Check:
+def check_attestation(recorded: IndexedEvent, signature: bytes, attested: Attested, allowed: set[str]) -> Check:
     """The signature recovers to the recorded signer, who is an attester of the job."""
     subject = f"job {recorded.args.get('jobId')} attestation by {recorded.args.get('signer')}"
-    if typed_data is None:
+    if attested is None:
         return Check("attestation signature", subject, FAILED, "no committed result to attest to")
     try:
-        signer = Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
-    except Exception as exc:  # noqa: BLE001 - any malformed signature is a failed check, not a crash
-        return Check("attestation signature", subject, FAILED, f"signature does not recover: {exc}")
+        signer = attested[0].signer(signature, attested[1])
+    except ProtocolValueError as exc:  # a malformed signature is a failed check, not a crash
+        return Check("attestation signature", subject, FAILED, str(exc))
     if signer.lower() != str(recorded.args.get("signer", "")).lower():
         return Check("attestation signature", subject, FAILED, f"signature recovers to {signer}, not the signer")
     if signer.lower() not in allowed:
@@ -77,48 +67,108 @@ def check_attestation(recorded: IndexedEvent, signature: bytes, typed_data: dict
     return Check("attestation signature", subject, PASSED)
 
 
-def contribution_hash(weights: Sequence[int], utility_table_hash: bytes) -> bytes:
-    """keccak256(abi.encode(uint256[] weights, bytes32 utilityTableHash)) (docs/protocol.md)."""
-    return keccak(encode(["uint256[]", "bytes32"], [list(weights), utility_table_hash]))
+def check_consents_complete(events: Sequence[IndexedEvent]) -> Check:
+    """Every source of the job consented before the job became Ready."""
+    opened, ready = _first(events, "JobOpened"), _first(events, "JobReady")
+    subject = f"job {opened.args['jobId'] if opened else '?'} consents"
+    if opened is None:
+        return Check("consents complete", subject, FAILED, "no JobOpened in the trail")
+    if ready is None:
+        return Check("consents complete", subject, NOT_APPLICABLE, "the job never became Ready")
+    given = {e.args["sourceId"] for e in events if e.event == "ConsentGiven" and _before(e, ready)}
+    missing = [s for s in opened.args["sourceIds"] if s not in given]
+    if missing:
+        return Check("consents complete", subject, FAILED, f"Ready without a consent of source(s) {missing}")
+    return Check("consents complete", subject, PASSED, f"{len(given)} of {len(opened.args['sourceIds'])} sources")
 
 
-def check_payout(
-    events: Sequence[IndexedEvent], terms_at: Callable[[int, IndexedEvent], tuple[str, int] | None]
-) -> Check:
-    """Credits emitted for the job equal what the payout rule implies from its committed table.
+def check_attestations_complete(events: Sequence[IndexedEvent], allowed: set[str]) -> Check:
+    """Every attester of the job attested before it was finalised (or released by a dispute)."""
+    opened = _first(events, "JobOpened")
+    subject = f"job {opened.args['jobId'] if opened else '?'} attestations"
+    final = _first(events, "JobFinalized") or next(
+        (e for e in events if e.event == "DisputeResolved" and e.args.get("released")), None
+    )
+    if final is None:
+        return Check("attestations complete", subject, NOT_APPLICABLE, "the job was not finalised")
+    signed = {str(e.args["signer"]).lower() for e in events if e.event == "AttestationRecorded" and _before(e, final)}
+    missing = sorted(allowed - signed)
+    if missing:
+        return Check("attestations complete", subject, FAILED, f"finalised without the attestation of {missing}")
+    return Check("attestations complete", subject, PASSED, f"{len(allowed)} attesters")
+
+
+def _before(event: IndexedEvent, other: IndexedEvent) -> bool:
+    return (event.block_number, event.log_index) < (other.block_number, other.log_index)
+
+
+TermsAt = Callable[[int, IndexedEvent], "tuple[str, int] | None"]
+
+
+class PayoutUnknown(Exception):
+    """The payout cannot be derived from the events (why is the message)."""
+
+
+def implied_credits(events: Sequence[IndexedEvent], terms_at: TermsAt) -> list[Credit] | None:
+    """The credits the payout rule implies for a released job (None if the escrow was not released).
 
     `terms_at(source_id, event)` gives a source's (owner, price) as they stood just before `event`.
+    Raises `PayoutUnknown` when the committed table or the terms cannot give an answer.
     """
-    opened = _first(events, "JobOpened")
-    subject = f"job {opened.args['jobId'] if opened else '?'} payout"
-    credited = [(e.args["payee"].lower(), e.args["amount"]) for e in events if e.event == "PaymentCredited"]
-    released, finalized = _first(events, "EscrowReleased"), _first(events, "JobFinalized")
-    if opened is None or (released is None and not credited):
-        return Check("payout", subject, NOT_APPLICABLE, "nothing settled yet")
-    if released is None:
-        return _check_refund(subject, opened, events, credited, terms_at)
-    committed = _first(events, "ResultCommitted")
+    opened, released = _first(events, "JobOpened"), _first(events, "EscrowReleased")
+    if opened is None or released is None:
+        return None
+    committed, finalized = _first(events, "ResultCommitted"), _first(events, "JobFinalized")
     if committed is None:
-        return Check("payout", subject, FAILED, "escrow released without a committed contribution table")
+        raise PayoutUnknown("escrow released without a committed contribution table")
     weights = committed.args["weights"]
     table = bytes.fromhex(committed.args["utilityTableHash"][2:])
     if "0x" + contribution_hash(weights, table).hex() != committed.args["contributionHash"]:
-        return Check("payout", subject, FAILED, "contributionHash does not match the committed weights and table")
+        raise PayoutUnknown("contributionHash does not match the committed weights and table")
     terms = [terms_at(s, opened) for s in opened.args["sourceIds"]]
     if any(t is None for t in terms):
-        return Check("payout", subject, FAILED, "a source of the job is not in the index")
+        raise PayoutUnknown("a source of the job is not in the index")
     escrow = released.args["amount"] if finalized is None else finalized.args["escrow"]
     try:
-        rule = split(
+        return split(
             escrow,
             [t[0].lower() for t in terms if t],
             [t[1] for t in terms if t],
             weights,
             [p.lower() for p in opened.args["computeParties"]],
-            opened.args["feeBps"],
+            opened.args["feeBps"],  # the fee fixed when the job opened, never the day's fee
         )
     except PayoutRuleError as exc:
-        return Check("payout", subject, FAILED, f"the committed table breaks the payout rule: {exc}")
+        raise PayoutUnknown(f"the committed table breaks the payout rule: {exc}") from None
+
+
+def source_share(events: Sequence[IndexedEvent], source_id: int, terms_at: TermsAt) -> int:
+    """What the rule paid source `source_id` in this job (its own share, not its owner's total)."""
+    try:
+        credits = implied_credits(events, terms_at)
+    except PayoutUnknown:
+        return 0
+    opened = _first(events, "JobOpened")
+    if credits is None or opened is None or source_id not in opened.args["sourceIds"]:
+        return 0
+    reason = f"source #{opened.args['sourceIds'].index(source_id)}"
+    return sum(c.amount for c in credits if c.reason == reason)
+
+
+def check_payout(events: Sequence[IndexedEvent], terms_at: TermsAt) -> Check:
+    """Credits emitted for the job equal what the payout rule implies from its committed table."""
+    opened = _first(events, "JobOpened")
+    subject = f"job {opened.args['jobId'] if opened else '?'} payout"
+    credited = [(e.args["payee"].lower(), e.args["amount"]) for e in events if e.event == "PaymentCredited"]
+    released = _first(events, "EscrowReleased")
+    if opened is None or (released is None and not credited):
+        return Check("payout", subject, NOT_APPLICABLE, "nothing settled yet")
+    if released is None:
+        return _check_refund(subject, opened, events, credited, terms_at)
+    try:
+        rule = implied_credits(events, terms_at) or []
+    except PayoutUnknown as exc:
+        return Check("payout", subject, FAILED, str(exc))
     return _compare(subject, [(c.payee, c.amount) for c in rule], credited)
 
 
@@ -127,7 +177,7 @@ def _check_refund(
     opened: IndexedEvent,
     events: Sequence[IndexedEvent],
     credited: list[tuple[str, int]],
-    terms_at: Callable[[int, IndexedEvent], tuple[str, int] | None],
+    terms_at: TermsAt,
 ) -> Check:
     """A refund: once the job was Ready, the owners' prices (an aborting owner's excepted) come first."""
     ready = _first(events, "JobReady") is not None
@@ -157,3 +207,35 @@ def _compare(subject: str, expected: list[tuple[str, int]], credited: list[tuple
     if expected == credited:
         return Check("payout", subject, PASSED, f"{len(credited)} credits, {sum(a for _, a in credited)} in total")
     return Check("payout", subject, FAILED, f"credited {credited}, the payout rule implies {expected}")
+
+
+def terms_from(events: Sequence[IndexedEvent]) -> TermsAt:
+    """`terms_at` over a source's registration and terms events (in chain order)."""
+
+    def at(source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
+        owner, price = None, 0
+        for event in events:
+            if event.args.get("sourceId") != source_id:
+                continue
+            if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
+                break
+            owner, price = event.args.get("owner", owner), event.args["pricePerUse"]
+        return None if owner is None else (owner, price)
+
+    return at
+
+
+def check_commitments(committed: IndexedEvent, table: object | None, leaves: Sequence[str] | None) -> list[Check]:
+    """A utility table and transcript leaves, where held, against what ResultCommitted committed."""
+    checks = []
+    if table is not None:
+        digest = keccak(json.dumps(table, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+        ok = "0x" + digest.hex() == committed.args["utilityTableHash"]
+        detail = "matches utilityTableHash" if ok else "does not hash to the committed utilityTableHash"
+        checks.append(Check("utility table", "utility table", PASSED if ok else FAILED, detail))
+    if leaves is not None:
+        root = merkle.MerkleTree.from_leaves([merkle.leaf_hash(bytes.fromhex(m[2:])) for m in leaves]).root
+        ok = "0x" + root.hex() == committed.args["transcriptRoot"]
+        detail = f"{len(leaves)} leaves" if ok else "the leaves do not give the committed transcriptRoot"
+        checks.append(Check("transcript root", "transcript", PASSED if ok else FAILED, detail))
+    return checks

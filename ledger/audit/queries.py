@@ -7,9 +7,12 @@ so it costs the size of the answer, not of the index. Results are the typed trai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.audit.evidence import source_share, terms_from
 from ledger.audit.trails import (
     JobSummary,
     JobTrail,
@@ -19,6 +22,7 @@ from ledger.audit.trails import (
     SourceVersion,
     TrailFilter,
     status_after,
+    status_of,
 )
 from ledger.errors import AuditError
 from ledger.index.store import EventStore, IndexedEvent, row_to_event
@@ -38,6 +42,19 @@ _STATUS_EVENTS = (
     "JobCancelled",
     "JobAborted",
 )
+_FACT_EVENTS = (*_STATUS_EVENTS, "ConsentGiven", "PaymentCredited")
+_PAYOUT_EVENTS = ("ResultCommitted", "JobFinalized", "EscrowReleased")
+_TERMS_EVENTS = ("DataSourceRegistered", "SourceTermsUpdated")
+
+
+@dataclass(frozen=True)
+class _Fact:
+    """What a source trail needs of one job event, without parsing its arguments."""
+
+    event: str
+    released: bool
+    owner: str  # a consent's source owner, a credit's payee
+    amount: int  # a credit's amount
 
 
 class AuditQueries:
@@ -57,6 +74,14 @@ class AuditQueries:
             return JobTrail(job_id, status, ())
         return JobTrail(job_id, status, tuple(e for e in everything if _matches(e, where)))
 
+    def job_events(self, job_id: int) -> list[IndexedEvent]:
+        """Every indexed event linked to job `job_id` (empty when there is none; for verification)."""
+        return self._linked("job", [str(job_id)], TrailFilter())
+
+    def source_events(self, source_ids: Sequence[int], where: TrailFilter = TrailFilter()) -> list[IndexedEvent]:
+        """Events linked to any of `source_ids`, in chain order."""
+        return self._linked("source", [str(s) for s in source_ids], where)
+
     def source_trail(self, source_id: int, where: TrailFilter = TrailFilter()) -> SourceTrail:
         """A source's versions, the jobs that used it (consent, status, payout) and its events."""
         events = self._linked("source", [str(source_id)], TrailFilter())
@@ -72,17 +97,14 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
-        keys = [str(j) for j in opened]
-        by_job: dict[int, list[IndexedEvent]] = {}
-        for event in self._linked("job", keys, TrailFilter(kinds=_STATUS_EVENTS)):
-            by_job.setdefault(event.args["jobId"], []).append(event)
-        paid: dict[int, int] = {}
-        for event in self._credits_to(owner, keys):
-            paid[event.args["jobId"]] = paid.get(event.args["jobId"], 0) + event.args["amount"]
+        facts = self._job_facts(list(opened))
+        paid = self._paid(source_id, owner, opened, facts)
         uses = []
         for job_id, opening in opened.items():
-            status = _status([opening, *by_job.get(job_id, [])])
-            if where.status is not None and where.status != status:
+            status = "Open"
+            for fact in facts.get(job_id, ()):
+                status = status_of(fact.event, fact.released, status)
+            if (where.status is not None and where.status != status) or not _matches(opening, _times(where)):
                 continue
             version = opening.args["versions"][opening.args["sourceIds"].index(source_id)]
             uses.append(SourceUse(job_id, version, status, consents.get(job_id), paid.get(job_id, 0)))
@@ -133,15 +155,8 @@ class AuditQueries:
 
     def source_terms_at(self, source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
         """A source's (owner, price per use) as they stood just before event `before`."""
-        owner, price = None, 0
-        for event in self._linked(
-            "source", [str(source_id)], TrailFilter(kinds=("DataSourceRegistered", "SourceTermsUpdated"))
-        ):
-            if (event.block_number, event.log_index) >= (before.block_number, before.log_index):
-                break
-            owner = event.args.get("owner", owner)
-            price = event.args["pricePerUse"]
-        return None if owner is None else (owner, price)
+        registered = self._linked("source", [str(source_id)], TrailFilter(kinds=_TERMS_EVENTS))
+        return terms_from(registered)(source_id, before)
 
     def member_names(self) -> dict[str, str]:
         """Lower-case address → the name it was admitted under (MemberAdded), for readable output."""
@@ -172,18 +187,55 @@ class AuditQueries:
             found.sort(key=lambda e: (e.block_number, e.log_index))
         return found
 
-    def _credits_to(self, payee: str, job_keys: Sequence[str]) -> list[IndexedEvent]:
-        """PaymentCredited events of these jobs to `payee`, filtered inside SQLite (no JSON parsing in Python)."""
-        found = []
-        for start in range(0, len(job_keys), 500):
-            chunk = job_keys[start : start + 500]
+    def _paid(
+        self, source_id: int, owner: str, opened: dict[int, IndexedEvent], facts: dict[int, list[_Fact]]
+    ) -> dict[int, int]:
+        """What each job paid this source: the owner's credits, unless the owner is paid in that job
+        for something else too (another of its sources, a compute party's share, a refund as the
+        requester); then the source's own share by the payout rule, so nothing is counted twice."""
+        me, shared = owner.lower(), []
+        paid = {
+            job_id: sum(f.amount for f in job if f.event == "PaymentCredited" and f.owner.lower() == me)
+            for job_id, job in facts.items()
+        }
+        for job_id, opening in opened.items():
+            owners = [f.owner.lower() for f in facts.get(job_id, ()) if f.event == "ConsentGiven"]
+            parties = {p.lower() for p in opening.args["computeParties"]} | {opening.args["requester"].lower()}
+            if owners.count(me) > 1 or me in parties:
+                shared.append(job_id)
+        if not shared:
+            return paid
+        by_job: dict[int, list[IndexedEvent]] = {}
+        for event in self._linked("job", [str(j) for j in shared], TrailFilter(kinds=_PAYOUT_EVENTS)):
+            by_job.setdefault(event.args["jobId"], []).append(event)
+        sources = sorted({s for j in shared for s in opened[j].args["sourceIds"]})
+        terms = terms_from(self._linked("source", [str(s) for s in sources], TrailFilter(kinds=_TERMS_EVENTS)))
+        for job_id in shared:
+            paid[job_id] = source_share([opened[job_id], *by_job.get(job_id, [])], source_id, terms)
+        return paid
+
+    def _job_facts(self, jobs: Sequence[int]) -> dict[int, list[_Fact]]:
+        """Per job, its lifecycle, consent and credit events as `_Fact`s in chain order.
+
+        Read with SQLite's json_extract: of a busy source's jobs only the credits are parsed in Python.
+        """
+        found: dict[int, list[_Fact]] = {}
+        keys = [str(j) for j in jobs]
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
             rows = self.store.conn.execute(
-                f"SELECT {_COLUMNS} FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job' AND "
-                f"l.key IN ({','.join('?' * len(chunk))}) AND e.event = 'PaymentCredited' AND "
-                "json_extract(e.args, '$.payee') = ?",
-                [*chunk, payee],
+                "SELECT l.key, e.event, json_extract(e.args, '$.released'),"
+                " coalesce(json_extract(e.args, '$.owner'), json_extract(e.args, '$.payee'), ''),"
+                # Amounts from the JSON text in Python: SQLite reads integers past 2^63 as doubles.
+                " CASE WHEN e.event = 'PaymentCredited' THEN e.args END"
+                " FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job'"
+                f" AND l.key IN ({','.join('?' * len(chunk))}) AND e.event IN ({','.join('?' * len(_FACT_EVENTS))})"
+                " ORDER BY e.block_number, e.log_index",
+                [*chunk, *_FACT_EVENTS],
             )
-            found += [row_to_event(r) for r in rows]
+            for key, event, released, who, credit in rows:
+                amount = json.loads(credit)["amount"] if credit else 0
+                found.setdefault(int(key), []).append(_Fact(event, bool(released), who, amount))
         return found
 
     def _named(self, event: str) -> list[IndexedEvent]:
@@ -199,6 +251,10 @@ class AuditQueries:
             job = event.args["jobId"]
             by_job[job] = status_after(event, by_job[job])
         return by_job
+
+
+def _times(where: TrailFilter) -> TrailFilter:
+    return TrailFilter(since=where.since, until=where.until)
 
 
 def _status(events: Iterable[IndexedEvent]) -> str:

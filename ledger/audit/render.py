@@ -10,18 +10,33 @@ from ledger.audit.report import FAILED, VerificationReport
 from ledger.audit.trails import JobTrail, MemberTrail, SourceTrail
 from ledger.audit.verify import describe
 from ledger.index.store import IndexedEvent
+from ledger.protocol import format_amount, kind_name
 
-KIND_NAMES = {0: "PSI", 1: "SECURE_STATS", 2: "SECURE_AGGREGATION", 3: "FEDAVG", 4: "HETERO_LR"}
 _QUIET = {"jobId"}  # said once in the heading, not on every line
-_AMOUNTS = {"amount", "budget", "escrow", "pricePerUse", "refund"}  # token units (18 decimals)
-TOKEN_DECIMALS = 18
+_AMOUNTS = {"amount", "budget", "escrow", "pricePerUse", "refund"}  # token base units
 
 
 def tokens(units: int) -> str:
     """A token amount in whole tokens, exact (`11.766666666666666666 CST`)."""
-    whole, frac = divmod(units, 10**TOKEN_DECIMALS)
-    text = f"{whole}.{frac:0{TOKEN_DECIMALS}d}".rstrip("0").rstrip(".") if frac else str(whole)
-    return f"{text} CST"
+    return format_amount(units, symbol=True)
+
+
+def _value(key: str, value: Any, names: Mapping[str, str]) -> str:
+    if key in _AMOUNTS and isinstance(value, int):
+        return tokens(value)
+    if key == "kind" and isinstance(value, int):
+        return kind_name(value)
+    return short(value, names)
+
+
+def reason_text(value: str) -> str:
+    """A bytes32 abort reason as the text it encodes (zero-padded UTF-8), or its hex if it is not text."""
+    raw = bytes.fromhex(value[2:]).rstrip(b"\x00")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return value
+    return repr(text) if text.isprintable() else value
 
 
 def short(value: Any, names: Mapping[str, str]) -> str:
@@ -51,11 +66,9 @@ def timeline(
     header = ["time (UTC)", "block", "event", "actor", "details"]
     rows = []
     for event in events:
-        details = " ".join(
-            f"{k}={tokens(v) if k in _AMOUNTS and isinstance(v, int) else short(v, names)}"
-            for k, v in event.args.items()
-            if k not in _QUIET
-        )
+        details = " ".join(f"{k}={_value(k, v, names)}" for k, v in event.args.items() if k not in _QUIET)
+
+        details = " ".join(f"{k}={_detail(event.event, k, v, names)}" for k, v in event.args.items() if k not in _QUIET)
         row = [_when(event.block_time), str(event.block_number), event.event, short(event.actor, names), details]
         if report is not None:
             problems = failed.get(describe(event))
@@ -71,11 +84,21 @@ def timeline(
     return lines
 
 
+def _detail(event: str, key: str, value: Any, names: Mapping[str, str]) -> str:
+    if key in _AMOUNTS and isinstance(value, int):
+        return tokens(value)
+    if event == "JobAborted" and key == "reason":
+        return reason_text(value)
+    return short(value, names)
+
+
 def verdict(report: VerificationReport) -> list[str]:
     """The report's summary: one line per check, then each failure."""
     lines = [f"verification of {report.subject}: {'OK' if report.ok else 'FAILED'}"]
     for name, counts in report.summary().items():
         lines.append(f"  {name:<22} " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    warnings = sorted({c.detail for c in report.checks if c.name == "seal quorum" and "could rewrite" in c.detail})
+    lines += [f"  ! finality: {w}" for w in warnings]
     lines += [f"  ✗ {c.subject}: {c.name}: {c.detail}" for c in report.checks if c.status == FAILED]
     return lines
 
@@ -86,7 +109,7 @@ def render_job(trail: JobTrail, names: Mapping[str, str], report: VerificationRe
     heading = f"job {trail.job_id} · {trail.status}"
     if opened is not None:
         heading += (
-            f" · {KIND_NAMES.get(opened.args['kind'], opened.args['kind'])} · requester "
+            f" · {kind_name(opened.args['kind'])} · requester "
             f"{short(opened.args['requester'], names)} · budget {tokens(opened.args['budget'])}"
         )
     lines = [heading, "", *timeline(trail.events, names, report)]
@@ -137,8 +160,26 @@ def event_json(event: IndexedEvent) -> dict[str, Any]:
         "contract": event.contract,
         "event": event.event,
         "actor": event.actor,
-        "args": event.args,
+        "args": json_args(event.event, event.args),
     }
+
+
+def json_args(event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's arguments as JSON: amounts and large integers as decimal strings, reasons as text too."""
+    return {k: _json_value(event, k, v) for k, v in args.items()}
+
+
+def _json_value(event: str, key: str, value: Any) -> Any:
+    """Integers as decimal strings when they may exceed what a double holds exactly (and amounts always)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and (key in _AMOUNTS or abs(value) >= 2**53):
+        return str(value)
+    if isinstance(value, list):
+        return [_json_value(event, key, v) for v in value]
+    if event == "JobAborted" and key == "reason":
+        return {"hex": value, "text": reason_text(value).strip("'")}
+    return value
 
 
 def trail_json(trail: JobTrail | SourceTrail | MemberTrail, report: VerificationReport | None) -> dict[str, Any]:
@@ -156,7 +197,7 @@ def trail_json(trail: JobTrail | SourceTrail | MemberTrail, report: Verification
                     "job": u.job_id,
                     "version": u.version,
                     "status": u.status,
-                    "paid": u.paid,
+                    "paid": str(u.paid),
                     "consent": None
                     if u.consent is None
                     else ("automatic" if u.consent.args["automatic"] else "explicit"),
@@ -165,7 +206,7 @@ def trail_json(trail: JobTrail | SourceTrail | MemberTrail, report: Verification
             ],
         )
     else:
-        out.update(member=trail.address, credited=trail.credited, withdrawn=trail.withdrawn)
+        out.update(member=trail.address, credited=str(trail.credited), withdrawn=str(trail.withdrawn))
     if report is not None:
         out["verification"] = report.to_json()
     return out

@@ -18,6 +18,11 @@ class Check:
     status: str
     detail: str = ""
 
+    @property
+    def check_id(self) -> str:
+        """The stable id compliance tools key on: the name in kebab case (`log-in-receipt`)."""
+        return self.name.replace(" ", "-")
+
 
 @dataclass(frozen=True)
 class VerificationReport:
@@ -48,6 +53,6 @@ class VerificationReport:
         return {
             "subject": self.subject,
             "ok": self.ok,
-            "checks": self.summary(),
-            "failures": [c.__dict__ for c in self.failures],
+            "checks": {name.replace(" ", "-"): counts for name, counts in self.summary().items()},
+            "failures": [{"check": c.check_id, "subject": c.subject, "detail": c.detail} for c in self.failures],
         }

@@ -23,9 +23,14 @@ STATUSES = ("Open", "Ready", "Committed", "Disputed", "Finalized", "Refunded", "
 
 def status_after(event: IndexedEvent, current: str) -> str:
     """The job status once `event` has happened (unchanged for non-lifecycle events)."""
-    if event.event == "DisputeResolved":
-        return "Finalized" if event.args.get("released") else "Refunded"
-    return STATUS_AFTER.get(event.event, current)
+    return status_of(event.event, bool(event.args.get("released")), current)
+
+
+def status_of(event: str, released: bool, current: str) -> str:
+    """The job status after an event named `event` (`released`: a DisputeResolved's outcome)."""
+    if event == "DisputeResolved":
+        return "Finalized" if released else "Refunded"
+    return STATUS_AFTER.get(event, current)
 
 
 @dataclass(frozen=True)

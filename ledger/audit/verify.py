@@ -1,12 +1,20 @@
-"""Verifying audit answers against the chain: every record, every job's evidence, anchored records.
+"""Verifying audit answers against the chain: trust root, blocks, every record, completeness, evidence.
 
-For each indexed event: its receipt and log exist in the block it names with the same
-address, topics and data, and the transaction's sender is the recorded actor ("log in
-receipt"); the stored arguments are what those bytes decode to ("record matches log");
-the block is the canonical one at its height under the head ("block canonical"); and on
-the embedded chain, a validator sealed it ("seal", "not applicable" elsewhere). For each
-job: every attestation signature recovers to its signer, a participant; the credits are
-what the payout rule implies. Nothing raises: a failed or impossible check is reported.
+A report holds, in order:
+- the trust root: block 0 is the genesis deployment.json pins ("genesis pinned"), and every
+  checkpoint the auditor saved still holds ("checkpoint");
+- every block the answer touches, checked to its roots and seals (`ledger.audit.chainview`);
+- per indexed event: its log is in the (root-verified) receipts of its block with the same
+  address, topics and data, sent by the recorded actor ("log in receipt"); the stored
+  arguments are what those bytes decode to ("record matches log"); its block is the one at
+  that height ("block canonical"); its time is the sealed header's ("block time");
+- completeness: the chain's events of the job/source/member by topic versus the index
+  ("complete", "foreign event"); for a job, every attester's attestation before
+  finalisation and every source's consent before Ready; for a member, `creditOf` at
+  the head equals credits minus withdrawals;
+- job evidence: attestation signatures and the payout recomputed;
+- "nodes agree" failures when several nodes answered differently.
+Nothing raises: a failed or impossible check is reported.
 """
 
 from __future__ import annotations
@@ -14,22 +22,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import rlp
 from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector
-from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from ledger.anchor import InclusionProof
-from ledger.audit.evidence import attestation_digest_message, attesters, check_attestation, check_payout
+from ledger.audit.chainview import ChainView
+from ledger.audit.completeness import KeyedQuery, compare, decode_logs, queries_for
+from ledger.audit.evidence import (
+    attesters,
+    check_attestation,
+    check_attestations_complete,
+    check_consents_complete,
+    check_payout,
+    job_attestation,
+)
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
-from ledger.chain.sealing import SealError, validator_set_hash, verify_seal
+from ledger.audit.trustroot import Checkpoint
 from ledger.index.decode import EventSpec, event_specs
 from ledger.index.store import IndexedEvent
 
 ATTEST = function_signature_to_4byte_selector("attest(uint256,address,bytes)")
+CREDIT_OF = function_signature_to_4byte_selector("creditOf(address)")
 BATCH_ANCHORED = Web3.keccak(text="BatchAnchored(uint256,bytes32,bytes32,uint64,address)")
+JOB_CONTRACTS = ("JobLedger", "Settlement")
+SOURCE_CONTRACTS = ("DataRegistry", "JobLedger")
 
 
 def _guarded(name: str, subject: str, check: Callable[[], Check]) -> Check:
@@ -45,86 +64,146 @@ def describe(event: IndexedEvent) -> str:
 
 
 class Verifier:
-    """Checks query answers against the node `w3`; `abis` maps contract name → ABI for re-decoding."""
+    """Checks query answers against the chain as `view_factory()` sees it (a fresh view per report)."""
 
-    def __init__(self, w3: Web3, queries: AuditQueries, abis: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-        self.w3, self.queries = w3, queries
+    def __init__(
+        self,
+        view_factory: Callable[[], ChainView],
+        queries: AuditQueries,
+        abis: Mapping[str, Sequence[Mapping[str, Any]]],
+        addresses: Mapping[str, str],
+        *,
+        start_block: int = 0,
+        checkpoints: Sequence[Checkpoint] = (),
+    ) -> None:
+        self.view_factory, self.queries = view_factory, queries
+        self.addresses = {name: Web3.to_checksum_address(a) for name, a in addresses.items()}
+        self.contract_of = {a: name for name, a in self.addresses.items()}
+        self.start_block, self.checkpoints = start_block, tuple(checkpoints)
         self._specs: dict[tuple[str, bytes], EventSpec] = {
             (name, topic): spec for name, abi in abis.items() for topic, spec in event_specs(name, abi).items()
         }
-        self._receipts: dict[bytes, Any] = {}
-        self._txs: dict[bytes, Any] = {}
-        self._blocks: dict[int, Any] = {}
-        self._validators: frozenset[bytes] | None | bool = False  # False: not asked yet; None: not embedded
-        self._chain_id: int | None = None
+        self.view = view_factory()
 
     # -- reports --
     def verify_job(self, job_id: int) -> VerificationReport:
-        """Every event of the job, its attestations and its payout."""
-        events = self.queries.job_trail(job_id).events
-        checks = self.check_events(events) + self.check_job_evidence(events)
-        return VerificationReport(f"job {job_id}", tuple(checks))
+        """Trust root, every event of the job and its blocks, completeness, attestations and payout."""
+        self.view = self.view_factory()
+        events = self.queries.job_events(job_id)
+        checks = self.trust_checks()
+        checks += self._complete(f"job {job_id}", events, KeyedQuery("jobId", job_id, JOB_CONTRACTS))
+        checks += self._check_events(events)
+        checks += self.check_job_evidence(events)
+        return self._report(f"job {job_id}", checks)
 
     def verify_source(self, source_id: int) -> VerificationReport:
-        """Every event of the source, and the payout of every job that used it."""
+        """Every event of the source, completeness, and the payout of every job that used it."""
+        self.view = self.view_factory()
         trail = self.queries.source_trail(source_id)
-        checks = self.check_events(trail.events)
+        checks = self.trust_checks()
+        checks += self._complete(
+            f"source {source_id}", trail.events, KeyedQuery("sourceId", source_id, SOURCE_CONTRACTS)
+        )
+        checks += self._check_events(trail.events)
         for use in trail.uses:
-            checks.append(check_payout(self.queries.job_trail(use.job_id).events, self.queries.source_terms_at))
-        return VerificationReport(f"source {source_id}", tuple(checks))
+            checks.append(check_payout(self.queries.job_events(use.job_id), self.queries.source_terms_at))
+        return self._report(f"source {source_id}", checks)
 
     def verify_member(self, address: str) -> VerificationReport:
-        """Every event the member did or was named in."""
-        return VerificationReport(
-            f"member {address}", tuple(self.check_events(self.queries.member_trail(address).events))
-        )
+        """Every event the member did or was named in; its payments complete and equal to `creditOf`."""
+        self.view = self.view_factory()
+        trail = self.queries.member_trail(address)
+        checks = self.trust_checks()
+        payments = [e for e in trail.events if e.event in ("PaymentCredited", "PaymentWithdrawn")]
+        payments = [e for e in payments if e.args["payee"].lower() == address.lower()]
+        if "Settlement" in self.addresses:
+            query = KeyedQuery("payee", address, ("Settlement",))
+            checks += self._complete(f"member {address}'s payments", payments, query)
+            checks.append(_guarded("credit balance", f"member {address}", lambda: self._credit(address, trail)))
+        checks += self._check_events(trail.events)
+        return self._report(f"member {address}", checks)
 
     def verify_event(self, event: IndexedEvent) -> VerificationReport:
         """The chain checks of one record (e.g. one step of a timeline shown with its proof)."""
-        return VerificationReport(describe(event), tuple(self.check_events([event])))
+        self.view = self.view_factory()
+        return self._report(describe(event), self.trust_checks() + self._check_events([event]))
 
     def verify_anchored(self, proof: InclusionProof, data: bytes) -> VerificationReport:
-        """The record is in its batch (Merkle proof) and the batch root was anchored on chain."""
+        """The record is in its batch (Merkle proof) and the batch root was anchored by AuditAnchor."""
+        self.view = self.view_factory()
         subject = f"record {proof.record_id} in batch {proof.batch_id}"
-        self._forget()
+        ok = proof.verify(data)
         inclusion = Check(
-            "merkle inclusion",
-            subject,
-            PASSED if proof.verify(data) else FAILED,
-            "" if proof.verify(data) else "the proof does not lead from this record to the root",
+            "merkle inclusion", subject, PASSED if ok else FAILED, "" if ok else "the proof does not lead to the root"
         )
         anchored = _guarded("root anchored", subject, lambda: self._root_anchored(proof, subject))
-        return VerificationReport(subject, (inclusion, anchored))
+        return self._report(subject, [inclusion, anchored])
+
+    def _report(self, subject: str, checks: list[Check]) -> VerificationReport:
+        return VerificationReport(subject, tuple(checks + self.view.disagreements))
+
+    # -- trust root --
+    def trust_checks(self) -> list[Check]:
+        """Genesis is the pinned one; every saved checkpoint still holds on every node."""
+        checks = [_guarded("genesis pinned", "block 0", self.view.genesis_check)]
+        checks.append(_guarded("validator set", "genesis", self.view.validator_set))
+        for checkpoint in self.checkpoints:
+            checks.append(_guarded("checkpoint", f"block {checkpoint.height}", lambda: self._checkpoint(checkpoint)))
+        return checks
+
+    def _checkpoint(self, checkpoint: Checkpoint) -> Check:
+        subject = f"block {checkpoint.height}"
+        head = self.view.head()
+        if checkpoint.height > head:
+            return Check(
+                "checkpoint", subject, FAILED, f"history changed: the chain's head {head} is below the saved checkpoint"
+            )
+        found = self.view.block(checkpoint.height).header.hash
+        if found != checkpoint.hash:
+            return Check(
+                "checkpoint",
+                subject,
+                FAILED,
+                f"history changed: saved 0x{checkpoint.hash.hex()[:16]}…, the chain now has 0x{found.hex()[:16]}…",
+            )
+        return Check("checkpoint", subject, PASSED, f"0x{found.hex()[:16]}… as saved")
 
     # -- per-record checks --
     def check_events(self, events: Iterable[IndexedEvent]) -> list[Check]:
-        """The four chain checks of every event."""
-        self._forget()
-        checks = []
+        """The blocks the events sit in (roots, seals), then the four checks of every event (a fresh view)."""
+        self.view = self.view_factory()
+        return self._check_events(events) + self.view.disagreements
+
+    def _check_events(self, events: Iterable[IndexedEvent]) -> list[Check]:
+        events = list(events)
+        checks = self.view.block_checks([e.block_number for e in events])
         for event in events:
             subject = describe(event)
             checks.append(_guarded("log in receipt", subject, lambda: self._log_in_receipt(event, subject)))
             checks.append(_guarded("record matches log", subject, lambda: self._matches_log(event, subject)))
             checks.append(_guarded("block canonical", subject, lambda: self._canonical(event, subject)))
-            checks.append(_guarded("seal", subject, lambda: self._seal(event, subject)))
+            checks.append(_guarded("block time", subject, lambda: self._time(event, subject)))
         return checks
 
     def _log_in_receipt(self, event: IndexedEvent, subject: str) -> Check:
-        receipt = self._receipt(event.tx_hash)
-        if receipt is None:
-            return Check("log in receipt", subject, FAILED, f"no receipt for 0x{event.tx_hash.hex()}")
-        if bytes(receipt["blockHash"]) != event.block_hash or int(receipt["blockNumber"]) != event.block_number:
-            return Check("log in receipt", subject, FAILED, "the transaction is in another block")
-        log = next((x for x in receipt["logs"] if int(x["logIndex"]) == event.log_index), None)
+        block = self.view.block(event.block_number)
+        if event.tx_index >= len(block.receipts_json):
+            return Check("log in receipt", subject, FAILED, f"block {event.block_number} has no tx {event.tx_index}")
+        receipt = block.receipts_json[event.tx_index]
+        if bytes.fromhex(str(receipt["transactionHash"])[2:]) != event.tx_hash:
+            return Check("log in receipt", subject, FAILED, "the transaction at that position is another one")
+        log = next((x for x in receipt["logs"] if int(str(x["logIndex"]), 16) == event.log_index), None)
         if log is None:
             return Check("log in receipt", subject, FAILED, f"no log {event.log_index} in the receipt")
         if (
             Web3.to_checksum_address(log["address"]) != Web3.to_checksum_address(event.address)
-            or tuple(bytes(t) for t in log["topics"]) != event.topics
-            or bytes(log["data"]) != event.data
+            or tuple(bytes.fromhex(t[2:]) for t in log["topics"]) != event.topics
+            or bytes.fromhex(str(log["data"])[2:]) != event.data
         ):
             return Check("log in receipt", subject, FAILED, "the chain's log differs from the indexed one")
-        sender = Web3.to_checksum_address(self._tx(event.tx_hash)["from"])
+        if self.contract_of.get(Web3.to_checksum_address(event.address), event.contract) != event.contract:
+            return Check("log in receipt", subject, FAILED, f"emitted by {event.address}, not by {event.contract}")
+        sender = block.sender(event.tx_index)
         if sender != Web3.to_checksum_address(event.actor):
             return Check("log in receipt", subject, FAILED, f"sent by {sender}, indexed as {event.actor}")
         return Check("log in receipt", subject, PASSED)
@@ -138,25 +217,61 @@ class Verifier:
         return Check("record matches log", subject, PASSED)
 
     def _canonical(self, event: IndexedEvent, subject: str) -> Check:
-        block = self._block(event.block_number)
-        if block is None or bytes(block["hash"]) != event.block_hash:
+        header = self.view.block(event.block_number).header
+        if header.hash != event.block_hash:
             return Check("block canonical", subject, FAILED, f"block {event.block_number} is not the indexed one")
         return Check("block canonical", subject, PASSED, f"block 0x{event.block_hash.hex()[:12]}…")
 
-    def _seal(self, event: IndexedEvent, subject: str) -> Check:
-        validators = self._validator_set()
-        if validators is None:
-            return Check("seal", subject, NOT_APPLICABLE, "not an embedded Custos chain (no seals)")
-        seal = self._rpc("custos_getBlockSeal", ["0x" + event.block_hash.hex()])
-        try:
-            sealer = verify_seal(self._chain(), event.block_hash, bytes(HexBytes(seal)) if seal else None, validators)
-        except SealError as exc:
-            return Check("seal", subject, FAILED, str(exc))
-        return Check("seal", subject, PASSED, f"sealed by 0x{sealer.hex()}")
+    def _time(self, event: IndexedEvent, subject: str) -> Check:
+        sealed = self.view.block(event.block_number).header.timestamp
+        if sealed != event.block_time:
+            return Check(
+                "block time", subject, FAILED, f"indexed at {event.block_time}, the sealed header says {sealed}"
+            )
+        return Check("block time", subject, PASSED)
+
+    # -- completeness --
+    def _complete(self, subject: str, indexed: Sequence[IndexedEvent], query: KeyedQuery) -> list[Check]:
+        head = self.view.head()
+        logs: list[Mapping[str, Any]] = []
+        for contract, position, topic0s in queries_for(query, self._specs):
+            if contract not in self.addresses:
+                continue
+            topics: list[Any] = [topic0s] + [None] * (position - 1) + [query.topic()]
+            logs += self.view.logs(
+                {
+                    "address": self.addresses[contract],
+                    "topics": topics,
+                    "fromBlock": hex(self.start_block),
+                    "toBlock": hex(head),
+                },
+                subject,
+            )
+        chain = decode_logs(logs, self.contract_of, self._specs)
+        where = f"in blocks {self.start_block}..{head}"
+        checks = compare(subject, query, indexed, chain, where)
+        return checks + self.view.block_checks([c.block for c in chain])
+
+    def _credit(self, address: str, trail: Any) -> Check:
+        subject = f"member {address}"
+        data = "0x" + (CREDIT_OF + bytes(12) + bytes.fromhex(address[2:])).hex()
+        head = self.view.head()
+        answer = self.view.ask("eth_call", [{"to": self.addresses["Settlement"], "data": data}, hex(head)], subject)
+        on_chain = int(answer, 16)
+        expected = trail.credited - trail.withdrawn
+        if on_chain != expected:
+            return Check(
+                "credit balance",
+                subject,
+                FAILED,
+                f"creditOf at block {head} is {on_chain}, the index implies {expected}"
+                f" ({trail.credited} credited − {trail.withdrawn} withdrawn)",
+            )
+        return Check("credit balance", subject, PASSED, f"creditOf at block {head} = {on_chain}")
 
     # -- job evidence --
     def check_job_evidence(self, events: Sequence[IndexedEvent]) -> list[Check]:
-        """Attestation signatures and the payout of one job's events."""
+        """Consents and attestations complete, each signature, and the payout of one job's events."""
         checks: list[Check] = []
         opened = next((e for e in events if e.event == "JobOpened"), None)
         owners = {}
@@ -166,6 +281,10 @@ class Verifier:
                 if terms is not None:
                     owners[source] = terms[0]
         allowed = attesters(events, owners)
+        checks.append(_guarded("consents complete", "consents", lambda: check_consents_complete(events)))
+        checks.append(
+            _guarded("attestations complete", "attestations", lambda: check_attestations_complete(events, allowed))
+        )
         for recorded in (e for e in events if e.event == "AttestationRecorded"):
             checks.append(
                 _guarded(
@@ -176,7 +295,12 @@ class Verifier:
         return checks
 
     def _attestation(self, recorded: IndexedEvent, events: Sequence[IndexedEvent], allowed: set[str]) -> Check:
-        payload = bytes(self._tx(recorded.tx_hash)["input"])
+        block = self.view.block(recorded.block_number)
+        payload = tx_input(block.transactions[recorded.tx_index]) if block.transactions else None
+        if payload is None:
+            payload = bytes.fromhex(
+                str(self.view.ask_first("eth_getTransactionByHash", ["0x" + recorded.tx_hash.hex()])["input"])[2:]
+            )
         if payload[:4] != ATTEST:
             return Check(
                 "attestation signature",
@@ -185,71 +309,42 @@ class Verifier:
                 "submitted through another contract: the signature is not in the transaction input",
             )
         _, _, signature = decode(["uint256", "address", "bytes"], payload[4:])
-        typed = attestation_digest_message(events, self._chain(), recorded.address)
-        return check_attestation(recorded, signature, typed, allowed)
+        return check_attestation(
+            recorded, signature, job_attestation(events, self.view.chain_id, recorded.address), allowed
+        )
 
     # -- anchoring --
     def _root_anchored(self, proof: InclusionProof, subject: str) -> Check:
-        if proof.tx_hash is None:
+        if proof.tx_hash is None or proof.block_number is None:
             return Check("root anchored", subject, FAILED, "the batch was never anchored")
-        receipt = self._receipt(proof.tx_hash)
-        if receipt is None:
-            return Check("root anchored", subject, FAILED, f"no anchoring transaction 0x{proof.tx_hash.hex()}")
-        for log in receipt["logs"]:
-            topics = [bytes(t) for t in log["topics"]]
-            if len(topics) >= 3 and topics[0] == BATCH_ANCHORED and topics[2] == proof.root:
-                block = self._block(int(receipt["blockNumber"]))
-                if block is None or bytes(block["hash"]) != bytes(receipt["blockHash"]):
-                    return Check("root anchored", subject, FAILED, "the anchoring block is no longer canonical")
-                return Check("root anchored", subject, PASSED, f"block {int(receipt['blockNumber'])}")
-        return Check("root anchored", subject, FAILED, "the anchoring transaction anchored another root")
+        anchor = self.addresses.get("AuditAnchor")
+        if anchor is None:
+            return Check("root anchored", subject, FAILED, "the deployment has no AuditAnchor")
+        block = self.view.block(proof.block_number)
+        bad = [c for c in block.checks if c.status == FAILED]
+        if bad:
+            return Check("root anchored", subject, FAILED, f"the anchoring block fails {bad[0].name}")
+        for receipt in block.receipts_json:
+            if bytes.fromhex(str(receipt["transactionHash"])[2:]) != proof.tx_hash:
+                continue
+            for log in receipt["logs"]:
+                topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
+                if len(topics) < 3 or topics[0] != BATCH_ANCHORED or topics[2] != proof.root:
+                    continue
+                if Web3.to_checksum_address(log["address"]) != anchor:
+                    return Check("root anchored", subject, FAILED, f"anchored by {log['address']}, not AuditAnchor")
+                if int.from_bytes(topics[1], "big") != proof.batch_id:
+                    return Check(
+                        "root anchored", subject, FAILED, f"the chain's batch id is {int.from_bytes(topics[1], 'big')}"
+                    )
+                return Check("root anchored", subject, PASSED, f"batch {proof.batch_id}, block {proof.block_number}")
+            return Check("root anchored", subject, FAILED, "the anchoring transaction anchored another root")
+        return Check("root anchored", subject, FAILED, f"no anchoring transaction 0x{proof.tx_hash.hex()} in its block")
 
-    # -- node access, cached within one call (a reorg between calls must not be hidden by a cache) --
-    def _forget(self) -> None:
-        self._receipts.clear()
-        self._txs.clear()
-        self._blocks.clear()
 
-    def _receipt(self, tx_hash: bytes) -> Any:
-        if tx_hash not in self._receipts:
-            try:
-                self._receipts[tx_hash] = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-            except TransactionNotFound:
-                self._receipts[tx_hash] = None
-        return self._receipts[tx_hash]
-
-    def _tx(self, tx_hash: bytes) -> Any:
-        if tx_hash not in self._txs:
-            self._txs[tx_hash] = self.w3.eth.get_transaction(HexBytes(tx_hash))
-        return self._txs[tx_hash]
-
-    def _block(self, number: int) -> Any:
-        if number not in self._blocks:
-            try:
-                self._blocks[number] = self.w3.eth.get_block(number)
-            except BlockNotFound:
-                self._blocks[number] = None
-        return self._blocks[number]
-
-    def _chain(self) -> int:
-        if self._chain_id is None:
-            self._chain_id = int(self.w3.eth.chain_id)
-        return self._chain_id
-
-    def _validator_set(self) -> frozenset[bytes] | None:
-        if self._validators is False:
-            answer = self.w3.provider.make_request("custos_validators", [])  # type: ignore[arg-type]
-            if "error" in answer or not answer.get("result"):
-                self._validators = None
-            else:
-                validators = frozenset(bytes(HexBytes(v)) for v in answer["result"])
-                if bytes(self.w3.eth.get_block(0)["extraData"]) != validator_set_hash(validators):
-                    raise SealError("the node's validator set is not the one its genesis commits to")
-                self._validators = validators
-        return self._validators  # type: ignore[return-value]
-
-    def _rpc(self, method: str, params: list[Any]) -> Any:
-        answer = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        if "error" in answer:
-            raise RuntimeError(f"{method}: {answer['error'].get('message')}")
-        return answer.get("result")
+def tx_input(encoded: bytes) -> bytes:
+    """The calldata of a transaction as the trie stores it (legacy list or EIP-2718 typed)."""
+    if encoded[0] >= 0xC0:
+        return bytes(rlp.decode(encoded)[5])
+    fields = rlp.decode(encoded[1:])
+    return bytes(fields[7] if encoded[0] in (2, 3, 4) else fields[6])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
 
 from ledger.anchor import Anchoring
 from ledger.bindings.base import ContractBinding, hash32
@@ -40,9 +43,30 @@ class AuditAnchor(ContractBinding):
         return AnchoredRoot(self._one(receipt, "BatchAnchored")["batchId"], receipt)
 
     def anchor(self, root: bytes, count: int, tag: bytes) -> Anchoring:
-        """`RootSink.anchor`: anchor and say where."""
-        receipt = self.anchor_root(root, count, tag).receipt
-        return Anchoring(receipt.tx_hash, receipt.block_number)
+        """`RootSink.anchor`: anchor and say where (with the contract's batch id)."""
+        anchored = self.anchor_root(root, count, tag)
+        return Anchoring(anchored.batch_id, anchored.receipt.tx_hash, anchored.receipt.block_number)
+
+    def find(self, root: bytes, tag: bytes) -> Anchoring | None:
+        """`RootSink.find`: the first BatchAnchored of this contract with `root` and `tag`, if any."""
+        topic0 = "0x" + event_abi_to_log_topic(self._event_abi("BatchAnchored")).hex()
+        logs = self.sender.w3.eth.get_logs(
+            {
+                "address": self.address,
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "topics": [topic0, None, "0x" + root.hex(), "0x" + tag.hex()],
+            }
+        )
+        if not logs:
+            return None
+        log = logs[0]
+        return Anchoring(
+            int.from_bytes(bytes(log["topics"][1]), "big"), bytes(log["transactionHash"]), log["blockNumber"]
+        )
+
+    def _event_abi(self, name: str) -> Any:  # eth-utils' ABIEvent TypedDict, read from the artifact
+        return next(item for item in self._contract.abi if item.get("type") == "event" and item.get("name") == name)
 
     def batch(self, batch_id: int) -> Batch:
         """An anchored batch."""

@@ -10,10 +10,10 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from ledger.artifacts import load
-from ledger.client.deployment import DeploymentInfo
 from ledger.client.revert import canonical_type
 from ledger.client.sender import Receipt, TransactionSender
 from ledger.index.decode import EventSpec, event_specs
+from ledger.protocol import Deployment
 
 
 class ContractBinding:
@@ -30,7 +30,7 @@ class ContractBinding:
         self._events: dict[bytes, EventSpec] = event_specs(self.NAME, abi)
 
     @classmethod
-    def at(cls, sender: TransactionSender, deployment: DeploymentInfo) -> Any:
+    def at(cls, sender: TransactionSender, deployment: Deployment) -> Any:
         """The binding at this contract's address in `deployment`."""
         return cls(sender, deployment.address(cls.NAME))
 

@@ -10,8 +10,8 @@ from ledger.bindings.jobs import JobLedger
 from ledger.bindings.registry import DataRegistry
 from ledger.bindings.settlement import Settlement
 from ledger.bindings.token import CustosToken
-from ledger.client.deployment import DeploymentInfo
 from ledger.client.sender import TransactionSender
+from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Contracts:
     anchor: AuditAnchor
 
     @classmethod
-    def at(cls, sender: TransactionSender, deployment: DeploymentInfo) -> Contracts:
+    def at(cls, sender: TransactionSender, deployment: Deployment) -> Contracts:
         """Bind every contract of `deployment` to `sender`."""
         return cls(
             Consortium.at(sender, deployment),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from ledger.bindings.base import ContractBinding, addresses, hash32
 from ledger.bindings.registry import DataRegistry
@@ -204,7 +205,7 @@ class JobLedger(ContractBinding):
         return int(self._call("jobCount"))
 
 
-def _settlement_credits(ledger: JobLedger, receipt: Receipt) -> list[dict]:
+def _settlement_credits(ledger: JobLedger, receipt: Receipt) -> list[dict[str, Any]]:
     """PaymentCredited events (emitted by Settlement) in a JobLedger receipt."""
     from ledger.bindings.settlement import Settlement
 

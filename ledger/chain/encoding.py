@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import rlp
@@ -23,8 +24,9 @@ def d(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
+@functools.lru_cache(maxsize=65_536)
 def addr(value: bytes) -> str:
-    """Checksummed address."""
+    """Checksummed address (cached: a chain has few addresses, and every log names one)."""
     return to_checksum_address(value)
 
 
@@ -89,7 +91,7 @@ def tx_json(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: int 
     }
     if type_id == 0:
         out["gasPrice"] = q(tx.gas_price)
-        out["v"] = q(tx.v)
+        out["v"] = q(tx.v)  # type: ignore[attr-defined]  # legacy (type 0) transactions carry v; the API class omits it
         if tx.chain_id is not None:
             out["chainId"] = q(tx.chain_id)
         return out

@@ -2,9 +2,11 @@
 
 ChainError
 ├── HistoryError        stored chain fails verification on load (unsealed, bad seal, broken link)
+│   └── StoreCorrupted  the store's bytes are damaged (truncated file, a value that fails its hash)
 ├── TxRejected          a raw transaction is not admitted to the pool   (-32000)
 │   ├── InvalidTx       undecodable, unsigned or wrong chain id       (-32602)
 │   └── NotPermitted    sender is not allowed by the membership contract (-32007)
+├── LimitExceeded       a request exceeds a server limit (range, results, filters)  (-32005)
 └── ExecutionFailed     eth_call / eth_estimateGas failed              (-32000)
     └── ExecutionReverted  the call reverted; `data` is the revert data (3)
 """
@@ -27,6 +29,10 @@ class HistoryError(ChainError):
     """The stored chain does not verify (missing or wrong seal, broken parent link, bad genesis)."""
 
 
+class StoreCorrupted(HistoryError):
+    """The store's bytes are damaged: a truncated data file, or a value that does not hash to its key."""
+
+
 class TxRejected(ChainError):
     """A transaction was not admitted to the pool."""
 
@@ -42,6 +48,12 @@ class NotPermitted(TxRejected):
 
     # Hyperledger Besu's code for "Sender account not authorized to send transactions".
     code = -32007
+
+
+class LimitExceeded(ChainError):
+    """A request exceeds one of the node's limits; narrower or later it may succeed (geth/Infura's -32005)."""
+
+    code = -32005
 
 
 class ExecutionFailed(ChainError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,13 +11,19 @@ from typing import TYPE_CHECKING, Any
 from eth_bloom import BloomFilter
 
 from ledger.chain.encoding import d, log_json
+from ledger.chain.errors import LimitExceeded
 from ledger.chain.params import InvalidParams, address, block_ref, hash32
 
 if TYPE_CHECKING:
     from ledger.chain.node import Node
 
-MAX_LOG_RANGE = 100_000
-MAX_FILTERS = 1_000
+# eth_getLogs: blocks per query, logs per answer, seconds per query.
+MAX_LOG_RANGE = 10_000
+MAX_LOGS = 10_000
+LOG_SECONDS = 5.0
+# Filters: per client (its IP address), in all, and how long an unpolled one lives.
+MAX_FILTERS_PER_CLIENT = 128
+MAX_FILTERS = 1_024
 FILTER_TTL = 300.0
 
 
@@ -92,12 +98,17 @@ def logs_in_block(node: Node, header: Any, query: LogQuery) -> list[dict[str, An
 
 
 def logs_in_range(node: Node, query: LogQuery, first: int, last: int) -> list[dict[str, Any]]:
-    """Matching logs of canonical blocks first..last (inclusive)."""
+    """Matching logs of canonical blocks first..last (inclusive), within the range, size and time limits."""
     if last - first >= MAX_LOG_RANGE:
-        raise InvalidParams(f"block range too large: at most {MAX_LOG_RANGE} blocks per query")
+        raise LimitExceeded(f"block range too large: at most {MAX_LOG_RANGE} blocks per query")
+    deadline = time.monotonic() + LOG_SECONDS
     out: list[dict[str, Any]] = []
     for number in range(first, last + 1):
         out.extend(logs_in_block(node, node.header_by_number(number), query))
+        if len(out) > MAX_LOGS:
+            raise LimitExceeded(f"query returned more than {MAX_LOGS} results: narrow the block range")
+        if time.monotonic() > deadline:
+            raise LimitExceeded(f"query timed out after {LOG_SECONDS:g} s: narrow the block range")
     return out
 
 
@@ -108,29 +119,50 @@ class _Filter:
     next_block: int
     seen_pending: set[bytes] = field(default_factory=set)
     touched: float = field(default_factory=time.monotonic)
+    client: str = ""
 
 
 class Filters:
-    """Installed filters by id; each poll returns what is new since the previous one."""
+    """Installed filters by id; each poll returns what is new since the previous one.
 
-    def __init__(self) -> None:
+    Ids are random (one client cannot guess, poll or remove another's filter). A client may
+    hold MAX_FILTERS_PER_CLIENT; when all MAX_FILTERS are taken, the least recently polled
+    filter of the client holding the most is evicted, so one client cannot starve the rest.
+    """
+
+    def __init__(self, max_total: int = MAX_FILTERS, per_client: int = MAX_FILTERS_PER_CLIENT) -> None:
         self._filters: dict[str, _Filter] = {}
-        self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._max_total, self._per_client = max_total, per_client
 
     def install(
-        self, kind: str, next_block: int, query: LogQuery | None = None, pending: set[bytes] | None = None
+        self,
+        kind: str,
+        next_block: int,
+        query: LogQuery | None = None,
+        pending: set[bytes] | None = None,
+        client: str = "",
     ) -> str:
-        """Install a filter; returns its id."""
+        """Install a filter for `client`; returns its id (LimitExceeded past the client's share)."""
         with self._lock:
             now = time.monotonic()
             for fid in [f for f, v in self._filters.items() if now - v.touched > FILTER_TTL]:
                 del self._filters[fid]
-            if len(self._filters) >= MAX_FILTERS:
-                raise InvalidParams("too many filters installed")
-            fid = hex(next(self._ids))
-            self._filters[fid] = _Filter(kind, query, next_block, set(pending or ()))
+            held: dict[str, int] = {}
+            for filt in self._filters.values():
+                held[filt.client] = held.get(filt.client, 0) + 1
+            if held.get(client, 0) >= self._per_client:
+                raise LimitExceeded(f"too many filters: at most {self._per_client} per client; uninstall some")
+            if len(self._filters) >= self._max_total:
+                hog = max(held, key=lambda c: held[c])
+                victim = min((f for f, v in self._filters.items() if v.client == hog), key=self._touched)
+                del self._filters[victim]
+            fid = "0x" + secrets.token_hex(16)
+            self._filters[fid] = _Filter(kind, query, next_block, set(pending or ()), client=client)
             return fid
+
+    def _touched(self, fid: str) -> float:
+        return self._filters[fid].touched
 
     def get(self, fid: Any) -> _Filter:
         """The filter with id `fid` (touching it), or InvalidParams."""

@@ -124,4 +124,4 @@ def build_genesis(store: LMDBStore, spec: GenesisSpec) -> Chain:
         a: {"balance": acct.balance, "nonce": acct.nonce, "code": acct.code, "storage": dict(acct.storage)}
         for a, acct in spec.alloc.items()
     }
-    return chain_class(spec.chain_id).from_genesis(store, params, state)
+    return chain_class(spec.chain_id).from_genesis(store, params, state)  # type: ignore[return-value]  # returns the class it is called on

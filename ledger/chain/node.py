@@ -18,40 +18,41 @@ from pathlib import Path
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_utils import ValidationError
 
-from ledger.chain.chainspec import GAS_TARGET, CustosVM, chain_class
-from ledger.chain.errors import HistoryError, InvalidTx, TxRejected
-from ledger.chain.execution import Executor
+from ledger.chain.admission import check_against_state, decode_raw
+from ledger.chain.building import BuiltBlock, Candidate, build_block
+from ledger.chain.chainspec import chain_class
+from ledger.chain.errors import HistoryError, TxRejected
+from ledger.chain.execution import CALL_TIME_LIMIT, Executor
 from ledger.chain.genesis import GenesisSpec, build_genesis
 from ledger.chain.permission import Permission
-from ledger.chain.pool import MAX_NONCE_GAP, MAX_POOL, TxPool, fee_cap
-from ledger.chain.sealing import SealError, sign_seal, validator_set_hash, verify_seal
+from ledger.chain.pool import MAX_POOL, TxPool
+from ledger.chain.reader import SEAL_PREFIX, ChainReader, ReadView, seal_key
+from ledger.chain.sealing import SealError, sign_seal, verify_seal
 from ledger.chain.store import LMDBStore
+from ledger.chain.verification import record_checkpoint, verified_checkpoint, verify_history
 
 log = logging.getLogger(__name__)
 
 SPEC_KEY = b"custos:genesis-spec"
-SEAL_PREFIX = b"custos:seal:"
 STORE_DIR = "chain.lmdb"
 # Producer batching: stop gathering after 3 ms without a new transaction, or after 50 ms.
 GATHER_QUIET = 0.003
 GATHER_MAX = 0.05
 
 
-def seal_key(block_hash: bytes) -> bytes:
-    """Where the seal of `block_hash` is stored."""
-    return SEAL_PREFIX + block_hash
+__all__ = ["SEAL_PREFIX", "STORE_DIR", "Node", "seal_key"]
 
 
-class Node:
+class Node(ChainReader):
     """One validator's node over a store directory."""
 
-    def __init__(self, store: LMDBStore, spec: GenesisSpec, validator: keys.PrivateKey | None) -> None:
+    def __init__(self, store: LMDBStore, spec: GenesisSpec, validator: PrivateKey | None) -> None:
         self.store = store
+        self.db = store
         self.spec = spec
-        self.chain_id = spec.chain_id
         self.validators = frozenset(spec.validators)
         self.chain = chain_class(spec.chain_id)(store)
         self.lock = threading.RLock()
@@ -62,16 +63,20 @@ class Node:
         if validator is not None and validator.public_key.to_canonical_address() not in self.validators:
             raise HistoryError(f"key {validator.public_key.to_checksum_address()} is not a validator of this chain")
         self._wake = threading.Condition(self.lock)
+        # Notified after every block commit and every drop (readers waiting for a pending tx).
+        self._settled = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
         # Without the producer thread: seal inside submit_raw (True) or leave it to produce_block().
         self.instant = True
         self._head: BlockHeaderAPI | None = None
+        # Seconds an eth_call / eth_estimateGas may run (see ledger.chain.execution).
+        self.call_time_limit = CALL_TIME_LIMIT
         self._receipt_cache: dict[bytes, tuple[ReceiptAPI, ...]] = {}
 
     # -- opening --
     @classmethod
-    def create(cls, data_dir: Path, spec: GenesisSpec, validator: keys.PrivateKey | None) -> Node:
+    def create(cls, data_dir: Path, spec: GenesisSpec, validator: PrivateKey | None) -> Node:
         """Write genesis for `spec` into a new store under `data_dir` and open it (no key: a follower)."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         if _has_genesis(store):
@@ -79,11 +84,13 @@ class Node:
             raise HistoryError(f"{data_dir} already holds a chain")
         build_genesis(store, spec)
         store[SPEC_KEY] = spec.to_json().encode()
+        node = cls(store, spec, validator)
+        record_checkpoint(node, node.head)
         store.commit()
-        return cls(store, spec, validator)
+        return node
 
     @classmethod
-    def open(cls, data_dir: Path, validator: keys.PrivateKey | None = None, verify: bool = True) -> Node:
+    def open(cls, data_dir: Path, validator: PrivateKey | None = None, verify: bool = True) -> Node:
         """Open an existing store, verifying every block's seal and link back to genesis."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         try:
@@ -98,7 +105,19 @@ class Node:
             except HistoryError:
                 store.close()
                 raise
+            except Exception as exc:  # noqa: BLE001 — damaged bytes make py-evm/rlp raise anything
+                store.close()
+                raise HistoryError(f"{data_dir}: the stored chain cannot be read: {exc or type(exc).__name__}") from exc
         return node
+
+    def verify_history(self, full: bool = False, record: bool = True, from_genesis: bool = False) -> int:
+        """Verify the stored chain (see `ledger.chain.verification`); returns the verified height."""
+        with self.lock:
+            return verify_history(self, full=full, record=record, from_genesis=from_genesis)
+
+    def read_view(self) -> ReadView:
+        """A consistent read snapshot of the last commit, for one request (close it after use)."""
+        return ReadView(self)
 
     def close(self) -> None:
         """Stop producing and close the store."""
@@ -108,104 +127,91 @@ class Node:
 
     # -- reading --
     @property
-    def head(self) -> BlockHeaderAPI:
-        """The canonical head header (cached; only this node moves it)."""
-        if self._head is None:
-            self._head = self.chain.chaindb.get_canonical_head()
-        return self._head
-
-    @property
     def validator_address(self) -> bytes | None:
         """This node's sealing address, if it holds a validator key."""
         return None if self._validator is None else self._validator.public_key.to_canonical_address()
 
-    def seal_of(self, block_hash: bytes) -> bytes | None:
-        """The stored seal of `block_hash` (None for genesis, which the spec defines)."""
+    def decode_block(self, raw: bytes) -> BlockAPI:
+        """Decode the RLP of a block that would extend our head (raises HistoryError)."""
+        block_class = self.chain.get_vm_class_for_block_number(self.head.block_number + 1).get_block_class()
         try:
-            return self.store[seal_key(block_hash)]
-        except KeyError:
-            return None
+            return rlp.decode(raw, sedes=block_class)
+        except (rlp.DecodingError, rlp.DeserializationError) as exc:
+            raise HistoryError(f"rejected block: {exc}") from exc
 
-    def header_by_number(self, number: int) -> BlockHeaderAPI:
-        """Canonical header at `number`; raises HeaderNotFound."""
-        return self.chain.chaindb.get_canonical_block_header_by_number(number)
+    def check_block_permission(self, block: BlockAPI) -> None:
+        """Raise HistoryError unless every transaction's sender is permitted on the parent (our head).
 
-    def block(self, header: BlockHeaderAPI) -> BlockAPI:
-        """The full block for `header`."""
-        return self.chain.get_vm_class(header).get_block_class().from_header(header, self.chain.chaindb)
+        A node that does not yet know the membership contract (still bootstrapping) cannot
+        judge: the switch from the bootstrap rule to the contract (`close_bootstrap`) is
+        recorded by each node, not in a block, so a replica replaying a chain whose producer
+        has already switched would wrongly refuse members' blocks. It checks once it knows.
+        """
+        if self.membership is None:
+            return
+        for tx in block.transactions:
+            refusal = self.permission.refusal(tx, tx.sender)
+            if refusal is not None:
+                raise HistoryError(f"rejected block {block.number}: transaction 0x{tx.hash.hex()}: {refusal}")
 
-    def receipts(self, header: BlockHeaderAPI) -> tuple[ReceiptAPI, ...]:
-        """Receipts of the block with `header` (cached: blocks are immutable)."""
-        found = self._receipt_cache.get(header.hash)
-        if found is None:
-            builder = self.chain.get_vm_class(header).get_receipt_builder()
-            found = tuple(self.chain.chaindb.get_receipts(header, builder))
-            if len(self._receipt_cache) > 512:
-                self._receipt_cache.clear()
-            self._receipt_cache[header.hash] = found
-        return found
+    def import_block(self, block: BlockAPI, seals: dict[bytes, bytes]) -> BlockHeaderAPI:
+        """Validate `block` against our head and commit it with `seals` (stored under the block hash).
 
-    def verify_history(self) -> int:
-        """Check genesis against the spec, then every block's parent link, header rules and seal."""
-        genesis = self.header_by_number(0)
-        if genesis.extra_data != validator_set_hash(self.spec.validators):
-            raise HistoryError("genesis extraData does not commit to the validator set of the spec")
-        parent = genesis
-        for number in range(1, self.head.block_number + 1):
-            header = self.header_by_number(number)
-            if header.parent_hash != parent.hash:
-                raise HistoryError(f"block {number} does not link to block {number - 1}")
-            try:
-                CustosVM.validate_header(header, parent)
-                verify_seal(self.chain_id, header.hash, self.seal_of(header.hash), self.validators)
-            except (SealError, ValidationError) as exc:
-                raise HistoryError(f"block {number} rejected: {exc}") from exc
-            parent = header
-        return parent.block_number
-
-    def raw_block(self, header: BlockHeaderAPI) -> bytes:
-        """The RLP of the block with `header`: with its seal, all a follower needs to verify it."""
-        return rlp.encode(self.block(header))
-
-    def import_sealed_block(self, raw: bytes, seal: bytes) -> BlockHeaderAPI:
-        """Verify a sealed block from another node, re-execute it on our state, and commit it.
-
-        The seal must be a validator's over the block's hash; py-evm then re-executes every
-        transaction and rejects the block unless state, receipt and transaction roots match.
+        The caller has checked the seals (one validator's here; a quorum in a consortium).
+        Every transaction's sender must be permitted on the parent's state; py-evm then
+        re-executes every transaction and rejects the block unless state, receipt and
+        transaction roots match.
         """
         with self.lock:
             try:
-                block = self.chain.get_vm_class_for_block_number(self.head.block_number + 1).get_block_class()
-                block = rlp.decode(raw, sedes=block)
-                verify_seal(self.chain_id, block.header.hash, seal, self.validators)
                 if block.header.parent_hash != self.head.hash:
                     raise HistoryError(f"block {block.number} does not extend our head {self.head.block_number}")
+                self.check_block_permission(block)
                 self.chain.import_block(block)
-                self.store[seal_key(block.header.hash)] = seal
+                for key, seal in seals.items():
+                    self.store[key] = seal
+                self._advance_checkpoint(block.header)
                 self.store.commit()
-            except (SealError, ValidationError, rlp.DecodingError, rlp.DeserializationError) as exc:
-                self.store.rollback()
-                self._head = None
+            except ValidationError as exc:
+                self._abandon()
                 raise HistoryError(f"rejected block: {exc}") from exc
             except BaseException:
-                self.store.rollback()
-                self._head = None
+                self._abandon()
                 raise
             self._head = block.header
+            self.pool_forget(block.transactions)
             return block.header
+
+    def import_sealed_block(self, raw: bytes, seal: bytes) -> BlockHeaderAPI:
+        """Verify a block sealed by one of our validators, re-execute it on our state, and commit it."""
+        block = self.decode_block(raw)
+        try:
+            verify_seal(self.chain_id, block.header.hash, seal, self.validators)
+        except SealError as exc:
+            raise HistoryError(f"rejected block: {exc}") from exc
+        return self.import_block(block, {seal_key(block.header.hash): seal})
+
+    def _advance_checkpoint(self, header: BlockHeaderAPI) -> None:
+        """Move the verified-height record to `header` if it stood on its parent."""
+        checkpoint = verified_checkpoint(self)
+        if checkpoint is not None and checkpoint[1] == header.parent_hash:
+            record_checkpoint(self, header)
+
+    def _abandon(self) -> None:
+        """Drop whatever a failed block left buffered, and re-read the head."""
+        self.store.rollback()
+        self._head = None
+
+    def pool_forget(self, transactions: tuple[SignedTransactionAPI, ...]) -> None:
+        """Remove transactions a committed block included from the pool."""
+        for tx in transactions:
+            self.pool.remove(tx.hash)
 
     # -- admission --
     def submit_raw(self, raw: bytes) -> bytes:
         """Validate and admit a signed raw transaction; returns its hash (raises TxRejected)."""
         with self.lock:
-            tx = self._decode(raw)
-            sender = tx.sender
-            if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
-                raise TxRejected(f"already known: transaction 0x{tx.hash.hex()}")
-            self._check_against_state(tx, sender)
-            self.permission.check(tx, sender)
-            if len(self.pool) >= MAX_POOL:
-                raise TxRejected("txpool is full, try again later")
+            tx, sender = self.check_admission(raw)
             self.pool.add(tx, sender)
             if self._thread is None and self.instant:
                 self.produce_block()
@@ -213,21 +219,19 @@ class Node:
                 self._wake.notify_all()
             return tx.hash
 
-    def _decode(self, raw: bytes) -> SignedTransactionAPI:
-        try:
-            tx = CustosVM.get_transaction_builder().decode(raw)
-            tx.check_signature_validity()
+    # Consensus seam (ledger.consensus): the admission checks without admitting.
+    def check_admission(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes]:
+        """Decode `raw` and run every admission check on the head; (tx, sender) or raises TxRejected."""
+        with self.lock:
+            tx = decode_raw(raw, self.chain_id)
             sender = tx.sender
-        except Exception as exc:  # noqa: BLE001 — py-evm raises many types for bad bytes
-            raise InvalidTx(f"invalid raw transaction: {exc or type(exc).__name__}") from exc
-        if getattr(tx, "type_id", None) == 3:
-            raise InvalidTx("blob transactions are not supported")
-        if tx.chain_id is None:
-            raise InvalidTx("transaction has no chain id (pre-EIP-155): replayable, not accepted")
-        if tx.chain_id != self.chain_id:
-            raise InvalidTx(f"wrong chain id {tx.chain_id}: this chain is {self.chain_id}")
-        del sender
-        return tx
+            if self.pool.get(tx.hash) is not None or self._is_mined(tx.hash):
+                raise TxRejected(f"already known: transaction 0x{tx.hash.hex()}")
+            check_against_state(self, tx, sender)
+            self.permission.check(tx, sender)
+            if len(self.pool) >= MAX_POOL:
+                raise TxRejected("txpool is full, try again later")
+            return tx, sender
 
     def _is_mined(self, tx_hash: bytes) -> bool:
         try:
@@ -235,25 +239,6 @@ class Node:
             return True
         except Exception:  # noqa: BLE001 — TransactionNotFound and lookup-key errors alike
             return False
-
-    def _check_against_state(self, tx: SignedTransactionAPI, sender: bytes) -> None:
-        state = self.executor.head_state()
-        nonce = state.get_nonce(sender)
-        if tx.nonce < nonce:
-            raise TxRejected(f"nonce too low: next nonce {nonce}, tx nonce {tx.nonce}")
-        if self.pool.has_nonce(sender, tx.nonce):
-            raise TxRejected(f"replacement transaction not supported: nonce {tx.nonce} is already pending")
-        expected = self.pool.next_nonce(sender, nonce)
-        if tx.nonce > expected + MAX_NONCE_GAP:
-            raise TxRejected(f"nonce too high: next nonce {expected}, tx nonce {tx.nonce}")
-        if tx.gas > self.head.gas_limit:
-            raise TxRejected(f"exceeds block gas limit: {tx.gas} > {self.head.gas_limit}")
-        if tx.gas < tx.intrinsic_gas:
-            raise TxRejected(f"intrinsic gas too low: {tx.gas} < {tx.intrinsic_gas}")
-        cost = tx.gas * fee_cap(tx) + tx.value
-        balance = state.get_balance(sender)
-        if balance < cost:
-            raise TxRejected(f"insufficient funds for gas * price + value: balance {balance}, cost {cost}")
 
     # -- block production --
     def produce_block(self) -> BlockHeaderAPI | None:
@@ -264,54 +249,94 @@ class Node:
             try:
                 return self._build_block()
             except BaseException:
-                self.store.rollback()
-                self._head = None
+                self._abandon()
                 raise
 
-    def _build_block(self) -> BlockHeaderAPI | None:
-        parent = self.head
-        header = self.chain.create_header_from_parent(
-            parent,
-            timestamp=max(int(time.time()), parent.timestamp),
-            gas_limit=parent.gas_limit,
+    def build(self, candidates: list[Candidate]) -> BuiltBlock:
+        """Execute `candidates` into an unsealed block on our head (buffered, not committed).
+
+        Permission is checked per transaction as a block-validity rule. The caller either
+        commits it (`commit_block`) or abandons it (`store.rollback()`).
+        """
+        if self.validator_address is None:
+            raise TxRejected("this node holds no validator key and cannot build blocks")
+        return build_block(
+            self.chain,
+            self.head,
+            candidates,
             coinbase=self.validator_address,
+            timestamp=int(time.time()),
+            permitted=self.permission.refusal,
         )
-        vm = self.chain.get_vm(header)
-        included: list[SignedTransactionAPI] = []
-        receipts: list[ReceiptAPI] = []
-        declared = 0
-        for entry in self.pool.ordered():
-            tx = entry.tx
-            if included and declared + tx.gas > GAS_TARGET:
-                break
-            expected = vm.state.get_nonce(entry.sender)
-            if tx.nonce != expected:
-                if tx.nonce < expected:
-                    self.pool.remove(tx.hash)
-                continue
-            snapshot = vm.state.snapshot()
-            try:
-                receipt, _ = vm.apply_transaction(header, tx)
-            except ValidationError as exc:
-                vm.state.revert(snapshot)
-                log.warning("dropping transaction 0x%s: %s", tx.hash.hex(), exc)
-                self.pool.remove(tx.hash)
-                continue
-            header = vm.increment_blob_gas_used(vm.add_receipt_to_header(header, receipt), tx)
-            included.append(tx)
-            receipts.append(receipt)
-            declared += tx.gas
-        if not included:
-            return None
-        block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, included, receipts)
-        mined = vm.mine_block(block).block
-        self.chain.chaindb.persist_block(mined)
-        self.store[seal_key(mined.hash)] = sign_seal(self._validator, self.chain_id, mined.hash)
+
+    def commit_block(self, block: BlockAPI, seals: dict[bytes, bytes]) -> BlockHeaderAPI:
+        """Persist a block built by `build` with its seals in one LMDB transaction; it becomes the head."""
+        self.chain.chaindb.persist_block(block)
+        return self.finish_block(block, seals)
+
+    def finish_block(self, block: BlockAPI, seals: dict[bytes, bytes]) -> BlockHeaderAPI:
+        """Commit the persisted `block` with its seals (one LMDB transaction); it becomes the head."""
+        for key, seal in seals.items():
+            self.store[key] = seal
+        self._advance_checkpoint(block.header)
         self.store.commit()
-        self._head = mined.header
-        for tx in included:
-            self.pool.remove(tx.hash)
-        return mined.header
+        self._head = block.header
+        self.pool_forget(block.transactions)
+        self._announce()
+        return block.header
+
+    def _announce(self) -> None:
+        with self._settled:
+            self._settled.notify_all()
+
+    def wait_while_pending(self, tx_hash: bytes, timeout: float) -> None:
+        """Block (up to `timeout` s) while `tx_hash` waits in the pool for a block or a drop.
+
+        A receipt query for a pending transaction waits for the block being sealed: clients
+        such as ethers poll for a receipt once, then only look again when the block number
+        moves, so answering null just before the block commits left them waiting forever.
+        """
+        deadline = time.monotonic() + timeout
+        with self._settled:
+            while self.pool.get(tx_hash) is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._settled.wait(remaining)
+
+    def _build_block(self) -> BlockHeaderAPI | None:
+        assert self._validator is not None
+        mined = self.assemble_block(self.validator_address or b"\x00" * 20)
+        if mined is None:
+            return None
+        seal = sign_seal(self._validator, self.chain_id, mined.hash)
+        return self.finish_block(mined, {seal_key(mined.hash): seal})
+
+    # Consensus seam (ledger.consensus): build without sealing or committing.
+    def assemble_block(self, coinbase: bytes) -> BlockAPI | None:
+        """Execute the pool into a block on the head and persist it into the store's overlay, uncommitted.
+
+        Candidates that cannot be applied are dropped from the pool with their reason. The
+        caller seals and commits it (`finish_block`), or sets the writes aside (a proposal
+        awaiting its quorum); None when no transaction applied.
+        """
+        built = build_block(
+            self.chain,
+            self.head,
+            [Candidate(e.tx, e.sender) for e in self.pool.ordered()],
+            coinbase=coinbase,
+            timestamp=int(time.time()),
+            permitted=self.permission.refusal,
+        )
+        for dropped in built.dropped:
+            log.warning("dropping transaction 0x%s: %s", dropped.tx_hash.hex(), dropped.reason)
+            self.pool.drop(dropped)
+        if not built.block.transactions:
+            self.store.rollback()
+            self._announce()
+            return None
+        self.chain.chaindb.persist_block(built.block)
+        return built.block
 
     # -- producer thread --
     def start(self) -> None:
@@ -344,9 +369,10 @@ class Node:
                 try:
                     self._build_block()
                 except Exception:  # noqa: BLE001 — keep sealing; the failed block was rolled back
-                    self.store.rollback()
-                    self._head = None
+                    self._abandon()
                     log.exception("block production failed")
+                    # A bug, not a bad transaction (those are dropped): do not spin on it.
+                    self._wake.wait(timeout=0.5)
             # Let request threads take the lock between blocks.
             time.sleep(0)
 

@@ -16,10 +16,22 @@ class InvalidParams(Exception):
 
 
 def quantity(value: Any, name: str) -> int:
-    """A hex quantity ("0x1a"); rejects ints, leading zeros and non-hex."""
+    """A hex quantity ("0x1a") below 2**256; rejects ints, leading zeros and non-hex."""
     if not isinstance(value, str) or not _QUANTITY.match(value):
-        raise InvalidParams(f"{name}: expected a hex quantity like 0x1a, got {value!r}")
+        raise InvalidParams(f"{name}: expected a hex quantity like 0x1a, got {_short(value)}")
+    if len(value) > 66:
+        raise InvalidParams(f"{name}: {len(value) - 2} hex digits, more than a 256-bit value holds")
     return int(value, 16)
+
+
+def slot(value: Any, name: str) -> int:
+    """A storage slot: a hex quantity or up to 32 bytes of hex data."""
+    if isinstance(value, str) and _DATA.match(value) and len(value) > 2 and value[2] == "0":
+        raw = data(value, name)
+        if len(raw) > 32:
+            raise InvalidParams(f"{name}: {len(raw)} bytes, a storage slot has at most 32")
+        return int.from_bytes(raw, "big")
+    return quantity(value, name)
 
 
 def data(value: Any, name: str) -> bytes:

@@ -1,14 +1,24 @@
-"""The transaction pool: admitted transactions waiting for a block, in arrival order."""
+"""The transaction pool: admitted transactions waiting for a block, in arrival order.
+
+Besides the pending transactions it remembers, in a bounded log, the transactions the
+producer dropped and why (`custos_txStatus`, `txpool_*`): a dropped transaction never gets
+a receipt, and its sender deserves a reason.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from eth.abc import SignedTransactionAPI
 
+from ledger.chain.building import Dropped
+
 MAX_POOL = 20_000
 # How far ahead of an account's nonce a transaction may be queued.
 MAX_NONCE_GAP = 64
+# How many dropped transactions keep their reason.
+MAX_DROPPED = 10_000
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,11 @@ class Pending:
     sender: bytes
     seq: int
 
+    @property
+    def cost(self) -> int:
+        """The most this transaction can take from its sender's balance: gas × fee cap + value."""
+        return self.tx.gas * fee_cap(self.tx) + self.tx.value
+
 
 class TxPool:
     """Pending transactions by hash and by (sender, nonce); block order keeps nonces ascending."""
@@ -27,6 +42,7 @@ class TxPool:
         self._by_hash: dict[bytes, Pending] = {}
         self._by_sender: dict[bytes, dict[int, bytes]] = {}
         self._seq = 0
+        self._dropped: OrderedDict[bytes, Dropped] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -54,6 +70,25 @@ class TxPool:
         nonces.pop(entry.tx.nonce, None)
         if not nonces:
             del self._by_sender[entry.sender]
+
+    def drop(self, dropped: Dropped) -> None:
+        """Remove a transaction the producer could not include, remembering why."""
+        self.remove(dropped.tx_hash)
+        self._dropped[dropped.tx_hash] = dropped
+        while len(self._dropped) > MAX_DROPPED:
+            self._dropped.popitem(last=False)
+
+    def dropped(self, tx_hash: bytes) -> Dropped | None:
+        """Why `tx_hash` was dropped, if it was (and is still remembered)."""
+        return self._dropped.get(tx_hash)
+
+    def pending_cost(self, sender: bytes) -> int:
+        """What `sender`'s pending transactions can take from its balance together."""
+        return sum(self._by_hash[h].cost for h in list(self._by_sender.get(sender, {}).values()))
+
+    def entries(self) -> list[Pending]:
+        """Every pending entry, in arrival order (a copy: safe to read while the pool changes)."""
+        return list(self._by_hash.values())
 
     def next_nonce(self, sender: bytes, state_nonce: int) -> int:
         """The nonce after `sender`'s consecutive pending run starting at `state_nonce`."""

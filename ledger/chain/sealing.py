@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_keys.exceptions import BadSignature
 from eth_keys.exceptions import ValidationError as KeysValidationError
 from eth_utils import keccak
@@ -37,7 +38,7 @@ def validator_set_hash(validators: Iterable[bytes]) -> bytes:
     return keccak(b"".join(sorted(validators)))
 
 
-def sign_seal(key: keys.PrivateKey, chain_id: int, block_hash: bytes) -> bytes:
+def sign_seal(key: PrivateKey, chain_id: int, block_hash: bytes) -> bytes:
     """Seal `block_hash` with a validator key; returns the 65-byte signature."""
     return key.sign_msg_hash(seal_digest(chain_id, block_hash)).to_bytes()
 

@@ -24,17 +24,19 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from ledger.chain.chainspec import DEFAULT_CHAIN_ID
 from ledger.chain.errors import HistoryError
 from ledger.chain.genesis import GenesisError, development_spec
 from ledger.chain.node import Node
-from ledger.deploy import ROLE_BITS, ConsortiumConfig, Deployment, MemberSpec, deploy_consortium
+from ledger.deploy import ROLE_BITS, ConsortiumConfig, MemberSpec, deploy_consortium
 from ledger.errors import DeploymentError
 from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, STRONG_SCRYPT_N, Keystore
+from ledger.protocol import Deployment, parse_amount
 
 # Settlement tokens each organisation starts with (a consortium file may say otherwise).
-DEFAULT_ALLOCATION = 1_000_000 * 10**18
+DEFAULT_ALLOCATION = parse_amount(1_000_000)
 DEV_CONSORTIUM: dict[str, Any] = {
     "chainId": DEFAULT_CHAIN_ID,
     "organisations": [
@@ -100,6 +102,11 @@ def init_chain(path: Path, consortium: dict[str, Any], password: str | None = No
     node = Node.create(path, spec, keys.PrivateKey(validators[0].key))
     try:
         deployment = _deploy(node, deployer, consortium, accounts)
+        # The auditor's trust root: the genesis and its validators, pinned where auditors read them.
+        deployment["genesis"] = {
+            "hash": "0x" + node.header_by_number(0).hash.hex(),
+            "validators": [v.address for v in validators],
+        }
     finally:
         node.close()
     members = {name: a.address for name, a in accounts.items()}
@@ -168,7 +175,7 @@ def _deploy(node: Node, deployer: LocalAccount, consortium: dict[str, Any], acco
     return json.loads(bootstrap_contracts(node, deployer, config).to_json())
 
 
-def validator_key(path: Path, password: str | None) -> keys.PrivateKey:
+def validator_key(path: Path, password: str | None) -> PrivateKey:
     """Unlock the first validator key named in the chain directory's consortium.json."""
     consortium = json.loads((Path(path) / "consortium.json").read_text())
     name = next(o["name"] for o in consortium["organisations"] if "VALIDATOR" in o["roles"])

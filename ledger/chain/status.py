@@ -33,8 +33,8 @@ def _rpc(url: str, method: str, params: list[Any]) -> Any:
 
 def header_from_json(block: dict[str, Any]) -> CancunBlockHeader:
     """The py-evm header whose fields a block JSON object lists (to recompute its hash)."""
-    h = lambda k: bytes.fromhex(block[k][2:])  # noqa: E731
-    n = lambda k: int(block[k], 16)  # noqa: E731
+    h = lambda k: bytes.fromhex(block[k][2:])  # noqa: E731  # two one-line field readers, used a dozen times below
+    n = lambda k: int(block[k], 16)  # noqa: E731  # as above
     return CancunBlockHeader(
         parent_hash=h("parentHash"),
         uncles_hash=h("sha3Uncles"),

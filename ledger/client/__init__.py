@@ -1,20 +1,17 @@
-"""The ledger client: a checked connection, a transaction sender, decoded reverts, deployments."""
+"""The ledger client: a checked connection, a transaction sender, decoded reverts (deployments: ledger.protocol)."""
 
 from ledger.client.client import Client, unlock
 from ledger.client.connection import connect
-from ledger.client.deployment import DeploymentInfo, load_deployment
 from ledger.client.revert import decode_revert, revert_error
 from ledger.client.sender import Log, Receipt, TransactionSender
 
 __all__ = [
     "Client",
-    "DeploymentInfo",
     "Log",
     "Receipt",
     "TransactionSender",
     "connect",
     "decode_revert",
-    "load_deployment",
     "revert_error",
     "unlock",
 ]

@@ -16,9 +16,9 @@ from web3 import Web3
 from web3.providers.base import BaseProvider
 
 from ledger.client.connection import connect
-from ledger.client.deployment import DeploymentInfo, load_deployment
 from ledger.client.sender import TransactionSender
 from ledger.errors import KeystoreError
+from ledger.protocol import Deployment
 
 if TYPE_CHECKING:
     from ledger.bindings.contracts import Contracts
@@ -29,14 +29,14 @@ class Client:
     """A connection (embedded provider or JSON-RPC URL) plus the deployment it serves."""
 
     w3: Web3
-    deployment: DeploymentInfo
+    deployment: Deployment
     _senders: dict[str, TransactionSender] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def open(cls, target: str | BaseProvider | Web3, deployment: str | Path | DeploymentInfo) -> Client:
+    def open(cls, target: str | BaseProvider | Web3, deployment: str | Path | Deployment) -> Client:
         """Connect to `target` and check that it is the chain `deployment` (a deployment.json) is on."""
-        info = deployment if isinstance(deployment, DeploymentInfo) else load_deployment(deployment)
+        info = deployment if isinstance(deployment, Deployment) else Deployment.load(deployment)
         return cls(connect(target, chain_id=info.chain_id), info)
 
     def sender(self, account: LocalAccount) -> TransactionSender:

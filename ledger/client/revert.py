@@ -24,7 +24,7 @@ _PANIC = function_signature_to_4byte_selector("Panic(uint256)")
 
 def canonical_type(param: dict[str, Any]) -> str:
     """The canonical ABI type of a parameter (tuples spelled out), as selectors and decoders need."""
-    kind = param["type"]
+    kind = str(param["type"])
     if kind.startswith("tuple"):
         return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple") :]
     return kind

@@ -117,7 +117,7 @@ class TransactionSender:
         """eth_call from this account; a revert raises the decoded exception."""
         tx = {"from": self.address, "to": Web3.to_checksum_address(to), "data": HexBytes(data)}
         try:
-            return bytes(rpc(lambda: self.w3.eth.call(tx, block), what=f"call {to}"))  # type: ignore[arg-type]
+            return bytes(rpc(lambda: self.w3.eth.call(tx, block), what=f"call {to}"))  # type: ignore[arg-type]  # web3's TxParams TypedDict does not accept a plain dict
         except ContractLogicError as exc:
             raise revert_from(exc) from None
 
@@ -127,7 +127,7 @@ class TransactionSender:
         if to is not None:
             tx["to"] = Web3.to_checksum_address(to)
         try:
-            gas = rpc(lambda: self.w3.eth.estimate_gas(tx), what="estimate gas")  # type: ignore[arg-type]
+            gas = rpc(lambda: self.w3.eth.estimate_gas(tx), what="estimate gas")  # type: ignore[arg-type]  # as above
         except ContractLogicError as exc:
             raise revert_from(exc) from None
         return int(gas * self.gas_margin)
@@ -221,7 +221,7 @@ class TransactionSender:
             "gas": sent["gas"],
         }
         try:
-            self.w3.eth.call(call, receipt.block_number - 1)  # type: ignore[arg-type]
+            self.w3.eth.call(call, receipt.block_number - 1)  # type: ignore[arg-type]  # as above
         except ContractLogicError as exc:
             return revert_from(exc, receipt)
         except (Web3RPCError, *TRANSIENT):

@@ -1,6 +1,6 @@
 """The local event index: decoded contract events in SQLite, followed incrementally and reorg-aware."""
 
-from ledger.index.indexer import EventIndexer, SyncResult
+from ledger.index.indexer import EventIndexer, HistoryChanged, SyncResult
 from ledger.index.store import EventStore, IndexedEvent, Position
 
-__all__ = ["EventIndexer", "EventStore", "IndexedEvent", "Position", "SyncResult"]
+__all__ = ["EventIndexer", "EventStore", "HistoryChanged", "IndexedEvent", "Position", "SyncResult"]

@@ -27,12 +27,10 @@ CREATE TABLE IF NOT EXISTS events (
     args TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
     UNIQUE (block_number, log_index)
 );
-CREATE INDEX IF NOT EXISTS events_by_time ON events (block_time);
 CREATE TABLE IF NOT EXISTS links (
     kind TEXT NOT NULL, key TEXT NOT NULL, event_id INTEGER NOT NULL,
     PRIMARY KEY (kind, key, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS links_by_event ON links (event_id);
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -107,37 +105,46 @@ class EventStore:
             self._set_position(cur, position)
 
     def _insert(self, cur: sqlite3.Cursor, events: Sequence[IndexedEvent]) -> None:
-        for event in events:
-            cur.execute(
-                "INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
-                " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        """Rows and links of a batch with ids assigned here, so both go in as two `executemany` calls."""
+        first = int(cur.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0])
+        dumps = json.JSONEncoder(separators=(",", ":")).encode
+        cur.executemany(
+            "INSERT INTO events (id, block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
+            " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
                 (
-                    event.block_number,
-                    event.log_index,
-                    event.tx_index,
-                    event.tx_hash,
-                    event.block_hash,
-                    event.block_time,
-                    event.address,
-                    event.contract,
-                    event.event,
-                    event.actor,
-                    json.dumps(event.args, separators=(",", ":")),
-                    b"".join(event.topics),
-                    event.data,
-                ),
-            )
-            event_id = cur.lastrowid
-            cur.executemany(
-                "INSERT OR IGNORE INTO links VALUES (?, ?, ?)", [(kind, key, event_id) for kind, key in event.links]
-            )
+                    first + i,
+                    e.block_number,
+                    e.log_index,
+                    e.tx_index,
+                    e.tx_hash,
+                    e.block_hash,
+                    e.block_time,
+                    e.address,
+                    e.contract,
+                    e.event,
+                    e.actor,
+                    dumps(e.args),
+                    b"".join(e.topics),
+                    e.data,
+                )
+                for i, e in enumerate(events)
+            ],
+        )
+        cur.executemany(
+            "INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
+            [(kind, key, first + i) for i, e in enumerate(events) for kind, key in e.links],
+        )
 
     def rewind(self, last_kept_block: int, position: Position) -> int:
         """Drop everything above `last_kept_block` (a reorg); returns how many events were dropped."""
         with self._transaction() as cur:
-            cur.execute(
-                "DELETE FROM links WHERE event_id IN (SELECT id FROM events WHERE block_number > ?)", (last_kept_block,)
-            )
+            # Ids grow with chain order, so the dropped events are the ids above the last one kept
+            # (links has no index by event: a rewind is rare, every trail query is by key).
+            kept = cur.execute(
+                "SELECT coalesce(max(id), 0) FROM events WHERE block_number <= ?", (last_kept_block,)
+            ).fetchone()[0]
+            cur.execute("DELETE FROM links WHERE event_id > ?", (kept,))
             dropped = cur.execute("DELETE FROM events WHERE block_number > ?", (last_kept_block,)).rowcount
             cur.execute("DELETE FROM blocks WHERE number > ?", (last_kept_block,))
             self._set_position(cur, position)

@@ -7,7 +7,6 @@ Baseline, same process: one AuditAnchor.anchor transaction per record (no batchi
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -21,13 +20,13 @@ from pathlib import Path
 from eth_account import Account
 
 sys.path.insert(0, os.path.dirname(__file__))
-from report import emit  # noqa: E402
+from report import emit
 
-from ledger.anchor import Anchorer  # noqa: E402
-from ledger.bindings import AuditAnchor  # noqa: E402
-from ledger.client import TransactionSender, connect  # noqa: E402
-from ledger.client.deployment import DeploymentInfo, parse_deployment  # noqa: E402
-from ledger.deploy import config_for_members, deploy_consortium  # noqa: E402
+from ledger.anchor import Anchorer
+from ledger.bindings import AuditAnchor
+from ledger.client import TransactionSender, connect
+from ledger.deploy import config_for_members, deploy_consortium
+from ledger.protocol import Deployment
 
 ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
 RECORDS = 262_144
@@ -35,7 +34,7 @@ BATCH = 65_536
 
 
 @contextmanager
-def consortium_on_anvil() -> Iterator[tuple[TransactionSender, DeploymentInfo, str]]:
+def consortium_on_anvil() -> Iterator[tuple[TransactionSender, Deployment, str]]:
     """anvil on a free port, the six contracts deployed, one funded member's sender."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,9 +50,9 @@ def consortium_on_anvil() -> Iterator[tuple[TransactionSender, DeploymentInfo, s
                 time.sleep(0.05)
         member, deployer = Account.create(), Account.create()
         for account in (member, deployer):
-            w3.provider.make_request("anvil_setBalance", [account.address, hex(10**24)])  # type: ignore[arg-type]
-        raw = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")])).to_json()
-        yield TransactionSender(w3, member), parse_deployment(json.loads(raw)), url
+            w3.provider.make_request("anvil_setBalance", [account.address, hex(10**24)])  # type: ignore[arg-type]  # anvil_* methods are not in web3's RPC enum
+        deployment = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")]))
+        yield TransactionSender(w3, member), deployment, url
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -6,6 +6,11 @@ event each) sent as JSON-RPC batches of 100 raw transactions over HTTP; the cloc
 when the last receipt is available. On the embedded chain every transaction is admitted
 only after `Consortium.transactionAllowed` (the real membership contract) said yes. Also printed: the head's
 timestamp minus the wall clock right after the burst (the embedded chain must not run ahead).
+
+`--senders 8` runs the issue's workload instead: 8 accounts, each sending one signed
+anchor() call per HTTP request (no batching) and awaiting its receipt before the next,
+on the embedded chain, on anvil, and on raw py-evm (the same transactions executed into
+blocks in-process by `build_block`, no HTTP, no admission: the ceiling py-evm sets).
 `--profile` instead profiles the embedded node's block production in-process.
 """
 
@@ -19,7 +24,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,15 +38,17 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import emit  # noqa: E402
+from report import emit
 
-from ledger.artifacts import load  # noqa: E402
-from ledger.chain.setup import DEV_CONSORTIUM, init_chain  # noqa: E402
-from ledger.keystore import DEV_PASSWORD, Keystore  # noqa: E402
+from ledger.artifacts import load
+from ledger.chain.chainspec import DEFAULT_CHAIN_ID
+from ledger.chain.setup import DEV_CONSORTIUM, init_chain
+from ledger.keystore import DEV_PASSWORD, Keystore
 
 # The platform binary, not the npm shim: killing the shim would orphan anvil.
 ANVIL = next(iter(sorted((REPO / "contracts" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))), None)
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 BATCH = 100
 CONSORTIUM = load("Consortium")
 ANCHOR = load("AuditAnchor")
@@ -69,6 +79,32 @@ def _wait_up(url: str, proc: subprocess.Popen) -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
     raise RuntimeError("node did not start")
+
+
+@contextmanager
+def _serving(command: list[str], port: int) -> Iterator[str]:
+    """Run a node process listening on `port`; yields its URL once it answers."""
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_up(f"http://127.0.0.1:{port}", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _custos_up(directory: Path) -> AbstractContextManager[str]:
+    """A `custos chain up` process serving `directory`."""
+    port = _port()
+    return _serving([sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)], port)
+
+
+def _anvil_up() -> AbstractContextManager[str]:
+    """An anvil process."""
+    if ANVIL is None:
+        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
+    port = _port()
+    return _serving([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], port)
 
 
 def _receipt(client: httpx.Client, url: str, tx_hash: str) -> dict:
@@ -133,14 +169,23 @@ def run_workload(url: str, account, count: int, fee: int, anchor: str | None = N
         return {"tps": count / elapsed, "head_ahead_s": lag, "blocks": blocks}
 
 
-def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]
+SENDERS_CONSORTIUM = {
+    "chainId": DEFAULT_CHAIN_ID,
+    "organisations": [
+        *DEV_CONSORTIUM["organisations"],
+        *({"name": f"sender{i}", "roles": ["REQUESTER"]} for i in range(8)),
+    ],
+}
+
+
+def _prepare_embedded(directory: Path, consortium: dict = DEV_CONSORTIUM):  # type: ignore[no-untyped-def]  # returns a loose tuple of benchmark handles
     """Init a dev chain; make sure Consortium and AuditAnchor exist and bootstrap is closed."""
     from eth._utils.address import generate_contract_address
 
     from ledger.chain.node import Node
     from ledger.chain.setup import validator_key
 
-    result = init_chain(directory, DEV_CONSORTIUM)
+    result = init_chain(directory, consortium)
     keystore = Keystore(directory / "keystore")
     bank = keystore.unlock("bank", DEV_PASSWORD)
     contracts = result.deployment.get("contracts") or {}
@@ -167,41 +212,131 @@ def _prepare_embedded(directory: Path):  # type: ignore[no-untyped-def]
     return bank, Web3.to_checksum_address(generate_contract_address(bytes.fromhex(deployer.address[2:]), 1))
 
 
+def _anchor_calls(account, chain_id: int, anchor: str, first_nonce: int, count: int, fee: int, salt: int) -> list[str]:  # type: ignore[no-untyped-def]  # eth-account's signer type is not exported
+    common = {"chainId": chain_id, "maxFeePerGas": fee, "maxPriorityFeePerGas": fee // 10, "value": 0, "gas": 150_000}
+    return [
+        "0x"
+        + account.sign_transaction(
+            {
+                **common,
+                "nonce": first_nonce + i,
+                "to": anchor,
+                "data": ANCHOR_ABI.encode_abi("anchor", [(salt * 10**6 + i + 1).to_bytes(32, "big"), 1, b"\1" * 32]),
+            }
+        ).raw_transaction.hex()
+        for i in range(count)
+    ]
+
+
+def run_senders(url: str, accounts: list, per_sender: int, fee: int, anchor: str) -> dict[str, float]:  # type: ignore[type-arg]  # eth-account's signer type is not exported
+    """Each account sends its calls one request at a time, awaiting each receipt; total tx/s."""
+    with httpx.Client(timeout=120) as client:
+        chain_id = int(_rpc(client, url, "eth_chainId", []), 16)
+        plans = []
+        for salt, account in enumerate(accounts):
+            nonce = int(_rpc(client, url, "eth_getTransactionCount", [account.address, "pending"]), 16)
+            plans.append(_anchor_calls(account, chain_id, anchor, nonce, per_sender, fee, salt))
+    failures: list[str] = []
+
+    def sender(raws: list[str]) -> None:
+        with httpx.Client(timeout=120) as own:
+            for raw in raws:
+                try:
+                    tx_hash = _rpc(own, url, "eth_sendRawTransaction", [raw])
+                    _receipt(own, url, str(tx_hash))
+                except RuntimeError as exc:
+                    failures.append(str(exc))
+                    return
+
+    threads = [threading.Thread(target=sender, args=(plan,)) for plan in plans]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"senders failed: {failures[:3]}")
+    return {"tps": len(accounts) * per_sender / elapsed}
+
+
+def bench_embedded_senders(per_sender: int) -> dict[str, float]:
+    """8 members of a `custos chain up` process, one call per request, receipts awaited."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "chain"
+        _, anchor = _prepare_embedded(directory, SENDERS_CONSORTIUM)
+        keystore = Keystore(directory / "keystore")
+        accounts = [keystore.unlock(f"sender{i}", DEV_PASSWORD) for i in range(8)]
+        with _custos_up(directory) as url:
+            return run_senders(url, accounts, per_sender, 0, anchor)
+
+
+def bench_anvil_senders(per_sender: int) -> dict[str, float]:
+    """anvil's first 8 dev accounts, the same workload."""
+    with _anvil_up() as url:
+        owner = Account.from_key(ANVIL_KEY)
+        accounts = [Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(8)]
+        with httpx.Client(timeout=120) as client:
+            common = {"chainId": 31337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}
+            members = [a.address for a in accounts]
+            names = [str(i) for i in range(8)]
+            consortium = _deploy(client, url, owner, common, 0, CONSORTIUM, [members, [31] * 8, names, 1, 86_400])
+            anchor = _deploy(client, url, owner, common, 1, ANCHOR, [consortium])
+        return run_senders(url, accounts, per_sender, 10**10, anchor)
+
+
+def bench_raw_pyevm(count: int) -> dict[str, float]:
+    """The same anchor() calls executed into blocks by `build_block` in-process: py-evm's own ceiling."""
+    from ledger.chain.building import Candidate, build_block
+    from ledger.chain.chainspec import CustosVM
+    from ledger.chain.node import Node
+    from ledger.chain.setup import validator_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "chain"
+        _, anchor = _prepare_embedded(directory, SENDERS_CONSORTIUM)
+        keystore = Keystore(directory / "keystore")
+        accounts = [keystore.unlock(f"sender{i}", DEV_PASSWORD) for i in range(8)]
+        node = Node.open(directory, validator_key(directory, None))
+        per = count // 8
+        decode = CustosVM.get_transaction_builder().decode
+        txs = []
+        for salt, account in enumerate(accounts):
+            raws = _anchor_calls(account, node.chain_id, anchor, 0, per, 0, salt)
+            txs.append([decode(bytes.fromhex(r[2:])) for r in raws])
+        # Interleave senders as the pool would; seal 8 transactions a block, as 8 waiting senders allow.
+        ordered = [Candidate(tx, tx.sender) for group in zip(*txs) for tx in group]
+        start = time.perf_counter()
+        parent = node.head
+        for i in range(0, len(ordered), 8):
+            built = build_block(
+                node.chain,
+                parent,
+                ordered[i : i + 8],
+                coinbase=parent.coinbase,
+                timestamp=int(time.time()),
+                permitted=lambda tx, sender: None,
+            )
+            node.chain.chaindb.persist_block(built.block)
+            parent = built.header
+        elapsed = time.perf_counter() - start
+        node.store.rollback()
+        node.close()
+        return {"tps": len(ordered) / elapsed}
+
+
 def bench_embedded(count: int) -> dict[str, float]:
     """The embedded node as a `custos chain up` process."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "chain"
         sender, anchor = _prepare_embedded(directory)
-        port = _port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_up(f"http://127.0.0.1:{port}", proc)
-            return run_workload(f"http://127.0.0.1:{port}", sender, count, fee=0, anchor=anchor)
-        finally:
-            proc.kill()
-            proc.wait()
+        with _custos_up(directory) as url:
+            return run_workload(url, sender, count, fee=0, anchor=anchor)
 
 
 def bench_anvil(count: int) -> dict[str, float]:
-    if ANVIL is None:
-        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
-    port = _port()
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_up(f"http://127.0.0.1:{port}", proc)
-        return run_workload(f"http://127.0.0.1:{port}", Account.from_key(ANVIL_KEY), count, fee=10**10)
-    finally:
-        proc.kill()
-        proc.wait()
+    with _anvil_up() as url:
+        return run_workload(url, Account.from_key(ANVIL_KEY), count, fee=10**10)
 
 
 def profile(count: int) -> None:
@@ -256,9 +391,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--senders", type=int, default=0, help="run the 8-sender workload (only 8 is supported)")
+    parser.add_argument("--nodes", type=int, default=1, help="N > 1: the N-node consortium (bench_consortium.py)")
     args = parser.parse_args()
+    if args.nodes > 1:
+        from bench_consortium import run
+
+        return run(args.nodes, seconds=15.0)
     if args.profile:
         profile(args.count)
+        return 0
+    if args.senders:
+        Account.enable_unaudited_hdwallet_features()
+        per_sender = max(1, args.count // 8)
+        anvil = bench_anvil_senders(per_sender)
+        raw = bench_raw_pyevm(per_sender * 8)
+        embedded = bench_embedded_senders(per_sender)
+        emit("chain_http_8_senders_tps", embedded["tps"], "tx/s", "anvil_http_8_senders_tps", anvil["tps"])
+        emit("chain_http_8_senders_tps", embedded["tps"], "tx/s", "raw_pyevm_build_block_tps", raw["tps"])
         return 0
     anvil = bench_anvil(args.count)
     embedded = bench_embedded(args.count)

@@ -11,9 +11,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-from report import emit  # noqa: E402
+from report import emit
 
-from compute.paillier import (  # noqa: E402
+from compute.paillier import (
     Decryptor,
     Encryptor,
     PrecomputedObfuscation,

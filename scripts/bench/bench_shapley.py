@@ -15,13 +15,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-from report import emit  # noqa: E402
+from report import emit
 
-from compute.contribution import CachedUtility, exact_shapley, monte_carlo_shapley, robust_shapley  # noqa: E402
-from compute.fl.datasets import load_vertical, non_iid_parts  # noqa: E402
-from compute.fl.fedavg.params import reconstruct  # noqa: E402
-from compute.fl.metrics import auc  # noqa: E402
-from compute.fl.models import LogisticModel, sgd  # noqa: E402
+from compute.contribution import CachedUtility, exact_shapley, monte_carlo_shapley, robust_shapley
+from compute.fl.datasets import load_vertical, non_iid_parts
+from compute.fl.fedavg.params import reconstruct
+from compute.fl.metrics import auc
+from compute.fl.models import LogisticModel, sgd
 
 ROUNDS, EPOCHS, LR, BATCH = 10, 1, 0.1, 32
 

@@ -9,7 +9,7 @@ from eth_keys import KeyAPI
 from eth_keys.backends import CoinCurveECCBackend, NativeECCBackend
 
 sys.path.insert(0, os.path.dirname(__file__))
-from report import emit, rate  # noqa: E402
+from report import emit, rate
 
 
 def signatures_per_second(backend: object) -> float:

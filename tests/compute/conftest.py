@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 import pytest
 
 from compute.channel import Job
+from compute.envelope import parse
 from compute.party import Address, Party
 from compute.transport import InProcessTransport, Mailbox
 
@@ -26,6 +27,32 @@ class WireTap:
         self.seen.append((receiver, envelope))
         for out in self.hook(receiver, envelope) if self.hook else [envelope]:
             self.inner.deliver(receiver, out)
+
+
+class SlowLink:
+    """A real in-process network on which one honest client's messages at one step arrive late: each is held
+    until the server sends its next message at `release_step` (so the server's deadline has passed, however
+    fast or slow the machine), then delivered. The client runs the unchanged protocol code."""
+
+    def __init__(self, mailboxes, straggler: str, slow_step: str, server: str, release_step: str) -> None:
+        self.tap = WireTap(mailboxes, self._hook)
+        self.straggler, self.slow_step, self.server, self.release_step = straggler, slow_step, server, release_step
+        self.held: list[tuple[str, bytes]] = []
+        self.late_deliveries = 0
+
+    def _hook(self, to, env):
+        header = parse(env).header
+        if header.sender == self.straggler and header.step == self.slow_step:
+            self.held.append((to, env))
+            return []
+        if header.sender == self.server and header.step == self.release_step and self.held:
+            while self.held:
+                self.tap.inner.deliver(*self.held.pop(0))
+                self.late_deliveries += 1
+        return [env]
+
+    def deliver(self, receiver, envelope) -> None:
+        self.tap.deliver(receiver, envelope)
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""Every protocol, attacked on the wire at one of its steps: the run aborts naming party and step, and records it."""
+"""Every protocol, attacked on the wire at one of its steps.
+
+What anyone on the network could send (a replay, an unsigned or truncated copy, a message from
+outside the roster) is dropped: the run completes if the real message also arrives, and times
+out naming the silent party if it does not. What only the named sender could have sent (its
+own signature over a corrupted ciphertext) aborts naming it and the step, and is recorded.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,8 @@ import pytest
 from compute.envelope import parse
 from compute.errors import (
     DecryptionFailed,
-    MalformedMessage,
-    OutOfOrderMessage,
     PartyTimeout,
     ProtocolAborted,
-    ReplayedMessage,
-    SignatureInvalid,
     TooManyDropouts,
 )
 from compute.psi import psi_ecdh, psi_rsa
@@ -106,51 +108,74 @@ def drop(env: bytes) -> list[bytes]:
     return []  # the hook then silences this sender for the rest of the run
 
 
+def unsigned_copy_first(env: bytes) -> list[bytes]:
+    return [env[:-65] + bytes(65), env]  # an outsider's unsigned copy, then the real message
+
+
+def truncated_copy_first(env: bytes) -> list[bytes]:
+    return [env[:20], env]
+
+
 ATTACKS = {
-    "replayed": (lambda parties: replay, ReplayedMessage),
-    "unsigned": (lambda parties: flip_signature, SignatureInvalid),
+    "unsigned": (lambda parties: flip_signature, PartyTimeout),
     "corrupted": (flip_ciphertext_and_resign, DecryptionFailed),
-    "malformed": (lambda parties: truncate, MalformedMessage),
+    "malformed": (lambda parties: truncate, PartyTimeout),
     "silent": (lambda parties: drop, PartyTimeout),
 }
+HARMLESS = {"replayed": replay, "unsigned-copy": unsigned_copy_first, "truncated-copy": truncated_copy_first}
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
-@pytest.mark.parametrize("protocol", sorted(CASES))
-def test_attack_aborts_naming_party_and_step_and_is_recorded(make_parties, protocol, attack) -> None:
-    parties, log = make_parties(4), FailureLog()
-    run, step = CASES[protocol]
-    build, error = ATTACKS[attack]
-    tamper = build(parties)
-    victims: list[str] = []
-
+def _tap_step(step: str, tamper: Callable[[bytes], list[bytes]], victims: list[str], silence: bool = False):
     def hook(to, env):
         header = parse(env).header
-        if attack == "silent" and victims and header.sender == victims[0]:
+        if silence and victims and header.sender == victims[0]:
             return []
         if header.step == step and not victims:
             victims.append(header.sender)
             return tamper(env)
         return [env]
 
+    return hook
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("protocol", sorted(CASES))
+def test_attack_fails_the_run_naming_party_and_step_and_is_recorded(make_parties, protocol, attack) -> None:
+    parties, log = make_parties(4), FailureLog()
+    run, step = CASES[protocol]
+    build, error = ATTACKS[attack]
+    victims: list[str] = []
+    hook = _tap_step(step, build(parties), victims, silence=attack == "silent")
+
     with pytest.raises(ProtocolAborted) as excinfo:
         run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 2.0)
     cause = excinfo.value.cause
-    if (protocol, attack) == ("secagg", "silent"):
-        # a client silent at the masked stage is a dropout; with threshold 3 of 3 the server refuses
-        assert isinstance(cause, TooManyDropouts) and excinfo.value.party == parties[3].address
+    if protocol == "secagg" and attack != "corrupted":
+        # a client whose masked input never arrives is a dropout; with threshold 3 of 3 the server
+        # refuses, naming the client that missed the deadline
+        assert isinstance(cause, TooManyDropouts) and excinfo.value.party == victims[0]
         assert log.records[-1].error == "TooManyDropouts"
         return
     assert isinstance(cause, error), repr(cause)
     # a silent party may first be missed by a peer that already moved on to the transcript swap
-    assert excinfo.value.step == step or (attack == "silent" and excinfo.value.step == "transcript")
-    # a truncated envelope names nobody we could trust; the error says whom we were awaiting
-    culprit = "unknown" if attack == "malformed" else victims[0]
-    assert excinfo.value.party == culprit
-    assert log.records and log.records[-1].error == error.__name__ and log.records[-1].party == culprit
+    assert excinfo.value.step == step or (error is PartyTimeout and excinfo.value.step == "transcript")
+    assert excinfo.value.party == victims[0]
+    assert log.records and log.records[-1].error == error.__name__ and log.records[-1].party == victims[0]
 
 
-def test_out_of_order_within_a_protocol_aborts(make_parties) -> None:
+@pytest.mark.parametrize("attack", sorted(HARMLESS))
+@pytest.mark.parametrize("protocol", sorted(CASES))
+def test_outsider_copies_and_replays_are_dropped_and_the_run_completes(make_parties, protocol, attack) -> None:
+    parties, log = make_parties(4), FailureLog()
+    run, step = CASES[protocol]
+    victims: list[str] = []
+
+    result = run(parties, log, lambda mailboxes: WireTap(mailboxes, _tap_step(step, HARMLESS[attack], victims)), 5.0)
+
+    assert victims and result.result_hash is not None and not log.records
+
+
+def test_messages_held_back_by_the_network_are_put_back_in_sequence(make_parties) -> None:
     parties, log = make_parties(4)[:3], FailureLog()
     held: list[bytes] = []
 
@@ -167,25 +192,21 @@ def test_out_of_order_within_a_protocol_aborts(make_parties) -> None:
             return [env, *held]
         return [env]
 
-    with pytest.raises(ProtocolAborted) as excinfo:
-        secure_stats(
-            parties,
-            {p.address: [1.0] for p in parties},
-            job_id=64,
-            failure_log=log,
-            transport=lambda m: WireTap(m, hook),
-            timeout=2.0,
-            receiver=parties[2].address,
-        )
-    # party 0 waits for the held shares and times out, or sees the transcript report first: both name party 1
-    assert isinstance(excinfo.value.cause, (OutOfOrderMessage, PartyTimeout))
-    assert excinfo.value.party == parties[1].address
+    result = secure_stats(
+        parties,
+        {p.address: [1.0] for p in parties},
+        job_id=64,
+        failure_log=log,
+        transport=lambda m: WireTap(m, hook),
+        timeout=5.0,
+        receiver=parties[2].address,
+    )
+    assert held and result.value.count == 3 and not log.records
 
 
 @pytest.mark.parametrize("protocol", sorted(CASES))
-def test_message_from_a_party_outside_the_job_aborts_and_is_recorded(make_parties, protocol) -> None:
+def test_message_from_a_party_outside_the_job_is_dropped_and_the_run_completes(make_parties, protocol) -> None:
     from compute.envelope import Header, seal
-    from compute.errors import ForeignMessage
 
     parties, log = make_parties(5), FailureLog()
     outsider = parties[4]
@@ -201,8 +222,5 @@ def test_message_from_a_party_outside_the_job_aborts_and_is_recorded(make_partie
             return [forged, env]
         return [env]
 
-    with pytest.raises(ProtocolAborted) as excinfo:
-        run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 2.0)
-    assert isinstance(excinfo.value.cause, ForeignMessage)
-    assert excinfo.value.party == outsider.address and excinfo.value.step == step
-    assert log.records[-1].error == "ForeignMessage" and log.records[-1].party == outsider.address
+    result = run(parties, log, lambda mailboxes: WireTap(mailboxes, hook), 5.0)
+    assert injected and result.result_hash is not None and not log.records

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from compute.attestation import Attestation, AttestationDomain
 from compute.psi import ecdh, rsa
 from compute.stats.protocol import PROTOCOL as STATS
+from ledger.protocol import Attestation, AttestationDomain
 
 DOMAIN = AttestationDomain(31337, "0x" + "11" * 20)
 ATTEST = {

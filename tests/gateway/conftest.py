@@ -3,26 +3,46 @@ the real Consortium contract for membership, and a settable clock for freshness.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from eth_account import Account
 from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.auth import RequestDomain
 from gateway.chain import open_gateway
 from gateway.client import GatewayClient
 from gateway.services import GatewayServices
 from tests.backends import anvil, throwaway_accounts
+from tests.waiting import wait_for
 
 from .scenario import Consortium, deploy, finished_job
 
 OUTSIDER_KEY = Account.create().key
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, and this machine's closed
+# network refuses it; --no-sandbox because the tests run as root.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("CUSTOS_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
 class FakeClock:
@@ -56,10 +76,7 @@ def serve(app: FastAPI) -> LoopbackServer:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "gateway did not start"
+    wait_for(lambda: server.started, 10, "the gateway to start", poll=0.01)
     return LoopbackServer(f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread)
 
 
@@ -94,26 +111,66 @@ class Gateway:
     def client(self, who: str, domain: RequestDomain | None = None) -> GatewayClient:
         """A client signing as `who`, on the gateway's (fake) clock."""
         client = GatewayClient(self.url, self.key(who), domain or self.domain)
-        client.auth._now = self.clock.now  # type: ignore[union-attr]
+        client.auth._now = self.clock.now  # type: ignore[union-attr]  # the client's auth is our Eip712Auth; the test drives its clock
         return client
+
+
+@contextmanager
+def running_gateway(consortium: Consortium, folder: Path, **options: Any) -> Iterator[Gateway]:
+    """The Bank's gateway over the consortium's chain, state in `folder`, served on loopback."""
+    (folder / "deployment.json").write_text(consortium.deployment.to_json())
+    clock = FakeClock()
+    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
+    options.setdefault("workspace", folder / "workspace")
+    app, close = open_gateway(
+        bytes(consortium.people["bank"].key), rpc=rpc, deployment=folder / "deployment.json", clock=clock, **options
+    )
+    server = serve(app)
+    services: GatewayServices = app.state.services
+    try:
+        yield Gateway(server.url, services, clock, consortium, services.domain)
+    finally:
+        server.stop()
+        close()
 
 
 @pytest.fixture(scope="module")
 def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    folder = tmp_path_factory.mktemp("gateway")
-    (folder / "deployment.json").write_text(consortium.deployment.to_json())
-    clock = FakeClock()
-    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]
-    app, close = open_gateway(
-        bytes(consortium.people["bank"].key),
-        rpc=rpc,
-        deployment=folder / "deployment.json",
-        clock=clock,
-        workspace=folder / "workspace",
-    )
-    server = serve(app)
-    services: GatewayServices = app.state.services
-    domain = services.domain
-    yield Gateway(server.url, services, clock, consortium, domain)
-    server.stop()
-    close()
+    with running_gateway(consortium, tmp_path_factory.mktemp("gateway")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser); per module, since
+    Playwright's sync API holds an event loop that asyncio tests elsewhere must not find running."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def signed_in(gateway: Gateway, browser: Browser, who: str = "regulator", width: int = 1280) -> Page:
+    """A fresh browser page signed into the explorer as `who` through a one-time link."""
+    login = gateway.client(who).post("/sessions").json()["login_path"]
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(gateway.url + login)
+    return page
+
+
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """Keep a screenshot (the full page, or the viewport) as a test artifact (test-artifacts/, git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 5_000, f"{name} looks empty"
+    return path
+
+
+def refused(response: httpx.Response, status: int, code: str) -> str:
+    """Assert a JSON error with this status and code, and no trace; return its message."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert "Traceback" not in response.text
+    return body["message"]

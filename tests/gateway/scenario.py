@@ -10,27 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
 from ledger.artifacts import load
-from ledger.deploy import ConsortiumConfig, Deployment, MemberSpec, deploy_consortium
+from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
+from ledger.protocol import Attestation, AttestationDomain, Deployment, JobKind, parse_amount
 
 REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
-FEDAVG = 3
-ALLOCATION = 10**22
+ALLOCATION = parse_amount(10_000)
 WINDOW = 60
-ATTESTATION_TYPES = {
-    "Attestation": [
-        {"name": "jobId", "type": "uint256"},
-        {"name": "inputsHash", "type": "bytes32"},
-        {"name": "resultHash", "type": "bytes32"},
-        {"name": "transcriptRoot", "type": "bytes32"},
-        {"name": "contributionHash", "type": "bytes32"},
-    ]
-}
 
 
 @dataclass(frozen=True)
@@ -83,27 +73,27 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
         contract(n) for n in ("DataRegistry", "JobLedger", "CustosToken", "Settlement")
     )
     bank, card, hospital, arbiter = p["bank"], p["card"], p["hospital"], p["arbiter"]
-    for owner, price, auto in ((card, 10**18, 0), (hospital, 2 * 10**18, 1 << FEDAVG)):
+    for owner, price, auto in ((card, parse_amount(1), 0), (hospital, parse_amount(2), JobKind.FEDAVG.bit)):
         spec = (
             keccak(text="schema"),
             keccak(text=f"rows of {owner.address}"),
             500,
             "ipfs://src",
             price,
-            1 << FEDAVG,
+            JobKind.FEDAVG.bit,
             True,
             auto,
         )
         _send(w3, owner, registry.functions.registerSource(spec))
     _send(w3, hospital, registry.functions.setAutoConsent(1, bank.address, True))
-    budget = 1000 * 10**18 + 7
+    budget = parse_amount(1000) + 7
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
     _send(w3, bank, token.functions.approve(d.addresses["Settlement"], budget))
     _send(
         w3,
         bank,
         ledger.functions.openJob(
-            FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, budget, deadline
+            JobKind.FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, budget, deadline
         ),
     )
     job_id = ledger.functions.jobCount().call() - 1
@@ -116,26 +106,34 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
         ),
     )
     job = ledger.functions.job(job_id).call()
-    message = {
-        "jobId": job_id,
-        "inputsHash": job[9],
-        "resultHash": job[10],
-        "transcriptRoot": job[11],
-        "contributionHash": job[12],
-    }
-    domain = {
-        "name": "Custos JobLedger",
-        "version": "1",
-        "chainId": d.chain_id,
-        "verifyingContract": d.addresses["JobLedger"],
-    }
+    attestation = Attestation(job_id, job[9], job[10], job[11], job[12])
     for signer in (card, hospital, arbiter):
-        signed = Account.sign_typed_data(
-            signer.key, domain_data=domain, message_types=ATTESTATION_TYPES, message_data=message
-        )
-        _send(w3, bank, ledger.functions.attest(job_id, signer.address, signed.signature))
-    w3.provider.make_request("evm_increaseTime", [WINDOW + 1])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        signature = attestation.sign(bytes(signer.key), AttestationDomain(d.chain_id, d.job_ledger))
+        _send(w3, bank, ledger.functions.attest(job_id, signer.address, signature))
+    w3.provider.make_request("evm_increaseTime", [WINDOW + 1])  # type: ignore[arg-type]  # evm_* methods are not in web3's RPC enum
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # as above
     _send(w3, bank, ledger.functions.finalize(job_id))
     _send(w3, card, settlement.functions.withdraw())
     return job_id
+
+
+def open_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
+    """The bank opens another FedAvg job over sources 0 and 1 (the hospital consents by policy): Open."""
+    ledger = w3.eth.contract(address=d.addresses["JobLedger"], abi=load("JobLedger").abi)
+    token = w3.eth.contract(address=d.addresses["CustosToken"], abi=load("CustosToken").abi)
+    budget = parse_amount(50)
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3600
+    _send(w3, p["bank"], token.functions.approve(d.addresses["Settlement"], budget))
+    parties = [p["arbiter"].address, p["hospital"].address]
+    _send(
+        w3,
+        p["bank"],
+        ledger.functions.openJob(JobKind.FEDAVG, [0, 1], keccak(text="params 2"), parties, budget, budget, deadline),
+    )
+    return ledger.functions.jobCount().call() - 1
+
+
+def consent(w3: Web3, d: Deployment, p: dict[str, LocalAccount], job_id: int) -> None:
+    """The card network consents explicitly to the job's use of source 0: the job becomes Ready."""
+    ledger = w3.eth.contract(address=d.addresses["JobLedger"], abi=load("JobLedger").abi)
+    _send(w3, p["card"], ledger.functions.consent(job_id, 0))

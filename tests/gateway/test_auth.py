@@ -71,3 +71,27 @@ def test_freshness_window_is_symmetric() -> None:
         with pytest.raises(Unauthenticated) as refused:
             check_fresh(signed, now, 60)
         assert refused.value.code == "auth.stale"
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body"),
+    [
+        ("get", "/audit/jobs?status=Finalized", b""),
+        ("POST", "/sources", b'{"a":1}'),
+        ("GET", "/explorer/ü", b"\0" * 99),
+    ],
+)
+def test_the_fast_digest_is_the_eip712_digest_wallets_sign(method: str, target: str, body: bytes) -> None:
+    from gateway.auth import _typed_data, request_digest
+    from ledger.signing import typed_digest
+
+    caller, nonce = Account.from_key(KEY).address, bytes(range(32))
+    generic = typed_digest(_typed_data(DOMAIN, method, target, body, caller, 1_700_000_000, nonce))
+    assert request_digest(DOMAIN, method, target, body, caller, 1_700_000_000, nonce) == generic
+
+
+def test_a_timestamp_beyond_uint64_is_refused_not_crashed() -> None:
+    signed = _signed()
+    huge = SignedHeaders(signed.caller, 2**64, signed.nonce, signed.signature)
+    with pytest.raises(Unauthenticated):
+        check_signature(huge, DOMAIN, "POST", "/jobs?x=1", b'{"a":1}')

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import Gateway
-from .test_members import refused
+from .conftest import Gateway, refused
 
 
 def test_domain_is_public_and_matches_the_deployment(gateway: Gateway) -> None:

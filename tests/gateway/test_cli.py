@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from custos.cli import app
 from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, Keystore
+from tests.waiting import wait_for
 
 from .conftest import Gateway
 
@@ -53,3 +54,89 @@ def test_unreachable_gateway_is_a_clear_error(key_file: Path) -> None:
     )
     assert result.exit_code == 1
     assert "cannot reach the gateway" in result.output and "Traceback" not in result.output
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_tls_flags_come_in_pairs(key_file: Path, tmp_path: Path) -> None:
+    cert, _ = _self_signed(tmp_path)
+    result = CliRunner().invoke(
+        app, ["gateway", "up", "--keystore", str(key_file), "--rpc", "http://127.0.0.1:9", "--tls-cert", str(cert)]
+    )
+    assert result.exit_code == 1 and "--tls-key" in result.output
+
+
+def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path: Path) -> None:
+    import socket
+    import ssl
+    import subprocess
+    import sys
+
+    import httpx
+
+    from gateway.client import GatewayClient
+
+    cert, key = _self_signed(tmp_path)
+    trust = ssl.create_default_context(cafile=str(cert))
+    Keystore(tmp_path).save("bank", gateway.key("bank"), DEV_PASSWORD, DEV_SCRYPT_N)
+    (tmp_path / "deployment.json").write_text(gateway.consortium.deployment.to_json())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    rpc = gateway.consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
+    command = [sys.executable, "-m", "custos", "gateway", "up", "--keystore", str(tmp_path / "bank.json")]
+    command += ["--rpc", rpc, "--deployment", str(tmp_path / "deployment.json"), "--port", str(port)]
+    command += ["--tls-cert", str(cert), "--tls-key", str(key)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"https://127.0.0.1:{port}"
+    try:
+
+        def serving() -> bool:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            try:
+                return httpx.get(url + "/domain", verify=trust, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(serving, 60, "the HTTPS gateway to answer")
+        client = GatewayClient.connect(url, gateway.key("regulator"), verify=trust)
+        login = client.post("/sessions").json()["login_path"]
+        answer = httpx.get(url + login, verify=trust)
+        assert "Secure" in answer.headers["set-cookie"] and "HttpOnly" in answer.headers["set-cookie"]
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

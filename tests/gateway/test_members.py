@@ -7,16 +7,7 @@ import pytest
 
 from gateway.auth import RequestDomain, sign_request
 
-from .conftest import Gateway
-
-
-def refused(response: httpx.Response, status: int, code: str) -> str:
-    """Assert a JSON error with this status and code, and no trace; return its message."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code
-    assert "Traceback" not in response.text
-    return body["message"]
+from .conftest import Gateway, refused
 
 
 def test_member_reads_itself_with_roles(gateway: Gateway) -> None:

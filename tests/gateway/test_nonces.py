@@ -31,3 +31,24 @@ def test_pruning_keeps_nonces_still_inside_twice_the_window(tmp_path: Path) -> N
     store._prune(now=1121)  # 1000 < 1121 - 120: the first request is stale for good
     assert store.claim(CALLER, b"\x01" * 32, 1000, now=1121)
     assert not store.claim(CALLER, b"\x02" * 32, 1100, now=1121)
+
+
+def test_racing_replays_of_one_nonce_let_exactly_one_through_and_it_is_on_disk(tmp_path: Path) -> None:
+    import threading
+
+    store = NonceStore(tmp_path / "nonces.sqlite3", 60)
+    results: list[bool] = []
+    start = threading.Barrier(8)
+
+    def replay() -> None:
+        start.wait()
+        results.append(store.claim("0xreplayer", b"\x07" * 32, 100, 100))
+
+    threads = [threading.Thread(target=replay) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.close()
+    assert sorted(results) == [False] * 7 + [True]
+    assert NonceStore(tmp_path / "nonces.sqlite3", 60).claim("0xreplayer", b"\x07" * 32, 100, 100) is False

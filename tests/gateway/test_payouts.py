@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import Gateway
-from .test_members import refused
+from .conftest import Gateway, refused
 
 
 def test_balances_after_the_finished_job(gateway: Gateway) -> None:

@@ -61,3 +61,46 @@ def test_runner_lines_are_followed_and_garbage_skipped() -> None:
     ]
     assert follow(lines, bus) == 2
     assert [(e.stage, e.fraction) for e in bus.history(5)] == [("running", 0.3), ("finished", 1.0)]
+
+
+def test_rounds_move_the_fraction_through_the_protocol_with_metrics_and_an_eta() -> None:
+    bus = ProgressBus()
+    publish = runner_listener(bus)
+    publish(_Step(6, "protocol", "running FEDAVG"))
+    publish(_Step(6, "round", "5/10 loss=0.25 auc=0.9"))
+    event = bus.history(6)[-1]
+    assert (event.round, event.rounds, event.fraction) == (5, 10, 0.45)
+    assert event.metrics == {"loss": 0.25, "auc": 0.9}
+    assert event.eta_seconds is not None and event.eta_seconds >= 0
+    publish(_Step(6, "round", "not a round"))  # unparseable: keeps the last fraction
+    assert bus.history(6)[-1].fraction == 0.45
+
+
+def test_a_reconnecting_subscriber_resumes_after_its_last_event_id() -> None:
+    bus = ProgressBus()
+    for stage in ("queued", "running", "finished"):
+        bus.publish(ProgressEvent(9, stage, stage))
+
+    async def resume() -> list[int]:
+        return [e.seq async for e in bus.subscribe(9, after=2) if e is not None]
+
+    assert asyncio.run(resume()) == [3]
+
+
+def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered_without_bound() -> None:
+    from gateway.progress import QUEUE_SIZE
+
+    bus = ProgressBus()
+    bus.publish(ProgressEvent(10, "running", "start"))
+
+    async def slow_reader() -> tuple[int, int]:
+        stream = bus.subscribe(10)
+        received = [await anext(stream)]  # subscribed now
+        for i in range(QUEUE_SIZE * 3):
+            bus.publish(ProgressEvent(10, "running", f"message {i}"))
+        await asyncio.sleep(0)  # let the loop deliver the offers (no waiting on time)
+        received += [e async for e in stream]
+        return len(received), bus.subscribers(10)
+
+    received, left = asyncio.run(slow_reader())
+    assert received <= QUEUE_SIZE + 1 and left == 0

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import json
-
 from eth_account import Account
 
 from ledger.bindings import Consortium
 from ledger.client import TransactionSender
-from ledger.client.deployment import parse_deployment
 
-from .conftest import Gateway
-from .test_members import refused
+from .conftest import Gateway, refused
 
 
 def _approve_elsewhere(gateway: Gateway, proposal_id: int, *who: str) -> None:
     """Other organisations approve through their own keys (their own gateways, in production)."""
-    info = parse_deployment(json.loads(gateway.consortium.deployment.to_json()))
+    info = gateway.consortium.deployment
     for name in who:
         sender = TransactionSender(gateway.consortium.w3, gateway.consortium.people[name])
         Consortium.at(sender, info).approve(proposal_id)
 
 
 def _govern(gateway: Gateway, function: str, *args: object) -> None:
-    consortium = gateway.services.ledger.consortium  # type: ignore[union-attr]
+    consortium = gateway.services.ledger.consortium  # type: ignore[union-attr]  # the chain-backed gateway fixture always has ledger handles
     data = "0x" + consortium.encode(function, *args).hex()
     proposed = gateway.client("bank").post(
         "/proposals", json={"target": consortium.address, "data": data, "description": function}
@@ -41,7 +37,7 @@ def test_member_added_then_removed_by_governance_loses_access(gateway: Gateway) 
     _govern(gateway, "addMember", newcomer.address, 8, "Second regulator")
     gateway.clock.value += 6  # past the membership cache
     client = gateway.client("regulator")
-    client.auth._key = bytes(newcomer.key)  # type: ignore[union-attr]
+    client.auth._key = bytes(newcomer.key)  # type: ignore[union-attr]  # the client's auth is our Eip712Auth; the test swaps its key
     assert client.get("/members/me").json()["name"] == "Second regulator"
 
     _govern(gateway, "removeMember", newcomer.address)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from gateway.progress import ProgressBus
 from gateway.runner_feed import supervise
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,9 +42,7 @@ def test_a_supervised_runner_reports_consent_through_finish_on_the_bus(
         run.start_runners(job_id, parties=("invoice-firm", "card-network", "compute-node"))
 
         assert run.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not any(e.fraction == 1.0 for e in bus.history(job_id)):
-            time.sleep(0.1)
+        wait_for(lambda: any(e.fraction == 1.0 for e in bus.history(job_id)), 20, "the runner's last progress event")
 
         stages = [e.stage for e in bus.history(job_id)]
         assert stages[0] == "consent" and "running" in stages and "attested" in stages

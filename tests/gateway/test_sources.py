@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import Gateway
-from .test_members import refused
+from .conftest import Gateway, refused
 
 SPEC = {
     "schema_hash": "0x" + "aa" * 32,

@@ -7,27 +7,9 @@ from pathlib import Path
 import pytest
 
 from ledger import merkle
-from ledger.anchor import Anchorer, Anchoring
-from ledger.errors import AnchorError, TransactionRejected
-
-
-class RecordingChain:
-    """Stands in for AuditAnchor where the test is about the off-chain store: keeps each anchored root."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.roots: list[tuple[bytes, int, bytes]] = []
-        self.fail_first = fail_first
-
-    def anchor(self, root: bytes, count: int, tag: bytes) -> Anchoring:
-        if self.fail_first:
-            self.fail_first -= 1
-            raise TransactionRejected("node unavailable")
-        self.roots.append((root, count, tag))
-        return Anchoring(bytes([len(self.roots)]) * 32, len(self.roots))
-
-
-def records(n: int, start: int = 0) -> list[bytes]:
-    return [f"protocol message {i}".encode() for i in range(start, start + n)]
+from ledger.anchor import Anchorer
+from ledger.errors import AnchorError
+from tests.ledger.anchoring import RecordingChain, records
 
 
 def test_size_trigger_anchors_one_root_per_batch_with_a_verifying_proof_per_record(tmp_path: Path) -> None:
@@ -38,7 +20,7 @@ def test_size_trigger_anchors_one_root_per_batch_with_a_verifying_proof_per_reco
     last = anchorer.flush()
     assert last is not None and last.count == 50 and len(chain.roots) == 3
     for batch in [*batches, last]:
-        assert chain.roots[batch.batch_id - 1][0] == batch.root
+        assert chain.roots[batch.batch_id][0] == batch.root
         for proof in batch.proofs:
             assert proof.verify(anchorer.record(proof.record_id))
     assert ids == list(range(1, 251))
@@ -85,3 +67,58 @@ def test_records_and_a_failed_anchoring_survive_reopening(tmp_path: Path) -> Non
 def test_rejects_a_tag_that_is_not_32_bytes(tmp_path: Path) -> None:
     with pytest.raises(AnchorError, match="32 bytes"):
         Anchorer(tmp_path / "a.db", RecordingChain(), tag=b"short")
+
+
+KILLED_AFTER_SEND = """
+import os, signal, sys, json
+from ledger.anchor import Anchorer
+from ledger.bindings import AuditAnchor
+from ledger.client import TransactionSender, connect
+from ledger.protocol import Deployment
+from eth_account import Account
+url, key, deployment, path = sys.argv[1:5]
+sender = TransactionSender(connect(url), Account.from_key(key))
+anchor = AuditAnchor.at(sender, Deployment.from_json(deployment))
+class DiesAfterTheTransaction:
+    def anchor(self, root, count, tag):
+        anchor.anchor(root, count, tag)
+        os.kill(os.getpid(), signal.SIGKILL)  # mined, but the store never learns it
+    def find(self, root, tag):
+        return anchor.find(root, tag)
+Anchorer(path, DiesAfterTheTransaction(), batch_size=4).add_many([b"a", b"b", b"c", b"d"])
+"""
+
+
+def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twice(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from eth_account import Account
+
+    from ledger.bindings import AuditAnchor
+    from ledger.client import TransactionSender, connect
+    from ledger.deploy import config_for_members, deploy_consortium
+    from ledger.protocol import Deployment
+    from tests.ledger.audit.anvil import anvil, funded_account
+
+    with anvil() as url:
+        w3 = connect(url)
+        member, deployer = Account.create(), funded_account(w3)
+        w3.provider.make_request("anvil_setBalance", [member.address, hex(10**21)])  # type: ignore[arg-type]  # anvil_* methods are not in web3's RPC enum
+        raw = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")])).to_json()
+        anchor = AuditAnchor.at(TransactionSender(w3, member), Deployment.from_json(raw))
+        root = Path(__file__).parents[2]
+        child = subprocess.run(
+            [sys.executable, "-c", KILLED_AFTER_SEND, url, member.key.hex(), raw, str(tmp_path / "a.db")],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        assert child.returncode == -signal.SIGKILL and anchor._call("batchCount") == 1
+        reopened = Anchorer(tmp_path / "a.db", anchor, batch_size=4)
+        [recovered] = reopened.recover()
+        assert anchor._call("batchCount") == 1  # found on chain, not sent again
+        proof = reopened.proof(3)
+        assert recovered.batch_id == proof.batch_id == 0  # the chain's id, from 0
+        assert anchor.verify_record(proof.batch_id, list(proof.proof), proof.leaf)

@@ -162,9 +162,9 @@ def test_client_gives_one_sender_per_account_from_the_keystore(url: str, tmp_pat
     from eth_account import Account
 
     from ledger.client import Client, unlock
-    from ledger.client.deployment import DeploymentInfo
     from ledger.errors import KeystoreError
     from ledger.keystore import Keystore
+    from ledger.protocol import CONTRACTS, Deployment
 
     key = Account.create().key
     Keystore(tmp_path / "keys").save("auditor", key, "pw", scrypt_n=2)
@@ -172,7 +172,8 @@ def test_client_gives_one_sender_per_account_from_the_keystore(url: str, tmp_pat
     assert account.key == key
     with pytest.raises(KeystoreError, match="wrong password"):
         unlock(tmp_path / "keys", "auditor", "not-pw")
-    client = Client.open(url, DeploymentInfo(31337, {}))
+    anywhere = dict.fromkeys(CONTRACTS, "0x" + "11" * 20)  # the client only checks the chain id
+    client = Client.open(url, Deployment(31337, anywhere))
     assert client.sender(account) is client.sender(unlock(tmp_path / "keys", "auditor", "pw"))
     with pytest.raises(ConnectionFailed, match="expected chain 1"):
-        Client.open(url, DeploymentInfo(1, {}))
+        Client.open(url, Deployment(1, anywhere))

@@ -15,23 +15,15 @@ from web3.exceptions import ContractCustomError
 
 from ledger.artifacts import load
 from ledger.client.revert import decode_revert
-from ledger.deploy import ConsortiumConfig, Deployment, MemberSpec, deploy_consortium
+from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
+from ledger.protocol import Attestation, AttestationDomain, Deployment, JobKind, parse_amount
 from tests.backends import Chain
+from tests.waiting import wait_for
 
 REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
-FEDAVG = 3
-ALLOCATION = 10**22
+ALLOCATION = parse_amount(10_000)
 WINDOW = 3  # seconds: short enough to wait for on a backend that cannot warp
 FEE_BPS = 1000
-ATTESTATION_TYPES = {
-    "Attestation": [
-        {"name": "jobId", "type": "uint256"},
-        {"name": "inputsHash", "type": "bytes32"},
-        {"name": "resultHash", "type": "bytes32"},
-        {"name": "transcriptRoot", "type": "bytes32"},
-        {"name": "contributionHash", "type": "bytes32"},
-    ]
-}
 PERMIT_TYPES = {
     "Permit": [
         {"name": "owner", "type": "address"},
@@ -77,8 +69,7 @@ def advance_past(w3: Web3, timestamp: int) -> None:
             return
     except Exception:  # noqa: BLE001 - a backend without these methods answers with an error
         pass
-    while time.time() <= timestamp + 1:
-        time.sleep(0.2)
+    wait_for(lambda: time.time() > timestamp + 1, WINDOW + 30, f"the wall clock to pass {timestamp}")
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +114,14 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
 
     # Two sources: CardNet's consents explicitly, the Hospital's automatically for the Bank.
     def spec(price: int, auto: int) -> tuple[Any, ...]:
-        return (keccak(text="schema"), keccak(text="rows"), 500, "ipfs://src", price, 1 << FEDAVG, True, auto)
+        return (keccak(text="schema"), keccak(text="rows"), 500, "ipfs://src", price, JobKind.FEDAVG.bit, True, auto)
 
-    send(w3, card, registry.functions.registerSource(spec(10**18, 0)))
-    send(w3, hospital, registry.functions.registerSource(spec(2 * 10**18, 1 << FEDAVG)))
+    send(w3, card, registry.functions.registerSource(spec(parse_amount(1), 0)))
+    send(w3, hospital, registry.functions.registerSource(spec(parse_amount(2), JobKind.FEDAVG.bit)))
     send(w3, hospital, registry.functions.setAutoConsent(1, bank.address, True))
 
     # Open with an EIP-2612 permit: one transaction escrows the budget.
-    budget = 1000 * 10**18 + 7  # odd, so integer dust exists
+    budget = parse_amount(1000) + 7  # odd, so integer dust exists
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
     permit = Account.sign_typed_data(
         bank.key,
@@ -153,7 +144,7 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
         w3,
         bank,
         ledger.functions.openJobWithPermit(
-            FEDAVG,
+            JobKind.FEDAVG,
             [0, 1],
             keccak(text="params"),
             [arbiter.address, hospital.address],
@@ -175,22 +166,14 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
     )
 
     job = ledger.functions.job(job_id).call()
-    message = {
-        "jobId": job_id,
-        "inputsHash": job[9],
-        "resultHash": job[10],
-        "transcriptRoot": job[11],
-        "contributionHash": job[12],
-    }
-    domain = {"name": "Custos JobLedger", "version": "1", "chainId": d.chain_id, "verifyingContract": d.job_ledger}
+    attestation = Attestation(job_id, job[9], job[10], job[11], job[12])
+    domain = AttestationDomain(d.chain_id, d.job_ledger)
+    assert attestation.digest(domain) == ledger.functions.attestationDigest(job_id).call()  # ledger.protocol = chain
     signatures = {}
     for signer in (card, hospital, arbiter):  # the distinct source owners and compute parties
-        signed = Account.sign_typed_data(
-            signer.key, domain_data=domain, message_types=ATTESTATION_TYPES, message_data=message
-        )
-        assert signed.message_hash == ledger.functions.attestationDigest(job_id).call()
-        signatures[signer.address] = signed.signature
-        send(w3, bank, ledger.functions.attest(job_id, signer.address, signed.signature))
+        signatures[signer.address] = attestation.sign(bytes(signer.key), domain)
+        assert attestation.signer(signatures[signer.address], domain) == signer.address
+        send(w3, bank, ledger.functions.attest(job_id, signer.address, signatures[signer.address]))
 
     replay = ledger.functions.attest(job_id, card.address, signatures[card.address])
     assert reverted_with(w3, bank, replay) == "JobLedgerAlreadyAttested"
@@ -201,12 +184,12 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
     assert ledger.functions.job(job_id).call()[2] == 4  # Finalized
 
     # Payout rule by hand: prices, 10% fee of the rest split by two, the remainder 3:1, dust to arbiter.
-    pool = budget - 3 * 10**18
+    pool = budget - parse_amount(3)
     fee = pool * FEE_BPS // 10_000
     rest = pool - fee
     expected = {
-        card.address: 10**18 + rest * 3 // 4,
-        hospital.address: 2 * 10**18 + rest * 1 // 4 + fee // 2,
+        card.address: parse_amount(1) + rest * 3 // 4,
+        hospital.address: parse_amount(2) + rest * 1 // 4 + fee // 2,
         arbiter.address: fee // 2,
     }
     expected[arbiter.address] += budget - sum(expected.values())

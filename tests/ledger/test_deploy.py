@@ -1,11 +1,11 @@
-"""ledger.deploy's pure parts: config checks, nonce-predicted addresses, deployment.json."""
+"""ledger.deploy's pure parts: config checks and nonce-predicted addresses (deployment.json: test_protocol.py)."""
 
 from __future__ import annotations
 
 import pytest
 from eth_utils import to_checksum_address
 
-from ledger.deploy import CONTRACTS, ConsortiumConfig, Deployment, MemberSpec, config_for_members, create_address
+from ledger.deploy import ConsortiumConfig, MemberSpec, config_for_members, create_address
 from ledger.errors import DeploymentError
 
 ALICE = "0x" + "a1" * 20
@@ -39,17 +39,3 @@ def test_config_for_members_uses_majority_threshold() -> None:
     config = config_for_members([(ALICE, 3), ("0x" + "b2" * 20, 4, "Bureau"), ("0x" + "c3" * 20, 8)])
     assert config.threshold == 2
     assert [m.name for m in config.members] == ["member-0", "Bureau", "member-2"]
-
-
-def test_deployment_json_round_trips_and_names_contracts() -> None:
-    addresses = [create_address(ALICE, i) for i in range(6)]
-    deployment = Deployment(31337, *addresses, block_number=9)
-    assert Deployment.from_json(deployment.to_json()) == deployment
-    assert list(deployment.addresses) == list(CONTRACTS)
-    assert deployment.addresses["JobLedger"] == addresses[4]
-
-
-@pytest.mark.parametrize("text", ["not json", "{}", '{"chainId": 1, "blockNumber": 1, "contracts": {}}'])
-def test_from_json_rejects_malformed_deployment(text: str) -> None:
-    with pytest.raises(DeploymentError, match="malformed deployment.json"):
-        Deployment.from_json(text)

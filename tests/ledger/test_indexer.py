@@ -14,18 +14,11 @@ import pytest
 from web3 import Web3
 
 from ledger.artifacts import load
-from ledger.audit.queries import AuditQueries
-from ledger.audit.verify import Verifier
 from ledger.client import TransactionSender, connect
-from ledger.index import EventIndexer, EventStore
+from ledger.index import EventIndexer, EventStore, HistoryChanged
 from tests.ledger.audit.anvil import anvil, funded_account
-
-BEACON_ABI = load("Beacon").abi
-PING = Web3().eth.contract(abi=BEACON_ABI)
-
-
-def ping(sender: TransactionSender, beacon: str, step: int = 1) -> None:
-    sender.transact(beacon, bytes.fromhex(PING.encode_abi("ping", [step])[2:]), gas=80_000)
+from tests.ledger.audit.factory import node_verifier
+from tests.ledger.beacon import BEACON_ABI, ping
 
 
 @pytest.fixture
@@ -81,7 +74,7 @@ def test_sync_is_incremental_and_remembers_its_position(chain, tmp_path: Path) -
     assert indexed(again.store) == chain_logs(sender.w3, beacon)
 
 
-def test_changed_block_hash_rewinds_to_common_ancestor_and_reindexes(chain, tmp_path: Path) -> None:
+def test_changed_block_hash_fails_sync_unless_accepted_then_rewinds_to_common_ancestor(chain, tmp_path: Path) -> None:
     url, sender, beacon = chain
     ping(sender, beacon)
     snapshot = sender.w3.provider.make_request("evm_snapshot", [])["result"]
@@ -89,7 +82,7 @@ def test_changed_block_hash_rewinds_to_common_ancestor_and_reindexes(chain, tmp_
         ping(sender, beacon)
     indexer = EventIndexer(sender.w3, tmp_path / "i.db", {"Beacon": (beacon, BEACON_ABI)}, batch_blocks=2)
     indexer.sync()
-    verifier = Verifier(sender.w3, AuditQueries(indexer.store), {"Beacon": BEACON_ABI})
+    verifier = node_verifier(sender.w3, indexer.store, {"Beacon": BEACON_ABI}, {"Beacon": beacon})
     assert verifier.verify_member(sender.address).ok
     fork_height = sender.w3.eth.block_number - 2
     assert sender.w3.provider.make_request("evm_revert", [snapshot])["result"] is True
@@ -97,8 +90,12 @@ def test_changed_block_hash_rewinds_to_common_ancestor_and_reindexes(chain, tmp_
     for _ in range(4):  # a longer fork where the same heights hold other blocks
         ping(rival, beacon, 5)
     stale = verifier.verify_member(sender.address)  # before re-indexing: the orphaned records fail
-    assert {c.subject for c in stale.failures} and all(c.name != "seal" for c in stale.failures)
-    result = indexer.sync()
+    assert {c.subject for c in stale.failures} and all(c.name != "seal quorum" for c in stale.failures)
+    before = indexed(indexer.store)
+    with pytest.raises(HistoryChanged, match="history changed at block"):
+        indexer.sync()
+    assert indexed(indexer.store) == before  # refused: nothing re-indexed behind the auditor's back
+    result = indexer.sync(accept_reorg=True)
     assert verifier.verify_member(rival.address).ok
     assert result.reorg_at is not None and result.reorg_at <= fork_height
     assert indexed(indexer.store) == chain_logs(sender.w3, beacon)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -27,12 +27,22 @@ class FedAvgParams:
     model: str = "logistic"  # "logistic" or "mlp"
     hidden: int = 16
     seed: int = 0
-    dp: DPParams | None = None
-    contribution: bool = True  # reconstruct coalition models for Shapley scores
+    dp: DPParams | None = DPParams()  # None: no noise, no ε (then contribution must be off)
+    contribution: bool = True  # rebuild coalition models from noisy coalition sums for Shapley scores
     replica_tolerance: float = 0.005  # utility difference under which two sources count as replicas
     stage_timeout: float = 10.0  # secure aggregation: seconds a stage waits before dropping a client
 
     def __post_init__(self) -> None:
+        if isinstance(self.dp, Mapping):  # from a JSON parameter document
+            try:
+                object.__setattr__(self, "dp", DPParams(**self.dp))
+            except TypeError as exc:
+                raise InvalidInput(f"malformed dp parameters: {exc}") from None
+        if self.contribution and self.dp is None:
+            raise InvalidInput(
+                "contribution scores need dp: without noise, the difference of two coalition sums"
+                " (e.g. S(0,1,2) − S(1,2)) is one client's update; set dp or contribution=False"
+            )
         if self.rounds < 1 or self.local_epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
             raise InvalidInput("FedAvg needs rounds, local_epochs, batch_size ≥ 1 and learning_rate > 0")
         if self.model not in ("logistic", "mlp"):
@@ -76,7 +86,8 @@ def model_hash(parameters: np.ndarray) -> bytes:
 
 def coalitions(clients: int) -> list[tuple[int, ...]]:
     """The coalitions whose models are reconstructed: all of them up to EXACT_LIMIT clients, else the
-    grand coalition and each leave-one-out coalition."""
+    grand coalition and each leave-one-out coalition. Each is a noisy release per round for its members
+    (compute/fl/dp.py): 2^(n−1) per client and round up to EXACT_LIMIT, n beyond."""
     if clients <= EXACT_LIMIT:
         return [c for k in range(1, clients + 1) for c in combinations(range(clients), k)]
     everyone = tuple(range(clients))

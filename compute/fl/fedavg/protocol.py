@@ -17,8 +17,9 @@ from compute.fl.fedavg.server import server_role
 from compute.fl.metrics import accuracy, auc
 from compute.party import Party
 from compute.result import PartyMetadata, ProtocolResult, agreed, canonical_json
-from compute.session import run_in_process
+from compute.session import TransportFactory, run_in_process
 from compute.transcript import FailureLog
+from compute.transport import InProcessTransport
 
 PROTOCOL = "fedavg-secure-aggregation"
 
@@ -43,6 +44,21 @@ class FedAvgRun:
         return ChainCommit.of(self.result.result_hash, self.result.transcript_root, self.report, self.result.value)
 
 
+def check_rows(X: np.ndarray, y: np.ndarray, what: str, features: int | None) -> int:
+    """The feature count of a labelled table; InvalidInput naming it unless it is a non-empty, finite 2-d
+    array with one 0/1 label per row (and `features` columns, if given)."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(y) == 0:
+        raise InvalidInput(f"{what} must be rows × features with one label per row, got {X.shape} and {y.shape}")
+    if features is not None and X.shape[1] != features:
+        raise InvalidInput(f"{what} has {X.shape[1]} features, the validation set {features}")
+    if X.dtype.kind not in "iuf" or not np.all(np.isfinite(X)):
+        raise InvalidInput(f"{what} holds NaN, infinite or non-numeric values")
+    if not np.all(np.isin(y, (0, 1))):
+        raise InvalidInput(f"{what} has labels other than 0 and 1")
+    return int(X.shape[1])
+
+
 def run_fedavg(
     server: Party,
     clients: Sequence[Party],
@@ -57,6 +73,7 @@ def run_fedavg(
     timeout: float = 300.0,
     record_view: bool = False,
     failure_log: FailureLog | None = None,
+    transport: TransportFactory = InProcessTransport,
 ) -> FedAvgRun:
     """Train over in-process transport. `owners` maps a client to the organisation owning its source (default:
     itself); `declared_rows` (what providers registered) is recorded in the metadata and used nowhere else."""
@@ -64,9 +81,9 @@ def run_fedavg(
         raise InvalidInput("FedAvg with secure aggregation needs at least two clients")
     if set(data) != {c.address for c in clients}:
         raise InvalidInput("data must be given for exactly the clients")
-    features = validation[0].shape[1]
-    if any(X.shape[1] != features or len(X) != len(y) or len(y) == 0 for X, y in data.values()):
-        raise InvalidInput("every client needs rows with the validation set's features")
+    features = check_rows(*validation, "the validation set", None)
+    for owner, (X, y) in data.items():
+        check_rows(X, y, f"the data of {owner}", features)
     Xv, yv = validation
     model_spec = params.build_model(features)
     measures = {
@@ -83,7 +100,7 @@ def run_fedavg(
     for client in clients:
         X, y = data[client.address]
         roles[client.address] = client_role(X, y, server.address, addresses, params)
-    outcomes = run_in_process(job, parties, roles, failure_log)
+    outcomes = run_in_process(job, parties, roles, failure_log, transport)
     transcript, result_hash = agreed(outcomes, PROTOCOL)
     value = outcomes[server.address].value
     declared = declared_rows or {}

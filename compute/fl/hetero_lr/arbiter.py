@@ -15,6 +15,7 @@ from compute.channel import Channel
 from compute.errors import ProtocolViolation
 from compute.fl.hetero_lr.cipher import FastCipher
 from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_vector
+from compute.paillier.vector import EncryptedVector
 from compute.party import Address
 from compute.result import hash_result
 from compute.session import Role, RoleOutput
@@ -23,6 +24,7 @@ PUBLIC_KEY = "public-key"
 MASKED_GRADIENT = "masked-gradient"
 GRADIENT = "gradient"
 RESULT = "result"
+EPOCH_END = "epoch-end"
 
 
 def arbiter_role(
@@ -30,10 +32,15 @@ def arbiter_role(
     guest: Address,
     hosts: Sequence[Address],
     feature_counts: Sequence[int],
-    batches: int,
+    epochs: int,
     record_decryptions: bool = False,
 ) -> Role:
-    """The key holder: `feature_counts[i]` is the gradient length of party i in [guest, *hosts]."""
+    """The key holder: `feature_counts[i]` is the gradient length of party i in [guest, *hosts].
+
+    It decrypts every party's masked gradient of the starting pass; then, per iteration, of
+    the probe pass, the guest's masked validation loss (one value), and takes the guest's
+    decision to go on or stop.
+    """
     parties = [guest, *hosts]
 
     def role(ch: Channel) -> RoleOutput:
@@ -41,24 +48,41 @@ def arbiter_role(
         for party in parties:
             ch.send(party, PUBLIC_KEY, pack({"n": format(n, "x")}))
         seen: list[list[int]] = []
-        for _ in range(batches):
+
+        def serve(party: Address, length: int) -> None:
+            masked = unpack_vector(
+                cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length)
+            )
+            residues = cipher.decrypt_residues(masked)
+            if record_decryptions:
+                seen.append([int(v) for v in residues])
+            ch.send(party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues]))
+
+        for party, length in zip(parties, feature_counts):
+            serve(party, length)  # the starting pass
+        for _ in range(epochs):
             for party, length in zip(parties, feature_counts):
-                masked = unpack_vector(
-                    cipher, ch.recv(party, MASKED_GRADIENT), party, MASKED_GRADIENT, cipher.packed_length(length)
-                )
-                residues = cipher.decrypt_residues(masked)
-                if record_decryptions:
-                    seen.append([int(v) for v in residues])
-                ch.send(
-                    party, GRADIENT, pack([format(int(v), "x") if isinstance(v, int) else float(v) for v in residues])
-                )
+                serve(party, length)
+            serve(guest, 1)  # the validation loss
+            if epoch_stop(ch, guest):
+                break
         result = unpack(ch.recv(guest, RESULT), guest, RESULT)
         return RoleOutput({"result": result}, hash_result(result), metadata={"decrypted": seen, "n": n})
 
     return role
 
 
-def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: object, length: int) -> np.ndarray:
+def epoch_stop(ch: Channel, guest: Address) -> bool:
+    """Whether the guest's end-of-epoch decision says stop."""
+    body = unpack(ch.recv(guest, EPOCH_END), guest, EPOCH_END)
+    if not isinstance(body, dict) or not isinstance(body.get("stop"), bool):
+        raise ProtocolViolation(guest, EPOCH_END, "expected {improved: bool, stop: bool, beta: number}")
+    return bool(body["stop"])
+
+
+def request_gradient(
+    ch: Channel, cipher: FastCipher, arbiter: Address, encrypted: EncryptedVector, length: int
+) -> np.ndarray:
     """Mask (and pack) [[g]], have the arbiter decrypt it, unmask: g in plaintext for its owner only."""
     masked, masks = cipher.mask(encrypted)
     ch.send(arbiter, MASKED_GRADIENT, pack_vector(cipher, masked))
@@ -70,4 +94,4 @@ def request_gradient(ch: Channel, cipher: FastCipher, arbiter: Address, encrypte
         )
     values = [int(v, 16) if isinstance(v, str) else float(v) for v in body]
     exponent = getattr(masked, "exponent", 0)
-    return cipher.unmask(values, masks, exponent)
+    return cipher.unmask(values, masks, exponent)  # type: ignore[arg-type]  # floats only for the float-masking cipher

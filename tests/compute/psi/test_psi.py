@@ -104,3 +104,46 @@ def test_worker_pool_gives_the_same_points_as_one_core() -> None:
     hashed = ecdh._hash_and_multiply(scalar, 3, idents)
     assert b"".join(map_batches(ecdh._hash_and_multiply, idents, scalar, 3, parallel=True)) == hashed
     assert map_blob(ecdh._multiply, hashed, 32, scalar, parallel=True) == ecdh._multiply(scalar, hashed)
+
+
+@pytest.mark.parametrize("psi", PROTOCOLS)
+def test_int_ids_intersect_and_match_their_decimal_text(psi, make_parties) -> None:
+    receiver, sender = make_parties(2)
+    result = psi(receiver, sender, {receiver.address: [3, 1, 2, 10], sender.address: ["2", "3", "4"]}, job_id=12)
+    assert result.value == [2, 3]
+
+
+@pytest.mark.parametrize("psi", PROTOCOLS)
+@pytest.mark.parametrize(
+    ("ids", "match"),
+    [([1, "1"], "mix str and int"), ([1.5], "float"), ([True], "bool"), ([None], "NoneType"), ("abc", "collection")],
+)
+def test_ids_of_other_types_are_refused_naming_their_owner(psi, make_parties, ids, match) -> None:
+    receiver, sender = make_parties(2)
+    with pytest.raises(InvalidInput, match=match) as excinfo:
+        psi(receiver, sender, {receiver.address: ["a"], sender.address: ids}, job_id=13)
+    assert sender.address in str(excinfo.value)
+
+
+def test_a_script_without_a_main_guard_runs_psi_over_the_worker_pool(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from compute.psi.parallel import INLINE_BELOW
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from compute.party import Party\n"
+        "from compute.psi import psi_ecdh\n"
+        "a, b = Party.generate(), Party.generate()\n"
+        f"ids = list(range({INLINE_BELOW + 4}))\n"  # large enough for the worker pool
+        "r = psi_ecdh(a, b, {a.address: ids, b.address: ids[::2]}, job_id=1)\n"
+        "print(len(r.value))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str((INLINE_BELOW + 4 + 1) // 2)

@@ -106,20 +106,86 @@ def test_unreachable_party_aborts_the_run_naming_it(make_parties) -> None:
     closed = socket.create_server(("127.0.0.1", 0))
     dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
     closed.close()
+    endpoint = MessageEndpoint()
+    server = serve_endpoint(endpoint)
     roles = {
         receiver.address: ecdh.receiver_role(["a"], sender.address, False),
         sender.address: ecdh.sender_role(["a"], receiver.address, False),
     }
-    with pytest.raises(ProtocolAborted) as excinfo:
-        run_in_process(
-            job,
-            [receiver, sender],
-            roles,
-            transport=lambda m: HttpTransport({receiver.address: dead_url, sender.address: dead_url}, timeout=2),
-        )
-    # both endpoints are dead and both parties send first: whichever delivery fails first is named
-    assert isinstance(excinfo.value.cause, PartyUnreachable) and excinfo.value.party in (
-        receiver.address,
-        sender.address,
-    )
+
+    def transport(mailboxes):  # the receiver is served over HTTP; the sender's endpoint is dead
+        endpoint.register(job.job_id, receiver.address, mailboxes[receiver.address])
+        return HttpTransport({receiver.address: server.url, sender.address: dead_url}, timeout=2)
+
+    try:
+        with pytest.raises(ProtocolAborted) as excinfo:
+            run_in_process(job, [receiver, sender], roles, transport=transport)
+    finally:
+        server.stop()
+    # The receiver's first delivery fails at once; the sender only times out a second later.
+    assert isinstance(excinfo.value.cause, PartyUnreachable) and excinfo.value.party == sender.address
     assert excinfo.value.step == "deliver"
+
+
+def test_unsigned_message_from_an_outsider_is_dropped_before_it_is_queued(make_parties) -> None:
+    from compute.envelope import Header, seal
+    from compute.transport import Mailbox
+
+    alice, bob, outsider = make_parties(3)
+    endpoint, mailbox = MessageEndpoint(), Mailbox()
+    endpoint.register(7, bob.address, mailbox, roster=[alice.address, bob.address])
+    server = serve_endpoint(endpoint)
+    try:
+        genuine = seal(alice, bob.identity, Header(7, alice.address, bob.address, 0, "s"), b"x")
+        unsigned = genuine[:-65] + bytes(65)
+        from_outsider = seal(outsider, bob.identity, Header(7, outsider.address, bob.address, 0, "s"), b"x")
+        codes = [httpx.post(server.url + MESSAGES_PATH, content=e).status_code for e in (unsigned, from_outsider)]
+        assert codes == [403, 403] and endpoint.dropped == 2
+        assert mailbox.get(0.0) is None  # nothing reached the party
+        assert httpx.post(server.url + MESSAGES_PATH, content=genuine).status_code == 202
+        assert mailbox.get(1.0) == genuine
+        assert httpx.post(server.url + MESSAGES_PATH, content=genuine).status_code == 409  # a replay: not queued
+        assert mailbox.get(0.0) is None and endpoint.dropped == 3
+    finally:
+        server.stop()
+
+
+def test_oversized_body_is_refused_before_it_is_buffered() -> None:
+    import asyncio
+
+    from compute.transport.endpoint import MAX_ENVELOPE_BYTES, EnvelopeTooLarge, read_bounded
+
+    endpoint = MessageEndpoint()
+    server = serve_endpoint(endpoint)
+    try:
+        # A declared length over the limit is refused on the headers alone: only 10 bytes are ever sent.
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                f"POST {MESSAGES_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_ENVELOPE_BYTES + 1}\r\n\r\n".encode()
+                + b"0123456789"
+            )
+            assert sock.recv(4096).startswith(b"HTTP/1.1 413")
+    finally:
+        server.stop()
+
+    # An undeclared (chunked) body is read only up to the limit: the rest is never pulled in.
+    pulled = 0
+
+    async def chunks():
+        nonlocal pulled
+        for _ in range(3 * MAX_ENVELOPE_BYTES // (1 << 20)):
+            pulled += 1
+            yield b"\0" * (1 << 20)
+
+    with pytest.raises(EnvelopeTooLarge):
+        asyncio.run(read_bounded(chunks()))
+    assert pulled == MAX_ENVELOPE_BYTES // (1 << 20) + 1
+
+
+def test_size_limit_fits_the_largest_legitimate_message() -> None:
+    from compute.transport.endpoint import MAX_ENVELOPE_BYTES
+
+    # hetero-LR on default_credit: one 2,048-bit Paillier ciphertext (1,024 hex digits + JSON punctuation) per row
+    rows, per_ciphertext = 30_000, 1_024 + 3
+    assert 2 * rows * per_ciphertext <= MAX_ENVELOPE_BYTES <= 128 * 1024 * 1024

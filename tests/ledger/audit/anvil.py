@@ -24,11 +24,11 @@ def free_port() -> int:
 def anvil() -> Iterator[str]:
     """The shared fixture's anvil (tests/backends.py) for the duration of the block; yields its URL."""
     with backends.anvil([]) as w3:
-        yield str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+        yield str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]  # an HTTPProvider here
 
 
 def funded_account(w3: Web3) -> LocalAccount:
     """A fresh random key with 1000 ether on the node (anvil_setBalance)."""
     account = Account.create()
-    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**21)])  # type: ignore[arg-type]
+    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**21)])  # type: ignore[arg-type]  # anvil_* methods are not in web3's RPC enum
     return account

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit.evidence import contribution_hash
 from ledger.index.store import EventStore
 from ledger.payout import split
+from ledger.protocol import contribution_hash
 from tests.ledger.audit.factory import TERMS, IndexBuilder
 
 H = "0x" + "ab" * 32
@@ -23,38 +23,33 @@ class History:
     credits: list[tuple[str, int]]
 
 
+def register_source(
+    b: IndexBuilder, source_id: int, owner: str, price: int, rows: int = 1, auto_consent: int = 0
+) -> None:
+    """Queue a DataSourceRegistered of `owner`'s source for the next block."""
+    h = bytes.fromhex(H[2:])
+    b.emit(
+        "DataSourceRegistered",
+        owner,
+        sourceId=source_id,
+        owner=owner,
+        schemaHash=h,
+        commitment=h,
+        rowCount=rows,
+        metadataURI=f"s{source_id}",
+        pricePerUse=price,
+        allowedKinds=1,
+        openToAllRequesters=True,
+        autoConsentKinds=auto_consent,
+    )
+
+
 def write_history(store: EventStore, credits_override: list[tuple[str, int]] | None = None) -> History:
     """Write the scenario; `credits_override` replaces the credits Settlement emitted (a bad payout)."""
     b = IndexBuilder(store)
     h = bytes.fromhex(H[2:])
-    b.emit(
-        "DataSourceRegistered",
-        P1,
-        sourceId=1,
-        owner=P1,
-        schemaHash=h,
-        commitment=h,
-        rowCount=100,
-        metadataURI="s1",
-        pricePerUse=100,
-        allowedKinds=1,
-        openToAllRequesters=True,
-        autoConsentKinds=0,
-    )
-    b.emit(
-        "DataSourceRegistered",
-        P2,
-        sourceId=2,
-        owner=P2,
-        schemaHash=h,
-        commitment=h,
-        rowCount=50,
-        metadataURI="s2",
-        pricePerUse=50,
-        allowedKinds=1,
-        openToAllRequesters=True,
-        autoConsentKinds=1,
-    )
+    register_source(b, 1, P1, price=100, rows=100)
+    register_source(b, 2, P2, price=50, rows=50, auto_consent=1)
     b.block()
     b.emit("CommitmentUpdated", P1, sourceId=1, version=2, commitment=b"\x02" * 32, rowCount=120)
     b.block()

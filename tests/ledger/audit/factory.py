@@ -12,6 +12,9 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from ledger.artifacts import load
+from ledger.audit.chainview import ChainView
+from ledger.audit.queries import AuditQueries
+from ledger.audit.verify import Verifier
 from ledger.index.decode import event_specs, links_of
 from ledger.index.store import EventStore, IndexedEvent, Position
 
@@ -67,3 +70,9 @@ class IndexBuilder:
         self.pending = []
         tip = keccak(self.number.to_bytes(8, "big"))
         self.store.append(events, [(self.number, tip, self.time)], Position(self.number + 1, self.number, tip))
+
+
+def node_verifier(w3: Any, store: EventStore, abis: dict[str, Any], addresses: dict[str, str]) -> Verifier:
+    """A verifier of `store` against the node `w3` alone (no pinned genesis: the node's own is used)."""
+    chain_id = int(w3.eth.chain_id)
+    return Verifier(lambda: ChainView([w3], chain_id, None), AuditQueries(store), abis, addresses)

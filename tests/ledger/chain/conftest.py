@@ -12,9 +12,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_keys import keys
 
+from ledger.artifacts import load
 from ledger.chain.genesis import Account as GenesisAccount
 from ledger.chain.genesis import GenesisSpec
 from ledger.chain.node import Node
+from ledger.deploy import create_address
 
 CHAIN_ID = 727_027
 # A real EVM contract, assembled by hand so these tests do not depend on the consortium's
@@ -67,3 +69,28 @@ def node(chain_dir: ChainDir) -> Iterator[Node]:
     opened = Node.open(chain_dir.path, chain_dir.validator)
     yield opened
     opened.close()
+
+
+BEACON = load("Beacon")
+
+
+def signed(acct: LocalAccount, nonce: int, to: str | None, data: bytes, gas: int = 500_000) -> bytes:
+    """A raw fee-free type-2 transaction from `acct` on this chain."""
+    tx = {
+        "chainId": CHAIN_ID,
+        "nonce": nonce,
+        "gas": gas,
+        "maxFeePerGas": 0,
+        "maxPriorityFeePerGas": 0,
+        "value": 0,
+        "data": data,
+    }
+    if to is not None:
+        tx["to"] = to
+    return acct.sign_transaction(tx).raw_transaction
+
+
+def deploy_beacon(node: Node, acct: LocalAccount = MEMBERS[0], nonce: int = 0) -> str:
+    """Submit the Beacon test contract's creation; its address."""
+    node.submit_raw(signed(acct, nonce, None, BEACON.bytecode))
+    return create_address(acct.address, nonce)

@@ -17,8 +17,7 @@ import pytest
 from ledger.chain.errors import HistoryError
 from ledger.chain.node import Node
 from ledger.chain.store import CRASH_ENV
-from tests.ledger.chain.conftest import MEMBERS, VALIDATOR, allowlist_spec
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import MEMBERS, VALIDATOR, allowlist_spec, signed
 
 BLOCKS = 4
 SPEC = allowlist_spec()

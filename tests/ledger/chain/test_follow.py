@@ -11,8 +11,7 @@ from eth_keys import keys
 from ledger.chain.errors import HistoryError
 from ledger.chain.node import Node
 from ledger.chain.sealing import sign_seal
-from tests.ledger.chain.conftest import MEMBERS
-from tests.ledger.chain.test_node import deploy_beacon, signed
+from tests.ledger.chain.conftest import MEMBERS, deploy_beacon, signed
 
 
 @pytest.fixture

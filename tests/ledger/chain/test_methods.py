@@ -21,7 +21,7 @@ def w3(node: Node) -> Iterator[Web3]:
     yield Web3(NodeProvider(node))
 
 
-def send(w3: Web3, call, account=MEMBERS[0]):  # type: ignore[no-untyped-def]
+def send(w3: Web3, call, account=MEMBERS[0]):  # type: ignore[no-untyped-def]  # a test helper returning web3's receipt dict
     tx = call.build_transaction(
         {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending")}
     )
@@ -31,7 +31,7 @@ def send(w3: Web3, call, account=MEMBERS[0]):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def beacon(w3: Web3):  # type: ignore[no-untyped-def]
+def beacon(w3: Web3):  # type: ignore[no-untyped-def]  # a test helper returning a web3 contract
     receipt = send(w3, w3.eth.contract(abi=BEACON.abi, bytecode=BEACON.bytecode).constructor())
     contract = w3.eth.contract(address=receipt.contractAddress, abi=BEACON.abi)
     for step in (2, 3):

@@ -8,36 +8,13 @@ import pytest
 from eth_keys import keys
 from web3 import Web3
 
-from ledger.artifacts import load
 from ledger.chain.errors import HistoryError, InvalidTx, NotPermitted, TxRejected
 from ledger.chain.genesis import Account as GenesisAccount
 from ledger.chain.genesis import GenesisSpec
 from ledger.chain.node import Node, seal_key
 from ledger.chain.sealing import sign_seal
-from ledger.deploy import create_address
-from tests.ledger.chain.conftest import CHAIN_ID, MEMBERS, OUTSIDER, VALIDATOR, ChainDir
-
-BEACON = load("Beacon")
-
-
-def signed(acct, nonce: int, to: str | None, data: bytes, gas: int = 500_000) -> bytes:
-    tx = {
-        "chainId": CHAIN_ID,
-        "nonce": nonce,
-        "gas": gas,
-        "maxFeePerGas": 0,
-        "maxPriorityFeePerGas": 0,
-        "value": 0,
-        "data": data,
-    }
-    if to is not None:
-        tx["to"] = to
-    return acct.sign_transaction(tx).raw_transaction
-
-
-def deploy_beacon(node: Node, acct=MEMBERS[0], nonce: int = 0) -> str:
-    node.submit_raw(signed(acct, nonce, None, BEACON.bytecode))
-    return create_address(acct.address, nonce)
+from tests.ledger.chain.conftest import BEACON, CHAIN_ID, MEMBERS, OUTSIDER, VALIDATOR, ChainDir, deploy_beacon, signed
+from tests.waiting import wait_for
 
 
 def test_restarted_node_resumes_from_its_head(chain_dir: ChainDir) -> None:
@@ -129,8 +106,7 @@ def test_producer_batches_a_burst_without_running_ahead_of_the_clock(node: Node)
     for nonce in range(1, 201):
         node.submit_raw(signed(MEMBERS[0], nonce, address, ping, gas=80_000))
     node.start()
-    while len(node.pool):
-        time.sleep(0.01)
+    wait_for(lambda: not len(node.pool), 60, "the producer to take the burst from the pool")
     node.stop()
     assert node.executor.call(b"\0" * 20, bytes.fromhex(address[2:]), bytes.fromhex("06661abd")) == (200).to_bytes(
         32, "big"

@@ -12,8 +12,8 @@ from ledger.artifacts import load
 from ledger.chain.node import Node
 from ledger.chain.rpc import MAX_REQUEST_BYTES
 from ledger.chain.server import ChainServer
-from tests.ledger.chain.conftest import MEMBERS, OUTSIDER, ChainDir
-from tests.ledger.chain.test_node import signed
+from tests.ledger.chain.conftest import MEMBERS, OUTSIDER, ChainDir, signed
+from tests.waiting import wait_for
 
 BEACON = load("Beacon")
 
@@ -112,9 +112,11 @@ def test_batch_answers_each_request_and_skips_notifications(server: ChainServer)
 def test_revert_carries_the_custom_error_data(server: ChainServer) -> None:
     raw = "0x" + signed(MEMBERS[0], 0, None, BEACON.bytecode).hex()
     tx_hash = post(server, call("eth_sendRawTransaction", [raw])).json()["result"]
-    receipt = None
-    while receipt is None:
-        receipt = post(server, call("eth_getTransactionReceipt", [tx_hash])).json()["result"]
+    receipt = wait_for(
+        lambda: post(server, call("eth_getTransactionReceipt", [tx_hash])).json()["result"],
+        30,
+        "the Beacon deployment's receipt",
+    )
     ping_zero = "0x773acdef" + "00" * 32
     reply = post(server, call("eth_call", [{"to": receipt["contractAddress"], "data": ping_zero}, "latest"])).json()
     assert reply["error"]["code"] == 3

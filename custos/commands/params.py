@@ -1,0 +1,42 @@
+"""Command-line values with a protocol meaning: token amounts and job kinds, parsed by ledger.protocol."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from ledger.protocol import JobKind
+
+
+def amount(text: str) -> int:
+    """A token amount as a person types it (`12.5`), in base units, exactly; a usage error otherwise."""
+    from ledger.errors import ProtocolValueError
+    from ledger.protocol import parse_amount
+
+    try:
+        return parse_amount(text)
+    except ProtocolValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def job_kind(text: str) -> JobKind:
+    """One job kind by name (`hetero-lr`, `HETERO_LR`); a usage error naming the known kinds otherwise."""
+    from ledger.errors import ProtocolValueError
+    from ledger.protocol import JobKind
+
+    try:
+        return JobKind.parse(text)
+    except ProtocolValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def kinds_mask(text: str) -> int:
+    """The allowedKinds bitmask of a comma-separated list of kind names (at least one)."""
+    from ledger.protocol import kinds_mask as mask_of
+
+    kinds = [job_kind(name) for name in text.split(",") if name.strip()]
+    if not kinds:
+        raise typer.BadParameter("name at least one job kind")
+    return mask_of(kinds)

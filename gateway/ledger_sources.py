@@ -1,0 +1,109 @@
+"""Data-source views over the audit index: summaries, one source's verified trail, and which
+job or source a transaction belongs to (for search)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gateway.schemas.audit import SourceSummary, SourceUsePublic, SourceVersion, TimelineStep
+from ledger.audit.queries import AuditError
+from ledger.audit.report import Check
+from ledger.index.store import IndexedEvent, row_to_event
+
+StepsOf = Callable[[Sequence[IndexedEvent], Sequence[Check]], tuple[list[TimelineStep], list[Check]]]
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex() if isinstance(value, bytes | bytearray) else str(value)
+
+
+class SourceViews:
+    """Read views of data sources, run under the reader's lock (`locked`)."""
+
+    def __init__(self, auditor: Any, locked: Callable[[Callable[[], Any]], Any], steps_of: StepsOf) -> None:
+        self._auditor, self._locked, self._steps_of = auditor, locked, steps_of
+
+    def _summary(self, source_id: int) -> SourceSummary | None:
+        try:
+            trail = self._auditor.queries.source_trail(source_id)
+        except AuditError:
+            return None
+        prices = [
+            e.args["pricePerUse"]
+            for e in trail.events
+            if e.event in ("DataSourceRegistered", "SourceTermsUpdated") and "pricePerUse" in e.args
+        ]
+        retired = any(e.event == "DataSourceRetired" for e in trail.events)
+        return SourceSummary(
+            source_id=source_id,
+            owner=trail.owner or "",
+            active=not retired,
+            price_per_use=prices[-1] if prices else 0,
+            versions=[
+                SourceVersion(
+                    version=v.version,
+                    commitment=_hex(v.commitment),
+                    row_count=v.row_count,
+                    block_number=v.event.block_number,
+                    block_time=v.event.block_time,
+                )
+                for v in trail.versions
+            ],
+            used_by=[u.job_id for u in trail.uses],
+            uses=[
+                SourceUsePublic(
+                    job_id=u.job_id,
+                    version=u.version,
+                    status=u.status,
+                    consent=None if u.consent is None else ("automatic" if u.consent.args["automatic"] else "explicit"),
+                    paid=u.paid,
+                )
+                for u in trail.uses
+            ],
+        )
+
+    def summary(self, source_id: int) -> SourceSummary | None:
+        """One source's summary, or None if there is no such source."""
+        return self._locked(lambda: self._summary(source_id))
+
+    def summaries(self) -> list[SourceSummary]:
+        """Every data source (ids are sequential from 0)."""
+
+        def read() -> list[SourceSummary]:
+            found, source_id = [], 0
+            while (summary := self._summary(source_id)) is not None:
+                found.append(summary)
+                source_id += 1
+            return found
+
+        return self._locked(read)
+
+    def trail(self, source_id: int) -> list[TimelineStep] | None:
+        """A source's events, each verified."""
+
+        def read() -> list[TimelineStep] | None:
+            try:
+                events = self._auditor.queries.source_trail(source_id).events
+            except AuditError:
+                return None
+            return self._steps_of(events, self._auditor.verifier.check_events(events))[0]
+
+        return self._locked(read)
+
+    def owner_of_tx(self, tx_hash: bytes) -> tuple[int | None, int | None]:
+        """(job id, source id) named by the transaction's first indexed event; (None, None) if unknown."""
+
+        def read() -> tuple[int | None, int | None]:
+            # A tx-hash lookup the audit queries do not offer yet: one scan of the events table.
+            row = self._auditor.queries.store.conn.execute(
+                "SELECT id, block_number, log_index, tx_index, tx_hash, block_hash, block_time, address, contract,"
+                " event, actor, args, topics, data FROM events WHERE tx_hash = ? ORDER BY log_index LIMIT 1",
+                (bytes(tx_hash),),
+            ).fetchone()
+            if row is None:
+                return None, None
+            args = row_to_event(row).args
+            return args.get("jobId"), args.get("sourceId")
+
+        return self._locked(read)

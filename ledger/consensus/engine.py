@@ -1,0 +1,411 @@
+"""The consensus loop of one node: order through etcd, execute everywhere, finalise by a quorum of seals.
+
+Each step looks at height h = head + 1 in the node's mirror of etcd (docs/chain.md has the
+protocol and its failure model):
+1. `final/h` exists: check the named proposal's seals (a quorum of the validators at the
+   parent, signatures recovered here) and commit the block with them; a final record
+   without a quorum is refused and the node stops advancing.
+2. Otherwise the current round r is the lowest round of h not abandoned. Its proposal is
+   re-executed and checked; a validator seals it (compare: round not abandoned, height not
+   final, no seal of ours yet), or records evidence against its author and abandons the round.
+3. With a quorum of seals any node writes `final/h` (compare: round not abandoned, h not
+   final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final).
+4. With no proposal yet, the leader (the validator holding the `leader` key's lease)
+   builds one from the pool and writes it by compare-and-create, guarded by its leadership.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import rlp
+from eth.abc import BlockAPI
+from eth_keys.datatypes import PrivateKey
+
+from ledger.chain.errors import HistoryError
+from ledger.chain.sealing import SealError, recover_sealer, sign_seal
+from ledger.consensus.catchup import PeerSource, catch_up
+from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, absent, delete_op, put_op
+from ledger.consensus.evidence import EvidenceLog
+from ledger.consensus.keyspace import Keyspace
+from ledger.consensus.messages import FinalRecord, MessageError, Proposal
+from ledger.consensus.mirror import Mirror
+from ledger.consensus.replica import InvalidProposal, Replica, Stash
+from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
+
+log = logging.getLogger(__name__)
+
+# Every FORGET_EVERY blocks the mirror drops what it holds for heights more than FORGET_DEPTH
+# below the head: this node has those blocks, and per-step work must not grow with the chain.
+FORGET_EVERY = 64
+FORGET_DEPTH = 128
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The protocol's clocks (seconds)."""
+
+    round_timeout: float = 4.0
+    lease_ttl: int = 2
+    # After its own round was abandoned, an honest leader waits this long before campaigning again.
+    stand_down: float = 3.0
+    poll: float = 0.2
+    # The proposer gathers transactions until none arrived for `gather_quiet`, at most `gather_max`:
+    # closed-loop senders answer a final block within milliseconds, and each block costs every node
+    # a re-execution and a commit whatever its size.
+    gather_quiet: float = 0.01
+    gather_max: float = 0.05
+
+
+class Engine:
+    """Runs the protocol for one node in a background thread."""
+
+    def __init__(
+        self,
+        node: Replica,
+        client: EtcdClient,
+        org_key: PrivateKey,
+        timing: Timing = Timing(),
+        peers: list[str] | None = None,
+    ) -> None:
+        self.node = node
+        self.peers = list(peers or [])
+        self.client = client
+        self.keyspace = Keyspace(node.chain_id)
+        self.mirror = Mirror(client, self.keyspace)
+        self.timing = timing
+        self.org = org_key.public_key.to_canonical_address()
+        self.key = org_key if node.validator_address == self.org else None
+        self.evidence = EvidenceLog(client, self.keyspace, self.org)
+        self.halted: str | None = None
+        self._stash: tuple[bytes, Stash] | None = None
+        self._first_seen: dict[tuple[int, int], float] = {}
+        self._judged: set[tuple[int, int]] = set()
+        self._ingested: set[bytes] = set()
+        self._lease = 0
+        self._validator_cache: tuple[bytes, frozenset[bytes]] | None = None
+        self.etcd_health: dict[str, bool] = {}
+        self._stand_down_until = 0.0
+        self._gather_size, self._gather_start, self._gather_changed = 0, 0.0, 0.0
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        node.publish = self._publish
+        node.on_admitted = self._wake
+
+    # -- lifecycle --
+    def start(self) -> None:
+        """Follow etcd and run the protocol until `stop`."""
+        self.mirror.start()
+        for target, name in ((self._run, "custos-consensus"), (self._keep_lease, "custos-lease")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop the loop; the leader's lease is revoked so another validator takes over at once."""
+        self._stopping = True
+        self.mirror.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self._lease:
+            with contextlib.suppress(EtcdError):
+                self.client.revoke(self._lease)
+
+    def _wake(self) -> None:
+        with self.mirror.changed:
+            self.mirror.changed.notify_all()
+
+    def _publish(self, tx_hash: bytes, raw: bytes) -> None:
+        from ledger.chain.errors import TxRejected
+
+        try:
+            self.client.create(self.keyspace.tx(self.org, tx_hash), raw)
+        except EtcdError as exc:
+            raise TxRejected(f"cannot order the transaction: {exc}") from None
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                progressed = self.step()
+            except EtcdError as exc:
+                log.info("consensus step: %s", exc)
+                progressed = False
+            except Exception:  # noqa: BLE001 — keep the node serving; the step is retried
+                log.exception("consensus step failed")
+                progressed = False
+            if not progressed:
+                self.mirror.wait(self.timing.gather_quiet if self._gather_size else self.timing.poll)
+
+    def _keep_lease(self) -> None:
+        """Refresh the proposer lease; every few seconds also probe each etcd member's health."""
+        probed = 0.0
+        while not self._stopping:
+            time.sleep(self.timing.lease_ttl / 4)
+            if time.monotonic() - probed > 2.0:
+                self.etcd_health = self.client.health()
+                probed = time.monotonic()
+            if not self._lease:
+                continue
+            try:
+                if self.client.keepalive(self._lease) <= 0:
+                    self._lease = 0
+            except EtcdError:
+                self._lease = 0
+
+    # -- one step --
+    def step(self) -> bool:
+        """Advance the protocol by one action; True if something happened (step again at once)."""
+        if self.halted or not self.mirror.connected:
+            return False
+        view = self.mirror.view
+        self._ingest()
+        self.evidence.scan_seals(view, self.node.chain_id, self.node.head.block_number)
+        height = self.node.head.block_number + 1
+        final = view.final.get(height)
+        if final is not None:
+            return self._import_final(height, final)
+        later = [h for h in list(view.final) if h > height]
+        if later:
+            return self._catch_up_from_peers(min(later) - 1)
+        round_ = 0
+        while (height, round_) in view.abandoned:
+            round_ += 1
+        raw = view.proposals.get((height, round_))
+        if raw is None:
+            self._campaign()
+            return self._propose(height, round_)
+        return self._work_on(height, round_, raw)
+
+    def _ingest(self) -> None:
+        txs = self.mirror.view.txs
+        fresh = [(rev, raw, h) for h, (rev, _org, raw) in list(txs.items()) if h not in self._ingested]
+        for _rev, raw, tx_hash in sorted(fresh):
+            self._ingested.add(tx_hash)
+            self.node.ingest(raw)
+        if len(self._ingested) > 4 * len(txs) + 1024:
+            self._ingested &= set(txs)
+
+    # -- leadership --
+    def _validators(self) -> frozenset[bytes]:
+        """The validator set for the next block (cached per head)."""
+        head = self.node.head
+        if self._validator_cache is None or self._validator_cache[0] != head.hash:
+            self._validator_cache = (head.hash, validators_at(self.node, head))
+        return self._validator_cache[1]
+
+    def _is_validator(self) -> bool:
+        return self.key is not None and self.org in self._validators()
+
+    def _campaign(self) -> None:
+        if self.mirror.view.leader == self.org and not self._is_validator():
+            # Governance removed our VALIDATOR role: hand the lead over at once.
+            self.client.txn([Compare(self.keyspace.leader, self.org.hex().encode())], [delete_op(self.keyspace.leader)])
+            self._lease = 0
+            return
+        if not self._is_validator() or self.mirror.view.leader is not None:
+            return
+        if time.monotonic() < self._stand_down_until:
+            return
+        lease = self.client.grant(self.timing.lease_ttl)
+        if self.client.create(self.keyspace.leader, self.org.hex().encode(), lease=lease):
+            self._lease = lease
+            log.info("0x%s leads", self.org.hex())
+        else:
+            self.client.revoke(lease)
+
+    def _propose(self, height: int, round_: int) -> bool:
+        if self.key is None or self.mirror.view.leader != self.org or len(self.node.pool) == 0:
+            return False
+        if not self._is_validator() or self._gathering():
+            return False
+        self._gather_size = 0
+        built = self.node.build_proposal(self.org)
+        if built is None:
+            return False
+        block, stash = built
+        proposal = Proposal.make(self.key, self.node.chain_id, height, round_, block.hash, rlp.encode(block))
+        ks = self.keyspace
+        guards = [
+            Compare(ks.leader, self.org.hex().encode()),
+            absent(ks.final(height)),
+            absent(ks.abandoned(height, round_)),
+        ]
+        if not self.client.create(ks.proposal(height, round_), proposal.to_bytes(), guards):
+            return False
+        self._stash = (block.hash, stash)
+        self._judged.add((height, round_))
+        self._seal(height, round_, block.hash)
+        return True
+
+    def _gathering(self) -> bool:
+        """True while transactions are still arriving (see Timing.gather_quiet)."""
+        size, now = len(self.node.pool), time.monotonic()
+        if size != self._gather_size:
+            if self._gather_size == 0:
+                self._gather_start = now
+            self._gather_size, self._gather_changed = size, now
+        quiet = now - self._gather_changed >= self.timing.gather_quiet
+        return not quiet and now - self._gather_start < self.timing.gather_max
+
+    # -- validators' work on a round --
+    def _work_on(self, height: int, round_: int, raw: bytes) -> bool:
+        self._first_seen.setdefault((height, round_), time.monotonic())
+        try:
+            proposal = Proposal.from_bytes(raw)
+            proposal.verify_author(self.node.chain_id)
+            validators = self._validators()
+        except (MessageError, ValidatorSetError) as exc:
+            return self._abandon(height, round_, f"unusable proposal: {exc}", None)
+        if (
+            (height, round_) not in self._judged
+            and self.key is not None
+            and self.key.public_key.to_canonical_address() in validators
+        ):
+            self._judged.add((height, round_))
+            try:
+                block = self._check(proposal, validators)
+            except InvalidProposal as exc:
+                self.evidence.record("invalid-proposal", proposal.proposer, height, round_, str(exc))
+                return self._abandon(height, round_, str(exc), proposal.proposer)
+            del block
+            self._seal(height, round_, proposal.block_hash)
+            return True
+        sealers = self._sealers(height, round_, proposal.block_hash)
+        if len(sealers & validators) >= quorum(len(validators)):
+            ks = self.keyspace
+            record = FinalRecord(round_, proposal.block_hash).to_bytes()
+            return self.client.create(ks.final(height), record, [absent(ks.abandoned(height, round_))]) or True
+        if time.monotonic() - self._first_seen[(height, round_)] > self.timing.round_timeout:
+            return self._abandon(height, round_, "no quorum before the round timeout", proposal.proposer)
+        return False
+
+    def _check(self, proposal: Proposal, validators: frozenset[bytes]) -> BlockAPI:
+        block = self.node.decode_block(proposal.raw_block)
+        if block.hash != proposal.block_hash:
+            raise InvalidProposal("the proposal's block hash is not its block's")
+        stash = self.node.validate(block, proposal.proposer, validators)
+        self._stash = (block.hash, stash)
+        return block
+
+    def _seal(self, height: int, round_: int, block_hash: bytes) -> None:
+        assert self.key is not None
+        ks = self.keyspace
+        seal = sign_seal(self.key, self.node.chain_id, block_hash)
+        mine = ks.seal(self.org, height, round_, block_hash)
+        # Only while the round is current: not abandoned and the height not final.
+        self.client.txn(
+            [absent(mine), absent(ks.abandoned(height, round_)), absent(ks.final(height))], [put_op(mine, seal)]
+        )
+
+    def _sealers(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
+        out = set()
+        # Copies: the mirror thread adds seals while we read.
+        for claimed, by_hash in list(self.mirror.view.seals.get((height, round_), {}).items()):
+            seal = dict(by_hash).get(block_hash)
+            if seal is None:
+                continue
+            try:
+                if recover_sealer(self.node.chain_id, block_hash, seal) == claimed:
+                    out.add(claimed)
+            except SealError:
+                continue
+        return out
+
+    def _abandon(self, height: int, round_: int, reason: str, proposer: bytes | None) -> bool:
+        ks = self.keyspace
+        value = f'{{"by": "{self.org.hex()}", "reason": {reason!r}}}'.encode()
+        self.client.txn(
+            [absent(ks.final(height)), absent(ks.abandoned(height, round_))],
+            [put_op(ks.abandoned(height, round_), value)],
+        )
+        if proposer is not None:
+            # The proposer of a failed round steps down; another validator takes the lead.
+            self.client.txn([Compare(ks.leader, proposer.hex().encode())], [delete_op(ks.leader)])
+            if proposer == self.org:
+                self._lease = 0
+                self._stand_down_until = time.monotonic() + self.timing.stand_down
+        if self._stash is not None:
+            self._stash = None
+        return True
+
+    # -- finality --
+    def _import_final(self, height: int, raw_final: bytes) -> bool:
+        view = self.mirror.view
+        try:
+            final = FinalRecord.from_bytes(raw_final)
+            raw = view.proposals.get((height, final.round))
+            if raw is None:
+                # Pruned from etcd (or not yet seen): the block must come, checked, from a peer.
+                return self._catch_up_from_peers(height)
+            proposal = Proposal.from_bytes(raw)
+            block = self.node.decode_block(proposal.raw_block)
+        except (MessageError, InvalidProposal) as exc:
+            self._halt(f"final record of block {height} is unusable: {exc}")
+            return False
+        if block.hash != final.block_hash:
+            self._halt(f"final record of block {height} names a block its proposal does not hold")
+            return False
+        validators = self._validators()
+        sealers = self._sealers(height, final.round, block.hash) & validators
+        if len(sealers) < quorum(len(validators)):
+            # Seals pruned from etcd, or a forged final record: a peer's block must carry the quorum itself.
+            if self._catch_up_from_peers(height):
+                return True
+            self._halt(f"block {height} is recorded final with {len(sealers)} seals, quorum {quorum(len(validators))}")
+            return False
+        seals = [view.seals[(height, final.round)][s][block.hash] for s in sorted(sealers)]
+        stash = self._stash[1] if self._stash is not None and self._stash[0] == block.hash else None
+        self._stash = None
+        if stash is None:
+            try:
+                self.node.check_rules(block, proposal.proposer, validators)
+            except InvalidProposal as exc:
+                self._halt(f"final block {height} breaks a rule: {exc}")
+                return False
+        try:
+            self.node.commit_final(block, seals, stash)
+        except HistoryError as exc:
+            self._halt(str(exc))
+            return False
+        self._forget_below(height)
+        self._delete_own_txs(block)
+        return True
+
+    def _catch_up_from_peers(self, upto: int) -> bool:
+        """etcd no longer holds blocks below `upto` + 1 (compacted or pruned): fetch them from peers, checked."""
+        for url in self.peers:
+            before = self.node.head.block_number
+            try:
+                catch_up(self.node, PeerSource(url), upto)
+            except HistoryError as exc:
+                log.warning("catch-up from %s stopped: %s", url, exc)
+            if self.node.head.block_number > before:
+                self._stash = None
+                return True
+        log.warning("blocks %d..%d are neither in etcd nor at any peer", self.node.head.block_number + 1, upto)
+        return False
+
+    def _halt(self, reason: str) -> None:
+        log.error("consensus halted: %s", reason)
+        self.halted = reason
+
+    def _forget_below(self, height: int) -> None:
+        for key in [k for k in self._first_seen if k[0] <= height]:
+            del self._first_seen[key]
+        self._judged = {k for k in self._judged if k[0] > height}
+        if height % FORGET_EVERY == 0:
+            self.mirror.forget_below(height - FORGET_DEPTH)
+
+    def _delete_own_txs(self, block: BlockAPI) -> None:
+        txs = self.mirror.view.txs
+        mine = [
+            self.keyspace.tx(self.org, tx.hash)
+            for tx in block.transactions
+            if txs.get(tx.hash, (0, b""))[1] == self.org
+        ]
+        for start in range(0, len(mine), 100):
+            self.client.txn([], [delete_op(k) for k in mine[start : start + 100]])

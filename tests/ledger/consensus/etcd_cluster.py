@@ -1,0 +1,139 @@
+"""Real etcd members for the consortium tests: on loopback, or one per network namespace.
+
+Every process is started by the test and stopped by it (by pid), data in the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EtcdMember:
+    """One etcd member process."""
+
+    name: str
+    client_url: str
+    peer_url: str
+    data_dir: Path
+    netns: str | None = None
+    extra: Sequence[str] = ()
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def command(self, initial_cluster: str, token: str) -> list[str]:
+        """The etcd command line."""
+        cmd = [
+            ETCD,
+            "--name", self.name,
+            "--data-dir", str(self.data_dir),
+            "--listen-client-urls", self.client_url,
+            "--advertise-client-urls", self.client_url,
+            "--listen-peer-urls", self.peer_url,
+            "--initial-advertise-peer-urls", self.peer_url,
+            "--initial-cluster", initial_cluster,
+            "--initial-cluster-token", token,
+            "--initial-cluster-state", "new",
+            "--heartbeat-interval", "100",
+            "--election-timeout", "1000",
+            "--log-level", "error",
+            *self.extra,
+        ]  # fmt: skip
+        if self.netns:
+            return ["ip", "netns", "exec", self.netns, *cmd]
+        return cmd
+
+    def start(self, initial_cluster: str, token: str) -> None:
+        """Start the process (output to a log file beside its data)."""
+        log = open(self.data_dir.parent / f"{self.name}.etcd.log", "ab")  # noqa: SIM115 — lives as long as the process
+        self.process = subprocess.Popen(self.command(initial_cluster, token), stdout=log, stderr=log)
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class EtcdCluster:
+    """A started cluster."""
+
+    members: list[EtcdMember]
+    # An ssl.SSLContext with the client certificate, for a TLS cluster.
+    verify: Any = True
+
+    @property
+    def client_urls(self) -> list[str]:
+        """Every member's client URL."""
+        return [m.client_url for m in self.members]
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Poll /health on every member until all answer healthy; fails with the last answer."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                healthy = all(
+                    httpx.get(url + "/health", timeout=2, verify=self.verify).json().get("health") == "true"
+                    for url in self.client_urls
+                )
+                if healthy:
+                    return
+                last = "unhealthy"
+            except (httpx.HTTPError, ValueError) as exc:
+                last = repr(exc)
+            for m in self.members:
+                if m.process is not None and m.process.poll() is not None:
+                    raise AssertionError(f"etcd {m.name} exited with {m.process.returncode}")
+            time.sleep(0.2)
+        raise AssertionError(f"etcd cluster not healthy after {timeout} s: {last}")
+
+    def stop(self) -> None:
+        """Stop every member."""
+        for m in self.members:
+            m.stop()
+
+
+def loopback_cluster(root: Path, size: int = 1, extra: Sequence[str] = (), scheme: str = "http") -> EtcdCluster:
+    """Start `size` members on 127.0.0.1 with free ports; returns once healthy."""
+    members = []
+    for i in range(size):
+        data = root / f"etcd{i}" / "data"
+        data.parent.mkdir(parents=True, exist_ok=True)
+        members.append(
+            EtcdMember(
+                f"m{i}",
+                f"{scheme}://127.0.0.1:{free_port()}",
+                f"http://127.0.0.1:{free_port()}",
+                data,
+                extra=extra,
+            )
+        )
+    initial = ",".join(f"{m.name}={m.peer_url}" for m in members)
+    token = f"custos-test-{free_port()}"
+    for m in members:
+        m.start(initial, token)
+    return EtcdCluster(members)

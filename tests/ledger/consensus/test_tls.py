@@ -1,0 +1,129 @@
+"""The consortium over an etcd member that requires TLS and a client certificate (each organisation's own CA)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_keys import keys
+
+from ledger.consensus.access import apply_access
+from ledger.consensus.engine import Timing
+from ledger.consensus.etcd import EtcdClient, EtcdError, EtcdTLS
+from ledger.consensus.keyspace import Keyspace
+from ledger.consensus.service import start_service
+from tests.ledger.consensus.consortium import CHAIN_ID, make_consortium, receipt, rpc, send_transfer, wait_for
+from tests.ledger.consensus.etcd_cluster import EtcdCluster, loopback_cluster
+from tests.ledger.consensus.tls import OrgCerts, make_org_certs
+
+
+def _tls_etcd(tmp_path: Path, certs: list[OrgCerts]) -> tuple[Path, EtcdCluster]:
+    """One etcd member requiring TLS client certificates from any of the organisations' CAs (the first serves)."""
+    trusted = tmp_path / "pki" / "consortium-cas.pem"
+    trusted.write_bytes(b"".join(c.ca.read_bytes() for c in certs))
+    server = certs[0]
+    etcd = loopback_cluster(
+        tmp_path / "etcd",
+        size=1,
+        scheme="https",
+        extra=[
+            "--client-cert-auth",
+            "--trusted-ca-file", str(trusted),
+            "--cert-file", str(server.cert),
+            "--key-file", str(server.key),
+        ],
+    )  # fmt: skip
+    etcd.verify = EtcdTLS(str(trusted), str(server.cert), str(server.key)).context()
+    try:
+        etcd.wait_healthy()
+    except AssertionError:
+        etcd.stop()
+        raise
+    return trusted, etcd
+
+
+def test_two_organisations_finalise_through_etcd_with_tls_and_client_certificates(tmp_path: Path) -> None:
+    orgs = make_consortium(tmp_path / "orgs", names=("bank", "hospital"))
+    certs = [make_org_certs(tmp_path / "pki" / org.name, org.name) for org in orgs]
+    trusted, etcd = _tls_etcd(tmp_path, certs)
+    services = []
+    try:
+        # Without a client certificate etcd refuses the connection.
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(
+                etcd.client_urls[0] + "/health", verify=ssl.create_default_context(cafile=str(trusted)), timeout=5
+            )
+        for org, own in zip(orgs, certs, strict=True):
+            tls = EtcdTLS(str(trusted), str(own.cert), str(own.key))
+            services.append(
+                start_service(
+                    org.directory, keys.PrivateKey(org.account.key), etcd.client_urls, port=0, tls=tls, timing=Timing()
+                )
+            )
+
+        tx_hash = send_transfer(services[1].url, orgs[0].account, nonce=0)
+
+        found = wait_for("the receipt on both nodes", lambda: all(receipt(s.url, tx_hash) for s in services))
+        assert found
+        status = rpc(services[0].url, "custos_consensus")
+        assert status["quorum"] == 2 and status["headSeals"] == 2
+        assert status["etcd"]["following"] is True
+    finally:
+        for service in services:
+            service.stop()
+        etcd.stop()
+
+
+def test_with_etcd_auth_an_organisation_cannot_write_another_organisations_seal(tmp_path: Path) -> None:
+    orgs = make_consortium(tmp_path / "orgs", names=("bank", "hospital"))
+    certs = [make_org_certs(tmp_path / "pki" / org.name, org.name) for org in orgs]
+    root_cert = make_org_certs(tmp_path / "pki" / "root", "root")
+    trusted, etcd = _tls_etcd(tmp_path, [*certs, root_cert])
+    services = []
+    try:
+        admin_tls = EtcdTLS(str(trusted), str(root_cert.cert), str(root_cert.key))
+        admin = EtcdClient(etcd.client_urls, admin_tls)
+        addresses = {org.name: bytes.fromhex(org.account.address[2:]) for org in orgs}
+        passwords = {org.name: f"{org.name}-etcd-secret" for org in orgs}
+        apply_access(
+            admin, Keyspace(CHAIN_ID), {n: (addresses[n], passwords[n]) for n in addresses}, root_password="root-pw"
+        )
+        admin = EtcdClient(etcd.client_urls, admin_tls, credentials=("root", "root-pw"))
+        for org, own in zip(orgs, certs, strict=True):
+            tls = EtcdTLS(str(trusted), str(own.cert), str(own.key))
+            services.append(
+                start_service(
+                    org.directory,
+                    keys.PrivateKey(org.account.key),
+                    etcd.client_urls,
+                    port=0,
+                    tls=tls,
+                    timing=Timing(),
+                    etcd_credentials=(org.name, passwords[org.name]),
+                )
+            )
+        tx_hash = send_transfer(services[0].url, orgs[1].account, nonce=0)
+        found = wait_for(
+            "the receipt on both nodes under etcd auth", lambda: all(receipt(s.url, tx_hash) for s in services)
+        )
+        assert found
+        hospital = EtcdClient(
+            etcd.client_urls,
+            EtcdTLS(str(trusted), str(certs[1].cert), str(certs[1].key)),
+            credentials=("hospital", passwords["hospital"]),
+        )
+        forged_key = Keyspace(CHAIN_ID).seal(addresses["bank"], 99, 0, b"\x01" * 32)
+
+        with pytest.raises(EtcdError, match="permission denied"):
+            hospital.put(forged_key, b"\x00" * 65)
+
+        hospital.put(Keyspace(CHAIN_ID).seal(addresses["hospital"], 99, 0, b"\x01" * 32), b"\x00" * 65)
+        assert admin.get(forged_key) is None
+        hospital.close()
+        admin.close()
+    finally:
+        for service in services:
+            service.stop()
+        etcd.stop()
