@@ -34,11 +34,11 @@ def settlement() -> Iterator[Settlement]:
 def splits(draw: st.DrawFn) -> tuple[int, list[int], list[int], int, int]:
     """(escrow, prices, weights, compute parties, fee bps): sometimes tiny escrows, zero weights, zero prices."""
     n = draw(st.integers(1, 12))
-    price = st.one_of(st.just(0), st.integers(0, 1_000), st.integers(0, 10**24))
+    price = st.one_of(st.just(0), st.integers(0, 1_000), st.integers(0, 2**80))
     prices = draw(st.lists(price, min_size=n, max_size=n))
     weight = st.one_of(st.just(0), st.integers(0, 10), st.integers(0, 2**64))
     weights = draw(st.lists(weight, min_size=n, max_size=n).filter(lambda w: sum(w) > 0))
-    extra = draw(st.one_of(st.integers(0, 50), st.integers(0, 10**27)))  # small pools leave dust
+    extra = draw(st.one_of(st.integers(0, 50), st.integers(0, 2**90)))  # small pools leave dust
     fee = draw(st.one_of(st.sampled_from([0, 1, 500, 3_000, 9_999, 10_000]), st.integers(0, 10_000)))
     return sum(prices) + extra, prices, weights, draw(st.integers(1, MAX_COMPUTE)), fee
 
