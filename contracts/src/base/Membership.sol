@@ -140,12 +140,11 @@ abstract contract Membership is IConsortium {
 
     function _rotate(address from, address to) internal {
         if (to == address(0)) revert ConsortiumZeroMember();
-        if (!_members.contains(from)) revert ConsortiumNotMember(from);
-        if (_members.contains(to) || _epoch[to] != 0) revert ConsortiumAlreadyMember(to);
+        if (_epoch[to] != 0) revert ConsortiumAlreadyMember(to);
+        if (!_members.remove(from)) revert ConsortiumNotMember(from);
+        if (!_members.add(to)) revert ConsortiumAlreadyMember(to);
         Member memory info = _info[from];
-        _members.remove(from);
         delete _info[from];
-        _members.add(to);
         ++_epoch[to];
         _info[to] = info;
         _rotatedTo[from] = to;

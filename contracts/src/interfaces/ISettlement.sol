@@ -14,7 +14,7 @@ interface ISettlement {
         uint256[] calldata prices,
         uint256[] calldata weights,
         address[] calldata computeParties,
-        uint16 feeBps
+        uint16 jobFeeBps
     ) external;
 
     /// @notice Credits `prices[i]` to `owners[i]`, then the rest of a job's escrow to its requester.
