@@ -8,12 +8,12 @@ CHROMIUM := /usr/bin/chromium
 # Debian's etcd for the consortium chain's tests (one etcd member per organisation).
 ETCD := /usr/bin/etcd
 
-.PHONY: demo test setup lint test-python test-contracts artifacts bench clean
+.PHONY: demo test setup lint test-python test-contracts test-mutants artifacts bench clean
 
 demo: $(VENV_STAMP)
 	$(VENV)/bin/custos demo
 
-test: setup lint test-contracts test-python
+test: setup lint test-contracts test-mutants test-python
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ETCD)
 
@@ -41,6 +41,10 @@ lint: $(VENV_STAMP)
 
 test-contracts: $(NODE_STAMP)
 	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) tools/forge test
+
+# Every planted bug of scripts/invariant_mutants.py must be caught by an invariant (quick mode, fixed seed).
+test-mutants: $(VENV_STAMP) $(NODE_STAMP)
+	$(VENV)/bin/python scripts/invariant_mutants.py --quick
 
 test-python: $(VENV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(ETCD)
 	$(VENV)/bin/python -m pytest

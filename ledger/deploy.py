@@ -23,6 +23,13 @@ from ledger.protocol import CONTRACTS, Deployment, parse_amount
 
 # CONTRACTS is the deployment order = nonce order; the constructors below rely on it.
 ROLE_BITS = {"REQUESTER": 1, "PROVIDER": 2, "COMPUTE": 4, "AUDITOR": 8, "VALIDATOR": 16}
+# Bounds the contracts enforce (Settlement.MAX_FEE_BPS, Consortium.MIN/MAX_PROPOSAL_TTL,
+# JobLedger.MAX_CHALLENGE_WINDOW); a bootstrap may set a challenge window below governance's
+# 10-minute floor, for development chains whose clock cannot be moved.
+MAX_FEE_BPS = 3_000
+MIN_PROPOSAL_TTL = 3_600
+MAX_PROPOSAL_TTL = 30 * 24 * 3_600
+MAX_CHALLENGE_WINDOW = 30 * 24 * 3_600
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,17 @@ class ConsortiumConfig:
             raise DeploymentError("the consortium needs at least one bootstrap member")
         if not 1 <= self.threshold <= len(self.members):
             raise DeploymentError(f"threshold {self.threshold} must be between 1 and {len(self.members)}")
-        if not 0 <= self.fee_bps <= 10_000:
-            raise DeploymentError(f"fee {self.fee_bps} bps must be between 0 and 10000")
-        if self.proposal_ttl <= 0 or self.challenge_window < 0:
-            raise DeploymentError("proposal TTL must be positive and the challenge window not negative")
+        # The contracts' own ranges (docs/protocol.md, "Governance settings"), checked before any gas is spent.
+        if not 0 <= self.fee_bps <= MAX_FEE_BPS:
+            raise DeploymentError(f"fee {self.fee_bps} bps must be between 0 and {MAX_FEE_BPS}")
+        if not MIN_PROPOSAL_TTL <= self.proposal_ttl <= MAX_PROPOSAL_TTL:
+            raise DeploymentError(
+                f"proposal TTL {self.proposal_ttl} s must be between {MIN_PROPOSAL_TTL} and {MAX_PROPOSAL_TTL}"
+            )
+        if not 0 <= self.challenge_window <= MAX_CHALLENGE_WINDOW:
+            raise DeploymentError(
+                f"challenge window {self.challenge_window} s must be between 0 and {MAX_CHALLENGE_WINDOW}"
+            )
         for m in self.members:
             if not 0 < m.roles < 32:
                 raise DeploymentError(f"member {m.name}: role bits {m.roles} outside 1..31")

@@ -3,6 +3,11 @@
 With escrow `E`, source prices `p_i`, fee `f` basis points, compute parties `c_1..c_m`, weights `w_i`:
 each source owner gets `p_i + R·w_i/Σw` where `R = E − Σp − F` and `F = (E − Σp)·f/10000`;
 each compute party gets `F/m`; all integer dust goes to `c_1`. Credits sum to `E` exactly.
+`f` is the fee recorded when the job opened (JobOpened.feeBps), never the fee of the day it settles.
+
+A refund (`refund`) credits each listed source owner its price first, then the rest to the requester:
+a job cancelled or aborted once Ready, or a dispute left unresolved past its resolution window, pays
+the owners' prices (an aborting owner excepted); a job still Open, or one governance refunds, pays none.
 """
 
 from __future__ import annotations
@@ -55,4 +60,20 @@ def split(
     credits.extend(
         Credit(party, compute_share, f"compute party #{j}") for j, party in enumerate(compute_parties[1:], start=1)
     )
+    return [c for c in credits if c.amount > 0]
+
+
+def refund(
+    escrow: int, requester: str, owners: Sequence[str], prices: Sequence[int], unpaid: str | None = None
+) -> list[Credit]:
+    """Credits in the order Settlement.refund emits them: each owner's price (but `unpaid`'s), then the rest."""
+    if len(owners) != len(prices):
+        raise PayoutRuleError("owners and prices must be aligned")
+    paid = [
+        0 if unpaid is not None and owner.lower() == unpaid.lower() else price for owner, price in zip(owners, prices)
+    ]
+    if sum(paid) > escrow:
+        raise PayoutRuleError(f"escrow {escrow} is below the prices paid {sum(paid)}")
+    credits = [Credit(owner, price, f"source #{i} (price)") for i, (owner, price) in enumerate(zip(owners, paid))]
+    credits.append(Credit(requester, escrow - sum(paid), "requester (refund)"))
     return [c for c in credits if c.amount > 0]

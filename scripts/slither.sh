@@ -24,4 +24,14 @@ if [ "${analyzed:-0}" -lt 40 ]; then
   echo "slither analyzed ${analyzed:-no} contracts: it did not resolve the sources" >&2
   exit 1
 fi
+# The low/informational findings left on purpose (reviewed; each bounded or by design):
+cat <<'LOWS'
+Known low findings, by design:
+  block-timestamp      deadlines, challenge/attestation/resolution windows and timelocks are times;
+                       a validator's clock skew of seconds cannot matter against windows of >= 10 min.
+  calls-inside-a-loop  openJob asks DataRegistry per source; bounded by MAX_SOURCES (32), own contract.
+  costly-loop          Settlement credits per payee; bounded by 32 sources + 16 compute parties.
+  reentrancy-benign/events  calls go only to the consortium's own token/registry/settlement, and
+                       Settlement's token moves are nonReentrant; events after them are ordering-only.
+LOWS
 exit "$status"

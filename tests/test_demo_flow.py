@@ -137,10 +137,16 @@ def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_los
     assert status == JobStatus.ABORTED
     settlement = members["regulator"].settlement
     assert settlement.escrow_of(job_id) == 0
-    bank = Keystore(demo.chain / "keystore").address("bank")
-    assert settlement.credit_of(bank) == parse_amount(100)
     trail, report = audit(demo, members, job_id)
     names = event_names(trail)
     assert "JobAborted" in names and "JobCancelled" not in names and report.ok
     aborted = next(e for e in trail.events if e.event == "JobAborted")
     assert bytes.fromhex(aborted.args["reason"][2:]).rstrip(b"\0").startswith(b"PROTOCOL ")
+    # The job was Ready: the other owners are paid their prices (an aborting owner forfeits its own),
+    # and the bank — requester and guest — gets the rest, never the whole budget back.
+    keystore = Keystore(demo.chain / "keystore")
+    by = aborted.args["by"].lower()
+    prices = {keystore.address("invoice-firm"): 25, keystore.address("card-network"): 15}
+    paid = {owner: 0 if owner.lower() == by else price for owner, price in prices.items()}
+    assert settlement.credit_of(keystore.address("bank")) == parse_amount(100 - sum(paid.values()))
+    assert all(settlement.credit_of(owner) == parse_amount(amount) for owner, amount in paid.items())

@@ -173,8 +173,21 @@ class JobRunner:
             self._run_protocol(job_id, view)
         elif job.status == JobStatus.COMMITTED:
             self._attest(job_id, view)
+            terms = self.member.jobs.job_terms(job_id)
             if me == job.requester:
-                self._maybe_finalize(job_id, view, now)
+                self._maybe_finalize(job_id, view, now, terms.challenge_window)
+            if job.attestations < len(view.attesters) and now >= job.committed_at + terms.attestation_window:
+                # Someone is silent after commit: send the job to resolution so the escrow cannot stay locked.
+                self._once(job_id, "escalate", lambda: self.member.jobs.escalate(job_id), "attestations missing")
+        elif job.status == JobStatus.DISPUTED:
+            terms = self.member.jobs.job_terms(job_id)
+            if now >= terms.disputed_at + terms.resolution_window:
+                self._once(
+                    job_id,
+                    "settle-unresolved",
+                    lambda: self.member.jobs.settle_unresolved(job_id),
+                    "governance did not resolve in time: the default applied",
+                )
         return True
 
     def _once(self, job_id: int, what: str, action: Callable[[], Any], detail: str) -> None:
@@ -351,8 +364,8 @@ class JobRunner:
             job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation"
         )
 
-    def _maybe_finalize(self, job_id: int, view: _JobView, now: int) -> None:
+    def _maybe_finalize(self, job_id: int, view: _JobView, now: int, challenge_window: int) -> None:
         job = view.job
-        if job.attestations < len(view.attesters) or now < job.committed_at + self.member.jobs.challenge_window():
+        if job.attestations < len(view.attesters) or now < job.committed_at + challenge_window:
             return
         self._once(job_id, "finalize", lambda: self.member.jobs.finalize(job_id), "escrow split and credited")

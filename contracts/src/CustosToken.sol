@@ -8,8 +8,8 @@ import {Governed} from "./base/Governed.sol";
 /// @title CustosToken
 /// @notice The consortium's ERC-20 settlement token (with EIP-2612 permit). The bootstrap
 /// allocation is minted at deployment; afterwards only governance mints.
-/// @dev Transfers move only between active members and the Settlement contract, so tokens
-/// never leave the consortium.
+/// @dev Transfers move only between active members and the Settlement contract, and only members
+/// or Settlement hold or spend allowances, so tokens never leave the consortium.
 contract CustosToken is ERC20, ERC20Permit, Governed {
     address private immutable _settlement;
 
@@ -18,6 +18,11 @@ contract CustosToken is ERC20, ERC20Permit, Governed {
     /// @param amount Token units minted.
     event TokensMinted(address indexed to, uint256 amount);
 
+    /// @notice A rotated member's successor took over its tokens.
+    event BalanceClaimed(address indexed predecessor, address indexed successor, uint256 amount);
+
+    /// @notice The caller is not the member `predecessor`'s identity was rotated to.
+    error CustosTokenNotSuccessor(address predecessor, address caller);
     /// @notice Bootstrap arrays differ in length.
     error CustosTokenInvalidAllocation();
     /// @notice A transfer party is neither an active member nor the Settlement contract.
@@ -50,6 +55,17 @@ contract CustosToken is ERC20, ERC20Permit, Governed {
         emit TokensMinted(to, amount);
     }
 
+    /// @notice The successor of a rotated member moves the old address's tokens to itself (the old
+    /// address, no longer a member, could not move them any more).
+    /// @param predecessor The rotated member's old address.
+    function claimBalance(address predecessor) external {
+        if (_consortium.successorOf(predecessor) != msg.sender) revert CustosTokenNotSuccessor(predecessor, msg.sender);
+        uint256 amount = balanceOf(predecessor);
+        emit BalanceClaimed(predecessor, msg.sender, amount);
+        // Past the membership check of `_update` on purpose: the predecessor is no longer a member.
+        super._update(predecessor, msg.sender, amount);
+    }
+
     /// @notice The Settlement contract, the only non-member that may hold tokens.
     function settlement() external view returns (address) {
         return _settlement;
@@ -60,6 +76,18 @@ contract CustosToken is ERC20, ERC20Permit, Governed {
         if (from != address(0)) _requireInside(from);
         _requireInside(to);
         super._update(from, to, value);
+    }
+
+    /// @dev A non-zero allowance only to a member or Settlement (zero always, to clear old ones).
+    function _approve(address owner, address spender, uint256 value, bool emitEvent) internal override {
+        if (value != 0) _requireInside(spender);
+        super._approve(owner, spender, value, emitEvent);
+    }
+
+    /// @dev An allowance granted to someone who has since left cannot be spent.
+    function _spendAllowance(address owner, address spender, uint256 value) internal override {
+        _requireInside(spender);
+        super._spendAllowance(owner, spender, value);
     }
 
     function _requireInside(address account) private view {

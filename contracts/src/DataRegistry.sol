@@ -7,7 +7,9 @@ import {IDataRegistry} from "./interfaces/IDataRegistry.sol";
 /// @title DataRegistry
 /// @notice Data sources: schema, salted Merkle commitment over rows (with every past version),
 /// price per use, allowed job kinds, who may use them and when they consent on their own.
-/// @dev Only a source's owner changes it; a retired source stays readable but unusable.
+/// @dev Only a source's owner, holding PROVIDER at the time, changes it; a retired source stays
+/// readable but unusable; a source whose owner is no longer a PROVIDER member is unusable, and
+/// governance may retire it.
 contract DataRegistry is IDataRegistry, Governed {
     /// @notice What a provider declares when registering a source.
     struct SourceSpec {
@@ -60,11 +62,15 @@ contract DataRegistry is IDataRegistry, Governed {
     event RequesterAccessSet(uint256 indexed sourceId, address indexed requester, bool allowed);
     /// @notice The owner listed or unlisted a requester for automatic consent.
     event AutoConsentSet(uint256 indexed sourceId, address indexed requester, bool enabled);
-    /// @notice The owner retired the source.
-    event DataSourceRetired(uint256 indexed sourceId);
+    /// @notice A rotated owner's successor took the source over.
+    event SourceOwnerChanged(uint256 indexed sourceId, address indexed from, address indexed to);
+    /// @notice The owner (or governance) retired the source.
+    event DataSourceRetired(uint256 indexed sourceId, address indexed by);
 
     /// @notice No source has this id.
     error DataRegistryUnknownSource(uint256 sourceId);
+    /// @notice The caller is not the member the owner's identity was rotated to.
+    error DataRegistryNotSuccessor(uint256 sourceId, address caller);
     /// @notice The caller does not own the source.
     error DataRegistryNotOwner(uint256 sourceId, address caller);
     /// @notice The source is retired.
@@ -180,12 +186,28 @@ contract DataRegistry is IDataRegistry, Governed {
         emit AutoConsentSet(sourceId, requester, enabled);
     }
 
-    /// @notice Retires the source: no new job may use it.
+    /// @notice The successor of a rotated owner takes the source over (key rotation).
+    /// @param sourceId A source whose owner was rotated to the caller.
+    function claimSource(uint256 sourceId) external {
+        Source storage s = _get(sourceId);
+        if (_consortium.successorOf(s.owner) != msg.sender) revert DataRegistryNotSuccessor(sourceId, msg.sender);
+        emit SourceOwnerChanged(sourceId, s.owner, msg.sender);
+        s.owner = msg.sender;
+    }
+
+    /// @notice Retires the source: no new job may use it. Its owner or governance (e.g. for a
+    /// removed member's source) may retire it.
     /// @param sourceId The source.
     function retireSource(uint256 sourceId) external {
-        Source storage s = _owned(sourceId);
+        Source storage s;
+        if (msg.sender == address(_consortium)) {
+            s = _get(sourceId);
+            if (!s.active) revert DataRegistryRetired(sourceId);
+        } else {
+            s = _owned(sourceId);
+        }
         s.active = false;
-        emit DataSourceRetired(sourceId);
+        emit DataSourceRetired(sourceId, msg.sender);
     }
 
     /// @inheritdoc IDataRegistry
@@ -212,7 +234,8 @@ contract DataRegistry is IDataRegistry, Governed {
     function isUsableBy(uint256 sourceId, address requester, uint8 kind) external view returns (bool) {
         Source storage s = _get(sourceId);
         return s.active && (s.allowedKinds >> kind) & 1 == 1
-            && (s.openToAllRequesters || _allowedRequester[sourceId][requester]);
+            && (s.openToAllRequesters || _allowedRequester[sourceId][requester])
+            && _consortium.hasRoles(s.owner, PROVIDER);
     }
 
     /// @inheritdoc IDataRegistry
@@ -240,6 +263,6 @@ contract DataRegistry is IDataRegistry, Governed {
         s = _get(sourceId);
         if (s.owner != msg.sender) revert DataRegistryNotOwner(sourceId, msg.sender);
         if (!s.active) revert DataRegistryRetired(sourceId);
-        if (!_consortium.isMember(msg.sender)) revert GovernedUnauthorizedMember(msg.sender, 0);
+        _requireRoles(msg.sender, PROVIDER);
     }
 }

@@ -10,33 +10,52 @@ import {IDataRegistry} from "./interfaces/IDataRegistry.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
 
 /// @title JobLedger
-/// @notice Jobs: open (escrowing the budget), consent, commit, EIP-712 attestations, dispute,
-/// finalise (settling the escrow), cancel and abort (refunding it).
+/// @notice Jobs: open (escrowing the budget), consent, commit, EIP-712 attestations, dispute or
+/// escalation, resolution, finalise (settling the escrow), cancel and abort (refunding it).
 /// @dev Every state-changing function requires an active member; governance resolves disputes.
+/// Liveness: every job reaches a terminal state in bounded time whoever goes silent (docs/protocol.md).
 contract JobLedger is Governed, AttestationVerifier, JobRecords {
+    /// @notice Governance range of the challenge window (the bootstrap may set less, for dev chains).
+    uint64 public constant MIN_CHALLENGE_WINDOW = 10 minutes;
+    uint64 public constant MAX_CHALLENGE_WINDOW = 30 days;
+    /// @notice Range and default of the attestation window (commit → escalation possible).
+    uint64 public constant MIN_ATTESTATION_WINDOW = 1 hours;
+    uint64 public constant MAX_ATTESTATION_WINDOW = 7 days;
+    uint64 public constant DEFAULT_ATTESTATION_WINDOW = 24 hours;
+    /// @notice Range and default of the resolution window (dispute → default refund possible).
+    uint64 public constant MIN_RESOLUTION_WINDOW = 1 days;
+    uint64 public constant MAX_RESOLUTION_WINDOW = 14 days;
+
     IDataRegistry private immutable _registry;
     ISettlement private immutable _settlement;
     uint64 private _challengeWindow;
+    uint64 private _attestationWindow;
+    uint64 private _resolutionWindow;
 
     /// @param consortium_ The Consortium contract.
     /// @param registry_ The DataRegistry contract.
     /// @param settlement_ The Settlement contract.
-    /// @param challengeWindow_ Seconds after a commit during which participants may dispute.
+    /// @param challengeWindow_ Seconds after a commit during which participants may dispute; at most
+    /// MAX_CHALLENGE_WINDOW (below MIN_CHALLENGE_WINDOW only a bootstrap may go, for clocks that cannot warp).
     constructor(address consortium_, address registry_, address settlement_, uint64 challengeWindow_)
         Governed(consortium_)
     {
         if (registry_ == address(0) || settlement_ == address(0)) revert GovernedZeroAddress();
+        _checkWindow(challengeWindow_, 0, MAX_CHALLENGE_WINDOW);
         _registry = IDataRegistry(registry_);
         _settlement = ISettlement(settlement_);
         _challengeWindow = challengeWindow_;
+        _attestationWindow = DEFAULT_ATTESTATION_WINDOW;
+        _resolutionWindow = MAX_RESOLUTION_WINDOW;
     }
 
-    /// @notice Opens a job and escrows `budget` (approved to Settlement beforehand).
+    /// @notice Opens a job and escrows `budget` (approved to Settlement beforehand); fixes its terms.
     /// @param kind The job kind (0 PSI, 1 SECURE_STATS, 2 SECURE_AGGREGATION, 3 FEDAVG, 4 HETERO_LR, ...).
     /// @param sourceIds The data sources, distinct; each must be active and allow the kind and the caller.
     /// @param paramsHash Hash of the job's parameters.
     /// @param computeParties Distinct COMPUTE members running the protocol.
     /// @param budget Escrowed token units; at least the sum of the sources' prices and not zero.
+    /// @param maxTotalPrice The most the requester accepts for the sum of the sources' current prices.
     /// @param deadline Unix seconds after which an uncommitted job may be cancelled.
     /// @return jobId The new job's id (index from 0).
     function openJob(
@@ -45,9 +64,10 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         bytes32 paramsHash,
         address[] calldata computeParties,
         uint256 budget,
+        uint256 maxTotalPrice,
         uint64 deadline
     ) external returns (uint256 jobId) {
-        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, deadline);
+        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
     }
 
     /// @notice Like `openJob`, with an EIP-2612 permit for the budget, in one transaction.
@@ -59,19 +79,21 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         bytes32 paramsHash,
         address[] calldata computeParties,
         uint256 budget,
+        uint256 maxTotalPrice,
         uint64 deadline,
         JobTypes.Permit calldata permit
     ) external returns (uint256 jobId) {
         try IERC20Permit(_settlement.token()).permit(
             msg.sender, address(_settlement), budget, permit.deadline, permit.v, permit.r, permit.s
         ) {} catch {}
-        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, deadline);
+        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
     }
 
-    /// @notice The owner of `sourceId` consents to its use by the job.
+    /// @notice The owner of `sourceId` consents to its use by the job; it must hold PROVIDER now.
     /// @param jobId The job.
     /// @param sourceId One of the job's sources, owned by the caller.
-    function consent(uint256 jobId, uint256 sourceId) external onlyMember {
+    function consent(uint256 jobId, uint256 sourceId) external {
+        _requireRoles(msg.sender, PROVIDER);
         JobTypes.Job storage rec = _job(jobId);
         _requireStatus(jobId, rec, JobTypes.Status.Open);
         if (block.timestamp > rec.deadline) revert JobLedgerDeadlinePassed(jobId, rec.deadline);
@@ -80,7 +102,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _consent(jobId, rec, sourceId, msg.sender, false);
     }
 
-    /// @notice A compute party commits the result, the transcript root and the contribution table.
+    /// @notice A compute party commits the result, the transcript root and the contribution table;
+    /// it must hold COMPUTE now.
     /// @param jobId A Ready job, before its deadline.
     /// @param resultHash Hash of the result.
     /// @param transcriptRoot Merkle root of the protocol transcript.
@@ -92,7 +115,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         bytes32 transcriptRoot,
         uint256[] calldata weights,
         bytes32 utilityTableHash
-    ) external onlyMember {
+    ) external {
+        _requireRoles(msg.sender, COMPUTE);
         JobTypes.Job storage rec = _job(jobId);
         _requireStatus(jobId, rec, JobTypes.Status.Ready);
         if (_role[jobId][msg.sender] & JobTypes.AS_COMPUTE == 0) revert JobLedgerNotComputeParty(jobId, msg.sender);
@@ -127,76 +151,128 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         emit AttestationRecorded(jobId, signer, msg.sender);
     }
 
-    /// @notice Finalises a job every attester signed, once the challenge window passed; settles the escrow.
+    /// @notice Finalises a job every attester signed, once its challenge window passed; settles the escrow.
     /// @param jobId A Committed job.
     function finalize(uint256 jobId) external onlyMember {
         JobTypes.Job storage rec = _job(jobId);
         _requireStatus(jobId, rec, JobTypes.Status.Committed);
         uint256 needed = _parties[jobId].attesters.length;
         if (rec.attestations < needed) revert JobLedgerMissingAttestations(jobId, rec.attestations, needed);
-        uint256 endsAt = uint256(rec.committedAt) + _challengeWindow;
+        uint256 endsAt = uint256(rec.committedAt) + _terms[jobId].challengeWindow;
         if (block.timestamp < endsAt) revert JobLedgerChallengeWindowOpen(jobId, endsAt);
         _release(jobId, rec);
     }
 
-    /// @notice A participant disputes the committed result during the challenge window; the job freezes.
+    /// @notice A participant disputes the committed result during the job's challenge window; the job freezes.
     /// @param jobId A Committed job.
     /// @param evidenceHash Hash of the evidence, kept off chain.
     function dispute(uint256 jobId, bytes32 evidenceHash) external onlyMember {
         JobTypes.Job storage rec = _job(jobId);
         _requireStatus(jobId, rec, JobTypes.Status.Committed);
-        if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
-        uint256 endsAt = uint256(rec.committedAt) + _challengeWindow;
+        _requireParticipant(jobId);
+        uint256 endsAt = uint256(rec.committedAt) + _terms[jobId].challengeWindow;
         if (block.timestamp >= endsAt) revert JobLedgerChallengeWindowClosed(jobId, endsAt);
-        rec.status = JobTypes.Status.Disputed;
+        _freeze(jobId, rec);
         emit JobDisputed(jobId, msg.sender, evidenceHash);
     }
 
-    /// @notice Resolves a dispute (governance only): release pays out as on finalise, otherwise refund.
+    /// @notice A participant sends a job whose attestation window passed with signatures missing to
+    /// resolution (governance decides, or the default applies once the resolution window passed).
+    /// @param jobId A Committed job.
+    function escalate(uint256 jobId) external onlyMember {
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Committed);
+        _requireParticipant(jobId);
+        uint256 needed = _parties[jobId].attesters.length;
+        if (rec.attestations >= needed) revert JobLedgerNothingMissing(jobId);
+        uint256 endsAt = uint256(rec.committedAt) + _terms[jobId].attestationWindow;
+        if (block.timestamp < endsAt) revert JobLedgerAttestationWindowOpen(jobId, endsAt);
+        _freeze(jobId, rec);
+        emit JobEscalated(jobId, msg.sender, rec.attestations, needed);
+    }
+
+    /// @notice Resolves a dispute (governance only) inside the job's resolution window: release pays
+    /// out as on finalise, otherwise the whole escrow is refunded to the requester.
     /// @param jobId A Disputed job.
     /// @param releaseEscrow True to settle by the payout rule, false to refund the requester.
     function resolveDispute(uint256 jobId, bool releaseEscrow) external onlyGovernance {
         JobTypes.Job storage rec = _job(jobId);
         _requireStatus(jobId, rec, JobTypes.Status.Disputed);
+        uint256 endsAt = _resolutionEnd(jobId);
+        if (block.timestamp >= endsAt) revert JobLedgerResolutionWindowClosed(jobId, endsAt);
         emit DisputeResolved(jobId, releaseEscrow);
         if (releaseEscrow) {
             _release(jobId, rec);
         } else {
             rec.status = JobTypes.Status.Refunded;
-            _settlement.refund(jobId, rec.requester);
+            _refund(jobId, rec, false, address(0));
         }
     }
 
-    /// @notice The requester cancels an uncommitted job after its deadline; the escrow is refunded.
+    /// @notice Applies the default to a dispute governance left unresolved past the resolution
+    /// window: each source owner gets its price, the requester the rest. Any member may trigger it.
+    /// @param jobId A Disputed job.
+    function settleUnresolved(uint256 jobId) external onlyMember {
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Disputed);
+        uint256 endsAt = _resolutionEnd(jobId);
+        if (block.timestamp < endsAt) revert JobLedgerResolutionWindowOpen(jobId, endsAt);
+        rec.status = JobTypes.Status.Refunded;
+        emit DisputeDefaulted(jobId, msg.sender);
+        _refund(jobId, rec, true, address(0));
+    }
+
+    /// @notice A participant cancels an uncommitted job after its deadline. Open: the escrow is refunded;
+    /// Ready: each source owner gets its price and the requester the rest.
     /// @param jobId An Open or Ready job past its deadline.
     function cancel(uint256 jobId) external onlyMember {
         JobTypes.Job storage rec = _job(jobId);
         _requireUncommitted(jobId, rec);
-        if (rec.requester != msg.sender) revert JobLedgerNotRequester(jobId, msg.sender);
+        _requireParticipant(jobId);
         if (block.timestamp <= rec.deadline) revert JobLedgerDeadlineNotReached(jobId, rec.deadline);
+        bool priced = rec.status == JobTypes.Status.Ready;
         rec.status = JobTypes.Status.Cancelled;
         emit JobCancelled(jobId, rec.budget);
-        _settlement.refund(jobId, rec.requester);
+        _refund(jobId, rec, priced, address(0));
     }
 
-    /// @notice A participant aborts an uncommitted job; the escrow is refunded.
+    /// @notice A participant aborts an uncommitted job. Open: the escrow is refunded. Ready: each source
+    /// owner except the aborter gets its price and the requester the rest, so no abort returns the
+    /// requester more than its own abort would.
     /// @param jobId An Open or Ready job.
     /// @param reason Why, as a hash or short code.
     function abort(uint256 jobId, bytes32 reason) external onlyMember {
         JobTypes.Job storage rec = _job(jobId);
         _requireUncommitted(jobId, rec);
-        if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
+        _requireParticipant(jobId);
+        bool priced = rec.status == JobTypes.Status.Ready;
         rec.status = JobTypes.Status.Aborted;
         emit JobAborted(jobId, msg.sender, reason);
-        _settlement.refund(jobId, rec.requester);
+        _refund(jobId, rec, priced, msg.sender);
     }
 
-    /// @notice Sets the challenge window for future finalisations (governance only).
-    /// @param window Seconds.
+    /// @notice Sets the challenge window of jobs opened from now on (governance only).
+    /// @param window Seconds, from MIN_CHALLENGE_WINDOW to MAX_CHALLENGE_WINDOW.
     function setChallengeWindow(uint64 window) external onlyGovernance {
-        uint64 old = _challengeWindow;
+        _checkWindow(window, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
+        emit ChallengeWindowChanged(_challengeWindow, window);
         _challengeWindow = window;
-        emit ChallengeWindowChanged(old, window);
+    }
+
+    /// @notice Sets the attestation window of jobs opened from now on (governance only).
+    /// @param window Seconds, from MIN_ATTESTATION_WINDOW to MAX_ATTESTATION_WINDOW.
+    function setAttestationWindow(uint64 window) external onlyGovernance {
+        _checkWindow(window, MIN_ATTESTATION_WINDOW, MAX_ATTESTATION_WINDOW);
+        emit AttestationWindowChanged(_attestationWindow, window);
+        _attestationWindow = window;
+    }
+
+    /// @notice Sets the resolution window of jobs opened from now on (governance only).
+    /// @param window Seconds, from MIN_RESOLUTION_WINDOW to MAX_RESOLUTION_WINDOW.
+    function setResolutionWindow(uint64 window) external onlyGovernance {
+        _checkWindow(window, MIN_RESOLUTION_WINDOW, MAX_RESOLUTION_WINDOW);
+        emit ResolutionWindowChanged(_resolutionWindow, window);
+        _resolutionWindow = window;
     }
 
     /// @notice The EIP-712 digest an attester signs for the job's committed result.
@@ -206,9 +282,19 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         return _attestationDigest(jobId, rec.inputsHash, rec.resultHash, rec.transcriptRoot, rec.contributionHash);
     }
 
-    /// @notice Seconds after a commit during which participants may dispute.
+    /// @notice The challenge window new jobs get (each job keeps the one of its opening: `jobTerms`).
     function challengeWindow() external view returns (uint64) {
         return _challengeWindow;
+    }
+
+    /// @notice The attestation window new jobs get.
+    function attestationWindow() external view returns (uint64) {
+        return _attestationWindow;
+    }
+
+    /// @notice The resolution window new jobs get.
+    function resolutionWindow() external view returns (uint64) {
+        return _resolutionWindow;
     }
 
     /// @notice The DataRegistry and Settlement this ledger uses.
@@ -222,6 +308,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         bytes32 paramsHash,
         address[] calldata computeParties,
         uint256 budget,
+        uint256 maxTotalPrice,
         uint64 deadline
     ) private returns (uint256 jobId) {
         _requireRoles(msg.sender, REQUESTER);
@@ -235,18 +322,38 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         rec.paramsHash = paramsHash;
         _role[jobId][msg.sender] = JobTypes.AS_REQUESTER;
         uint256 priceSum = _recordSources(jobId, rec, sourceIds);
+        if (priceSum > maxTotalPrice) revert JobLedgerPriceAboveMax(priceSum, maxTotalPrice);
         _recordComputeParties(jobId, computeParties);
         if (budget == 0 || budget < priceSum) revert JobLedgerInvalidBudget(budget, priceSum);
+        _emitOpened(jobId);
+        _autoConsent(jobId, rec, sourceIds);
+        _settlement.deposit(jobId, msg.sender, budget);
+    }
+
+    /// @dev Fixes the job's terms from the current settings and records them in JobOpened.
+    function _emitOpened(uint256 jobId) private {
+        uint16 fee = _settlement.feeBps();
+        _terms[jobId] = JobTypes.Terms({
+            feeBps: fee,
+            challengeWindow: _challengeWindow,
+            attestationWindow: _attestationWindow,
+            resolutionWindow: _resolutionWindow
+        });
+        JobTypes.Job storage rec = _jobs[jobId];
+        JobParties storage p = _parties[jobId];
         emit JobOpened(
-            jobId, msg.sender, kind, sourceIds, _parties[jobId].versions, paramsHash, rec.inputsHash,
-            computeParties, budget, deadline
+            jobId, rec.requester, rec.kind, p.sourceIds, p.versions, rec.paramsHash, rec.inputsHash,
+            p.computeParties, rec.budget, rec.deadline, fee, _challengeWindow, _attestationWindow,
+            _resolutionWindow
         );
+    }
+
+    function _autoConsent(uint256 jobId, JobTypes.Job storage rec, uint256[] calldata sourceIds) private {
         for (uint256 i = 0; i < sourceIds.length; ++i) {
-            if (_registry.autoConsents(sourceIds[i], msg.sender, kind)) {
+            if (_registry.autoConsents(sourceIds[i], msg.sender, rec.kind)) {
                 _consent(jobId, rec, sourceIds[i], _parties[jobId].owners[i], true);
             }
         }
-        _settlement.deposit(jobId, msg.sender, budget);
     }
 
     function _recordSources(uint256 jobId, JobTypes.Job storage rec, uint256[] calldata sourceIds)
@@ -301,10 +408,40 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         }
     }
 
+    function _requireParticipant(uint256 jobId) private view {
+        if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
+    }
+
+    function _freeze(uint256 jobId, JobTypes.Job storage rec) private {
+        rec.status = JobTypes.Status.Disputed;
+        _disputedAt[jobId] = uint64(block.timestamp);
+    }
+
+    function _resolutionEnd(uint256 jobId) private view returns (uint256) {
+        return uint256(_disputedAt[jobId]) + _terms[jobId].resolutionWindow;
+    }
+
     function _release(uint256 jobId, JobTypes.Job storage rec) private {
         rec.status = JobTypes.Status.Finalized;
         emit JobFinalized(jobId, rec.budget);
         JobParties storage p = _parties[jobId];
-        _settlement.release(jobId, p.owners, p.prices, p.weights, p.computeParties);
+        _settlement.release(jobId, p.owners, p.prices, p.weights, p.computeParties, _terms[jobId].feeBps);
+    }
+
+    /// @dev `priced`: each source owner except `unpaid` is credited its recorded price first.
+    function _refund(uint256 jobId, JobTypes.Job storage rec, bool priced, address unpaid) private {
+        JobParties storage p = _parties[jobId];
+        uint256 n = priced ? p.owners.length : 0;
+        address[] memory owners = new address[](n);
+        uint256[] memory prices = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            owners[i] = p.owners[i];
+            prices[i] = owners[i] == unpaid ? 0 : p.prices[i];
+        }
+        _settlement.refund(jobId, rec.requester, owners, prices);
+    }
+
+    function _checkWindow(uint64 window, uint64 min, uint64 max) private pure {
+        if (window < min || window > max) revert JobLedgerWindowOutOfRange(window, min, max);
     }
 }

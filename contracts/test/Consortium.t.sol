@@ -96,7 +96,7 @@ contract ConsortiumTest is CustosFixture {
         new Consortium(one, roles, new string[](1), 2, TTL);
         vm.expectRevert(abi.encodeWithSelector(Consortium.ConsortiumInvalidThreshold.selector, 0, 1));
         new Consortium(one, roles, new string[](1), 0, TTL);
-        vm.expectRevert(Consortium.ConsortiumInvalidTtl.selector);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.ConsortiumInvalidTtl.selector, 0));
         new Consortium(one, roles, new string[](1), 1, 0);
     }
 

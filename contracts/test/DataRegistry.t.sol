@@ -123,7 +123,7 @@ contract DataRegistryTest is CustosFixture {
         uint256 id = _register(provider1, 10);
         _govern(address(consortium), abi.encodeCall(Consortium.removeMember, (provider1)));
         vm.prank(provider1);
-        vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, provider1, 0));
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, provider1, PROVIDER));
         registry.retireSource(id);
     }
 

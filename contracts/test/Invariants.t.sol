@@ -4,11 +4,15 @@ pragma solidity 0.8.37;
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
 import {InvariantTest} from "./lib/InvariantTest.sol";
 import {JobHandler} from "./handlers/JobHandler.sol";
+import {HandlerBase} from "./handlers/HandlerBase.sol";
 import {Consortium} from "../src/Consortium.sol";
 import {JobTypes} from "../src/base/JobTypes.sol";
 
-/// @notice Escrow conservation, single settlement, members-only state changes, credits to
-/// participants only — over random sequences of the handler's actions.
+/// @notice The protocol's invariants over random sequences of an adversarial handler
+/// (handlers/JobHandler.sol). One campaign checks every property after every call (a failure
+/// names the property); `afterInvariant` checks liveness at the end of every run: once time
+/// passes each job's documented windows, every job can be driven to a terminal state.
+/// @dev One invariant function keeps CI to one campaign of runs × depth (see foundry.toml).
 contract InvariantsTest is CustosFixture, InvariantTest {
     JobHandler private handler;
 
@@ -18,17 +22,24 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         _govern(address(consortium), abi.encodeCall(Consortium.addMember, (former, COMPUTE, "Former")));
         _govern(address(consortium), abi.encodeCall(Consortium.removeMember, (former)));
         uint256[3] memory ids = [_register(provider1, 10), _register(provider1, 0), _register(provider2, 25)];
-        address[3] memory owners = [provider1, provider1, provider2];
         address[] memory outsiders = new address[](2);
         (outsiders[0], outsiders[1]) = (outsider, former);
         uint256[] memory keys = new uint256[](6);
         (keys[0], keys[1], keys[2]) = (REQUESTER_KEY, PROVIDER1_KEY, PROVIDER2_KEY);
         (keys[3], keys[4], keys[5]) = (COMPUTE1_KEY, COMPUTE2_KEY, AUDITOR_KEY);
+        address[] memory accounts = _members();
+        uint8[] memory roles = new uint8[](6);
+        for (uint256 i = 0; i < 6; ++i) roles[i] = consortium.member(accounts[i]).roles;
         handler = new JobHandler(
-            consortium, token, settlement, ledger, anchorContract, _members(), keys, outsiders, ids, owners
+            HandlerBase.Deployed(consortium, token, registry, settlement, ledger, anchorContract),
+            accounts,
+            roles,
+            keys,
+            outsiders,
+            ids
         );
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](21);
         selectors[0] = JobHandler.openJob.selector;
         selectors[1] = JobHandler.consent.selector;
         selectors[2] = JobHandler.commit.selector;
@@ -42,11 +53,30 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         selectors[10] = JobHandler.withdraw.selector;
         selectors[11] = JobHandler.outsiderActs.selector;
         selectors[12] = JobHandler.progress.selector;
+        selectors[13] = JobHandler.escalate.selector;
+        selectors[14] = JobHandler.settleUnresolved.selector;
+        selectors[15] = JobHandler.changeSetting.selector;
+        selectors[16] = JobHandler.toggleMember.selector;
+        selectors[17] = JobHandler.toggleRole.selector;
+        selectors[18] = JobHandler.strayTransfer.selector;
+        selectors[19] = JobHandler.sweep.selector;
+        selectors[20] = JobHandler.progress.selector; // twice: runs reach settlement often
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
-    /// @dev Recomputed entry by entry, not only from Settlement's running totals.
-    function invariant_TokenHeldEqualsEscrowsPlusCredits() public view {
+    /// @notice Every property, each failing with its own name.
+    function invariant_ProtocolHolds() public view {
+        _escrowIsConserved();
+        _eachPayeeGetsTheRuleOfTheRecordedTerms();
+        _onlyMembersInRoleChangeState();
+        _finalisationNeedsEverySignatureAndTheWindow();
+        _governanceSettingsStayInRange();
+        assertEq(handler.ghostLivenessViolations(), 0, "liveness: escalation not open exactly at the job's bound");
+    }
+
+    /// @dev Recomputed entry by entry, not only from Settlement's running totals; stray tokens
+    /// (sent straight to Settlement) are the only extra, and only they are swept.
+    function _escrowIsConserved() private view {
         uint256 escrows = 0;
         for (uint256 j = 0; j < ledger.jobCount(); ++j) {
             escrows += settlement.escrowOf(j);
@@ -59,27 +89,108 @@ contract InvariantsTest is CustosFixture, InvariantTest {
             credits += settlement.creditOf(handler.outsiders(i));
         }
         uint256 held = token.balanceOf(address(settlement));
-        assertEq(held, escrows + credits, "token held == open escrows + unwithdrawn credits");
-        assertEq(held, settlement.totalEscrowed() + settlement.totalCredits(), "running totals agree");
+        assertEq(held, escrows + credits + handler.ghostStray(), "escrow conserved: held == escrows + credits + stray");
+        assertEq(held, settlement.totalEscrowed() + settlement.totalCredits() + settlement.strayBalance(), "totals");
+        assertEq(settlement.strayBalance(), handler.ghostStray(), "escrow conserved: stray accounted");
     }
 
-    function invariant_NoJobFinalisedOrPaidTwice() public view {
-        assertTrue(handler.ghostMaxSettlements() <= 1, "a job's escrow settled more than once");
-        assertEq(handler.ghostOverCredited(), 0, "a job credited more than its budget");
+    function _eachPayeeGetsTheRuleOfTheRecordedTerms() private view {
+        assertEq(handler.ghostPayeeMismatches(), 0, "per-payee: credits differ from the rule of the recorded terms");
+        assertTrue(handler.ghostMaxSettlements() <= 1, "per-payee: a job's escrow settled more than once");
+        assertEq(handler.ghostOverCredited(), 0, "per-payee: a job credited more than its budget");
+        assertEq(handler.ghostNonParticipantCredits(), 0, "per-payee: a credit went to a non-participant");
         for (uint256 j = 0; j < ledger.jobCount(); ++j) {
-            JobTypes.Status status = ledger.job(j).status;
-            bool settled = uint8(status) >= uint8(JobTypes.Status.Finalized);
-            assertEq(handler.ghostSettlements(j), settled ? 1 : 0, "settled exactly when terminal");
-            assertEq(handler.ghostCredited(j), settled ? ledger.job(j).budget : 0, "credited exactly the budget");
-            assertEq(settlement.escrowOf(j), settled ? 0 : ledger.job(j).budget, "escrow open until settled");
+            JobTypes.Job memory job = ledger.job(j);
+            bool settled = uint8(job.status) >= uint8(JobTypes.Status.Finalized);
+            assertEq(handler.ghostSettlements(j), settled ? 1 : 0, "per-payee: settled exactly when terminal");
+            assertEq(handler.ghostCredited(j), settled ? job.budget : 0, "per-payee: credited exactly the budget");
+            assertEq(settlement.escrowOf(j), settled ? 0 : job.budget, "per-payee: escrow open until settled");
         }
     }
 
-    function invariant_OnlyMembersChangeState() public view {
-        assertEq(handler.ghostOutsiderSuccesses(), 0, "an outsider's call changed state");
+    function _onlyMembersInRoleChangeState() private view {
+        assertEq(handler.ghostOutsiderSuccesses(), 0, "roles: an outsider's or ex-member's call changed state");
+        assertEq(handler.ghostRoleViolations(), 0, "roles: an action succeeded without the role it needs now");
     }
 
-    function invariant_CreditsGoToParticipantsOfTheirJob() public view {
-        assertEq(handler.ghostNonParticipantCredits(), 0, "a credit went to a non-participant");
+    function _finalisationNeedsEverySignatureAndTheWindow() private view {
+        assertEq(handler.ghostPrematureFinalizations(), 0, "finalise: before every signature or the window");
+        for (uint256 j = 0; j < ledger.jobCount(); ++j) {
+            JobTypes.Job memory job = ledger.job(j);
+            if (job.status != JobTypes.Status.Finalized || handler.ghostByGovernance(j)) continue;
+            (,, address[] memory attesters) = ledger.jobParties(j);
+            assertEq(job.attestations, attesters.length, "finalise: a job finalised without every signature");
+        }
+    }
+
+    function _governanceSettingsStayInRange() private view {
+        assertTrue(settlement.feeBps() <= 3_000, "settings: fee above 30%");
+        uint64 window = ledger.challengeWindow();
+        assertTrue(window == WINDOW || (window >= 10 minutes && window <= 30 days), "settings: challenge window");
+        uint64 attestation = ledger.attestationWindow();
+        assertTrue(attestation >= 1 hours && attestation <= 7 days, "settings: attestation window");
+        uint64 resolution = ledger.resolutionWindow();
+        assertTrue(resolution >= 1 days && resolution <= 14 days, "settings: resolution window");
+        uint64 ttl = consortium.proposalTtl();
+        assertTrue(ttl >= 1 hours && ttl <= 30 days, "settings: proposal TTL");
+    }
+
+    /// @notice Liveness: at the end of every run, with whoever went silent staying silent, each
+    /// job ends at its own bound — time moves forward only to the earliest bound still pending
+    /// (never past another job's), and only the job's requester (never removed here) acts.
+    function afterInvariant() public {
+        uint256 count = ledger.jobCount();
+        for (uint256 step = 0; step < 3 * count; ++step) {
+            (bool pending, uint256 jobId, uint256 endsAt) = _nextToEnd(count);
+            if (!pending) break;
+            if (endsAt > block.timestamp) vm.warp(endsAt);
+            _drive(jobId);
+        }
+        for (uint256 j = 0; j < count; ++j) {
+            assertTrue(uint8(ledger.job(j).status) >= uint8(JobTypes.Status.Finalized), "liveness: a job never ends");
+        }
+        assertEq(settlement.totalEscrowed(), 0, "liveness: escrow left locked");
+    }
+
+    function _nextToEnd(uint256 count) private view returns (bool pending, uint256 jobId, uint256 endsAt) {
+        endsAt = type(uint256).max;
+        for (uint256 j = 0; j < count; ++j) {
+            if (uint8(ledger.job(j).status) >= uint8(JobTypes.Status.Finalized)) continue;
+            uint256 jobEnd = _earliestEnd(j);
+            if (jobEnd < endsAt) (pending, jobId, endsAt) = (true, j, jobEnd);
+        }
+    }
+
+    /// @dev When the job's liveness path opens: the deadline (uncommitted), the later of the
+    /// challenge and attestation windows (committed), the resolution window (disputed).
+    function _earliestEnd(uint256 jobId) private view returns (uint256) {
+        JobTypes.Job memory job = ledger.job(jobId);
+        (JobTypes.Terms memory terms, uint64 disputedAt) = ledger.jobTerms(jobId);
+        if (job.status == JobTypes.Status.Open || job.status == JobTypes.Status.Ready) return uint256(job.deadline) + 1;
+        if (job.status == JobTypes.Status.Committed) {
+            uint64 longer = terms.challengeWindow > terms.attestationWindow ? terms.challengeWindow : terms.attestationWindow;
+            return uint256(job.committedAt) + longer;
+        }
+        if (job.status == JobTypes.Status.Disputed) return uint256(disputedAt) + terms.resolutionWindow;
+        return 0;
+    }
+
+    function _drive(uint256 jobId) private {
+        JobTypes.Job memory job = ledger.job(jobId);
+        bytes memory call;
+        if (job.status == JobTypes.Status.Open || job.status == JobTypes.Status.Ready) {
+            call = abi.encodeCall(ledger.cancel, (jobId));
+        } else if (job.status == JobTypes.Status.Committed) {
+            (,, address[] memory attesters) = ledger.jobParties(jobId);
+            bool signed = job.attestations == attesters.length;
+            call = signed ? abi.encodeCall(ledger.finalize, (jobId)) : abi.encodeCall(ledger.escalate, (jobId));
+        } else if (job.status == JobTypes.Status.Disputed) {
+            call = abi.encodeCall(ledger.settleUnresolved, (jobId));
+        } else {
+            return;
+        }
+        vm.prank(job.requester);
+        (bool ok,) = address(ledger).call(call);
+        assertTrue(ok, "liveness: the job's own path to an end reverted");
     }
 }

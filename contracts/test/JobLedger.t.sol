@@ -57,7 +57,7 @@ contract JobLedgerTest is CustosFixture {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(REQUESTER_KEY, digest);
         vm.prank(requester);
         uint256 jobId = ledger.openJobWithPermit(
-            PSI, ids, bytes32(0), _computeParties(), 50, uint64(block.timestamp + 1 days),
+            PSI, ids, bytes32(0), _computeParties(), 50, 50, uint64(block.timestamp + 1 days),
             JobTypes.Permit(block.timestamp + 1, v, r, s)
         );
         assertEq(settlement.escrowOf(jobId), 50, "escrowed via permit");
@@ -107,26 +107,37 @@ contract JobLedgerTest is CustosFixture {
         assertEq(settlement.totalCredits(), 1000 ether, "whole escrow credited");
     }
 
-    function test_CancelAfterDeadlineRefunds() public {
+    function test_CancelOfReadyJobAfterDeadlinePaysPricesThenRefunds() public {
         uint256 jobId = _readyJob();
         vm.warp(ledger.job(jobId).deadline + 1);
         vm.prank(requester);
         ledger.cancel(jobId);
         assertEq(uint256(_status(jobId)), uint256(JobTypes.Status.Cancelled), "cancelled");
-        assertEq(settlement.creditOf(requester), 1000 ether, "refund");
+        assertEq(settlement.creditOf(requester), 970 ether, "refund after prices");
+        assertEq(settlement.creditOf(provider1), 10 ether, "provider1's price");
+        assertEq(settlement.creditOf(provider2), 20 ether, "provider2's price");
     }
 
-    function test_AbortByParticipantRefunds() public {
+    function test_AbortOfReadyJobByComputePartyPaysPricesThenRefunds() public {
         uint256 jobId = _readyJob();
         vm.prank(compute2);
         ledger.abort(jobId, "node down");
         assertEq(uint256(_status(jobId)), uint256(JobTypes.Status.Aborted), "aborted");
-        assertEq(settlement.creditOf(requester), 1000 ether, "refund");
+        assertEq(settlement.creditOf(requester), 970 ether, "refund after prices");
+        assertEq(settlement.creditOf(compute2), 0, "the aborter earns nothing");
+    }
+
+    function test_AbortOfOpenJobRefundsEverything() public {
+        uint256[] memory ids = _ids(_register(provider1, 10 ether), _register(provider2, 20 ether));
+        uint256 jobId = _open(ids, 1000 ether);
+        vm.prank(requester);
+        ledger.abort(jobId, "changed my mind");
+        assertEq(settlement.creditOf(requester), 1000 ether, "full refund while Open");
     }
 
     function test_GovernanceSetsChallengeWindow() public {
-        _govern(address(ledger), abi.encodeCall(JobLedger.setChallengeWindow, (60)));
-        assertEq(uint256(ledger.challengeWindow()), 60, "window");
+        _govern(address(ledger), abi.encodeCall(JobLedger.setChallengeWindow, (600)));
+        assertEq(uint256(ledger.challengeWindow()), 600, "window");
         (address reg, address set) = ledger.wiring();
         assertEq(reg, address(registry), "registry");
         assertEq(set, address(settlement), "settlement");

@@ -17,14 +17,14 @@ contract JobLedgerRevertsTest is CustosFixture {
         ids[0] = a;
         vm.prank(provider1);
         vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, provider1, REQUESTER));
-        ledger.openJob(PSI, ids, 0, _computeParties(), 1, uint64(block.timestamp + 1));
+        ledger.openJob(PSI, ids, 0, _computeParties(), 1, type(uint256).max, uint64(block.timestamp + 1));
     }
 
     function test_RevertWhen_OpenDeadlineNotInFuture() public {
         uint256[] memory ids = new uint256[](1);
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerDeadlinePassed.selector, type(uint256).max, uint64(block.timestamp)));
-        ledger.openJob(PSI, ids, 0, _computeParties(), 1, uint64(block.timestamp));
+        ledger.openJob(PSI, ids, 0, _computeParties(), 1, type(uint256).max, uint64(block.timestamp));
     }
 
     function test_RevertWhen_OpenSourcesEmptyOrDuplicated() public {
@@ -32,11 +32,11 @@ contract JobLedgerRevertsTest is CustosFixture {
         uint64 deadline = uint64(block.timestamp + 1);
         vm.startPrank(requester);
         vm.expectRevert(JobRecords.JobLedgerInvalidSources.selector);
-        ledger.openJob(PSI, new uint256[](0), 0, _computeParties(), 1, deadline);
+        ledger.openJob(PSI, new uint256[](0), 0, _computeParties(), 1, type(uint256).max, deadline);
         vm.expectRevert(JobRecords.JobLedgerInvalidSources.selector);
-        ledger.openJob(PSI, new uint256[](33), 0, _computeParties(), 1, deadline);
+        ledger.openJob(PSI, new uint256[](33), 0, _computeParties(), 1, type(uint256).max, deadline);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerDuplicateSource.selector, a));
-        ledger.openJob(PSI, _ids(a, a), 0, _computeParties(), 1, deadline);
+        ledger.openJob(PSI, _ids(a, a), 0, _computeParties(), 1, type(uint256).max, deadline);
         vm.stopPrank();
     }
 
@@ -48,7 +48,7 @@ contract JobLedgerRevertsTest is CustosFixture {
         ids[0] = a;
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerSourceUnavailable.selector, a, requester, uint8(2)));
-        ledger.openJob(2, ids, 0, _computeParties(), 1, uint64(block.timestamp + 1));
+        ledger.openJob(2, ids, 0, _computeParties(), 1, type(uint256).max, uint64(block.timestamp + 1));
     }
 
     function test_RevertWhen_OpenComputePartiesInvalid() public {
@@ -62,13 +62,13 @@ contract JobLedgerRevertsTest is CustosFixture {
         wrong[0] = auditor;
         vm.startPrank(requester);
         vm.expectRevert(JobRecords.JobLedgerInvalidComputeParties.selector);
-        ledger.openJob(PSI, ids, 0, new address[](0), 1, deadline);
+        ledger.openJob(PSI, ids, 0, new address[](0), 1, type(uint256).max, deadline);
         vm.expectRevert(JobRecords.JobLedgerInvalidComputeParties.selector);
-        ledger.openJob(PSI, ids, 0, new address[](17), 1, deadline);
+        ledger.openJob(PSI, ids, 0, new address[](17), 1, type(uint256).max, deadline);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerDuplicateComputeParty.selector, compute1));
-        ledger.openJob(PSI, ids, 0, twice, 1, deadline);
+        ledger.openJob(PSI, ids, 0, twice, 1, type(uint256).max, deadline);
         vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, auditor, COMPUTE));
-        ledger.openJob(PSI, ids, 0, wrong, 1, deadline);
+        ledger.openJob(PSI, ids, 0, wrong, 1, type(uint256).max, deadline);
         vm.stopPrank();
     }
 
@@ -78,13 +78,13 @@ contract JobLedgerRevertsTest is CustosFixture {
         ids[0] = a;
         vm.startPrank(requester);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerInvalidBudget.selector, 9, 10));
-        ledger.openJob(PSI, ids, 0, _computeParties(), 9, uint64(block.timestamp + 1));
+        ledger.openJob(PSI, ids, 0, _computeParties(), 9, type(uint256).max, uint64(block.timestamp + 1));
         vm.stopPrank();
         uint256 free = _register(provider1, 0);
         ids[0] = free;
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerInvalidBudget.selector, 0, 0));
-        ledger.openJob(PSI, ids, 0, _computeParties(), 0, uint64(block.timestamp + 1));
+        ledger.openJob(PSI, ids, 0, _computeParties(), 0, type(uint256).max, uint64(block.timestamp + 1));
     }
 
     // ---- consent reverts ----
@@ -138,7 +138,7 @@ contract JobLedgerRevertsTest is CustosFixture {
         ledger.commitResult(jobId, 0, 0, _weights(1, 1), 0);
         uint256 ready = _readyJob();
         vm.prank(provider1);
-        vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerNotComputeParty.selector, ready, provider1));
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, provider1, COMPUTE));
         ledger.commitResult(ready, 0, 0, _weights(1, 1), 0);
     }
 
@@ -235,15 +235,15 @@ contract JobLedgerRevertsTest is CustosFixture {
 
     // ---- cancel / abort reverts ----
 
-    function test_RevertWhen_CancelBeforeDeadlineByOtherOrAfterCommit() public {
+    function test_RevertWhen_CancelBeforeDeadlineByNonParticipantOrAfterCommit() public {
         uint256 jobId = _readyJob();
         uint64 deadline = ledger.job(jobId).deadline;
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerDeadlineNotReached.selector, jobId, deadline));
         ledger.cancel(jobId);
         vm.warp(deadline + 1);
-        vm.prank(provider1);
-        vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerNotRequester.selector, jobId, provider1));
+        vm.prank(auditor);
+        vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerNotParticipant.selector, jobId, auditor));
         ledger.cancel(jobId);
         uint256 committed = _committedJob();
         vm.warp(ledger.job(committed).deadline + 1);
@@ -268,9 +268,9 @@ contract JobLedgerRevertsTest is CustosFixture {
         uint256 jobId = _committedJob();
         bytes memory err = abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, outsider, 0);
         vm.startPrank(outsider);
-        vm.expectRevert(err);
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, outsider, PROVIDER));
         ledger.consent(jobId, 0);
-        vm.expectRevert(err);
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, outsider, COMPUTE));
         ledger.commitResult(jobId, 0, 0, _weights(1, 1), 0);
         vm.expectRevert(err);
         ledger.attest(jobId, provider1, "");
@@ -283,7 +283,7 @@ contract JobLedgerRevertsTest is CustosFixture {
         vm.expectRevert(err);
         ledger.abort(jobId, 0);
         vm.expectRevert(abi.encodeWithSelector(Governed.GovernedUnauthorizedMember.selector, outsider, REQUESTER));
-        ledger.openJob(PSI, new uint256[](1), 0, _computeParties(), 1, uint64(block.timestamp + 1));
+        ledger.openJob(PSI, new uint256[](1), 0, _computeParties(), 1, type(uint256).max, uint64(block.timestamp + 1));
         vm.stopPrank();
     }
 

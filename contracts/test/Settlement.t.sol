@@ -37,13 +37,13 @@ contract SettlementTest is CustosFixture {
         vm.expectRevert(abi.encodeWithSelector(Governed.GovernedOnlyGovernance.selector, requester));
         settlement.setFeeBps(1);
         vm.prank(requester);
-        uint256 id = consortium.propose(address(settlement), abi.encodeCall(Settlement.setFeeBps, (10_001)), "");
+        uint256 id = consortium.propose(address(settlement), abi.encodeCall(Settlement.setFeeBps, (3_001)), "");
         vm.prank(provider1);
         consortium.approve(id);
         vm.prank(provider2);
         consortium.approve(id);
         vm.prank(requester);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInvalidFee.selector, 10_001));
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInvalidFee.selector, 3_001));
         consortium.execute(id);
     }
 
@@ -53,16 +53,16 @@ contract SettlementTest is CustosFixture {
         vm.expectRevert(err);
         settlement.deposit(0, requester, 1);
         vm.expectRevert(err);
-        settlement.release(0, new address[](0), new uint256[](0), new uint256[](0), new address[](0));
+        settlement.release(0, new address[](0), new uint256[](0), new uint256[](0), new address[](0), 0);
         vm.expectRevert(err);
-        settlement.refund(0, requester);
+        settlement.refund(0, requester, new address[](0), new uint256[](0));
         vm.stopPrank();
     }
 
     function test_RevertWhen_LedgerDepositsTwiceOrReleasesNothing() public {
         vm.startPrank(address(ledger));
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementEscrowState.selector, 4, 0));
-        settlement.refund(4, requester);
+        settlement.refund(4, requester, new address[](0), new uint256[](0));
         vm.stopPrank();
         vm.prank(requester);
         token.approve(address(settlement), 2);
@@ -71,7 +71,7 @@ contract SettlementTest is CustosFixture {
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementEscrowState.selector, 4, 1));
         settlement.deposit(4, requester, 1);
         vm.expectRevert(Settlement.SettlementInvalidPayees.selector);
-        settlement.release(4, new address[](1), new uint256[](0), new uint256[](0), new address[](1));
+        settlement.release(4, new address[](1), new uint256[](0), new uint256[](0), new address[](1), 0);
         vm.stopPrank();
     }
 
@@ -86,21 +86,21 @@ contract SettlementTest is CustosFixture {
         new Settlement(address(consortium), address(0), address(ledger), 0);
         vm.expectRevert(Governed.GovernedZeroAddress.selector);
         new Settlement(address(consortium), address(token), address(0), 0);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInvalidFee.selector, 10_001));
-        new Settlement(address(consortium), address(token), address(ledger), 10_001);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInvalidFee.selector, 3_001));
+        new Settlement(address(consortium), address(token), address(ledger), 3_001);
     }
 
     function test_RevertWhen_SplitInputsInvalid() public {
         uint256[] memory one = new uint256[](1);
         one[0] = 1;
         vm.expectRevert(PayoutMath.PayoutMathNoComputeParty.selector);
-        settlement.previewSplit(10, one, 0, one);
+        settlement.previewSplit(10, one, 0, 0, one);
         vm.expectRevert(PayoutMath.PayoutMathInvalidWeights.selector);
-        settlement.previewSplit(10, one, 1, new uint256[](1));
+        settlement.previewSplit(10, one, 0, 1, new uint256[](1));
         vm.expectRevert(PayoutMath.PayoutMathInvalidWeights.selector);
-        settlement.previewSplit(10, new uint256[](0), 1, new uint256[](0));
+        settlement.previewSplit(10, new uint256[](0), 0, 1, new uint256[](0));
         vm.expectRevert(abi.encodeWithSelector(PayoutMath.PayoutMathEscrowBelowPrices.selector, 0, 1));
-        settlement.previewSplit(0, one, 1, one);
+        settlement.previewSplit(0, one, 0, 1, one);
     }
 
     /// @dev The split credits exactly the escrow; each party gets its rule's share; dust < parties.
@@ -111,10 +111,9 @@ contract SettlementTest is CustosFixture {
         uint8 sources,
         uint8 computeCount,
         uint16 feeBps
-    ) public {
+    ) public view {
         uint256 m = bound(computeCount, 1, 16);
         feeBps = uint16(bound(feeBps, 0, 10_000));
-        _govern(address(settlement), abi.encodeCall(Settlement.setFeeBps, (feeBps)));
         (uint256[] memory prices, uint256[] memory weights, uint256 priceSum) =
             _arrays(rawPrices, rawWeights, bound(sources, 1, 4));
         escrow = bound(escrow, priceSum, type(uint256).max / 2);
@@ -146,7 +145,7 @@ contract SettlementTest is CustosFixture {
         uint256 priceSum,
         uint256 feeBps
     ) private view {
-        (uint256[] memory shares, uint256 computeShare, uint256 dust) = settlement.previewSplit(escrow, prices, m, weights);
+        (uint256[] memory shares, uint256 computeShare, uint256 dust) = settlement.previewSplit(escrow, prices, feeBps, m, weights);
         uint256 total = computeShare * m + dust;
         for (uint256 i = 0; i < prices.length; ++i) {
             assertTrue(shares[i] >= prices[i], "a source gets at least its price");

@@ -16,7 +16,7 @@ from ledger import merkle
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
 from ledger.errors import ProtocolValueError
 from ledger.index.store import IndexedEvent
-from ledger.payout import Credit, PayoutRuleError, split
+from ledger.payout import Credit, PayoutRuleError, refund, split
 from ledger.protocol import Attestation, AttestationDomain, contribution_hash
 
 #: What every attester of a job signed, and where: None before the job's result is committed.
@@ -136,7 +136,7 @@ def implied_credits(events: Sequence[IndexedEvent], terms_at: TermsAt) -> list[C
             [t[1] for t in terms if t],
             weights,
             [p.lower() for p in opened.args["computeParties"]],
-            released.args["feeBps"],
+            opened.args["feeBps"],  # the fee fixed when the job opened, never the day's fee
         )
     except PayoutRuleError as exc:
         raise PayoutUnknown(f"the committed table breaks the payout rule: {exc}") from None
@@ -163,16 +163,43 @@ def check_payout(events: Sequence[IndexedEvent], terms_at: TermsAt) -> Check:
     released = _first(events, "EscrowReleased")
     if opened is None or (released is None and not credited):
         return Check("payout", subject, NOT_APPLICABLE, "nothing settled yet")
-    if released is None:  # a refund: the whole escrow back to the requester
-        expected = [(opened.args["requester"].lower(), opened.args["budget"])]
-        refund = _first(events, "JobCancelled") or _first(events, "JobAborted") or _first(events, "DisputeResolved")
-        if refund is None:
-            return Check("payout", subject, FAILED, "credits without a release or a refund")
-        return _compare(subject, expected, credited)
+    if released is None:
+        return _check_refund(subject, opened, events, credited, terms_at)
     try:
         rule = implied_credits(events, terms_at) or []
     except PayoutUnknown as exc:
         return Check("payout", subject, FAILED, str(exc))
+    return _compare(subject, [(c.payee, c.amount) for c in rule], credited)
+
+
+def _check_refund(
+    subject: str,
+    opened: IndexedEvent,
+    events: Sequence[IndexedEvent],
+    credited: list[tuple[str, int]],
+    terms_at: TermsAt,
+) -> Check:
+    """A refund: once the job was Ready, the owners' prices (an aborting owner's excepted) come first."""
+    ready = _first(events, "JobReady") is not None
+    cancelled, aborted = _first(events, "JobCancelled"), _first(events, "JobAborted")
+    resolved, defaulted = _first(events, "DisputeResolved"), _first(events, "DisputeDefaulted")
+    if cancelled is None and aborted is None and resolved is None and defaulted is None:
+        return Check("payout", subject, FAILED, "credits without a release or a refund")
+    priced = defaulted is not None or (ready and (cancelled is not None or aborted is not None))
+    terms = [terms_at(s, opened) for s in opened.args["sourceIds"]] if priced else []
+    if any(t is None for t in terms):
+        return Check("payout", subject, FAILED, "a source of the job is not in the index")
+    unpaid = aborted.args["by"] if aborted is not None else None
+    try:
+        rule = refund(
+            opened.args["budget"],
+            opened.args["requester"].lower(),
+            [t[0].lower() for t in terms if t],
+            [t[1] for t in terms if t],
+            unpaid,
+        )
+    except PayoutRuleError as exc:
+        return Check("payout", subject, FAILED, f"the refund breaks the payout rule: {exc}")
     return _compare(subject, [(c.payee, c.amount) for c in rule], credited)
 
 

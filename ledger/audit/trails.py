@@ -12,6 +12,8 @@ STATUS_AFTER = {
     "JobReady": "Ready",
     "ResultCommitted": "Committed",
     "JobDisputed": "Disputed",
+    "JobEscalated": "Disputed",
+    "DisputeDefaulted": "Refunded",
     "JobFinalized": "Finalized",
     "JobCancelled": "Cancelled",
     "JobAborted": "Aborted",

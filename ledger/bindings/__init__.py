@@ -7,7 +7,7 @@ after the contract's custom error (`ledger.client.revert`).
 from ledger.bindings.audit_anchor import AnchoredRoot, AuditAnchor, Batch
 from ledger.bindings.consortium import Consortium, Member, Proposal, Proposed
 from ledger.bindings.contracts import Contracts
-from ledger.bindings.jobs import Job, JobLedger, JobStatus, OpenedJob, Settled
+from ledger.bindings.jobs import Job, JobLedger, JobStatus, JobTerms, OpenedJob, Settled
 from ledger.bindings.registry import Commitment, DataRegistry, NewVersion, Registered, Source, SourceSpec
 from ledger.bindings.settlement import Settlement, Split, Withdrawal
 from ledger.bindings.token import CustosToken
@@ -24,6 +24,7 @@ __all__ = [
     "Job",
     "JobLedger",
     "JobStatus",
+    "JobTerms",
     "Member",
     "NewVersion",
     "OpenedJob",

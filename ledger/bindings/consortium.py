@@ -31,6 +31,9 @@ class Proposal:
     data: bytes
     description: str
     approvers: tuple[str, ...]
+    cancelled: bool = False
+    ready_at: int = 0  # when the approvals first reached the threshold (0: not yet)
+    delay: int = 0  # the timelock of the call's selector when proposed
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,14 @@ class Consortium(ContractBinding):
     def approve(self, proposal_id: int) -> Receipt:
         """Approve a proposal."""
         return self._send("approve", proposal_id)
+
+    def revoke(self, proposal_id: int) -> Receipt:
+        """Withdraw the sender's approval of an open proposal."""
+        return self._send("revoke", proposal_id)
+
+    def cancel(self, proposal_id: int) -> Receipt:
+        """Cancel an open proposal (its proposer only)."""
+        return self._send("cancel", proposal_id)
 
     def execute(self, proposal_id: int) -> Receipt:
         """Execute a proposal that reached the threshold before expiring."""
@@ -82,5 +93,19 @@ class Consortium(ContractBinding):
 
     def proposal(self, proposal_id: int) -> Proposal:
         """A proposal's state."""
-        proposer, target, expires, executed, data, description, approvers = self._call("proposal", proposal_id)
-        return Proposal(proposal_id, proposer, target, expires, executed, bytes(data), description, tuple(approvers))
+        proposer, target, expires, executed, data, description, approvers, cancelled, ready_at, delay = self._call(
+            "proposal", proposal_id
+        )
+        return Proposal(
+            proposal_id,
+            proposer,
+            target,
+            expires,
+            executed,
+            bytes(data),
+            description,
+            tuple(approvers),
+            cancelled,
+            ready_at,
+            delay,
+        )

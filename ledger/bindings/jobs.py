@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from ledger.bindings.base import ContractBinding, addresses, hash32
+from ledger.bindings.registry import DataRegistry
 from ledger.client.sender import Receipt
 
 
@@ -46,6 +47,17 @@ class Job:
 
 
 @dataclass(frozen=True)
+class JobTerms:
+    """The terms fixed when the job opened, and when it was disputed or escalated (0: never)."""
+
+    fee_bps: int
+    challenge_window: int
+    attestation_window: int
+    resolution_window: int
+    disputed_at: int
+
+
+@dataclass(frozen=True)
 class OpenedJob:
     """A job just opened: its id, inputs hash, and the sources that consented by policy."""
 
@@ -78,10 +90,24 @@ class JobLedger(ContractBinding):
         compute_parties: Sequence[str],
         budget: int,
         deadline: int,
+        max_total_price: int | None = None,
     ) -> OpenedJob:
-        """Open a job; `budget` tokens must be approved to Settlement first."""
+        """Open a job; `budget` tokens must be approved to Settlement first.
+
+        The contract refuses the job if the sources' prices sum to more than `max_total_price` when the
+        transaction runs; by default that is their sum as read now, so a price raised in between fails it.
+        """
+        if max_total_price is None:
+            max_total_price = self._price_sum(source_ids)
         receipt = self._send(
-            "openJob", kind, list(source_ids), params_hash, addresses(compute_parties), budget, deadline
+            "openJob",
+            kind,
+            list(source_ids),
+            params_hash,
+            addresses(compute_parties),
+            budget,
+            max_total_price,
+            deadline,
         )
         opened = self._one(receipt, "JobOpened")
         auto = tuple(e["sourceId"] for e in self.events(receipt, "ConsentGiven"))
@@ -112,13 +138,28 @@ class JobLedger(ContractBinding):
         """Dispute the committed result during the challenge window (a participant)."""
         return self._send("dispute", job_id, evidence_hash)
 
+    def escalate(self, job_id: int) -> Receipt:
+        """Send a committed job to resolution once its attestation window passed with signatures missing."""
+        return self._send("escalate", job_id)
+
+    def settle_unresolved(self, job_id: int) -> Receipt:
+        """Apply the default (owners' prices, the rest refunded) to a dispute left past its resolution window."""
+        return self._send("settleUnresolved", job_id)
+
     def cancel(self, job_id: int) -> Receipt:
-        """Cancel after the deadline without a committed result (the requester); escrow refunded."""
+        """Cancel after the deadline without a committed result (a participant); escrow refunded
+        (once Ready, after paying the sources' prices)."""
         return self._send("cancel", job_id)
 
     def abort(self, job_id: int, reason: bytes) -> Receipt:
-        """Abort before commit with a reason (a participant); escrow refunded."""
+        """Abort before commit with a reason (a participant); escrow refunded (once Ready, after paying
+        the prices of the sources the sender does not own)."""
         return self._send("abort", job_id, reason)
+
+    def job_terms(self, job_id: int) -> JobTerms:
+        """The job's fee and windows as fixed at opening, and when it was disputed or escalated."""
+        (fee, challenge, attestation, resolution), disputed_at = self._call("jobTerms", job_id)
+        return JobTerms(fee, challenge, attestation, resolution, disputed_at)
 
     def job(self, job_id: int) -> Job:
         """The job's current state."""
@@ -152,8 +193,12 @@ class JobLedger(ContractBinding):
         return bool(self._call("hasAttested", job_id, signer))
 
     def challenge_window(self) -> int:
-        """Seconds between a commit and the earliest finalisation."""
+        """Seconds between a commit and the earliest finalisation, for jobs opened from now on."""
         return int(self._call("challengeWindow"))
+
+    def _price_sum(self, source_ids: Sequence[int]) -> int:
+        registry = DataRegistry(self.sender, self._call("wiring")[0])
+        return sum(registry.source(source_id).price_per_use for source_id in source_ids)
 
     def job_count(self) -> int:
         """How many jobs were ever opened."""

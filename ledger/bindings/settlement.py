@@ -45,10 +45,25 @@ class Settlement(ContractBinding):
         return int(self._call("escrowOf", job_id))
 
     def fee_bps(self) -> int:
-        """The compute fee in basis points."""
+        """The compute fee new jobs get, in basis points (each job keeps its own: `JobLedger.job_terms`)."""
         return int(self._call("feeBps"))
 
-    def preview_split(self, escrow: int, prices: Sequence[int], compute_count: int, weights: Sequence[int]) -> Split:
-        """The contract's own split of `escrow` (to cross-check `ledger.payout.split`)."""
-        shares, compute_share, dust = self._call("previewSplit", escrow, list(prices), compute_count, list(weights))
+    def stray_balance(self) -> int:
+        """Tokens held that are neither escrow nor credits (sent by mistake; governance may sweep them)."""
+        return int(self._call("strayBalance"))
+
+    def preview_split(
+        self,
+        escrow: int,
+        prices: Sequence[int],
+        compute_count: int,
+        weights: Sequence[int],
+        fee_bps: int | None = None,
+    ) -> Split:
+        """The contract's own split of `escrow` at `fee_bps` (default: the current fee), to cross-check
+        `ledger.payout.split`."""
+        fee = self.fee_bps() if fee_bps is None else fee_bps
+        shares, compute_share, dust = self._call(
+            "previewSplit", escrow, list(prices), fee, compute_count, list(weights)
+        )
         return Split(tuple(shares), compute_share, dust)

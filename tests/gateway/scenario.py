@@ -93,7 +93,7 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
         w3,
         bank,
         ledger.functions.openJob(
-            JobKind.FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, deadline
+            JobKind.FEDAVG, [0, 1], keccak(text="params"), [arbiter.address, hospital.address], budget, budget, deadline
         ),
     )
     job_id = ledger.functions.jobCount().call() - 1
@@ -128,7 +128,7 @@ def open_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
     _send(
         w3,
         p["bank"],
-        ledger.functions.openJob(JobKind.FEDAVG, [0, 1], keccak(text="params 2"), parties, budget, deadline),
+        ledger.functions.openJob(JobKind.FEDAVG, [0, 1], keccak(text="params 2"), parties, budget, budget, deadline),
     )
     return ledger.functions.jobCount().call() - 1
 

@@ -149,6 +149,7 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
             keccak(text="params"),
             [arbiter.address, hospital.address],
             budget,
+            budget,  # maxTotalPrice: the requester accepts prices up to its whole budget
             deadline,
             (deadline, permit.v, permit.r.to_bytes(32, "big"), permit.s.to_bytes(32, "big")),
         ),

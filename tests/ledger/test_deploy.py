@@ -23,7 +23,9 @@ def test_create_address_matches_known_vector() -> None:
     [
         ({"members": (), "threshold": 1}, "at least one"),
         ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 2}, "threshold 2"),
-        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "fee_bps": 10_001}, "fee 10001"),
+        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "fee_bps": 3_001}, "fee 3001"),
+        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "proposal_ttl": 31 * 86_400}, "TTL"),
+        ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "challenge_window": 31 * 86_400}, "window"),
         ({"members": (MemberSpec(ALICE, 32, "a"),), "threshold": 1}, "role bits 32"),
         ({"members": (MemberSpec(ALICE, 1, "a"),), "threshold": 1, "proposal_ttl": 0}, "TTL"),
     ],

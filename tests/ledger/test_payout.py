@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.payout import PayoutRuleError, split
+from ledger.payout import PayoutRuleError, refund, split
 
 
 def test_split_pays_prices_fee_and_weighted_rest_with_dust_to_first_compute_party() -> None:
@@ -32,3 +32,11 @@ def test_split_rejects_what_the_contract_rejects() -> None:
         split(10, ["A"], [1], [0], ["C"], 0)
     with pytest.raises(PayoutRuleError, match="compute party"):
         split(10, ["A"], [1], [1], [], 0)
+
+
+def test_refund_pays_prices_but_the_aborters_then_the_rest_to_the_requester() -> None:
+    credits = refund(1_000, "R", ["A", "B", "R"], [100, 50, 30], unpaid="b")
+    assert [(c.payee, c.amount) for c in credits] == [("A", 100), ("R", 30), ("R", 870)]
+    assert [(c.payee, c.amount) for c in refund(1_000, "R", [], [])] == [("R", 1_000)]
+    with pytest.raises(PayoutRuleError, match="below the prices"):
+        refund(10, "R", ["A"], [11])

@@ -27,6 +27,8 @@ abstract contract JobRecords {
     mapping(uint256 jobId => mapping(address account => uint8)) internal _role;
     mapping(uint256 jobId => mapping(uint256 sourceId => bool)) internal _consented;
     mapping(uint256 jobId => mapping(address signer => bool)) internal _attested;
+    mapping(uint256 jobId => JobTypes.Terms) internal _terms;
+    mapping(uint256 jobId => uint64) internal _disputedAt;
 
     /// @notice A requester opened a job and its budget was escrowed.
     event JobOpened(
@@ -39,7 +41,11 @@ abstract contract JobRecords {
         bytes32 inputsHash,
         address[] computeParties,
         uint256 budget,
-        uint64 deadline
+        uint64 deadline,
+        uint16 feeBps,
+        uint64 challengeWindow,
+        uint64 attestationWindow,
+        uint64 resolutionWindow
     );
     /// @notice A source consented to the job, explicitly or by its policy (`automatic`).
     event ConsentGiven(uint256 indexed jobId, uint256 indexed sourceId, address indexed owner, bool automatic);
@@ -59,16 +65,24 @@ abstract contract JobRecords {
     event AttestationRecorded(uint256 indexed jobId, address indexed signer, address submitter);
     /// @notice A participant disputed the result; the job is frozen.
     event JobDisputed(uint256 indexed jobId, address indexed disputer, bytes32 evidenceHash);
+    /// @notice The attestation window passed with signatures missing; a participant sent the job to resolution.
+    event JobEscalated(uint256 indexed jobId, address indexed by, uint256 attestations, uint256 needed);
+    /// @notice Governance did not resolve in time; the default (a priced refund) was applied.
+    event DisputeDefaulted(uint256 indexed jobId, address indexed by);
     /// @notice Governance resolved a dispute.
     event DisputeResolved(uint256 indexed jobId, bool released);
     /// @notice The job is final and its escrow was split by the payout rule.
     event JobFinalized(uint256 indexed jobId, uint256 escrow);
     /// @notice The requester cancelled the job after its deadline; escrow refunded.
     event JobCancelled(uint256 indexed jobId, uint256 refund);
-    /// @notice A participant aborted the job before commit; escrow refunded.
+    /// @notice A participant aborted the job before commit; escrow refunded (after Ready: prices paid first).
     event JobAborted(uint256 indexed jobId, address indexed by, bytes32 reason);
-    /// @notice Governance changed the challenge window.
+    /// @notice Governance changed the challenge window for jobs opened from now on.
     event ChallengeWindowChanged(uint64 oldWindow, uint64 newWindow);
+    /// @notice Governance changed the attestation window for jobs opened from now on.
+    event AttestationWindowChanged(uint64 oldWindow, uint64 newWindow);
+    /// @notice Governance changed the resolution window for jobs opened from now on.
+    event ResolutionWindowChanged(uint64 oldWindow, uint64 newWindow);
 
     /// @notice No job has this id.
     error JobLedgerUnknownJob(uint256 jobId);
@@ -112,13 +126,30 @@ abstract contract JobRecords {
     error JobLedgerChallengeWindowClosed(uint256 jobId, uint256 endsAt);
     /// @notice The caller is not a participant of the job.
     error JobLedgerNotParticipant(uint256 jobId, address caller);
-    /// @notice The caller is not the job's requester.
-    error JobLedgerNotRequester(uint256 jobId, address caller);
+    /// @notice The sum of the sources' current prices exceeds the requester's maximum.
+    error JobLedgerPriceAboveMax(uint256 priceSum, uint256 maxTotalPrice);
+    /// @notice A window setting outside its documented range.
+    error JobLedgerWindowOutOfRange(uint64 window, uint64 min, uint64 max);
+    /// @notice The attestation window has not passed yet.
+    error JobLedgerAttestationWindowOpen(uint256 jobId, uint256 endsAt);
+    /// @notice Every attester signed: nothing to escalate.
+    error JobLedgerNothingMissing(uint256 jobId);
+    /// @notice The resolution window has not passed yet.
+    error JobLedgerResolutionWindowOpen(uint256 jobId, uint256 endsAt);
+    /// @notice The resolution window passed: only the default applies now.
+    error JobLedgerResolutionWindowClosed(uint256 jobId, uint256 endsAt);
 
     /// @notice A job's scalar record.
     /// @param jobId The job.
     function job(uint256 jobId) external view returns (JobTypes.Job memory) {
         return _job(jobId);
+    }
+
+    /// @notice The terms fixed at opening (fee, windows) and when the job was disputed or escalated (0: never).
+    /// @param jobId The job.
+    function jobTerms(uint256 jobId) external view returns (JobTypes.Terms memory terms, uint64 disputedAt) {
+        _job(jobId);
+        return (_terms[jobId], _disputedAt[jobId]);
     }
 
     /// @notice A job's sources, the versions recorded at opening, their owners and prices.

@@ -4,8 +4,10 @@ pragma solidity 0.8.37;
 /// @title JobTypes
 /// @notice The job record and its lifecycle states (docs/protocol.md).
 library JobTypes {
-    /// @notice Lifecycle: Open → Ready → Committed → Finalized; Disputed → Finalized | Refunded;
-    /// Open/Ready → Cancelled (requester, after the deadline) | Aborted (participant).
+    /// @notice Lifecycle: Open → Ready → Committed → Finalized; Committed → Disputed (a dispute
+    /// inside the challenge window, or an escalation once the attestation window passed with
+    /// signatures missing) → Finalized | Refunded (governance, or the default once the resolution
+    /// window passed); Open/Ready → Cancelled (a participant, after the deadline) | Aborted (a participant).
     enum Status {
         Open,
         Ready,
@@ -33,6 +35,15 @@ library JobTypes {
         bytes32 transcriptRoot;
         bytes32 contributionHash;
         bytes32 utilityTableHash;
+    }
+
+    /// @notice The terms fixed when the job opened; later governance changes never touch them.
+    /// @dev Packed into one slot: every window is at most 30 days, the fee at most 3000 bps.
+    struct Terms {
+        uint16 feeBps;
+        uint64 challengeWindow;
+        uint64 attestationWindow;
+        uint64 resolutionWindow;
     }
 
     /// @notice An EIP-2612 permit for the budget.

@@ -23,6 +23,10 @@ abstract contract Membership is IConsortium {
 
     EnumerableSet.AddressSet private _members;
     mapping(address account => Member) private _info;
+    /// @dev Bumped at every admission: approvals are tied to the epoch they were given in.
+    mapping(address account => uint64) private _epoch;
+    /// @dev The address a member's identity was rotated to (key rotation).
+    mapping(address account => address) private _rotatedTo;
 
     /// @notice A member joined.
     /// @param member The organisation's address.
@@ -32,6 +36,10 @@ abstract contract Membership is IConsortium {
     /// @notice A member left.
     /// @param member The organisation's address.
     event MemberRemoved(address indexed member);
+    /// @notice A member's identity (roles, name, endpoint) moved to a new key.
+    /// @param from The old address, no longer a member.
+    /// @param to The successor, a member from now on.
+    event MemberRotated(address indexed from, address indexed to);
     /// @notice A member's roles changed.
     /// @param member The organisation's address.
     /// @param oldRoles The role bits before.
@@ -79,6 +87,20 @@ abstract contract Membership is IConsortium {
         return _members.values();
     }
 
+    /// @notice How many times `account` was admitted (its current membership epoch; 0: never).
+    function epochOf(address account) public view returns (uint64) {
+        return _epoch[account];
+    }
+
+    /// @inheritdoc IConsortium
+    /// @dev Follows successive rotations (a → b → c gives c); at most 16 hops are followed.
+    function successorOf(address account) external view returns (address current) {
+        current = _rotatedTo[account];
+        for (uint256 i = 0; i < 16 && _rotatedTo[current] != address(0); ++i) {
+            current = _rotatedTo[current];
+        }
+    }
+
     /// @notice How many members are active.
     function memberCount() public view returns (uint256) {
         return _members.length();
@@ -105,6 +127,7 @@ abstract contract Membership is IConsortium {
         if (account == address(0)) revert ConsortiumZeroMember();
         _checkRoles(roles);
         if (!_members.add(account)) revert ConsortiumAlreadyMember(account);
+        ++_epoch[account];
         _info[account] = Member({roles: roles, transportKey: bytes32(0), name: name, endpoint: ""});
         emit MemberAdded(account, roles, name);
     }
@@ -113,6 +136,19 @@ abstract contract Membership is IConsortium {
         if (!_members.remove(account)) revert ConsortiumNotMember(account);
         delete _info[account];
         emit MemberRemoved(account);
+    }
+
+    function _rotate(address from, address to) internal {
+        if (to == address(0)) revert ConsortiumZeroMember();
+        if (_epoch[to] != 0) revert ConsortiumAlreadyMember(to);
+        if (!_members.remove(from)) revert ConsortiumNotMember(from);
+        if (!_members.add(to)) revert ConsortiumAlreadyMember(to);
+        Member memory info = _info[from];
+        delete _info[from];
+        ++_epoch[to];
+        _info[to] = info;
+        _rotatedTo[from] = to;
+        emit MemberRotated(from, to);
     }
 
     function _setRoles(address account, uint8 roles) internal {

@@ -9,4 +9,7 @@ interface IConsortium {
 
     /// @notice Whether `account` is an active member holding every bit of `roles`.
     function hasRoles(address account, uint8 roles) external view returns (bool);
+
+    /// @notice The member that now holds `account`'s identity after key rotations (0: none).
+    function successorOf(address account) external view returns (address);
 }

@@ -13,11 +13,15 @@ interface ISettlement {
         address[] calldata owners,
         uint256[] calldata prices,
         uint256[] calldata weights,
-        address[] calldata computeParties
+        address[] calldata computeParties,
+        uint16 jobFeeBps
     ) external;
 
-    /// @notice Credits a job's escrow back to its requester.
-    function refund(uint256 jobId, address requester) external;
+    /// @notice Credits `prices[i]` to `owners[i]`, then the rest of a job's escrow to its requester.
+    function refund(uint256 jobId, address requester, address[] calldata owners, uint256[] calldata prices) external;
+
+    /// @notice The compute fee new jobs get, in basis points.
+    function feeBps() external view returns (uint16);
 
     /// @notice The settlement token.
     function token() external view returns (address);

@@ -10,7 +10,7 @@ import pytest
 from ledger.index.store import EventStore
 from ledger.payout import split
 from ledger.protocol import contribution_hash
-from tests.ledger.audit.factory import IndexBuilder
+from tests.ledger.audit.factory import TERMS, IndexBuilder
 
 H = "0x" + "ab" * 32
 R, P1, P2, C = ("0x" + c * 40 for c in "1234")
@@ -66,6 +66,7 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
         computeParties=[C],
         budget=1000,
         deadline=1_800_000_000,
+        **TERMS,
     )
     b.emit("ConsentGiven", R, jobId=1, sourceId=2, owner=P2, automatic=True)
     b.block()
@@ -106,6 +107,7 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
         computeParties=[C],
         budget=200,
         deadline=1_800_000_000,
+        **TERMS,
     )
     b.block()
     b.emit("JobAborted", C, jobId=2, by=C, reason=h)

@@ -21,6 +21,8 @@ from ledger.index.store import EventStore, IndexedEvent, Position
 CONTRACTS = ("Consortium", "CustosToken", "DataRegistry", "JobLedger", "Settlement", "AuditAnchor")
 ABIS = {name: load(name).abi for name in CONTRACTS}
 SPECS = {spec.name: (topic, spec) for c, abi in ABIS.items() for topic, spec in event_specs(c, abi).items()}
+# The per-job terms every JobOpened records (fee and windows fixed at opening).
+TERMS = {"feeBps": 500, "challengeWindow": 3600, "attestationWindow": 86_400, "resolutionWindow": 1_209_600}
 ADDRESSES = {name: "0x" + f"{i + 1:02x}" * 20 for i, name in enumerate(CONTRACTS)}
 
 

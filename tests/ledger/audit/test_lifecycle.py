@@ -16,7 +16,16 @@ from custos.cli import app
 from ledger.anchor import Anchorer
 from ledger.audit.auditor import Auditor
 from ledger.audit.report import NOT_APPLICABLE, PASSED
-from ledger.bindings import AuditAnchor, CustosToken, DataRegistry, JobLedger, JobStatus, Settlement, SourceSpec
+from ledger.bindings import (
+    AuditAnchor,
+    CustosToken,
+    DataRegistry,
+    JobLedger,
+    JobStatus,
+    JobTerms,
+    Settlement,
+    SourceSpec,
+)
 from ledger.client import TransactionSender, connect
 from ledger.client.revert import JobLedgerWrongStatus
 from ledger.deploy import config_for_members, deploy_consortium
@@ -26,7 +35,7 @@ from ledger.protocol import Attestation, AttestationDomain, Deployment
 from tests.backends import Chain
 
 NAMES = ("bank-a", "hospital-a", "tax-bureau", "arbiter", "node-b")
-ROLES = (1, 2, 2, 4, 4)
+ROLES = (1, 2, 2, 4 | 8, 4)  # the arbiter also audits: it anchors record batches
 BUDGET = 10_000
 
 
@@ -79,6 +88,8 @@ def world(chain: Chain, tmp_path_factory) -> Iterator[World]:
     arbiter = bind(senders["arbiter"], deployment, JobLedger)
     arbiter.commit_result(opened.job_id, h("result"), h("transcript"), [3, 1], h("utility"))
     job = arbiter.job(opened.job_id)
+    # The terms fixed at opening (the deploy config's fee and window, the contract's default windows).
+    assert arbiter.job_terms(opened.job_id) == JobTerms(500, 0, 24 * 3600, 14 * 86_400, 0)
     attestation = Attestation(
         opened.job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash
     )

@@ -8,6 +8,7 @@ from ledger.audit.queries import AuditQueries
 from ledger.audit.trails import TrailFilter
 from ledger.errors import AuditError
 from tests.ledger.audit.conftest import P1, P2, C, R, register_source
+from tests.ledger.audit.factory import TERMS
 
 
 def test_job_trail_lists_every_event_in_chain_order_with_status(history) -> None:
@@ -117,6 +118,7 @@ def test_an_owner_of_two_sources_is_paid_per_source_not_twice(tmp_path) -> None:
         computeParties=[C],
         budget=1000,
         deadline=9,
+        **TERMS,
     )
     for source in (1, 2):
         b.emit("ConsentGiven", P1, jobId=1, sourceId=source, owner=P1, automatic=False)
@@ -173,6 +175,7 @@ def test_a_source_paid_beyond_2_to_the_63_is_exact(tmp_path) -> None:
         computeParties=[C],
         budget=huge,
         deadline=9,
+        **TERMS,
     )
     b.emit("ConsentGiven", P1, jobId=1, sourceId=1, owner=P1, automatic=False)
     b.emit("PaymentCredited", C, jobId=1, payee=P1, amount=huge)

@@ -18,8 +18,8 @@ from ledger.client import TransactionSender, connect
 from ledger.index import EventIndexer, EventStore
 from tests.ledger.anchoring import RecordingChain, records
 from tests.ledger.audit.anvil import anvil, funded_account
-from tests.ledger.audit.conftest import write_history
-from tests.ledger.audit.factory import ABIS, make_event, node_verifier
+from tests.ledger.audit.conftest import P1, P2, C, R, write_history
+from tests.ledger.audit.factory import ABIS, TERMS, make_event, node_verifier
 from tests.ledger.beacon import ping
 
 
@@ -116,6 +116,7 @@ def _attested_job(participant: str) -> list:
             computeParties=[participant],
             budget=1,
             deadline=9,
+            **TERMS,
         ),
         make_event(
             "ResultCommitted",
@@ -184,3 +185,34 @@ def test_a_wrong_proof_or_an_unanchored_root_is_reported_as_failed(pinged, tmp_p
     report = fresh(verifier).verify_anchored(proof, anchorer.record(3))  # record 3's data, record 2's proof
     assert {c.name: c.status for c in report.checks} == {"merkle inclusion": FAILED, "root anchored": FAILED}
     assert fresh(verifier).verify_anchored(proof, anchorer.record(2)).summary()["merkle inclusion"] == {PASSED: 1}
+
+
+def _aborted_after_ready(credits: list[tuple[str, int]]) -> list:
+    """Job 9 on sources 1 (P1, price 100) and 2 (P2, price 50), Ready, then aborted by P2."""
+    h = b"\x0b" * 32
+    opened = {
+        "jobId": 9,
+        "requester": R,
+        "kind": 0,
+        "sourceIds": [1, 2],
+        "versions": [1, 1],
+        "paramsHash": h,
+        "inputsHash": h,
+    }
+    events = [
+        make_event("JobOpened", R, 1, 0, 1, **opened, computeParties=[C], budget=1000, deadline=9, **TERMS),
+        make_event("JobReady", P2, 2, 0, 2, jobId=9),
+        make_event("JobAborted", P2, 3, 0, 3, jobId=9, by=P2, reason=h),
+    ]
+    events += [
+        make_event("PaymentCredited", P2, 3, 1 + i, 3, jobId=9, payee=p, amount=a) for i, (p, a) in enumerate(credits)
+    ]
+    return events
+
+
+def test_an_abort_after_ready_must_pay_the_other_owners_prices_before_the_refund() -> None:
+    terms = {1: (P1, 100), 2: (P2, 50)}
+    priced = check_payout(_aborted_after_ready([(P1, 100), (R, 900)]), lambda s, _: terms[s])
+    assert priced.status == PASSED, priced.detail
+    whole = check_payout(_aborted_after_ready([(R, 1000)]), lambda s, _: terms[s])
+    assert whole.status == FAILED and "the payout rule implies" in whole.detail
