@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from custos.demo import PARTIES, Demo, DemoConfig
+from custos.demo import PARTIES, Demo
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
 from ledger.keystore import Keystore
 from ledger.member import MemberLedger
 from ledger.protocol import parse_amount
+from tests.small_demo import small_demo_config
 from tests.waiting import RunnerProgress, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -23,17 +24,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def demo(tmp_path: Path):
-    config = DemoConfig(
-        folder=tmp_path / "demo",
-        businesses=300,
-        key_bits=512,
-        epochs=1,
-        budget=100,
-        timeout=150,
-        deadline=120,
-        protocol_timeout=8,
-    )
-    run = Demo(config, lambda line: None)
+    run = Demo(small_demo_config(tmp_path / "demo", deadline=120), lambda line: None)
     yield run
     run.stop()
 
@@ -98,17 +89,7 @@ def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the
 
 
 def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(tmp_path: Path) -> None:
-    config = DemoConfig(
-        folder=tmp_path / "demo",
-        businesses=300,
-        key_bits=512,
-        epochs=1,
-        budget=100,
-        timeout=60,
-        deadline=6,
-        protocol_timeout=8,
-    )
-    run = Demo(config, lambda line: None)
+    run = Demo(small_demo_config(tmp_path / "demo", timeout=60, deadline=6), lambda line: None)
     try:
         members, job_id = prepare(run)
         run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))  # card network never answers

@@ -141,10 +141,6 @@ def _run(what: str, key: Any, options: dict[str, Any]) -> None:
         raise typer.Exit(3)
 
 
-def _options(**values: Any) -> dict[str, Any]:
-    return values
-
-
 @app.command()
 def job(
     job_id: int = typer.Argument(..., help="Job id."),

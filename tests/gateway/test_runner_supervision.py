@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from custos.demo import Demo, DemoConfig
+from custos.demo import Demo
 from gateway.progress import ProgressBus
 from gateway.runner_feed import supervise
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
+from tests.small_demo import small_demo_config
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -21,15 +22,7 @@ def test_a_supervised_runner_reports_consent_through_finish_on_the_bus(
 ) -> None:
     monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
     run = Demo(
-        DemoConfig(
-            folder=tmp_path / "demo",
-            businesses=300,
-            key_bits=512,
-            epochs=1,
-            budget=100,
-            timeout=150,
-            protocol_timeout=8,
-        ),
+        small_demo_config(tmp_path / "demo"),
         lambda line: None,
     )
     bus = ProgressBus()
