@@ -49,14 +49,30 @@ def save_results(runner: JobRunner) -> None:
         (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
 
 
-def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protocol_timeout: float = 120.0) -> int:
+def run_party(
+    workspace_dir: Path,
+    job: int | None = None,
+    port: int = 0,
+    protocol_timeout: float = 120.0,
+    *,
+    host: str = "127.0.0.1",
+    public_url: str | None = None,
+) -> int:
     """Run the party of `workspace_dir` until stopped (or until `job` is final for it)."""
     workspace = Workspace.load(workspace_dir)
     member = workspace.member()
-    runner = JobRunner(workspace, member, on_progress=_emit, port=port, protocol_timeout=protocol_timeout)
+    runner = JobRunner(
+        workspace,
+        member,
+        on_progress=_emit,
+        host=host,
+        port=port,
+        public_url=public_url,
+        protocol_timeout=protocol_timeout,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))
+    _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
     try:
         runner.run(stop, only=job)
     except KeyboardInterrupt:

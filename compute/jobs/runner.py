@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import APIRouter
+
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv
@@ -75,23 +77,34 @@ class JobRunner:
         on_progress: Callable[[Progress], None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        endpoint: MessageEndpoint | None = None,
+        public_url: str | None = None,
     ) -> None:
+        """Serve the party endpoint on `host:port`, or, given `endpoint`, use a host application's.
+
+        With `endpoint` the runner starts no server: it registers its mailboxes there, the host mounts
+        `router(endpoint)` and `party_routes()`, and `public_url` (required then) is what peers reach.
+        Without it, `public_url` (if given) is published instead of the bound address, for a runner
+        behind a bridge, a proxy or NAT.
+        """
         self.workspace, self.member = workspace, member
         self.party = Party.from_keys(bytes(member.sender.account.key), workspace.transport_key)
         self.protocol_timeout = protocol_timeout
         self._on_progress = on_progress or (lambda event: None)
-        self._endpoint = MessageEndpoint()
         self._mailboxes: dict[int, Mailbox] = {}
         self._outcomes: dict[int, PartyOutcome] = {}
         self._kinds: dict[int, JobKind] = {}
         self._handled: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
-        self.server = serve_endpoint(
-            self._endpoint,
-            host,
-            port,
-            extra=[party_router(self.party.identity, self._ready_jobs, self._params_document)],
-        )
+        self._stop_serving: Callable[[], None] = lambda: None
+        if endpoint is None:
+            self._endpoint = MessageEndpoint()
+            server = serve_endpoint(self._endpoint, host, port, extra=[self.party_routes()])
+            self._stop_serving, self.url = server.stop, public_url or server.url
+        elif public_url is None:
+            raise ValueError("a runner on a host's endpoint needs the public_url its peers reach it at")
+        else:
+            self._endpoint, self.url = endpoint, public_url
         self.peers = PeerDirectory(self._published)
         self.domain = AttestationDomain(member.deployment.chain_id, member.jobs.address)
 
@@ -105,9 +118,13 @@ class JobRunner:
         """The runs this party completed, by job id."""
         return dict(self._outcomes)
 
+    def party_routes(self) -> APIRouter:
+        """This party's identity (with the jobs it is ready for) and parameter-document routes, to mount."""
+        return party_router(self.party.identity, self._ready_jobs, self._params_document)
+
     def close(self) -> None:
-        """Stop serving and close connections."""
-        self.server.stop()
+        """Stop serving (if the runner runs its own server) and close connections."""
+        self._stop_serving()
         self.peers.close()
 
     def _progress(self, job_id: int, stage: str, detail: str = "") -> None:
@@ -128,8 +145,8 @@ class JobRunner:
     def publish(self) -> None:
         """Publish this party's transport key and endpoint on chain (if they changed)."""
         key, endpoint = self._published(self.address)
-        if key != self.party.identity.transport_key or endpoint != self.server.url:
-            self.member.consortium.set_endpoint(self.party.identity.transport_key, self.server.url)
+        if key != self.party.identity.transport_key or endpoint != self.url:
+            self.member.consortium.set_endpoint(self.party.identity.transport_key, self.url)
 
     # -- the loop --
     def run(self, stop: threading.Event, poll: float = 0.3, only: int | None = None) -> None:
@@ -292,7 +309,7 @@ class JobRunner:
             role, roster = plan.role, list(plan.roster)
             self.peers.wait_ready([a for a in roster if a != self.address], job_id, self.protocol_timeout)
             identities = {a: (self.party.identity if a == self.address else self.peers.identity(a)[0]) for a in roster}
-            endpoints = {a: self.server.url if a == self.address else self.peers.identity(a)[1] for a in roster}
+            endpoints = {a: self.url if a == self.address else self.peers.identity(a)[1] for a in roster}
             self._progress(job_id, "protocol", f"running {plan.protocol} with {len(roster)} parties")
             transport = HttpTransport(endpoints, timeout=self.protocol_timeout)
             try:
