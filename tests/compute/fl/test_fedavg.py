@@ -13,6 +13,7 @@ from compute.fl.fedavg.client import FRACTION_BITS
 from compute.fl.metrics import accuracy
 from compute.fl.models import fit_logistic, sigmoid
 from compute.party import Party
+from compute.rounds import RoundReport
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +138,26 @@ def test_fedavg_refuses_a_single_client(breast, parties):
     server, clients = parties
     with pytest.raises(InvalidInput):
         run_fedavg(server, clients[:1], {clients[0].address: (X, y)}, (Xv, yv), FedAvgParams(), job_id=28)
+
+
+def test_the_server_reports_every_round_with_its_validation_metric(breast, parties):
+    X, y, Xv, yv = breast
+    server, clients = parties
+    params = FedAvgParams(rounds=3, dp=None, contribution=False)
+    reports: list[RoundReport] = []
+
+    run = run_fedavg(
+        server,
+        clients[:3],
+        _data(clients, non_iid_parts(X, y, 3, seed=2)),
+        (Xv, yv),
+        params,
+        job_id=29,
+        on_round=reports.append,
+    )
+
+    assert [(r.done, r.total) for r in reports] == [(1, 3), (2, 3), (3, 3)]
+    assert all(set(r.metrics) == {"auc"} and 0.0 <= r.metrics["auc"] <= 1.0 for r in reports)
+    assert reports[-1].metrics["auc"] == pytest.approx(run.result.value["validation"]["auc"])
+    assert [r.elapsed for r in reports] == sorted(r.elapsed for r in reports) and reports[-1].eta_seconds == 0.0
+    assert reports[0].detail().startswith("1/3 auc=0.")
