@@ -101,31 +101,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if node.poll() is not None:
-            raise RuntimeError(f"the chain node exited with status {node.returncode}")
-        try:
-            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the chain node did not answer at {url} within {timeout:.0f} s")
-
-
-def _wait_gateway(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+def _wait_up(what: str, process: subprocess.Popen, answers: Callable[[], object], timeout: float) -> None:
+    """Wait until `answers()` returns without an HTTP error; RuntimeError if `process` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the gateway for {url} exited with status {process.returncode}; see its gateway.log")
+            raise RuntimeError(f"{what} exited with status {process.returncode}")
         try:
-            if httpx.get(url + "/domain", timeout=1).status_code == 200:
-                return
+            answers()
+            return
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the gateway did not answer at {url} within {timeout:.0f} s")
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
+
+
+def _wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
+    probe = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    _wait_up(f"the chain node at {url}", node, lambda: httpx.post(url, json=probe, timeout=1), timeout)
+
+
+def _wait_gateway(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    def domain() -> httpx.Response:
+        return httpx.get(url + "/domain", timeout=1).raise_for_status()
+
+    _wait_up(f"the gateway at {url} (see its gateway.log)", process, domain, timeout)
 
 
 def _env() -> dict[str, str]:
@@ -144,6 +143,7 @@ class Demo:
         self.rpc_of: dict[str, str] = {}
         self.rpc = ""
         self.gateways: dict[str, str] = {}  # organisation -> its gateway's URL
+        self.gateway_processes: dict[str, subprocess.Popen] = {}
         self.keys: dict[str, bytes] = {}
         self.progress = GatewayProgress()
 
@@ -283,12 +283,13 @@ class Demo:
         return bank.jobs.open_job(kind, source_ids, digest, [compute], budget, deadline).job_id
 
     def start_gateways(
-        self, job_id: int, parties: tuple[str, ...] = PARTIES, network: Placement | None = None
+        self, job_id: int | None, parties: tuple[str, ...] = PARTIES, network: Placement | None = None
     ) -> dict[str, subprocess.Popen]:
         """One `custos gateway up --runner` process per organisation, its progress on `job_id` followed.
 
         With `network`, each organisation runs where and at the address it says (e.g. its own network
-        namespace); otherwise on loopback, each on a free port.
+        namespace); otherwise on loopback, each on a free port. Starting an organisation again (after
+        its process died) replaces it.
         """
         started = {}
         for name in parties:
@@ -308,12 +309,19 @@ class Demo:
             log = (folder / "gateway.log").open("w")
             started[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env())
             self.processes.append(started[name])
-            self.gateways[name] = url
+            self.gateways[name], self.gateway_processes[name] = url, started[name]
         for name, process in started.items():
             _wait_gateway(self.gateways[name], process)
             self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner)")
-            self.progress.follow(name, self.gateways[name], self.keys[name], job_id, process)
+        if job_id is not None:
+            self.follow(job_id, tuple(started))
         return started
+
+    def follow(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> None:
+        """Follow the live progress of `job_id` on these organisations' gateways (`self.progress`)."""
+        for name in parties:
+            process = self.gateway_processes[name]
+            self.progress.follow(name, self.gateways[name], self.keys[name], job_id, process)
 
     def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:
         """One `custos runner up` process per party, following `job_id` (organisations without a gateway)."""

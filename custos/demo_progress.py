@@ -69,14 +69,15 @@ class GatewayProgress:
         self._lines.put(f"  [{name}] {event['message']}")
         return event["stage"] in ("finished", "failed")
 
-    def events(self, name: str) -> list[dict[str, Any]]:
-        """Every event `name`'s gateway has streamed so far, oldest first."""
+    def events(self, name: str, job_id: int | None = None) -> list[dict[str, Any]]:
+        """Every event `name`'s gateway has streamed so far (on `job_id`, if given), oldest first."""
         with self._lock:
-            return list(self._events.get(name, ()))
+            events = list(self._events.get(name, ()))
+        return [e for e in events if job_id is None or e["job_id"] == job_id]
 
-    def reached(self, name: str, step: str) -> dict[str, Any] | None:
+    def reached(self, name: str, step: str, job_id: int | None = None) -> dict[str, Any] | None:
         """The first event of the runner step `step` (protocol, round, commit, ...) from `name`, or None."""
-        return next((e for e in self.events(name) if e.get("step") == step), None)
+        return next((e for e in self.events(name, job_id) if e.get("step") == step), None)
 
     def relay(self, say: Callable[[str], None]) -> None:
         """Print every line that arrived since the last call."""
