@@ -313,6 +313,11 @@ class Demo:
         for name, process in started.items():
             _wait_gateway(self.gateways[name], process)
             self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner)")
+        if started:
+            self.say(
+                "  sign in to an explorer while the job runs: custos gateway explorer-login "
+                f"--keystore {self.chain / 'keystore' / 'regulator.json'} --url {self.gateways[next(iter(started))]}"
+            )
         if job_id is not None:
             self.follow(job_id, tuple(started))
         return started
