@@ -44,21 +44,22 @@ class GatewayProgress:
         thread.start()
 
     def _follow(self, name: str, url: str, key: bytes, job_id: int, process: subprocess.Popen) -> None:
-        after = 0
+        after = 0  # the last event id seen: a reconnect asks only for what came after it
         while not self._stop.is_set() and process.poll() is None:
             try:
                 with GatewayClient.connect(url, key) as client:
-                    headers = {"Last-Event-ID": str(after)} if after else {}
-                    with client.stream("GET", f"/jobs/{job_id}/progress", headers=headers, timeout=None) as reply:
-                        if reply.status_code == 404:  # the runner has not reached the job yet
-                            self._stop.wait(_RETRY)
-                            continue
-                        reply.raise_for_status()
-                        for line in reply.iter_lines():
-                            if line.startswith("id: "):
-                                after = int(line[4:])
-                            elif line.startswith("data: ") and self._record(name, line[len("data: ") :]):
-                                return
+                    while not self._stop.is_set():
+                        headers = {"Last-Event-ID": str(after)} if after else {}
+                        with client.stream("GET", f"/jobs/{job_id}/progress", headers=headers, timeout=None) as reply:
+                            if reply.status_code == 404:  # the runner has not reached the job yet
+                                self._stop.wait(_RETRY)
+                                continue
+                            reply.raise_for_status()
+                            for line in reply.iter_lines():
+                                if line.startswith("id: "):
+                                    after = int(line[len("id: ") :])
+                                elif line.startswith("data: ") and self._record(name, line[len("data: ") :]):
+                                    return
             except (httpx.HTTPError, ValueError):
                 self._stop.wait(_RETRY)  # the gateway restarts, or went away (the loop checks the process)
 
