@@ -1,8 +1,8 @@
 """A runner as a long-lived process: unlock the key, serve the endpoint, advance jobs, save results.
 
 Progress goes to standard output as one JSON object per line, so a supervisor (the demo,
-a service manager, the gateway) can follow it; result bundles of finished runs are saved
-in the workspace as `results/<job id>.json`.
+a service manager) can follow it; the result bundle of each run is saved in the workspace as
+`results/<job id>.json` as soon as the job is committed.
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ import json
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from compute.jobs.runner import JobRunner, Progress
+from compute.jobs.following import Backoff
 from compute.jobs.workspace import Workspace
 from compute.result import canonical_json
+from compute.session import PartyOutcome
+from ledger.errors import ConnectionFailed
+from ledger.member import MemberLedger
+
+if TYPE_CHECKING:  # the runner saves bundles through this module: import it at run time only
+    from compute.jobs.runner import Progress
 
 
 def _emit(event: Progress) -> None:
@@ -24,29 +31,33 @@ def _emit(event: Progress) -> None:
     )
 
 
-def save_results(runner: JobRunner) -> None:
-    """Write each finished run's result bundle (the shared result plus this party's metadata)."""
-    folder = runner.workspace.folder / "results"
-    folder.mkdir(exist_ok=True)
-    for job_id, outcome in runner.outcomes().items():
-        if outcome.result_hash is None:
-            continue  # a run without a result was aborted on chain; there is nothing to keep
-        value = outcome.value
-        if isinstance(value, dict):
-            result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
-        elif hasattr(value, "to_json"):
-            result = value.to_json()
-        else:
-            result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
-        bundle = {
-            "job_id": job_id,
-            "result": result,
-            "result_hash": "0x" + outcome.result_hash.hex(),
-            "transcript_root": "0x" + outcome.transcript.root.hex(),
-            "transcript_entries": len(outcome.transcript.entries),
-            "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
-        }
-        (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
+def save_result(folder: Path, job_id: int, outcome: PartyOutcome) -> Path | None:
+    """Write a committed run's result bundle (the shared result plus this party's metadata) to `results/`.
+
+    The runner calls it as soon as it sees the job committed, so the bundle is there while the
+    runner keeps running; a run without a result is not kept (it was aborted on chain).
+    """
+    if outcome.result_hash is None:
+        return None
+    value = outcome.value
+    if isinstance(value, dict):
+        result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
+    elif hasattr(value, "to_json"):
+        result = value.to_json()
+    else:
+        result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
+    bundle = {
+        "job_id": job_id,
+        "result": result,
+        "result_hash": "0x" + outcome.result_hash.hex(),
+        "transcript_root": "0x" + outcome.transcript.root.hex(),
+        "transcript_entries": len(outcome.transcript.entries),
+        "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
+    }
+    (folder / "results").mkdir(exist_ok=True)
+    path = folder / "results" / f"{job_id}.json"
+    path.write_bytes(canonical_json(bundle))
+    return path
 
 
 def run_party(
@@ -58,26 +69,47 @@ def run_party(
     host: str = "127.0.0.1",
     public_url: str | None = None,
 ) -> int:
-    """Run the party of `workspace_dir` until stopped (or until `job` is final for it)."""
+    """Run the party of `workspace_dir` until stopped (or until `job` is final for it).
+
+    A node that is not there yet, or goes away, is waited for (capped backoff): it never ends the process.
+    """
+    from compute.jobs.runner import JobRunner, Progress
+
     workspace = Workspace.load(workspace_dir)
-    member = workspace.member()
-    runner = JobRunner(
-        workspace,
-        member,
-        on_progress=_emit,
-        host=host,
-        port=port,
-        public_url=public_url,
-        protocol_timeout=protocol_timeout,
-    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
     try:
-        runner.run(stop, only=job)
+        member = _connect(workspace, stop)
+        if member is None:
+            return 0
+        runner = JobRunner(
+            workspace,
+            member,
+            on_progress=_emit,
+            host=host,
+            port=port,
+            public_url=public_url,
+            protocol_timeout=protocol_timeout,
+        )
+        _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
+        try:
+            runner.run(stop, only=job)
+        finally:
+            runner.close()
     except KeyboardInterrupt:
         pass
-    finally:
-        save_results(runner)
-        runner.close()
     return 0
+
+
+def _connect(workspace: Workspace, stop: threading.Event) -> MemberLedger | None:
+    """The workspace's member ledger, retrying while the node does not answer; None if stopped first."""
+    from compute.jobs.runner import Progress
+
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            return workspace.member()  # type: ignore[no-any-return]  # Workspace.member is typed Any to keep ledger imports lazy
+        except ConnectionFailed as exc:
+            _emit(Progress(-1, workspace.name, "node-unreachable", str(exc)))
+            stop.wait(backoff.failed())
+    return None

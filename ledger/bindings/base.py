@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from eth_abi import decode
@@ -10,10 +11,23 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from ledger.artifacts import load
+from ledger.client.connection import rpc
 from ledger.client.revert import canonical_type
 from ledger.client.sender import Receipt, TransactionSender
 from ledger.index.decode import EventSpec, event_specs
 from ledger.protocol import Deployment
+
+LOG_RANGE = 5_000  # blocks per eth_getLogs query: the embedded node answers at most 10,000
+
+
+@dataclass(frozen=True)
+class ContractEvent:
+    """One decoded event of a contract: the block it is in, its name and arguments."""
+
+    block_number: int
+    log_index: int
+    name: str
+    args: dict[str, Any]
 
 
 class ContractBinding:
@@ -54,6 +68,19 @@ class ContractBinding:
             spec = self._events.get(log.topics[0]) if log.topics else None
             if log.address == self.address and spec is not None and spec.name == name:
                 found.append(spec.decode(log.topics, log.data))
+        return found
+
+    def logs(self, from_block: int, to_block: int) -> list[ContractEvent]:
+        """This contract's decoded events in blocks `from_block`..`to_block`, asked in ranges the node accepts."""
+        found = []
+        for start in range(from_block, to_block + 1, LOG_RANGE):
+            query = {"address": self.address, "fromBlock": start, "toBlock": min(start + LOG_RANGE - 1, to_block)}
+            for log in rpc(lambda q=query: self.sender.w3.eth.get_logs(q), what=f"read {self.NAME}'s events"):  # type: ignore[misc]  # default binds the loop value
+                topics = [bytes(t) for t in log["topics"]]
+                spec = self._events.get(topics[0]) if topics else None
+                if spec is not None:
+                    args = spec.decode(topics, bytes(log["data"]))
+                    found.append(ContractEvent(int(log["blockNumber"]), int(log["logIndex"]), spec.name, args))
         return found
 
     def _one(self, receipt: Receipt, name: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -28,11 +30,17 @@ def test_a_runner_on_a_host_apps_endpoint_publishes_its_public_url_and_finishes_
         job_id = runners.open_psi()
 
         assert runners.wait_final(job_id) == JobStatus.FINALIZED
+        bundle = json.loads((runners.workspace("bank").folder / "results" / f"{job_id}.json").read_text())
+        assert bundle["transcript_entries"] == 5  # RSA blind-signature PSI: every message, once
         published = runners.members["regulator"].consortium.member(bank.runner.address)
         assert published.endpoint == public_url
         identity = httpx.get(public_url + IDENTITY_PATH, timeout=10).json()
         assert identity["address"] == bank.runner.address
         assert "protocol" in bank.stages(job_id)
+        (access,) = runners.audit_records(job_id, "bank")  # the bank read its source once, and can prove when
+        assert access["kind"] == "data-access" and access["source_id"] == 0
+        recorded = runners.members["regulator"].registry.commitment_at(0, access["version"])
+        assert access["commitment"] == "0x" + recorded.commitment.hex()
     finally:
         bank.halt()
         host.stop()
