@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 class HostedRunner:
     """A `JobRunner` on the gateway's endpoint and bus, advancing jobs on its own thread."""
 
-    def __init__(self, runner: JobRunner, poll: float = 1.0) -> None:
-        # A pass reads the chain for each job: one a second keeps several gateways on one node light.
+    def __init__(self, runner: JobRunner, poll: float = 0.3) -> None:
         self.runner, self.poll = runner, poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -15,6 +15,7 @@ from compute.jobs.peers import IDENTITY_PATH
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from custos.demo import Demo, _free_port
 from gateway.chain import ChainGatewayError, RunnerHosting, open_gateway
+from gateway.client import GatewayClient
 from gateway.services import GatewayServices
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
@@ -68,6 +69,10 @@ def test_a_hosted_runner_plays_psi_through_the_gateway_and_streams_consent_to_fi
         assert {"protocol", "protocol-done", "attest", "finalize"} <= {e.step for e in history}
         assert {e.party for e in history} == {"bank"}
         assert services.transport.dropped == 0  # every envelope the peers sent the bank came through the route
+        with GatewayClient.connect(url, demo.keys["bank"]) as client:  # served while the runner keeps running
+            bundle = client.get(f"/jobs/{job_id}/result")
+        assert bundle.status_code == 200 and services.runner.alive
+        assert bundle.json()["result_hash"] == "0x" + members["regulator"].jobs.job(job_id).result_hash.hex()
     finally:
         server.should_exit = True
         thread.join(timeout=30)
