@@ -32,13 +32,7 @@ class HostedRunner:
         self.runner, self.poll = runner, poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None  # what ended the loop early, if anything did
         self._stopped = False
-
-    @property
-    def url(self) -> str:
-        """The party endpoint published on chain: the gateway's public URL."""
-        return self.runner.url
 
     @property
     def alive(self) -> bool:
@@ -54,8 +48,7 @@ class HostedRunner:
     def _loop(self) -> None:
         try:
             self.runner.run(self._stop, poll=self.poll)
-        except Exception as exc:  # noqa: BLE001 - the gateway keeps serving; the log and `error` say why jobs stopped moving
-            self.error = exc
+        except Exception as exc:  # noqa: BLE001 - the gateway keeps serving (reads, audit); the log says why jobs stopped
             log.exception("the job runner stopped: %s", exc)
 
     def stop(self, timeout: float = 30.0) -> None:
