@@ -20,7 +20,7 @@ import httpx
 
 from gateway.client import GatewayClient
 
-_RETRY = 0.25  # seconds between asks while the gateway's runner has not reached the job yet
+_RETRY = 1.0  # seconds between asks until the runner reaches the job (nothing is missed: the bus keeps history)
 
 
 class GatewayProgress:
