@@ -9,6 +9,7 @@ import pytest
 
 from compute.bundle import result_bundle, transcript_root, verify_bundle
 from compute.contribution import UtilityTable, derive_report
+from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG
 from compute.jobs.kinds import KINDS, Plan, verified_bundle
 from compute.jobs.vertical import PROTOCOL as VERTICAL
 from compute.result import canonical_json, hash_result
@@ -113,4 +114,25 @@ def test_an_attester_refuses_a_table_split_by_owners_or_a_tolerance_that_are_not
     assert (
         "replica tolerance 0.5 is not the job's 1e-09"
         in verified_bundle(kind, plan, 7, _vertical_outcome(loose), OWNERS)[1]
+    )
+
+
+def test_a_fedavg_client_checks_the_aggregators_table_the_same_way() -> None:
+    kind = KINDS[FEDAVG]
+    plan = Plan(FEDAVG, tuple(OWNERS), None, (0, 1, 2), 0.005)
+    honest = derive_report(_table(), OWNERS, 0.005).to_json()
+    skewed = honest | {"weights": [1, 1, 999998]}
+    skewed["contribution_hash"] = "0x" + contribution_hash([1, 1, 999998], _table().digest()).hex()
+
+    def client(section: dict[str, Any]) -> PartyOutcome:  # what a client keeps: the final model and the table
+        return PartyOutcome(OWNERS[0], {"model": [0.0], "contribution": section}, b"\x02" * 32, _transcript(), {})
+
+    bundle, problems = verified_bundle(kind, plan, 9, client(honest), OWNERS)
+    assert problems == [] and bundle is not None and bundle["result"] is None
+    assert any(
+        "do not follow from the utility table" in p for p in verified_bundle(kind, plan, 9, client(skewed), OWNERS)[1]
+    )
+    assert verified_bundle(kind, plan, 9, client({}), OWNERS) == (
+        None,
+        ["this party's run holds no contribution table to check the weights against"],
     )
