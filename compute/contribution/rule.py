@@ -8,7 +8,8 @@ rule, stated in docs/protocol.md ("Contribution weights") precisely enough to re
 - replica groups: sources i < j are replicas when, for every coalition S of the others,
   |v(S∪i) − v(S∪j)| ≤ tol and |v(S∪{i,j}) − v(S∪i)| ≤ tol (transitive closure);
 - values: up to EXACT_LIMIT sources, exact Shapley over the groups, each group's value split
-  equally per distinct owner, then per source of that owner; beyond, leave-one-out;
+  equally per distinct owner (compared without case), then per source of that owner;
+  beyond, leave-one-out;
 - weights: ⌊max(value, 0) / Σ max(value, 0) · WEIGHT_SCALE⌋, all 1 when no value is positive.
 """
 
@@ -40,7 +41,8 @@ def derive_report(
         raise InvalidInput(f"the replica tolerance must be ≥ 0, not {tolerance}")
     named = list(owners)
     if sources <= EXACT_LIMIT:
-        robust = robust_shapley(sources, table, tol=tolerance, owners=owners)
+        # Owners are addresses: compared without case, so one owner cannot pass for two by spelling.
+        robust = robust_shapley(sources, table, tol=tolerance, owners=[o.lower() for o in owners])
         groups = [list(g) for g in robust.groups]
         return ContributionReport.build(
             table, ROBUST, robust.values, robust.error_bound, groups=groups, owners=named, replica_tolerance=tolerance

@@ -136,3 +136,16 @@ def test_a_fedavg_client_checks_the_aggregators_table_the_same_way() -> None:
         None,
         ["this party's run holds no contribution table to check the weights against"],
     )
+
+
+def test_one_owner_spelled_two_ways_still_counts_once() -> None:
+    copy = {frozenset(k): v for k, v in _table().values.items()}  # host 2 becomes an exact copy of host 1
+    for coalition in list(copy):
+        held = {1 if k == 2 else k for k in coalition}
+        copy[coalition] = _table().values[frozenset(held)]
+    table = UtilityTable(tuple(OWNERS), "validation-auc", copy)
+
+    honest = derive_report(table, [OWNERS[0], OWNERS[1], OWNERS[1]])
+    spelled = derive_report(table, [OWNERS[0], OWNERS[1], OWNERS[1].upper().replace("0X", "0x")])
+
+    assert spelled.weights == honest.weights and honest.weights[1] == honest.weights[2]

@@ -55,9 +55,9 @@ def documented_weights(n: int, v: dict[frozenset[int], float], owners: list[str]
                 for r in range(len(rest) + 1)
                 for t in combinations(rest, r)
             )
-            distinct = sorted({owners[k] for k in groups[x]})
+            distinct = sorted({owners[k].lower() for k in groups[x]})
             for owner in distinct:
-                mine = [k for k in groups[x] if owners[k] == owner]
+                mine = [k for k in groups[x] if owners[k].lower() == owner]
                 for k in mine:
                     phi[k] = value / len(distinct) / len(mine)
     positive = [max(p, 0.0) for p in phi]
