@@ -85,8 +85,15 @@ class ResultBundlePublic(BaseModel):
     """A finished run's result bundle, as this gateway's job runner saved it."""
 
     job_id: int
-    result: Any = Field(description="The protocol's shared output")
-    result_hash: str
+    protocol: str
+    result: Any = Field(description="The run's public result (numbers and hashes), or null")
+    result_hashed: bool = Field(description="Whether result_hash is the keccak256 of the result's canonical JSON")
+    result_hash: str | None
     transcript_root: str
+    transcript_leaves: list[str] = Field(description="Message hashes in transcript order; leaf = keccak(keccak(hash))")
     transcript_entries: int
+    weights: list[int]
+    utility_table_hash: str
+    contribution_hash: str
+    contribution: dict[str, Any] | None = Field(description="Utility table, rule inputs and weights, or null")
     metadata: dict[str, Any]
