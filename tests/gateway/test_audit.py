@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from ledger.protocol import parse_amount
 
 from .conftest import Gateway
+from .scenario import WINDOW
 
 
 def test_job_list_shows_status_and_participants(gateway: Gateway) -> None:
@@ -87,3 +89,22 @@ def test_evidence_bundle_on_a_chain_without_seals_is_a_clear_409(gateway: Gatewa
     assert response.status_code == 409  # anvil seals nothing: a bundle would have nothing to stand on
     assert response.json()["code"] == "bundle.unavailable" and "sealed" in response.json()["message"]
     assert gateway.client("regulator").get("/audit/jobs/9999/bundle").status_code == 404
+
+
+def test_job_terms_show_what_was_fixed_at_opening_and_the_requesters_price_cap(gateway: Gateway) -> None:
+    terms = gateway.client("regulator").get(f"/audit/jobs/{gateway.consortium.job_id}").json()["terms"]
+    assert terms["fee_bps"] == 500  # the deployment's fee when the job opened
+    assert (terms["challenge_window"], terms["attestation_window"], terms["resolution_window"]) == (
+        WINDOW,
+        24 * 3600,
+        14 * 86_400,
+    )
+    assert terms["price_sum"] == parse_amount(3)  # CardNet's 1 + Hospital's 2 per use
+    assert terms["max_total_price"] == parse_amount(1000) + 7  # from the openJob calldata: the whole budget
+    assert terms["disputed_at"] is None and terms["finalized_at"] - terms["committed_at"] > WINDOW
+
+
+def test_openapi_declares_the_job_terms_fixed_at_opening(gateway: Gateway) -> None:
+    fields = httpx.get(gateway.url + "/openapi.json").json()["components"]["schemas"]["JobTerms"]["properties"]
+    for name in ("fee_bps", "challenge_window", "attestation_window", "resolution_window", "max_total_price"):
+        assert fields[name]["description"], name

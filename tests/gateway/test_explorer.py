@@ -42,6 +42,10 @@ def test_finished_job_page_says_who_got_how_much_and_why(gateway: Gateway, brows
 
     assert page.locator("#terms").inner_text().count("0x") >= 6  # parameter, inputs, result, transcript, ... hashes
     assert "1,000.000000000000000007 CST" in page.inner_text("#terms")  # the budget, exact
+    fixed = page.inner_text("#fixed-terms")  # the job's own terms, whatever governance set later
+    assert "500 bps" in fixed and "60 s (1 min)" in fixed and "86400 s (1 d)" in fixed and "1209600 s (14 d)" in fixed
+    cap = page.inner_text("#price-cap")
+    assert "1,000.000000000000000007 CST" in cap and "3 CST ✓ within it" in cap
     lines = page.locator("#credits tr.credit")
     assert lines.count() == 4 and set(lines.evaluate_all("r => r.map(x => x.dataset.matches)")) == {"yes"}
     assert "✓ Every credit is what the payout rule implies" in page.inner_text("#settlement")
