@@ -7,7 +7,7 @@ import pytest
 
 from ledger.protocol import parse_amount
 
-from .conftest import Gateway
+from .conftest import Gateway, SealedGateway
 from .scenario import WINDOW
 
 
@@ -108,3 +108,13 @@ def test_openapi_declares_the_job_terms_fixed_at_opening(gateway: Gateway) -> No
     fields = httpx.get(gateway.url + "/openapi.json").json()["components"]["schemas"]["JobTerms"]["properties"]
     for name in ("fee_bps", "challenge_window", "attestation_window", "resolution_window", "max_total_price"):
         assert fields[name]["description"], name
+
+
+def test_evidence_bundle_of_a_sealed_job_is_served_with_its_seals(sealed_gateway: SealedGateway) -> None:
+    response = sealed_gateway.client("bureau").get(f"/audit/jobs/{sealed_gateway.job.job_id}/bundle")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="custos-job-0-evidence.json"'
+    bundle = response.json()
+    assert bundle["job"] == sealed_gateway.job.job_id
+    assert {e["event"] for e in bundle["events"]} >= {"JobOpened", "ResultCommitted", "JobFinalized"}
+    assert all(header["seals"] for header in bundle["headers"]), "a block without its seal"

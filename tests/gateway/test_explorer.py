@@ -1,13 +1,19 @@
 """The audit explorer in a real browser: Playwright drives Debian's headless Chromium against the
 gateway on loopback (CSP on, no eval). Every page is opened signed in as the regulator and kept as
 a screenshot in test-artifacts/: job, print sheet, member, source, sources, payouts, search,
-unknown id and the phone layout."""
+unknown id and the phone layout. The evidence bundle is downloaded from a job page over a sealed
+embedded chain and verified offline."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Gateway, screenshot, signed_in
+from ledger.audit.bundle import load_bundle, verify
+from ledger.protocol import Deployment
+
+from .conftest import Gateway, SealedGateway, screenshot, signed_in
 
 PHONE = 390
 
@@ -164,3 +170,28 @@ def test_job_list_filters_pages_and_shows_verification(gateway: Gateway, browser
     assert page.locator("#jobs").count() == 0 and "No job matches these filters" in page.inner_text("main")
     screenshot(page, "explorer-jobs-filtered.png")
     page.close()
+
+
+def test_evidence_bundle_downloads_from_the_page_and_verifies_offline(
+    sealed_gateway: SealedGateway, browser: Browser, tmp_path: Path
+) -> None:
+    job = sealed_gateway.job
+    page = signed_in(sealed_gateway, browser, "bureau")  # the dev consortium's auditor
+    page.goto(f"{sealed_gateway.url}/explorer/jobs/{job.job_id}")
+    expect(page.locator("#trail-verdict")).to_contain_text("Every step verified")
+    assert "sealed by 1 of 1" in page.inner_text("#verified-at")
+    assert "✓ within it" in page.inner_text("#price-cap")  # the embedded node serves the openJob transaction too
+    with page.expect_download() as download:
+        page.click("#bundle")
+    assert download.value.suggested_filename == f"custos-job-{job.job_id}-evidence.json"
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    page.close()
+
+    pinned = Deployment.load(job.chain / "deployment.json").genesis
+    assert pinned is not None
+    result = verify(load_bundle(saved), bytes.fromhex(str(pinned["hash"])[2:]))  # no node: the file alone
+    assert result.report.ok, result.report.failures
+    assert (result.trail.job_id, result.trail.status) == (job.job_id, "Finalized")
+    names = {c.name for c in result.report.checks}
+    assert {"genesis pinned", "seal quorum", "block roots", "attestation signature", "payout"} <= names
