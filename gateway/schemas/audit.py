@@ -141,6 +141,26 @@ class Contribution(BaseModel):
     share: str = Field(description="weight / Σ weights, exact to 0.01 %")
 
 
+class UtilityEntry(BaseModel):
+    """One coalition of the utility table and its measured utility."""
+
+    coalition: list[int] = Field(description="The coalition's on-chain source ids")
+    utility: float
+
+
+class UtilityTableView(BaseModel):
+    """A participant's utility table for the job and whether the committed weights follow from it."""
+
+    metric: str
+    method: str
+    sources: list[int] = Field(description="On-chain source ids in the table's order")
+    entries: list[UtilityEntry]
+    scores: list[float]
+    weights: list[int]
+    checks: list[CheckResult]
+    verified: bool
+
+
 class VerifiedAt(BaseModel):
     """Where the verification ran: which node, at which block, sealed by whom."""
 

@@ -6,6 +6,7 @@ embedded chain and verified offline."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -14,6 +15,7 @@ from ledger.audit.bundle import load_bundle, verify
 from ledger.protocol import Deployment
 
 from .conftest import Gateway, SealedGateway, screenshot, signed_in
+from .scenario import result_bundle
 
 PHONE = 390
 
@@ -195,3 +197,35 @@ def test_evidence_bundle_downloads_from_the_page_and_verifies_offline(
     assert (result.trail.job_id, result.trail.status) == (job.job_id, "Finalized")
     names = {c.name for c in result.report.checks}
     assert {"genesis pinned", "seal quorum", "block roots", "attestation signature", "payout"} <= names
+
+
+def test_utility_table_shows_with_a_check_that_the_weights_follow_from_it(gateway: Gateway, browser: Browser) -> None:
+    job_id = gateway.consortium.job_id
+    workspace = gateway.services.settings.workspace
+    assert workspace is not None
+    kept = workspace / "results" / f"{job_id}.json"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    bundle = result_bundle(job_id)
+    kept.write_text(json.dumps(bundle))
+    page = signed_in(gateway, browser)  # the regulator: an auditor may read result bundles
+    try:
+        page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
+        assert "✓ The committed weights follow from this table" in page.inner_text("#utility-verdict")
+        assert page.locator("#utility-table tbody tr").count() == 4  # every coalition of the two sources
+        checks = page.locator("#utility-checks li")
+        assert checks.count() == 5 and set(checks.evaluate_all("l => l.map(x => x.className)")) == {"check ok"}
+        assert "[750000, 250000]" in page.inner_text("#utility-checks")
+        screenshot(page, "explorer-utility-table.png")
+
+        # The guest's software reports a better coalition for its own source than it measured.
+        bundle["contribution"]["utility_table"]["entries"][1][1] = 0.95
+        kept.write_text(json.dumps(bundle))
+        page.reload()
+        verdict = page.inner_text("#utility-verdict")
+        assert (
+            verdict.startswith("✗") and "utility table hash" in verdict and "weights follow from the table" in verdict
+        )
+        assert "the rule gives [" in verdict
+    finally:
+        kept.unlink()
+        page.close()
