@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
-from ledger.audit.listing import JobFilter
+from ledger.audit.trails import TrailFilter
 
 
 class AuditReader(Protocol):
     """Read-only, verified views of the consortium's on-chain trail."""
 
-    def job_page(self, where: JobFilter, offset: int, limit: int) -> tuple[int, list[JobSummary]]:
-        """How many jobs match `where` (status, kind, opened in [since, until)), and one page of them,
-        newest first."""
+    def job_page(
+        self, where: TrailFilter, offset: int, limit: int, kind: int | None = None
+    ) -> tuple[int, list[JobSummary]]:
+        """How many jobs match `where` (status, opened in [since, until)) and `kind`, and one page of
+        them, newest first."""
         ...
 
     def verify_jobs(self, summaries: Sequence[JobSummary]) -> list[JobSummary]:

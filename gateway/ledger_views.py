@@ -39,10 +39,11 @@ from gateway.schemas.audit import (
 )
 from gateway.settlement_view import contributions, job_terms, settlement
 from ledger.audit.bundle import export_job
-from ledger.audit.listing import JobFilter, event_of_tx, job_page
+from ledger.audit.listing import event_of_tx, job_page
 from ledger.audit.opening import requested_price_cap
 from ledger.audit.queries import AuditError
 from ledger.audit.report import FAILED, PASSED, Check
+from ledger.audit.trails import TrailFilter
 from ledger.index import HistoryChanged
 from ledger.index.store import IndexedEvent
 from ledger.protocol import kind_name
@@ -161,11 +162,13 @@ class LedgerAuditReader:
         return self._locked(lambda: self._known)
 
     # -- jobs --
-    def job_page(self, where: JobFilter, offset: int, limit: int) -> tuple[int, list[JobSummary]]:
-        """How many jobs match `where`, and `limit` of them from `offset`, newest first, not verified here."""
+    def job_page(
+        self, where: TrailFilter, offset: int, limit: int, kind: int | None = None
+    ) -> tuple[int, list[JobSummary]]:
+        """How many jobs match `where` and `kind`, and `limit` of them from `offset`, newest first, not verified."""
 
         def read() -> tuple[int, list[JobSummary]]:
-            found = job_page(self._auditor.queries.store, where, offset, limit)
+            found = job_page(self._auditor.queries.store, where, offset, limit, kind)
             return found.total, [
                 self._summary(job.opened, job.status, self._verified.get(job.opened.args["jobId"]))
                 for job in found.items

@@ -11,8 +11,7 @@ from gateway.deps import CurrentMember, Services
 from gateway.errors import ERROR_RESPONSES, Conflict, NotFound, Unavailable
 from gateway.ledger_views import BundleRefused
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
-from ledger.audit.listing import JobFilter
-from ledger.audit.trails import STATUSES
+from ledger.audit.trails import STATUSES, TrailFilter
 from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
@@ -69,8 +68,8 @@ def list_jobs(
 ) -> list[JobSummary]:
     """Jobs matching the filters, newest first, one page of them."""
     audit = reader(services)
-    where = JobFilter(status, JobKind[kind] if kind else None, since, until)
-    page = audit.job_page(where, offset, limit)[1]
+    where = TrailFilter(status=status, since=since, until=until)
+    page = audit.job_page(where, offset, limit, JobKind[kind] if kind else None)[1]
     return audit.verify_jobs(page) if verify else page
 
 

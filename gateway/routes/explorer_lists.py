@@ -19,8 +19,7 @@ from gateway.membership import Role
 from gateway.pages import PAGE_SIZE, not_found, page, pages, viewer
 from gateway.routes.audit import SourceId, reader
 from gateway.schemas.audit import JobSummary
-from ledger.audit.listing import JobFilter
-from ledger.audit.trails import STATUSES
+from ledger.audit.trails import STATUSES, TrailFilter
 from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
@@ -62,14 +61,13 @@ def index(
         return page(request, services, "index.html", who, jobs=[], indexed=services.audit is not None)
     audit = services.audit
     known = kind.upper() in JobKind.__members__
-    where = JobFilter(
-        status if status in STATUSES else None, JobKind[kind.upper()] if known else None, _day(since), _day(until)
-    )
+    where = TrailFilter(status=status if status in STATUSES else None, since=_day(since), until=_day(until))
+    number_of_kind = JobKind[kind.upper()] if known else None
     shown: list[JobSummary] = []
     if kind and not known:  # a kind this consortium does not have: nothing matches
         paging = pages(0, 1)
     else:
-        paging, shown = _paged(lambda offset, limit: audit.job_page(where, offset, limit), number)
+        paging, shown = _paged(lambda offset, limit: audit.job_page(where, offset, limit, number_of_kind), number)
     shown = audit.verify_jobs(shown)
     filters = {"status": status, "kind": kind, "since": since, "until": until}
     return page(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ledger.audit.trails import STATUS_AFTER, STATUSES
+from ledger.audit.trails import STATUS_AFTER, TrailFilter
 from ledger.index.store import EventStore, IndexedEvent, row_to_event
 
 _COLUMNS = (
@@ -34,20 +34,6 @@ _STATUS = (
 
 
 @dataclass(frozen=True)
-class JobFilter:
-    """Which jobs a list shows: in `status`, of `kind` (its number), opened in [since, until)."""
-
-    status: str | None = None
-    kind: int | None = None
-    since: int | None = None
-    until: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.status is not None and self.status not in STATUSES:
-            raise ValueError(f"unknown job status {self.status!r} (known: {', '.join(STATUSES)})")
-
-
-@dataclass(frozen=True)
 class ListedJob:
     """One job of a page: the event that opened it and the status it is in now."""
 
@@ -66,12 +52,17 @@ class Page(Generic[T]):
     items: tuple[T, ...]
 
 
-def job_page(store: EventStore, where: JobFilter, offset: int, limit: int) -> Page[ListedJob]:
-    """Jobs matching `where`, newest first, `limit` of them from `offset`."""
+def job_page(
+    store: EventStore, where: TrailFilter, offset: int, limit: int, kind: int | None = None
+) -> Page[ListedJob]:
+    """Jobs in `where.status`, opened in [`where.since`, `where.until`), of job `kind` (its number),
+    newest first, `limit` of them from `offset`."""
+    if where.kinds:
+        raise ValueError("a job list filters jobs, not event names: leave `kinds` empty")
     conditions, params = ["o.event = 'JobOpened'"], list[object]()
-    if where.kind is not None:
+    if kind is not None:
         conditions.append("json_extract(o.args, '$.kind') = ?")
-        params.append(where.kind)
+        params.append(kind)
     if where.since is not None:
         conditions.append("o.block_time >= ?")
         params.append(where.since)

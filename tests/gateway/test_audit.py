@@ -104,10 +104,20 @@ def test_job_terms_show_what_was_fixed_at_opening_and_the_requesters_price_cap(g
     assert terms["disputed_at"] is None and terms["finalized_at"] - terms["committed_at"] > WINDOW
 
 
+def test_a_jobs_current_state_carries_the_terms_the_ledger_fixed_at_opening(gateway: Gateway) -> None:
+    job = gateway.client("regulator").get(f"/jobs/{gateway.consortium.job_id}").json()
+    assert job["status"] == "Finalized"
+    windows = {"challenge_window": WINDOW, "attestation_window": 24 * 3600, "resolution_window": 14 * 86_400}
+    assert job["terms"] == {"fee_bps": 500, **windows, "disputed_at": 0}
+
+
 def test_openapi_declares_the_job_terms_fixed_at_opening(gateway: Gateway) -> None:
-    fields = httpx.get(gateway.url + "/openapi.json").json()["components"]["schemas"]["JobTerms"]["properties"]
-    for name in ("fee_bps", "challenge_window", "attestation_window", "resolution_window", "max_total_price"):
-        assert fields[name]["description"], name
+    schemas = httpx.get(gateway.url + "/openapi.json").json()["components"]["schemas"]
+    windows = ("fee_bps", "challenge_window", "attestation_window", "resolution_window")
+    for schema, names in (("JobTerms", (*windows, "max_total_price")), ("JobTermsPublic", (*windows, "disputed_at"))):
+        for name in names:
+            assert schemas[schema]["properties"][name]["description"], (schema, name)
+    assert schemas["JobPublic"]["properties"]["terms"]["$ref"].endswith("/JobTermsPublic")
 
 
 def test_evidence_bundle_of_a_sealed_job_is_served_with_its_seals(sealed_gateway: SealedGateway) -> None:
@@ -118,3 +128,19 @@ def test_evidence_bundle_of_a_sealed_job_is_served_with_its_seals(sealed_gateway
     assert bundle["job"] == sealed_gateway.job.job_id
     assert {e["event"] for e in bundle["events"]} >= {"JobOpened", "ResultCommitted", "JobFinalized"}
     assert all(header["seals"] for header in bundle["headers"]), "a block without its seal"
+
+
+def test_job_and_source_lists_page_in_order_without_gaps(gateway: Gateway) -> None:
+    client = gateway.client("regulator")
+    jobs = [j["job_id"] for j in client.get("/audit/jobs", params={"limit": 200}).json()]
+    assert jobs == sorted(jobs, reverse=True) and gateway.consortium.job_id in jobs
+    paged = [j["job_id"] for i in range(len(jobs)) for j in client.get(f"/audit/jobs?limit=1&offset={i}").json()]
+    assert paged == jobs
+    assert client.get(f"/audit/jobs?offset={len(jobs)}").json() == []
+    assert gateway.consortium.job_id in [
+        j["job_id"] for j in client.get("/audit/jobs?status=Finalized&kind=FEDAVG").json()
+    ]
+    assert client.get("/audit/jobs?kind=PSI").json() == []
+    sources = [s["source_id"] for s in client.get("/audit/sources", params={"limit": 200}).json()]
+    assert sources == sorted(sources) and sources[:2] == [0, 1]
+    assert [s["source_id"] for s in client.get("/audit/sources?offset=1&limit=1").json()] == [1]
