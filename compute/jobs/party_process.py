@@ -1,17 +1,18 @@
 """A runner as a long-lived process: unlock the key, serve the endpoint, advance jobs, save results.
 
 Progress goes to standard output as one JSON object per line, so a supervisor (the demo,
-a service manager) can follow it; the result bundle of each run is saved in the workspace as
-`results/<job id>.json` as soon as the job is committed.
+a service manager) can follow it; each checked result bundle is saved in the workspace as
+`results/<job id>.json` as soon as the job is committed (see compute.bundle).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compute.jobs.following import Backoff
 from compute.jobs.workspace import Workspace
@@ -31,33 +32,27 @@ def _emit(event: Progress) -> None:
     )
 
 
-def save_result(folder: Path, job_id: int, outcome: PartyOutcome) -> Path | None:
-    """Write a committed run's result bundle (the shared result plus this party's metadata) to `results/`.
+def save_result(folder: Path, job_id: int, bundle: dict[str, Any], outcome: PartyOutcome) -> Path:
+    """Write a committed job's checked result bundle, and this party's own private output beside it.
 
-    The runner calls it as soon as it sees the job committed, so the bundle is there while the
-    runner keeps running; a run without a result is not kept (it was aborted on chain).
+    `results/<job id>.json` holds hashes and numbers only (the gateway serves it to the job's
+    participants and to auditors); `results/<job id>.output.json` holds what only this party
+    may see (e.g. a PSI intersection) and is never served. Each file is written whole and then
+    renamed into place, so a reader never sees half of one; the output lands before the bundle.
     """
-    if outcome.result_hash is None:
-        return None
-    value = outcome.value
-    if isinstance(value, dict):
-        result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
-    elif hasattr(value, "to_json"):
-        result = value.to_json()
-    else:
-        result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
-    bundle = {
-        "job_id": job_id,
-        "result": result,
-        "result_hash": "0x" + outcome.result_hash.hex(),
-        "transcript_root": "0x" + outcome.transcript.root.hex(),
-        "transcript_entries": len(outcome.transcript.entries),
-        "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
-    }
-    (folder / "results").mkdir(exist_ok=True)
-    path = folder / "results" / f"{job_id}.json"
-    path.write_bytes(canonical_json(bundle))
+    results = folder / "results"
+    results.mkdir(exist_ok=True)
+    if bundle["result"] is None and isinstance(outcome.value, (list, int, float, str)):
+        _write_whole(results / f"{job_id}.output.json", canonical_json(outcome.value))
+    path = results / f"{job_id}.json"
+    _write_whole(path, canonical_json(bundle))
     return path
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 def run_party(
