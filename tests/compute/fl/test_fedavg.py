@@ -60,16 +60,9 @@ def test_result_hash_is_the_final_model_hash_and_every_round_is_hashed(breast, p
     server, clients = parties
     params = FedAvgParams(rounds=4, clients_per_round=2, dp=None, contribution=False)
     reports: list[RoundReport] = []
+    parts = _data(clients, non_iid_parts(X, y, 3, seed=2))
 
-    run = run_fedavg(
-        server,
-        clients[:3],
-        _data(clients, non_iid_parts(X, y, 3, seed=2)),
-        (Xv, yv),
-        params,
-        job_id=22,
-        on_round=reports.append,
-    )
+    run = run_fedavg(server, clients[:3], parts, (Xv, yv), params, job_id=22, on_round=reports.append)
 
     assert run.result.result_hash == model_hash(run.model)
     hashes = run.result.value["round_model_hashes"]
