@@ -19,6 +19,9 @@ KEYSTORE = typer.Option(
     ..., "--keystore", help="Key file (v3 JSON) of the member; password from CUSTOS_KEYSTORE_PASSWORD(_FILE)."
 )
 URL = typer.Option("http://127.0.0.1:8080", "--url", help="Base URL of the gateway.")
+# A progress stream (SSE) stays open while its job runs, so shutdown cannot wait for every
+# connection to close by itself: open requests get this long, then the runner is stopped.
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def _fail(message: str) -> typer.Exit:
@@ -141,6 +144,7 @@ def up(
             ssl_keyfile=str(tls_key) if tls_key else None,
             proxy_headers=True,
             forwarded_allow_ips=trusted_proxy,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
         close()
