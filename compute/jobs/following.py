@@ -1,7 +1,7 @@
-"""The machinery under a job runner: a worker thread per live job, and backoff while the node is away.
+"""The machinery under a job runner: following job events, a worker thread per live job, backoff.
 
-The runner follows the chain's job events (compute/jobs/runner.py) and hands each job that
-involves its party to `JobWorkers`. A worker advances its job whenever it is woken (an event
+`ChainFollower` reads the chain's job events and hands each job that involves the runner's
+party (compute/jobs/runner.py) to `JobWorkers`. A worker advances its job whenever it is woken (an event
 about the job was mined) or when the job's next chain-time step is due (a deadline, the
 challenge or attestation window), so one long protocol run holds only its own thread while
 the consent, attestation and settlement of other jobs go on. A worker whose step fails (the
@@ -13,6 +13,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Protocol
+
+from ledger.bindings.base import ContractEvent
+from ledger.errors import LedgerError
+
+# Events after which a job is final: the start-up scan does not look at these jobs again.
+FINAL_EVENTS = {"JobFinalized", "JobCancelled", "JobAborted", "DisputeResolved", "DisputeDefaulted"}
+
+
+class JobEvents(Protocol):
+    """Where the job events come from (the JobLedger binding)."""
+
+    def logs(self, from_block: int, to_block: int) -> list[ContractEvent]:
+        """The contract's decoded events in blocks `from_block`..`to_block`."""
+        ...
 
 
 class Backoff:
@@ -108,3 +123,82 @@ class JobWorkers:
             worker.wake()
             worker.thread.join(timeout=timeout / max(len(workers), 1))
         return [w.job_id for w in workers if w.thread.is_alive()]
+
+
+class ChainFollower:
+    """Reads the JobLedger's events and keeps a worker running for each live job that involves this party.
+
+    On start-up (and after the node came back before the first scan got through) one ranged scan
+    of every job event finds the jobs opened and not yet final; from then on only the events of
+    new blocks are read: a JobOpened starts a worker if the job involves this party, any other
+    event about a job wakes its worker.
+    """
+
+    def __init__(
+        self,
+        jobs: JobEvents,
+        head: Callable[[], int],
+        involves: Callable[[int], bool],
+        workers: JobWorkers,
+        report: Callable[[str, str], None],
+    ) -> None:
+        self._jobs, self._head, self._involves, self._workers, self._report = jobs, head, involves, workers, report
+
+    def run(self, stop: threading.Event, start: Callable[[], None], poll: float, only: int | None) -> None:
+        """Call `start`, scan, then follow until `stop` (with `only`: until that job's worker is done).
+
+        Any ledger error (the node went away) is reported once, waited out with a capped backoff, and the
+        step retried; it never ends the loop.
+        """
+        backoff, cursor = Backoff(), -1
+        while not stop.is_set():
+            try:
+                if cursor < 0:
+                    start()
+                    cursor = self._catch_up(only)
+                else:
+                    cursor = self._follow(cursor, only)
+            except LedgerError as exc:  # the node went away (or refused us for now): wait, then resume
+                if backoff.failures == 0:
+                    self._report("node-unreachable", str(exc))
+                stop.wait(backoff.failed())
+                continue
+            if backoff.failures:
+                self._report("node-back", f"after {backoff.failures} failed attempts")
+            backoff.succeeded()
+            if only is not None and not self._workers.live():
+                return
+            stop.wait(poll)
+
+    def _catch_up(self, only: int | None) -> int:
+        """Start a worker for every job not yet final that involves this party; the last block read."""
+        head = self._head()
+        if only is not None:
+            self._workers.follow(only)
+            return head
+        opened, final = set(), set()
+        for event in self._jobs.logs(0, head):
+            if event.name == "JobOpened":
+                opened.add(event.args["jobId"])
+            elif event.name in FINAL_EVENTS:
+                final.add(event.args["jobId"])
+        for job_id in sorted(opened - final):
+            if self._involves(job_id):
+                self._workers.follow(job_id)
+        return head
+
+    def _follow(self, cursor: int, only: int | None) -> int:
+        """Read the job events mined since `cursor`: start workers for new jobs, wake those of the others."""
+        head = self._head()
+        if head <= cursor:
+            return cursor
+        for event in self._jobs.logs(cursor + 1, head):
+            job_id = event.args.get("jobId")
+            if job_id is None or (only is not None and job_id != only):
+                continue
+            if event.name == "JobOpened" and only is None:
+                if self._involves(job_id):
+                    self._workers.follow(job_id)
+            else:
+                self._workers.wake(job_id)
+        return head

@@ -32,7 +32,7 @@ from fastapi import APIRouter
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv
-from compute.jobs.following import Backoff, JobWorkers
+from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.party_process import save_result
@@ -49,8 +49,6 @@ from ledger.member import MemberLedger
 from ledger.protocol import Attestation, AttestationDomain
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
-# Events after which a job is final: the start-up scan does not look at these jobs again.
-FINAL_EVENTS = {"JobFinalized", "JobCancelled", "JobAborted", "DisputeResolved", "DisputeDefaulted"}
 
 
 def reason_code(text: str) -> bytes:
@@ -188,64 +186,24 @@ class JobRunner:
 
         A node that does not answer is retried with a capped backoff, for as long as it takes.
         """
-        workers = JobWorkers(self._advance, self._step_failed, stop, idle=max(poll, 5.0))
-        backoff, cursor = Backoff(), -1
+        workers = JobWorkers(self._advance, self._step_failed, stop, idle=max(poll, IDLE))
+        follower = ChainFollower(
+            self.member.jobs,
+            self.member.head_block,
+            self._involves,
+            workers,
+            lambda stage, detail: self._progress(-1, stage, detail),
+        )
         try:
-            while not stop.is_set():
-                try:
-                    if cursor < 0:
-                        self.publish()
-                        self.audit.anchor_pending()
-                        cursor = self._catch_up(workers, only)
-                    else:
-                        cursor = self._follow(workers, cursor, only)
-                except LedgerError as exc:  # the node went away (or refused us for now): wait, then resume
-                    if backoff.failures == 0:
-                        self._progress(-1, "node-unreachable", str(exc))
-                    stop.wait(backoff.failed())
-                    continue
-                if backoff.failures:
-                    self._progress(-1, "node-back", f"after {backoff.failures} failed attempts")
-                backoff.succeeded()
-                if only is not None and not workers.live():
-                    return
-                stop.wait(poll)
+            follower.run(stop, self._start, poll, only)
         finally:
             stop.set()
             workers.join(timeout=self.protocol_timeout + 30)
 
-    def _catch_up(self, workers: JobWorkers, only: int | None) -> int:
-        """Start a worker for every job not yet final that involves this party; the last block read."""
-        head = self.member.head_block()
-        if only is not None:
-            workers.follow(only)
-            return head
-        opened, final = set(), set()
-        for event in self.member.jobs.logs(0, head):
-            if event.name == "JobOpened":
-                opened.add(event.args["jobId"])
-            elif event.name in FINAL_EVENTS:
-                final.add(event.args["jobId"])
-        for job_id in sorted(opened - final):
-            if self._involves(job_id):
-                workers.follow(job_id)
-        return head
-
-    def _follow(self, workers: JobWorkers, cursor: int, only: int | None) -> int:
-        """Read the job events mined since `cursor`: start workers for new jobs, wake those of the others."""
-        head = self.member.head_block()
-        if head <= cursor:
-            return cursor
-        for event in self.member.jobs.logs(cursor + 1, head):
-            job_id = event.args.get("jobId")
-            if job_id is None or (only is not None and job_id != only):
-                continue
-            if event.name == "JobOpened" and only is None:
-                if self._involves(job_id):
-                    workers.follow(job_id)
-            else:
-                workers.wake(job_id)
-        return head
+    def _start(self) -> None:
+        """What the runner does once the node answers: publish its endpoint, anchor what a past run left."""
+        self.publish()
+        self.audit.anchor_pending()
 
     def _step_failed(self, job_id: int, exc: Exception, failures: int) -> None:
         if failures == 1:  # once per streak: a node away for a minute is one line, not hundreds

@@ -3,6 +3,7 @@ settles. The chain node runs in this process so the test can move the clock (the
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,8 @@ def test_an_attester_that_never_signs_is_escalated_past_the_window_and_settled_p
     wait_for(lambda: jobs.job(job_id).attestations == 2, 120, "the bank and the compute node to attest")
     terms = jobs.job_terms(job_id)
     assert jobs.job(job_id).status == JobStatus.COMMITTED  # the silent attester holds finalisation back
+    bundle = json.loads((consortium.workspace("bank").folder / "results" / f"{job_id}.json").read_text())
+    assert bundle["result_hash"] == "0x" + jobs.job(job_id).result_hash.hex()  # saved at commit, runner still up
 
     clock[0] += terms.attestation_window + 60
     consortium.wait_status(job_id, lambda s: s == JobStatus.DISPUTED, 60, "a runner to escalate")
