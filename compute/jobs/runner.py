@@ -351,7 +351,7 @@ class JobRunner:
         local = self._params_document(digest)
         if local is not None:
             return self.workspace.get_params(digest)
-        return self.peers.params(view.job.requester, digest)
+        return self.peers.params(view.job.requester, digest, self.protocol_timeout)
 
     def _is_protocol_party(self, view: _JobView) -> bool:
         return self.address in view.owners or self.address in view.compute
