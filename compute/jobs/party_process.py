@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from compute.jobs.runner import JobRunner, Progress
+from compute.jobs.service.results import ResultStore
 from compute.jobs.workspace import Workspace
-from compute.result import canonical_json
 
 
 def _emit(event: Progress) -> None:
@@ -26,37 +27,25 @@ def _emit(event: Progress) -> None:
 
 def save_results(runner: JobRunner) -> None:
     """Write each finished run's result bundle (the shared result plus this party's metadata)."""
-    folder = runner.workspace.folder / "results"
-    folder.mkdir(exist_ok=True)
+    store = ResultStore(runner.workspace.folder)
     for job_id, outcome in runner.outcomes().items():
-        if outcome.result_hash is None:
-            continue  # a run without a result was aborted on chain; there is nothing to keep
-        value = outcome.value
-        if isinstance(value, dict):
-            result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
-        elif hasattr(value, "to_json"):
-            result = value.to_json()
-        else:
-            result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
-        bundle = {
-            "job_id": job_id,
-            "result": result,
-            "result_hash": "0x" + outcome.result_hash.hex(),
-            "transcript_root": "0x" + outcome.transcript.root.hex(),
-            "transcript_entries": len(outcome.transcript.entries),
-            "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
-        }
-        (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
+        store.save(job_id, outcome)
 
 
-def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protocol_timeout: float = 120.0) -> int:
-    """Run the party of `workspace_dir` until stopped (or until `job` is final for it)."""
+def run_party(
+    workspace_dir: Path,
+    job: int | None = None,
+    port: int = 0,
+    protocol_timeout: float = 120.0,
+    on_progress: Callable[[Progress], None] = _emit,
+) -> int:
+    """Run the party of `workspace_dir` until stopped (or until `job` is final for it); progress to `on_progress`."""
     workspace = Workspace.load(workspace_dir)
     member = workspace.member()
-    runner = JobRunner(workspace, member, on_progress=_emit, port=port, protocol_timeout=protocol_timeout)
+    runner = JobRunner(workspace, member, on_progress=on_progress, port=port, protocol_timeout=protocol_timeout)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))
+    on_progress(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))
     try:
         runner.run(stop, only=job)
     except KeyboardInterrupt:
