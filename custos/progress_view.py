@@ -1,8 +1,9 @@
 """A job runner's progress in the terminal: each step as a line, a live bar for the long ones.
 
-Long steps are the protocol run (PSI, each training epoch with its loss when the runner
-reports one) and the contribution scores (Shapley). An event that carries a `fraction`
-moves its bar; one without shows a pulsing bar until the step ends.
+Long steps are the protocol run (PSI, each training round or epoch with its loss when the
+runner reports one) and the contribution scores (Shapley). An event that carries a
+`fraction`, or a `round` event whose detail starts `k/n`, moves its bar; others show a
+pulsing bar until the step ends.
 """
 
 from __future__ import annotations
@@ -14,8 +15,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 # The runner's stages that start, and that end, a long step (compute.jobs.runner.Progress.stage).
-_LONG = {"protocol", "epoch", "shapley"}
+_LONG = {"protocol", "round", "epoch", "shapley"}
 _ENDS = {"protocol-done", "protocol-failed", "abort", "commit"}
+
+
+def _fraction(event: Any) -> float | None:
+    """How far a long step is: the event's `fraction`, or the `k/n` a `round` detail starts with."""
+    fraction = getattr(event, "fraction", None)
+    if fraction is not None:
+        return float(fraction)
+    done, slash, total = event.detail.partition(" ")[0].partition("/")
+    if event.stage == "round" and slash and done.isdigit() and total.isdigit() and int(total) > 0:
+        return int(done) / int(total)
+    return None
 
 
 class ProgressView:
@@ -48,7 +60,7 @@ class ProgressView:
             self._bars.console.print(f"[{event.party}] endpoint {event.detail}")
             return
         line = f"job {event.job_id} {event.stage}" + (f": {event.detail}" if event.detail else "")
-        fraction = getattr(event, "fraction", None)
+        fraction = _fraction(event)
         if event.stage in _LONG:
             self._step(event.job_id, line, fraction)
         elif event.stage in _ENDS and event.job_id in self._tasks:

@@ -43,18 +43,21 @@ Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
 
 
 @router.post("", response_model=JobOpenedPublic, status_code=status.HTTP_201_CREATED, summary="Open a job")
-def open_job(body: JobCreate, member: Requester, ledger: Ledger) -> JobOpenedPublic:
-    """Escrow the budget (approve exactly it to Settlement) and open the job as this gateway's member."""
+def open_job(body: JobCreate, member: Requester, ledger: Ledger, services: Services) -> JobOpenedPublic:
+    """Keep the parameter document, escrow the budget (approve exactly it to Settlement), open as this member."""
     request = OpenRequest(
         JobKind(body.kind),
         tuple(body.source_ids),
         tuple(body.compute_parties),
         body.budget,
         body.deadline,
-        params_hash=hex32(body.params_hash),
+        document=body.params,
+        params_hash=None if body.params_hash is None else hex32(body.params_hash),
     )
+    folder = services.settings.workspace
     try:
-        opened = open_through_service(ledger, request)
+        store = None if body.params is None or folder is None else Workspace.load(folder)
+        opened = open_through_service(ledger, request, store)
     except InvalidInput as exc:
         raise GatewayError("job.invalid", f"Not opened: {exc}.") from None
     return JobOpenedPublic(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import threading
 
+from eth_utils import keccak
+
+from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
 from compute.jobs.commitment import new_secret
 from compute.jobs.snapshot import DataSnapshot
 from compute.jobs.workspace import SourceFile, Workspace
+from compute.result import canonical_json
 from gateway.progress import ProgressEvent
 from ledger.protocol import JobKind
 
@@ -97,6 +101,34 @@ def test_consent_to_a_job_that_does_not_use_the_source_is_refused(gateway: Gatew
         "consent.data_unchecked",
     )
     assert f"does not use source [{unused}]" in message
+
+
+def test_a_job_opened_with_its_document_keeps_it_for_the_parties_and_refuses_another_kind(gateway: Gateway) -> None:
+    bank = gateway.client("bank")
+    source_id = _source(gateway)
+    document = {"protocol": FEDAVG_PROTOCOL, "sources": [source_id], "label_column": "y", "fedavg": {"rounds": 2}}
+    body = {
+        "kind": JobKind.FEDAVG,
+        "source_ids": [source_id],
+        "params": document,
+        "compute_parties": [gateway.address("arbiter")],
+        "budget": 100,
+        "deadline": int(gateway.clock.now()) + 7200,
+    }
+    opened = bank.post("/jobs", json=body)
+    assert opened.status_code == 201, opened.text
+    digest = keccak(canonical_json(document))
+    assert bank.get(f"/jobs/{opened.json()['job_id']}").json()["params_hash"] == "0x" + digest.hex()
+    folder = gateway.services.settings.workspace
+    assert folder is not None and Workspace.load(folder).get_params(digest) == document  # served to the parties
+
+    count = gateway.services.ledger.jobs.job_count()  # type: ignore[union-attr]  # this gateway has a chain
+    as_psi = refused(bank.post("/jobs", json={**body, "kind": JobKind.PSI}), 400, "job.invalid")
+    assert "but the job is a PSI job on chain" in as_psi
+    wrong_hash = refused(bank.post("/jobs", json={**body, "params_hash": "0x" + "44" * 32}), 400, "job.invalid")
+    assert "does not hash to the params_hash" in wrong_hash
+    refused(bank.post("/jobs", json={k: v for k, v in body.items() if k != "params"}), 422, "request.invalid")
+    assert gateway.services.ledger.jobs.job_count() == count  # type: ignore[union-attr]  # nothing was opened
 
 
 def test_job_on_an_unknown_source_is_refused_by_the_chain(gateway: Gateway) -> None:

@@ -74,7 +74,11 @@ def _params_hash(request: OpenRequest, store: Workspace | None) -> bytes:
         return request.params_hash
     document = dict(request.document)
     kind_of(document, request.kind)  # a document of another kind would run what the sources did not consent to
-    if request.params_hash is not None and keccak(canonical_json(document)) != request.params_hash:
+    try:
+        raw = canonical_json(document)
+    except (TypeError, ValueError) as exc:  # NaN, infinities, values JSON has no form for
+        raise InvalidInput(f"the parameter document is not plain JSON: {exc}") from None
+    if request.params_hash is not None and keccak(raw) != request.params_hash:
         raise InvalidInput("the parameter document does not hash to the params_hash given with it")
     if store is None:
         raise InvalidInput("no workspace to keep the parameter document in (parties fetch it from the requester)")
