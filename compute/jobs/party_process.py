@@ -2,7 +2,7 @@
 
 Progress goes to standard output as one JSON object per line, so a supervisor (the demo,
 a service manager, the gateway) can follow it; result bundles of finished runs are saved
-in the workspace as `results/<job id>.json`.
+in the workspace as `results/<job id>.json` (see compute.bundle).
 """
 
 from __future__ import annotations
@@ -26,10 +26,19 @@ def _emit(event: Progress) -> None:
 
 
 def save_results(runner: JobRunner) -> None:
-    """Write each finished run's result bundle (the shared result plus this party's metadata)."""
+    """Write each finished run's checked result bundle, and this party's own private output beside it.
+
+    `results/<job id>.json` holds hashes and numbers only (the gateway serves it to the job's
+    participants and to auditors); `results/<job id>.output.json` holds what only this party
+    may see (e.g. a PSI intersection) and is never served.
+    """
     store = ResultStore(runner.workspace.folder)
     for job_id, outcome in runner.outcomes().items():
-        store.save(job_id, outcome)
+        bundle = runner.result_bundle(job_id)
+        if bundle is None:
+            continue  # a run this party could not vouch for was aborted, disputed or left unsigned
+        private = outcome.value if isinstance(outcome.value, (list, int, float, str)) else None
+        store.save(job_id, bundle, private if bundle["result"] is None else None)
 
 
 def run_party(

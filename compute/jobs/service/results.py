@@ -1,47 +1,26 @@
 """Result bundles: the one place that writes and reads them (`<workspace>/results/<job id>.json`).
 
-A bundle is what a party keeps of a finished run: the shared result (or None where the
-protocol gives this party nothing), the result hash and transcript root the chain holds,
-and this party's metadata. The runner saves at commit; the gateway reads while it runs, so
-a bundle is written to a temporary file and renamed: a reader sees all of it or nothing.
+A bundle (built and checked by `compute.bundle` / `compute.jobs.kinds.verified_bundle`)
+holds hashes and numbers only; the gateway serves it to the job's participants and to
+auditors. A party's private output (a PSI intersection) goes beside it, as
+`<job id>.output.json`, and is never served. The runner saves while the gateway reads, so
+each file is written to a temporary name and renamed: a reader sees all of it or nothing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from compute.errors import InvalidInput
 from compute.result import canonical_json
-from compute.session import PartyOutcome
-
-
-def _shared_result(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
-    if hasattr(value, "to_json"):
-        return value.to_json()
-    return value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
-
-
-def bundle_of(job_id: int, outcome: PartyOutcome) -> dict[str, Any] | None:
-    """The bundle of one run; None for a run without a result (aborted on chain: nothing to keep)."""
-    if outcome.result_hash is None:
-        return None
-    return {
-        "job_id": job_id,
-        "result": _shared_result(outcome.value),
-        "result_hash": "0x" + outcome.result_hash.hex(),
-        "transcript_root": "0x" + outcome.transcript.root.hex(),
-        "transcript_entries": len(outcome.transcript.entries),
-        "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
-    }
 
 
 class ResultStore:
-    """A workspace's result bundles."""
+    """A workspace's result bundles, and each party's private outputs beside them."""
 
     def __init__(self, workspace_folder: Path) -> None:
         self.folder = Path(workspace_folder) / "results"
@@ -50,17 +29,22 @@ class ResultStore:
         """Where job `job_id`'s bundle is kept."""
         return self.folder / f"{int(job_id)}.json"
 
-    def save(self, job_id: int, outcome: PartyOutcome) -> Path | None:
-        """Write the bundle of `outcome` (atomically); None when the run has no result to keep."""
-        bundle = bundle_of(job_id, outcome)
-        if bundle is None:
-            return None
+    def output_path(self, job_id: int) -> Path:
+        """Where this party's private output of job `job_id` is kept (never served)."""
+        return self.folder / f"{int(job_id)}.output.json"
+
+    def _write(self, target: Path, value: Any) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(job_id)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        partial.write_bytes(canonical_json(bundle))
+        partial.write_bytes(canonical_json(value))
         partial.replace(target)
-        return target
+
+    def save(self, job_id: int, bundle: Mapping[str, Any], private_output: Any = None) -> Path:
+        """Write job `job_id`'s bundle (and this party's private output, if any), each atomically."""
+        if private_output is not None:
+            self._write(self.output_path(job_id), private_output)
+        self._write(self.path(job_id), dict(bundle))
+        return self.path(job_id)
 
     def load(self, job_id: int) -> dict[str, Any] | None:
         """The bundle of job `job_id`, or None if this workspace has none; InvalidInput if it is not JSON."""
