@@ -71,10 +71,20 @@ def test_psi_job_gives_the_bank_the_exact_intersection_and_is_committed_and_veri
 
 
 def test_a_psi_job_whose_document_asks_for_hetero_lr_is_refused_and_aborted_with_a_named_reason(consortium) -> None:
-    # The requester opens a PSI job (the providers consent to PSI) but serves a hetero-LR document.
+    # The requester opens a PSI job (the providers consent to PSI) but serves a hetero-LR document. The jobs
+    # service refuses to open such a job, so this requester's own software goes straight to the contracts.
+    from compute.jobs.service import deadline_after
+    from compute.jobs.workspace import Workspace
+    from ledger.keystore import Keystore
+
     run, members, sources = consortium
     document = VerticalParams(sources["bank"], (sources["invoice-firm"],)).to_json()
-    job_id = run.open_with(members["bank"], JobKind.PSI, document, (sources["bank"], sources["invoice-firm"]))
+    bank, budget = members["bank"], parse_amount(run.config.budget)
+    digest = Workspace.load(run.folder / "parties" / "bank").put_params(document)  # served to the parties
+    bank.token.approve(bank.settlement.address, budget)
+    compute = Keystore(run.chain / "keystore").address("compute-node")
+    sources_used = (sources["bank"], sources["invoice-firm"])
+    job_id = bank.jobs.open_job(JobKind.PSI, sources_used, digest, [compute], budget, deadline_after(bank, 300)).job_id
     run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))
 
     assert run.wait_final(members["regulator"], job_id) == JobStatus.ABORTED
@@ -200,7 +210,7 @@ def test_a_file_edited_between_consent_and_compute_is_never_read_half_old_half_n
     invoice_file.write_text("\n".join(kept) + "\n")  # half its rows gone after consent, before compute
     consent(members["bank"], bank, members["bank"].address, job_a)
     assert run.wait_final(members["regulator"], job_a) == JobStatus.FINALIZED
-    intersection = sorted(result_of(run, "bank", job_a)["result"])
+    intersection = sorted(result_of(run, "bank", job_a, "output.json"))
     assert intersection == sorted(set(bank_ids) & set(invoice_ids))  # every checked row, none of the edit
     assert len(intersection) > len(set(bank_ids) & {line.split(",")[0] for line in kept[1:]})
 
