@@ -9,7 +9,8 @@ protocol and its failure model):
    re-executed and checked; a validator seals it (compare: round not abandoned, height not
    final, no seal of ours yet), or records evidence against its author and abandons the round.
 3. With a quorum of seals any node writes `final/h` (compare: round not abandoned, h not
-   final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final).
+   final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final,
+   and no more than quorum − 1 − f validators sealed it: see `ledger.consensus.rounds`).
 4. With no proposal yet, the leader (the validator holding the `leader` key's lease)
    builds one from the pool and writes it by compare-and-create, guarded by its leadership.
 """
@@ -17,6 +18,7 @@ protocol and its failure model):
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -27,14 +29,15 @@ from eth.abc import BlockAPI
 from eth_keys.datatypes import PrivateKey
 
 from ledger.chain.errors import HistoryError
-from ledger.chain.sealing import SealError, recover_sealer, sign_seal
+from ledger.chain.sealing import SealError, recover_sealer
 from ledger.consensus.catchup import PeerSource, catch_up
-from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, absent, delete_op, put_op
+from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, delete_op
 from ledger.consensus.evidence import EvidenceLog
 from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.messages import FinalRecord, MessageError, Proposal
 from ledger.consensus.mirror import Mirror
 from ledger.consensus.replica import InvalidProposal, Replica, Stash
+from ledger.consensus.rounds import Rounds, prune_ops, round_guards
 from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,7 @@ FORGET_DEPTH = 128
 
 @dataclass(frozen=True)
 class Timing:
-    """The protocol's clocks (seconds)."""
+    """The protocol's clocks (seconds) and how much history etcd keeps."""
 
     round_timeout: float = 4.0
     lease_ttl: int = 2
@@ -59,6 +62,9 @@ class Timing:
     # a re-execution and a commit whatever its size.
     gather_quiet: float = 0.01
     gather_max: float = 0.05
+    # etcd keeps the proposals, seals and round records of this many heights below the head
+    # (every node prunes after finality; older blocks come from peers, checked).
+    keep_heights: int = 256
 
 
 class Engine:
@@ -76,11 +82,14 @@ class Engine:
         self.peers = list(peers or [])
         self.client = client
         self.keyspace = Keyspace(node.chain_id)
+        self.rounds = Rounds(client, self.keyspace, node.chain_id)
         self.mirror = Mirror(client, self.keyspace)
         self.timing = timing
         self.org = org_key.public_key.to_canonical_address()
-        self.key = org_key if node.validator_address == self.org else None
-        self.evidence = EvidenceLog(client, self.keyspace, self.org)
+        # Any organisation's key: whether it proposes and seals is decided per height by the VALIDATOR
+        # role at the parent block, so a validator that governance adds after genesis seals too.
+        self.key = org_key
+        self.evidence = EvidenceLog(client, self.keyspace, org_key)
         self.halted: str | None = None
         self._stash: tuple[bytes, Stash] | None = None
         self._first_seen: dict[tuple[int, int], float] = {}
@@ -198,7 +207,7 @@ class Engine:
         return self._validator_cache[1]
 
     def _is_validator(self) -> bool:
-        return self.key is not None and self.org in self._validators()
+        return self.org in self._validators()
 
     def _campaign(self) -> None:
         if self.mirror.view.leader == self.org and not self._is_validator():
@@ -218,7 +227,7 @@ class Engine:
             self.client.revoke(lease)
 
     def _propose(self, height: int, round_: int) -> bool:
-        if self.key is None or self.mirror.view.leader != self.org or len(self.node.pool) == 0:
+        if self.mirror.view.leader != self.org or len(self.node.pool) == 0:
             return False
         if not self._is_validator() or self._gathering():
             return False
@@ -229,11 +238,7 @@ class Engine:
         block, stash = built
         proposal = Proposal.make(self.key, self.node.chain_id, height, round_, block.hash, rlp.encode(block))
         ks = self.keyspace
-        guards = [
-            Compare(ks.leader, self.org.hex().encode()),
-            absent(ks.final(height)),
-            absent(ks.abandoned(height, round_)),
-        ]
+        guards = [Compare(ks.leader, self.org.hex().encode()), *round_guards(ks, height, round_)]
         if not self.client.create(ks.proposal(height, round_), proposal.to_bytes(), guards):
             return False
         self._stash = (block.hash, stash)
@@ -257,30 +262,30 @@ class Engine:
         try:
             proposal = Proposal.from_bytes(raw)
             proposal.verify_author(self.node.chain_id)
+        except MessageError as exc:
+            # Unreadable or unsigned: no honest validator seals it, so no seal guard is needed.
+            return self._abandon(height, round_, f"unusable proposal: {exc}", None, None)
+        try:
             validators = self._validators()
-        except (MessageError, ValidatorSetError) as exc:
-            return self._abandon(height, round_, f"unusable proposal: {exc}", None)
-        if (
-            (height, round_) not in self._judged
-            and self.key is not None
-            and self.key.public_key.to_canonical_address() in validators
-        ):
+        except ValidatorSetError as exc:
+            self._halt(str(exc))
+            return False
+        if (height, round_) not in self._judged and self.org in validators:
             self._judged.add((height, round_))
             try:
                 block = self._check(proposal, validators)
             except InvalidProposal as exc:
                 self.evidence.record("invalid-proposal", proposal.proposer, height, round_, str(exc))
-                return self._abandon(height, round_, str(exc), proposal.proposer)
+                return self._abandon(height, round_, str(exc), proposal.proposer, proposal.block_hash)
             del block
             self._seal(height, round_, proposal.block_hash)
             return True
         sealers = self._sealers(height, round_, proposal.block_hash)
         if len(sealers & validators) >= quorum(len(validators)):
-            ks = self.keyspace
-            record = FinalRecord(round_, proposal.block_hash).to_bytes()
-            return self.client.create(ks.final(height), record, [absent(ks.abandoned(height, round_))]) or True
+            return self.rounds.finalise(height, round_, proposal.block_hash) or True
         if time.monotonic() - self._first_seen[(height, round_)] > self.timing.round_timeout:
-            return self._abandon(height, round_, "no quorum before the round timeout", proposal.proposer)
+            reason = "no quorum before the round timeout"
+            return self._abandon(height, round_, reason, proposal.proposer, proposal.block_hash)
         return False
 
     def _check(self, proposal: Proposal, validators: frozenset[bytes]) -> BlockAPI:
@@ -292,14 +297,7 @@ class Engine:
         return block
 
     def _seal(self, height: int, round_: int, block_hash: bytes) -> None:
-        assert self.key is not None
-        ks = self.keyspace
-        seal = sign_seal(self.key, self.node.chain_id, block_hash)
-        mine = ks.seal(self.org, height, round_, block_hash)
-        # Only while the round is current: not abandoned and the height not final.
-        self.client.txn(
-            [absent(mine), absent(ks.abandoned(height, round_)), absent(ks.final(height))], [put_op(mine, seal)]
-        )
+        self.rounds.seal(self.key, height, round_, block_hash)
 
     def _sealers(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
         out = set()
@@ -315,13 +313,16 @@ class Engine:
                 continue
         return out
 
-    def _abandon(self, height: int, round_: int, reason: str, proposer: bytes | None) -> bool:
+    def _abandon(self, height: int, round_: int, reason: str, proposer: bytes | None, block_hash: bytes | None) -> bool:
+        """Try to abandon the round; False (wait on) while too many validators have sealed it."""
         ks = self.keyspace
-        value = f'{{"by": "{self.org.hex()}", "reason": {reason!r}}}'.encode()
-        self.client.txn(
-            [absent(ks.final(height)), absent(ks.abandoned(height, round_))],
-            [put_op(ks.abandoned(height, round_), value)],
-        )
+        value = json.dumps({"by": self.org.hex(), "reason": reason}).encode()
+        sealed = list(self.mirror.view.seals.get((height, round_), {}))
+        if block_hash is not None:
+            sealed = [v for v in sealed if block_hash in self.mirror.view.seals[(height, round_)].get(v, {})]
+        validators = self._validators() if block_hash is not None else frozenset()
+        if not self.rounds.abandon(height, round_, value, block_hash, validators, sealed):
+            return (height, round_) in self.mirror.view.abandoned or height in self.mirror.view.final
         if proposer is not None:
             # The proposer of a failed round steps down; another validator takes the lead.
             self.client.txn([Compare(ks.leader, proposer.hex().encode())], [delete_op(ks.leader)])
@@ -399,6 +400,9 @@ class Engine:
         self._judged = {k for k in self._judged if k[0] > height}
         if height % FORGET_EVERY == 0:
             self.mirror.forget_below(height - FORGET_DEPTH)
+        keep = self.timing.keep_heights
+        if height > keep and height % max(1, keep // 4) == 0:
+            self.client.txn([], prune_ops(self.keyspace, self.org, height - keep))
 
     def _delete_own_txs(self, block: BlockAPI) -> None:
         txs = self.mirror.view.txs

@@ -152,7 +152,7 @@ def consensus_methods(node: Replica, engine: Engine) -> dict[str, Any]:
             "etcd": {"following": engine.mirror.connected, "members": engine.etcd_health},
             "halted": engine.halted,
             "pending": len(node.pool),
-            "evidence": [json.loads(e.to_bytes()) for e in read_evidence(view)],
+            "evidence": [json.loads(e.to_bytes()) for e in read_evidence(view, node.chain_id)],
         }
 
     # custos_validators stays the single node's answer (the set genesis commits to).
