@@ -22,7 +22,6 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import rlp
 from eth.abc import BlockAPI
@@ -38,6 +37,7 @@ from ledger.consensus.messages import FinalRecord, MessageError, Proposal
 from ledger.consensus.mirror import Mirror
 from ledger.consensus.replica import InvalidProposal, Replica, Stash
 from ledger.consensus.rounds import Rounds, prune_ops, round_guards
+from ledger.consensus.timing import Timing
 from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
 
 log = logging.getLogger(__name__)
@@ -46,25 +46,6 @@ log = logging.getLogger(__name__)
 # below the head: this node has those blocks, and per-step work must not grow with the chain.
 FORGET_EVERY = 64
 FORGET_DEPTH = 128
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The protocol's clocks (seconds) and how much history etcd keeps."""
-
-    round_timeout: float = 4.0
-    lease_ttl: int = 2
-    # After its own round was abandoned, an honest leader waits this long before campaigning again.
-    stand_down: float = 3.0
-    poll: float = 0.2
-    # The proposer gathers transactions until none arrived for `gather_quiet`, at most `gather_max`:
-    # closed-loop senders answer a final block within milliseconds, and each block costs every node
-    # a re-execution and a commit whatever its size.
-    gather_quiet: float = 0.01
-    gather_max: float = 0.05
-    # etcd keeps the proposals, seals and round records of this many heights below the head
-    # (every node prunes after finality; older blocks come from peers, checked).
-    keep_heights: int = 256
 
 
 class Engine:

@@ -25,10 +25,11 @@ from ledger.chain.params import arity, hash32
 from ledger.chain.sealing import validator_set_hash
 from ledger.chain.server import ChainServer
 from ledger.consensus.bundle import check_bundle
-from ledger.consensus.engine import Engine, Timing
+from ledger.consensus.engine import Engine
 from ledger.consensus.etcd import EtcdClient, EtcdTLS
 from ledger.consensus.evidence import read_evidence
 from ledger.consensus.replica import Replica
+from ledger.consensus.timing import Timing
 from ledger.consensus.validators import quorum, validators_at
 
 

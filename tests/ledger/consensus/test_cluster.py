@@ -19,11 +19,11 @@ from custos.cli import app
 from ledger.chain.errors import HistoryError
 from ledger.chain.sealing import recover_sealer, sign_seal
 from ledger.consensus.catchup import LocalSource, PeerSource, catch_up
-from ledger.consensus.engine import Timing
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.keyspace import Keyspace, parse_key
 from ledger.consensus.messages import FinalRecord
 from ledger.consensus.service import Service, open_replica, start_service, verify_history
+from ledger.consensus.timing import Timing
 from ledger.consensus.validators import quorum
 from tests.ledger.consensus.byzantine import current_round, forged_block, transfer, write_proposal
 from tests.ledger.consensus.consortium import (
