@@ -27,8 +27,8 @@ import rlp
 from eth.abc import BlockAPI
 from eth_keys.datatypes import PrivateKey
 
-from ledger.chain.errors import HistoryError
-from ledger.chain.sealing import SealError, recover_sealer
+from ledger.chain.errors import HistoryError, TxRejected
+from ledger.chain.permission import membership_version
 from ledger.consensus.catchup import PeerSource, catch_up
 from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, delete_op
 from ledger.consensus.evidence import EvidenceLog
@@ -36,7 +36,7 @@ from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.messages import FinalRecord, MessageError, Proposal
 from ledger.consensus.mirror import Mirror
 from ledger.consensus.replica import InvalidProposal, Replica, Stash
-from ledger.consensus.rounds import Rounds, prune_ops, round_guards
+from ledger.consensus.rounds import Rounds, prune_ops
 from ledger.consensus.timing import Timing
 from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
 
@@ -81,6 +81,7 @@ class Engine:
         self.etcd_health: dict[str, bool] = {}
         self._stand_down_until = 0.0
         self._gather_size, self._gather_start, self._gather_changed = 0, 0.0, 0.0
+        self._final_txs: list[bytes] = []
         self._stopping = False
         self._threads: list[threading.Thread] = []
         node.publish = self._publish
@@ -110,8 +111,6 @@ class Engine:
             self.mirror.changed.notify_all()
 
     def _publish(self, tx_hash: bytes, raw: bytes) -> None:
-        from ledger.chain.errors import TxRejected
-
         try:
             self.client.create(self.keyspace.tx(self.org, tx_hash), raw)
         except EtcdError as exc:
@@ -128,6 +127,8 @@ class Engine:
                 log.exception("consensus step failed")
                 progressed = False
             if not progressed:
+                with contextlib.suppress(EtcdError):
+                    self._flush_final_txs()
                 self.mirror.wait(self.timing.gather_quiet if self._gather_size else self.timing.poll)
 
     def _keep_lease(self) -> None:
@@ -181,10 +182,11 @@ class Engine:
 
     # -- leadership --
     def _validators(self) -> frozenset[bytes]:
-        """The validator set for the next block (cached per head)."""
+        """The validator set for the next block, read again only when a block changed the membership contract."""
         head = self.node.head
-        if self._validator_cache is None or self._validator_cache[0] != head.hash:
-            self._validator_cache = (head.hash, validators_at(self.node, head))
+        version = membership_version(self.node, head.state_root)
+        if self._validator_cache is None or self._validator_cache[0] != version:
+            self._validator_cache = (version, validators_at(self.node, head))
         return self._validator_cache[1]
 
     def _is_validator(self) -> bool:
@@ -218,13 +220,10 @@ class Engine:
             return False
         block, stash = built
         proposal = Proposal.make(self.key, self.node.chain_id, height, round_, block.hash, rlp.encode(block))
-        ks = self.keyspace
-        guards = [Compare(ks.leader, self.org.hex().encode()), *round_guards(ks, height, round_)]
-        if not self.client.create(ks.proposal(height, round_), proposal.to_bytes(), guards):
+        if not self.rounds.propose(self.key, proposal):
             return False
         self._stash = (block.hash, stash)
         self._judged.add((height, round_))
-        self._seal(height, round_, block.hash)
         return True
 
     def _gathering(self) -> bool:
@@ -263,7 +262,10 @@ class Engine:
             return True
         sealers = self._sealers(height, round_, proposal.block_hash)
         if len(sealers & validators) >= quorum(len(validators)):
-            return self.rounds.finalise(height, round_, proposal.block_hash) or True
+            # A round with a quorum of seals can no longer be abandoned (see ledger.consensus.rounds):
+            # record it final (the first node wins) and commit it now, not after the record's echo.
+            self.rounds.finalise(height, round_, proposal.block_hash)
+            return self._commit_round(height, round_, raw)
         if time.monotonic() - self._first_seen[(height, round_)] > self.timing.round_timeout:
             reason = "no quorum before the round timeout"
             return self._abandon(height, round_, reason, proposal.proposer, proposal.block_hash)
@@ -281,26 +283,13 @@ class Engine:
         self.rounds.seal(self.key, height, round_, block_hash)
 
     def _sealers(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
-        out = set()
-        # Copies: the mirror thread adds seals while we read.
-        for claimed, by_hash in list(self.mirror.view.seals.get((height, round_), {}).items()):
-            seal = dict(by_hash).get(block_hash)
-            if seal is None:
-                continue
-            try:
-                if recover_sealer(self.node.chain_id, block_hash, seal) == claimed:
-                    out.add(claimed)
-            except SealError:
-                continue
-        return out
+        return self.mirror.view.sealers(self.node.chain_id, height, round_, block_hash)
 
     def _abandon(self, height: int, round_: int, reason: str, proposer: bytes | None, block_hash: bytes | None) -> bool:
         """Try to abandon the round; False (wait on) while too many validators have sealed it."""
         ks = self.keyspace
         value = json.dumps({"by": self.org.hex(), "reason": reason}).encode()
-        sealed = list(self.mirror.view.seals.get((height, round_), {}))
-        if block_hash is not None:
-            sealed = [v for v in sealed if block_hash in self.mirror.view.seals[(height, round_)].get(v, {})]
+        sealed = self.mirror.view.holding(height, round_, block_hash) if block_hash is not None else set()
         validators = self._validators() if block_hash is not None else frozenset()
         if not self.rounds.abandon(height, round_, value, block_hash, validators, sealed):
             return (height, round_) in self.mirror.view.abandoned or height in self.mirror.view.final
@@ -319,27 +308,36 @@ class Engine:
         view = self.mirror.view
         try:
             final = FinalRecord.from_bytes(raw_final)
-            raw = view.proposals.get((height, final.round))
-            if raw is None:
-                # Pruned from etcd (or not yet seen): the block must come, checked, from a peer.
-                return self._catch_up_from_peers(height)
+        except MessageError as exc:
+            self._halt(f"final record of block {height} is unusable: {exc}")
+            return False
+        raw = view.proposals.get((height, final.round))
+        if raw is None:
+            # Pruned from etcd (or not yet seen): the block must come, checked, from a peer.
+            return self._catch_up_from_peers(height)
+        return self._commit_round(height, final.round, raw, final.block_hash)
+
+    def _commit_round(self, height: int, round_: int, raw: bytes, named: bytes | None = None) -> bool:
+        """Commit round r's proposal with its seals if they are a quorum (else catch up from peers, or halt)."""
+        view = self.mirror.view
+        try:
             proposal = Proposal.from_bytes(raw)
             block = self.node.decode_block(proposal.raw_block)
         except (MessageError, InvalidProposal) as exc:
-            self._halt(f"final record of block {height} is unusable: {exc}")
+            self._halt(f"final block {height} is unusable: {exc}")
             return False
-        if block.hash != final.block_hash:
+        if block.hash != (named or proposal.block_hash):
             self._halt(f"final record of block {height} names a block its proposal does not hold")
             return False
         validators = self._validators()
-        sealers = self._sealers(height, final.round, block.hash) & validators
+        sealers = self._sealers(height, round_, block.hash) & validators
         if len(sealers) < quorum(len(validators)):
             # Seals pruned from etcd, or a forged final record: a peer's block must carry the quorum itself.
             if self._catch_up_from_peers(height):
                 return True
             self._halt(f"block {height} is recorded final with {len(sealers)} seals, quorum {quorum(len(validators))}")
             return False
-        seals = [view.seals[(height, final.round)][s][block.hash] for s in sorted(sealers)]
+        seals = [view.seals[(height, round_)][s][block.hash] for s in sorted(sealers)]
         stash = self._stash[1] if self._stash is not None and self._stash[0] == block.hash else None
         self._stash = None
         if stash is None:
@@ -386,11 +384,16 @@ class Engine:
             self.client.txn([], prune_ops(self.keyspace, self.org, height - keep))
 
     def _delete_own_txs(self, block: BlockAPI) -> None:
+        """Queue the etcd keys of our transactions that this final block holds (deleted when idle)."""
         txs = self.mirror.view.txs
-        mine = [
+        self._final_txs += [
             self.keyspace.tx(self.org, tx.hash)
             for tx in block.transactions
             if txs.get(tx.hash, (0, b""))[1] == self.org
         ]
-        for start in range(0, len(mine), 100):
-            self.client.txn([], [delete_op(k) for k in mine[start : start + 100]])
+
+    def _flush_final_txs(self) -> None:
+        """Delete the queued keys: off the path to the next block, which waits for no such write."""
+        while self._final_txs:
+            self.client.txn([], [delete_op(k) for k in self._final_txs[:100]])
+            del self._final_txs[:100]

@@ -16,7 +16,7 @@ import logging
 
 from eth_keys.datatypes import PrivateKey
 
-from ledger.chain.sealing import SealError, recover_sealer
+from ledger.chain.sealing import sealed_by
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.messages import Evidence, MessageError
@@ -56,17 +56,10 @@ class EvidenceLog:
             for claimed, by_hash in list(by_org.items()):
                 if len(by_hash) < 2:
                     continue
-                signed = {h for h, seal in list(by_hash.items()) if _signed_by(chain_id, h, seal, claimed)}
+                signed = {h for h, seal in list(by_hash.items()) if sealed_by(chain_id, h, seal, claimed)}
                 if len(signed) >= 2:
                     blocks = ", ".join("0x" + h.hex() for h in sorted(signed))
                     self.record("equivocation", claimed, height, round_, f"sealed {len(signed)} blocks: {blocks}")
-
-
-def _signed_by(chain_id: int, block_hash: bytes, seal: bytes, claimed: bytes) -> bool:
-    try:
-        return recover_sealer(chain_id, block_hash, seal) == claimed
-    except SealError:
-        return False
 
 
 def read_evidence(view: View, chain_id: int) -> list[Evidence]:
