@@ -263,9 +263,11 @@ class Engine:
         sealers = self._sealers(height, round_, proposal.block_hash)
         if len(sealers & validators) >= quorum(len(validators)):
             # A round with a quorum of seals can no longer be abandoned (see ledger.consensus.rounds):
-            # record it final (the first node wins) and commit it now, not after the record's echo.
-            self.rounds.finalise(height, round_, proposal.block_hash)
-            return self._commit_round(height, round_, raw)
+            # commit it now, then record it final for nodes catching up (the first writer wins).
+            committed = self._commit_round(height, round_, raw)
+            if committed and height not in self.mirror.view.final:
+                self.rounds.finalise(height, round_, proposal.block_hash)
+            return committed
         if time.monotonic() - self._first_seen[(height, round_)] > self.timing.round_timeout:
             reason = "no quorum before the round timeout"
             return self._abandon(height, round_, reason, proposal.proposer, proposal.block_hash)

@@ -46,7 +46,7 @@ from ledger.consensus.bundle import write_bundle
 from ledger.keystore import DEV_SCRYPT_N, Keystore
 
 # The namespaces and etcd members of the fault tests: one implementation of the test network.
-from tests.ledger.consensus.etcd_cluster import EtcdCluster, EtcdMember
+from tests.ledger.consensus.etcd_cluster import namespace_members, start_members
 from tests.ledger.consensus.netns import Namespaces
 
 CHAIN_ID = 727_200
@@ -158,21 +158,11 @@ def bench_cluster(root: Path, nodes: int, seconds: float) -> tuple[dict[str, flo
     """`nodes` organisations, each in its own network namespace with its etcd member and its node."""
     validators, senders, bundle, anchor = _bundle(root, nodes)
     nets = Namespaces(nodes)
-    members = [
-        EtcdMember(
-            f"e{i}", f"http://{nets.ip(i)}:2379", f"http://{nets.ip(i)}:2380", root / f"etcd{i}" / "data", nets.name(i)
-        )
-        for i in range(nodes)
-    ]
-    etcd = EtcdCluster(members)
+    etcd = namespace_members(nets, root)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         nets.create()
-        initial = ",".join(f"{m.name}={m.peer_url}" for m in members)
-        for m in members:
-            m.data_dir.parent.mkdir(parents=True, exist_ok=True)
-            m.start(initial, f"custos-bench-{nets.subnet}")
-        etcd.wait_healthy()
+        start_members(etcd, f"custos-bench-{nets.subnet}")
         env = {**os.environ, "CUSTOS_KEYSTORE_PASSWORD": PASSWORD}
         urls = [f"http://{nets.ip(i)}:8545" for i in range(nodes)]
         for i in range(nodes):

@@ -27,7 +27,7 @@ CHAIN_ID = 727_111
 KEYS = [keys.PrivateKey(bytes([0x61 + i]) * 32) for i in range(4)]
 VALIDATORS = frozenset(k.public_key.to_canonical_address() for k in KEYS)
 QUORUM = quorum(len(VALIDATORS))
-RACES = 30
+RACES = 20
 
 
 @pytest.fixture(scope="module")
