@@ -8,11 +8,13 @@ protocol and its failure model):
 2. Otherwise the current round r is the lowest round of h not abandoned. Its proposal is
    re-executed and checked; a validator seals it (compare: round not abandoned, height not
    final, no seal of ours yet), or records evidence against its author and abandons the round.
-3. With a quorum of seals any node writes `final/h` (compare: round not abandoned, h not
+3. With a quorum of valid seals the round can no longer be abandoned, so the node commits the
+   block at once and then writes `final/h` if nobody has (compare: round not abandoned, h not
    final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final,
    and no more than quorum − 1 − f validators sealed it: see `ledger.consensus.rounds`).
 4. With no proposal yet, the leader (the validator holding the `leader` key's lease)
-   builds one from the pool and writes it by compare-and-create, guarded by its leadership.
+   builds one from the pool and writes it with its own seal by compare-and-create, guarded
+   by its leadership.
 """
 
 from __future__ import annotations
@@ -258,7 +260,7 @@ class Engine:
                 self.evidence.record("invalid-proposal", proposal.proposer, height, round_, str(exc))
                 return self._abandon(height, round_, str(exc), proposal.proposer, proposal.block_hash)
             del block
-            self._seal(height, round_, proposal.block_hash)
+            self.rounds.seal(self.key, height, round_, proposal.block_hash)
             return True
         sealers = self._sealers(height, round_, proposal.block_hash)
         if len(sealers & validators) >= quorum(len(validators)):
@@ -280,9 +282,6 @@ class Engine:
         stash = self.node.validate(block, proposal.proposer, validators)
         self._stash = (block.hash, stash)
         return block
-
-    def _seal(self, height: int, round_: int, block_hash: bytes) -> None:
-        self.rounds.seal(self.key, height, round_, block_hash)
 
     def _sealers(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
         return self.mirror.view.sealers(self.node.chain_id, height, round_, block_hash)
