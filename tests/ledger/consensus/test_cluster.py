@@ -307,6 +307,9 @@ def test_governance_adds_a_validator_after_genesis_and_its_node_seals(
         # The quorum may form before the newcomer's seal lands; within a few blocks it seals one.
         wait_for("a final block sealed by the added validator", sealed_by_registry, timeout=90, every=0.0)
         assert min(heights) >= defined_height
+        # Before the vote its node only followed: no seal of it below the height the vote applies from.
+        own, _ = etcd_client.range_prefix(ks.root + b"seal/" + address.hex().encode() + b"/")
+        assert own and min(parse_key(ks, kv.key).height or 0 for kv in own) >= defined_height  # type: ignore[union-attr]  # every key under the root parses
         # The head is now a block of the new set: its quorum is 4 of 5.
         after = rpc(node.url, "custos_consensus")
         assert len(after["validators"]) == len(before["validators"]) + 1 == 5
