@@ -9,9 +9,10 @@ and its `custos chain up` process; `--loopback` runs them on 127.0.0.1 with one 
 instead. The single node runs the same genesis (the same bundle) with one validator key; anvil
 gets the same contracts. The machine's load average is printed beside the figures.
 
-Prints JSON lines (scripts/bench/report.py): tx/s of the cluster against the single node and
-against anvil, finality p50/p99 against the single node's receipt latency, and a projection
-for 4 machines from the measured per-node CPU cost.
+Prints JSON lines (scripts/bench/report.py): tx/s of the cluster against the single node (the
+mean of a run just before and one just after the cluster's) and against anvil, finality p50/p99
+against the single node's receipt latency, and a projection for 4 machines from the measured
+per-node CPU cost.
 """
 
 from __future__ import annotations
@@ -309,16 +310,23 @@ def run(nodes: int, seconds: float, loopback: bool = False) -> int:
     """Measure the single node, the `nodes`-node consortium and anvil; print the JSON lines."""
     with tempfile.TemporaryDirectory(prefix="custos-bench-") as tmp:
         root = Path(tmp)
-        (root / "single").mkdir()
-        (root / "cluster").mkdir()
-        single = bench_single(root / "single", seconds)
+        for part in ("single", "single-after", "cluster"):
+            (root / part).mkdir()
+        # The single node runs just before and just after the cluster, and the baseline is the mean of
+        # the two: the machine's load drifts, and one side alone made the ratio swing twofold.
+        before = bench_single(root / "single", seconds)
         load_before = os.getloadavg()[0]
         cluster, cpu_per_node = (bench_cluster_loopback if loopback else bench_cluster)(
             root / "cluster", nodes, seconds
         )
+        load_after = os.getloadavg()[0]
+        after = bench_single(root / "single-after", seconds)
+    single = {k: (before[k] + after[k]) / 2 for k in ("tps", "p50", "p99")}
     anvil = bench_anvil(seconds)
     where = "loopback, 1 etcd member" if loopback else f"{nodes} network namespaces, {nodes} etcd members"
-    print(json.dumps({"setup": where, "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)]}))
+    load = [round(load_before, 1), round(load_after, 1)]
+    sides = [round(before["tps"], 1), round(after["tps"], 1)]
+    print(json.dumps({"setup": where, "load_average_1m": load, "single_node_tps_before_after": sides}))
     emit(f"consortium{nodes}_tps", cluster["tps"], "tx/s", "single_node_tps", single["tps"])
     emit(f"consortium{nodes}_tps_vs_anvil", cluster["tps"], "tx/s", "anvil_tps", anvil["tps"])
     emit(f"consortium{nodes}_finality_p50", cluster["p50"], "s", "single_node_receipt_p50", single["p50"])
