@@ -1,28 +1,23 @@
-"""A runner as a long-lived process: unlock the key, serve the endpoint, advance jobs, save results.
+"""A runner as a long-lived process: unlock the key, serve the endpoint, advance jobs.
 
-Progress goes to standard output as one JSON object per line, so a supervisor (the demo,
-a service manager) can follow it; each checked result bundle is saved in the workspace as
-`results/<job id>.json` as soon as the job is committed (see compute.bundle).
+Progress goes to standard output as one JSON object per line (or to any `on_progress`), so a
+supervisor (the demo, a service manager) can follow it; the runner saves each checked result
+bundle as soon as the job is committed (compute.jobs.service.results).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from compute.jobs.following import Backoff
+from compute.jobs.runner import JobRunner, Progress
 from compute.jobs.workspace import Workspace
-from compute.result import canonical_json
-from compute.session import PartyOutcome
 from ledger.errors import ConnectionFailed
 from ledger.member import MemberLedger
-
-if TYPE_CHECKING:  # the runner saves bundles through this module: import it at run time only
-    from compute.jobs.runner import Progress
 
 
 def _emit(event: Progress) -> None:
@@ -32,61 +27,37 @@ def _emit(event: Progress) -> None:
     )
 
 
-def save_result(folder: Path, job_id: int, bundle: dict[str, Any], outcome: PartyOutcome) -> Path:
-    """Write a committed job's checked result bundle, and this party's own private output beside it.
-
-    `results/<job id>.json` holds hashes and numbers only (the gateway serves it to the job's
-    participants and to auditors); `results/<job id>.output.json` holds what only this party
-    may see (e.g. a PSI intersection) and is never served. Each file is written whole and then
-    renamed into place, so a reader never sees half of one; the output lands before the bundle.
-    """
-    results = folder / "results"
-    results.mkdir(exist_ok=True)
-    if bundle["result"] is None and isinstance(outcome.value, (list, int, float, str)):
-        _write_whole(results / f"{job_id}.output.json", canonical_json(outcome.value))
-    path = results / f"{job_id}.json"
-    _write_whole(path, canonical_json(bundle))
-    return path
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def run_party(
     workspace_dir: Path,
     job: int | None = None,
     port: int = 0,
     protocol_timeout: float = 120.0,
+    on_progress: Callable[[Progress], None] = _emit,
     *,
     host: str = "127.0.0.1",
     public_url: str | None = None,
 ) -> int:
-    """Run the party of `workspace_dir` until stopped (or until `job` is final for it).
+    """Run the party of `workspace_dir` until stopped (or until `job` is final for it); progress to `on_progress`.
 
     A node that is not there yet, or goes away, is waited for (capped backoff): it never ends the process.
     """
-    from compute.jobs.runner import JobRunner, Progress
-
     workspace = Workspace.load(workspace_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        member = _connect(workspace, stop)
+        member = _connect(workspace, stop, on_progress)
         if member is None:
             return 0
         runner = JobRunner(
             workspace,
             member,
-            on_progress=_emit,
+            on_progress=on_progress,
             host=host,
             port=port,
             public_url=public_url,
             protocol_timeout=protocol_timeout,
         )
-        _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
+        on_progress(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
         try:
             runner.run(stop, only=job)
         finally:
@@ -96,15 +67,15 @@ def run_party(
     return 0
 
 
-def _connect(workspace: Workspace, stop: threading.Event) -> MemberLedger | None:
+def _connect(
+    workspace: Workspace, stop: threading.Event, on_progress: Callable[[Progress], None]
+) -> MemberLedger | None:
     """The workspace's member ledger, retrying while the node does not answer; None if stopped first."""
-    from compute.jobs.runner import Progress
-
     backoff = Backoff()
     while not stop.is_set():
         try:
             return workspace.member()  # type: ignore[no-any-return]  # Workspace.member is typed Any to keep ledger imports lazy
         except ConnectionFailed as exc:
-            _emit(Progress(-1, workspace.name, "node-unreachable", str(exc)))
+            on_progress(Progress(-1, workspace.name, "node-unreachable", str(exc)))
             stop.wait(backoff.failed())
     return None

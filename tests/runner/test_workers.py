@@ -59,3 +59,19 @@ def test_a_job_whose_document_misnames_its_sources_is_aborted_and_each_party_kee
     )
     assert invoice["anchored"] is False  # a plain provider may not anchor: kept, and said so
     assert [e["record"]["kind"] for e in invoice["records"]] == ["failure"]
+
+
+def test_a_restarted_runner_finds_its_unfinished_job_by_the_start_up_scan_and_finishes_it(runners: Consortium) -> None:
+    first = runners.start("bank")
+    runners.start("compute-node")
+    job_id = runners.open_psi()
+    wait_for(lambda: "consent" in first.stages(job_id), 60, "the bank to consent")
+    first.halt()  # the bank's runner stops with the job open: the invoice firm has not consented yet
+
+    runners.start("invoice-firm")
+    runners.wait_status(job_id, lambda s: s != JobStatus.OPEN, 60, "the invoice firm to consent")
+    again = runners.start("bank")  # a new process: nothing in memory, only what the chain says
+
+    assert runners.wait_final(job_id) == JobStatus.FINALIZED
+    assert "consent" not in again.stages(job_id)  # it did not consent twice: the chain said it had
+    assert "protocol" in again.stages(job_id)
