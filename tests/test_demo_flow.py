@@ -8,11 +8,11 @@ process. Small data and 512-bit test keys keep each run short.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from compute.jobs.service.results import ResultStore
 from custos.demo import PARTIES, Demo
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
@@ -73,8 +73,10 @@ def test_job_runs_to_final_with_every_attestation_exact_payout_and_a_verified_tr
     epoch = demo.progress.reached("bank", "round")  # the guest's per-epoch report, as the bank's gateway streams it
     assert epoch is not None and (epoch["round"], epoch["rounds"]) == (1, 1) and epoch["metrics"]["loss"] > 0
     assert [e["stage"] for e in demo.progress.events("bank")][-1] == "finished"
-    bundle = json.loads((demo.folder / "parties" / "bank" / "results" / f"{job_id}.json").read_text())
-    assert bundle["result_hash"] == "0x" + jobs.job(job_id).result_hash.hex()  # saved at commit, for the report
+    bundle = ResultStore(demo.folder / "parties" / "bank").load(job_id)
+    assert (
+        bundle is not None and bundle["result_hash"] == "0x" + jobs.job(job_id).result_hash.hex()
+    )  # saved at commit, for the report
 
 
 def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the_escrow_returns(demo: Demo) -> None:
