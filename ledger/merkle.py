@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - safe-pysha3 is a dependency; eth-hash's backend is the fallback
     from eth_hash.auto import keccak  # type: ignore[assignment]  # eth-hash's keccak has the same call shape as the C one above
 
-    _keccak_256 = None  # type: ignore[assignment]  # no C hash object: the loops below call keccak()
+    _keccak_256 = None  # no C hash object: the loops below call keccak()
 
 EMPTY_ROOT = b"\x00" * 32
 

@@ -14,10 +14,8 @@ from ledger.bindings.base import ContractBinding, hash32
 from ledger.client.connection import rpc
 from ledger.client.sender import Receipt, TransactionSender
 from ledger.errors import ConnectionFailed
+from ledger.index.log_ranges import ranged_logs
 from ledger.protocol import Deployment
-
-# Blocks per eth_getLogs when searching for a root: the embedded node's limit; halved for a stricter node.
-LOG_RANGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,6 @@ class AuditAnchor(ContractBinding):
         super().__init__(sender, address)
         self.from_block = from_block  # no anchoring before this block (deployment.json's startBlock)
         self._creation: int | None = None
-        self._log_range = LOG_RANGE
 
     @classmethod
     def at(cls, sender: TransactionSender, deployment: Deployment) -> AuditAnchor:
@@ -76,22 +73,15 @@ class AuditAnchor(ContractBinding):
         topic0 = "0x" + event_abi_to_log_topic(self._event_abi("BatchAnchored")).hex()
         topics = [topic0, None, "0x" + root.hex(), "0x" + tag.hex()]
         head = rpc(lambda: self.sender.w3.eth.block_number, what="read the head")
-        start = self._created_at(head)
-        while start <= head:
-            end = min(head, start + self._log_range - 1)
-            logs = self._logs(start, end, topics)
-            if logs is None:  # refused: this node allows fewer blocks per query
-                self._log_range //= 2
-                continue
+        for logs in ranged_logs(lambda a, b: self._logs(a, b, topics), self._created_at(head), head):
             if logs:
                 log = logs[0]
                 batch_id = int.from_bytes(bytes(log["topics"][1]), "big")
                 return Anchoring(batch_id, bytes(log["transactionHash"]), log["blockNumber"])
-            start = end + 1
         return None
 
     def _logs(self, start: int, end: int, topics: list[Any]) -> list[Any] | None:
-        """Logs of blocks start..end with `topics`; None when the node refuses the range (and it can shrink)."""
+        """Logs of blocks start..end with `topics`; None when the node refuses the range."""
         query: Any = {"address": self.address, "fromBlock": start, "toBlock": end, "topics": topics}
         try:
             return list(rpc(lambda: self.sender.w3.eth.get_logs(query), what=f"read logs of blocks {start}..{end}"))

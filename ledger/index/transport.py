@@ -5,6 +5,9 @@ library (and its own checks), which cost the indexer as much as writing the even
 an HTTP endpoint this posts the request on its own keep-alive session, with the provider's
 URL, headers and timeout, and parses the answer with orjson; for the in-process node it
 hands the bytes to the node directly; any other provider is asked through `make_request`.
+orjson reads a JSON integer past 64 bits as a float: JSON-RPC carries every quantity as a hex
+string, never as a JSON number, so the answers read here lose nothing (event arguments are
+stored with `ledger.index.store.args_json`, which never goes through orjson's parser).
 """
 
 from __future__ import annotations

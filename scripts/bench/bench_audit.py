@@ -41,6 +41,8 @@ from ledger.index.store import EventStore, IndexedEvent, Position
 TARGET_EVENTS = 1_000_000
 SOURCES, MEMBERS, WAVE = 2_000, 50, 200
 BUSY_JOBS = 1_000
+# The terms JobOpened fixes (as JobLedger emits them).
+TERMS = {"feeBps": 500, "challengeWindow": 3600, "attestationWindow": 86_400, "resolutionWindow": 1_209_600}
 CONTRACTS = ("DataRegistry", "JobLedger", "Settlement")
 SPECS = {s.name: (t, s) for c in CONTRACTS for t, s in event_specs(c, load(c).abi).items()}
 ADDRESS = {c: "0x" + f"{i + 1:02x}" * 20 for i, c in enumerate(CONTRACTS)}
@@ -97,6 +99,7 @@ def job_stages(job: int, rng: random.Random) -> list[list[tuple[str, str, dict]]
                     "computeParties": [c1, c2],
                     "budget": 10_000,
                     "deadline": 2_000_000_000,
+                    **TERMS,
                 },
             ),
             ("ConsentGiven", requester, {"jobId": job, "sourceId": s2, "owner": o2, "automatic": True}),
