@@ -28,7 +28,7 @@ from eth_utils import keccak
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_anchor import batched_rate, consortium_on_anvil, per_record_rate
-from bench_indexing import indexing_rates
+from bench_indexing import indexing_rates, log_index_mb
 from report import emit
 
 from ledger.artifacts import load
@@ -270,6 +270,7 @@ def indexing_benchmark(folder: Path) -> None:
     end_to_end, ceiling, mb = indexing_rates(folder, INDEXED_EVENTS)
     emit("audit_index_events_per_s_end_to_end_http", end_to_end, "events/s", "SQLite write path alone", ceiling)
     emit("audit_index_mb_per_1M_events_credits", mb, "MB", "none", 0.0)
+    emit("chain_log_index_mb_per_1M_logs_credits", log_index_mb(folder / "chain", INDEXED_EVENTS), "MB", "none", 0.0)
 
 
 def anchoring_benchmark(folder: Path) -> None:
