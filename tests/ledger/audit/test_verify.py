@@ -221,21 +221,20 @@ def test_an_abort_after_ready_must_pay_the_other_owners_prices_before_the_refund
 def test_nodes_agree_on_the_same_answer_spelled_differently_but_not_on_a_different_byte() -> None:
     from ledger.audit.chainview import canonical
 
-    embedded = {
-        "address": "0xAbCdEf0000000000000000000000000000000001",
-        "topics": ["0x" + "AB" * 32],
-        "data": "0x00ff",
-        "blockNumber": "0x0a",
-        "logIndex": "0x0",
-        "blockTimestamp": "0x65",  # an extension anvil also sends, geth does not
-        "removed": False,
-    }
     plain = {
         "address": "0xabcdef0000000000000000000000000000000001",
         "topics": ["0x" + "ab" * 32],
         "data": "0x00ff",
         "blockNumber": "0xa",
         "logIndex": "0x0",
+    }
+    embedded = {  # the same log as the embedded node spells it, with the extensions anvil also sends
+        **plain,
+        "address": "0xAbCdEf0000000000000000000000000000000001",
+        "topics": ["0x" + "AB" * 32],
+        "blockNumber": "0x0a",
+        "blockTimestamp": "0x65",
+        "removed": False,
     }
     assert canonical([embedded]) == canonical([plain])
     for field, lie in (
