@@ -86,10 +86,6 @@ class EventStore:
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
-            # Trail queries jump between links and events rows: read pages through a memory map and a
-            # larger cache instead of a read() per page (a busy source's trail touches thousands).
-            self.conn.execute(f"PRAGMA mmap_size={256 * 2**20}")
-            self.conn.execute(f"PRAGMA cache_size={-64 * 2**10}")
             self.conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise IndexerError(f"cannot open the event index {self.path}: {exc}") from exc
