@@ -11,6 +11,7 @@ proof that OpenZeppelin's `MerkleProof.verify` accepts against that root.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections import OrderedDict
@@ -68,6 +69,10 @@ class InclusionProof(NamedTuple):
     def verify(self, data: bytes) -> bool:
         """True when `data` is this record and the proof leads from it to `root`."""
         return merkle.leaf_hash(data) == self.leaf and merkle.verify(self.leaf, self.proof, self.root)
+
+
+# InclusionProof._make without its Python frame: tuple.__new__ on rows of exactly its seven fields.
+_new_proof = functools.partial(tuple.__new__, InclusionProof)
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,7 @@ class Anchorer:
             repeat(anchoring.tx_hash),
             repeat(anchoring.block_number),
         )
-        proofs = tuple(map(InclusionProof._make, columns))
+        proofs = tuple(map(_new_proof, columns))
         return AnchoredBatch(anchoring.batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
 
     # -- proofs --
