@@ -5,9 +5,9 @@ The bank, the invoice firm, the card network and the compute node each run `cust
 The chain node listens only on the bridge's address, so every organisation reaches it, and every
 other organisation, over the network, never over loopback. One consortium, four jobs in order:
 - the demo's hetero-LR job and a PSI job run to Finalized;
-- the invoice firm's gateway (and so its runner) is killed mid-PSI and started again: the run
-  cannot be resumed mid-protocol (a restarted party has lost its protocol state), so the job
-  aborts cleanly, named on chain, with no result committed and the escrow paid out in full;
+- the invoice firm's gateway (and so its runner) is killed mid-PSI: the parties still up abort
+  the job, named on chain, with no result committed and the escrow paid out in full; started
+  again, its runner takes the chain's word (the job is over: no result kept) and plays the next job;
 - the card network's link goes down mid-protocol of a hetero-LR job: the parties still connected
   abort it with a named reason, on chain, and the escrow is paid out in full (the restarted
   invoice firm takes part up to then: it consents).
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from compute.jobs.service.results import ResultStore
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from custos.demo import PARTIES, Demo
 from ledger.audit.auditor import Auditor
@@ -138,7 +139,7 @@ def test_a_psi_job_runs_to_finalized_across_the_namespaces(hosts: CrossHost) -> 
     assert hosts.members["regulator"].jobs.has_attested(job_id, hosts.members["invoice-firm"].address)
 
 
-def test_a_runner_killed_mid_psi_and_restarted_leaves_the_job_aborted_with_nothing_half_done(hosts: CrossHost) -> None:
+def test_a_runner_killed_mid_psi_is_aborted_around_and_restarts_onto_the_chains_word(hosts: CrossHost) -> None:
     demo, regulator = hosts.demo, hosts.members["regulator"]
     job_id = open_psi(hosts)
     demo.follow(job_id, ("bank", "invoice-firm", "compute-node"))
@@ -147,16 +148,19 @@ def test_a_runner_killed_mid_psi_and_restarted_leaves_the_job_aborted_with_nothi
 
     demo.gateway_processes["invoice-firm"].kill()  # its runner dies with its protocol state
     demo.gateway_processes["invoice-firm"].wait(timeout=30)
+    # The parties still up time out on it and abort: a named abort, never a commit.
+    assert demo.wait_final(regulator, job_id) == JobStatus.ABORTED
     demo.start_gateways(None, parties=("invoice-firm",), network=hosts.network)
 
-    # A restarted party cannot rejoin a run mid-protocol: the job must end in a named abort, never a commit.
-    assert demo.wait_final(regulator, job_id) == JobStatus.ABORTED
     assert abort_reason(hosts, job_id).startswith(b"PROTOCOL ")
     job = regulator.jobs.job(job_id)
     assert job.result_hash == b"\0" * 32 and job.attestations == 0
     assert regulator.settlement.escrow_of(job_id) == 0
     paid = {name: credits(hosts)[name] - before[name] for name in PARTIES}
     assert sum(paid.values()) == job.budget  # every unit of the escrow went somewhere, none twice
+    # The restarted runner takes the chain's word: the job is over, so it keeps no result of it.
+    invoice = demo.folder / "parties" / "invoice-firm"
+    assert ResultStore(invoice).load(job_id) is None
 
 
 def test_a_link_down_mid_protocol_ends_in_a_named_abort_on_chain_and_the_escrow_is_paid_out(hosts: CrossHost) -> None:
