@@ -42,7 +42,7 @@ from ledger.chain.setup import init_chain, validator_key
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.merkle import MerkleTree, leaf_hash
 from ledger.protocol import JobKind as ChainKind
-from ledger.protocol import contribution_hash
+from ledger.protocol import contribution_hash, inputs_hash
 from tests.gateway.conftest import refused, serve
 from tests.small_demo import small_demo_config
 from tests.waiting import RunnerProgress, wait_for
@@ -158,6 +158,9 @@ def test_an_auditor_fetches_a_bundle_over_http_and_recomputes_the_root_and_the_w
         contribution_hash(bundle["weights"], bytes.fromhex(bundle["utility_table_hash"][2:])) == job.contribution_hash
     )
     assert bytes.fromhex(bundle["result_hash"][2:]) == job.result_hash == hash_result(bundle["result"])
+    sources, versions, _, _ = members["regulator"].jobs.job_sources(job_id)
+    recorded = [members["regulator"].registry.commitment_at(s, v).commitment for s, v in zip(sources, versions)]
+    assert inputs_hash(sources, versions, recorded) == job.inputs_hash  # the attesters' check of inputsHash
     # Hashes and numbers only: no party's row ids reach any bundle, on any party's disk.
     ids = bundle_ids(consortium)
     for name in ("bank", "invoice-firm", "card-network", "compute-node"):
