@@ -4,7 +4,9 @@ The chain is an embedded node served in this process on a clock the test can mov
 (the attestation window is a day, the resolution window two weeks); every honest party is
 its own `custos runner up` process. The adversaries are test doubles of two organisations'
 software, run in-process as runners: the bank's, which claims weights its own table does not
-give, and a compute node's that commits that claim without checking it.
+give, and a compute node's that commits that claim without checking it. Each test is one
+hetero-LR run end to end (30–50 s on two shared cores): the checks live in the runners, so
+nothing smaller shows them.
 """
 
 from __future__ import annotations
