@@ -52,10 +52,10 @@ def open_job(body: JobCreate, member: Requester, ledger: Ledger) -> JobOpenedPub
 
 @router.get("/{job_id}", response_model=JobPublic, summary="A job's current state on chain")
 def read_job(member: CurrentMember, ledger: Ledger, job_id: int = JobId) -> JobPublic:
-    """Status, counters and hashes of the job as the JobLedger holds them now."""
+    """Status, counters and hashes of the job as the JobLedger holds them now, and its terms."""
     if job_id >= ledger.jobs.job_count():
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
-    return JobPublic.of(ledger.jobs.job(job_id))
+    return JobPublic.of(ledger.jobs.job(job_id), ledger.jobs.job_terms(job_id))
 
 
 @router.get(
