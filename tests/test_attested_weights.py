@@ -29,6 +29,7 @@ from compute.fl.hetero_lr.wire import pack, unpack
 from compute.jobs.kinds import JobKind as RunnableKind
 from compute.jobs.kinds import Plan
 from compute.jobs.runner import JobRunner, _JobView
+from compute.jobs.snapshot import JobData
 from compute.jobs.workspace import Workspace
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from compute.result import hash_result
@@ -209,8 +210,8 @@ def inflating(role: Role) -> Role:
 class InflatingBank(JobRunner):
     """The bank's software, rewritten so that its result claims weights its own utility table does not give."""
 
-    def _plan(self, job_id: int, view: _JobView) -> tuple[RunnableKind, Plan]:
-        kind, plan = super()._plan(job_id, view)
+    def _plan(self, job_id: int, view: _JobView, data: JobData) -> tuple[RunnableKind, Plan]:
+        kind, plan = super()._plan(job_id, view, data)
         assert plan.role is not None
         return kind, replace(plan, role=inflating(plan.role))
 
