@@ -2,8 +2,9 @@
 
 The utility table never goes on chain (only its hash does), so the page can show it only where
 this gateway's runner kept the job's result bundle (`<workspace>/results/<job>.json`, the
-format of `compute.jobs.party_process.save_results`) and only to the job's participants and
-auditors (who may read the bundle at `GET /jobs/{id}/result`). Each check says what it compared:
+format of `compute.bundle`, kept by `compute.jobs.service.results.ResultStore`) and only to
+the job's participants and auditors (who may read the bundle at `GET /jobs/{id}/result`).
+Each check says what it compared:
 
 - utility table hash: keccak of the table's canonical JSON is the committed `utilityTableHash`;
 - weights follow from the table: the weight rule (replication-robust Shapley, scaled and
