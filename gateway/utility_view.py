@@ -2,8 +2,9 @@
 
 The utility table never goes on chain (only its hash does), so the page can show it only where
 this gateway's runner kept the job's result bundle (`<workspace>/results/<job>.json`, the
-format of `compute.jobs.party_process.save_result`) and only to the job's participants and
-auditors (who may read the bundle at `GET /jobs/{id}/result`). Each check says what it compared:
+format of `compute.bundle`, kept by `compute.jobs.service.results.ResultStore`) and only to
+the job's participants and auditors (who may read the bundle at `GET /jobs/{id}/result`).
+Each check says what it compared:
 
 - utility table hash: keccak of the table's canonical JSON is the committed `utilityTableHash`;
 - weights follow from the table: the weight rule (replication-robust Shapley, scaled and
@@ -20,10 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compute.contribution import UtilityTable
-from compute.contribution.report import to_weights
-from compute.contribution.robust import robust_shapley
-from compute.contribution.shapley import EXACT_LIMIT, leave_one_out
+from compute.contribution import REPLICA_TOLERANCE, UtilityTable, derive_report
 from compute.errors import InvalidInput
 from gateway.membership import Member, Role
 from gateway.schemas.audit import CheckResult, JobTrail, UtilityEntry, UtilityTableView
@@ -43,19 +41,10 @@ def _check(name: str, ok: bool, why: str, detail_ok: str = "") -> CheckResult:
 
 
 def rule_weights(table: UtilityTable, details: Mapping[str, Any]) -> list[int]:
-    """The weights the rule gives for `table`, with the replica groups and owners the bundle names."""
-    sources = len(table.sources)
-    if sources > EXACT_LIMIT:
-        return to_weights(leave_one_out(sources, table))
-    groups = details.get("groups", details.get("replica_groups"))
-    owners = details.get("owners")
-    robust = robust_shapley(
-        sources,
-        table,
-        groups=[[int(k) for k in g] for g in groups] if groups is not None else None,
-        owners=[str(o) for o in owners] if owners is not None else None,
-    )
-    return to_weights(robust.values)
+    """The weights `compute.contribution.rule` gives for `table`, with the owners and tolerance the bundle names."""
+    owners = [str(o) for o in details.get("owners", table.sources)]
+    tolerance = float(details.get("replica_tolerance", REPLICA_TOLERANCE))
+    return list(derive_report(table, owners, tolerance).weights)
 
 
 def _section(bundle: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -47,7 +47,7 @@ from ledger.bindings import JobStatus
 from ledger.deploy import ROLE_BITS
 from ledger.errors import ContractRevert, LedgerError
 from ledger.member import MemberLedger
-from ledger.protocol import Attestation, AttestationDomain
+from ledger.protocol import Attestation, AttestationDomain, inputs_hash
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
 
@@ -496,15 +496,17 @@ class JobRunner:
         job takes the liveness path; a commit that differs from this party's checked run is disputed.
         """
         job, me = view.job, self.address
-        if me not in view.attesters or (job_id, "attest") in self._handled or self.member.jobs.has_attested(job_id, me):
-            return
-        if job_id not in self._outcomes:
-            return  # we did not take part in the run, so we cannot vouch for it
+        if me not in view.attesters or {(job_id, "attest"), (job_id, "attest-refused")} & self._handled:
+            return  # signed, or refused once and for all
+        if job_id not in self._outcomes or self.member.jobs.has_attested(job_id, me):
+            return  # not a run we took part in (nothing to vouch for), or signed already
         bundle, problems = self._checked_bundle(job_id, view)
+        recorded = [self.member.registry.commitment_at(s, v).commitment for s, v in zip(view.source_ids, view.versions)]
+        if inputs_hash(view.source_ids, view.versions, recorded) != job.inputs_hash:
+            problems = [*problems, "inputsHash is not the hash of the sources' recorded commitments"]
         if bundle is None or problems:
-            if (job_id, "attest-refused") not in self._handled:
-                self._handled.add((job_id, "attest-refused"))
-                self._progress(job_id, "attest-refused", "; ".join(problems))
+            self._handled.add((job_id, "attest-refused"))
+            self._progress(job_id, "attest-refused", "; ".join(problems))
             return
         committed = ["0x" + h.hex() for h in (job.result_hash, job.transcript_root, job.contribution_hash)]
         if [bundle["result_hash"], bundle["transcript_root"], bundle["contribution_hash"]] != committed:
