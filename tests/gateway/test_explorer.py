@@ -213,7 +213,7 @@ def test_utility_table_shows_with_a_check_that_the_weights_follow_from_it(gatewa
         assert "✓ The committed weights follow from this table" in page.inner_text("#utility-verdict")
         assert page.locator("#utility-table tbody tr").count() == 4  # every coalition of the two sources
         checks = page.locator("#utility-checks li")
-        assert checks.count() == 5 and set(checks.evaluate_all("l => l.map(x => x.className)")) == {"check ok"}
+        assert checks.count() == 6 and set(checks.evaluate_all("l => l.map(x => x.className)")) == {"check ok"}
         assert "[750000, 250000]" in page.inner_text("#utility-checks")
         screenshot(page, "explorer-utility-table.png")
 
