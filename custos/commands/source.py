@@ -32,17 +32,22 @@ def register(
     ),
 ) -> None:
     """Commit to FILE's rows (salted Merkle root) and register it on chain."""
-    from compute.jobs.commitment import commit_csv, new_secret
+    from compute.errors import InvalidInput
+    from compute.jobs.commitment import new_secret
+    from compute.jobs.service import ConsentPolicy
+    from compute.jobs.snapshot import DataSnapshot
     from compute.jobs.workspace import SourceFile, Workspace
     from ledger.bindings import SourceSpec
 
-    if policy not in ("runner", "explicit", "auto"):
-        raise typer.BadParameter("--policy is 'runner', 'explicit' or 'auto'")
+    try:
+        consent_policy = ConsentPolicy.parse(policy)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc)) from None
     mask = kinds
     with user_errors():
         party = Workspace.load(workspace)
         secret = new_secret()
-        commitment = commit_csv(file.resolve(), id_column, secret)
+        commitment = DataSnapshot.of_file(-1, file.resolve(), id_column).commitment(secret)
         spec = SourceSpec(
             commitment.schema_hash,
             commitment.root,
@@ -51,7 +56,7 @@ def register(
             price,
             mask,
             True,
-            mask if policy == "auto" else 0,
+            consent_policy.auto_consent_kinds(mask),
         )
         registered = party.member().registry.register_source(spec)
         party.add_source(
@@ -61,7 +66,7 @@ def register(
                 id_column,
                 secret,
                 label_column,
-                runner_consents=policy == "runner",
+                runner_consents=consent_policy.runner_consents,
             )
         )
     typer.echo(f"source {registered.source_id}: {commitment.row_count} rows, commitment 0x{commitment.root.hex()}")
