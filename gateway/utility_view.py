@@ -1,7 +1,7 @@
 """The job page's utility table: a participant's result bundle checked against what the chain committed.
 
 The utility table never goes on chain (only its hash does), so the page can show it only where
-this gateway's runner kept the job's result bundle (`<workspace>/results/<job>.json`, the
+this gateway's runner kept the job's result bundle (`compute.jobs.service.ResultStore`, the
 format of `compute.bundle.result_bundle`) and only to the job's participants and
 auditors (who may read the bundle at `GET /jobs/{id}/result`). Each check says what it compared:
 
@@ -16,7 +16,6 @@ auditors (who may read the bundle at `GET /jobs/{id}/result`). Each check says w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from compute.bundle import transcript_root, verify_bundle
 from compute.contribution import UtilityTable
 from compute.contribution.rule import contribution_problems
 from compute.errors import InvalidInput
+from compute.jobs.service import ResultStore
 from gateway.membership import Member, Role
 from gateway.schemas.audit import CheckResult, JobTrail, UtilityEntry, UtilityTableView
 from ledger.protocol import contribution_hash
@@ -113,7 +113,6 @@ def kept_bundle(workspace: Path | None, job_id: int) -> dict[str, Any] | None:
     if workspace is None:
         return None
     try:
-        loaded = json.loads((workspace / "results" / f"{job_id}.json").read_bytes())
-    except (OSError, ValueError):
+        return ResultStore(workspace).load(job_id)
+    except (InvalidInput, OSError):
         return None
-    return loaded if isinstance(loaded, dict) else None
