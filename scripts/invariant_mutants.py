@@ -169,6 +169,14 @@ MUTANTS = (
         "",
         "escrow conserved",
     ),
+    Mutant(
+        "attestation-window-read-at-escalation",
+        "escalate uses governance's current attestation window instead of the one fixed at opening",
+        "src/JobLedger.sol",
+        "uint256(rec.committedAt) + _terms[jobId].attestationWindow;",
+        "uint256(rec.committedAt) + _attestationWindow;",
+        "liveness:",
+    ),
 )
 
 

@@ -100,8 +100,23 @@ class PeerDirectory:
             if waiting:
                 time.sleep(0.2)
 
-    def params(self, holder: Address, digest: bytes) -> dict[str, Any]:
-        """Fetch the parameter document `digest` from `holder`, checking its hash."""
+    def params(self, holder: Address, digest: bytes, timeout: float = 0.0) -> dict[str, Any]:
+        """Fetch the parameter document `digest` from `holder`, checking its hash.
+
+        An unreachable holder is asked again (at the endpoint it publishes then: it may be
+        restarting on another port) until `timeout` seconds pass; then PartyUnreachable.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._params_once(holder, digest)
+            except PartyUnreachable:
+                self._known.pop(holder, None)
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+    def _params_once(self, holder: Address, digest: bytes) -> dict[str, Any]:
         _, endpoint = self.identity(holder)
         try:
             reply = self._client.get(f"{endpoint.rstrip('/')}{PARAMS_PATH}/{digest.hex()}")
