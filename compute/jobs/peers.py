@@ -69,7 +69,7 @@ class PeerDirectory:
         try:
             reply = self._client.get(endpoint.rstrip("/") + IDENTITY_PATH)
             reply.raise_for_status()
-            body = reply.json()
+            body: dict[str, Any] = reply.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise PartyUnreachable(address, "discovery", f"endpoint {endpoint} did not answer: {exc}") from None
         identity = PartyIdentity.from_json({k: body[k] for k in ("address", "transport_key", "certificate")})
@@ -125,4 +125,5 @@ class PeerDirectory:
             raise PartyUnreachable(holder, "params", f"could not fetch parameters: {exc}") from None
         if keccak(reply.content) != digest:
             raise InvalidInput(f"{holder} served a parameter document that does not match the job's hash")
-        return json.loads(reply.content)
+        document: dict[str, Any] = json.loads(reply.content)
+        return document

@@ -422,6 +422,7 @@ class JobRunner:
                     transport,
                     self._mailboxes[job_id],
                 )
+                channel.on_round = lambda report: self._progress(job_id, "round", report.detail())
                 outcome = run_role(channel, role)
             finally:
                 transport.close()

@@ -199,6 +199,7 @@ def train(
         improved, stop = stopping.update(losses[-1], epoch, decrease <= params.tolerance * abs(objective))
         if improved:
             weights = block.weights
+        ch.report_round(epoch + 1, params.epochs, starts[1], loss=losses[-1])
         beta = new_rho / rho if rho > 0 else 0.0
         for party in [*hosts, arbiter]:
             ch.send(party, EPOCH_END, pack({"improved": improved, "stop": stop, "beta": beta}))
