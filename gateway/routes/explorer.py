@@ -23,6 +23,7 @@ from gateway.schemas.audit import StepProof
 from gateway.sessions import COOKIE
 from gateway.sse import job_events, last_event_id
 from gateway.utility_view import kept_bundle, readable_by, utility_view
+from ledger.errors import ConnectionFailed
 
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
 
@@ -110,7 +111,12 @@ def progress(
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain or running here.")
 
     async def trail() -> dict[str, object] | None:
-        found = await run_in_threadpool(audit.job_trail, job_id) if audit is not None else None
+        try:
+            found = await run_in_threadpool(audit.job_trail, job_id) if audit is not None else None
+        except (
+            ConnectionFailed
+        ):  # the node is away: the stream goes on (heartbeats, progress); the page keeps its trail
+            return None
         if found is None:
             return None
         return {"status": found.job.status, "steps": len(found.steps), "verified": found.verified}
