@@ -1,0 +1,189 @@
+"""The privacy budget on the embedded chain through the bindings: a DP job reserves, its attested
+spend (Python's Attestation in lock-step with the contract's digest) becomes final, a second job
+that would overspend is refused with the contract's error, and the indexer decodes every event."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from ledger.artifacts import load
+from ledger.audit.queries import AuditQueries
+from ledger.bindings import Contracts, ReservationStage, SourceSpec
+from ledger.client import TransactionSender
+from ledger.client.revert import revert_error
+from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
+from ledger.index import EventIndexer, EventStore, IndexedEvent
+from ledger.protocol import (
+    Attestation,
+    AttestationDomain,
+    Deployment,
+    JobKind,
+    contribution_hash,
+    format_epsilon,
+    parse_amount,
+    parse_delta,
+    parse_epsilon,
+    privacy_hash,
+)
+from tests.backends import throwaway_accounts
+from tests.ledger.chain.embedded_backends import embedded_inprocess
+
+REQUESTER, PROVIDER, COMPUTE = 1, 2, 4
+DELTA = parse_delta("1e-6")
+
+
+@dataclass(frozen=True)
+class World:
+    """The deployment and each member's bindings: bank (requester), card and tax (providers), arbiter (compute)."""
+
+    deployment: Deployment
+    bank: Contracts
+    card: Contracts
+    tax: Contracts
+    arbiter: Contracts
+    sources: tuple[int, int]
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    accounts = throwaway_accounts()
+    with embedded_inprocess(accounts) as w3:
+        deployer, bank, card, tax, arbiter = accounts[:5]
+        config = ConsortiumConfig(
+            members=(
+                MemberSpec(bank.address, REQUESTER, "Bank", parse_amount(1_000)),
+                MemberSpec(card.address, PROVIDER, "CardNet"),
+                MemberSpec(tax.address, PROVIDER, "TaxData"),
+                MemberSpec(arbiter.address, COMPUTE, "Arbiter"),
+            ),
+            threshold=2,
+            challenge_window=0,
+        )
+        deployment = deploy_consortium(w3, deployer, config)
+        bank_c, card_c, tax_c, arbiter_c = (Contracts.at(TransactionSender(w3, a), deployment) for a in accounts[1:5])
+        spec = SourceSpec(keccak(text="schema"), keccak(text="rows"), 100, "ipfs://s", 0, JobKind.FEDAVG.bit)
+        sources = (card_c.registry.register_source(spec).source_id, tax_c.registry.register_source(spec).source_id)
+        # CardNet allows only DP releases with 1 ε; TaxData allows exact ones too, with 2 ε.
+        card_c.privacy.set_budget(sources[0], parse_epsilon("1"), 10 * DELTA, exact_allowed=False)
+        tax_c.privacy.set_budget(sources[1], parse_epsilon("2"), 10 * DELTA, exact_allowed=True)
+        yield World(deployment, bank_c, card_c, tax_c, arbiter_c, sources)
+
+
+def open_dp(world: World, epsilons: tuple[str, str]) -> int:
+    world.bank.token.approve(world.deployment.settlement, parse_amount(10))
+    opened = world.bank.jobs.open_job(
+        JobKind.FEDAVG,
+        world.sources,
+        keccak(text="params"),
+        [world.arbiter.jobs.sender.address],
+        parse_amount(10),
+        int(time.time()) + 3600,
+        epsilons=[parse_epsilon(e) for e in epsilons],
+        delta=DELTA,
+    )
+    return opened.job_id
+
+
+def test_privacy_budget_lives_where_the_deployment_derives_it(world: World) -> None:
+    assert world.bank.jobs.privacy_budget() == world.deployment.privacy_budget
+    assert world.bank.privacy.address == world.deployment.address("PrivacyBudget")
+
+
+def test_dp_job_spends_its_attested_epsilon_and_releases_the_rest(world: World) -> None:
+    job_id = open_dp(world, ("0.5", "0.25"))
+    reservation = world.bank.privacy.reservation_of(job_id)
+    assert (reservation.stage, reservation.epsilons, reservation.delta) == (
+        ReservationStage.RESERVED,
+        (500_000, 250_000),
+        DELTA,
+    )
+    world.card.jobs.consent(job_id, world.sources[0])
+    world.tax.jobs.consent(job_id, world.sources[1])
+    weights, utility = [1, 1], keccak(text="utility")
+    spent = [400_000, 250_000]
+    world.arbiter.jobs.commit_result(job_id, keccak(text="r"), keccak(text="t"), weights, utility, epsilons_spent=spent)
+
+    # The Python attestation with the spend's hash is the contract's digest; without it, it is not.
+    job = world.bank.jobs.job(job_id)
+    domain = AttestationDomain(world.deployment.chain_id, world.deployment.job_ledger)
+    honest = Attestation(
+        job_id,
+        job.inputs_hash,
+        job.result_hash,
+        job.transcript_root,
+        contribution_hash(weights, utility),
+        privacy_hash(spent, DELTA),
+    )
+    assert honest.digest(domain) == world.bank.jobs.attestation_digest(job_id)
+    under_reported = Attestation(
+        job_id,
+        job.inputs_hash,
+        job.result_hash,
+        job.transcript_root,
+        job.contribution_hash,
+        privacy_hash([300_000, 250_000], DELTA),
+    )
+    assert under_reported.digest(domain) != world.bank.jobs.attestation_digest(job_id)
+
+    for member in (world.card, world.tax, world.arbiter):
+        key = bytes(member.jobs.sender.account.key)
+        world.bank.jobs.attest(job_id, member.jobs.sender.address, honest.sign(key, domain))
+    world.bank.jobs.finalize(job_id)
+
+    card = world.bank.privacy.budget_of(world.sources[0])
+    assert (card.epsilon_spent, card.epsilon_reserved, card.epsilon_remaining) == (400_000, 0, 600_000)
+    assert (card.delta_spent, card.delta_remaining, card.exact_allowed) == (DELTA, 9 * DELTA, False)
+    assert world.bank.privacy.reservation_of(job_id).stage is ReservationStage.CLOSED
+
+
+def test_a_job_asking_more_than_is_left_is_refused_with_the_contracts_error(world: World) -> None:
+    before = world.bank.privacy.budget_of(world.sources[0])
+    first = open_dp(world, (format_epsilon(before.epsilon_remaining - 100_000), "0.1"))
+    with pytest.raises(revert_error("PrivacyBudgetInsufficientEpsilon")) as refused:
+        open_dp(world, ("0.2", "0.1"))
+    assert refused.value.arguments["sourceId"] == world.sources[0]
+    assert refused.value.arguments["remaining"] == 100_000
+    world.bank.jobs.abort(first, b"\x00" * 32)
+    assert world.bank.privacy.budget_of(world.sources[0]).epsilon_reserved == 0
+
+
+def test_an_exact_job_on_a_dp_only_source_is_refused(world: World) -> None:
+    world.bank.token.approve(world.deployment.settlement, parse_amount(1))
+    with pytest.raises(revert_error("PrivacyBudgetExactReleaseRefused")):
+        world.bank.jobs.open_job(
+            JobKind.FEDAVG,
+            world.sources,
+            keccak(text="p"),
+            [world.arbiter.jobs.sender.address],
+            parse_amount(1),
+            int(time.time()) + 3600,
+        )
+
+
+def test_the_indexer_decodes_every_budget_event_with_its_links(world: World, tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "index.db")
+    w3 = world.bank.jobs.sender.w3
+    watched = {name: (address, load(name).abi) for name, address in world.deployment.event_sources().items()}
+    EventIndexer(w3, store, watched).sync()
+    names = [e.event for e in _all(store, world.sources, world.bank.jobs.job_count()) if e.contract == "PrivacyBudget"]
+    assert {"PrivacyBudgetSet", "PrivacyBudgetReserved", "PrivacySpendReported", "PrivacyBudgetSpent"} <= set(names)
+    assert "PrivacyBudgetReleased" in names
+    # Linked by sourceId and jobId: the source's trail and the job's trail both hold the reservation.
+    queries = AuditQueries(store)
+    by_source = [e for e in queries.source_events([world.sources[0]]) if e.event == "PrivacyBudgetReserved"]
+    by_job = [e for e in queries.job_events(0) if e.event == "PrivacyBudgetReserved"]
+    assert by_source[0].args == {"sourceId": world.sources[0], "jobId": 0, "epsilon": 500_000, "delta": DELTA}
+    assert by_source[0] in by_job
+
+
+def _all(store: EventStore, sources: tuple[int, int], jobs: int) -> list[IndexedEvent]:
+    """Every indexed event linked to the two sources or to one of the jobs, once each."""
+    queries = AuditQueries(store)
+    found = queries.source_events(list(sources)) + [e for j in range(jobs) for e in queries.job_events(j)]
+    return list({(e.block_number, e.log_index): e for e in found}.values())
