@@ -52,6 +52,11 @@ class JobKind(IntEnum):
         return self.name.lower().replace("_", "-")
 
     @property
+    def is_dp(self) -> bool:
+        """Whether jobs of this kind run a DP mechanism and spend privacy budget (PrivacyBudget.DP_KINDS)."""
+        return self in (JobKind.SECURE_STATS, JobKind.FEDAVG)
+
+    @property
     def bit(self) -> int:
         """This kind's bit in an `allowedKinds`/`autoConsentKinds` mask."""
         return 1 << self.value

@@ -129,16 +129,30 @@ def _run(what: str, key: Any, options: dict[str, Any]) -> None:
                     "source": verifier.verify_source,
                     "member": verifier.verify_member,
                 }[what](key)
+            budget = _source_budget(queries, key, where) if what == "source" else None
             if options["as_json"]:
-                out = envelope(auditor.verifier.view, render.trail_json(trail, report))
-                typer.echo(json.dumps(out, indent=1))
+                body = render.trail_json(trail, report)
+                if budget is not None:
+                    body["privacyBudget"] = budget.to_json()
+                typer.echo(json.dumps(envelope(auditor.verifier.view, body), indent=1))
             else:
                 show: Any = {"job": render.render_job, "source": render.render_source, "member": render.render_member}
                 typer.echo(show[what](trail, queries.member_names(), report))
+                if budget is not None:
+                    from ledger.audit.budget import render_history
+
+                    typer.echo(render_history(budget))
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     if report is not None and not report.ok:
         raise typer.Exit(3)
+
+
+def _source_budget(queries: Any, source_id: int, where: Any) -> Any:
+    """The source's privacy budget in the trail's time window (ledger/audit/budget.py)."""
+    from ledger.audit.budget import budget_history, source_budget_events
+
+    return budget_history(source_budget_events(queries, source_id), source_id, where.since, where.until)
 
 
 @app.command()

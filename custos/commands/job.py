@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
-from custos.commands.params import amount, job_kind
+from custos.commands.params import amount, delta, epsilon, job_kind
 
 app = typer.Typer(name="job", help="Open, consent to, run and show jobs.", no_args_is_help=True)
 
@@ -30,6 +30,10 @@ def open_job(
     deadline: int = typer.Option(600, "--deadline", help="Seconds from now until a result is due."),
     epochs: int = typer.Option(4, "--epochs"),
     key_bits: int = typer.Option(2048, "--key-bits"),
+    epsilon_per_source: int | None = typer.Option(
+        None, "--epsilon-per-source", parser=epsilon, help="A DP job: the ε reserved on each source (e.g. 0.5)."
+    ),
+    job_delta: int = typer.Option("1e-6", "--delta", parser=delta, help="A DP job: the δ reserved on each source."),
 ) -> None:
     """Escrow BUDGET and open a job on SOURCES; its parameter document stays in the workspace."""
     import time
@@ -39,6 +43,8 @@ def open_job(
     from compute.jobs.workspace import Workspace
     from ledger.protocol import JobKind
 
+    if epsilon_per_source is not None and not job_kind(kind).is_dp:
+        raise typer.BadParameter(f"{kind} jobs release exact results; --epsilon-per-source is for DP kinds")
     if job_kind(kind) is not JobKind.HETERO_LR:
         raise typer.BadParameter(
             f"`custos job open` opens hetero-lr jobs; {kind!r} jobs are not opened from the CLI yet"
@@ -53,8 +59,9 @@ def open_job(
         digest = party.put_params(params.to_json())
         member.token.approve(member.settlement.address, budget)
         due = max(member.latest_timestamp(), int(time.time())) + deadline
+        dp = {} if epsilon_per_source is None else {"epsilons": [epsilon_per_source] * len(ids), "delta": job_delta}
         opened = member.jobs.open_job(
-            JobKind.HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], budget, due
+            JobKind.HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], budget, due, **dp
         )
     typer.echo(
         f"job {opened.job_id} opened; parameters 0x{digest.hex()}; auto-consented: {list(opened.auto_consented)}"

@@ -80,6 +80,10 @@ class PrivacyBudget(ContractBinding):
             source_id, eps_total, eps_spent, eps_reserved, d_total, d_spent, d_reserved, not exact_forbidden
         )
 
+    def dp_kinds(self) -> int:
+        """The bitmask of the job kinds the contract treats as differentially private."""
+        return int(self._call("DP_KINDS"))
+
     def reservation_of(self, job_id: int) -> Reservation:
         """The job's reservation (stage NONE for an exact job)."""
         stage, delta, source_ids, epsilons, spent = self._call("reservationOf", job_id)

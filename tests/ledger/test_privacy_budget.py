@@ -13,7 +13,9 @@ import pytest
 from eth_utils import keccak
 
 from ledger.artifacts import load
+from ledger.audit.budget import BudgetState, budget_history, budget_on_chain, check_budget, source_budget_events
 from ledger.audit.queries import AuditQueries
+from ledger.audit.report import FAILED, PASSED
 from ledger.bindings import Contracts, ReservationStage, SourceSpec
 from ledger.client import TransactionSender
 from ledger.client.revert import revert_error
@@ -26,6 +28,7 @@ from ledger.protocol import (
     JobKind,
     contribution_hash,
     format_epsilon,
+    kinds_mask,
     parse_amount,
     parse_delta,
     parse_epsilon,
@@ -93,6 +96,7 @@ def open_dp(world: World, epsilons: tuple[str, str]) -> int:
 def test_privacy_budget_lives_where_the_deployment_derives_it(world: World) -> None:
     assert world.bank.jobs.privacy_budget() == world.deployment.privacy_budget
     assert world.bank.privacy.address == world.deployment.address("PrivacyBudget")
+    assert world.bank.privacy.dp_kinds() == kinds_mask(kind for kind in JobKind if kind.is_dp)
 
 
 def test_dp_job_spends_its_attested_epsilon_and_releases_the_rest(world: World) -> None:
@@ -187,3 +191,47 @@ def _all(store: EventStore, sources: tuple[int, int], jobs: int) -> list[Indexed
     queries = AuditQueries(store)
     found = queries.source_events(list(sources)) + [e for j in range(jobs) for e in queries.job_events(j)]
     return list({(e.block_number, e.log_index): e for e in found}.values())
+
+
+def test_the_budget_history_replays_to_the_contracts_figures_and_a_hidden_spend_is_caught(
+    world: World, tmp_path: Path
+) -> None:
+    store = EventStore(tmp_path / "index.db")
+    w3 = world.bank.jobs.sender.w3
+    watched = {name: (address, load(name).abi) for name, address in world.deployment.event_sources().items()}
+    EventIndexer(w3, store, watched).sync()
+    source = world.sources[0]
+    events = source_budget_events(AuditQueries(store), source)
+
+    def on_chain(block: int) -> BudgetState:
+        def call(request: dict[str, str], at: int, subject: str) -> str:
+            return "0x" + bytes(w3.eth.call(request, block_identifier=at)).hex()  # type: ignore[arg-type]  # a plain call dict
+
+        return budget_on_chain(call, world.deployment.privacy_budget, source, block)
+
+    history = budget_history(events, source)
+    checks = check_budget(history, on_chain, w3.eth.block_number)
+    assert checks and all(c.status == PASSED for c in checks), [c for c in checks if c.status != PASSED]
+    assert history.closing == on_chain(w3.eth.block_number)
+    first = history.jobs[0]
+    assert (first.job_id, first.outcome, first.reserved, first.spent, first.released) == (
+        0,
+        "spent",
+        500_000,
+        400_000,
+        100_000,
+    )
+    assert [j.outcome for j in history.jobs[1:]] == ["released"]  # the aborted job gave everything back
+
+    # An index that hides the spend of job 0 disagrees with the chain from that block on.
+    hidden = [e for e in events if not (e.event == "PrivacyBudgetSpent" and e.args["jobId"] == 0)]
+    failed = [
+        c for c in check_budget(budget_history(hidden, source), on_chain, w3.eth.block_number) if c.status == FAILED
+    ]
+    assert failed and "budget matches chain" in {c.name for c in failed}
+
+    # The window: before the first reservation, only the budget was set.
+    reserved_at = first.reserved_at
+    early = budget_history(events, source, until=reserved_at)
+    assert [s.change for s in early.steps] == ["set"] and early.jobs == ()
+    assert early.closing.epsilon_total == 1_000_000 and early.closing.epsilon_reserved == 0
