@@ -25,6 +25,7 @@ from compute.errors import ComputeError, InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv
 from compute.jobs.kinds import JobKind, Plan, expected_contribution, kind_of
 from compute.jobs.peers import PeerDirectory, party_router
+from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
 from compute.result import hash_result
@@ -233,6 +234,13 @@ class JobRunner:
             if not self._data_matches(job_id, source_id, version):
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
+            # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
+            document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
+            if (
+                refusal := consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
+            ) is not None:
+                self._abort(job_id, refusal)
+                return
             self._once(
                 job_id,
                 f"consent:{source_id}",
@@ -327,11 +335,16 @@ class JobRunner:
         weights, table_hash = contribution
         result_hash = outcome.result_hash
         assert result_hash is not None  # _run_protocol aborts a run without a result before committing
+        # Privacy budget (issue 20): a DP job reports the accountant's ε per source.
+        document = lambda: self._params(job_id, self._view(job_id))  # noqa: E731  # loaded only for DP jobs
+        spent = spend_to_report(self.member.privacy, job_id, kind.chain_kind, document, sources)
         self._once(
             job_id,
             "commit",
-            lambda: self.member.jobs.commit_result(job_id, result_hash, outcome.transcript.root, weights, table_hash),
-            f"weights {weights}",
+            lambda: self.member.jobs.commit_result(
+                job_id, result_hash, outcome.transcript.root, weights, table_hash, epsilons_spent=spent
+            ),
+            f"weights {weights}" + ("" if spent is None else f", micro-epsilon spent {spent}"),
         )
 
     # -- attestation and settlement --
@@ -343,10 +356,13 @@ class JobRunner:
         if outcome is None:
             return  # we did not take part in the run, so we cannot vouch for it
         expected = expected_contribution(self._kinds[job_id], outcome, len(view.source_ids))
+        document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
+        privacy = attested_privacy_hash(self.member.privacy, job_id, job.kind, document, len(view.source_ids))
         mismatch = (
             job.result_hash != outcome.result_hash
             or job.transcript_root != outcome.transcript.root
             or (expected is not None and job.contribution_hash != expected)
+            or privacy is None  # the committed ε is not the accountant's (issue 20)
         )
         if mismatch:
             seen = (outcome.result_hash or b"").hex()
@@ -358,7 +374,10 @@ class JobRunner:
                 "the committed result is not the one this party computed",
             )
             return
-        attestation = Attestation(job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash)
+        assert privacy is not None  # a None spend is a mismatch: disputed above, never signed
+        attestation = Attestation(
+            job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash, privacy
+        )
         signature = attestation.sign(self.party.chain_key, self.domain)
         self._once(
             job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,66 +15,27 @@ from ledger.artifacts import load
 from ledger.audit.budget import BudgetState, budget_history, budget_on_chain, check_budget, source_budget_events
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, PASSED
-from ledger.bindings import Contracts, ReservationStage, SourceSpec
-from ledger.client import TransactionSender
+from ledger.bindings import ReservationStage
 from ledger.client.revert import revert_error
-from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
 from ledger.index import EventIndexer, EventStore, IndexedEvent
 from ledger.protocol import (
     Attestation,
     AttestationDomain,
-    Deployment,
     JobKind,
     contribution_hash,
     format_epsilon,
     kinds_mask,
     parse_amount,
-    parse_delta,
     parse_epsilon,
     privacy_hash,
 )
-from tests.backends import throwaway_accounts
-from tests.ledger.chain.embedded_backends import embedded_inprocess
-
-REQUESTER, PROVIDER, COMPUTE = 1, 2, 4
-DELTA = parse_delta("1e-6")
-
-
-@dataclass(frozen=True)
-class World:
-    """The deployment and each member's bindings: bank (requester), card and tax (providers), arbiter (compute)."""
-
-    deployment: Deployment
-    bank: Contracts
-    card: Contracts
-    tax: Contracts
-    arbiter: Contracts
-    sources: tuple[int, int]
+from tests.ledger.privacy_world import DELTA, World, privacy_world
 
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    accounts = throwaway_accounts()
-    with embedded_inprocess(accounts) as w3:
-        deployer, bank, card, tax, arbiter = accounts[:5]
-        config = ConsortiumConfig(
-            members=(
-                MemberSpec(bank.address, REQUESTER, "Bank", parse_amount(1_000)),
-                MemberSpec(card.address, PROVIDER, "CardNet"),
-                MemberSpec(tax.address, PROVIDER, "TaxData"),
-                MemberSpec(arbiter.address, COMPUTE, "Arbiter"),
-            ),
-            threshold=2,
-            challenge_window=0,
-        )
-        deployment = deploy_consortium(w3, deployer, config)
-        bank_c, card_c, tax_c, arbiter_c = (Contracts.at(TransactionSender(w3, a), deployment) for a in accounts[1:5])
-        spec = SourceSpec(keccak(text="schema"), keccak(text="rows"), 100, "ipfs://s", 0, JobKind.FEDAVG.bit)
-        sources = (card_c.registry.register_source(spec).source_id, tax_c.registry.register_source(spec).source_id)
-        # CardNet allows only DP releases with 1 ε; TaxData allows exact ones too, with 2 ε.
-        card_c.privacy.set_budget(sources[0], parse_epsilon("1"), 10 * DELTA, exact_allowed=False)
-        tax_c.privacy.set_budget(sources[1], parse_epsilon("2"), 10 * DELTA, exact_allowed=True)
-        yield World(deployment, bank_c, card_c, tax_c, arbiter_c, sources)
+    with privacy_world() as built:
+        yield built
 
 
 def open_dp(world: World, epsilons: tuple[str, str]) -> int:
