@@ -28,6 +28,7 @@ from compute.jobs.commitment import commit_csv, new_secret
 from compute.jobs.synthetic_credit import generate
 from compute.jobs.vertical import VerticalParams
 from compute.jobs.workspace import SourceFile, Workspace
+from custos.demo_budget import run_privacy_step
 from custos.demo_cluster import sealed_by, start_cluster
 from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
@@ -65,6 +66,7 @@ class DemoConfig:
     deadline: int = 300  # the job's on-chain deadline, seconds after opening
     protocol_timeout: float = 60.0  # how long a party waits for a silent peer
     nodes: int = 1  # > 1: that many organisations each run a consortium node (etcd on loopback)
+    privacy_step: bool = True  # after the hetero-LR job: a DP secure-statistics job and a refusal (demo_budget.py)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class Demo:
             job_id = self.open_job(members["bank"], sources)
             self.start_runners(job_id)
             status = self.wait_final(members["regulator"], job_id)
+            if self.config.privacy_step:
+                run_privacy_step(self, members, sources)  # issue 20: a DP job spends budget, one more is refused
             if self.config.nodes > 1:
                 self.say_seals(rpc)
             return DemoOutcome(self.chain, job_id, status, rpc)
@@ -233,14 +237,25 @@ class Demo:
         )
         return job_id
 
-    def open_with(self, bank: MemberLedger, kind: JobKind, document: dict, source_ids: tuple[int, ...]) -> int:
-        """The bank opens a job of `kind`; its parameter document stays in the bank's workspace, served to peers."""
+    def open_with(
+        self,
+        bank: MemberLedger,
+        kind: JobKind,
+        document: dict,
+        source_ids: tuple[int, ...],
+        epsilons: list[int] | None = None,
+        delta: int = 0,
+    ) -> int:
+        """The bank opens a job of `kind`; its parameter document stays in the bank's workspace, served to peers.
+        With `epsilons` (micro-ε per source) and `delta` the job is DP and reserves them (custos/demo_budget.py)."""
         digest = Workspace.load(self.folder / "parties" / "bank").put_params(document)
         budget = parse_amount(self.config.budget)
         bank.token.approve(bank.settlement.address, budget)
         compute = Keystore(self.chain / "keystore").address("compute-node")
         deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline
-        return bank.jobs.open_job(kind, source_ids, digest, [compute], budget, deadline).job_id
+        return bank.jobs.open_job(
+            kind, source_ids, digest, [compute], budget, deadline, epsilons=epsilons, delta=delta
+        ).job_id
 
     def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:
         """One `custos runner up` process per party, following `job_id`."""

@@ -283,6 +283,9 @@ def export_job(
     transcript_leaves: Path | None = typer.Option(
         None, "--transcript-leaves", help="The job's transcript message hashes (JSON list of 0x-hex) if you hold them."
     ),
+    params: Path | None = typer.Option(
+        None, "--params", help="The job's parameter document (JSON): adds its DP parameters and the accountant's ε."
+    ),
     accept_reorg: bool = ACCEPT_REORG,
 ) -> None:
     """Write job N's evidence (headers, seals, txs, receipts with proofs, events, payout) to one file."""
@@ -297,7 +300,13 @@ def export_job(
                 _print_report(report)
                 typer.echo("error: the job does not verify against the chain; no bundle written", err=True)
                 raise typer.Exit(3)
-            bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves))
+            privacy = None
+            if params is not None:
+                from custos.commands.audit_budget import privacy_evidence
+
+                opened = next(e for e in auditor.queries.job_events(job_id) if e.event == "JobOpened")
+                privacy = privacy_evidence(params, opened)
+            bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves), privacy=privacy)
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     out.write_text(json.dumps(bundle, indent=1))

@@ -94,3 +94,34 @@ def budget(
         raise _fail(str(exc)) from None
     if any(c.status == "failed" for c in checks):
         raise typer.Exit(3)
+
+
+def privacy_evidence(document_path: Path, opened: Any) -> dict[str, Any]:
+    """The `privacy` section of a job's evidence bundle: its parameter document (checked against the
+    job's recorded paramsHash), its DP parameters and the accountant's computation of the spend."""
+    from eth_utils import keccak
+
+    from compute.dp.budget import job_spend
+    from compute.errors import InvalidInput
+    from compute.result import canonical_json
+
+    try:
+        document = json.loads(document_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(f"--params {document_path}: {exc}", 2) from None
+    digest = "0x" + keccak(canonical_json(document)).hex()
+    if digest != opened.args["paramsHash"]:
+        raise _fail(f"--params {document_path} hashes to {digest}, the job recorded {opened.args['paramsHash']}", 2)
+    try:
+        spend = job_spend(opened.args["kind"], document, len(opened.args["sourceIds"]))
+    except InvalidInput as exc:
+        raise _fail(f"--params {document_path}: {exc}", 2) from None
+    if spend is None:
+        return {"parameters": document, "dp": False}
+    return {
+        "parameters": document,
+        "dp": True,
+        "epsilonsMicros": list(spend.epsilons),
+        "deltaAtto": spend.delta,
+        "accountant": dict(spend.accountant),
+    }
