@@ -20,7 +20,7 @@ from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
 from gateway.services import LedgerHandles
 from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
-from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
+from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
 from ledger.errors import LedgerError
 from ledger.protocol import Deployment
@@ -90,6 +90,7 @@ def open_gateway(
             settlement=Settlement.at(sender, info),
             token=CustosToken.at(sender, info),
             indexed=reader.indexed_position,
+            privacy=PrivacyBudget.at(sender, info),
         )
     except (LedgerError, OSError) as exc:
         raise ChainGatewayError(str(exc)) from None
