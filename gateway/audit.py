@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
+from ledger.audit.trails import TrailFilter
 
 
 class AuditReader(Protocol):
     """Read-only, verified views of the consortium's on-chain trail."""
 
-    def jobs(
-        self, status: str | None = None, kind: str | None = None, since: int | None = None, until: int | None = None
-    ) -> list[JobSummary]:
-        """Every job matching the filters (status, kind, opened in [since, until)), newest first."""
+    def job_page(
+        self, where: TrailFilter, offset: int, limit: int, kind: int | None = None
+    ) -> tuple[int, list[JobSummary]]:
+        """How many jobs match `where` (status, opened in [since, until)) and `kind`, and one page of
+        them, newest first."""
         ...
 
     def verify_jobs(self, summaries: Sequence[JobSummary]) -> list[JobSummary]:
@@ -46,8 +48,12 @@ class AuditReader(Protocol):
         """The (job id, source id) a transaction's indexed event names; (None, None) if unknown."""
         ...
 
-    def list_sources(self) -> list[SourceSummary]:
-        """Every data source with its commitment history and the jobs that used it."""
+    def source_page(self, offset: int, limit: int) -> tuple[int, list[SourceSummary]]:
+        """How many data sources there are, and one page of them (id order) with history and use."""
+        ...
+
+    def sources_of(self, owner: str) -> list[SourceSummary]:
+        """The data sources `owner` registered."""
         ...
 
     def source(self, source_id: int) -> SourceSummary | None:
@@ -60,6 +66,10 @@ class AuditReader(Protocol):
 
     def member_trail(self, address: str) -> list[TimelineStep]:
         """Every verified step a member took or was named in."""
+        ...
+
+    def payout_of(self, address: str) -> PayoutSummary:
+        """What one member was credited and withdrew."""
         ...
 
     def payouts(self) -> list[PayoutSummary]:

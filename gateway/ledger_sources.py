@@ -1,5 +1,5 @@
-"""Data-source views over the audit index: summaries, one source's verified trail, and which
-job or source a transaction belongs to (for search)."""
+"""Data-source views over the audit index: a page of summaries, an owner's sources, one source's
+verified trail."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.schemas.audit import SourceSummary, SourceUsePublic, SourceVersion, TimelineStep
+from ledger.audit.listing import source_page, sources_registered_by
 from ledger.audit.queries import AuditError
 from ledger.audit.report import Check
-from ledger.index.store import IndexedEvent, row_to_event
+from ledger.index.store import IndexedEvent
 
 StepsOf = Callable[[Sequence[IndexedEvent], Sequence[Check]], tuple[list[TimelineStep], list[Check]]]
 
@@ -67,15 +68,21 @@ class SourceViews:
         """One source's summary, or None if there is no such source."""
         return self._locked(lambda: self._summary(source_id))
 
-    def summaries(self) -> list[SourceSummary]:
-        """Every data source (ids are sequential from 0)."""
+    def page(self, offset: int, limit: int) -> tuple[int, list[SourceSummary]]:
+        """How many sources there are, and the summaries of `limit` of them from `offset`."""
+
+        def read() -> tuple[int, list[SourceSummary]]:
+            found = source_page(self._auditor.queries.store, offset, limit)
+            return found.total, [s for s in map(self._summary, found.items) if s is not None]
+
+        return self._locked(read)
+
+    def registered_by(self, owner: str) -> list[SourceSummary]:
+        """The summaries of the sources `owner` registered."""
 
         def read() -> list[SourceSummary]:
-            found, source_id = [], 0
-            while (summary := self._summary(source_id)) is not None:
-                found.append(summary)
-                source_id += 1
-            return found
+            ids = sources_registered_by(self._auditor.queries.store, owner)
+            return [s for s in map(self._summary, ids) if s is not None]
 
         return self._locked(read)
 
@@ -88,22 +95,5 @@ class SourceViews:
             except AuditError:
                 return None
             return self._steps_of(events, self._auditor.verifier.check_events(events))[0]
-
-        return self._locked(read)
-
-    def owner_of_tx(self, tx_hash: bytes) -> tuple[int | None, int | None]:
-        """(job id, source id) named by the transaction's first indexed event; (None, None) if unknown."""
-
-        def read() -> tuple[int | None, int | None]:
-            # A tx-hash lookup the audit queries do not offer yet: one scan of the events table.
-            row = self._auditor.queries.store.conn.execute(
-                "SELECT id, block_number, log_index, tx_index, tx_hash, block_hash, block_time, address, contract,"
-                " event, actor, args, topics, data FROM events WHERE tx_hash = ? ORDER BY log_index LIMIT 1",
-                (bytes(tx_hash),),
-            ).fetchone()
-            if row is None:
-                return None, None
-            args = row_to_event(row).args
-            return args.get("jobId"), args.get("sourceId")
 
         return self._locked(read)

@@ -39,8 +39,11 @@ from gateway.schemas.audit import (
 )
 from gateway.settlement_view import contributions, job_terms, settlement
 from ledger.audit.bundle import export_job
+from ledger.audit.listing import event_of_tx, job_page
+from ledger.audit.opening import requested_price_cap
 from ledger.audit.queries import AuditError
 from ledger.audit.report import FAILED, PASSED, Check
+from ledger.audit.trails import TrailFilter
 from ledger.index import HistoryChanged
 from ledger.index.store import IndexedEvent
 from ledger.protocol import kind_name
@@ -159,20 +162,17 @@ class LedgerAuditReader:
         return self._locked(lambda: self._known)
 
     # -- jobs --
-    def jobs(
-        self, status: str | None = None, kind: str | None = None, since: int | None = None, until: int | None = None
-    ) -> list[JobSummary]:
-        """Every job matching the filters, newest first, without verifying them."""
+    def job_page(
+        self, where: TrailFilter, offset: int, limit: int, kind: int | None = None
+    ) -> tuple[int, list[JobSummary]]:
+        """How many jobs match `where` and `kind`, and `limit` of them from `offset`, newest first, not verified."""
 
-        def read() -> list[JobSummary]:
-            found = []
-            for job in self._auditor.queries.jobs(status):
-                name = kind_name(job.kind)
-                if (kind and name != kind) or (since and job.opened_at < since) or (until and job.opened_at >= until):
-                    continue
-                cached = self._verified.get(job.job_id)
-                found.append(self._summary(self._auditor.queries.job_trail(job.job_id).events, job.status, cached))
-            return found
+        def read() -> tuple[int, list[JobSummary]]:
+            found = job_page(self._auditor.queries.store, where, offset, limit, kind)
+            return found.total, [
+                self._summary(job.opened, job.status, self._verified.get(job.opened.args["jobId"]))
+                for job in found.items
+            ]
 
         return self._locked(read)
 
@@ -180,8 +180,7 @@ class LedgerAuditReader:
         """The same summaries with their verdicts (verifying the jobs not verified yet)."""
         return [s.model_copy(update={"verified": self._page(s.job_id).verified}) for s in summaries]
 
-    def _summary(self, events: Sequence[IndexedEvent], status: str, cached: _Verified | None = None) -> JobSummary:
-        opened = next(e for e in events if e.event == "JobOpened")
+    def _summary(self, opened: IndexedEvent, status: str, cached: _Verified | None = None) -> JobSummary:
         args = opened.args
         owners = []
         for source in args["sourceIds"]:
@@ -224,8 +223,8 @@ class LedgerAuditReader:
 
     def _build(self, events: tuple[IndexedEvent, ...], status: str, checks: Sequence[Check]) -> JobTrail:
         steps, unattached = steps_of(events, checks)
-        terms = job_terms(events, self._auditor.queries.source_terms_at)
-        summary = self._summary(events, status)
+        terms = job_terms(events, self._auditor.queries.source_terms_at, self._price_cap)
+        summary = self._summary(next(e for e in events if e.event == "JobOpened"), status)
         ok = not any(c.status == FAILED for c in checks)
         return JobTrail(
             job=summary.model_copy(update={"verified": ok}),
@@ -237,6 +236,9 @@ class LedgerAuditReader:
             contributions=contributions(events, terms),
             verified_at=self._verified_at(checks),
         )
+
+    def _price_cap(self, opened: IndexedEvent) -> int | None:
+        return requested_price_cap(self._auditor.nodes[0], opened)
 
     def _verified_at(self, checks: Sequence[Check]) -> VerifiedAt:
         position = self._auditor.queries.store.position()
@@ -328,12 +330,21 @@ class LedgerAuditReader:
 
     def job_of_tx(self, tx_hash: bytes) -> tuple[int | None, int | None]:
         """(job id, source id) the transaction's first indexed event belongs to, for search."""
-        return self.sources.owner_of_tx(tx_hash)
+
+        def read() -> tuple[int | None, int | None]:
+            event = event_of_tx(self._auditor.queries.store, tx_hash)
+            return (None, None) if event is None else (event.args.get("jobId"), event.args.get("sourceId"))
+
+        return self._locked(read)
 
     # -- sources and members --
-    def list_sources(self) -> list[SourceSummary]:
-        """Every data source with versions and the jobs that used it."""
-        return self.sources.summaries()
+    def source_page(self, offset: int, limit: int) -> tuple[int, list[SourceSummary]]:
+        """How many data sources there are, and `limit` of them from `offset` in id order."""
+        return self.sources.page(offset, limit)
+
+    def sources_of(self, owner: str) -> list[SourceSummary]:
+        """The data sources `owner` registered."""
+        return self.sources.registered_by(owner)
 
     def source(self, source_id: int) -> SourceSummary | None:
         """One data source's summary, or None."""
@@ -349,6 +360,16 @@ class LedgerAuditReader:
         def read() -> list[TimelineStep]:
             events = self._auditor.queries.member_trail(address).events
             return steps_of(events, self._auditor.verifier.check_events(events))[0]
+
+        return self._locked(read)
+
+    def payout_of(self, address: str) -> PayoutSummary:
+        """What one member was credited and withdrew."""
+
+        def read() -> PayoutSummary:
+            trail = self._auditor.queries.member_trail(address)
+            name = self._auditor.queries.member_names().get(address.lower(), "")
+            return PayoutSummary(member=address, name=name, credited=trail.credited, withdrawn=trail.withdrawn)
 
         return self._locked(read)
 

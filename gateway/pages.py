@@ -24,6 +24,17 @@ templates.env.filters["when"] = lambda unix: time.strftime("%Y-%m-%d %H:%M:%S UT
 templates.env.globals["SYMBOL"] = TOKEN_SYMBOL
 
 
+def duration(seconds: int) -> str:
+    """A window in seconds as a person reads it, exact: '3600 s (1 h)', '1209600 s (14 d)', '0 s'."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds} s ({seconds // size} {unit})"
+    return f"{seconds} s"
+
+
+templates.env.filters["duration"] = duration
+
+
 class Names:
     """Member names for the templates, read through the (cached) membership lookup."""
 

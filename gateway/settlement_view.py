@@ -23,8 +23,11 @@ def _first(events: Sequence[IndexedEvent], name: str) -> IndexedEvent | None:
     return next((e for e in events if e.event == name), None)
 
 
-def job_terms(events: Sequence[IndexedEvent], terms_at: TermsAt) -> JobTerms | None:
-    """What the job was opened with, and what it committed; None without a JobOpened."""
+def job_terms(
+    events: Sequence[IndexedEvent], terms_at: TermsAt, price_cap: Callable[[IndexedEvent], int | None]
+) -> JobTerms | None:
+    """What the job was opened with (JobOpened's terms, and the price cap of its openJob call from
+    `price_cap`), and what it committed; None without a JobOpened."""
     opened = _first(events, "JobOpened")
     if opened is None:
         return None
@@ -34,6 +37,7 @@ def job_terms(events: Sequence[IndexedEvent], terms_at: TermsAt) -> JobTerms | N
         owner, price = terms_at(source, opened) or ("", 0)
         sources.append(SourceTerm(source_id=source, version=version, owner=owner, price_per_use=price))
     committed, finalized = _first(events, "ResultCommitted"), _first(events, "JobFinalized")
+    disputed = next((e for e in events if e.event in ("JobDisputed", "JobEscalated")), None)
     c = committed.args if committed else {}
     return JobTerms(
         kind=kind_name(args["kind"]),
@@ -41,6 +45,12 @@ def job_terms(events: Sequence[IndexedEvent], terms_at: TermsAt) -> JobTerms | N
         inputs_hash=args["inputsHash"],
         budget=args["budget"],
         deadline=args["deadline"],
+        fee_bps=args["feeBps"],
+        challenge_window=args["challengeWindow"],
+        attestation_window=args["attestationWindow"],
+        resolution_window=args["resolutionWindow"],
+        price_sum=sum(s.price_per_use for s in sources),
+        max_total_price=price_cap(opened),
         sources=sources,
         compute_parties=list(args["computeParties"]),
         result_hash=c.get("resultHash"),
@@ -48,6 +58,7 @@ def job_terms(events: Sequence[IndexedEvent], terms_at: TermsAt) -> JobTerms | N
         contribution_hash=c.get("contributionHash"),
         utility_table_hash=c.get("utilityTableHash"),
         committed_at=committed.block_time if committed else None,
+        disputed_at=disputed.block_time if disputed else None,
         finalized_at=finalized.block_time if finalized else None,
     )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compute.jobs.vertical import VerticalParams
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
 from custos.demo import Demo, DemoConfig
@@ -33,8 +34,9 @@ def consortium(tmp_path: Path):
         run.stop()
 
 
-def result_of(run: Demo, party: str, job_id: int):
-    return json.loads((run.folder / "parties" / party / "results" / f"{job_id}.json").read_text())
+def result_of(run: Demo, party: str, job_id: int, file: str = "json"):
+    """A party's saved result bundle (`json`), or its private output (`output.json`)."""
+    return json.loads((run.folder / "parties" / party / "results" / f"{job_id}.{file}").read_text())
 
 
 def verified_trail(run: Demo, members, job_id: int) -> list[str]:
@@ -60,10 +62,31 @@ def test_psi_job_gives_the_bank_the_exact_intersection_and_is_committed_and_veri
 
     bank_ids, _ = column(run, "bank", "")
     invoice_ids, _ = column(run, "invoice-firm", "")
-    assert sorted(result_of(run, "bank", job_id)["result"]) == sorted(set(bank_ids) & set(invoice_ids))
-    assert members["regulator"].jobs.job(job_id).result_hash.hex() == result_of(run, "bank", job_id)["result_hash"][2:]
+    assert sorted(result_of(run, "bank", job_id, "output.json")) == sorted(set(bank_ids) & set(invoice_ids))
+    bundle = result_of(run, "bank", job_id)  # what the bank's gateway shows others: no ids, hashes only
+    assert bundle["result"] is None and not any(i in json.dumps(bundle) for i in bank_ids)
+    assert members["regulator"].jobs.job(job_id).result_hash.hex() == bundle["result_hash"][2:]
     trail = verified_trail(run, members, job_id)
     assert trail.count("AttestationRecorded") == 3 and "JobFinalized" in trail
+
+
+def test_a_psi_job_whose_document_asks_for_hetero_lr_is_refused_and_aborted_with_a_named_reason(consortium) -> None:
+    # The requester opens a PSI job (the providers consent to PSI) but serves a hetero-LR document.
+    run, members, sources = consortium
+    document = VerticalParams(sources["bank"], (sources["invoice-firm"],)).to_json()
+    job_id = run.open_with(members["bank"], JobKind.PSI, document, (sources["bank"], sources["invoice-firm"]))
+    run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))
+
+    assert run.wait_final(members["regulator"], job_id) == JobStatus.ABORTED
+
+    auditor = Auditor.open(members["regulator"].sender.w3, members["regulator"].deployment, run.folder / "index.db")
+    auditor.sync()
+    events = auditor.queries.job_trail(job_id).events
+    aborted = next(e for e in events if e.event == "JobAborted")
+    assert bytes.fromhex(aborted.args["reason"][2:]).rstrip(b"\0") == b"KIND_MISMATCH HETERO_LR!=PSI"
+    assert [e.event for e in events].count("ResultCommitted") == 0  # nothing ran: the abort came before any protocol
+    assert members["regulator"].settlement.escrow_of(job_id) == 0
+    assert auditor.verifier.verify_job(job_id).ok
 
 
 def test_secure_sum_job_gives_the_exact_statistics_of_two_private_columns(consortium) -> None:

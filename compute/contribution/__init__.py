@@ -4,6 +4,7 @@ a replication-robust variant, and the integer weights + hashes a job commits on 
 
 from compute.contribution.report import WEIGHT_SCALE, ChainCommit, ContributionReport, to_weights
 from compute.contribution.robust import RobustShapley, replica_groups, robust_shapley
+from compute.contribution.rule import REPLICA_TOLERANCE, contribution_problems, derive_report
 from compute.contribution.shapley import (
     EXACT_LIMIT,
     MonteCarloEstimate,
@@ -15,6 +16,7 @@ from compute.contribution.utility import CachedUtility, UtilityTable, complete_t
 
 __all__ = [
     "EXACT_LIMIT",
+    "REPLICA_TOLERANCE",
     "WEIGHT_SCALE",
     "CachedUtility",
     "ChainCommit",
@@ -23,6 +25,8 @@ __all__ = [
     "RobustShapley",
     "UtilityTable",
     "complete_table",
+    "contribution_problems",
+    "derive_report",
     "exact_shapley",
     "leave_one_out",
     "monte_carlo_shapley",

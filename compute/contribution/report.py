@@ -13,17 +13,23 @@ from compute.result import canonical_json
 from ledger.protocol import contribution_hash
 
 WEIGHT_SCALE = 10**6  # weights in parts per million of the contribution pool
+# Added before flooring, so that a share whole in exact arithmetic (¼ of 10^6) does not drop by one
+# unit to floating-point error, and implementations that sum in another order agree.
+ROUNDING_SLACK = 1e-6
 
 
 def to_weights(scores: Sequence[float] | np.ndarray, scale: int = WEIGHT_SCALE) -> list[int]:
-    """Non-negative integer weights ∝ max(score, 0), summing to ≤ scale and > 0 (equal if no positive score)."""
+    """Non-negative integer weights ⌊max(score, 0) / Σ max(score, 0) · scale + ROUNDING_SLACK⌋ (docs/protocol.md).
+
+    They sum to ≤ scale and > 0; all 1 (an equal split) when no score is positive.
+    """
     positive = np.clip(np.asarray(scores, dtype=np.float64), 0.0, None)
     if not np.all(np.isfinite(positive)):
         raise InvalidInput("scores must be finite")
     total = positive.sum()
     if total <= 0:
         return [1] * len(positive)  # nobody helped measurably: split the pool equally
-    weights = [int(v) for v in np.floor(positive / total * scale)]
+    weights = [int(v) for v in np.floor(positive / total * scale + ROUNDING_SLACK)]
     if sum(weights) == 0:
         weights[int(np.argmax(positive))] = 1
     return weights

@@ -1,8 +1,11 @@
 """The job kinds a runner can play: how a parameter document becomes a roster and one role per party.
 
 A kind answers four questions for a job on chain: which parties run (the roster), what
-each party's role is given its own local data, what the committing compute party commits
-as contribution weights, and what every attester expects those weights to hash to.
+each party's role is given its own local data, which contribution section (utility table,
+rule inputs, weights) a party's run holds, and which part of its result may be shown
+beyond its owner. From these `verified_bundle` builds a party's result bundle and checks
+it: the committing compute party commits only a bundle that checks, and every attester
+signs only a committed job whose hashes equal those of its own checked bundle.
 Kinds with no utility table split the contribution pool equally (weights all 1, utility
 table hash zero), so every attester can check the commitment without seeing the result.
 """
@@ -13,7 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from compute.bundle import result_bundle, verify_bundle
 from compute.channel import Channel
+from compute.contribution.rule import REPLICA_TOLERANCE
 from compute.errors import InvalidInput
 from compute.fl.fedavg.client import client_role
 from compute.fl.fedavg.params import FedAvgParams
@@ -30,9 +35,7 @@ from compute.session import PartyOutcome, Role, RoleOutput
 from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
 from compute.stats.protocol import StatsParams, party_role
 from ledger.protocol import JobKind as ChainKind
-from ledger.protocol import contribution_hash, kind_name
-
-ZERO32 = b"\x00" * 32
+from ledger.protocol import kind_name
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Plan:
     roster: tuple[Address, ...]
     role: Role | None  # None: this party is not on the roster
     source_ids: tuple[int, ...]
+    replica_tolerance: float | None = None  # the weight rule's tolerance; None: the pool is split equally
 
 
 class JobKind(Protocol):
@@ -60,11 +64,13 @@ class JobKind(Protocol):
         workspace: Workspace,
     ) -> Plan: ...
 
-    def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None: ...
+    def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
+        """The contribution section this party's run holds (None if it holds none)."""
+        ...
 
-
-def _equal(sources: int) -> tuple[list[int], bytes]:
-    return [1] * sources, ZERO32
+    def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
+        """What of this party's output may leave it (numbers and hashes); True if the result hash is its hash."""
+        ...
 
 
 def _observer(ch: Channel) -> RoleOutput:
@@ -99,14 +105,20 @@ class VerticalKind:
             role = vertical.host(table, guest, arbiter, params)
         elif me == arbiter:
             role = vertical.arbiter(guest, hosts, params)
-        return Plan(self.protocol, roster, role, params.source_ids)
+        return Plan(self.protocol, roster, role, params.source_ids, REPLICA_TOLERANCE)
 
-    def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None:
+    def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
+        result, hashed = self.public_result(outcome)
+        section = result.get("contribution") if hashed and isinstance(result, dict) else None
+        return section if isinstance(section, dict) else None
+
+    def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
+        # Every party holds the guest's shared result (metrics, model commitments, contribution),
+        # sent at the end of the run; model weights, salts and scores stay with their owner.
         result = outcome.value.get("result") if isinstance(outcome.value, dict) else None
         if result is None or hash_result(result) != outcome.result_hash:
-            return None  # this party cannot vouch for the contribution table
-        contribution = result["contribution"]
-        return [int(w) for w in contribution["weights"]], bytes.fromhex(contribution["utility_table_hash"][2:])
+            return None, False
+        return result, True
 
 
 def _sources(doc: Mapping[str, Any], count: int | None = None) -> tuple[int, ...]:
@@ -145,8 +157,11 @@ class PsiKind:
             role = _observer
         return Plan(self.protocol, roster, role, (receiver_source, holder_source))
 
-    def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None:
-        return _equal(sources)
+    def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
+        return None
+
+    def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
+        return None, False  # the intersection is ids: it stays with the receiver
 
 
 class StatsKind:
@@ -183,8 +198,14 @@ class StatsKind:
             role = party_role(load_column(workspace.sources[source], column), params, holders, holders[0])
         return Plan(self.protocol, roster, role, sources)
 
-    def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None:
-        return _equal(sources)
+    def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
+        return None
+
+    def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
+        value = outcome.value
+        if hasattr(value, "to_json") and outcome.result_hash is not None:
+            return value.to_json(), True  # aggregates over every holder's column, which the receiver asked for
+        return None, False
 
 
 class FedAvgKind:
@@ -243,18 +264,31 @@ class FedAvgKind:
                 "auc",
                 clients,
             )
-        return Plan(self.protocol, (server, *clients), role, sources)
+        return Plan(self.protocol, (server, *clients), role, sources, params.replica_tolerance)
 
-    def weights(self, outcome: PartyOutcome, sources: int) -> tuple[list[int], bytes] | None:
+    def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
+        # The aggregator measured the table; every client received it with the final model.
         value = outcome.value if isinstance(outcome.value, dict) else {}
         report = value.get("report")
-        contribution = report.to_json() if report is not None else value.get("contribution")
-        if not contribution:
-            return None
-        return [int(w) for w in contribution["weights"]], bytes.fromhex(contribution["utility_table_hash"][2:])
+        section = report.to_json() if report is not None else value.get("contribution")
+        return section if isinstance(section, dict) and section else None
+
+    def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
+        value = outcome.value if isinstance(outcome.value, dict) else {}
+        return value.get("summary"), False  # the aggregator's round hashes and metrics; the result hash is the model's
 
 
 KINDS: dict[str, JobKind] = {kind.protocol: kind for kind in (VerticalKind(), PsiKind(), StatsKind(), FedAvgKind())}
+
+
+class KindMismatch(InvalidInput):
+    """A parameter document of another kind than the one the chain recorded; `reason` is the abort code."""
+
+    def __init__(self, asked: ChainKind, recorded: int, detail: str) -> None:
+        super().__init__(detail)
+        named = f"KIND_MISMATCH {asked.name}!={kind_name(recorded)}"
+        # The chain keeps 32 bytes of reason: kind numbers when the names do not fit.
+        self.reason = named if len(named) <= 32 else f"KIND_MISMATCH {int(asked)}!={recorded}"
 
 
 def kind_of(doc: Mapping[str, Any], recorded: int) -> JobKind:
@@ -267,14 +301,49 @@ def kind_of(doc: Mapping[str, Any], recorded: int) -> JobKind:
     if kind is None:
         raise InvalidInput(f"this runner cannot run {doc.get('protocol')!r} (it runs: {', '.join(KINDS)})")
     if kind.chain_kind != recorded:
-        raise InvalidInput(
+        raise KindMismatch(
+            kind.chain_kind,
+            recorded,
             f"the parameters ask for {kind.protocol} ({kind.chain_kind.name}), "
-            f"but the job is a {kind_name(recorded)} job on chain"
+            f"but the job is a {kind_name(recorded)} job on chain",
         )
     return kind
 
 
-def expected_contribution(kind: JobKind, outcome: PartyOutcome, sources: int) -> bytes | None:
-    """The contribution hash this party expects on chain, or None if it cannot know it."""
-    weights = kind.weights(outcome, sources)
-    return None if weights is None else contribution_hash(*weights)
+def _rule_problems(section: Mapping[str, Any], owners: Sequence[str], tolerance: float) -> list[str]:
+    """The rule's inputs the section names against the job's: its sources' owners in order, the kind's tolerance."""
+    details, table = section.get("details"), section.get("utility_table")
+    details = details if isinstance(details, dict) else {}
+    table = table if isinstance(table, dict) else {}
+    expected = [o.lower() for o in owners]
+    problems = []
+    if [str(s).lower() for s in table.get("sources", [])] != expected:
+        problems.append("the utility table's sources are not the job's sources' owners in job order")
+    if [str(o).lower() for o in details.get("owners", [])] != expected:
+        problems.append("the owners the weights were split by are not the job's sources' owners")
+    if details.get("replica_tolerance") != tolerance:
+        problems.append(f"replica tolerance {details.get('replica_tolerance')} is not the job's {tolerance}")
+    return problems
+
+
+def verified_bundle(
+    kind: JobKind, plan: Plan, job_id: int, outcome: PartyOutcome, owners: Sequence[str]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """This party's result bundle and what is wrong with it ([] when it can vouch for every hash in it).
+
+    `owners` are the owners of the job's sources in job order (as the chain records them).
+    The bundle's weights, table hash, contribution hash, transcript root and result hash are
+    recomputed from the utility table and the leaf list it holds (`verify_bundle`), and the
+    rule's inputs checked against the job's; a table kind without a table cannot be vouched for.
+    """
+    section = kind.contribution(outcome)
+    result, hashed = kind.public_result(outcome)
+    if outcome.result_hash is None:
+        return None, ["this party's run has no result"]
+    if plan.replica_tolerance is not None and section is None:
+        return None, ["this party's run holds no contribution table to check the weights against"]
+    bundle = result_bundle(job_id, kind.protocol, outcome, len(owners), section, result, hashed)
+    problems = verify_bundle(bundle)
+    if section is not None and plan.replica_tolerance is not None:
+        problems += _rule_problems(section, owners, plan.replica_tolerance)
+    return bundle, problems

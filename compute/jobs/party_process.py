@@ -2,7 +2,7 @@
 
 Progress goes to standard output as one JSON object per line, so a supervisor (the demo,
 a service manager, the gateway) can follow it; result bundles of finished runs are saved
-in the workspace as `results/<job id>.json`.
+in the workspace as `results/<job id>.json` (see compute.bundle).
 """
 
 from __future__ import annotations
@@ -25,28 +25,21 @@ def _emit(event: Progress) -> None:
 
 
 def save_results(runner: JobRunner) -> None:
-    """Write each finished run's result bundle (the shared result plus this party's metadata)."""
+    """Write each finished run's checked result bundle, and this party's own private output beside it.
+
+    `results/<job id>.json` holds hashes and numbers only (the gateway serves it to the job's
+    participants and to auditors); `results/<job id>.output.json` holds what only this party
+    may see (e.g. a PSI intersection) and is never served.
+    """
     folder = runner.workspace.folder / "results"
     folder.mkdir(exist_ok=True)
     for job_id, outcome in runner.outcomes().items():
-        if outcome.result_hash is None:
-            continue  # a run without a result was aborted on chain; there is nothing to keep
-        value = outcome.value
-        if isinstance(value, dict):
-            result = value.get("result", value.get("summary"))  # FedAvg's aggregator keeps a summary
-        elif hasattr(value, "to_json"):
-            result = value.to_json()
-        else:
-            result = value if isinstance(value, (list, int, float, str)) else None  # e.g. a PSI intersection
-        bundle = {
-            "job_id": job_id,
-            "result": result,
-            "result_hash": "0x" + outcome.result_hash.hex(),
-            "transcript_root": "0x" + outcome.transcript.root.hex(),
-            "transcript_entries": len(outcome.transcript.entries),
-            "metadata": {k: v for k, v in outcome.metadata.items() if isinstance(v, (int, float, str))},
-        }
+        bundle = runner.result_bundle(job_id)
+        if bundle is None:
+            continue  # a run this party could not vouch for was aborted, disputed or left unsigned
         (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
+        if bundle["result"] is None and isinstance(outcome.value, (list, int, float, str)):
+            (folder / f"{job_id}.output.json").write_bytes(canonical_json(outcome.value))
 
 
 def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protocol_timeout: float = 120.0) -> int:

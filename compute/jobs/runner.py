@@ -23,7 +23,7 @@ from typing import Any
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv
-from compute.jobs.kinds import JobKind, Plan, expected_contribution, kind_of
+from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from compute.jobs.workspace import Workspace
@@ -85,6 +85,8 @@ class JobRunner:
         self._mailboxes: dict[int, Mailbox] = {}
         self._outcomes: dict[int, PartyOutcome] = {}
         self._kinds: dict[int, JobKind] = {}
+        self._plans: dict[int, Plan] = {}
+        self._bundles: dict[int, dict[str, Any]] = {}  # job id → this party's checked result bundle
         self._handled: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
         self.server = serve_endpoint(
@@ -315,58 +317,84 @@ class JobRunner:
                 transport.close()
         except ComputeError as exc:
             code = str(exc) if str(exc).startswith("DATA_MISMATCH") else f"PROTOCOL {type(exc).__name__}"
+            code = exc.reason if isinstance(exc, KindMismatch) else code
             self._progress(job_id, "protocol-failed", str(exc))
             self._abort(job_id, code)
             return
         self._outcomes[job_id] = outcome
         self._kinds[job_id] = kind
+        self._plans[job_id] = plan
         if outcome.result_hash is None:
             self._abort(job_id, "PROTOCOL no result")
             return
         self._progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
-            self._commit(job_id, kind, outcome, len(view.source_ids))
+            self._commit(job_id, view)
 
-    def _commit(self, job_id: int, kind: JobKind, outcome: PartyOutcome, sources: int) -> None:
-        contribution = kind.weights(outcome, sources)
-        if contribution is None:
-            self._abort(job_id, "PROTOCOL no contribution table")
+    def result_bundle(self, job_id: int) -> dict[str, Any] | None:
+        """This party's checked result bundle of `job_id` (hashes and numbers only), once it has one."""
+        return self._bundles.get(job_id)
+
+    def _checked_bundle(self, job_id: int, view: _JobView) -> tuple[dict[str, Any] | None, list[str]]:
+        """This party's bundle of its own run, re-derived and checked (see `kinds.verified_bundle`)."""
+        outcome = self._outcomes.get(job_id)
+        if outcome is None:
+            return None, ["this party did not take part in the run"]
+        bundle, problems = verified_bundle(self._kinds[job_id], self._plans[job_id], job_id, outcome, view.owners)
+        if bundle is not None and not problems:
+            self._bundles[job_id] = bundle
+        return bundle, problems
+
+    def _commit(self, job_id: int, view: _JobView) -> None:
+        """Commit the run's hashes and weights, but only those this party re-derived from the table and leaves."""
+        bundle, problems = self._checked_bundle(job_id, view)
+        if bundle is None or problems:
+            self._progress(job_id, "commit-refused", "; ".join(problems))
+            self._abort(job_id, "WEIGHTS_UNVERIFIED")
             return
-        weights, table_hash = contribution
-        result_hash = outcome.result_hash
-        assert result_hash is not None  # _run_protocol aborts a run without a result before committing
+        result_hash, root = bytes.fromhex(bundle["result_hash"][2:]), bytes.fromhex(bundle["transcript_root"][2:])
+        weights, table_hash = bundle["weights"], bytes.fromhex(bundle["utility_table_hash"][2:])
         # Privacy budget (issue 20): a DP job reports the accountant's ε per source.
-        document = lambda: self._params(job_id, self._view(job_id))  # noqa: E731  # loaded only for DP jobs
-        spent = spend_to_report(self.member.privacy, job_id, kind.chain_kind, document, sources)
+        document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
+        spent = spend_to_report(self.member.privacy, job_id, view.job.kind, document, len(view.source_ids))
         self._once(
             job_id,
             "commit",
             lambda: self.member.jobs.commit_result(
-                job_id, result_hash, outcome.transcript.root, weights, table_hash, epsilons_spent=spent
+                job_id, result_hash, root, weights, table_hash, epsilons_spent=spent
             ),
             f"weights {weights}" + ("" if spent is None else f", micro-epsilon spent {spent}"),
         )
 
     # -- attestation and settlement --
     def _attest(self, job_id: int, view: _JobView) -> None:
+        """Sign the committed job only if every hash it commits is one this party re-derived from its own run.
+
+        A run whose own bundle does not check (weights that do not follow from the table: a
+        guest's bad arithmetic, committed by an unchecking compute party) is not signed, so the
+        job takes the liveness path; a commit that differs from this party's checked run is disputed.
+        """
         job, me = view.job, self.address
         if me not in view.attesters or (job_id, "attest") in self._handled or self.member.jobs.has_attested(job_id, me):
             return
-        outcome = self._outcomes.get(job_id)
-        if outcome is None:
+        if job_id not in self._outcomes:
             return  # we did not take part in the run, so we cannot vouch for it
-        expected = expected_contribution(self._kinds[job_id], outcome, len(view.source_ids))
+        bundle, problems = self._checked_bundle(job_id, view)
+        if bundle is None or problems:
+            if (job_id, "attest-refused") not in self._handled:
+                self._handled.add((job_id, "attest-refused"))
+                self._progress(job_id, "attest-refused", "; ".join(problems))
+            return
+        committed = ["0x" + h.hex() for h in (job.result_hash, job.transcript_root, job.contribution_hash)]
+        # Privacy budget (issue 20): the committed ε must be exactly the accountant's, or nothing is signed.
         document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
         privacy = attested_privacy_hash(self.member.privacy, job_id, job.kind, document, len(view.source_ids))
-        mismatch = (
-            job.result_hash != outcome.result_hash
-            or job.transcript_root != outcome.transcript.root
-            or (expected is not None and job.contribution_hash != expected)
-            or privacy is None  # the committed ε is not the accountant's (issue 20)
-        )
-        if mismatch:
-            seen = (outcome.result_hash or b"").hex()
-            evidence = hash_result({"result_hash": seen, "root": outcome.transcript.root.hex()})
+        if [
+            bundle["result_hash"],
+            bundle["transcript_root"],
+            bundle["contribution_hash"],
+        ] != committed or privacy is None:
+            evidence = hash_result({k: bundle[k] for k in ("result_hash", "transcript_root", "contribution_hash")})
             self._once(
                 job_id,
                 "dispute",

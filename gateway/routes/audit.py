@@ -11,7 +11,7 @@ from gateway.deps import CurrentMember, Services
 from gateway.errors import ERROR_RESPONSES, Conflict, NotFound, Unavailable
 from gateway.ledger_views import BundleRefused
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
-from ledger.audit.trails import STATUSES
+from ledger.audit.trails import STATUSES, TrailFilter
 from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
@@ -68,7 +68,8 @@ def list_jobs(
 ) -> list[JobSummary]:
     """Jobs matching the filters, newest first, one page of them."""
     audit = reader(services)
-    page = audit.jobs(status, kind, since, until)[offset : offset + limit]
+    where = TrailFilter(status=status, since=since, until=until)
+    page = audit.job_page(where, offset, limit, JobKind[kind] if kind else None)[1]
     return audit.verify_jobs(page) if verify else page
 
 
@@ -131,7 +132,7 @@ def list_sources(
     member: CurrentMember, services: Services, offset: int = Offset, limit: int = Limit
 ) -> list[SourceSummary]:
     """Data sources in id order, their commitment versions and the jobs that used them, one page."""
-    return reader(services).list_sources()[offset : offset + limit]
+    return reader(services).source_page(offset, limit)[1]
 
 
 @router.get("/payouts", response_model=list[PayoutSummary], summary="Credits and withdrawals per member")

@@ -22,6 +22,7 @@ from gateway.routes.jobs import sse_response
 from gateway.schemas.audit import StepProof
 from gateway.sessions import COOKIE
 from gateway.sse import job_events, last_event_id
+from gateway.utility_view import kept_bundle, readable_by, utility_view
 
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
 
@@ -77,7 +78,11 @@ def job(request: Request, services: Services, job_id: int = JobId) -> HTMLRespon
     if trail is None:
         return not_found(request, services, who, f"job #{job_id}", "No job with this id is on this consortium's chain.")
     history = services.progress.history(job_id)
-    return page(request, services, "job.html", who, trail=trail, progress=history[-1] if history else None)
+    bundle = kept_bundle(services.settings.workspace, job_id) if readable_by(who, trail) else None
+    utility = utility_view(bundle, trail) if bundle is not None else None
+    return page(
+        request, services, "job.html", who, trail=trail, progress=history[-1] if history else None, utility=utility
+    )
 
 
 @router.get("/jobs/{job_id}/bundle")

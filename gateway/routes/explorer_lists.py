@@ -6,6 +6,8 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Query, Request
@@ -16,7 +18,8 @@ from gateway.deps import Services
 from gateway.membership import Role
 from gateway.pages import PAGE_SIZE, not_found, page, pages, viewer
 from gateway.routes.audit import SourceId, reader
-from ledger.audit.trails import STATUSES
+from gateway.schemas.audit import JobSummary
+from ledger.audit.trails import STATUSES, TrailFilter
 from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
@@ -25,10 +28,21 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _NUMBER = re.compile(r"^(?:(job|source)\s*)?#?\s*(\d{1,20})$", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+T = TypeVar("T")
 
 
 def _day(text: str) -> int | None:
     return calendar.timegm(time.strptime(text, "%Y-%m-%d")) if _DATE.match(text) else None
+
+
+def _paged(fetch: Callable[[int, int], tuple[int, list[T]]], number: int) -> tuple[dict[str, int], list[T]]:
+    """Page `number` of a list the index pages (`fetch(offset, limit)` → (total, items)), and its
+    pagination; a page past the end shows the last one."""
+    total, shown = fetch((number - 1) * PAGE_SIZE, PAGE_SIZE)
+    paging = pages(total, number)
+    if paging["start"] != (number - 1) * PAGE_SIZE:
+        shown = fetch(paging["start"], PAGE_SIZE)[1]
+    return paging, shown
 
 
 @router.get("", response_class=HTMLResponse)
@@ -46,9 +60,15 @@ def index(
     if who is None or services.audit is None:
         return page(request, services, "index.html", who, jobs=[], indexed=services.audit is not None)
     audit = services.audit
-    found = audit.jobs(status if status in STATUSES else None, kind or None, _day(since), _day(until))
-    paging = pages(len(found), number)
-    shown = audit.verify_jobs(found[paging["start"] : paging["start"] + PAGE_SIZE])
+    known = kind.upper() in JobKind.__members__
+    where = TrailFilter(status=status if status in STATUSES else None, since=_day(since), until=_day(until))
+    number_of_kind = JobKind[kind.upper()] if known else None
+    shown: list[JobSummary] = []
+    if kind and not known:  # a kind this consortium does not have: nothing matches
+        paging = pages(0, 1)
+    else:
+        paging, shown = _paged(lambda offset, limit: audit.job_page(where, offset, limit, number_of_kind), number)
+    shown = audit.verify_jobs(shown)
     filters = {"status": status, "kind": kind, "since": since, "until": until}
     return page(
         request,
@@ -68,9 +88,10 @@ def index(
 def sources(request: Request, services: Services, number: int = Query(1, alias="page", ge=1, le=10**6)) -> HTMLResponse:
     """Data sources, a page at a time: owner, price, latest commitment, uses."""
     who = viewer(request, services)
-    found = reader(services).list_sources() if who else []
-    paging = pages(len(found), number)
-    shown = found[paging["start"] : paging["start"] + PAGE_SIZE]
+    if who is None:
+        return page(request, services, "sources.html", None)
+    audit = reader(services)
+    paging, shown = _paged(audit.source_page, number)
     return page(request, services, "sources.html", who, sources=shown, paging=paging, filters={})
 
 
@@ -102,8 +123,8 @@ def member(request: Request, services: Services, address: str) -> HTMLResponse:
     record = services.membership.member(checksum)
     if not steps and record is None:
         return not_found(request, services, who, f"member {checksum}", "This address never appears on the chain.")
-    payout = next((p for p in audit.payouts() if p.member.lower() == checksum.lower()), None)
-    owned = [s for s in audit.list_sources() if s.owner.lower() == checksum.lower()]
+    payout = audit.payout_of(checksum)
+    owned = audit.sources_of(checksum)
     jobs = sorted({s.job_id for s in steps if s.job_id is not None}, reverse=True)
     return page(
         request,

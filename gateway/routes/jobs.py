@@ -52,22 +52,31 @@ def open_job(body: JobCreate, member: Requester, ledger: Ledger) -> JobOpenedPub
 
 @router.get("/{job_id}", response_model=JobPublic, summary="A job's current state on chain")
 def read_job(member: CurrentMember, ledger: Ledger, job_id: int = JobId) -> JobPublic:
-    """Status, counters and hashes of the job as the JobLedger holds them now."""
+    """Status, counters and hashes of the job as the JobLedger holds them now, and its terms."""
     if job_id >= ledger.jobs.job_count():
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
-    return JobPublic.of(ledger.jobs.job(job_id))
+    return JobPublic.of(ledger.jobs.job(job_id), ledger.jobs.job_terms(job_id))
 
 
-@router.get("/{job_id}/result", response_model=ResultBundlePublic, summary="The result bundle (participants only)")
+@router.get(
+    "/{job_id}/result", response_model=ResultBundlePublic, summary="The result bundle (participants and auditors)"
+)
 def read_result(member: CurrentMember, services: Services, job_id: int = JobId) -> ResultBundlePublic:
-    """The job's result as this gateway's runner computed it; only the job's participants may read it."""
+    """This gateway's runner's result bundle of the job: hashes, numbers, the utility table and the transcript leaves.
+
+    The job's participants and members with the AUDITOR role may read it; anyone holding it can
+    recompute transcriptRoot and the weights (`compute.bundle.verify_bundle`). Rows, ids and
+    protocol messages are never in it.
+    """
     if services.settings.workspace is None:
         raise Unavailable("runner.unavailable", "This gateway runs no job runner (start it with --workspace).")
     trail = reader(services).job_trail(job_id)
     if trail is None:
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
-    if member.address not in trail.job.participants:
-        raise Forbidden("auth.not_participant", f"Only the participants of job {job_id} may read its result.")
+    if member.address not in trail.job.participants and not member.holds(Role.AUDITOR):
+        raise Forbidden(
+            "auth.not_participant", f"Only the participants of job {job_id} and auditors may read its result."
+        )
     path = services.settings.workspace / "results" / f"{job_id}.json"
     try:
         return ResultBundlePublic.model_validate_json(path.read_bytes())

@@ -78,13 +78,23 @@ class SourceTerm(BaseModel):
 
 
 class JobTerms(BaseModel):
-    """What the job was opened with and what it committed."""
+    """What the job was opened with (its terms, fixed then for its whole life) and what it committed."""
 
     kind: str
     params_hash: str
     inputs_hash: str
     budget: int
     deadline: int = Field(description="Unix time after which consent and commit are refused")
+    fee_bps: int = Field(description="The compute fee in basis points, fixed at opening (JobOpened)")
+    challenge_window: int = Field(description="Seconds from the commit during which a participant may dispute")
+    attestation_window: int = Field(description="Seconds from the commit for every attester to sign before escalation")
+    resolution_window: int = Field(description="Seconds governance has to resolve a dispute before the default applies")
+    price_sum: int = Field(description="Σ the sources' prices per use at opening, in base units")
+    max_total_price: int | None = Field(
+        None,
+        description="The cap on Σ prices the requester set in its openJob call (the contract refused more); "
+        "None when the opening transaction is not a direct openJob call or the node does not serve it",
+    )
     sources: list[SourceTerm]
     compute_parties: list[str]
     result_hash: str | None = None
@@ -92,6 +102,7 @@ class JobTerms(BaseModel):
     contribution_hash: str | None = None
     utility_table_hash: str | None = None
     committed_at: int | None = None
+    disputed_at: int | None = Field(None, description="When the job was disputed or escalated, if it was")
     finalized_at: int | None = None
 
 
@@ -128,6 +139,26 @@ class Contribution(BaseModel):
     owner: str
     weight: int
     share: str = Field(description="weight / Σ weights, exact to 0.01 %")
+
+
+class UtilityEntry(BaseModel):
+    """One coalition of the utility table and its measured utility."""
+
+    coalition: list[int] = Field(description="The coalition's on-chain source ids")
+    utility: float
+
+
+class UtilityTableView(BaseModel):
+    """A participant's utility table for the job and whether the committed weights follow from it."""
+
+    metric: str
+    method: str
+    sources: list[int] = Field(description="On-chain source ids in the table's order")
+    entries: list[UtilityEntry]
+    scores: list[float]
+    weights: list[int]
+    checks: list[CheckResult]
+    verified: bool
 
 
 class VerifiedAt(BaseModel):

@@ -8,7 +8,7 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, Field
 
 from gateway.schemas.fields import Address, Hash32, JobKind, Uint64, Uint256, show
-from ledger.bindings import Job
+from ledger.bindings import Job, JobTerms
 
 
 class JobCreate(BaseModel):
@@ -44,8 +44,29 @@ class TransactionPublic(BaseModel):
     block_number: int
 
 
+class JobTermsPublic(BaseModel):
+    """The terms fixed when the job opened (later governance changes never touch them)."""
+
+    fee_bps: int = Field(description="The compute fee in basis points of the pool")
+    challenge_window: int = Field(description="Seconds from the commit during which a participant may dispute")
+    attestation_window: int = Field(description="Seconds from the commit for every attester to sign before escalation")
+    resolution_window: int = Field(description="Seconds governance has to resolve a dispute before the default applies")
+    disputed_at: int = Field(description="When the job was disputed or escalated (0: never)")
+
+    @classmethod
+    def of(cls, terms: JobTerms) -> JobTermsPublic:
+        """From the ledger binding's `JobTerms`."""
+        return cls(
+            fee_bps=terms.fee_bps,
+            challenge_window=terms.challenge_window,
+            attestation_window=terms.attestation_window,
+            resolution_window=terms.resolution_window,
+            disputed_at=terms.disputed_at,
+        )
+
+
 class JobPublic(BaseModel):
-    """A job as the ledger holds it now."""
+    """A job as the ledger holds it now, with the terms fixed at its opening."""
 
     job_id: int
     requester: str
@@ -60,10 +81,11 @@ class JobPublic(BaseModel):
     inputs_hash: str
     result_hash: str
     transcript_root: str
+    terms: JobTermsPublic
 
     @classmethod
-    def of(cls, job: Job) -> JobPublic:
-        """From the ledger binding's `Job`."""
+    def of(cls, job: Job, terms: JobTerms) -> JobPublic:
+        """From the ledger binding's `Job` and `JobTerms`."""
         return cls(
             job_id=job.job_id,
             requester=to_checksum_address(job.requester),
@@ -78,6 +100,7 @@ class JobPublic(BaseModel):
             inputs_hash=show(job.inputs_hash),
             result_hash=show(job.result_hash),
             transcript_root=show(job.transcript_root),
+            terms=JobTermsPublic.of(terms),
         )
 
 
@@ -85,8 +108,15 @@ class ResultBundlePublic(BaseModel):
     """A finished run's result bundle, as this gateway's job runner saved it."""
 
     job_id: int
-    result: Any = Field(description="The protocol's shared output")
-    result_hash: str
+    protocol: str
+    result: Any = Field(description="The run's public result (numbers and hashes), or null")
+    result_hashed: bool = Field(description="Whether result_hash is the keccak256 of the result's canonical JSON")
+    result_hash: str | None
     transcript_root: str
+    transcript_leaves: list[str] = Field(description="Message hashes in transcript order; leaf = keccak(keccak(hash))")
     transcript_entries: int
+    weights: list[int]
+    utility_table_hash: str
+    contribution_hash: str
+    contribution: dict[str, Any] | None = Field(description="Utility table, rule inputs and weights, or null")
     metadata: dict[str, Any]

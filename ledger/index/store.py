@@ -4,7 +4,9 @@ Each indexed batch (events, the headers they sit in, the new position) is writte
 transaction, so a killed indexer leaves the file at the end of the last whole batch:
 no duplicates (a unique key on block and log index would reject them) and no gaps.
 `links` maps (kind, key) → event, e.g. ('job', '7'), ('source', '3'), ('member', '0xab…'),
-which is what makes a job's or a member's trail an index range scan.
+which is what makes a job's or a member's trail an index range scan; `events_by_name` and
+`events_by_tx` make a list of one event (JobOpened, DataSourceRegistered) and a transaction's
+events index scans too (`ledger.audit.listing`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ CREATE TABLE IF NOT EXISTS links (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number, log_index);
+CREATE INDEX IF NOT EXISTS events_by_tx ON events (tx_hash);
 """
 
 

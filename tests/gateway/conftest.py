@@ -25,6 +25,7 @@ from gateway.chain import open_gateway
 from gateway.client import GatewayClient
 from gateway.services import GatewayServices
 from tests.backends import anvil, throwaway_accounts
+from tests.ledger.audit.sealed import SealedJob, run_job
 from tests.waiting import wait_for
 
 from .scenario import Consortium, deploy, finished_job
@@ -140,6 +141,37 @@ def gateway(consortium: Consortium, tmp_path_factory: pytest.TempPathFactory) ->
         yield running
 
 
+@dataclass
+class SealedGateway:
+    """The bank's gateway over a sealed embedded chain with one finalised job (evidence bundles need seals)."""
+
+    url: str
+    job: SealedJob
+    clock: FakeClock
+    domain: RequestDomain
+
+    def client(self, who: str) -> GatewayClient:
+        """A client signing as `who` (bank, hospital, or bureau: the consortium's auditor), on the gateway's clock."""
+        client = GatewayClient(self.url, bytes(self.job.accounts[who].key), self.domain)
+        client.auth._now = self.clock.now  # type: ignore[union-attr]  # as in Gateway.client
+        return client
+
+
+@pytest.fixture(scope="session")
+def sealed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealedGateway]:
+    """`custos chain init`'s dev consortium, a two-source job run to Finalized in-process, then the bank's
+    gateway on that chain directory (its node sealing as the chain's validator)."""
+    job = run_job(tmp_path_factory.mktemp("sealed") / "chain")
+    clock = FakeClock()
+    app, close = open_gateway(bytes(job.accounts["bank"].key), chain=job.chain, clock=clock)
+    server = serve(app)
+    try:
+        yield SealedGateway(server.url, job, clock, app.state.services.domain)
+    finally:
+        server.stop()
+        close()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright (never a downloaded browser); per module, since
@@ -150,7 +182,7 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def signed_in(gateway: Gateway, browser: Browser, who: str = "regulator", width: int = 1280) -> Page:
+def signed_in(gateway: Gateway | SealedGateway, browser: Browser, who: str = "regulator", width: int = 1280) -> Page:
     """A fresh browser page signed into the explorer as `who` through a one-time link."""
     login = gateway.client(who).post("/sessions").json()["login_path"]
     page = browser.new_page(viewport={"width": width, "height": 900})

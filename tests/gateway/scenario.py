@@ -1,8 +1,10 @@
 """A consortium on a real anvil node with one finished job, for the gateway's ledger-backed tests.
 
 Built with plain web3 calls from the test side (the gateway itself never builds transactions):
-deploy, two sources, open (approve + openJob), consent, commit, three EIP-712 attestations,
-challenge window passed by time warp, finalise, one withdrawal.
+deploy, two sources, open (approve + openJob), consent, commit (a real utility table's hash, the
+weights the rule gives from it, a real transcript root), three EIP-712 attestations, challenge
+window passed by time warp, finalise, one withdrawal. `result_bundle` is what a participant's
+runner keeps of that job.
 """
 
 from __future__ import annotations
@@ -14,13 +16,25 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
+from compute.contribution import ContributionReport, UtilityTable
 from ledger.artifacts import load
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
+from ledger.merkle import MerkleTree, leaf_hash
 from ledger.protocol import Attestation, AttestationDomain, Deployment, JobKind, parse_amount
 
 REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
 ALLOCATION = parse_amount(10_000)
 WINDOW = 60
+# The finished job's measured utilities (exact in binary): Shapley values 0.375 and 0.125, so 3 : 1.
+UTILITY_TABLE = UtilityTable(
+    ("card", "hospital"),
+    "validation-auc",
+    {frozenset(): 0.5, frozenset({0}): 0.875, frozenset({1}): 0.625, frozenset({0, 1}): 1.0},
+)
+REPORT = ContributionReport.build(UTILITY_TABLE, "shapley-replication-robust", [0.375, 0.125], groups=[[0], [1]])
+WEIGHTS = list(REPORT.weights)  # [750000, 250000]
+TRANSCRIPT_LEAVES = ["0x" + keccak(text=f"protocol message {i}").hex() for i in range(4)]
+TRANSCRIPT_ROOT = MerkleTree.from_leaves([leaf_hash(bytes.fromhex(m[2:])) for m in TRANSCRIPT_LEAVES]).root
 
 
 @dataclass(frozen=True)
@@ -101,9 +115,7 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
     _send(
         w3,
         arbiter,
-        ledger.functions.commitResult(
-            job_id, keccak(text="result"), keccak(text="transcript"), [3, 1], keccak(text="utility table")
-        ),
+        ledger.functions.commitResult(job_id, keccak(text="result"), TRANSCRIPT_ROOT, WEIGHTS, UTILITY_TABLE.digest()),
     )
     job = ledger.functions.job(job_id).call()
     attestation = Attestation(job_id, job[9], job[10], job[11], job[12])
@@ -115,6 +127,26 @@ def finished_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:
     _send(w3, bank, ledger.functions.finalize(job_id))
     _send(w3, card, settlement.functions.withdraw())
     return job_id
+
+
+def result_bundle(job_id: int) -> dict[str, Any]:
+    """The finished job's result bundle as a participant's runner keeps it (`compute.jobs.party_process`):
+    hashes, the transcript's leaf list and the contribution section with its utility table."""
+    return {
+        "job_id": job_id,
+        "protocol": "fedavg",
+        "result_hash": "0x" + keccak(text="result").hex(),
+        "result": None,
+        "result_hashed": False,
+        "transcript_root": "0x" + TRANSCRIPT_ROOT.hex(),
+        "transcript_leaves": TRANSCRIPT_LEAVES,
+        "transcript_entries": len(TRANSCRIPT_LEAVES),
+        "weights": WEIGHTS,
+        "utility_table_hash": "0x" + REPORT.utility_table_hash.hex(),
+        "contribution_hash": "0x" + REPORT.contribution_hash.hex(),
+        "contribution": REPORT.to_json(),
+        "metadata": {},
+    }
 
 
 def open_job(w3: Web3, d: Deployment, p: dict[str, LocalAccount]) -> int:

@@ -1,13 +1,21 @@
 """The audit explorer in a real browser: Playwright drives Debian's headless Chromium against the
 gateway on loopback (CSP on, no eval). Every page is opened signed in as the regulator and kept as
 a screenshot in test-artifacts/: job, print sheet, member, source, sources, payouts, search,
-unknown id and the phone layout."""
+unknown id and the phone layout. The evidence bundle is downloaded from a job page over a sealed
+embedded chain and verified offline."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Gateway, screenshot, signed_in
+from ledger.audit.bundle import load_bundle, verify
+from ledger.protocol import Deployment
+
+from .conftest import Gateway, SealedGateway, screenshot, signed_in
+from .scenario import result_bundle
 
 PHONE = 390
 
@@ -42,6 +50,10 @@ def test_finished_job_page_says_who_got_how_much_and_why(gateway: Gateway, brows
 
     assert page.locator("#terms").inner_text().count("0x") >= 6  # parameter, inputs, result, transcript, ... hashes
     assert "1,000.000000000000000007 CST" in page.inner_text("#terms")  # the budget, exact
+    fixed = page.inner_text("#fixed-terms")  # the job's own terms, whatever governance set later
+    assert "500 bps" in fixed and "60 s (1 min)" in fixed and "86400 s (1 d)" in fixed and "1209600 s (14 d)" in fixed
+    cap = page.inner_text("#price-cap")
+    assert "1,000.000000000000000007 CST" in cap and "3 CST ✓ within it" in cap
     lines = page.locator("#credits tr.credit")
     assert lines.count() == 4 and set(lines.evaluate_all("r => r.map(x => x.dataset.matches)")) == {"yes"}
     assert "✓ Every credit is what the payout rule implies" in page.inner_text("#settlement")
@@ -160,3 +172,60 @@ def test_job_list_filters_pages_and_shows_verification(gateway: Gateway, browser
     assert page.locator("#jobs").count() == 0 and "No job matches these filters" in page.inner_text("main")
     screenshot(page, "explorer-jobs-filtered.png")
     page.close()
+
+
+def test_evidence_bundle_downloads_from_the_page_and_verifies_offline(
+    sealed_gateway: SealedGateway, browser: Browser, tmp_path: Path
+) -> None:
+    job = sealed_gateway.job
+    page = signed_in(sealed_gateway, browser, "bureau")  # the dev consortium's auditor
+    page.goto(f"{sealed_gateway.url}/explorer/jobs/{job.job_id}")
+    expect(page.locator("#trail-verdict")).to_contain_text("Every step verified")
+    assert "sealed by 1 of 1" in page.inner_text("#verified-at")
+    assert "✓ within it" in page.inner_text("#price-cap")  # the embedded node serves the openJob transaction too
+    with page.expect_download() as download:
+        page.click("#bundle")
+    assert download.value.suggested_filename == f"custos-job-{job.job_id}-evidence.json"
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    page.close()
+
+    pinned = Deployment.load(job.chain / "deployment.json").genesis
+    assert pinned is not None
+    result = verify(load_bundle(saved), bytes.fromhex(str(pinned["hash"])[2:]))  # no node: the file alone
+    assert result.report.ok, result.report.failures
+    assert (result.trail.job_id, result.trail.status) == (job.job_id, "Finalized")
+    names = {c.name for c in result.report.checks}
+    assert {"genesis pinned", "seal quorum", "block roots", "attestation signature", "payout"} <= names
+
+
+def test_utility_table_shows_with_a_check_that_the_weights_follow_from_it(gateway: Gateway, browser: Browser) -> None:
+    job_id = gateway.consortium.job_id
+    workspace = gateway.services.settings.workspace
+    assert workspace is not None
+    kept = workspace / "results" / f"{job_id}.json"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    bundle = result_bundle(job_id)
+    kept.write_text(json.dumps(bundle))
+    page = signed_in(gateway, browser)  # the regulator: an auditor may read result bundles
+    try:
+        page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
+        assert "✓ The committed weights follow from this table" in page.inner_text("#utility-verdict")
+        assert page.locator("#utility-table tbody tr").count() == 4  # every coalition of the two sources
+        checks = page.locator("#utility-checks li")
+        assert checks.count() == 5 and set(checks.evaluate_all("l => l.map(x => x.className)")) == {"check ok"}
+        assert "[750000, 250000]" in page.inner_text("#utility-checks")
+        screenshot(page, "explorer-utility-table.png")
+
+        # The guest's software reports a better coalition for its own source than it measured.
+        bundle["contribution"]["utility_table"]["entries"][1][1] = 0.95
+        kept.write_text(json.dumps(bundle))
+        page.reload()
+        verdict = page.inner_text("#utility-verdict")
+        assert (
+            verdict.startswith("✗") and "utility table hash" in verdict and "weights follow from the table" in verdict
+        )
+        assert "the rule gives [" in verdict
+    finally:
+        kept.unlink()
+        page.close()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import threading
 
+from compute.bundle import result_bundle, verify_bundle
+from compute.session import PartyOutcome
+from compute.transcript import Transcript, TranscriptEntry
 from gateway.progress import ProgressEvent
 from ledger.protocol import JobKind
 
@@ -103,31 +106,26 @@ def test_negative_job_id_is_a_clear_422(gateway: Gateway) -> None:
 
 def _save_result(gateway: Gateway, job_id: int) -> dict:
     """A result bundle where the job runner saves it (<workspace>/results/<job id>.json)."""
-    bundle = {
-        "job_id": job_id,
-        "result": {"auc": 0.81},
-        "result_hash": "0x" + "ab" * 32,
-        "transcript_root": "0x" + "cd" * 32,
-        "transcript_entries": 12,
-        "metadata": {"rounds": 4},
-    }
+    entries = [TranscriptEntry("0xa", "0xb", i, "step", bytes([i]) * 32) for i in range(3)]
+    outcome = PartyOutcome("0xa", None, b"\xab" * 32, Transcript.of(entries), {"rounds": 4})
+    bundle = result_bundle(job_id, "fedavg", outcome, 2, None)
     folder = gateway.services.settings.workspace / "results"  # type: ignore[operator]  # this gateway fixture always has a workspace
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{job_id}.json").write_text(json.dumps(bundle))
     return bundle
 
 
-def test_participant_reads_the_result_bundle(gateway: Gateway) -> None:
+def test_participants_and_auditors_read_the_result_bundle(gateway: Gateway) -> None:
     bundle = _save_result(gateway, gateway.consortium.job_id)
-    for who in ("bank", "card", "arbiter"):  # requester, source owner, compute party
+    for who in ("bank", "card", "arbiter", "regulator"):  # requester, source owner, compute party, AUDITOR
         response = gateway.client(who).get(f"/jobs/{gateway.consortium.job_id}/result")
         assert response.status_code == 200, response.text
-        assert response.json() == bundle
+        assert response.json() == bundle and verify_bundle(response.json()) == []
 
 
-def test_result_is_for_participants_only(gateway: Gateway) -> None:
+def test_result_is_for_members_only(gateway: Gateway) -> None:
     _save_result(gateway, gateway.consortium.job_id)
-    refused(gateway.client("regulator").get(f"/jobs/{gateway.consortium.job_id}/result"), 403, "auth.not_participant")
+    refused(gateway.client("outsider").get(f"/jobs/{gateway.consortium.job_id}/result"), 403, "auth.not_member")
 
 
 def test_result_not_computed_here_is_404(gateway: Gateway) -> None:

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from compute.channel import Channel
-from compute.contribution import ContributionReport, UtilityTable, robust_shapley
-from compute.contribution.shapley import EXACT_LIMIT, leave_one_out
+from compute.contribution import ContributionReport, UtilityTable
+from compute.contribution.rule import derive_report
 from compute.errors import ProtocolViolation
 from compute.fl.dp import epsilon, release_rho
 from compute.fl.fedavg.client import (
@@ -101,17 +101,7 @@ def _report(
     for coalition in coalitions(len(clients)):
         round_sums = [sums.get((coalition, t), (None, 0)) for t in range(params.rounds)]
         utilities[frozenset(coalition)] = score(reconstruct(initial, round_sums))
-    table = UtilityTable(tuple(clients), metric, utilities)
-    if len(clients) <= EXACT_LIMIT:
-        robust = robust_shapley(len(clients), table, tol=params.replica_tolerance, owners=owners)
-        return ContributionReport.build(
-            table,
-            "shapley-replication-robust",
-            [float(v) for v in robust.values],
-            robust.error_bound,
-            replica_groups=[list(g) for g in robust.groups],
-        )
-    return ContributionReport.build(table, "leave-one-out", [float(v) for v in leave_one_out(len(clients), table)])
+    return derive_report(UtilityTable(tuple(clients), metric, utilities), owners, params.replica_tolerance)
 
 
 def server_role(

@@ -20,7 +20,8 @@ from itertools import combinations
 import numpy as np
 
 from compute.channel import Channel
-from compute.contribution import ContributionReport, UtilityTable, robust_shapley
+from compute.contribution import ContributionReport, UtilityTable
+from compute.contribution.rule import derive_report
 from compute.fl.hetero_lr.arbiter import EPOCH_END, RESULT, request_gradient
 from compute.fl.hetero_lr.cipher import FastCipher
 from compute.fl.hetero_lr.host import (
@@ -116,12 +117,14 @@ def contribution(
     sources: Sequence[str],
     owners: Sequence[str],
 ) -> ContributionReport:
-    """Replication-robust Shapley values of the validation-AUC table, a group's value split per owner."""
-    groups = score_replicas(host_scores)
-    utilities = coalition_aucs(y, guest_score, host_scores, groups)
+    """The validation-AUC table and the weights the rule (compute.contribution.rule) derives from it.
+
+    Collinear hosts are measured as one (a coalition holding one holds the information of all),
+    so they are exact replicas in the table, and the rule, which sees only the table, groups them.
+    """
+    utilities = coalition_aucs(y, guest_score, host_scores, score_replicas(host_scores))
     table = UtilityTable(tuple(sources), "validation-auc", {frozenset(k): v for k, v in utilities.items()})
-    scores = [float(v) for v in robust_shapley(len(sources), table, groups=groups, owners=owners).values]
-    return ContributionReport.build(table, "shapley-replication-robust", scores, groups=groups, owners=list(owners))
+    return derive_report(table, owners)
 
 
 def train(

@@ -126,7 +126,7 @@ def test_a_copied_client_earns_its_owner_nothing_extra(breast, parties):
     )
 
     share = lambda report, idx: sum(report.scores[i] for i in idx) / sum(report.scores)  # noqa: E731  # a one-line helper, read where it is used
-    assert copied.report.to_json()["details"]["replica_groups"][0][:1] == [0]
+    assert copied.report.to_json()["details"]["groups"][0][:1] == [0]
     assert share(copied.report, [0, 3]) <= share(alone.report, [0]) + 0.01
     plain = exact_shapley(4, copied.report.table)
     assert (plain[0] + plain[3]) / plain.sum() > share(alone.report, [0]) + 0.05  # what plain Shapley would pay
