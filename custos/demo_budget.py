@@ -59,6 +59,10 @@ def run_privacy_step(demo: Demo, members: Mapping[str, MemberLedger], sources: M
     demo.start_runners(job_id)
     status = demo.wait_final(members["regulator"], job_id)
     demo.say(f"job {job_id} {status.name.lower()}")
+    if status is not JobStatus.FINALIZED:
+        raise RuntimeError(
+            f"the DP job {job_id} ended {status.name}, not finalised; see {demo.folder}/parties/*/runner.log"
+        )
     remaining = {}
     for name, source_id in sources.items():
         budget = members["regulator"].privacy.budget_of(source_id)
