@@ -170,14 +170,6 @@ MUTANTS = (
         "escrow conserved",
     ),
     Mutant(
-        "escalation-reads-current-window",
-        "escalate reads the attestation window governance set now, not the one fixed when the job opened",
-        "src/JobLedger.sol",
-        "uint256 endsAt = uint256(rec.committedAt) + _terms[jobId].attestationWindow;",
-        "uint256 endsAt = uint256(rec.committedAt) + _attestationWindow;",
-        "liveness:",
-    ),
-    Mutant(
         "reserve-without-epsilon-check",
         "a DP job reserves ε without checking what is left (two concurrent jobs overspend)",
         "src/PrivacyBudget.sol",

@@ -220,13 +220,9 @@ contract JobHandler is HandlerBase {
 
     /// @dev The escalation path must open exactly at the job's recorded bound: refused before it,
     /// accepted from it on (for a participant who is a member, while signatures are missing).
-    /// `changeFirst`: governance moves the attestation window just before, which must not move the bound.
-    function escalate(uint256 jobSeed, uint256 callerSeed, uint64 window, bool changeFirst) external {
+    function escalate(uint256 jobSeed, uint256 callerSeed) external {
         (bool ok, uint256 jobId) = _job(jobSeed);
         if (!ok) return;
-        if (changeFirst) {
-            _govern(address(ledger), abi.encodeCall(JobLedger.setAttestationWindow, (1 hours + window % 7 days)));
-        }
         address caller = members[callerSeed % members.length];
         JobTypes.Job memory job = ledger.job(jobId);
         (,, address[] memory attesters) = ledger.jobParties(jobId);
