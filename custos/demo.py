@@ -25,6 +25,7 @@ import httpx
 
 from compute.fl.hetero_lr.schedule import HeteroLRParams
 from compute.jobs.commitment import commit_csv, new_secret
+from compute.jobs.service import OpenRequest, deadline_after, open_job
 from compute.jobs.synthetic_credit import generate
 from compute.jobs.vertical import VerticalParams
 from compute.jobs.workspace import SourceFile, Workspace
@@ -246,16 +247,19 @@ class Demo:
         epsilons: list[int] | None = None,
         delta: int = 0,
     ) -> int:
-        """The bank opens a job of `kind`; its parameter document stays in the bank's workspace, served to peers.
+        """The bank opens a job of `kind` through the jobs service; its parameter document stays in its workspace.
         With `epsilons` (micro-ε per source) and `delta` the job is DP and reserves them (custos/demo_budget.py)."""
-        digest = Workspace.load(self.folder / "parties" / "bank").put_params(document)
-        budget = parse_amount(self.config.budget)
-        bank.token.approve(bank.settlement.address, budget)
-        compute = Keystore(self.chain / "keystore").address("compute-node")
-        deadline = max(bank.latest_timestamp(), int(time.time())) + self.config.deadline
-        return bank.jobs.open_job(
-            kind, source_ids, digest, [compute], budget, deadline, epsilons=epsilons, delta=delta
-        ).job_id
+        request = OpenRequest(
+            kind,
+            source_ids,
+            (Keystore(self.chain / "keystore").address("compute-node"),),
+            parse_amount(self.config.budget),
+            deadline_after(bank, self.config.deadline),
+            document=document,
+            epsilons=None if epsilons is None else tuple(epsilons),
+            delta=delta,
+        )
+        return open_job(bank, request, store=Workspace.load(self.folder / "parties" / "bank")).job_id
 
     def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:
         """One `custos runner up` process per party, following `job_id`."""

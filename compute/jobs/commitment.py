@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from eth_utils import keccak
 
+from compute.errors import InvalidInput
 from ledger.merkle import MerkleTree, leaf_hash
 
 # Cells are joined with the ASCII unit separator, which CSV cells here never contain,
@@ -25,7 +27,7 @@ from ledger.merkle import MerkleTree, leaf_hash
 _CELL_SEPARATOR = "\x1f"
 
 
-class CommitmentError(Exception):
+class CommitmentError(InvalidInput):
     """A data file cannot be committed (missing, empty, malformed, bad id column)."""
 
 
@@ -53,28 +55,40 @@ def schema_hash(columns: tuple[str, ...]) -> bytes:
     return keccak(_CELL_SEPARATOR.join(columns).encode())
 
 
-def read_rows(path: Path, id_column: str) -> tuple[tuple[str, ...], list[list[str]]]:
-    """Read a CSV file: its columns and rows, checking the id column exists and ids are unique."""
+def read_file(path: Path) -> bytes:
+    """A data file's bytes; CommitmentError if it is missing or unreadable."""
     try:
-        with path.open(newline="") as handle:
-            reader = csv.reader(handle)
-            columns = tuple(next(reader, ()))
-            rows = [row for row in reader if row]
+        return path.read_bytes()
     except FileNotFoundError:
         raise CommitmentError(f"data file not found: {path}") from None
+    except OSError as exc:
+        raise CommitmentError(f"{path} cannot be read: {exc.strerror}") from None
+
+
+def read_rows(path: Path, id_column: str) -> tuple[tuple[str, ...], list[list[str]]]:
+    """Read a CSV file: its columns and rows, checking the id column exists and ids are unique."""
+    return parse_rows(read_file(path), id_column, str(path))
+
+
+def parse_rows(raw: bytes, id_column: str, name: str) -> tuple[tuple[str, ...], list[list[str]]]:
+    """The columns and rows of CSV bytes (`name` says where they came from, for messages); checks as `read_rows`."""
+    try:
+        reader = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
+        columns = tuple(next(reader, ()))
+        rows = [row for row in reader if row]
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise CommitmentError(f"{path} is not a readable CSV file: {exc}") from None
+        raise CommitmentError(f"{name} is not a readable CSV file: {exc}") from None
     if not columns:
-        raise CommitmentError(f"{path} is empty")
+        raise CommitmentError(f"{name} is empty")
     if id_column not in columns:
-        raise CommitmentError(f"{path} has no column {id_column!r} (columns: {', '.join(columns)})")
+        raise CommitmentError(f"{name} has no column {id_column!r} (columns: {', '.join(columns)})")
     for number, row in enumerate(rows, start=2):
         if len(row) != len(columns):
-            raise CommitmentError(f"{path} line {number}: {len(row)} cells, header has {len(columns)}")
+            raise CommitmentError(f"{name} line {number}: {len(row)} cells, header has {len(columns)}")
     position = columns.index(id_column)
     ids = [row[position] for row in rows]
     if len(set(ids)) != len(ids):
-        raise CommitmentError(f"{path}: ids in column {id_column!r} are not unique")
+        raise CommitmentError(f"{name}: ids in column {id_column!r} are not unique")
     return columns, rows
 
 

@@ -27,7 +27,7 @@ from compute.fl.fedavg.server import server_role
 from compute.fl.metrics import auc
 from compute.jobs import vertical
 from compute.jobs.local_data import load_column, load_ids, load_table
-from compute.jobs.workspace import SourceFile, Workspace
+from compute.jobs.snapshot import JobData
 from compute.party import Address
 from compute.psi import rsa
 from compute.result import hash_result
@@ -61,7 +61,7 @@ class JobKind(Protocol):
         me: Address,
         owner_of: Mapping[int, Address],
         compute: Sequence[Address],
-        workspace: Workspace,
+        data: JobData,
     ) -> Plan: ...
 
     def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
@@ -90,7 +90,7 @@ class VerticalKind:
         me: Address,
         owner_of: Mapping[int, Address],
         compute: Sequence[Address],
-        workspace: Workspace,
+        data: JobData,
     ) -> Plan:
         params = vertical.VerticalParams.from_json(dict(doc))
         guest, arbiter = owner_of[params.guest_source], compute[0]
@@ -98,10 +98,10 @@ class VerticalKind:
         roster = tuple(dict.fromkeys([guest, *hosts, arbiter]))
         role: Role | None = None
         if me == guest:
-            table = load_table(workspace.sources[params.guest_source], params.label_column)
+            table = load_table(data.source(params.guest_source), params.label_column)
             role = vertical.guest(table, hosts, arbiter, params)
         elif me in hosts:
-            table = load_table(workspace.sources[params.host_sources[hosts.index(me)]], None)
+            table = load_table(data.source(params.host_sources[hosts.index(me)]), None)
             role = vertical.host(table, guest, arbiter, params)
         elif me == arbiter:
             role = vertical.arbiter(guest, hosts, params)
@@ -143,16 +143,16 @@ class PsiKind:
         me: Address,
         owner_of: Mapping[int, Address],
         compute: Sequence[Address],
-        workspace: Workspace,
+        data: JobData,
     ) -> Plan:
         receiver_source, holder_source = _sources(doc, 2)
         receiver, holder = owner_of[receiver_source], owner_of[holder_source]
         roster = tuple(dict.fromkeys([receiver, holder, compute[0]]))
         role: Role | None = None
         if me == receiver:
-            role = rsa.receiver_role(load_ids(workspace.sources[receiver_source]), holder, True)
+            role = rsa.receiver_role(load_ids(data.source(receiver_source)), holder, True)
         elif me == holder:
-            role = rsa.key_holder_role(load_ids(workspace.sources[holder_source]), receiver, True)
+            role = rsa.key_holder_role(load_ids(data.source(holder_source)), receiver, True)
         elif me in roster:
             role = _observer
         return Plan(self.protocol, roster, role, (receiver_source, holder_source))
@@ -176,7 +176,7 @@ class StatsKind:
         me: Address,
         owner_of: Mapping[int, Address],
         compute: Sequence[Address],
-        workspace: Workspace,
+        data: JobData,
     ) -> Plan:
         sources = _sources(doc)
         columns = {int(k): str(v) for k, v in dict(doc.get("columns", {})).items()}
@@ -195,7 +195,7 @@ class StatsKind:
         if me in holders:
             source = sources[holders.index(me)]
             column = columns.get(source, str(doc.get("column", "")))
-            role = party_role(load_column(workspace.sources[source], column), params, holders, holders[0])
+            role = party_role(load_column(data.source(source), column), params, holders, holders[0])
         return Plan(self.protocol, roster, role, sources)
 
     def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
@@ -225,7 +225,7 @@ class FedAvgKind:
         me: Address,
         owner_of: Mapping[int, Address],
         compute: Sequence[Address],
-        workspace: Workspace,
+        data: JobData,
     ) -> Plan:
         sources = _sources(doc)
         label = str(doc.get("label_column", "y"))
@@ -239,20 +239,12 @@ class FedAvgKind:
             raise InvalidInput("FedAvg needs each source held by a different member, and a separate aggregator")
         role: Role | None = None
         if me in clients:
-            table = load_table(workspace.sources[sources[clients.index(me)]], label)
+            table = load_table(data.source(sources[clients.index(me)]), label)
             assert table.y is not None  # load_table refuses a file without the label column asked for
             role = client_role(table.x, table.y, server, clients, params)
         elif me == server:
-            validation = load_table(
-                SourceFile(
-                    -1,
-                    workspace.folder / str(doc.get("validation", "validation.csv")),
-                    str(doc.get("id_column", "id")),
-                    b"",
-                    label,
-                ),
-                label,
-            )
+            own = data.own_file(str(doc.get("validation", "validation.csv")), str(doc.get("id_column", "id")))
+            validation = load_table(own, label)
             spec = params.build_model(validation.x.shape[1])
             labels = validation.y
             assert labels is not None  # as above: the validation file has the label column

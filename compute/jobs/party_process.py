@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from compute.jobs.runner import JobRunner, Progress
+from compute.jobs.service.results import ResultStore
 from compute.jobs.workspace import Workspace
-from compute.result import canonical_json
 
 
 def _emit(event: Progress) -> None:
@@ -31,25 +32,29 @@ def save_results(runner: JobRunner) -> None:
     participants and to auditors); `results/<job id>.output.json` holds what only this party
     may see (e.g. a PSI intersection) and is never served.
     """
-    folder = runner.workspace.folder / "results"
-    folder.mkdir(exist_ok=True)
+    store = ResultStore(runner.workspace.folder)
     for job_id, outcome in runner.outcomes().items():
         bundle = runner.result_bundle(job_id)
         if bundle is None:
             continue  # a run this party could not vouch for was aborted, disputed or left unsigned
-        (folder / f"{job_id}.json").write_bytes(canonical_json(bundle))
-        if bundle["result"] is None and isinstance(outcome.value, (list, int, float, str)):
-            (folder / f"{job_id}.output.json").write_bytes(canonical_json(outcome.value))
+        private = outcome.value if isinstance(outcome.value, (list, int, float, str)) else None
+        store.save(job_id, bundle, private if bundle["result"] is None else None)
 
 
-def run_party(workspace_dir: Path, job: int | None = None, port: int = 0, protocol_timeout: float = 120.0) -> int:
-    """Run the party of `workspace_dir` until stopped (or until `job` is final for it)."""
+def run_party(
+    workspace_dir: Path,
+    job: int | None = None,
+    port: int = 0,
+    protocol_timeout: float = 120.0,
+    on_progress: Callable[[Progress], None] = _emit,
+) -> int:
+    """Run the party of `workspace_dir` until stopped (or until `job` is final for it); progress to `on_progress`."""
     workspace = Workspace.load(workspace_dir)
     member = workspace.member()
-    runner = JobRunner(workspace, member, on_progress=_emit, port=port, protocol_timeout=protocol_timeout)
+    runner = JobRunner(workspace, member, on_progress=on_progress, port=port, protocol_timeout=protocol_timeout)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    _emit(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))
+    on_progress(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))
     try:
         runner.run(stop, only=job)
     except KeyboardInterrupt:

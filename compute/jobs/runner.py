@@ -22,10 +22,11 @@ from typing import Any
 
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
-from compute.jobs.commitment import CommitmentError, commit_csv
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
+from compute.jobs.service.consent import check_source
+from compute.jobs.snapshot import DataSnapshot, JobData
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
 from compute.result import hash_result
@@ -85,6 +86,7 @@ class JobRunner:
         self._mailboxes: dict[int, Mailbox] = {}
         self._outcomes: dict[int, PartyOutcome] = {}
         self._kinds: dict[int, JobKind] = {}
+        self._checked: dict[tuple[int, int], DataSnapshot] = {}  # (job, source): the bytes consent checked
         self._plans: dict[int, Plan] = {}
         self._bundles: dict[int, dict[str, Any]] = {}  # job id → this party's checked result bundle
         self._handled: set[tuple[int, str]] = set()
@@ -210,17 +212,17 @@ class JobRunner:
         self._once(job_id, "abort", lambda: self.member.jobs.abort(job_id, reason_code(reason)), reason)
 
     # -- providers --
-    def _data_matches(self, job_id: int, source_id: int, version: int) -> bool:
+    def _data_matches(self, job_id: int, source_id: int, version: int) -> DataSnapshot | None:
+        """The source's file read once and checked against commitment `version`; None (and why) if it does not match."""
         source = self.workspace.sources.get(source_id)
         if source is None:
-            return False
-        recorded = self.member.registry.commitment_at(source_id, version)
+            self._progress(job_id, "data-mismatch", f"source {source_id}: this workspace holds no data for it")
+            return None
         try:
-            local = commit_csv(source.path, source.id_column, source.secret)
-        except CommitmentError as exc:
-            self._progress(job_id, "data-unreadable", str(exc))
-            return False
-        return local.root == recorded.commitment and local.row_count == recorded.row_count
+            return check_source(self.member, source, version)
+        except InvalidInput as exc:
+            self._progress(job_id, "data-mismatch", str(exc))
+            return None
 
     def _consent_all(self, job_id: int, view: _JobView) -> None:
         self._ensure_mailbox(job_id, view)
@@ -233,7 +235,8 @@ class JobRunner:
                     self._handled.add((job_id, f"await-{source_id}"))
                     self._progress(job_id, "awaiting-consent", f"source {source_id}: `custos job consent {job_id}`")
                 continue
-            if not self._data_matches(job_id, source_id, version):
+            snapshot = self._data_matches(job_id, source_id, version)
+            if snapshot is None:
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
             # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
@@ -243,6 +246,7 @@ class JobRunner:
             ) is not None:
                 self._abort(job_id, refusal)
                 return
+            self._checked[(job_id, source_id)] = snapshot  # the protocol reads these bytes, not the file again
             self._once(
                 job_id,
                 f"consent:{source_id}",
@@ -251,10 +255,10 @@ class JobRunner:
             )
 
     # -- protocol --
-    def _plan(self, job_id: int, view: _JobView) -> tuple[JobKind, Plan]:
+    def _plan(self, job_id: int, view: _JobView, data: JobData) -> tuple[JobKind, Plan]:
         document = self._params(job_id, view)
         kind = kind_of(document, view.job.kind)
-        plan = kind.plan(document, self.address, dict(zip(view.source_ids, view.owners)), view.compute, self.workspace)
+        plan = kind.plan(document, self.address, dict(zip(view.source_ids, view.owners)), view.compute, data)
         if tuple(view.source_ids) != plan.source_ids:
             raise InvalidInput(f"job {job_id}: parameters name sources {plan.source_ids}, the job {view.source_ids}")
         return kind, plan
@@ -284,18 +288,28 @@ class JobRunner:
             if self._mailboxes.pop(job_id, None) is not None:
                 self._endpoint.unregister(job_id, self.address)
 
-    def _check_data(self, job_id: int, view: _JobView) -> None:
+    def _check_data(self, job_id: int, view: _JobView) -> JobData:
+        """This party's data for the run: the snapshots its consent checked, else each file read and checked now.
+
+        Either way the protocol reads checked bytes only: a file edited after this runner consented is
+        not read again, and one edited after a consent given elsewhere fails the check here (the job aborts).
+        """
+        snapshots = {}
         for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
-            if owner == self.address and not self._data_matches(job_id, source_id, version):
+            if owner != self.address:
+                continue
+            snapshot = self._checked.pop((job_id, source_id), None) or self._data_matches(job_id, source_id, version)
+            if snapshot is None:
                 raise InvalidInput(f"DATA_MISMATCH source {source_id}")
+            snapshots[source_id] = snapshot
+        return JobData(snapshots, self.workspace.folder)
 
     def _run_protocol(self, job_id: int, view: _JobView) -> None:
         if job_id in self._outcomes or (job_id, "abort") in self._handled or not self._is_protocol_party(view):
             return
         self._ensure_mailbox(job_id, view)
         try:
-            self._check_data(job_id, view)
-            kind, plan = self._plan(job_id, view)
+            kind, plan = self._plan(job_id, view, self._check_data(job_id, view))
             if plan.role is None:
                 self._handled.add((job_id, "abort"))  # not on this job's roster: nothing to run, ever
                 return

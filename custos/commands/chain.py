@@ -6,8 +6,12 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from ledger.consensus.etcd import EtcdTLS
 
 app = typer.Typer(name="chain", help="The embedded consortium chain (py-evm, PoA, permissioned).", no_args_is_help=True)
 
@@ -149,17 +153,12 @@ def _up_member(
     from ledger.chain.errors import ChainError
     from ledger.chain.genesis import GenesisError
     from ledger.consensus.bundle import BundleError
-    from ledger.consensus.etcd import EtcdTLS
     from ledger.consensus.service import start_service
     from ledger.keystore import Keystore, KeystoreError, password_from_env
 
     if key is None or not etcd:
         raise _fail("a consortium node needs both --key and --etcd")
-    tls = None
-    if any(tls_files):
-        if not all(tls_files):
-            raise _fail("etcd TLS needs --etcd-cacert, --etcd-cert and --etcd-key together")
-        tls = EtcdTLS(*(str(p) for p in tls_files))
+    tls = _etcd_tls(tls_files)
     credentials = None
     if etcd_user:
         if not os.environ.get("CUSTOS_ETCD_PASSWORD"):
@@ -170,11 +169,11 @@ def _up_member(
         service = start_service(
             directory,
             keys.PrivateKey(account.key),
-            [u.strip() for u in etcd.split(",") if u.strip()],
+            _urls(etcd),
             host,
             port,
             tls,
-            peers=[u.strip() for u in (peers or "").split(",") if u.strip()],
+            peers=_urls(peers or ""),
             etcd_credentials=credentials,
         )
     except (ChainError, GenesisError, BundleError, KeystoreError, OSError, ValueError) as exc:
@@ -192,6 +191,65 @@ def _up_member(
         stop.wait()
     finally:
         service.stop()
+
+
+def _urls(text: str) -> list[str]:
+    return [u.strip() for u in text.split(",") if u.strip()]
+
+
+def _etcd_tls(tls_files: tuple[Path | None, Path | None, Path | None]) -> EtcdTLS | None:
+    from ledger.consensus.etcd import EtcdTLS
+
+    if not any(tls_files):
+        return None
+    if not all(tls_files):
+        raise _fail("etcd TLS needs --etcd-cacert, --etcd-cert and --etcd-key together")
+    return EtcdTLS(*(str(p) for p in tls_files))
+
+
+@app.command()
+def access(
+    directory: Path = typer.Argument(..., help="The consortium bundle (its consortium.json names the organisations)."),
+    etcd: str = typer.Option(..., "--etcd", help="The consortium's etcd client URLs, comma-separated."),
+    passwords: Path = typer.Option(
+        ..., "--passwords", help="JSON {organisation: initial etcd password}; made (mode 0600) if absent."
+    ),
+    etcd_ca: Path | None = typer.Option(None, "--etcd-cacert", help="CA bundle of the etcd members (TLS)."),
+    etcd_cert: Path | None = typer.Option(None, "--etcd-cert", help="The bootstrapper's etcd client certificate."),
+    etcd_key: Path | None = typer.Option(None, "--etcd-key", help="The key of that certificate."),
+) -> None:
+    """Once, on a new etcd cluster: one etcd user and role per organisation (it writes only its own transactions,
+    seals and evidence), a root user (password in CUSTOS_ETCD_ROOT_PASSWORD), then authentication on."""
+    from ledger.consensus.access import AccessError, apply_access, initial_passwords
+    from ledger.consensus.bundle import BundleError, addresses_of
+    from ledger.consensus.etcd import EtcdClient, EtcdError
+    from ledger.consensus.keyspace import Keyspace
+
+    root_password = os.environ.get("CUSTOS_ETCD_ROOT_PASSWORD")
+    if not root_password:
+        raise _fail("give etcd's new root password in CUSTOS_ETCD_ROOT_PASSWORD")
+    try:
+        consortium = json.loads((directory / "consortium.json").read_text())
+        addresses = addresses_of(consortium)
+        chain_id = int(consortium["chainId"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"{directory} is not a consortium bundle: {exc}") from None
+    except BundleError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        secrets = initial_passwords(passwords, list(addresses))
+    except AccessError as exc:
+        raise _fail(str(exc)) from None
+    organisations = {n: (bytes.fromhex(a[2:]), secrets[n]) for n, a in addresses.items()}
+    client = EtcdClient(_urls(etcd), _etcd_tls((etcd_ca, etcd_cert, etcd_key)))
+    try:
+        apply_access(client, Keyspace(chain_id), organisations, root_password)
+    except EtcdError as exc:
+        raise _fail(f"etcd refused the access rules (already applied?): {exc}") from None
+    finally:
+        client.close()
+    typer.echo(f"etcd authentication on: users {', '.join(sorted(addresses))} and root")
+    typer.echo(f"initial passwords in {passwords}: give each organisation its own; each changes it at once")
 
 
 @app.command()

@@ -1,14 +1,19 @@
-"""`custos job …`: open a job, consent to it, run this party's part, show it."""
+"""`custos job …`: open a job of any runnable kind, consent to it, run this party's part, show it.
+
+Every step goes through the jobs service (`compute.jobs.service`), as the gateway and the demo do.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
-from custos.commands.params import amount, delta, epsilon, job_kind
+from custos.commands.params import amount, delta, epsilon
 
 app = typer.Typer(name="job", help="Open, consent to, run and show jobs.", no_args_is_help=True)
 
@@ -20,52 +25,167 @@ def _ids(text: str) -> list[int]:
         raise typer.BadParameter(f"{text!r} is not a comma-separated list of ids") from None
 
 
-@app.command("open")
-def open_job(
-    kind: str = typer.Argument(..., help="Job kind; the CLI opens 'hetero-lr' (PSI-aligned) jobs."),
-    sources: str = typer.Option(..., "--sources", help="Source ids, the label holder's first: 0,1,2."),
-    compute: str = typer.Option(..., "--compute", help="Compute party addresses, comma-separated (first commits)."),
-    budget: int = typer.Option(..., "--budget", parser=amount, help="Escrow in settlement tokens (e.g. 12.5)."),
-    workspace: Path = WORKSPACE,
-    deadline: int = typer.Option(600, "--deadline", help="Seconds from now until a result is due."),
-    epochs: int = typer.Option(4, "--epochs"),
-    key_bits: int = typer.Option(2048, "--key-bits"),
-    epsilon_per_source: int | None = typer.Option(
-        None, "--epsilon-per-source", parser=epsilon, help="A DP job: the ε reserved on each source (e.g. 0.5)."
-    ),
-    job_delta: int = typer.Option("1e-6", "--delta", parser=delta, help="A DP job: the δ reserved on each source."),
+# Options every kind takes; each `job open KIND` command adds its own.
+SOURCES = typer.Option(..., "--sources", help="Source ids, comma-separated, in the kind's order (e.g. 0,1,2).")
+COMPUTE = typer.Option(..., "--compute", help="Compute party addresses, comma-separated (the first commits).")
+BUDGET = typer.Option(..., "--budget", parser=amount, help="Escrow in settlement tokens, exact (e.g. 12.5).")
+DEADLINE = typer.Option(600, "--deadline", min=1, help="Seconds from now until a result is due.")
+
+open_app = typer.Typer(
+    name="open",
+    help="Escrow a budget and open a job of one kind: psi, stats, fedavg or hetero-lr.",
+    no_args_is_help=True,
+)
+app.add_typer(open_app)
+
+
+def _open(
+    kind_name: str,
+    sources: str,
+    compute: str,
+    budget: int,
+    deadline: int,
+    workspace: Path,
+    build: Callable[[list[int]], dict[str, Any]],
+    dp: tuple[int, int] | None = None,
 ) -> None:
-    """Escrow BUDGET and open a job on SOURCES; its parameter document stays in the workspace."""
-    import time
-
-    from compute.fl.hetero_lr.schedule import HeteroLRParams
-    from compute.jobs.vertical import VerticalParams
+    """Build the kind's parameter document, then open through the jobs service; one line out.
+    `dp`: (micro-ε per source, atto-δ) a DP job reserves on every source's privacy budget."""
+    from compute.jobs.service import OpenRequest, deadline_after, kind_named, open_job
     from compute.jobs.workspace import Workspace
-    from ledger.protocol import JobKind
 
-    if epsilon_per_source is not None and not job_kind(kind).is_dp:
-        raise typer.BadParameter(f"{kind} jobs release exact results; --epsilon-per-source is for DP kinds")
-    if job_kind(kind) is not JobKind.HETERO_LR:
-        raise typer.BadParameter(
-            f"`custos job open` opens hetero-lr jobs; {kind!r} jobs are not opened from the CLI yet"
-        )
     ids = _ids(sources)
-    if len(ids) < 2:
-        raise typer.BadParameter("--sources needs the label holder's source and at least one more")
     with user_errors():
+        kind = kind_named(kind_name)
+        document = build(ids)
         party = Workspace.load(workspace)
         member = party.member()
-        params = VerticalParams(ids[0], tuple(ids[1:]), lr=HeteroLRParams(epochs=epochs, n_bits=key_bits))
-        digest = party.put_params(params.to_json())
-        member.token.approve(member.settlement.address, budget)
-        due = max(member.latest_timestamp(), int(time.time())) + deadline
-        dp = {} if epsilon_per_source is None else {"epsilons": [epsilon_per_source] * len(ids), "delta": job_delta}
-        opened = member.jobs.open_job(
-            JobKind.HETERO_LR, ids, digest, [c.strip() for c in compute.split(",")], budget, due, **dp
+        request = OpenRequest(
+            kind.chain_kind,
+            tuple(ids),
+            tuple(c.strip() for c in compute.split(",") if c.strip()),
+            budget,
+            deadline_after(member, deadline),
+            document=document,
+            epsilons=None if dp is None else (dp[0],) * len(ids),
+            delta=0 if dp is None else dp[1],
         )
+        opened = open_job(member, request, store=party)
     typer.echo(
-        f"job {opened.job_id} opened; parameters 0x{digest.hex()}; auto-consented: {list(opened.auto_consented)}"
+        f"job {opened.job_id} opened ({kind.name}); parameters 0x{opened.params_hash.hex()}; "
+        f"auto-consented: {list(opened.job.auto_consented)}"
     )
+
+
+@open_app.command("psi")
+def open_psi(
+    sources: str = SOURCES,
+    compute: str = COMPUTE,
+    budget: int = BUDGET,
+    workspace: Path = WORKSPACE,
+    deadline: int = DEADLINE,
+) -> None:
+    """PSI on two sources: the first source's owner learns the intersection of the id columns."""
+    from compute.jobs.service.documents import psi_document
+
+    _open("psi", sources, compute, budget, deadline, workspace, psi_document)
+
+
+@open_app.command("stats")
+def open_stats(
+    sources: str = SOURCES,
+    compute: str = COMPUTE,
+    budget: int = BUDGET,
+    workspace: Path = WORKSPACE,
+    deadline: int = DEADLINE,
+    column: str = typer.Option("", "--column", help="The numeric column to sum in every source."),
+    columns: str = typer.Option("", "--columns", help="Per source instead: 0=revenue,2=card_revenue."),
+    epsilon_per_source: int | None = typer.Option(
+        None, "--epsilon-per-source", parser=epsilon, help="DP: the ε each source spends (e.g. 0.5); needs --clip."
+    ),
+    job_delta: int = typer.Option("1e-6", "--delta", parser=delta, help="DP: the δ reserved on each source."),
+    clip: str = typer.Option("", "--clip", help="DP: the value range every row is clipped to, e.g. -10,10."),
+) -> None:
+    """Secure statistics (count, sum, mean) of one numeric column over several sources; the first learns them.
+    With --epsilon-per-source every party adds discrete Laplace noise and the job spends privacy budget."""
+    from compute.jobs.service.documents import stats_document
+
+    per_source = {}
+    for pair in filter(None, (part.strip() for part in columns.split(","))):
+        source, _, name = pair.partition("=")
+        if not source.strip().isdigit() or not name.strip():
+            raise typer.BadParameter(f"--columns takes source=column pairs, not {pair!r}")
+        per_source[int(source)] = name.strip()
+    privacy: dict[str, Any] = {}
+    if epsilon_per_source is not None:
+        from ledger.protocol import format_epsilon
+
+        bounds = [part.strip() for part in clip.split(",")]
+        try:
+            low, high = float(bounds[0]), float(bounds[1])
+        except (IndexError, ValueError):
+            raise typer.BadParameter("--epsilon-per-source needs --clip LOW,HIGH (numbers)") from None
+        if len(bounds) != 2 or not low < high:
+            raise typer.BadParameter("--clip takes LOW,HIGH with LOW < HIGH")
+        privacy = {"epsilon": format_epsilon(epsilon_per_source), "clip": [low, high]}
+    dp = None if epsilon_per_source is None else (epsilon_per_source, job_delta)
+    _open(
+        "stats",
+        sources,
+        compute,
+        budget,
+        deadline,
+        workspace,
+        lambda ids: {**stats_document(ids, column, per_source), **privacy},
+        dp,
+    )
+
+
+@open_app.command("fedavg")
+def open_fedavg(
+    sources: str = SOURCES,
+    compute: str = COMPUTE,
+    budget: int = BUDGET,
+    workspace: Path = WORKSPACE,
+    deadline: int = DEADLINE,
+    label_column: str = typer.Option("y", "--label-column", help="The 0/1 label column every source holds."),
+    validation: str = typer.Option(
+        "validation.csv", "--validation", help="The aggregator's validation file, relative to its workspace."
+    ),
+    rounds: int = typer.Option(20, "--rounds", min=1),
+    learning_rate: float = typer.Option(0.1, "--learning-rate", min=0.0),
+    model: str = typer.Option("logistic", "--model", help="'logistic' or 'mlp'."),
+) -> None:
+    """Horizontal FedAvg over secure aggregation with Shapley weights; the first compute party aggregates."""
+    from compute.fl.fedavg.params import FedAvgParams
+    from compute.jobs.service.documents import fedavg_document
+
+    def build(ids: list[int]) -> dict[str, Any]:
+        params = FedAvgParams(rounds=rounds, learning_rate=learning_rate, model=model)
+        return fedavg_document(ids, label_column, validation, params)
+
+    _open("fedavg", sources, compute, budget, deadline, workspace, build)
+
+
+@open_app.command("hetero-lr")
+def open_hetero_lr(
+    sources: str = typer.Option(..., "--sources", help="Source ids, the label holder's first: 0,1,2."),
+    compute: str = COMPUTE,
+    budget: int = BUDGET,
+    workspace: Path = WORKSPACE,
+    deadline: int = DEADLINE,
+    label_column: str = typer.Option("y", "--label-column", help="The label holder's 0/1 label column."),
+    epochs: int = typer.Option(4, "--epochs", min=1),
+    key_bits: int = typer.Option(2048, "--key-bits", min=512),
+) -> None:
+    """PSI-aligned hetero-LR (Paillier) with Shapley weights; the first source holds the labels."""
+    from compute.fl.hetero_lr.schedule import HeteroLRParams
+    from compute.jobs.service.documents import hetero_lr_document
+
+    def build(ids: list[int]) -> dict[str, Any]:
+        return hetero_lr_document(ids, label_column, HeteroLRParams(epochs=epochs, n_bits=key_bits))
+
+    _open("hetero-lr", sources, compute, budget, deadline, workspace, build)
 
 
 @app.command()
@@ -73,27 +193,17 @@ def consent(
     job_id: int = typer.Argument(...),
     workspace: Path = WORKSPACE,
 ) -> None:
-    """Consent to JOB_ID for every source of this workspace it uses, after re-checking the data."""
-    from compute.jobs.commitment import commit_csv
+    """Consent to JOB_ID for every source of this workspace it uses, after checking the data against its commitment."""
+    from compute.jobs.service import consent as consent_to
     from compute.jobs.workspace import Workspace
 
     with user_errors():
         party = Workspace.load(workspace)
         member = party.member()
-        source_ids, versions, owners, _ = member.jobs.job_sources(job_id)
-        mine = [(s, v) for s, v, o in zip(source_ids, versions, owners) if o == member.address]
-        if not mine:
-            typer.echo(f"error: job {job_id} uses no source of {party.name}", err=True)
-            raise typer.Exit(1)
-        for source_id, version in mine:
-            local = party.sources.get(source_id)
-            recorded = member.registry.commitment_at(source_id, version)
-            if local is None or commit_csv(local.path, local.id_column, local.secret).root != recorded.commitment:
-                typer.echo(f"error: source {source_id}'s file no longer matches its commitment v{version}", err=True)
-                raise typer.Exit(1)
-            if not member.jobs.has_consented(job_id, source_id):
-                member.jobs.consent(job_id, source_id)
-            typer.echo(f"consented: job {job_id}, source {source_id} v{version}")
+        done = consent_to(member, party, member.address, job_id)
+    for given in done:
+        note = " (already given)" if given.already else ""
+        typer.echo(f"consented: job {job_id}, source {given.source_id} v{given.version}{note}")
 
 
 @app.command()
@@ -101,12 +211,19 @@ def run(
     job_id: int = typer.Argument(...),
     workspace: Path = WORKSPACE,
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout"),
+    as_json: bool = typer.Option(False, "--json", help="Progress as JSON lines (the default off a terminal)."),
 ) -> None:
-    """Run this party's part of JOB_ID until it is final (progress as JSON lines)."""
+    """Run this party's part of JOB_ID until it is final, with live progress bars in a terminal."""
     from compute.jobs.party_process import run_party
+    from custos.progress_view import ProgressView
 
-    with user_errors():
-        raise typer.Exit(run_party(workspace, job_id, 0, protocol_timeout))
+    view = ProgressView()
+    if as_json or not view.console.is_terminal:
+        with user_errors():
+            raise typer.Exit(run_party(workspace, job_id, 0, protocol_timeout))
+    with user_errors(), view:
+        code = run_party(workspace, job_id, 0, protocol_timeout, on_progress=view)
+    raise typer.Exit(code)
 
 
 @app.command()

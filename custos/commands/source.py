@@ -41,17 +41,22 @@ def register(
     dp_only: bool = typer.Option(False, "--dp-only", help="Refuse jobs that release exact (non-DP) results."),
 ) -> None:
     """Commit to FILE's rows (salted Merkle root) and register it on chain (and set its privacy budget)."""
-    from compute.jobs.commitment import commit_csv, new_secret
+    from compute.errors import InvalidInput
+    from compute.jobs.commitment import new_secret
+    from compute.jobs.service import ConsentPolicy
+    from compute.jobs.snapshot import DataSnapshot
     from compute.jobs.workspace import SourceFile, Workspace
     from ledger.bindings import SourceSpec
 
-    if policy not in ("runner", "explicit", "auto"):
-        raise typer.BadParameter("--policy is 'runner', 'explicit' or 'auto'")
+    try:
+        consent_policy = ConsentPolicy.parse(policy)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc)) from None
     mask = kinds
     with user_errors():
         party = Workspace.load(workspace)
         secret = new_secret()
-        commitment = commit_csv(file.resolve(), id_column, secret)
+        commitment = DataSnapshot.of_file(-1, file.resolve(), id_column).commitment(secret)
         spec = SourceSpec(
             commitment.schema_hash,
             commitment.root,
@@ -60,7 +65,7 @@ def register(
             price,
             mask,
             True,
-            mask if policy == "auto" else 0,
+            consent_policy.auto_consent_kinds(mask),
         )
         member = party.member()
         registered = member.registry.register_source(spec)
@@ -73,7 +78,7 @@ def register(
                 id_column,
                 secret,
                 label_column,
-                runner_consents=policy == "runner",
+                runner_consents=consent_policy.runner_consents,
             )
         )
     typer.echo(f"source {registered.source_id}: {commitment.row_count} rows, commitment 0x{commitment.root.hex()}")

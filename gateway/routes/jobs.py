@@ -8,9 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, status
 from fastapi.responses import StreamingResponse
 
+from compute.errors import InvalidInput
+from compute.jobs.service import OpenRequest, ResultStore
+from compute.jobs.service import consent as consent_checked
+from compute.jobs.service import open_job as open_through_service
+from compute.jobs.snapshot import DataMismatch
+from compute.jobs.workspace import Workspace
 from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, Services, require_operator
-from gateway.errors import ERROR_RESPONSES, Forbidden, NotFound, Unavailable
+from gateway.errors import ERROR_RESPONSES, Conflict, Forbidden, GatewayError, NotFound, Unavailable
 from gateway.membership import Member, Role
 from gateway.progress import ProgressBus
 from gateway.routes.audit import reader
@@ -24,6 +30,7 @@ from gateway.schemas.jobs import (
     TransactionPublic,
 )
 from gateway.sse import job_events, last_event_id
+from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 
@@ -36,17 +43,28 @@ Provider = Annotated[Member, Depends(require_operator(Role.PROVIDER))]
 
 
 @router.post("", response_model=JobOpenedPublic, status_code=status.HTTP_201_CREATED, summary="Open a job")
-def open_job(body: JobCreate, member: Requester, ledger: Ledger) -> JobOpenedPublic:
-    """Escrow the budget (approve to Settlement) and open the job as this gateway's member."""
-    ledger.token.approve(ledger.settlement.address, body.budget)
-    opened = ledger.jobs.open_job(
-        body.kind, body.source_ids, hex32(body.params_hash), body.compute_parties, body.budget, body.deadline
+def open_job(body: JobCreate, member: Requester, ledger: Ledger, services: Services) -> JobOpenedPublic:
+    """Keep the parameter document, escrow the budget (approve exactly it to Settlement), open as this member."""
+    request = OpenRequest(
+        JobKind(body.kind),
+        tuple(body.source_ids),
+        tuple(body.compute_parties),
+        body.budget,
+        body.deadline,
+        document=body.params,
+        params_hash=None if body.params_hash is None else hex32(body.params_hash),
     )
+    folder = services.settings.workspace
+    try:
+        store = None if body.params is None or folder is None else Workspace.load(folder)
+        opened = open_through_service(ledger, request, store)
+    except InvalidInput as exc:
+        raise GatewayError("job.invalid", f"Not opened: {exc}.") from None
     return JobOpenedPublic(
         job_id=opened.job_id,
-        inputs_hash=show(opened.inputs_hash),
-        auto_consented=list(opened.auto_consented),
-        tx_hash=show(opened.receipt.tx_hash),
+        inputs_hash=show(opened.job.inputs_hash),
+        auto_consented=list(opened.job.auto_consented),
+        tx_hash=show(opened.job.receipt.tx_hash),
     )
 
 
@@ -77,18 +95,29 @@ def read_result(member: CurrentMember, services: Services, job_id: int = JobId) 
         raise Forbidden(
             "auth.not_participant", f"Only the participants of job {job_id} and auditors may read its result."
         )
-    path = services.settings.workspace / "results" / f"{job_id}.json"
-    try:
-        return ResultBundlePublic.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise NotFound("result.not_found", f"Job {job_id} has no result on this gateway yet.") from None
+    bundle = ResultStore(services.settings.workspace).load(job_id)
+    if bundle is None:
+        raise NotFound("result.not_found", f"Job {job_id} has no result on this gateway yet.")
+    return ResultBundlePublic.model_validate(bundle)
 
 
 @router.post("/{job_id}/consent", response_model=TransactionPublic, summary="Consent to a job's use of a source")
-def consent(body: ConsentCreate, member: Provider, ledger: Ledger, job_id: int = JobId) -> TransactionPublic:
-    """Consent, as the source's owner, to the job using the source."""
-    receipt = ledger.jobs.consent(job_id, body.source_id)
-    return TransactionPublic(tx_hash=show(receipt.tx_hash), block_number=receipt.block_number)
+def consent(
+    body: ConsentCreate, member: Provider, ledger: Ledger, services: Services, job_id: int = JobId
+) -> TransactionPublic:
+    """Consent, as the source's owner, after checking the runner workspace's copy of the data against the commitment."""
+    folder = services.settings.workspace
+    if folder is None:
+        raise Conflict("consent.data_unchecked", "This gateway has no workspace: it cannot check the data first.")
+    try:
+        given = consent_checked(ledger, Workspace.load(folder), ledger.operator, job_id, {body.source_id})[0]
+    except DataMismatch as exc:
+        raise Conflict("consent.data_mismatch", f"Not consented: {exc}.") from None
+    except InvalidInput as exc:
+        raise Conflict("consent.data_unchecked", f"Not consented: {exc}.") from None
+    if given.receipt is None:
+        raise Conflict("consent.already_given", f"Source {body.source_id} has already consented to job {job_id}.")
+    return TransactionPublic(tx_hash=show(given.receipt.tx_hash), block_number=given.receipt.block_number)
 
 
 def sse_response(events: AsyncIterator[str]) -> StreamingResponse:

@@ -5,21 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from eth_utils import to_checksum_address
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gateway.schemas.fields import Address, Hash32, JobKind, Uint64, Uint256, show
 from ledger.bindings import Job, JobTerms
 
 
 class JobCreate(BaseModel):
-    """Open a job: the gateway approves `budget` to Settlement and opens it as the operator."""
+    """Open a job: the gateway approves `budget` to Settlement and opens it as the operator.
+
+    Give the parameter document (`params`: checked against `kind`, kept in the gateway's
+    workspace under its keccak256, where the parties fetch it) or the hash of one kept elsewhere.
+    """
 
     kind: JobKind
     source_ids: list[Uint256] = Field(min_length=1, max_length=64)
-    params_hash: Hash32
+    params_hash: Hash32 | None = Field(None, description="keccak256 of the parameter document (if `params` is given)")
+    params: dict[str, Any] | None = Field(None, description="The parameter document, its `protocol` of `kind`")
     compute_parties: list[Address] = Field(min_length=1, max_length=16)
     budget: Uint256
     deadline: Uint64 = Field(description="Unix seconds after which an uncommitted job may be cancelled")
+
+    @model_validator(mode="after")
+    def _document_or_hash(self) -> JobCreate:
+        if self.params is None and self.params_hash is None:
+            raise ValueError("give the parameter document (params) or its hash (params_hash)")
+        return self
 
 
 class JobOpenedPublic(BaseModel):

@@ -125,3 +125,16 @@ def build_genesis(store: LMDBStore, spec: GenesisSpec) -> Chain:
         for a, acct in spec.alloc.items()
     }
     return chain_class(spec.chain_id).from_genesis(store, params, state)  # type: ignore[return-value]  # returns the class it is called on
+
+
+# Where a store keeps the spec it was created from.
+SPEC_KEY = b"custos:genesis-spec"
+
+
+def stored_spec(store: LMDBStore) -> GenesisSpec | None:
+    """The genesis spec `store` was created from, or None for a store without a chain."""
+    try:
+        raw = store[SPEC_KEY]
+    except KeyError:
+        return None
+    return GenesisSpec.from_json(raw.decode())

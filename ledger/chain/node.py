@@ -26,7 +26,7 @@ from ledger.chain.building import BuiltBlock, Candidate, build_block
 from ledger.chain.chainspec import chain_class
 from ledger.chain.errors import HistoryError, TxRejected
 from ledger.chain.execution import CALL_TIME_LIMIT, Executor
-from ledger.chain.genesis import GenesisSpec, build_genesis
+from ledger.chain.genesis import SPEC_KEY, GenesisSpec, build_genesis, stored_spec
 from ledger.chain.permission import Permission
 from ledger.chain.pool import MAX_POOL, TxPool
 from ledger.chain.reader import SEAL_PREFIX, ChainReader, ReadView, seal_key
@@ -36,7 +36,6 @@ from ledger.chain.verification import record_checkpoint, verified_checkpoint, ve
 
 log = logging.getLogger(__name__)
 
-SPEC_KEY = b"custos:genesis-spec"
 STORE_DIR = "chain.lmdb"
 # Producer batching: stop gathering after 3 ms without a new transaction, or after 50 ms.
 GATHER_QUIET = 0.003
@@ -79,7 +78,7 @@ class Node(ChainReader):
     def create(cls, data_dir: Path, spec: GenesisSpec, validator: PrivateKey | None) -> Node:
         """Write genesis for `spec` into a new store under `data_dir` and open it (no key: a follower)."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
-        if _has_genesis(store):
+        if stored_spec(store) is not None:
             store.close()
             raise HistoryError(f"{data_dir} already holds a chain")
         build_genesis(store, spec)
@@ -93,12 +92,11 @@ class Node(ChainReader):
     def open(cls, data_dir: Path, validator: PrivateKey | None = None, verify: bool = True) -> Node:
         """Open an existing store, verifying every block's seal and link back to genesis."""
         store = LMDBStore(Path(data_dir) / STORE_DIR)
-        try:
-            raw = store[SPEC_KEY]
-        except KeyError:
+        spec = stored_spec(store)
+        if spec is None:
             store.close()
-            raise HistoryError(f"{data_dir} holds no chain (run `custos chain init`)") from None
-        node = cls(store, GenesisSpec.from_json(raw.decode()), validator)
+            raise HistoryError(f"{data_dir} holds no chain (run `custos chain init`)")
+        node = cls(store, spec, validator)
         if verify:
             try:
                 node.verify_history()
@@ -393,11 +391,3 @@ class Node(ChainReader):
 
     def _ready(self) -> bool:
         return len(self.pool) > 0
-
-
-def _has_genesis(store: LMDBStore) -> bool:
-    try:
-        store[SPEC_KEY]
-        return True
-    except KeyError:
-        return False

@@ -39,6 +39,19 @@ SELECTOR = keccak(text=SIGNATURE)[:4]
 _ZERO = b"\x00" * 20
 
 
+def membership_version(node: Node, state_root: bytes) -> bytes:
+    """A fingerprint of the membership contract's account (storage root, code, balance, nonce) in a state.
+
+    Whatever the contract answers depends only on its own storage, so an answer read in one
+    state holds in every state with the same fingerprint.
+    """
+    membership = node.membership
+    if membership is None:
+        return b"bootstrap"
+    encoded = HexaryTrie(node.store, state_root).get(keccak(membership))
+    return membership + keccak(encoded or b"")
+
+
 class Permission:
     """The node's admission rule, evaluated on the head state."""
 
@@ -90,11 +103,7 @@ class Permission:
 
     def _version(self) -> bytes:
         """What the verdicts depend on: the membership account's RLP at the head (or the bootstrap rule)."""
-        membership = self.membership
-        if membership is None:
-            return b"bootstrap"
-        encoded = HexaryTrie(self._node.store, self._node.head.state_root).get(keccak(membership))
-        return membership + keccak(encoded or b"")
+        return membership_version(self._node, self._node.head.state_root)
 
     def check(self, tx: SignedTransactionAPI, sender: bytes) -> None:
         """Raise NotPermitted unless `sender` may send `tx`."""

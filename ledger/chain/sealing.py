@@ -56,6 +56,14 @@ def recover_sealer(chain_id: int, block_hash: bytes, seal: bytes) -> bytes:
         raise SealError(f"seal of block 0x{block_hash.hex()} is not a valid signature: {exc}") from exc
 
 
+def sealed_by(chain_id: int, block_hash: bytes, seal: bytes, claimed: bytes) -> bool:
+    """True if `seal` is a valid seal of `block_hash` by `claimed`."""
+    try:
+        return recover_sealer(chain_id, block_hash, seal) == claimed
+    except SealError:
+        return False
+
+
 def verify_seal(chain_id: int, block_hash: bytes, seal: bytes | None, validators: frozenset[bytes]) -> bytes:
     """Check that a validator sealed `block_hash`; return the sealer or raise SealError."""
     if seal is None:

@@ -6,18 +6,27 @@ would take the user name from a certificate's common name, but not through its J
 organisation's etcd user authenticates with its own password for a token. Every organisation may read
 the chain's keyspace and write the shared coordination keys (`leader`, `proposal/`,
 `abandoned/`, `final/`, all compare-and-create), and may write only under its own address in
-`tx/`, `seal/` and `evidence/`. `apply_access` installs this, then turns authentication on.
+`tx/`, `seal/` and `evidence/`. `apply_access` installs this, then turns authentication on
+(`custos chain access`).
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import os
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from ledger.consensus.etcd import EtcdClient, prefix_end
 from ledger.consensus.keyspace import Keyspace
 
 ROOT_USER = "root"
+
+
+class AccessError(Exception):
+    """The initial passwords file is unusable."""
 
 
 @dataclass(frozen=True)
@@ -69,3 +78,26 @@ def apply_access(
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+def initial_passwords(path: Path, names: list[str]) -> dict[str, str]:
+    """Each organisation's initial etcd password from `path` (JSON); made (random, mode 0600) if it does not exist."""
+    if not path.exists():
+        made = {name: secrets.token_urlsafe(18) for name in names}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(made, f, indent=1)
+        return made
+    try:
+        given = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise AccessError(f"cannot read {path}: {exc}") from None
+    if not isinstance(given, dict):
+        raise AccessError(f"{path} must map each organisation's name to its password")
+    missing = [n for n in names if not isinstance(given.get(n), str) or not given[n]]
+    if missing:
+        raise AccessError(f"{path} gives no password for {', '.join(missing)}")
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise AccessError(f"{path} names organisations the consortium does not: {', '.join(unknown)}")
+    return {n: given[n] for n in names}

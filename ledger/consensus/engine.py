@@ -8,33 +8,38 @@ protocol and its failure model):
 2. Otherwise the current round r is the lowest round of h not abandoned. Its proposal is
    re-executed and checked; a validator seals it (compare: round not abandoned, height not
    final, no seal of ours yet), or records evidence against its author and abandons the round.
-3. With a quorum of seals any node writes `final/h` (compare: round not abandoned, h not
-   final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final).
+3. With a quorum of valid seals the round can no longer be abandoned, so the node commits the
+   block at once and then writes `final/h` if nobody has (compare: round not abandoned, h not
+   final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final,
+   and no more than quorum − 1 − f validators sealed it: see `ledger.consensus.rounds`).
 4. With no proposal yet, the leader (the validator holding the `leader` key's lease)
-   builds one from the pool and writes it by compare-and-create, guarded by its leadership.
+   builds one from the pool and writes it with its own seal by compare-and-create, guarded
+   by its leadership.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import rlp
 from eth.abc import BlockAPI
 from eth_keys.datatypes import PrivateKey
 
-from ledger.chain.errors import HistoryError
-from ledger.chain.sealing import SealError, recover_sealer, sign_seal
+from ledger.chain.errors import HistoryError, TxRejected
+from ledger.chain.permission import membership_version
 from ledger.consensus.catchup import PeerSource, catch_up
-from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, absent, delete_op, put_op
+from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, delete_op
 from ledger.consensus.evidence import EvidenceLog
 from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.messages import FinalRecord, MessageError, Proposal
 from ledger.consensus.mirror import Mirror
 from ledger.consensus.replica import InvalidProposal, Replica, Stash
+from ledger.consensus.rounds import Rounds, prune_ops
+from ledger.consensus.timing import Timing
 from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
 
 log = logging.getLogger(__name__)
@@ -43,22 +48,6 @@ log = logging.getLogger(__name__)
 # below the head: this node has those blocks, and per-step work must not grow with the chain.
 FORGET_EVERY = 64
 FORGET_DEPTH = 128
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The protocol's clocks (seconds)."""
-
-    round_timeout: float = 4.0
-    lease_ttl: int = 2
-    # After its own round was abandoned, an honest leader waits this long before campaigning again.
-    stand_down: float = 3.0
-    poll: float = 0.2
-    # The proposer gathers transactions until none arrived for `gather_quiet`, at most `gather_max`:
-    # closed-loop senders answer a final block within milliseconds, and each block costs every node
-    # a re-execution and a commit whatever its size.
-    gather_quiet: float = 0.01
-    gather_max: float = 0.05
 
 
 class Engine:
@@ -76,11 +65,14 @@ class Engine:
         self.peers = list(peers or [])
         self.client = client
         self.keyspace = Keyspace(node.chain_id)
+        self.rounds = Rounds(client, self.keyspace, node.chain_id)
         self.mirror = Mirror(client, self.keyspace)
         self.timing = timing
         self.org = org_key.public_key.to_canonical_address()
-        self.key = org_key if node.validator_address == self.org else None
-        self.evidence = EvidenceLog(client, self.keyspace, self.org)
+        # Any organisation's key: whether it proposes and seals is decided per height by the VALIDATOR
+        # role at the parent block, so a validator that governance adds after genesis seals too.
+        self.key = org_key
+        self.evidence = EvidenceLog(client, self.keyspace, org_key)
         self.halted: str | None = None
         self._stash: tuple[bytes, Stash] | None = None
         self._first_seen: dict[tuple[int, int], float] = {}
@@ -91,6 +83,7 @@ class Engine:
         self.etcd_health: dict[str, bool] = {}
         self._stand_down_until = 0.0
         self._gather_size, self._gather_start, self._gather_changed = 0, 0.0, 0.0
+        self._final_txs: list[bytes] = []
         self._stopping = False
         self._threads: list[threading.Thread] = []
         node.publish = self._publish
@@ -120,8 +113,6 @@ class Engine:
             self.mirror.changed.notify_all()
 
     def _publish(self, tx_hash: bytes, raw: bytes) -> None:
-        from ledger.chain.errors import TxRejected
-
         try:
             self.client.create(self.keyspace.tx(self.org, tx_hash), raw)
         except EtcdError as exc:
@@ -138,6 +129,8 @@ class Engine:
                 log.exception("consensus step failed")
                 progressed = False
             if not progressed:
+                with contextlib.suppress(EtcdError):
+                    self._flush_final_txs()
                 self.mirror.wait(self.timing.gather_quiet if self._gather_size else self.timing.poll)
 
     def _keep_lease(self) -> None:
@@ -191,14 +184,15 @@ class Engine:
 
     # -- leadership --
     def _validators(self) -> frozenset[bytes]:
-        """The validator set for the next block (cached per head)."""
+        """The validator set for the next block, read again only when a block changed the membership contract."""
         head = self.node.head
-        if self._validator_cache is None or self._validator_cache[0] != head.hash:
-            self._validator_cache = (head.hash, validators_at(self.node, head))
+        version = membership_version(self.node, head.state_root)
+        if self._validator_cache is None or self._validator_cache[0] != version:
+            self._validator_cache = (version, validators_at(self.node, head))
         return self._validator_cache[1]
 
     def _is_validator(self) -> bool:
-        return self.key is not None and self.org in self._validators()
+        return self.org in self._validators()
 
     def _campaign(self) -> None:
         if self.mirror.view.leader == self.org and not self._is_validator():
@@ -218,7 +212,7 @@ class Engine:
             self.client.revoke(lease)
 
     def _propose(self, height: int, round_: int) -> bool:
-        if self.key is None or self.mirror.view.leader != self.org or len(self.node.pool) == 0:
+        if self.mirror.view.leader != self.org or len(self.node.pool) == 0:
             return False
         if not self._is_validator() or self._gathering():
             return False
@@ -228,17 +222,10 @@ class Engine:
             return False
         block, stash = built
         proposal = Proposal.make(self.key, self.node.chain_id, height, round_, block.hash, rlp.encode(block))
-        ks = self.keyspace
-        guards = [
-            Compare(ks.leader, self.org.hex().encode()),
-            absent(ks.final(height)),
-            absent(ks.abandoned(height, round_)),
-        ]
-        if not self.client.create(ks.proposal(height, round_), proposal.to_bytes(), guards):
+        if not self.rounds.propose(self.key, proposal):
             return False
         self._stash = (block.hash, stash)
         self._judged.add((height, round_))
-        self._seal(height, round_, block.hash)
         return True
 
     def _gathering(self) -> bool:
@@ -257,30 +244,35 @@ class Engine:
         try:
             proposal = Proposal.from_bytes(raw)
             proposal.verify_author(self.node.chain_id)
+        except MessageError as exc:
+            # Unreadable or unsigned: no honest validator seals it, so no seal guard is needed.
+            return self._abandon(height, round_, f"unusable proposal: {exc}", None, None)
+        try:
             validators = self._validators()
-        except (MessageError, ValidatorSetError) as exc:
-            return self._abandon(height, round_, f"unusable proposal: {exc}", None)
-        if (
-            (height, round_) not in self._judged
-            and self.key is not None
-            and self.key.public_key.to_canonical_address() in validators
-        ):
+        except ValidatorSetError as exc:
+            self._halt(str(exc))
+            return False
+        if (height, round_) not in self._judged and self.org in validators:
             self._judged.add((height, round_))
             try:
                 block = self._check(proposal, validators)
             except InvalidProposal as exc:
                 self.evidence.record("invalid-proposal", proposal.proposer, height, round_, str(exc))
-                return self._abandon(height, round_, str(exc), proposal.proposer)
+                return self._abandon(height, round_, str(exc), proposal.proposer, proposal.block_hash)
             del block
-            self._seal(height, round_, proposal.block_hash)
+            self.rounds.seal(self.key, height, round_, proposal.block_hash)
             return True
         sealers = self._sealers(height, round_, proposal.block_hash)
         if len(sealers & validators) >= quorum(len(validators)):
-            ks = self.keyspace
-            record = FinalRecord(round_, proposal.block_hash).to_bytes()
-            return self.client.create(ks.final(height), record, [absent(ks.abandoned(height, round_))]) or True
+            # A round with a quorum of seals can no longer be abandoned (see ledger.consensus.rounds):
+            # commit it now, then record it final for nodes catching up (the first writer wins).
+            committed = self._commit_round(height, round_, raw)
+            if committed and height not in self.mirror.view.final:
+                self.rounds.finalise(height, round_, proposal.block_hash)
+            return committed
         if time.monotonic() - self._first_seen[(height, round_)] > self.timing.round_timeout:
-            return self._abandon(height, round_, "no quorum before the round timeout", proposal.proposer)
+            reason = "no quorum before the round timeout"
+            return self._abandon(height, round_, reason, proposal.proposer, proposal.block_hash)
         return False
 
     def _check(self, proposal: Proposal, validators: frozenset[bytes]) -> BlockAPI:
@@ -291,37 +283,17 @@ class Engine:
         self._stash = (block.hash, stash)
         return block
 
-    def _seal(self, height: int, round_: int, block_hash: bytes) -> None:
-        assert self.key is not None
-        ks = self.keyspace
-        seal = sign_seal(self.key, self.node.chain_id, block_hash)
-        mine = ks.seal(self.org, height, round_, block_hash)
-        # Only while the round is current: not abandoned and the height not final.
-        self.client.txn(
-            [absent(mine), absent(ks.abandoned(height, round_)), absent(ks.final(height))], [put_op(mine, seal)]
-        )
-
     def _sealers(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
-        out = set()
-        # Copies: the mirror thread adds seals while we read.
-        for claimed, by_hash in list(self.mirror.view.seals.get((height, round_), {}).items()):
-            seal = dict(by_hash).get(block_hash)
-            if seal is None:
-                continue
-            try:
-                if recover_sealer(self.node.chain_id, block_hash, seal) == claimed:
-                    out.add(claimed)
-            except SealError:
-                continue
-        return out
+        return self.mirror.view.sealers(self.node.chain_id, height, round_, block_hash)
 
-    def _abandon(self, height: int, round_: int, reason: str, proposer: bytes | None) -> bool:
+    def _abandon(self, height: int, round_: int, reason: str, proposer: bytes | None, block_hash: bytes | None) -> bool:
+        """Try to abandon the round; False (wait on) while too many validators have sealed it."""
         ks = self.keyspace
-        value = f'{{"by": "{self.org.hex()}", "reason": {reason!r}}}'.encode()
-        self.client.txn(
-            [absent(ks.final(height)), absent(ks.abandoned(height, round_))],
-            [put_op(ks.abandoned(height, round_), value)],
-        )
+        value = json.dumps({"by": self.org.hex(), "reason": reason}).encode()
+        sealed = self.mirror.view.holding(height, round_, block_hash) if block_hash is not None else set()
+        validators = self._validators() if block_hash is not None else frozenset()
+        if not self.rounds.abandon(height, round_, value, block_hash, validators, sealed):
+            return (height, round_) in self.mirror.view.abandoned or height in self.mirror.view.final
         if proposer is not None:
             # The proposer of a failed round steps down; another validator takes the lead.
             self.client.txn([Compare(ks.leader, proposer.hex().encode())], [delete_op(ks.leader)])
@@ -337,27 +309,36 @@ class Engine:
         view = self.mirror.view
         try:
             final = FinalRecord.from_bytes(raw_final)
-            raw = view.proposals.get((height, final.round))
-            if raw is None:
-                # Pruned from etcd (or not yet seen): the block must come, checked, from a peer.
-                return self._catch_up_from_peers(height)
+        except MessageError as exc:
+            self._halt(f"final record of block {height} is unusable: {exc}")
+            return False
+        raw = view.proposals.get((height, final.round))
+        if raw is None:
+            # Pruned from etcd (or not yet seen): the block must come, checked, from a peer.
+            return self._catch_up_from_peers(height)
+        return self._commit_round(height, final.round, raw, final.block_hash)
+
+    def _commit_round(self, height: int, round_: int, raw: bytes, named: bytes | None = None) -> bool:
+        """Commit round r's proposal with its seals if they are a quorum (else catch up from peers, or halt)."""
+        view = self.mirror.view
+        try:
             proposal = Proposal.from_bytes(raw)
             block = self.node.decode_block(proposal.raw_block)
         except (MessageError, InvalidProposal) as exc:
-            self._halt(f"final record of block {height} is unusable: {exc}")
+            self._halt(f"final block {height} is unusable: {exc}")
             return False
-        if block.hash != final.block_hash:
+        if block.hash != (named or proposal.block_hash):
             self._halt(f"final record of block {height} names a block its proposal does not hold")
             return False
         validators = self._validators()
-        sealers = self._sealers(height, final.round, block.hash) & validators
+        sealers = self._sealers(height, round_, block.hash) & validators
         if len(sealers) < quorum(len(validators)):
             # Seals pruned from etcd, or a forged final record: a peer's block must carry the quorum itself.
             if self._catch_up_from_peers(height):
                 return True
             self._halt(f"block {height} is recorded final with {len(sealers)} seals, quorum {quorum(len(validators))}")
             return False
-        seals = [view.seals[(height, final.round)][s][block.hash] for s in sorted(sealers)]
+        seals = [view.seals[(height, round_)][s][block.hash] for s in sorted(sealers)]
         stash = self._stash[1] if self._stash is not None and self._stash[0] == block.hash else None
         self._stash = None
         if stash is None:
@@ -399,13 +380,21 @@ class Engine:
         self._judged = {k for k in self._judged if k[0] > height}
         if height % FORGET_EVERY == 0:
             self.mirror.forget_below(height - FORGET_DEPTH)
+        keep = self.timing.keep_heights
+        if height > keep and height % max(1, keep // 4) == 0:
+            self.client.txn([], prune_ops(self.keyspace, self.org, height - keep))
 
     def _delete_own_txs(self, block: BlockAPI) -> None:
+        """Queue the etcd keys of our transactions that this final block holds (deleted when idle)."""
         txs = self.mirror.view.txs
-        mine = [
+        self._final_txs += [
             self.keyspace.tx(self.org, tx.hash)
             for tx in block.transactions
             if txs.get(tx.hash, (0, b""))[1] == self.org
         ]
-        for start in range(0, len(mine), 100):
-            self.client.txn([], [delete_op(k) for k in mine[start : start + 100]])
+
+    def _flush_final_txs(self) -> None:
+        """Delete the queued keys: off the path to the next block, which waits for no such write."""
+        while self._final_txs:
+            self.client.txn([], [delete_op(k) for k in self._final_txs[:100]])
+            del self._final_txs[:100]

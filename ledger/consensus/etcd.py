@@ -53,13 +53,16 @@ class KeyValue:
 
 @dataclass(frozen=True)
 class Compare:
-    """A txn condition: `absent` (create_revision == 0) or `value == expected`."""
+    """A txn condition: `absent` (create_revision == 0), `present` (create_revision > 0) or `value == expected`."""
 
     key: bytes
     value: bytes | None = None
+    exists: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The gateway's Compare object."""
+        if self.exists:
+            return {"key": _b64(self.key), "target": "CREATE", "result": "GREATER", "create_revision": "0"}
         if self.value is None:
             return {"key": _b64(self.key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
         return {"key": _b64(self.key), "target": "VALUE", "result": "EQUAL", "value": _b64(self.value)}
@@ -70,6 +73,11 @@ def absent(key: bytes) -> Compare:
     return Compare(key)
 
 
+def present(key: bytes) -> Compare:
+    """The condition "`key` exists"."""
+    return Compare(key, exists=True)
+
+
 def put_op(key: bytes, value: bytes, lease: int = 0) -> dict[str, Any]:
     """A txn put operation."""
     body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
@@ -78,9 +86,12 @@ def put_op(key: bytes, value: bytes, lease: int = 0) -> dict[str, Any]:
     return {"request_put": body}
 
 
-def delete_op(key: bytes) -> dict[str, Any]:
-    """A txn delete operation for one key."""
-    return {"request_delete_range": {"key": _b64(key)}}
+def delete_op(key: bytes, range_end: bytes = b"") -> dict[str, Any]:
+    """A txn delete operation for one key, or for every key in [key, range_end)."""
+    body = {"key": _b64(key)}
+    if range_end:
+        body["range_end"] = _b64(range_end)
+    return {"request_delete_range": body}
 
 
 def prefix_end(prefix: bytes) -> bytes:

@@ -1,4 +1,4 @@
-"""What validators write to etcd: signed proposals, finality records and evidence (JSON values).
+"""What validators write to etcd: signed proposals, finality records and signed evidence (JSON values).
 
 A proposal is signed by its proposer over `keccak("custos-proposal-v1" ‖ chainId ‖ height ‖
 round ‖ blockHash)`, so a proposal names its author undeniably: an invalid one is evidence
@@ -133,9 +133,16 @@ class FinalRecord:
             raise MessageError(f"malformed final record: {exc}") from None
 
 
+EVIDENCE_DOMAIN = b"custos-evidence-v1"
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """Misbehaviour one node saw, naming the offending validator."""
+    """Misbehaviour one node saw, naming the offending validator, signed by the reporting organisation.
+
+    The signature covers `keccak("custos-evidence-v1" ‖ chainId ‖ the record's canonical JSON
+    without the signature)`, so a record names its reporter undeniably, whoever copied it.
+    """
 
     kind: str
     offender: str
@@ -143,6 +150,33 @@ class Evidence:
     round: int
     detail: str
     reporter: str
+    signature: str = ""
+
+    @classmethod
+    def make(
+        cls, key: PrivateKey, chain_id: int, kind: str, offender: bytes, height: int, round_: int, detail: str
+    ) -> Evidence:
+        """A signed record by `key`'s organisation."""
+        reporter = "0x" + key.public_key.to_canonical_address().hex()
+        unsigned = cls(kind, "0x" + offender.hex(), height, round_, detail, reporter)
+        signature = key.sign_msg_hash(unsigned.digest(chain_id)).to_bytes()
+        return cls(**{**asdict(unsigned), "signature": "0x" + signature.hex()})
+
+    def digest(self, chain_id: int) -> bytes:
+        """What the reporter signs."""
+        fields = asdict(self)
+        del fields["signature"]
+        body = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+        return keccak(EVIDENCE_DOMAIN + chain_id.to_bytes(32, "big") + body)
+
+    def verify_reporter(self, chain_id: int) -> None:
+        """Raise MessageError unless `reporter` signed this record."""
+        try:
+            signer = recover_sealer_of_digest(self.digest(chain_id), bytes.fromhex(self.signature.removeprefix("0x")))
+        except (SealError, ValueError) as exc:
+            raise MessageError(f"evidence by {self.reporter}: {exc}") from None
+        if "0x" + signer.hex() != self.reporter.lower():
+            raise MessageError(f"evidence claims reporter {self.reporter} but is signed by 0x{signer.hex()}")
 
     def to_bytes(self) -> bytes:
         """The etcd value."""

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.chain.sealing import sealed_by
 from ledger.consensus.etcd import EtcdClient, EtcdError, KeyValue
 from ledger.consensus.keyspace import Keyspace, ParsedKey, parse_key
 
@@ -39,6 +40,20 @@ class View:
     abandoned: set[tuple[int, int]] = field(default_factory=set)
     final: dict[int, bytes] = field(default_factory=dict)
     evidence: dict[bytes, bytes] = field(default_factory=dict)
+
+    def holding(self, height: int, round_: int, block_hash: bytes) -> set[bytes]:
+        """Who has a seal key for `block_hash` in (height, round), valid or not."""
+        # Copies: the mirror thread adds seals while we read.
+        return {v for v, by_hash in list(self.seals.get((height, round_), {}).items()) if block_hash in dict(by_hash)}
+
+    def sealers(self, chain_id: int, height: int, round_: int, block_hash: bytes) -> set[bytes]:
+        """Who has a valid seal of `block_hash` in (height, round)."""
+        by_org = dict(self.seals.get((height, round_), {}))
+        return {
+            v
+            for v in self.holding(height, round_, block_hash)
+            if sealed_by(chain_id, block_hash, by_org[v][block_hash], v)
+        }
 
     def apply(self, parsed: ParsedKey, key: bytes, kv: KeyValue, deleted: bool) -> None:
         """Apply one put or delete."""

@@ -183,9 +183,11 @@ class Replica(Node):
                 self._head = None
                 raise
             self._head = block.header
-            for tx in block.transactions:
-                self.pool.remove(tx.hash)
-            return block.header
+            self.pool_forget(block.transactions)
+        # Wake receipt queries waiting on these transactions (Node.wait_while_pending): without
+        # this, every receipt asked for before finality answered only after its full wait.
+        self._announce()
+        return block.header
 
     def seals_of(self, block_hash: bytes) -> list[bytes]:
         """The stored seals of a final block (empty for genesis or an unknown block)."""

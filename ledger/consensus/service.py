@@ -25,10 +25,11 @@ from ledger.chain.params import arity, hash32
 from ledger.chain.sealing import validator_set_hash
 from ledger.chain.server import ChainServer
 from ledger.consensus.bundle import check_bundle
-from ledger.consensus.engine import Engine, Timing
+from ledger.consensus.engine import Engine
 from ledger.consensus.etcd import EtcdClient, EtcdTLS
 from ledger.consensus.evidence import read_evidence
 from ledger.consensus.replica import Replica
+from ledger.consensus.timing import Timing
 from ledger.consensus.validators import quorum, validators_at
 
 
@@ -152,7 +153,7 @@ def consensus_methods(node: Replica, engine: Engine) -> dict[str, Any]:
             "etcd": {"following": engine.mirror.connected, "members": engine.etcd_health},
             "halted": engine.halted,
             "pending": len(node.pool),
-            "evidence": [json.loads(e.to_bytes()) for e in read_evidence(view)],
+            "evidence": [json.loads(e.to_bytes()) for e in read_evidence(view, node.chain_id)],
         }
 
     # custos_validators stays the single node's answer (the set genesis commits to).

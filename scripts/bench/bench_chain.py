@@ -17,9 +17,6 @@ blocks in-process by `build_block`, no HTTP, no admission: the ceiling py-evm se
 from __future__ import annotations
 
 import argparse
-import cProfile
-import json
-import pstats
 import socket
 import subprocess
 import sys
@@ -339,53 +336,6 @@ def bench_anvil(count: int) -> dict[str, float]:
         return run_workload(url, Account.from_key(ANVIL_KEY), count, fee=10**10)
 
 
-def profile(count: int) -> None:
-    """Profile the embedded node admitting and sealing `count` anchor() calls in-process (no HTTP)."""
-    from ledger.chain.node import Node
-    from ledger.chain.setup import validator_key
-
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp) / "chain"
-        sender, anchor = _prepare_embedded(directory)
-        node = Node.open(directory, validator_key(directory, None))
-        common = {"chainId": node.chain_id, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "value": 0}
-        raws = [
-            sender.sign_transaction(
-                {
-                    **common,
-                    "nonce": i,
-                    "gas": 150_000,
-                    "to": anchor,
-                    "data": ANCHOR_ABI.encode_abi("anchor", [(i + 1).to_bytes(32, "big"), 1, b"\1" * 32]),
-                }
-            ).raw_transaction
-            for i in range(count)
-        ]
-        node.instant = False
-        profiler = cProfile.Profile()
-        profiler.enable()
-        start = time.perf_counter()
-        for raw in raws:
-            node.submit_raw(raw)
-        admitted = time.perf_counter()
-        while len(node.pool):
-            node.produce_block()
-        done = time.perf_counter()
-        profiler.disable()
-        node.close()
-        print(
-            json.dumps(
-                {
-                    "admit_tps": count / (admitted - start),
-                    "seal_tps": count / (done - admitted),
-                    "total_tps": count / (done - start),
-                    "profiled": True,
-                }
-            )
-        )
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-
-
 def main() -> int:
     """Run the comparison (or the profile) and print JSON lines."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -399,6 +349,8 @@ def main() -> int:
 
         return run(args.nodes, seconds=15.0)
     if args.profile:
+        from profile_chain import profile
+
         profile(args.count)
         return 0
     if args.senders:

@@ -3,13 +3,16 @@
 Workload: 8 senders (consortium members) spread over the nodes, each sending one signed
 `AuditAnchor.anchor(root, 1, tag)` call per request and awaiting its receipt before the next.
 On the consortium a receipt exists only once the block is final (a quorum of seals), so the
-send-to-receipt time of each transaction is its time to finality. Every node is a separate
-`custos chain up` process on loopback; etcd is one member on loopback. The single node runs the
-same genesis (the same bundle) with one validator key; anvil gets the same contracts.
+send-to-receipt time of each transaction is its time to finality. Every organisation has its own
+network namespace (veth on a bridge, as in the fault tests; root needed) holding its etcd member
+and its `custos chain up` process; `--loopback` runs them on 127.0.0.1 with one etcd member
+instead. The single node runs the same genesis (the same bundle) with one validator key; anvil
+gets the same contracts. The machine's load average is printed beside the figures.
 
-Prints JSON lines (scripts/bench/report.py): tx/s of the cluster against the single node and
-against anvil, finality p50/p99 against the single node's receipt latency, and a projection
-for 4 machines from the measured per-node CPU cost.
+Prints JSON lines (scripts/bench/report.py): tx/s of the cluster against the single node (the
+mean of a run just before and one just after the cluster's) and against anvil, finality p50/p99
+against the single node's receipt latency, and a projection for 4 machines from the measured
+per-node CPU cost.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ from report import emit
 from custos.demo_cluster import start_etcd, start_node
 from ledger.consensus.bundle import write_bundle
 from ledger.keystore import DEV_SCRYPT_N, Keystore
+
+# The namespaces and etcd members of the fault tests: one implementation of the test network.
+from tests.ledger.consensus.etcd_cluster import namespace_members, start_members
+from tests.ledger.consensus.netns import Namespaces
 
 CHAIN_ID = 727_200
 SENDERS = 8
@@ -149,7 +156,50 @@ def _bundle(root: Path, nodes: int) -> tuple[list[LocalAccount], list[LocalAccou
 
 
 def bench_cluster(root: Path, nodes: int, seconds: float) -> tuple[dict[str, float], float]:
-    """4 (or `nodes`) `custos chain up` processes on one etcd; returns the workload's numbers and CPU s per node."""
+    """`nodes` organisations, each in its own network namespace with its etcd member and its node."""
+    validators, senders, bundle, anchor = _bundle(root, nodes)
+    nets = Namespaces(nodes)
+    etcd = namespace_members(nets, root)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        nets.create()
+        start_members(etcd, f"custos-bench-{nets.subnet}")
+        env = {**os.environ, "CUSTOS_KEYSTORE_PASSWORD": PASSWORD}
+        urls = [f"http://{nets.ip(i)}:8545" for i in range(nodes)]
+        for i in range(nodes):
+            directory = root / f"node{i}"
+            shutil.copytree(bundle, directory)
+            command = [
+                sys.executable,
+                "-m",
+                "custos",
+                "chain",
+                "up",
+                str(directory),
+                "--key",
+                str(root / "keys" / f"v{i}.json"),
+            ]
+            command += ["--etcd", ",".join(etcd.client_urls), "--host", nets.ip(i), "--port", "8545"]
+            procs.append(
+                subprocess.Popen(
+                    ["ip", "netns", "exec", nets.name(i), *command],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                    cwd=REPO,
+                )
+            )
+        return _measure(urls, procs, senders, anchor, seconds)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        etcd.stop()
+        nets.remove()
+
+
+def bench_cluster_loopback(root: Path, nodes: int, seconds: float) -> tuple[dict[str, float], float]:
+    """`nodes` `custos chain up` processes on loopback, on one etcd member (no root needed)."""
     validators, senders, bundle, anchor = _bundle(root, nodes)
     etcd, etcd_url = start_etcd(root / "etcd", subprocess.DEVNULL, _port)
     procs: list[subprocess.Popen[bytes]] = []
@@ -162,17 +212,24 @@ def bench_cluster(root: Path, nodes: int, seconds: float) -> tuple[dict[str, flo
             port = _port()
             urls.append(f"http://127.0.0.1:{port}")
             procs.append(start_node(directory, root / "keys" / f"v{i}.json", etcd_url, port, subprocess.DEVNULL, env))
-        for url, proc in zip(urls, procs, strict=True):
-            _wait_up(url, proc)
-        before = [_cpu_seconds(p.pid) for p in procs]
-        result = drive(urls, senders, anchor, seconds, fee=0)
-        after = [_cpu_seconds(p.pid) for p in procs]
-        cpu_per_node = statistics.mean(a - b for a, b in zip(after, before, strict=True))
-        return result, cpu_per_node
+        return _measure(urls, procs, senders, anchor, seconds)
     finally:
         for proc in [*procs, etcd]:
             proc.kill()
             proc.wait()
+
+
+def _measure(
+    urls: list[str], procs: list[subprocess.Popen[bytes]], senders: list[LocalAccount], anchor: str, seconds: float
+) -> tuple[dict[str, float], float]:
+    """Drive the started nodes; the workload's numbers and the mean CPU seconds each node spent."""
+    for url, proc in zip(urls, procs, strict=True):
+        _wait_up(url, proc)
+    # `ip netns exec` execs the node: the pid is the node's own.
+    before = [_cpu_seconds(p.pid) for p in procs]
+    result = drive(urls, senders, anchor, seconds, fee=0)
+    after = [_cpu_seconds(p.pid) for p in procs]
+    return result, statistics.mean(a - b for a, b in zip(after, before, strict=True))
 
 
 def bench_single(root: Path, seconds: float) -> dict[str, float]:
@@ -240,23 +297,36 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--loopback", action="store_true", help="nodes on 127.0.0.1, one etcd member (no root)")
     parser.add_argument("--serve-single", nargs=2, metavar=("BUNDLE", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_single:
         serve_single(Path(args.serve_single[0]), int(args.serve_single[1]))
         return 0
-    return run(args.nodes, args.seconds)
+    return run(args.nodes, args.seconds, args.loopback)
 
 
-def run(nodes: int, seconds: float) -> int:
+def run(nodes: int, seconds: float, loopback: bool = False) -> int:
     """Measure the single node, the `nodes`-node consortium and anvil; print the JSON lines."""
     with tempfile.TemporaryDirectory(prefix="custos-bench-") as tmp:
         root = Path(tmp)
-        (root / "single").mkdir()
-        (root / "cluster").mkdir()
-        single = bench_single(root / "single", seconds)
-        cluster, cpu_per_node = bench_cluster(root / "cluster", nodes, seconds)
+        for part in ("single", "single-after", "cluster"):
+            (root / part).mkdir()
+        # The single node runs just before and just after the cluster, and the baseline is the mean of
+        # the two: the machine's load drifts, and one side alone made the ratio swing twofold.
+        before = bench_single(root / "single", seconds)
+        load_before = os.getloadavg()[0]
+        cluster, cpu_per_node = (bench_cluster_loopback if loopback else bench_cluster)(
+            root / "cluster", nodes, seconds
+        )
+        load_after = os.getloadavg()[0]
+        after = bench_single(root / "single-after", seconds)
+    single = {k: (before[k] + after[k]) / 2 for k in ("tps", "p50", "p99")}
     anvil = bench_anvil(seconds)
+    where = "loopback, 1 etcd member" if loopback else f"{nodes} network namespaces, {nodes} etcd members"
+    load = [round(load_before, 1), round(load_after, 1)]
+    sides = [round(before["tps"], 1), round(after["tps"], 1)]
+    print(json.dumps({"setup": where, "load_average_1m": load, "single_node_tps_before_after": sides}))
     emit(f"consortium{nodes}_tps", cluster["tps"], "tx/s", "single_node_tps", single["tps"])
     emit(f"consortium{nodes}_tps_vs_anvil", cluster["tps"], "tx/s", "anvil_tps", anvil["tps"])
     emit(f"consortium{nodes}_finality_p50", cluster["p50"], "s", "single_node_receipt_p50", single["p50"])

@@ -1,12 +1,17 @@
-"""Row commitments: stable for the same data, different for any change."""
+"""Row commitments: stable for the same data, different for any change; snapshots: checked once, read from memory."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
+from compute.errors import InvalidInput
 from compute.jobs.commitment import CommitmentError, commit_csv, new_secret
+from compute.jobs.local_data import load_column, load_ids, load_table
+from compute.jobs.snapshot import DataMismatch, RecordedCommitment, checked_snapshot
+from compute.jobs.workspace import SourceFile
 
 CSV = "id,y,x\nA,1,0.5\nB,0,0.25\nC,1,-1\n"
 
@@ -62,3 +67,44 @@ def test_bad_files_get_a_clear_error(tmp_path: Path, text: str, column: str, mes
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommitmentError, match="not found"):
         commit_csv(tmp_path / "nope.csv", "id", new_secret())
+
+
+def _recorded(path: Path, secret: bytes, version: int = 1) -> RecordedCommitment:
+    c = commit_csv(path, "id", secret)
+    return RecordedCommitment(7, version, c.schema_hash, c.root, c.row_count)
+
+
+def test_snapshot_checked_at_consent_is_what_the_loaders_read_after_the_file_changes(tmp_path: Path) -> None:
+    path, secret = write(tmp_path, CSV), new_secret()
+    source = SourceFile(7, path, "id", secret, "y")
+    snapshot = checked_snapshot(source, _recorded(path, secret))
+
+    path.write_text("id,y,x\nA,0,9\nZ,1,9\n")  # the owner edits the file after consent
+
+    assert load_ids(snapshot) == ("A", "B", "C")
+    labels = load_table(snapshot, "y").y
+    assert labels is not None and labels.tolist() == [1.0, 0.0, 1.0]
+    assert snapshot.sha256 == hashlib.sha256(CSV.encode()).digest()
+    path.unlink()
+    assert load_column(snapshot, "x") == [0.5, 0.25, -1.0]  # the file is never read again
+
+
+@pytest.mark.parametrize(
+    ("edited", "message"),
+    [
+        ("id,y,x\nA,1,0.5\nB,0,0.25\n", "2 rows, the commitment holds 3"),
+        ("id,y,x\nA,1,0.5\nB,0,0.25\nC,1,-2\n", "do not match the commitment root"),
+        ("id,y,z\nA,1,0.5\nB,0,0.25\nC,1,-1\n", "are not the registered schema"),
+        ("id,y,x\nB,0,0.25\nA,1,0.5\nC,1,-1\n", "do not match the commitment root"),  # the same rows, reordered
+    ],
+)
+def test_a_fresh_snapshot_of_an_edited_file_fails_the_consent_check(tmp_path: Path, edited: str, message: str) -> None:
+    path, secret = write(tmp_path, CSV), new_secret()
+    recorded = _recorded(path, secret)
+    path.write_text(edited)
+    with pytest.raises(DataMismatch, match=message):
+        checked_snapshot(SourceFile(7, path, "id", secret), recorded)
+
+
+def test_a_commitment_error_is_invalid_input_so_every_front_end_reports_it_as_one_line() -> None:
+    assert issubclass(CommitmentError, InvalidInput) and issubclass(DataMismatch, InvalidInput)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import threading
 
+from eth_utils import keccak
+
 from compute.bundle import result_bundle, verify_bundle
+from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
+from compute.jobs.commitment import new_secret
+from compute.jobs.snapshot import DataSnapshot
+from compute.jobs.workspace import SourceFile, Workspace
+from compute.result import canonical_json
 from compute.session import PartyOutcome
 from compute.transcript import Transcript, TranscriptEntry
 from gateway.progress import ProgressEvent
@@ -13,24 +20,38 @@ from ledger.protocol import JobKind
 
 from .conftest import Gateway, refused
 
+ROWS = "id,revenue\na,1\nb,2\nc,3\n"
 
-def _source(gateway: Gateway) -> int:
+
+def _source(gateway: Gateway, rows: str = ROWS) -> int:
+    """A source registered through the gateway whose data file the gateway's workspace holds."""
+    folder = gateway.services.settings.workspace
+    assert folder is not None  # this gateway fixture always has a workspace
+    workspace = (
+        Workspace.load(folder)
+        if (folder / "workspace.json").exists()
+        else Workspace.create(folder, "bank", folder / "keystore", "unused", folder / "deployment.json")
+    )
+    secret = new_secret()
+    path = folder / f"rows-{len(workspace.sources)}.csv"
+    path.write_text(rows)
+    commitment = DataSnapshot.of_file(-1, path, "id").commitment(secret)
     body = {
-        "schema_hash": "0x" + "11" * 32,
-        "commitment": "0x" + "22" * 32,
-        "row_count": 40,
+        "schema_hash": "0x" + commitment.schema_hash.hex(),
+        "commitment": "0x" + commitment.root.hex(),
+        "row_count": commitment.row_count,
         "metadata_uri": "file://bank/rows",
         "price_per_use": 5,
         "allowed_kinds": JobKind.FEDAVG.bit,
     }
     response = gateway.client("bank").post("/sources", json=body)
     assert response.status_code == 201, response.text
-    return response.json()["source_id"]
+    source_id = response.json()["source_id"]
+    workspace.add_source(SourceFile(source_id, path, "id", secret))
+    return int(source_id)
 
 
-def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
-    bank = gateway.client("bank")
-    source_id = _source(gateway)
+def _open(gateway: Gateway, source_id: int) -> int:
     body = {
         "kind": JobKind.FEDAVG,
         "source_ids": [source_id],
@@ -39,9 +60,15 @@ def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
         "budget": 100,
         "deadline": int(gateway.clock.now()) + 7200,
     }
-    opened = bank.post("/jobs", json=body)
+    opened = gateway.client("bank").post("/jobs", json=body)
     assert opened.status_code == 201, opened.text
-    job_id = opened.json()["job_id"]
+    return int(opened.json()["job_id"])
+
+
+def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
+    bank = gateway.client("bank")
+    source_id = _source(gateway)
+    job_id = _open(gateway, source_id)
     assert bank.get(f"/jobs/{job_id}").json()["status"] == "Open"
 
     consent = bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id})
@@ -49,12 +76,62 @@ def test_job_opened_consented_and_read_back(gateway: Gateway) -> None:
     job = bank.get(f"/jobs/{job_id}").json()
     assert (job["status"], job["consents"], job["budget"]) == ("Ready", 1, 100)
 
-    again = refused(
-        bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409, "contract.JobLedgerWrongStatus"
-    )
-    assert "refused" in again
+    again = refused(bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409, "consent.already_given")
+    assert f"Source {source_id}" in again
     gateway.clock.value += 2  # the audit index syncs the new job
     refused(bank.get(f"/jobs/{job_id}/result"), 404, "result.not_found")
+
+
+def test_consent_to_a_source_whose_file_changed_is_refused_and_not_sent(gateway: Gateway) -> None:
+    bank = gateway.client("bank")
+    source_id = _source(gateway)
+    job_id = _open(gateway, source_id)
+    folder = gateway.services.settings.workspace
+    assert folder is not None
+    Workspace.load(folder).sources[source_id].path.write_text(ROWS + "d,4\n")  # a row added after registering
+
+    message = refused(bank.post(f"/jobs/{job_id}/consent", json={"source_id": source_id}), 409, "consent.data_mismatch")
+    assert "4 rows, the commitment holds 3" in message
+    assert bank.get(f"/jobs/{job_id}").json()["consents"] == 0
+
+
+def test_consent_to_a_job_that_does_not_use_the_source_is_refused(gateway: Gateway) -> None:
+    used, unused = _source(gateway), _source(gateway)
+    job_id = _open(gateway, used)
+    message = refused(
+        gateway.client("bank").post(f"/jobs/{job_id}/consent", json={"source_id": unused}),
+        409,
+        "consent.data_unchecked",
+    )
+    assert f"does not use source [{unused}]" in message
+
+
+def test_a_job_opened_with_its_document_keeps_it_for_the_parties_and_refuses_another_kind(gateway: Gateway) -> None:
+    bank = gateway.client("bank")
+    source_id = _source(gateway)
+    document = {"protocol": FEDAVG_PROTOCOL, "sources": [source_id], "label_column": "y", "fedavg": {"rounds": 2}}
+    body = {
+        "kind": JobKind.FEDAVG,
+        "source_ids": [source_id],
+        "params": document,
+        "compute_parties": [gateway.address("arbiter")],
+        "budget": 100,
+        "deadline": int(gateway.clock.now()) + 7200,
+    }
+    opened = bank.post("/jobs", json=body)
+    assert opened.status_code == 201, opened.text
+    digest = keccak(canonical_json(document))
+    assert bank.get(f"/jobs/{opened.json()['job_id']}").json()["params_hash"] == "0x" + digest.hex()
+    folder = gateway.services.settings.workspace
+    assert folder is not None and Workspace.load(folder).get_params(digest) == document  # served to the parties
+
+    count = gateway.services.ledger.jobs.job_count()  # type: ignore[union-attr]  # this gateway has a chain
+    as_psi = refused(bank.post("/jobs", json={**body, "kind": JobKind.PSI}), 400, "job.invalid")
+    assert "but the job is a PSI job on chain" in as_psi
+    wrong_hash = refused(bank.post("/jobs", json={**body, "params_hash": "0x" + "44" * 32}), 400, "job.invalid")
+    assert "does not hash to the params_hash" in wrong_hash
+    refused(bank.post("/jobs", json={k: v for k, v in body.items() if k != "params"}), 422, "request.invalid")
+    assert gateway.services.ledger.jobs.job_count() == count  # type: ignore[union-attr]  # nothing was opened
 
 
 def test_job_on_an_unknown_source_is_refused_by_the_chain(gateway: Gateway) -> None:

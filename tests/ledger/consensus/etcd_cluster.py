@@ -12,9 +12,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from tests.ledger.consensus.netns import Namespaces
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
@@ -137,3 +140,28 @@ def loopback_cluster(root: Path, size: int = 1, extra: Sequence[str] = (), schem
     for m in members:
         m.start(initial, token)
     return EtcdCluster(members)
+
+
+def namespace_members(nets: Namespaces, root: Path) -> EtcdCluster:
+    """One member per namespace, on its address (client :2379, peer :2380); not started yet."""
+    return EtcdCluster(
+        [
+            EtcdMember(
+                f"e{i}",
+                f"http://{nets.ip(i)}:2379",
+                f"http://{nets.ip(i)}:2380",
+                root / f"etcd{i}" / "data",
+                nets.name(i),
+            )
+            for i in range(nets.count)
+        ]
+    )
+
+
+def start_members(etcd: EtcdCluster, token: str) -> None:
+    """Start every member of a new cluster and wait until all are healthy."""
+    initial = ",".join(f"{m.name}={m.peer_url}" for m in etcd.members)
+    for m in etcd.members:
+        m.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        m.start(initial, token)
+    etcd.wait_healthy()

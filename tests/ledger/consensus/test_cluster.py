@@ -19,17 +19,27 @@ from custos.cli import app
 from ledger.chain.errors import HistoryError
 from ledger.chain.sealing import recover_sealer, sign_seal
 from ledger.consensus.catchup import LocalSource, PeerSource, catch_up
-from ledger.consensus.engine import Timing
 from ledger.consensus.etcd import EtcdClient
-from ledger.consensus.keyspace import Keyspace
+from ledger.consensus.keyspace import Keyspace, parse_key
 from ledger.consensus.messages import FinalRecord
 from ledger.consensus.service import Service, open_replica, start_service, verify_history
+from ledger.consensus.timing import Timing
 from ledger.consensus.validators import quorum
 from tests.ledger.consensus.byzantine import current_round, forged_block, transfer, write_proposal
-from tests.ledger.consensus.consortium import CHAIN_ID, heads, make_consortium, receipt, rpc, send_transfer, wait_for
+from tests.ledger.consensus.consortium import (
+    CHAIN_ID,
+    ORG_NAMES,
+    heads,
+    make_consortium,
+    receipt,
+    rpc,
+    send_transfer,
+    wait_for,
+)
 from tests.ledger.consensus.etcd_cluster import EtcdCluster, free_port, loopback_cluster
 
-FAST = Timing(round_timeout=3.0, lease_ttl=2, stand_down=2.0, poll=0.1)
+# etcd keeps 8 heights: the tests below run past that, so they also run with pruned history.
+FAST = Timing(round_timeout=3.0, lease_ttl=2, stand_down=2.0, poll=0.1, keep_heights=8)
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +54,17 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
 
 @pytest.fixture(scope="module")
 def cluster(etcd: EtcdCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Service], list]]:
-    orgs = make_consortium(tmp_path_factory.mktemp("orgs"))
+    # A fifth member, not a validator at genesis: governance makes it one (test_governance_adds_…).
+    orgs = make_consortium(tmp_path_factory.mktemp("orgs"), ORG_NAMES + ("registry",), validators=4)
     services = []
     try:
-        for org in orgs:
+        for org in orgs[:4]:
             services.append(
                 start_service(org.directory, keys.PrivateKey(org.account.key), etcd.client_urls, port=0, timing=FAST)
             )
+        for service in services:
+            # A node that falls behind what etcd keeps takes the blocks from the others.
+            service.engine.peers = [s.url for s in services if s is not service]
         yield services, orgs
     finally:
         for service in services:
@@ -233,14 +247,12 @@ def _selector(signature: str) -> bytes:
     return keccak(text=signature)[:4]
 
 
-def test_governance_removes_a_validator_and_its_seals_stop_counting(cluster: tuple) -> None:
-    services, orgs = cluster
-    urls = [s.url for s in services]
-    removed = orgs[3]
+def _govern(urls: list[str], orgs: list, target: str, roles: int, why: str) -> int:
+    """Propose, approve (3 of the members) and execute setRoles(target, roles); returns the height it applies from."""
     consortium = json.loads((orgs[0].directory / "deployment.json").read_text())["contracts"]["Consortium"]
-    set_roles = _selector("setRoles(address,uint8)") + encode(["address", "uint8"], [removed.account.address, 1 | 2])
+    set_roles = _selector("setRoles(address,uint8)") + encode(["address", "uint8"], [target, roles])
     propose = _selector("propose(address,bytes,string)") + encode(
-        ["address", "bytes", "string"], [consortium, set_roles, "insurer stops validating"]
+        ["address", "bytes", "string"], [consortium, set_roles, why]
     )
     proposal_id = int(
         rpc(
@@ -253,21 +265,77 @@ def test_governance_removes_a_validator_and_its_seals_stop_counting(cluster: tup
     _call_tx(urls[0], orgs[0].account, consortium, propose)
     for org in orgs[1:3]:
         _call_tx(urls[1], org.account, consortium, _selector("approve(uint256)") + encode(["uint256"], [proposal_id]))
-
     executed = _call_tx(
         urls[2], orgs[0].account, consortium, _selector("execute(uint256)") + encode(["uint256"], [proposal_id])
     )
-    defined_height = int(executed["blockNumber"], 16) + 1
+    return int(executed["blockNumber"], 16) + 1
+
+
+def test_governance_adds_a_validator_after_genesis_and_its_node_seals(
+    cluster: tuple, etcd: EtcdCluster, etcd_client: EtcdClient
+) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    registry = orgs[4]
+    address = bytes.fromhex(registry.account.address[2:])
+    node = start_service(
+        registry.directory, keys.PrivateKey(registry.account.key), etcd.client_urls, port=0, timing=FAST, peers=urls
+    )
+    try:
+        wait_for("the registry's node at the head", lambda: len(set(heads([*urls, node.url]))) == 1)
+        before = rpc(urls[0], "custos_consensus")
+
+        defined_height = _govern(urls, orgs, registry.account.address, 1 | 2 | 16, "registry validates")
+
+        for url in [*urls, node.url]:
+            wait_for(
+                "the registry in every node's validator set",
+                lambda u=url: registry.account.address in rpc(u, "custos_currentValidators"),
+            )
+        ks = Keyspace(CHAIN_ID)
+
+        heights = []
+
+        def sealed_by_registry() -> bool:
+            mined = _call_tx(urls[0], orgs[1].account, orgs[1].account.address, b"")
+            height, block_hash = int(mined["blockNumber"], 16), bytes.fromhex(mined["blockHash"][2:])
+            heights.append(height)
+            final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]  # a mined block is final
+            seal = etcd_client.get(ks.seal(address, height, final.round, block_hash))
+            return seal is not None and recover_sealer(CHAIN_ID, block_hash, seal.value) == address
+
+        # The quorum may form before the newcomer's seal lands; within a few blocks it seals one.
+        wait_for("a final block sealed by the added validator", sealed_by_registry, timeout=90, every=0.0)
+        assert min(heights) >= defined_height
+        # Before the vote its node only followed: no seal of it below the height the vote applies from.
+        own, _ = etcd_client.range_prefix(ks.root + b"seal/" + address.hex().encode() + b"/")
+        assert own and min(parse_key(ks, kv.key).height or 0 for kv in own) >= defined_height  # type: ignore[union-attr]  # every key under the root parses
+        # The head is now a block of the new set: its quorum is 4 of 5.
+        after = rpc(node.url, "custos_consensus")
+        assert len(after["validators"]) == len(before["validators"]) + 1 == 5
+        assert (before["quorum"], after["quorum"]) == (3, 4) and after["headSeals"] >= 4
+        wait_for("the registry's node at the head", lambda: len(set(heads([*urls, node.url]))) == 1)
+    finally:
+        node.stop()
+
+
+def test_governance_removes_a_validator_and_its_seals_stop_counting(cluster: tuple) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    removed = orgs[3]
+    defined_height = _govern(urls, orgs, removed.account.address, 1 | 2, "insurer stops validating")
 
     for url in urls:
         wait_for(
             "the new validator set on every node",
             lambda u=url: removed.account.address not in rpc(u, "custos_currentValidators"),
         )
-    status = rpc(urls[0], "custos_consensus")
-    assert len(status["validators"]) == 3 and status["quorum"] == 3
     later = _call_tx(urls[3], orgs[1].account, orgs[1].account.address, b"")
     assert int(later["blockNumber"], 16) >= defined_height
+    wait_for("every node past the vote", lambda: min(h for h, _ in heads(urls)) >= defined_height)
+    status = rpc(urls[0], "custos_consensus")
+    # bank, hospital, bureau and the registry governance added (its node is stopped): 3 of 4.
+    assert len(status["validators"]) == 4 and status["quorum"] == 3
     seals = rpc(urls[1], "custos_getBlockSeals", [later["blockHash"]])
     sealers = {
         "0x" + recover_sealer(CHAIN_ID, bytes.fromhex(later["blockHash"][2:]), bytes.fromhex(s[2:])).hex()
@@ -298,6 +366,38 @@ def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
         assert verify_history(joining.node) == height
     finally:
         joining.stop()
+
+
+def test_etcd_keeps_only_the_recent_rounds_while_every_node_keeps_its_whole_history(
+    cluster: tuple, etcd_client: EtcdClient
+) -> None:
+    services, orgs = cluster
+    urls = [s.url for s in services]
+    keep = FAST.keep_heights
+    sender = orgs[0].account
+    while _settle(urls)[0] < 2 * keep:
+        nonce = int(rpc(urls[0], "eth_getTransactionCount", [sender.address, "pending"]), 16)
+        tx_hash = send_transfer(urls[0], sender, nonce)
+        wait_for(f"receipt of {tx_hash}", lambda h=tx_hash: receipt(urls[0], h))
+    height, _ = _settle(urls)
+
+    ks = Keyspace(CHAIN_ID)
+    # Pruning runs every keep/4 heights, each time dropping everything more than `keep` below.
+    oldest_kept = height - keep - keep // 4
+    # The shared keys, and the seals of every running node (a stopped one prunes its own when back).
+    running = [o.account.address[2:].lower().encode() + b"/" for o in orgs[:4]]
+    for prefix in [b"proposal/", b"final/", *(b"seal/" + r for r in running)]:
+        kvs, _ = etcd_client.range_prefix(ks.root + prefix)
+        heights = [parse_key(ks, kv.key).height or 0 for kv in kvs]  # type: ignore[union-attr]  # every key under the root parses
+        assert heights and min(heights) >= oldest_kept, (prefix, min(heights), oldest_kept)
+    evidence, _ = etcd_client.range_prefix(ks.root + b"evidence/")
+    assert evidence, "evidence is never pruned"
+    # Every node's stored history still verifies, and seals of old blocks are served from the store.
+    for service in services:
+        assert verify_history(service.node) == height
+    assert (
+        len(rpc(urls[3], "custos_getBlockSeals", [rpc(urls[3], "eth_getBlockByNumber", ["0x2", False])["hash"]])) >= 3
+    )
 
 
 def test_chain_status_shows_every_nodes_head_seals_etcd_and_the_evidence(cluster: tuple) -> None:

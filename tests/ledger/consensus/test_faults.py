@@ -25,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.keystore import DEV_SCRYPT_N, Keystore
 from tests.conftest import REPO_ROOT
 from tests.ledger.consensus.consortium import Org, heads, make_consortium, receipt, rpc, wait_for
-from tests.ledger.consensus.etcd_cluster import EtcdCluster, EtcdMember
+from tests.ledger.consensus.etcd_cluster import EtcdCluster, namespace_members, start_members
 from tests.ledger.consensus.netns import Namespaces
 
 PASSWORD = "fault-test"
@@ -89,25 +89,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         Keystore(root / "keys").save(org.name, org.account.key, PASSWORD, DEV_SCRYPT_N)
         key_files.append(root / "keys" / f"{org.name}.json")
     nets = Namespaces(len(orgs))
-    members = [
-        EtcdMember(
-            f"e{i}",
-            f"http://{nets.ip(i)}:2379",
-            f"http://{nets.ip(i)}:2380",
-            root / f"etcd{i}" / "data",
-            netns=nets.name(i),
-        )
-        for i in range(len(orgs))
-    ]
-    etcd = EtcdCluster(members)
+    etcd = namespace_members(nets, root)
     cluster = Cluster(nets, etcd, orgs, key_files, root, [None] * len(orgs))
     try:
         nets.create()
-        initial = ",".join(f"{m.name}={m.peer_url}" for m in members)
-        for m in members:
-            m.data_dir.parent.mkdir(parents=True, exist_ok=True)
-            m.start(initial, f"custos-faults-{nets.subnet}")
-        etcd.wait_healthy()
+        start_members(etcd, f"custos-faults-{nets.subnet}")
         for i in range(len(orgs)):
             cluster.start(i)
         yield cluster

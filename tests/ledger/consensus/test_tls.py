@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 
 import httpx
 import pytest
 from eth_keys import keys
+from typer.testing import CliRunner
 
-from ledger.consensus.access import apply_access
-from ledger.consensus.engine import Timing
+from custos.cli import app
 from ledger.consensus.etcd import EtcdClient, EtcdError, EtcdTLS
 from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.service import start_service
+from ledger.consensus.timing import Timing
 from tests.ledger.consensus.consortium import CHAIN_ID, make_consortium, receipt, rpc, send_transfer, wait_for
 from tests.ledger.consensus.etcd_cluster import EtcdCluster, loopback_cluster
 from tests.ledger.consensus.tls import OrgCerts, make_org_certs
@@ -76,7 +78,9 @@ def test_two_organisations_finalise_through_etcd_with_tls_and_client_certificate
         etcd.stop()
 
 
-def test_with_etcd_auth_an_organisation_cannot_write_another_organisations_seal(tmp_path: Path) -> None:
+def test_with_etcd_auth_set_by_chain_access_an_organisation_cannot_write_another_organisations_seal(
+    tmp_path: Path,
+) -> None:
     orgs = make_consortium(tmp_path / "orgs", names=("bank", "hospital"))
     certs = [make_org_certs(tmp_path / "pki" / org.name, org.name) for org in orgs]
     root_cert = make_org_certs(tmp_path / "pki" / "root", "root")
@@ -84,12 +88,41 @@ def test_with_etcd_auth_an_organisation_cannot_write_another_organisations_seal(
     services = []
     try:
         admin_tls = EtcdTLS(str(trusted), str(root_cert.cert), str(root_cert.key))
-        admin = EtcdClient(etcd.client_urls, admin_tls)
         addresses = {org.name: bytes.fromhex(org.account.address[2:]) for org in orgs}
-        passwords = {org.name: f"{org.name}-etcd-secret" for org in orgs}
-        apply_access(
-            admin, Keyspace(CHAIN_ID), {n: (addresses[n], passwords[n]) for n in addresses}, root_password="root-pw"
-        )
+        secrets = tmp_path / "etcd-passwords.json"
+        tls_flags = [
+            "--etcd-cacert",
+            str(trusted),
+            "--etcd-cert",
+            str(root_cert.cert),
+            "--etcd-key",
+            str(root_cert.key),
+        ]
+        command = [
+            "chain",
+            "access",
+            str(orgs[0].directory),
+            "--etcd",
+            etcd.client_urls[0],
+            "--passwords",
+            str(secrets),
+        ]
+
+        secrets.write_text(json.dumps({"bank": "b-secret"}))
+        refused = CliRunner().invoke(app, [*command, *tls_flags], env={"CUSTOS_ETCD_ROOT_PASSWORD": "root-pw"})
+        no_root = CliRunner().invoke(app, [*command, *tls_flags], env={"CUSTOS_ETCD_ROOT_PASSWORD": ""})
+        assert refused.exit_code == 1 and "gives no password for hospital" in refused.output
+        assert no_root.exit_code == 1 and "CUSTOS_ETCD_ROOT_PASSWORD" in no_root.output
+        secrets.unlink()
+
+        applied = CliRunner().invoke(app, [*command, *tls_flags], env={"CUSTOS_ETCD_ROOT_PASSWORD": "root-pw"})
+
+        assert applied.exit_code == 0, applied.output
+        assert "authentication on: users bank, hospital and root" in applied.output
+        assert secrets.stat().st_mode & 0o077 == 0, "the initial passwords file is readable by others"
+        passwords = json.loads(secrets.read_text())
+        again = CliRunner().invoke(app, [*command, *tls_flags], env={"CUSTOS_ETCD_ROOT_PASSWORD": "root-pw"})
+        assert again.exit_code == 1 and "already applied?" in again.output
         admin = EtcdClient(etcd.client_urls, admin_tls, credentials=("root", "root-pw"))
         for org, own in zip(orgs, certs, strict=True):
             tls = EtcdTLS(str(trusted), str(own.cert), str(own.key))
