@@ -25,6 +25,8 @@ contract PrivacyBudgetTest is CustosFixture {
         budget.setBudget(source1, 2 * EPS, 10 * DELTA, false);
         vm.prank(provider2);
         budget.setBudget(source2, 2 * EPS, 10 * DELTA, true);
+        vm.prank(requester);
+        token.approve(address(settlement), type(uint256).max);
     }
 
     function _eps(uint64 a, uint64 b) private pure returns (uint64[] memory e) {
@@ -32,9 +34,9 @@ contract PrivacyBudgetTest is CustosFixture {
         (e[0], e[1]) = (a, b);
     }
 
+    /// @dev The requester opens a DP job on both sources (Settlement holds its allowance from setUp).
     function _openDp(uint8 kind, uint64[] memory epsilons, uint64 delta) private returns (uint256 jobId) {
-        vm.startPrank(requester);
-        token.approve(address(settlement), 1000 ether);
+        vm.prank(requester);
         jobId = ledger.openDpJob(
             kind,
             _ids(source1, source2),
@@ -45,7 +47,6 @@ contract PrivacyBudgetTest is CustosFixture {
             uint64(block.timestamp + 7 days),
             JobTypes.DpRequest(epsilons, delta)
         );
-        vm.stopPrank();
     }
 
     function _readyDp(uint64 a, uint64 b) private returns (uint256 jobId) {
@@ -116,21 +117,9 @@ contract PrivacyBudgetTest is CustosFixture {
     }
 
     function test_OpenDpJobReservesOnEverySource() public {
-        vm.startPrank(requester);
-        token.approve(address(settlement), 1000 ether);
         vm.expectEmit(address(budget));
         emit PrivacyBudget.PrivacyBudgetReserved(source1, 0, EPS, DELTA);
-        ledger.openDpJob(
-            FEDAVG,
-            _ids(source1, source2),
-            keccak256("p"),
-            _computeParties(),
-            1000 ether,
-            1000 ether,
-            uint64(block.timestamp + 7 days),
-            JobTypes.DpRequest(_eps(EPS, EPS / 4), DELTA)
-        );
-        vm.stopPrank();
+        _openDp(FEDAVG, _eps(EPS, EPS / 4), DELTA);
         assertEq(_used(source1).epsilonReserved, EPS, "source 1 reserved");
         assertEq(_used(source2).epsilonReserved, EPS / 4, "source 2 reserved");
         assertEq(_used(source2).deltaReserved, DELTA, "delta reserved");
@@ -141,22 +130,10 @@ contract PrivacyBudgetTest is CustosFixture {
 
     function test_RevertWhen_TwoConcurrentJobsWouldOverspend() public {
         _openDp(FEDAVG, _eps(3 * EPS / 2, EPS), DELTA);
-        vm.startPrank(requester);
-        token.approve(address(settlement), 1000 ether);
         vm.expectRevert(
             abi.encodeWithSelector(PrivacyBudget.PrivacyBudgetInsufficientEpsilon.selector, source1, EPS, EPS / 2)
         );
-        ledger.openDpJob(
-            FEDAVG,
-            _ids(source1, source2),
-            keccak256("p"),
-            _computeParties(),
-            1000 ether,
-            1000 ether,
-            uint64(block.timestamp + 7 days),
-            JobTypes.DpRequest(_eps(EPS, EPS / 2), DELTA)
-        );
-        vm.stopPrank();
+        _openDp(FEDAVG, _eps(EPS, EPS / 2), DELTA);
         assertEq(_used(source1).epsilonReserved, 3 * EPS / 2, "the refused job reserved nothing");
         assertEq(ledger.jobCount(), 1, "the refused job does not exist");
     }
@@ -165,44 +142,19 @@ contract PrivacyBudgetTest is CustosFixture {
         for (uint256 i = 0; i < 10; ++i) {
             _openDp(FEDAVG, _eps(1, 1), DELTA);
         }
-        vm.startPrank(requester);
-        token.approve(address(settlement), 1000 ether);
         vm.expectRevert(
             abi.encodeWithSelector(PrivacyBudget.PrivacyBudgetInsufficientDelta.selector, source1, DELTA, 0)
         );
-        ledger.openDpJob(
-            FEDAVG,
-            _ids(source1, source2),
-            keccak256("p"),
-            _computeParties(),
-            1000 ether,
-            1000 ether,
-            uint64(block.timestamp + 7 days),
-            JobTypes.DpRequest(_eps(1, 1), DELTA)
-        );
-        vm.stopPrank();
+        _openDp(FEDAVG, _eps(1, 1), DELTA);
     }
 
     function test_RevertWhen_ANonDpKindDeclaresEpsilon() public {
-        vm.startPrank(requester);
-        token.approve(address(settlement), 1000 ether);
         vm.expectRevert(abi.encodeWithSelector(PrivacyBudget.PrivacyBudgetInvalidRequest.selector, 0, PSI));
-        ledger.openDpJob(
-            PSI,
-            _ids(source1, source2),
-            keccak256("p"),
-            _computeParties(),
-            1000 ether,
-            1000 ether,
-            uint64(block.timestamp + 7 days),
-            JobTypes.DpRequest(_eps(1, 1), DELTA)
-        );
-        vm.stopPrank();
+        _openDp(PSI, _eps(1, 1), DELTA);
     }
 
     function test_RevertWhen_AnExactJobUsesADpOnlySource() public {
-        vm.startPrank(requester);
-        token.approve(address(settlement), 1000 ether);
+        vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(PrivacyBudget.PrivacyBudgetExactReleaseRefused.selector, source1));
         ledger.openJob(
             FEDAVG,
@@ -213,7 +165,6 @@ contract PrivacyBudgetTest is CustosFixture {
             1000 ether,
             uint64(block.timestamp + 7 days)
         );
-        vm.stopPrank();
     }
 
     function test_FinaliseSpendsTheReportAndReleasesTheRest() public {
