@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
+from compute.jobs.service.documents import stats_document
 from ledger.bindings import JobStatus
 from ledger.errors import ContractRevert
 from ledger.member import MemberLedger
@@ -43,10 +43,9 @@ def run_privacy_step(demo: Demo, members: Mapping[str, MemberLedger], sources: M
     for name, source_id in sources.items():
         members[name].privacy.set_budget(source_id, parse_epsilon(BUDGET_EPSILON), parse_delta(BUDGET_DELTA))
         demo.say(f"source {source_id} by {name:<13} privacy budget ε {BUDGET_EPSILON}, δ {BUDGET_DELTA}")
+    columns = {sources[name]: column for name, column in RISK_COLUMNS.items()}
     document: dict[str, object] = {
-        "protocol": STATS_PROTOCOL,
-        "sources": list(sources.values()),
-        "columns": {str(sources[name]): column for name, column in RISK_COLUMNS.items()},
+        **stats_document(list(sources.values()), "", columns),
         "bins": [-3, -1, 0, 1, 3],
         "epsilon": JOB_EPSILON,
         "clip": [-4, 4],

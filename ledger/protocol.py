@@ -183,6 +183,7 @@ def privacy_hash(epsilons_spent: Sequence[int], delta: int) -> bytes:
 #: ε on chain is an integer of micro-ε; δ an integer of atto-δ (PrivacyBudget.EPSILON_UNIT, DELTA_UNIT).
 EPSILON_DECIMALS = 6
 DELTA_DECIMALS = 18
+EPSILON_UNIT = 10**EPSILON_DECIMALS  # micro-ε per ε
 _UINT64_MAX = 2**64 - 1
 
 

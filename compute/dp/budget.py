@@ -23,15 +23,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from compute.dp.accounting import epsilon_from_rho
 from compute.errors import InvalidInput
 from ledger.errors import ProtocolValueError
-from ledger.protocol import EPSILON_DECIMALS, JobKind, parse_delta, privacy_hash
-
-_EPSILON_UNIT = 10**EPSILON_DECIMALS
+from ledger.protocol import EPSILON_UNIT, JobKind, parse_delta, privacy_hash
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def _epsilon_exact(value: Any, what: str) -> int:
         raise InvalidInput(f"{what} {value!r} is not a number") from None
     if not number.is_finite() or number <= 0:
         raise InvalidInput(f"{what} must be a positive number, not {value!r}")
-    return math.ceil(number * _EPSILON_UNIT)
+    return int((number * EPSILON_UNIT).to_integral_value(rounding=ROUND_CEILING))
 
 
 def _delta_exact(value: Any) -> int:
@@ -132,7 +130,7 @@ def _fedavg_spend(doc: Mapping[str, Any], sources: int) -> PrivacySpend | None:
         for client in sampled:
             rho[int(client)] += release_rho(params.dp, dims, threshold, FRACTION_BITS)
     epsilons = [epsilon_from_rho(r, params.dp.delta) if r > 0 else 0.0 for r in rho]
-    micros = tuple(max(1, math.ceil(e * _EPSILON_UNIT)) for e in epsilons)
+    micros = tuple(max(1, math.ceil(e * EPSILON_UNIT)) for e in epsilons)
     accountant = {
         "mechanism": "clipped updates, discrete Gaussian noise shares, secure aggregation (compute/fl/dp.py)",
         "accountant": "rho-zCDP per release, composed over the rounds a source is sampled in, "
