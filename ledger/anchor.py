@@ -11,11 +11,13 @@ proof that OpenZeppelin's `MerkleProof.verify` accepts against that root.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -69,6 +71,10 @@ class InclusionProof(NamedTuple):
         return merkle.leaf_hash(data) == self.leaf and merkle.verify(self.leaf, self.proof, self.root)
 
 
+# InclusionProof._make without its Python frame: tuple.__new__ on rows of exactly its seven fields.
+_new_proof = functools.partial(tuple.__new__, InclusionProof)
+
+
 @dataclass(frozen=True)
 class AnchoredBatch:
     """One batch: its root, how many records, the anchoring transaction, a proof per record."""
@@ -109,6 +115,8 @@ class Anchorer:
             raise AnchorError(f"cannot open the anchor store {path}: {exc}") from exc
         self._trees: OrderedDict[int, merkle.MerkleTree] = OrderedDict()
         self._cached_trees = cached_trees
+        self._tail_first: int | None = None  # leaves of the newest records, while not yet batched
+        self._tail: list[bytes] = []
 
     def close(self) -> None:
         """Close the store."""
@@ -122,20 +130,42 @@ class Anchorer:
 
     def add_many(self, records: Iterable[bytes]) -> tuple[list[int], list[AnchoredBatch]]:
         """Store records in one durable write; returns their ids and the batches they completed."""
-        now = time.time()
-        rows = [(merkle.leaf_hash(data), data, now) for data in records]
+        data = list(records)
+        leaves = merkle.leaf_hashes(data)
         with self._write() as cur:
             first = (cur.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]) + 1
-            cur.executemany("INSERT INTO records (leaf, data, added) VALUES (?, ?, ?)", rows)
-        ids = list(range(first, first + len(rows)))
+            cur.executemany(
+                "INSERT INTO records (leaf, data, added) VALUES (?, ?, ?)", zip(leaves, data, repeat(time.time()))
+            )
+        self._keep_leaves(first, leaves)
+        ids = list(range(first, first + len(data)))
         batches = self.recover()
         while self.pending() >= self.batch_size:
             batches.append(self._seal_and_anchor(self.batch_size))
         return ids, batches
 
     def pending(self) -> int:
-        """How many records wait for a batch."""
-        return int(self.db.execute("SELECT count(*) FROM records WHERE id > ?", (self._last_batched(),)).fetchone()[0])
+        """How many records wait for a batch (records are never deleted: ids run 1, 2, … without gaps)."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]) - self._last_batched()
+
+    def _keep_leaves(self, first: int, leaves: list[bytes]) -> None:
+        """Remember the leaves of records `first`… just stored, so sealing need not read them back."""
+        if self._tail_first is not None and self._tail_first + len(self._tail) == first:
+            self._tail.extend(leaves)
+        else:
+            self._tail_first, self._tail = first, leaves
+
+    def _pending_leaves(self, first: int, count: int) -> list[bytes]:
+        """The leaves of records first..first+count-1: from memory when just added, else from the store."""
+        if self._tail_first == first and len(self._tail) >= count:
+            leaves = self._tail[:count]
+            del self._tail[:count]
+            self._tail_first = first + count
+            return leaves
+        return [
+            bytes(leaf)
+            for (leaf,) in self.db.execute("SELECT leaf FROM records WHERE id >= ? ORDER BY id LIMIT ?", (first, count))
+        ]
 
     # -- batching --
     def tick(self, now: float | None = None) -> AnchoredBatch | None:
@@ -164,10 +194,7 @@ class Anchorer:
 
     def _seal_and_anchor(self, count: int) -> AnchoredBatch:
         first = self._last_batched() + 1
-        leaves = [
-            bytes(leaf)
-            for (leaf,) in self.db.execute("SELECT leaf FROM records WHERE id >= ? ORDER BY id LIMIT ?", (first, count))
-        ]
+        leaves = self._pending_leaves(first, count)
         tree = merkle.MerkleTree.from_leaves(leaves)
         with self._write() as cur:
             cur.execute(
@@ -194,11 +221,17 @@ class Anchorer:
                 (anchoring.tx_hash, anchoring.block_number, anchoring.batch_id, batch_id),
             )
         tree = self._tree(batch_id, first, last)
-        leaves, root_ = tree.layers[0], tree.root
-        proofs = tuple(
-            InclusionProof(first + i, anchoring.batch_id, leaf, path, root_, anchoring.tx_hash, anchoring.block_number)
-            for i, (leaf, path) in enumerate(zip(leaves, tree.proofs()))
+        # map over zip: the per-record loop stays in C (a batch makes tens of thousands of proofs).
+        columns = zip(
+            range(first, last + 1),
+            repeat(anchoring.batch_id),
+            tree.layers[0],
+            tree.proofs(),
+            repeat(tree.root),
+            repeat(anchoring.tx_hash),
+            repeat(anchoring.block_number),
         )
+        proofs = tuple(map(_new_proof, columns))
         return AnchoredBatch(anchoring.batch_id, bytes(root), last - first + 1, bytes(tag), anchoring, proofs)
 
     # -- proofs --

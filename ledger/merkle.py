@@ -9,22 +9,24 @@ Used for row commitments, protocol transcripts and batch anchoring alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 
 # eth-hash directly: eth_utils.keccak's argument dispatch costs 4x the hash itself on 32-64 byte inputs;
 # and safe-pysha3's C Keccak itself when present (eth-hash's own dispatch doubles the cost again).
 try:
-    from _pysha3 import keccak_256
+    from _pysha3 import keccak_256 as _keccak_256
 
     def keccak(data: bytes) -> bytes:
         """keccak256 of `data`."""
-        digest: bytes = keccak_256(data).digest()
+        digest: bytes = _keccak_256(data).digest()
         return digest
 
 except ImportError:  # pragma: no cover - safe-pysha3 is a dependency; eth-hash's backend is the fallback
     from eth_hash.auto import keccak  # type: ignore[assignment]  # eth-hash's keccak has the same call shape as the C one above
+
+    _keccak_256 = None  # no C hash object: the loops below call keccak()
 
 EMPTY_ROOT = b"\x00" * 32
 
@@ -34,9 +36,26 @@ def leaf_hash(data: bytes) -> bytes:
     return keccak(keccak(data))
 
 
+def leaf_hashes(records: Iterable[bytes]) -> list[bytes]:
+    """`leaf_hash` of each record (one loop, no call per record: anchoring hashes every audit record)."""
+    if _keccak_256 is None:  # pragma: no cover - see the import above
+        return [keccak(keccak(data)) for data in records]
+    k = _keccak_256  # the C hash object called in the loop itself: a Python call per hash costs as much as it
+    return [k(k(data).digest()).digest() for data in records]
+
+
 def hash_pair(a: bytes, b: bytes) -> bytes:
     """OpenZeppelin's commutative pair hash."""
     return keccak(a + b) if a <= b else keccak(b + a)
+
+
+def _pair_hashes(layer: Sequence[bytes]) -> list[bytes]:
+    """`hash_pair` of nodes 0 and 1, 2 and 3, … of a layer (inlined: a batch of 65,536 records hashes 65,535 pairs)."""
+    pairs = zip(layer[::2], layer[1::2])
+    if _keccak_256 is None:  # pragma: no cover - see the import above
+        return [keccak(a + b if a <= b else b + a) for a, b in pairs]
+    k = _keccak_256
+    return [k(a + b if a <= b else b + a).digest() for a, b in pairs]
 
 
 @dataclass(frozen=True)
@@ -48,13 +67,13 @@ class MerkleTree:
     @classmethod
     def from_leaves(cls, leaves: Sequence[bytes]) -> MerkleTree:
         """Build the tree over `leaves` (each 32 bytes, e.g. from `leaf_hash`)."""
-        for leaf in leaves:
-            if len(leaf) != 32:
-                raise ValueError(f"a Merkle leaf is 32 bytes, got {len(leaf)}")
+        wrong = next((leaf for leaf in leaves if len(leaf) != 32), None)
+        if wrong is not None:
+            raise ValueError(f"a Merkle leaf is 32 bytes, got {len(wrong)}")
         layers = [tuple(leaves)]
         while len(layers[-1]) > 1:
             below = layers[-1]
-            above = [hash_pair(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            above = _pair_hashes(below)
             if len(below) % 2:
                 above.append(below[-1])
             layers.append(tuple(above))
@@ -87,10 +106,14 @@ class MerkleTree:
         for depth, layer in enumerate(self.layers[:-1]):
             size = len(layer)
             # Node j's sibling is node j ^ 1 (none for an odd node carried up); leaf i sits under node i >> depth.
-            siblings = [layer[j ^ 1] if j ^ 1 < size else None for j in range(size)]
-            column = list(chain.from_iterable(repeat(s, 1 << depth) for s in siblings))
+            siblings: list[bytes | None] = [None] * size
+            even = size - size % 2
+            siblings[0:even:2], siblings[1::2] = layer[1::2], layer[0:even:2]
+            column = siblings if depth == 0 else list(chain.from_iterable(repeat(s, 1 << depth) for s in siblings))
             columns.append(column[:count])
         proofs = list(zip(*columns)) if columns else [() for _ in range(count)]
+        if not any(len(layer) % 2 for layer in self.layers[:-1]):  # no odd node carried up: no gaps to drop
+            return proofs  # type: ignore[return-value]  # every sibling exists, so no None is in any proof
         return [p if None not in p else tuple(x for x in p if x is not None) for p in proofs]
 
 

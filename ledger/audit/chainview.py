@@ -26,6 +26,7 @@ from ledger.audit.trustroot import VALIDATOR_CHANGES, SealCount, TrustRoot, Vali
 from ledger.chain.sealing import validator_set_hash
 from ledger.errors import AuditError
 from ledger.index.decode import event_specs
+from ledger.index.log_ranges import ranged_logs
 
 # Header fields after the London base, in order, as JSON names (present only on later forks).
 _LATER_FIELDS = ("baseFeePerGas", "withdrawalsRoot", "blobGasUsed", "excessBlobGas", "parentBeaconBlockRoot")
@@ -105,7 +106,8 @@ class ChainView:
     def ask(self, method: str, params: list[Any], what: str) -> Any:
         """Ask every node; the first node's answer if all agree, else a failed "nodes agree" is recorded."""
         answers = [_request(w3, method, params) for w3 in self.nodes]
-        if any(a != answers[0] for a in answers[1:]):
+        first = canonical(answers[0])
+        if any(canonical(a) != first for a in answers[1:]):
             self.disagreements.append(
                 Check("nodes agree", what, FAILED, f"the {len(self.nodes)} nodes answer {method} differently")
             )
@@ -146,15 +148,8 @@ class ChainView:
         if self._governance is not None:
             address, abi = self._governance
             specs = {t: s for t, s in event_specs("Consortium", abi).items() if s.name in VALIDATOR_CHANGES}
-            logs = self.logs(
-                {
-                    "address": address,
-                    "topics": [["0x" + t.hex() for t in specs]],
-                    "fromBlock": "0x0",
-                    "toBlock": hex(self.head()),
-                },
-                "validator set",
-            )
+            query = {"address": address, "topics": [["0x" + t.hex() for t in specs]]}
+            logs = self.logs(query, 0, self.head(), "validator set")
             for log in logs:
                 topics = [bytes(HexBytes(t)) for t in log["topics"]]
                 spec = specs[topics[0]]
@@ -287,9 +282,23 @@ class ChainView:
                 checks.append(Check("block roots", f"block {number}", FAILED, str(exc)))
         return checks
 
-    def logs(self, query: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
-        """eth_getLogs on every node; a difference is a failed "nodes agree"."""
-        return list(self.ask("eth_getLogs", [dict(query)], what) or [])
+    def logs(self, query: Mapping[str, Any], first: int, last: int, what: str) -> list[Mapping[str, Any]]:
+        """eth_getLogs of blocks first..last on every node (a difference is a failed "nodes agree").
+
+        Asked in ranges the nodes accept (`ranged_logs`: halved while one refuses), so a chain of
+        any length can be read.
+        """
+
+        def fetch(start: int, end: int) -> list[Mapping[str, Any]] | None:
+            try:
+                answer = self.ask("eth_getLogs", [{**query, "fromBlock": hex(start), "toBlock": hex(end)}], what)
+            except AuditError:
+                if start == end:
+                    raise
+                return None  # e.g. "block range too large": asked again in halves
+            return list(answer or [])
+
+        return [log for found in ranged_logs(fetch, first, last) for log in found]
 
 
 def _seal_detail(count: SealCount) -> str:
@@ -324,6 +333,43 @@ def _request(w3: Web3, method: str, params: list[Any], missing: Any = ...) -> An
             return missing
         raise AuditError(f"{method}: {answer['error'].get('message')}")
     return _plain(answer.get("result"))
+
+
+# Fields some node software adds and others omit; nothing the verifier reads from an answer
+# (block times come from sealed headers, a log's place from its block and index).
+OPTIONAL_FIELDS = frozenset({"blockTimestamp", "removed", "totalDifficulty", "size", "sealFields", "yParity"})
+
+
+# JSON-RPC quantities: compact hex whose spelling varies ("0x0a" from one node, "0xa" from another).
+QUANTITY_FIELDS = frozenset(
+    {
+        "blockNumber", "logIndex", "transactionIndex", "number", "timestamp", "gas", "gasUsed", "gasLimit",
+        "gasPrice", "cumulativeGasUsed", "effectiveGasPrice", "baseFeePerGas", "maxFeePerGas",
+        "maxPriorityFeePerGas", "value", "chainId", "status", "type", "difficulty", "r", "s",
+    }
+)  # fmt: skip
+
+
+def canonical(value: Any, field: str | None = None) -> Any:
+    """An answer as decoded values, to compare nodes by meaning and not by spelling.
+
+    Hex strings compare in lower case (a checksummed and a plain address are the same
+    address), the quantity fields above by value, and the optional fields above are left out.
+    Everything else must be equal: a different hash, topic, data byte or position disagrees.
+    """
+    if isinstance(value, Mapping):
+        return {k: canonical(v, k) for k, v in value.items() if k not in OPTIONAL_FIELDS}
+    if isinstance(value, list | tuple):
+        return [canonical(v, field) for v in value]
+    if isinstance(value, str) and value[:2] in ("0x", "0X"):
+        digits = value[2:].lower()
+        if field in QUANTITY_FIELDS:
+            try:
+                return int(digits or "0", 16)
+            except ValueError:
+                return digits
+        return digits
+    return value
 
 
 def _plain(value: Any) -> Any:

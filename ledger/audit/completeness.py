@@ -7,6 +7,14 @@ source event `sourceId`), decodes them with the same ABI table as the indexer, a
 compares positions: a chain event missing from the index, and an indexed event the
 chain does not have under that key ("foreign"), each fail and are named. The queries are
 table-driven from the ABIs: a new event with an indexed `jobId` is covered without a change.
+
+The scan is bounded by what the chain itself fixes: a job's events lie between its JobOpened
+and the transaction that moved it to a final status (JobLedger emits the settlement of every
+final transition in that same transaction, and refuses any later call naming the job); a
+source's begin at its registration. Both bounds come from events that are themselves checked
+against their receipts in the same verification, so an index cannot narrow the scan with a
+forged or moved event without failing; only events naming the key in their own arguments
+count, so a foreign event linked in cannot narrow it either.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from typing import Any
 from web3 import Web3
 
 from ledger.audit.report import FAILED, PASSED, Check
+from ledger.audit.trails import status_after
 from ledger.index.decode import EventSpec
 from ledger.index.store import IndexedEvent
 
@@ -44,6 +53,28 @@ class KeyedQuery:
         if isinstance(self.value, int):
             return "0x" + self.value.to_bytes(32, "big").hex()
         return "0x" + "00" * 12 + self.value.lower().removeprefix("0x")
+
+
+# Job statuses no transaction leaves (see the module docstring).
+FINAL_STATUSES = frozenset({"Finalized", "Refunded", "Cancelled", "Aborted"})
+
+
+def job_blocks(job_id: int, events: Iterable[IndexedEvent]) -> tuple[int, int | None]:
+    """(first, last) block that can hold job `job_id`'s events; last is None (the head) while it is not final."""
+    own = [e for e in events if e.args.get("jobId") == job_id]
+    first = next((e.block_number for e in own if e.event == "JobOpened"), 0)
+    status = "Open"
+    for event in own:
+        status = status_after(event, status)
+        if status in FINAL_STATUSES:
+            return first, event.block_number
+    return first, None
+
+
+def source_blocks(source_id: int, events: Iterable[IndexedEvent]) -> tuple[int, None]:
+    """(first, None): source `source_id`'s events begin at its registration and run to the head."""
+    registered = (e for e in events if e.event == "DataSourceRegistered" and e.args.get("sourceId") == source_id)
+    return next((e.block_number for e in registered), 0), None
 
 
 @dataclass(frozen=True)

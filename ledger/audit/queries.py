@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ledger.audit.evidence import source_share, terms_from
 from ledger.audit.trails import (
@@ -47,14 +47,13 @@ _PAYOUT_EVENTS = ("ResultCommitted", "JobFinalized", "EscrowReleased")
 _TERMS_EVENTS = ("DataSourceRegistered", "SourceTermsUpdated")
 
 
-@dataclass(frozen=True)
-class _Fact:
-    """What a source trail needs of one job event, without parsing its arguments."""
+class _Fact(NamedTuple):
+    """What a source trail needs of one job event, without parsing its arguments (a busy source has 10,000s)."""
 
     event: str
     released: bool
     owner: str  # a consent's source owner, a credit's payee
-    amount: int  # a credit's amount
+    amount: int  # a credit's amount, when paid to the member the trail is about (else 0)
 
 
 class AuditQueries:
@@ -97,7 +96,7 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
-        facts = self._job_facts(list(opened))
+        facts = self._job_facts(list(opened), owner)
         paid = self._paid(source_id, owner, opened, facts)
         uses = []
         for job_id, opening in opened.items():
@@ -209,32 +208,55 @@ class AuditQueries:
         for event in self._linked("job", [str(j) for j in shared], TrailFilter(kinds=_PAYOUT_EVENTS)):
             by_job.setdefault(event.args["jobId"], []).append(event)
         sources = sorted({s for j in shared for s in opened[j].args["sourceIds"]})
-        terms = terms_from(self._linked("source", [str(s) for s in sources], TrailFilter(kinds=_TERMS_EVENTS)))
+        terms = terms_from(self._terms_events(sources))
         for job_id in shared:
             paid[job_id] = source_share([opened[job_id], *by_job.get(job_id, [])], source_id, terms)
         return paid
 
-    def _job_facts(self, jobs: Sequence[int]) -> dict[int, list[_Fact]]:
+    def _terms_events(self, sources: Sequence[int]) -> list[IndexedEvent]:
+        """The registrations and terms updates of `sources`, in chain order.
+
+        Read through the events-by-name index (a few rows per source) rather than each source's
+        links: a used source is linked to every job that used it, thousands of rows to skip.
+        """
+        found: list[IndexedEvent] = []
+        for start in range(0, len(sources), 500):
+            chunk = list(sources[start : start + 500])
+            found += [
+                row_to_event(r)
+                for r in self.store.conn.execute(
+                    f"SELECT {_COLUMNS} FROM events e WHERE e.event IN ({','.join('?' * len(_TERMS_EVENTS))})"
+                    f" AND json_extract(e.args, '$.sourceId') IN ({','.join('?' * len(chunk))})",
+                    [*_TERMS_EVENTS, *chunk],
+                )
+            ]
+        return sorted(found, key=lambda e: (e.block_number, e.log_index))
+
+    def _job_facts(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:
         """Per job, its lifecycle, consent and credit events as `_Fact`s in chain order.
 
-        Read with SQLite's json_extract: of a busy source's jobs only the credits are parsed in Python.
+        SQLite's json_extract reads only the one argument each kind needs, and Python parses
+        only the credits paid to `payee`: a busy source's thousands of jobs stay cheap.
         """
         found: dict[int, list[_Fact]] = {}
         keys = [str(j) for j in jobs]
+        me = payee.lower()
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             rows = self.store.conn.execute(
-                "SELECT l.key, e.event, json_extract(e.args, '$.released'),"
-                " coalesce(json_extract(e.args, '$.owner'), json_extract(e.args, '$.payee'), ''),"
+                "SELECT l.key, e.event,"
+                " CASE e.event WHEN 'DisputeResolved' THEN json_extract(e.args, '$.released') END,"
+                " CASE e.event WHEN 'ConsentGiven' THEN json_extract(e.args, '$.owner')"
+                " WHEN 'PaymentCredited' THEN json_extract(e.args, '$.payee') ELSE '' END,"
                 # Amounts from the JSON text in Python: SQLite reads integers past 2^63 as doubles.
-                " CASE WHEN e.event = 'PaymentCredited' THEN e.args END"
+                " CASE e.event WHEN 'PaymentCredited' THEN e.args END"
                 " FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job'"
                 f" AND l.key IN ({','.join('?' * len(chunk))}) AND e.event IN ({','.join('?' * len(_FACT_EVENTS))})"
                 " ORDER BY e.block_number, e.log_index",
                 [*chunk, *_FACT_EVENTS],
             )
             for key, event, released, who, credit in rows:
-                amount = json.loads(credit)["amount"] if credit else 0
+                amount = json.loads(credit)["amount"] if credit and who.lower() == me else 0
                 found.setdefault(int(key), []).append(_Fact(event, bool(released), who, amount))
         return found
 

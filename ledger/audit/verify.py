@@ -29,7 +29,7 @@ from web3 import Web3
 
 from ledger.anchor import InclusionProof
 from ledger.audit.chainview import ChainView
-from ledger.audit.completeness import KeyedQuery, compare, decode_logs, queries_for
+from ledger.audit.completeness import KeyedQuery, compare, decode_logs, job_blocks, queries_for, source_blocks
 from ledger.audit.evidence import (
     attesters,
     check_attestation,
@@ -91,7 +91,9 @@ class Verifier:
         self.view = self.view_factory()
         events = self.queries.job_events(job_id)
         checks = self.trust_checks()
-        checks += self._complete(f"job {job_id}", events, KeyedQuery("jobId", job_id, JOB_CONTRACTS))
+        checks += self._complete(
+            f"job {job_id}", events, KeyedQuery("jobId", job_id, JOB_CONTRACTS), job_blocks(job_id, events)
+        )
         checks += self._check_events(events)
         checks += self.check_job_evidence(events)
         return self._report(f"job {job_id}", checks)
@@ -101,9 +103,8 @@ class Verifier:
         self.view = self.view_factory()
         trail = self.queries.source_trail(source_id)
         checks = self.trust_checks()
-        checks += self._complete(
-            f"source {source_id}", trail.events, KeyedQuery("sourceId", source_id, SOURCE_CONTRACTS)
-        )
+        query = KeyedQuery("sourceId", source_id, SOURCE_CONTRACTS)
+        checks += self._complete(f"source {source_id}", trail.events, query, source_blocks(source_id, trail.events))
         checks += self._check_events(trail.events)
         for use in trail.uses:
             checks.append(check_payout(self.queries.job_events(use.job_id), self.queries.source_terms_at))
@@ -231,24 +232,19 @@ class Verifier:
         return Check("block time", subject, PASSED)
 
     # -- completeness --
-    def _complete(self, subject: str, indexed: Sequence[IndexedEvent], query: KeyedQuery) -> list[Check]:
-        head = self.view.head()
+    def _complete(
+        self, subject: str, indexed: Sequence[IndexedEvent], query: KeyedQuery, span: tuple[int, int | None] = (0, None)
+    ) -> list[Check]:
+        """The chain's events under `query` in blocks `span` (default: start block..head) versus `indexed`."""
+        first, last = max(self.start_block, span[0]), self.view.head() if span[1] is None else span[1]
         logs: list[Mapping[str, Any]] = []
         for contract, position, topic0s in queries_for(query, self._specs):
             if contract not in self.addresses:
                 continue
             topics: list[Any] = [topic0s] + [None] * (position - 1) + [query.topic()]
-            logs += self.view.logs(
-                {
-                    "address": self.addresses[contract],
-                    "topics": topics,
-                    "fromBlock": hex(self.start_block),
-                    "toBlock": hex(head),
-                },
-                subject,
-            )
+            logs += self.view.logs({"address": self.addresses[contract], "topics": topics}, first, last, subject)
         chain = decode_logs(logs, self.contract_of, self._specs)
-        where = f"in blocks {self.start_block}..{head}"
+        where = f"in blocks {first}..{last}"
         checks = compare(subject, query, indexed, chain, where)
         return checks + self.view.block_checks([c.block for c in chain])
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import event_abi_to_log_topic
+from web3.exceptions import Web3RPCError
 
 from ledger.anchor import Anchoring
 from ledger.bindings.base import ContractBinding, hash32
-from ledger.client.sender import Receipt
+from ledger.client.connection import rpc
+from ledger.client.sender import Receipt, TransactionSender
+from ledger.errors import ConnectionFailed
+from ledger.index.log_ranges import ranged_logs
+from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,16 @@ class AuditAnchor(ContractBinding):
 
     NAME = "AuditAnchor"
 
+    def __init__(self, sender: TransactionSender, address: str, *, from_block: int = 0) -> None:
+        super().__init__(sender, address)
+        self.from_block = from_block  # no anchoring before this block (deployment.json's startBlock)
+        self._creation: int | None = None
+
+    @classmethod
+    def at(cls, sender: TransactionSender, deployment: Deployment) -> AuditAnchor:
+        """The binding at the deployment's AuditAnchor, searching logs from its start block."""
+        return cls(sender, deployment.audit_anchor, from_block=deployment.start_block)
+
     def anchor_root(self, root: bytes, count: int, tag: bytes) -> AnchoredRoot:
         """Anchor one batch root."""
         receipt = self._send("anchor", root, count, tag)
@@ -48,22 +64,45 @@ class AuditAnchor(ContractBinding):
         return Anchoring(anchored.batch_id, anchored.receipt.tx_hash, anchored.receipt.block_number)
 
     def find(self, root: bytes, tag: bytes) -> Anchoring | None:
-        """`RootSink.find`: the first BatchAnchored of this contract with `root` and `tag`, if any."""
+        """`RootSink.find`: the first BatchAnchored of this contract with `root` and `tag`, if any.
+
+        Nodes bound the block range of one eth_getLogs (the embedded node and most providers to
+        10,000 blocks or fewer), so the search walks from the contract's creation to the head in
+        ranges, filtered by topic, and halves the range when a node refuses it.
+        """
         topic0 = "0x" + event_abi_to_log_topic(self._event_abi("BatchAnchored")).hex()
-        logs = self.sender.w3.eth.get_logs(
-            {
-                "address": self.address,
-                "fromBlock": 0,
-                "toBlock": "latest",
-                "topics": [topic0, None, "0x" + root.hex(), "0x" + tag.hex()],
-            }
-        )
-        if not logs:
+        topics = [topic0, None, "0x" + root.hex(), "0x" + tag.hex()]
+        head = rpc(lambda: self.sender.w3.eth.block_number, what="read the head")
+        for logs in ranged_logs(lambda a, b: self._logs(a, b, topics), self._created_at(head), head):
+            if logs:
+                log = logs[0]
+                batch_id = int.from_bytes(bytes(log["topics"][1]), "big")
+                return Anchoring(batch_id, bytes(log["transactionHash"]), log["blockNumber"])
+        return None
+
+    def _logs(self, start: int, end: int, topics: list[Any]) -> list[Any] | None:
+        """Logs of blocks start..end with `topics`; None when the node refuses the range."""
+        query: Any = {"address": self.address, "fromBlock": start, "toBlock": end, "topics": topics}
+        try:
+            return list(rpc(lambda: self.sender.w3.eth.get_logs(query), what=f"read logs of blocks {start}..{end}"))
+        except ConnectionFailed as exc:
+            if end == start or not isinstance(exc.__cause__, Web3RPCError):
+                raise
             return None
-        log = logs[0]
-        return Anchoring(
-            int.from_bytes(bytes(log["topics"][1]), "big"), bytes(log["transactionHash"]), log["blockNumber"]
-        )
+
+    def _created_at(self, head: int) -> int:
+        """The block the contract was created in: a binary search of eth_getCode (no log can be older)."""
+        if self._creation is None:
+            low, high = self.from_block, head
+            while low < high:
+                mid = (low + high) // 2
+                code = rpc(
+                    functools.partial(self.sender.w3.eth.get_code, self.address, mid),
+                    what=f"read the code at block {mid}",
+                )
+                low, high = (low, mid) if code else (mid + 1, high)
+            self._creation = low
+        return self._creation
 
     def _event_abi(self, name: str) -> Any:  # eth-utils' ABIEvent TypedDict, read from the artifact
         return next(item for item in self._contract.abi if item.get("type") == "event" and item.get("name") == name)

@@ -27,6 +27,7 @@ from ledger.chain.chainspec import chain_class
 from ledger.chain.errors import HistoryError, TxRejected
 from ledger.chain.execution import CALL_TIME_LIMIT, Executor
 from ledger.chain.genesis import SPEC_KEY, GenesisSpec, build_genesis, stored_spec
+from ledger.chain.log_index import record_logs
 from ledger.chain.permission import Permission
 from ledger.chain.pool import MAX_POOL, TxPool
 from ledger.chain.reader import SEAL_PREFIX, ChainReader, ReadView, seal_key
@@ -168,6 +169,7 @@ class Node(ChainReader):
                 self.chain.import_block(block)
                 for key, seal in seals.items():
                     self.store[key] = seal
+                record_logs(self, block)
                 self._advance_checkpoint(block.header)
                 self.store.commit()
             except ValidationError as exc:
@@ -276,6 +278,7 @@ class Node(ChainReader):
         """Commit the persisted `block` with its seals (one LMDB transaction); it becomes the head."""
         for key, seal in seals.items():
             self.store[key] = seal
+        record_logs(self, block)  # the log index, in the block's own commit (ledger.chain.log_index)
         self._advance_checkpoint(block.header)
         self.store.commit()
         self._head = block.header

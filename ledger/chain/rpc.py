@@ -20,6 +20,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ledger.bounded_json import JsonTooDeep, loads
 from ledger.chain.errors import ChainError
 from ledger.chain.methods import Methods
@@ -181,4 +183,7 @@ def _id_of(request: Any) -> Any:
 
 
 def _dump(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    try:
+        return orjson.dumps(obj)  # ~10x the standard encoder: a getLogs answer holds 10,000 logs
+    except TypeError:  # an integer past 64 bits (e.g. a client's request id): the standard encoder takes it
+        return json.dumps(obj, separators=(",", ":")).encode()

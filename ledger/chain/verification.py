@@ -26,6 +26,7 @@ from eth_utils import ValidationError
 from ledger.chain.chainspec import CustosVM
 from ledger.chain.errors import HistoryError, StoreCorrupted
 from ledger.chain.genesis import build_genesis
+from ledger.chain.log_index import verify_log_record
 from ledger.chain.sealing import SealError, validator_set_hash, verify_seal
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def _verify_body(node: Node, header: BlockHeaderAPI) -> None:
     try:
         node.block(header)
         node.receipts(header)
+        verify_log_record(node, header)
     except StoreCorrupted:
         raise
     except Exception as exc:  # noqa: BLE001 — a damaged body makes rlp/py-evm raise anything

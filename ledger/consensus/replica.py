@@ -23,6 +23,7 @@ from eth_utils import ValidationError
 from ledger.chain.admission import decode_raw
 from ledger.chain.chainspec import GAS_TARGET
 from ledger.chain.errors import ChainError, HistoryError, NotPermitted, TxRejected
+from ledger.chain.log_index import record_logs
 from ledger.chain.node import Node
 from ledger.chain.sealing import SealError, recover_sealer
 
@@ -173,6 +174,7 @@ class Replica(Node):
                 else:
                     self.chain.import_block(block)
                 self.store[seals_key(block.header.hash)] = rlp.encode(seals)
+                record_logs(self, block)  # the log index, in the block's own commit (ledger.chain.log_index)
                 self.store.commit()
             except (ValidationError, ValueError, KeyError) as exc:
                 self.store.rollback()

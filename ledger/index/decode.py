@@ -28,7 +28,7 @@ class EventSpec:
 
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
         """Named, JSON-ready arguments of a log with these `topics` and `data`."""
-        plan = _plan(self.inputs)
+        plan = self.plan
         if len(topics) != plan.topics + 1:
             raise IndexerError(f"{self.contract}.{self.name}: {len(topics)} topics, expected {plan.topics + 1}")
         if plan.fast and len(data) == plan.data_words * 32:
@@ -36,6 +36,26 @@ class EventSpec:
             if args is not None:
                 return args
         return _general(self.inputs, topics, data)
+
+    @functools.cached_property
+    def plan(self) -> _Plan:
+        """How to decode this event (built once per spec: `decode` runs once per indexed log)."""
+        return _plan(self.inputs)
+
+    @functools.cached_property
+    def link_plan(self) -> tuple[tuple[str, str, str], ...]:
+        """(argument, how, kind) for each argument that links the event: see `links_of`."""
+        plan = []
+        for name, kind, _ in self.inputs:
+            if kind == "address":
+                plan.append((name, "address", "member"))
+            elif kind == "address[]":
+                plan.append((name, "addresses", "member"))
+            elif name.endswith("Id") and kind.startswith("uint") and not kind.endswith("]"):
+                plan.append((name, "id", name[:-2].lower()))
+            elif name.endswith("Ids") and kind.startswith("uint") and kind.endswith("[]"):
+                plan.append((name, "ids", name[:-3].lower()))
+        return tuple(plan)
 
 
 @dataclass(frozen=True)
@@ -150,14 +170,14 @@ def event_specs(contract: str, abi: Sequence[Mapping[str, Any]]) -> dict[bytes, 
 def links_of(args: Mapping[str, Any], actor: str, spec: EventSpec) -> tuple[tuple[str, str], ...]:
     """The (kind, key) pairs this event belongs to (job, source, proposal, member, ...)."""
     found: dict[tuple[str, str], None] = {("member", actor.lower()): None}
-    for name, kind, _ in spec.inputs:
+    for name, how, kind in spec.link_plan:
         value = args[name]
-        if kind == "address":
-            found[("member", value.lower())] = None
-        elif kind == "address[]":
-            found.update({("member", v.lower()): None for v in value})
-        elif name.endswith("Id") and kind.startswith("uint") and not kind.endswith("]"):
-            found[(name[:-2].lower(), str(value))] = None
-        elif name.endswith("Ids") and kind.startswith("uint") and kind.endswith("[]"):
-            found.update({(name[:-3].lower(), str(v)): None for v in value})
+        if how == "address":
+            found[(kind, value.lower())] = None
+        elif how == "id":
+            found[(kind, str(value))] = None
+        elif how == "addresses":
+            found.update({(kind, v.lower()): None for v in value})
+        else:
+            found.update({(kind, str(v)): None for v in value})
     return tuple(found)

@@ -9,6 +9,7 @@ drops everything above it and re-reads from there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from web3.exceptions import BlockNotFound
 from ledger.client.connection import rpc
 from ledger.errors import IndexerError
 from ledger.index.decode import EventSpec, event_specs, links_of
-from ledger.index.store import EventStore, IndexedEvent, Position
+from ledger.index.store import EventRow, EventStore, Position, args_json
+from ledger.index.transport import RawRPC
 
 RPC_BATCH = 500  # JSON-RPC requests per batch (the embedded node takes up to 1,000)
 TARGET_LOGS = 10_000  # logs per eth_getLogs answer above which the block range is halved
@@ -51,12 +53,14 @@ class HistoryChanged(IndexerError):
 
 @dataclass(frozen=True)
 class _Read:
-    """One block range as read from the node, before decoding."""
+    """One block range as read from the node and decoded, ready to append."""
 
     start: int
     end: int
-    logs: list[Any]
-    blocks: dict[int, Any]
+    rows: list[EventRow]
+    links: list[tuple[tuple[str, str], ...]]
+    blocks: list[tuple[int, bytes, int]]  # (number, hash, time) of the blocks read
+    tip: bytes  # the hash of block `end`
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,17 @@ class EventIndexer:
         self.store = store if isinstance(store, EventStore) else EventStore(store)
         self.start_block = start_block
         self.batch_blocks = batch_blocks
-        self._specs: dict[tuple[str, bytes], EventSpec] = {}
+        self._rpc = RawRPC(w3)
+        # (emitter, topic0) → spec, keyed by the hex strings a log arrives with: checksummed as the
+        # embedded node and anvil spell it, and in lower case as other nodes may.
+        self._by_hex: dict[tuple[str, str], EventSpec] = {}
         self._addresses = []
         for name, (address, abi) in contracts.items():
             checksum = Web3.to_checksum_address(address)
             self._addresses.append(checksum)
             for topic, spec in event_specs(name, abi).items():
-                self._specs[(checksum, topic)] = spec
+                for spelling in (checksum, checksum.lower()):
+                    self._by_hex[(spelling, "0x" + topic.hex())] = spec
 
     def sync(self, to_block: int | None = None, *, accept_reorg: bool = False) -> SyncResult:
         """Index up to `to_block` (default: the head), batch by batch.
@@ -103,7 +111,7 @@ class EventIndexer:
         reorg_at = self._check_tip(accept_reorg)
         first = self.store.position(self.start_block).next_block
         added = 0
-        # Reading range k+1 from the node overlaps decoding and writing range k (the node is I/O to us).
+        # Reading and decoding range k+1 overlaps writing range k (SQLite and the node work outside the GIL).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="custos-index-read") as reader:
             start = first
             pending = (
@@ -122,55 +130,69 @@ class EventIndexer:
 
     def _read(self, start: int, end: int) -> _Read:
         """Logs of blocks start..end that decode with the watched ABIs, and the blocks they sit in."""
-        logs = self._request(
-            "eth_getLogs",
-            [{"fromBlock": hex(start), "toBlock": hex(end), "address": self._addresses}],
-            f"read logs of blocks {start}..{end}",
+        logs = rpc(
+            lambda: self._rpc.call(
+                "eth_getLogs",
+                [{"fromBlock": hex(start), "toBlock": hex(end), "address": self._addresses}],
+                f"read logs of blocks {start}..{end}",
+            ),
+            what=f"read logs of blocks {start}..{end}",
         )
-        known = []
-        for log in logs:
-            topics = log["topics"]
-            if topics and (_checksum(log["address"]), bytes.fromhex(topics[0][2:])) in self._specs:
-                known.append(log)  # anonymous or not in the ABI: nothing an auditor could read from it
+        # Anonymous or not in the ABI: nothing an auditor could read from it.
+        known = [log for log in logs if log["topics"] and self._spec_of(log) is not None]
         if len(known) > TARGET_LOGS and self.batch_blocks > 1:  # keep one answer's size bounded
             self.batch_blocks = max(1, self.batch_blocks // 2)
-        numbers = sorted({int(log["blockNumber"], 16) for log in known} | {end})
-        return _Read(start, end, known, self._blocks(numbers, full={int(log["blockNumber"], 16) for log in known}))
+        full = {int(log["blockNumber"], 16) for log in known}
+        blocks = self._blocks(sorted(full | {end}), full=full)
+        senders = {tx["hash"]: tx["from"] for b in blocks.values() for tx in b["transactions"] if isinstance(tx, dict)}
+        times = {n: int(b["timestamp"], 16) for n, b in blocks.items()}
+        rows, links = [], []
+        for log in known:
+            row, pairs = self._row(log, times, senders)
+            rows.append(row)
+            links.append(pairs)
+        stored = [(n, bytes.fromhex(b["hash"][2:]), times[n]) for n, b in blocks.items()]
+        return _Read(start, end, rows, links, stored, bytes.fromhex(blocks[end]["hash"][2:]))
 
     def _write(self, read: _Read) -> int:
-        """Decode a read range and append it, with the new position, in one transaction."""
-        blocks = read.blocks
-        senders = {tx["hash"]: tx["from"] for b in blocks.values() for tx in b["transactions"] if isinstance(tx, dict)}
-        events = [self._event(log, blocks, senders) for log in read.logs]
-        stored = [(n, bytes.fromhex(b["hash"][2:]), int(b["timestamp"], 16)) for n, b in blocks.items()]
-        tip = bytes.fromhex(blocks[read.end]["hash"][2:])
-        self.store.append(events, stored, Position(read.end + 1, read.end, tip))
-        return len(events)
+        """Append a decoded range, with the new position, in one transaction."""
+        self.store.append_rows(read.rows, read.links, read.blocks, Position(read.end + 1, read.end, read.tip))
+        return len(read.rows)
 
-    def _event(self, log: Any, blocks: Mapping[int, Any], senders: Mapping[str, str]) -> IndexedEvent:
-        address = _checksum(log["address"])
-        topics = tuple(bytes.fromhex(t[2:]) for t in log["topics"])
-        spec = self._specs[(address, topics[0])]
+    def _row(
+        self, log: Any, times: Mapping[int, int], senders: Mapping[str, str]
+    ) -> tuple[EventRow, tuple[tuple[str, str], ...]]:
+        """One log as an `events` row and its links (no IndexedEvent in between: this runs per event)."""
+        address = log["address"]
+        topics_hex = log["topics"]
+        spec = self._spec_of(log)
+        assert spec is not None  # _read kept only logs with a spec
+        topics = [bytes.fromhex(t[2:]) for t in topics_hex]
         data = bytes.fromhex(log["data"][2:])
         args = spec.decode(topics, data)
         number = int(log["blockNumber"], 16)
         actor = _checksum(senders[log["transactionHash"]])
-        return IndexedEvent(
+        row = (
             number,
             int(log["logIndex"], 16),
             int(log["transactionIndex"], 16),
             bytes.fromhex(log["transactionHash"][2:]),
             bytes.fromhex(log["blockHash"][2:]),
-            int(blocks[number]["timestamp"], 16),
-            address,
+            times[number],
+            _checksum(address),
             spec.contract,
             spec.name,
             actor,
-            args,
-            topics,
+            args_json(args),
+            b"".join(topics),
             data,
-            links_of(args, actor, spec),
         )
+        return row, links_of(args, actor, spec)
+
+    def _spec_of(self, log: Any) -> EventSpec | None:
+        topic0 = log["topics"][0]
+        found = self._by_hex.get((log["address"], topic0))
+        return found if found is not None else self._by_hex.get((log["address"].lower(), topic0.lower()))
 
     def _blocks(self, numbers: Sequence[int], full: set[int]) -> dict[int, Any]:
         """The blocks at `numbers` (with transactions for those in `full`), in JSON-RPC batches."""
@@ -178,27 +200,13 @@ class EventIndexer:
         for first in range(0, len(numbers), RPC_BATCH):
             chunk = numbers[first : first + RPC_BATCH]
             calls = [("eth_getBlockByNumber", [hex(n), n in full]) for n in chunk]
-            for number, block in zip(chunk, self._batch(calls, f"read blocks {chunk[0]}..{chunk[-1]}")):
+            what = f"read blocks {chunk[0]}..{chunk[-1]}"
+            answers = rpc(functools.partial(self._rpc.batch, calls, what), what=what)
+            for number, block in zip(chunk, answers):
                 if block is None:
                     raise IndexerError(f"the node has no block {number} (its head moved back?)")
                 found[number] = block
         return found
-
-    def _request(self, method: str, params: list[Any], what: str) -> Any:
-        answer = rpc(lambda: self.w3.provider.make_request(method, params), what=what)  # type: ignore[arg-type]  # web3 types RPC method names as an enum of its own methods
-        if "error" in answer:
-            raise IndexerError(f"could not {what}: {answer['error'].get('message')}")
-        return answer["result"]
-
-    def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
-        if len(calls) == 1:
-            return [self._request(calls[0][0], calls[0][1], what)]
-        answers = rpc(lambda: self.w3.provider.make_batch_request(calls), what=what)  # type: ignore[attr-defined]  # make_batch_request exists on the HTTP and embedded providers, not on the base class
-        if not isinstance(answers, list):
-            raise IndexerError(f"could not {what}: {answers.get('error')}")
-        if any("error" in a for a in answers):
-            raise IndexerError(f"could not {what}: {next(a['error'] for a in answers if 'error' in a)}")
-        return [a["result"] for a in answers]
 
     def _canonical_hash(self, number: int) -> bytes | None:
         try:

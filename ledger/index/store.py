@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ledger.errors import IndexerError
 
@@ -61,6 +63,11 @@ class IndexedEvent:
     id: int | None = field(default=None, compare=False)
 
 
+# The `events` columns after the id: block_number, log_index, tx_index, tx_hash, block_hash, block_time,
+# address, contract, event, actor, args (JSON text), topics (concatenated), data.
+EventRow = tuple[int, int, int, bytes, bytes, int, str, str, str, str, str, bytes, bytes]
+
+
 @dataclass(frozen=True)
 class Position:
     """Where the indexer stands: the next block to read and the hash of the last one read."""
@@ -103,41 +110,35 @@ class EventStore:
         self, events: Sequence[IndexedEvent], blocks: Iterable[tuple[int, bytes, int]], position: Position
     ) -> None:
         """Write one batch and the position after it, all or nothing."""
+        self.append_rows([event_row(e) for e in events], [e.links for e in events], blocks, position)
+
+    def append_rows(
+        self,
+        rows: Sequence[EventRow],
+        links: Sequence[Sequence[tuple[str, str]]],
+        blocks: Iterable[tuple[int, bytes, int]],
+        position: Position,
+    ) -> None:
+        """`append` for events already in row form (`event_row`), with each row's links: the indexer's path."""
         with self._transaction() as cur:
-            self._insert(cur, events)
+            self._insert(cur, rows, links)
             cur.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", blocks)
             self._set_position(cur, position)
 
-    def _insert(self, cur: sqlite3.Cursor, events: Sequence[IndexedEvent]) -> None:
-        """Rows and links of a batch with ids assigned here, so both go in as two `executemany` calls."""
+    def _insert(
+        self, cur: sqlite3.Cursor, rows: Sequence[EventRow], links: Sequence[Sequence[tuple[str, str]]]
+    ) -> None:
         first = int(cur.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0])
-        dumps = json.JSONEncoder(separators=(",", ":")).encode
+        # SQLite gives each new row max(id) + 1 inside this one write transaction, so the ids are
+        # first, first + 1, …: rows and links go in as two `executemany` calls.
         cur.executemany(
-            "INSERT INTO events (id, block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
-            " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    first + i,
-                    e.block_number,
-                    e.log_index,
-                    e.tx_index,
-                    e.tx_hash,
-                    e.block_hash,
-                    e.block_time,
-                    e.address,
-                    e.contract,
-                    e.event,
-                    e.actor,
-                    dumps(e.args),
-                    b"".join(e.topics),
-                    e.data,
-                )
-                for i, e in enumerate(events)
-            ],
+            "INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
+            " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
         )
         cur.executemany(
             "INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
-            [(kind, key, first + i) for i, e in enumerate(events) for kind, key in e.links],
+            [(kind, key, first + i) for i, pairs in enumerate(links) for kind, key in pairs],
         )
 
     def rewind(self, last_kept_block: int, position: Position) -> int:
@@ -191,6 +192,33 @@ class _Transaction:
         self.conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.DatabaseError):
             raise IndexerError(f"event index write failed: {exc}") from exc
+
+
+def args_json(args: Mapping[str, Any]) -> str:
+    """The stored text of an event's arguments (compact JSON; orjson unless an integer passes 64 bits)."""
+    try:
+        return orjson.dumps(args).decode()
+    except TypeError:  # token amounts often pass 2**64: the standard encoder takes any integer
+        return json.dumps(args, separators=(",", ":"))
+
+
+def event_row(e: IndexedEvent) -> EventRow:
+    """The `events` columns of `e` after its id, as `EventStore.append_rows` takes them."""
+    return (
+        e.block_number,
+        e.log_index,
+        e.tx_index,
+        e.tx_hash,
+        e.block_hash,
+        e.block_time,
+        e.address,
+        e.contract,
+        e.event,
+        e.actor,
+        args_json(e.args),
+        b"".join(e.topics),
+        e.data,
+    )
 
 
 def row_to_event(row: sqlite3.Row | tuple[Any, ...]) -> IndexedEvent:

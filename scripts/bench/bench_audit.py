@@ -28,7 +28,7 @@ from eth_utils import keccak
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_anchor import batched_rate, consortium_on_anvil, per_record_rate
-from bench_indexing import indexing_rates
+from bench_indexing import indexing_rates, log_index_mb
 from report import emit
 
 from ledger.artifacts import load
@@ -41,6 +41,8 @@ from ledger.index.store import EventStore, IndexedEvent, Position
 TARGET_EVENTS = 1_000_000
 SOURCES, MEMBERS, WAVE = 2_000, 50, 200
 BUSY_JOBS = 1_000
+# The terms JobOpened fixes (as JobLedger emits them).
+TERMS = {"feeBps": 500, "challengeWindow": 3600, "attestationWindow": 86_400, "resolutionWindow": 1_209_600}
 CONTRACTS = ("DataRegistry", "JobLedger", "Settlement")
 SPECS = {s.name: (t, s) for c in CONTRACTS for t, s in event_specs(c, load(c).abi).items()}
 ADDRESS = {c: "0x" + f"{i + 1:02x}" * 20 for i, c in enumerate(CONTRACTS)}
@@ -97,6 +99,7 @@ def job_stages(job: int, rng: random.Random) -> list[list[tuple[str, str, dict]]
                     "computeParties": [c1, c2],
                     "budget": 10_000,
                     "deadline": 2_000_000_000,
+                    **TERMS,
                 },
             ),
             ("ConsentGiven", requester, {"jobId": job, "sourceId": s2, "owner": o2, "automatic": True}),
@@ -267,6 +270,7 @@ def indexing_benchmark(folder: Path) -> None:
     end_to_end, ceiling, mb = indexing_rates(folder, INDEXED_EVENTS)
     emit("audit_index_events_per_s_end_to_end_http", end_to_end, "events/s", "SQLite write path alone", ceiling)
     emit("audit_index_mb_per_1M_events_credits", mb, "MB", "none", 0.0)
+    emit("chain_log_index_mb_per_1M_logs_credits", log_index_mb(folder / "chain", INDEXED_EVENTS), "MB", "none", 0.0)
 
 
 def anchoring_benchmark(folder: Path) -> None:

@@ -65,6 +65,20 @@ def build_chain(folder: Path, events: int) -> int:
         node.close()
 
 
+def log_index_mb(chain: Path, events: int) -> float:
+    """The node's log index (`ledger.chain.log_index`) in MB per 1M logs, over the chain at `chain`."""
+    from ledger.chain.log_index import log_record_key
+
+    node = Node.open(chain, verify=False)
+    try:
+        size = sum(
+            len(node.db[log_record_key(node.header_by_number(n).hash)]) for n in range(1, node.head.block_number + 1)
+        )
+    finally:
+        node.close()
+    return size / events * 1e6 / 2**20
+
+
 def _port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

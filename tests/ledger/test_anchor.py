@@ -122,3 +122,40 @@ def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twic
         proof = reopened.proof(3)
         assert recovered.batch_id == proof.batch_id == 0  # the chain's id, from 0
         assert anchor.verify_record(proof.batch_id, list(proof.proof), proof.leaf)
+
+
+def test_find_walks_a_chain_longer_than_the_nodes_log_range_in_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eth_keys import keys
+    from eth_utils import keccak
+    from web3.exceptions import Web3RPCError
+
+    from ledger.bindings import AuditAnchor
+    from ledger.chain import filters
+    from ledger.chain.node import Node
+    from ledger.chain.provider import NodeProvider
+    from ledger.chain.setup import DEV_CONSORTIUM, init_chain
+    from ledger.client import TransactionSender, connect
+    from ledger.keystore import DEV_PASSWORD, Keystore
+    from ledger.protocol import Deployment
+
+    monkeypatch.setattr(filters, "MAX_LOG_RANGE", 8)  # the node's own limit, lowered so 40 blocks exceed it
+    init_chain(tmp_path, DEV_CONSORTIUM)
+    bank = Keystore(tmp_path / "keystore").unlock("bank", DEV_PASSWORD)
+    node = Node.open(tmp_path, keys.PrivateKey(bank.key))
+    try:
+        w3 = connect(NodeProvider(node))
+        anchor = AuditAnchor.at(TransactionSender(w3, bank), Deployment.load(tmp_path / "deployment.json"))
+        tag, roots = b"\x07" * 32, [keccak(i.to_bytes(32, "big")) for i in range(40)]
+        anchored = [anchor.anchor(root, 1, tag) for root in roots]  # one block each
+        assert w3.eth.block_number > 4 * 8
+        with pytest.raises(Web3RPCError, match="block range too large"):  # what find asked before
+            w3.eth.get_logs({"address": anchor.address, "fromBlock": 0, "toBlock": "latest"})
+        assert anchor.find(roots[0], tag) == anchored[0]
+        assert anchor.find(roots[-1], tag) == anchored[-1]
+        assert anchored[-1].batch_id == 39
+        assert anchor.find(roots[0], b"\x08" * 32) is None  # same root, other tag
+        assert anchor.find(b"\x99" * 32, tag) is None
+    finally:
+        node.close()

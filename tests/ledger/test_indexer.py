@@ -113,12 +113,12 @@ from ledger.artifacts import load
 url, beacon, path = sys.argv[1:4]
 store = EventStore(path)
 original, batches = store._insert, []
-def insert_then_die(cur, events):
-    batches.append(len(events))
+def insert_then_die(cur, rows, links):
+    batches.append(len(rows))
     if len(batches) == 4:  # the fourth batch: half its rows written, then killed before the commit
-        original(cur, events[: len(events) // 2])
+        original(cur, rows[: len(rows) // 2], links[: len(rows) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
-    original(cur, events)
+    original(cur, rows, links)
 store._insert = insert_then_die
 EventIndexer(connect(url), store, {"Beacon": (beacon, load("Beacon").abi)}, batch_blocks=5).sync()
 """

@@ -111,10 +111,7 @@ def _events(contract: str) -> list[Mapping[str, Any]]:
 def _governance(view: ChainView, consortium: str) -> list[dict[str, Any]]:
     """Every Consortium event that can change the validator set, with its proofs."""
     wanted = {"0x" + topic0(e).hex(): e for e in _events("Consortium") if e["name"] in VALIDATOR_CHANGES}
-    logs = view.logs(
-        {"address": consortium, "topics": [sorted(wanted)], "fromBlock": "0x0", "toBlock": hex(view.head())},
-        "validator set",
-    )
+    logs = view.logs({"address": consortium, "topics": [sorted(wanted)]}, 0, view.head(), "validator set")
     return [_entry(view, int(log["blockNumber"], 16), int(log["logIndex"], 16), "Consortium", None) for log in logs]
 
 

@@ -44,6 +44,42 @@ def register_source(
     )
 
 
+def open_job(b: IndexBuilder, job_id: int, sources: list[int], versions: list[int], budget: int) -> None:
+    """Queue R's JobOpened of job `job_id` over `sources` (at `versions`), computed by C, for the next block."""
+    h = bytes.fromhex(H[2:])
+    b.emit(
+        "JobOpened",
+        R,
+        jobId=job_id,
+        requester=R,
+        kind=0,
+        sourceIds=sources,
+        versions=versions,
+        paramsHash=h,
+        inputsHash=h,
+        computeParties=[C],
+        budget=budget,
+        deadline=1_800_000_000,
+        **TERMS,
+    )
+
+
+def commit_result(b: IndexBuilder, job_id: int, weights: list[int]) -> None:
+    """Queue C's ResultCommitted of job `job_id` with these contribution `weights`."""
+    h = bytes.fromhex(H[2:])
+    b.emit(
+        "ResultCommitted",
+        C,
+        jobId=job_id,
+        committer=C,
+        resultHash=h,
+        transcriptRoot=h,
+        contributionHash=contribution_hash(weights, h),
+        weights=weights,
+        utilityTableHash=h,
+    )
+
+
 def write_history(store: EventStore, credits_override: list[tuple[str, int]] | None = None) -> History:
     """Write the scenario; `credits_override` replaces the credits Settlement emitted (a bad payout)."""
     b = IndexBuilder(store)
@@ -53,37 +89,13 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
     b.block()
     b.emit("CommitmentUpdated", P1, sourceId=1, version=2, commitment=b"\x02" * 32, rowCount=120)
     b.block()
-    b.emit(
-        "JobOpened",
-        R,
-        jobId=1,
-        requester=R,
-        kind=0,
-        sourceIds=[1, 2],
-        versions=[2, 1],
-        paramsHash=h,
-        inputsHash=h,
-        computeParties=[C],
-        budget=1000,
-        deadline=1_800_000_000,
-        **TERMS,
-    )
+    open_job(b, 1, [1, 2], [2, 1], budget=1000)
     b.emit("ConsentGiven", R, jobId=1, sourceId=2, owner=P2, automatic=True)
     b.block()
     b.emit("ConsentGiven", P1, jobId=1, sourceId=1, owner=P1, automatic=False)
     b.emit("JobReady", P1, jobId=1)
     b.block()
-    b.emit(
-        "ResultCommitted",
-        C,
-        jobId=1,
-        committer=C,
-        resultHash=h,
-        transcriptRoot=h,
-        contributionHash=contribution_hash([3, 1], h),
-        weights=[3, 1],
-        utilityTableHash=h,
-    )
+    commit_result(b, 1, [3, 1])
     b.block()
     for signer in (P1, P2, C):
         b.emit("AttestationRecorded", C, jobId=1, signer=signer, submitter=C)
@@ -94,21 +106,7 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
         b.emit("PaymentCredited", C, jobId=1, payee=payee, amount=amount)
     b.emit("EscrowReleased", C, jobId=1, amount=1000, feeBps=500)
     b.block(seconds=3600)
-    b.emit(
-        "JobOpened",
-        R,
-        jobId=2,
-        requester=R,
-        kind=0,
-        sourceIds=[1],
-        versions=[2],
-        paramsHash=h,
-        inputsHash=h,
-        computeParties=[C],
-        budget=200,
-        deadline=1_800_000_000,
-        **TERMS,
-    )
+    open_job(b, 2, [1], [2], budget=200)
     b.block()
     b.emit("JobAborted", C, jobId=2, by=C, reason=h)
     b.emit("PaymentWithdrawn", P1, payee=P1, amount=credits[0][1])
@@ -119,3 +117,9 @@ def write_history(store: EventStore, credits_override: list[tuple[str, int]] | N
 @pytest.fixture
 def history(tmp_path: Path) -> History:
     return write_history(EventStore(tmp_path / "index.db"))
+
+
+@pytest.fixture
+def builder(tmp_path: Path) -> IndexBuilder:
+    """An empty index to write a scenario of the test's own into."""
+    return IndexBuilder(EventStore(tmp_path / "scenario.db"))

@@ -139,6 +139,11 @@ def test_the_real_job_verifies_end_to_end(world: World) -> None:
     blocks = {e.block_number for e in trail.events}
     assert summary["seal quorum"] == {sealed: len(blocks)} and summary["block roots"] == {PASSED: len(blocks)}
     assert summary["complete"] == {PASSED: 1} and summary["attestations complete"] == {PASSED: 1}
+    # The completeness scan stops at the final transition, not at the head (a withdrawal came after).
+    [complete] = [c for c in report.checks if c.name == "complete"]
+    finalized = next(e.block_number for e in trail.events if e.event == "JobFinalized")
+    assert finalized < world.auditor.verifier.view.head()
+    assert complete.detail.endswith(f"in blocks {trail.events[0].block_number}..{finalized}")
 
 
 def test_source_and_member_trails_of_the_real_job(world: World) -> None:

@@ -7,8 +7,9 @@ import pytest
 from ledger.audit.queries import AuditQueries
 from ledger.audit.trails import TrailFilter
 from ledger.errors import AuditError
-from tests.ledger.audit.conftest import P1, P2, C, R, register_source
-from tests.ledger.audit.factory import TERMS
+from ledger.payout import split
+from tests.ledger.audit.conftest import P1, P2, C, R, commit_result, open_job, register_source
+from tests.ledger.audit.factory import IndexBuilder
 
 
 def test_job_trail_lists_every_event_in_chain_order_with_status(history) -> None:
@@ -95,44 +96,15 @@ def test_source_used_by_list_honours_since_and_until(history) -> None:
     assert [u.job_id for u in queries.source_trail(1, TrailFilter(until=second_opened)).uses] == [1]
 
 
-def test_an_owner_of_two_sources_is_paid_per_source_not_twice(tmp_path) -> None:
-    from ledger.audit.evidence import contribution_hash
-    from ledger.index.store import EventStore
-    from ledger.payout import split
-    from tests.ledger.audit.factory import IndexBuilder
-
-    b, h = IndexBuilder(EventStore(tmp_path / "two.db")), b"\xab" * 32
+def test_an_owner_of_two_sources_is_paid_per_source_not_twice(builder: IndexBuilder) -> None:
+    b = builder
     for source, price in ((1, 100), (2, 50)):
         register_source(b, source, P1, price)
     b.block()
-    b.emit(
-        "JobOpened",
-        R,
-        jobId=1,
-        requester=R,
-        kind=0,
-        sourceIds=[1, 2],
-        versions=[1, 1],
-        paramsHash=h,
-        inputsHash=h,
-        computeParties=[C],
-        budget=1000,
-        deadline=9,
-        **TERMS,
-    )
+    open_job(b, 1, [1, 2], [1, 1], budget=1000)
     for source in (1, 2):
         b.emit("ConsentGiven", P1, jobId=1, sourceId=source, owner=P1, automatic=False)
-    b.emit(
-        "ResultCommitted",
-        C,
-        jobId=1,
-        committer=C,
-        resultHash=h,
-        transcriptRoot=h,
-        contributionHash=contribution_hash([3, 1], h),
-        weights=[3, 1],
-        utilityTableHash=h,
-    )
+    commit_result(b, 1, [3, 1])
     credits = split(1000, [P1, P1], [100, 50], [3, 1], [C], 500)
     b.emit("JobFinalized", C, jobId=1, escrow=1000)
     for credit in credits:
@@ -154,29 +126,11 @@ def test_an_abort_reason_prints_as_its_text() -> None:
     assert json_args("JobAborted", {"reason": reason})["reason"] == {"hex": reason, "text": "no consent from source 2"}
 
 
-def test_a_source_paid_beyond_2_to_the_63_is_exact(tmp_path) -> None:
-    from ledger.index.store import EventStore
-    from tests.ledger.audit.factory import IndexBuilder
-
-    huge, h = 773188704377408754817, b"\xab" * 32  # the amount jq and JavaScript rounded
-    b = IndexBuilder(EventStore(tmp_path / "huge.db"))
+def test_a_source_paid_beyond_2_to_the_63_is_exact(builder: IndexBuilder) -> None:
+    huge, b = 773188704377408754817, builder  # the amount jq and JavaScript rounded
     register_source(b, 1, P1, price=0)
     b.block()
-    b.emit(
-        "JobOpened",
-        R,
-        jobId=1,
-        requester=R,
-        kind=0,
-        sourceIds=[1],
-        versions=[1],
-        paramsHash=h,
-        inputsHash=h,
-        computeParties=[C],
-        budget=huge,
-        deadline=9,
-        **TERMS,
-    )
+    open_job(b, 1, [1], [1], budget=huge)
     b.emit("ConsentGiven", P1, jobId=1, sourceId=1, owner=P1, automatic=False)
     b.emit("PaymentCredited", C, jobId=1, payee=P1, amount=huge)
     b.block()

@@ -253,3 +253,15 @@ def test_one_validator_rewrites_block_12_and_a_second_nodes_answers_disagree(
     assert agreeing.exit_code == 0 and "nodes agree" not in agreeing.output, agreeing.output
     rewrite_from(chain, 12, sealed.accounts["bank"])
     caught(audit_both("after.db"), "nodes agree")
+
+
+def test_completeness_asks_a_node_with_a_small_log_range_in_ranges_and_still_finds_a_deleted_consent(
+    chain: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.chain import filters
+
+    monkeypatch.setattr(filters, "MAX_LOG_RANGE", 2)  # the node refuses more than 2 blocks per eth_getLogs
+    untouched = audit(chain, "job", "0", "--verify", "--no-sync")
+    assert untouched.exit_code == 0, untouched.output
+    _delete("ConsentGiven")(chain)
+    caught(audit(chain, "job", "0", "--verify", "--no-sync"), "complete")

@@ -216,3 +216,31 @@ def test_an_abort_after_ready_must_pay_the_other_owners_prices_before_the_refund
     assert priced.status == PASSED, priced.detail
     whole = check_payout(_aborted_after_ready([(R, 1000)]), lambda s, _: terms[s])
     assert whole.status == FAILED and "the payout rule implies" in whole.detail
+
+
+def test_nodes_agree_on_the_same_answer_spelled_differently_but_not_on_a_different_byte() -> None:
+    from ledger.audit.chainview import canonical
+
+    plain = {
+        "address": "0xabcdef0000000000000000000000000000000001",
+        "topics": ["0x" + "ab" * 32],
+        "data": "0x00ff",
+        "blockNumber": "0xa",
+        "logIndex": "0x0",
+    }
+    embedded = {  # the same log as the embedded node spells it, with the extensions anvil also sends
+        **plain,
+        "address": "0xAbCdEf0000000000000000000000000000000001",
+        "topics": ["0x" + "AB" * 32],
+        "blockNumber": "0x0a",
+        "blockTimestamp": "0x65",
+        "removed": False,
+    }
+    assert canonical([embedded]) == canonical([plain])
+    for field, lie in (
+        ("data", "0x0000ff"),
+        ("topics", ["0x" + "ac" * 32]),
+        ("blockNumber", "0xb"),
+        ("logIndex", "0x1"),
+    ):
+        assert canonical([plain]) != canonical([{**plain, field: lie}]), field
