@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compute.channel import Channel, Job
-from compute.errors import ComputeError, InvalidInput
+from compute.errors import ComputeError, InvalidInput, PartyUnreachable
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
@@ -241,9 +241,14 @@ class JobRunner:
                 return
             # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
             document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
-            if (
-                refusal := consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
-            ) is not None:
+            try:
+                refusal = consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
+            except PartyUnreachable as exc:  # the requester serves its document once it is up: next round
+                self._progress(job_id, "awaiting-parameters", str(exc))
+                return
+            except InvalidInput as exc:
+                refusal = f"PRIVACY {exc}"
+            if refusal is not None:
                 self._abort(job_id, refusal)
                 return
             self._checked[(job_id, source_id)] = snapshot  # the protocol reads these bytes, not the file again
