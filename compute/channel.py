@@ -35,6 +35,7 @@ from compute.errors import (
     SignatureInvalid,
 )
 from compute.party import Address, Party, PartyIdentity
+from compute.rounds import RoundListener, RoundReport, ignore_round
 from compute.transcript import TranscriptEntry
 from compute.transport.base import Mailbox, Transport
 
@@ -69,6 +70,7 @@ class Channel:
         self._early: dict[Address, dict[int, bytes]] = {}  # authentic messages ahead of their sequence
         self.rejected: deque[MessageRejected] = deque(maxlen=1024)  # dropped: unauthenticated or replayed
         self.step = "start"  # the step this party last sent or awaited: named if its role fails
+        self.on_round: RoundListener = ignore_round  # set by whoever runs the role, to follow its rounds
 
     @property
     def address(self) -> Address:
@@ -78,6 +80,11 @@ class Channel:
     def peers(self) -> list[Address]:
         """Every other party on the roster, in roster order."""
         return [a for a in self.job.roster if a != self.address]
+
+    def report_round(self, done: int, total: int, since: float, **metrics: float) -> None:
+        """Tell `on_round` that round `done` of at most `total` finished; `since`: the first round's
+        `time.perf_counter()` start; `metrics`: this party's own figures (loss, auc, ...)."""
+        self.on_round(RoundReport(done, total, metrics, time.perf_counter() - since))
 
     def send(self, to: Address, step: str, payload: bytes, kind: int = KIND_DATA) -> None:
         """Seal `payload` for `to` at `step` and deliver it (recorded in the transcript if data)."""

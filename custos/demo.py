@@ -3,8 +3,9 @@
 A bank (labels + credit features), an invoice-data firm and a card network hold the
 synthetic credit split of `compute.jobs.synthetic_credit`; a compute node holds the
 Paillier key; a regulator audits. The demo builds the consortium, registers the three
-sources (commitments only), has the bank open a hetero-LR job, starts one runner process
-per party (HTTP on loopback), waits for the job to be final, and prints what happened.
+sources (commitments only), has the bank open a hetero-LR job, starts one `custos gateway up
+--runner` process per organisation (its job runner inside; HTTP on loopback), follows each
+gateway's live progress stream, waits for the job to be final, and prints what happened.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -31,6 +32,7 @@ from compute.jobs.vertical import VerticalParams
 from compute.jobs.workspace import SourceFile, Workspace
 from custos.demo_budget import run_privacy_step
 from custos.demo_cluster import sealed_by, start_cluster
+from custos.demo_progress import GatewayProgress
 from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
@@ -70,6 +72,22 @@ class DemoConfig:
     privacy_step: bool = True  # after the hetero-LR job: a DP secure-statistics job and a refusal (demo_budget.py)
 
 
+class Placement(Protocol):
+    """Where each organisation's gateway runs: a command prefix (e.g. `ip netns exec NS`), its address, the
+    port every gateway listens on, and the chain node's JSON-RPC URL as the organisations reach it."""
+
+    port: int
+    rpc: str
+
+    def prefix(self, name: str) -> list[str]:
+        """What to run the organisation's gateway command under."""
+        ...
+
+    def address(self, name: str) -> str:
+        """The organisation's own address, where its gateway listens and peers reach it."""
+        ...
+
+
 @dataclass(frozen=True)
 class DemoOutcome:
     """What the demo leaves: the chain folder, the job id, its final status, the RPC URL it used."""
@@ -86,17 +104,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
+def _wait_up(what: str, process: subprocess.Popen, answers: Callable[[], object], timeout: float) -> None:
+    """Wait until `answers()` returns without an HTTP error; RuntimeError if `process` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if node.poll() is not None:
-            raise RuntimeError(f"the chain node exited with status {node.returncode}")
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {process.returncode}")
         try:
-            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+            answers()
             return
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise RuntimeError(f"the chain node did not answer at {url} within {timeout:.0f} s")
+    raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
+
+
+def _wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
+    probe = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    _wait_up(f"the chain node at {url}", node, lambda: httpx.post(url, json=probe, timeout=1), timeout)
+
+
+def _wait_gateway(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    def domain() -> httpx.Response:
+        return httpx.get(url + "/domain", timeout=1).raise_for_status()
+
+    _wait_up(f"the gateway at {url} (see its gateway.log)", process, domain, timeout)
 
 
 def _env() -> dict[str, str]:
@@ -113,6 +144,11 @@ class Demo:
         self.processes: list[subprocess.Popen] = []
         self.runners: list[subprocess.Popen] = []
         self.rpc_of: dict[str, str] = {}
+        self.rpc = ""
+        self.gateways: dict[str, str] = {}  # organisation -> its gateway's URL
+        self.gateway_processes: dict[str, subprocess.Popen] = {}
+        self.keys: dict[str, bytes] = {}
+        self.progress = GatewayProgress()
 
     def run(self) -> DemoOutcome:
         """Build and run; the chain node keeps running (for the report) until `stop`."""
@@ -121,7 +157,7 @@ class Demo:
             members = self.members(rpc)
             sources = self.register_sources(rpc, members)
             job_id = self.open_job(members["bank"], sources)
-            self.start_runners(job_id)
+            self.start_gateways(job_id)
             status = self.wait_final(members["regulator"], job_id)
             if self.config.privacy_step:
                 run_privacy_step(self, members, sources)  # issue 20: a DP job spends budget, one more is refused
@@ -134,6 +170,7 @@ class Demo:
 
     def stop(self) -> None:
         """Terminate every process this demo started."""
+        self.progress.close()
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.terminate()
@@ -144,7 +181,8 @@ class Demo:
                 process.kill()
         self.processes.clear()
 
-    def start_chain(self) -> str:
+    def start_chain(self, host: str = "127.0.0.1") -> str:
+        """A fresh embedded chain in its own `custos chain up` process, serving JSON-RPC on `host`."""
         if self.folder.exists():
             self.say(f"replacing the previous demo in {self.folder}")
             shutil.rmtree(self.folder)
@@ -155,13 +193,13 @@ class Demo:
         port = _free_port()
         log = (self.folder / "node.log").open("w")
         node = subprocess.Popen(
-            [sys.executable, "-m", "custos", "chain", "up", str(self.chain), "--port", str(port)],
+            [sys.executable, "-m", "custos", "chain", "up", str(self.chain), "--host", host, "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_env(),
         )
         self.processes.append(node)
-        rpc = f"http://127.0.0.1:{port}"
+        rpc = self.rpc = f"http://{host}:{port}"
         _wait_rpc(rpc, node)
         self.say(f"chain {init.chain_id} up at {rpc}, sealed by {', '.join(init.validators)}")
         return rpc
@@ -174,7 +212,8 @@ class Demo:
         for name, process in zip(cluster.validators, cluster.processes[1:], strict=True):
             _wait_rpc(cluster.rpc_of[name], process, timeout=120)
             self.say(f"node of {name:<13} up at {cluster.rpc_of[name]}")
-        return cluster.rpc_of["bank"]
+        self.rpc = cluster.rpc_of["bank"]
+        return self.rpc
 
     def say_seals(self, rpc: str) -> None:
         """How many validators sealed the block that holds the job's end."""
@@ -190,6 +229,7 @@ class Demo:
         members = {}
         for org in CONSORTIUM["organisations"]:
             account = keystore.unlock(org["name"], DEV_PASSWORD)
+            self.keys[org["name"]] = bytes(account.key)
             members[org["name"]] = MemberLedger.open(self.rpc_of.get(org["name"], rpc), deployment, account)
             self.say(f"member {org['name']:<13} {account.address}  {', '.join(org['roles']).lower()}")
         for name in PARTIES:
@@ -261,8 +301,54 @@ class Demo:
         )
         return open_job(bank, request, store=Workspace.load(self.folder / "parties" / "bank")).job_id
 
+    def start_gateways(
+        self, job_id: int | None, parties: tuple[str, ...] = PARTIES, network: Placement | None = None
+    ) -> dict[str, subprocess.Popen]:
+        """One `custos gateway up --runner` process per organisation, its progress on `job_id` followed.
+
+        With `network`, each organisation runs where and at the address it says (e.g. its own network
+        namespace); otherwise on loopback, each on a free port. Starting an organisation again (after
+        its process died) replaces it.
+        """
+        started = {}
+        for name in parties:
+            host = network.address(name) if network else "127.0.0.1"
+            port = network.port if network else _free_port()
+            url = f"http://{host}:{port}"
+            folder = self.folder / "parties" / name
+            command = [
+                *(network.prefix(name) if network else []),
+                sys.executable,
+                *("-m", "custos", "gateway", "up", "--keystore", str(self.chain / "keystore" / f"{name}.json")),
+                *("--rpc", network.rpc if network else self.rpc_of.get(name, self.rpc)),
+                *("--deployment", str(self.chain / "deployment.json"), "--state", str(folder / "gateway")),
+                *("--workspace", str(folder), "--runner", "--host", host, "--port", str(port)),
+                *("--public-url", url, "--protocol-timeout", str(self.config.protocol_timeout)),
+            ]
+            log = (folder / "gateway.log").open("w")
+            started[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env())
+            self.processes.append(started[name])
+            self.gateways[name], self.gateway_processes[name] = url, started[name]
+        for name, process in started.items():
+            _wait_gateway(self.gateways[name], process)
+            self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner)")
+        if started:
+            self.say(
+                "  sign in to an explorer while the job runs: custos gateway explorer-login "
+                f"--keystore {self.chain / 'keystore' / 'regulator.json'} --url {self.gateways[next(iter(started))]}"
+            )
+        if job_id is not None:
+            self.follow(job_id, tuple(started))
+        return started
+
+    def follow(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> None:
+        """Follow the live progress of `job_id` on these organisations' gateways (`self.progress`)."""
+        for name in parties:
+            process = self.gateway_processes[name]
+            self.progress.follow(name, self.gateways[name], self.keys[name], job_id, process)
+
     def start_runners(self, job_id: int, parties: tuple[str, ...] = PARTIES) -> dict[str, subprocess.Popen]:
-        """One `custos runner up` process per party, following `job_id`."""
+        """One `custos runner up` process per party, following `job_id` (organisations without a gateway)."""
         started = {}
         for name in parties:
             log = (self.folder / "parties" / name / "runner.log").open("w")
@@ -290,12 +376,13 @@ class Demo:
         return started
 
     def wait_final(self, auditor: MemberLedger, job_id: int) -> JobStatus:
-        """Relay runner progress until the job is final; its final status."""
+        """Relay progress until the job is final; its final status."""
         deadline = time.monotonic() + self.config.timeout
         runners = [p for p in self.runners if p.poll() is None]
         seen: set[str] = set()
         while time.monotonic() < deadline:
             self._relay_progress(runners, seen)
+            self.progress.relay(self.say)
             status = auditor.jobs.job(job_id).status
             if status in (JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED):
                 for runner in runners:
@@ -304,10 +391,13 @@ class Demo:
                     except subprocess.TimeoutExpired:
                         runner.kill()
                 self._relay_progress(runners, seen)
+                self.progress.settle(2.0)  # the last steps the gateways stream
+                self.progress.relay(self.say)
                 return status
             time.sleep(0.2)
         raise RuntimeError(
-            f"job {job_id} was not final after {self.config.timeout:.0f} s; see {self.folder}/parties/*/runner.log"
+            f"job {job_id} was not final after {self.config.timeout:.0f} s; "
+            f"see {self.folder}/parties/*/gateway.log and runner.log"
         )
 
     def _relay_progress(self, runners: list[subprocess.Popen], seen: set[str]) -> None:

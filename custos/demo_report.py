@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
+from compute.jobs.service.results import ResultStore
 from custos.demo import DemoConfig, DemoOutcome
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.member import MemberLedger
 from ledger.protocol import TOKEN_SYMBOL, format_amount
-
-
-def _bundle(folder: Path, party: str, job_id: int) -> dict | None:
-    path = folder / "parties" / party / "results" / f"{job_id}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _coalition(table: dict, members: list[int]) -> float | None:
@@ -46,7 +40,7 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
     folder = outcome.chain.parent
     say("")
     say(f"job {outcome.job_id}: {outcome.status.name}")
-    bundle = _bundle(folder, "bank", outcome.job_id)
+    bundle = ResultStore(folder / "parties" / "bank").load(outcome.job_id)
     if bundle is not None and bundle.get("result"):
         _model_and_shares(bundle, ["bank", "invoice-firm", "card-network"], say)
     keystore = Keystore(outcome.chain / "keystore")

@@ -9,7 +9,9 @@ schema itself, with its security scheme and signing rules, is at /openapi.json.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -53,9 +55,21 @@ def build_services(
     )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """A hosted job runner advances jobs while the app serves (and publishes its endpoint once it does)."""
+    runner = app.state.services.runner
+    if runner is not None:
+        runner.start()
+    yield
+    if runner is not None:
+        await asyncio.to_thread(runner.stop)
+
+
 def create_app(services: GatewayServices) -> FastAPI:
     """The gateway app over these services."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="Custos Gateway",
         version="1",
         summary="A consortium member's signed-request API and audit explorer",

@@ -9,8 +9,9 @@ bound; its client reconnects and catches up from the history. A terminal event (
 `failed`) ends every stream of that job.
 
 Per-round progress: a runner step `round` with detail `"k/n key=value ..."` (e.g.
-`"3/10 loss=0.412 auc=0.781"`) moves the fraction through the protocol's share (0.3 → 0.6),
-carries its metrics, and an ETA from the rounds done so far.
+`"3/10 loss=0.412 auc=0.781 eta_s=12.5"`, `compute.rounds.RoundReport.detail`) moves the
+fraction through the protocol's share (0.3 → 0.6), carries its metrics, and an ETA: the
+role's `eta_s` if given, else one from the rounds done since the run began.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+
+from compute.jobs.runner import Progress
 
 TERMINAL_STAGES = frozenset({"finished", "failed"})
 _HISTORY = 256
@@ -44,6 +46,8 @@ class ProgressEvent:
     rounds: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     eta_seconds: float | None = None
+    party: str = ""  # who reported it: the runner's organisation
+    step: str = ""  # the runner's own step (consent, protocol, round, commit, attest, finalize, abort, ...)
 
     def as_dict(self) -> dict[str, object]:
         """The event as JSON-ready fields."""
@@ -147,28 +151,40 @@ _RUNNER_STAGES: dict[str, tuple[str, float]] = {
     "protocol-failed": ("failed", 1.0),
     "data-unreadable": ("failed", 1.0),
 }
+ETA_KEY = "eta_s"  # a round detail's `eta_s=…`: seconds left, as the training role estimates them
 _ROUND = re.compile(r"^\s*(\d+)\s*/\s*(\d+)")
 _METRIC = re.compile(r"([A-Za-z_][\w-]*)=(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)")
 
 
-def _round_event(bus: ProgressBus, step: Any, message: str) -> ProgressEvent | None:
+def _round_event(bus: ProgressBus, step: Progress, message: str) -> ProgressEvent | None:
     found = _ROUND.match(step.detail or "")
     if found is None or int(found.group(2)) == 0:
         return None
     done, total = int(found.group(1)), int(found.group(2))
     metrics = {k: float(v) for k, v in _METRIC.findall(step.detail)}
-    started = next((e.at for e in bus.history(step.job_id) if e.stage == "running"), None)
-    eta = (time.time() - started) / done * (total - done) if started is not None and done else None
+    eta = metrics.pop(ETA_KEY, None)  # the role's own estimate, from its rounds alone
+    if eta is None:  # else from the rounds done since the run began (set-up included, so on the high side)
+        started = next((e.at for e in bus.history(step.job_id) if e.stage == "running"), None)
+        eta = (time.time() - started) / done * (total - done) if started is not None and done else None
     fraction = round(0.3 + 0.3 * min(done, total) / total, 4)
     return ProgressEvent(
-        step.job_id, "running", message, fraction, round=done, rounds=total, metrics=metrics, eta_seconds=eta
+        step.job_id,
+        "running",
+        message,
+        fraction,
+        round=done,
+        rounds=total,
+        metrics=metrics,
+        eta_seconds=eta,
+        party=step.party,
+        step=step.stage,
     )
 
 
-def runner_listener(bus: ProgressBus) -> Callable[[Any], None]:
+def runner_listener(bus: ProgressBus) -> Callable[[Progress], None]:
     """An `on_progress` callback for the job runner that publishes its steps on `bus`."""
 
-    def publish(step: Any) -> None:
+    def publish(step: Progress) -> None:
         message = f"{step.party}: {step.stage}" + (f" ({step.detail})" if step.detail else "")
         if step.stage == "round" and (event := _round_event(bus, step, message)) is not None:
             bus.publish(event)
@@ -177,6 +193,6 @@ def runner_listener(bus: ProgressBus) -> Callable[[Any], None]:
         if fraction < 0:  # an unmapped or skipped step: keep the last known fraction
             past = bus.history(step.job_id)
             fraction = past[-1].fraction if past else 0.0
-        bus.publish(ProgressEvent(step.job_id, stage, message, fraction))
+        bus.publish(ProgressEvent(step.job_id, stage, message, fraction, party=step.party, step=step.stage))
 
     return publish

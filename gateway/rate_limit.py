@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from compute.jobs.peers import IDENTITY_PATH, PARAMS_PATH
 from compute.transport.http import MESSAGES_PATH
 from gateway.clock import Clock
 from gateway.errors import GatewayError
@@ -86,6 +87,11 @@ async def _refuse(send: Send, error: RateLimited) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# A hosted runner's peers poll its identity while they wait for a job, one poller per job: the
+# party routes share the transport bucket, so parallel jobs are not throttled as API clients.
+PARTY_ROUTES = (MESSAGES_PATH, IDENTITY_PATH, PARAMS_PATH + "/")
+
+
 class IpRateLimitMiddleware:
     """Takes a token from the client IP's bucket before the request reaches the app."""
 
@@ -97,7 +103,7 @@ class IpRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         ip = (scope.get("client") or ("unknown", 0))[0]
-        table = self.buckets.transport if scope["path"] == MESSAGES_PATH else self.buckets.ip
+        table = self.buckets.transport if scope["path"].startswith(PARTY_ROUTES) else self.buckets.ip
         wait = table.take(ip)
         if wait:
             await _refuse(send, refusal(wait, ip))

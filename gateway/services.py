@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from compute.transport import MessageEndpoint
 from gateway.audit import AuditReader
@@ -17,6 +18,9 @@ from gateway.sessions import SessionStore
 from gateway.settings import Settings
 from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.index import Position
+
+if TYPE_CHECKING:  # the hosted runner module builds on these services: import its type for annotations only
+    from gateway.hosted_runner import HostedRunner
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class LedgerHandles:
 
 @dataclass
 class GatewayServices:
-    """The gateway's collaborators: clock, nonces, membership, progress, sessions, rate limits, mailboxes."""
+    """The gateway's collaborators: clock, nonces, membership, progress, sessions, rate limits, mailboxes,
+    and, with `--runner`, the organisation's job runner (whose mailboxes `transport` holds)."""
 
     settings: Settings
     clock: Clock
@@ -47,6 +52,7 @@ class GatewayServices:
     transport: MessageEndpoint = field(default_factory=MessageEndpoint)
     audit: AuditReader | None = None
     ledger: LedgerHandles | None = None
+    runner: HostedRunner | None = None
 
     @property
     def domain(self) -> RequestDomain:

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class RateLimits(BaseModel):
     """Token buckets: a sustained rate (requests per second) and a burst, per client IP and per caller.
 
-    The transport route has its own, far larger per-IP bucket: a job's parties exchange many
-    envelopes a second during a protocol round, and each envelope is authenticated by its
-    sender's signature inside (compute), not by a request signature.
+    The party routes (transport, and a hosted runner's identity and parameter documents) have
+    their own, far larger per-IP bucket: a job's parties exchange many envelopes a second during
+    a protocol round and poll each other's readiness per job, and each envelope is authenticated
+    by its sender's signature inside (compute), not by a request signature.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -21,8 +22,8 @@ class RateLimits(BaseModel):
     ip_burst: int = Field(200, ge=1, description="Burst per client IP")
     caller_rate: float = Field(30.0, gt=0, description="Signed requests per second per authenticated caller")
     caller_burst: int = Field(120, ge=1, description="Burst per authenticated caller")
-    transport_rate: float = Field(2000.0, gt=0, description="Envelopes per second per IP on the transport route")
-    transport_burst: int = Field(10_000, ge=1, description="Envelope burst per IP on the transport route")
+    transport_rate: float = Field(2000.0, gt=0, description="Requests per second per IP on the party routes")
+    transport_burst: int = Field(10_000, ge=1, description="Request burst per IP on the party routes")
 
 
 class Settings(BaseModel):

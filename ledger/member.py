@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
+from ledger.client.connection import rpc
 from ledger.protocol import Deployment
 
 
@@ -60,4 +61,8 @@ class MemberLedger:
 
     def latest_timestamp(self) -> int:
         """The head block's timestamp (what the contracts compare deadlines against)."""
-        return int(self.sender.w3.eth.get_block("latest")["timestamp"])
+        return int(rpc(lambda: self.sender.w3.eth.get_block("latest"), what="read the head block")["timestamp"])
+
+    def head_block(self) -> int:
+        """The head block's number."""
+        return int(rpc(lambda: self.sender.w3.eth.block_number, what="read the head block number"))

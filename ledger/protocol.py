@@ -167,6 +167,11 @@ class Attestation:
         return recover_typed(self.typed_data(domain), signature)
 
 
+def inputs_hash(source_ids: Iterable[int], versions: Iterable[int], commitments: Iterable[bytes]) -> bytes:
+    """keccak256(abi.encode(uint256[] sourceIds, uint64[] versions, bytes32[] commitments)), as openJob computes it."""
+    return keccak(encode(["uint256[]", "uint64[]", "bytes32[]"], [list(source_ids), list(versions), list(commitments)]))
+
+
 def contribution_hash(weights: Iterable[int], utility_table_hash: bytes) -> bytes:
     """keccak256(abi.encode(uint256[] weights, bytes32 utilityTableHash)), as JobLedger computes it."""
     return keccak(encode(["uint256[]", "bytes32"], [list(weights), utility_table_hash]))

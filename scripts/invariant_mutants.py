@@ -170,6 +170,14 @@ MUTANTS = (
         "escrow conserved",
     ),
     Mutant(
+        "attestation-window-read-at-escalation",
+        "escalate uses governance's current attestation window instead of the one fixed at opening",
+        "src/JobLedger.sol",
+        "uint256(rec.committedAt) + _terms[jobId].attestationWindow;",
+        "uint256(rec.committedAt) + _attestationWindow;",
+        "liveness:",
+    ),
+    Mutant(
         "reserve-without-epsilon-check",
         "a DP job reserves ε without checking what is left (two concurrent jobs overspend)",
         "src/PrivacyBudget.sol",

@@ -1,7 +1,9 @@
 """The demo's flow end to end on the embedded chain, and the ways a job can fail.
 
-Every party is its own `custos runner up` process talking HTTP on loopback; the chain is
-a `custos chain up` process. Small data and 512-bit test keys keep each run short.
+Every organisation is its own `custos gateway up --runner` process (its job runner inside,
+the gateway's transport route its party endpoint) talking HTTP on loopback, except where a
+test gives one organisation a bare `custos runner up` instead; the chain is a `custos chain up`
+process. Small data and 512-bit test keys keep each run short.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from compute.jobs.service.results import ResultStore
 from custos.demo import PARTIES, Demo
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
@@ -17,7 +20,7 @@ from ledger.keystore import Keystore
 from ledger.member import MemberLedger
 from ledger.protocol import parse_amount
 from tests.small_demo import small_demo_config
-from tests.waiting import RunnerProgress, wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -50,7 +53,7 @@ def event_names(trail) -> list[str]:
 
 def test_job_runs_to_final_with_every_attestation_exact_payout_and_a_verified_trail(demo: Demo) -> None:
     members, job_id = prepare(demo)
-    demo.start_runners(job_id)
+    demo.start_gateways(job_id)
 
     status = demo.wait_final(members["regulator"], job_id)
 
@@ -64,6 +67,16 @@ def test_job_runs_to_final_with_every_attestation_exact_payout_and_a_verified_tr
     trail, report = audit(demo, members, job_id)
     assert event_names(trail)[0] == "JobOpened" and "JobFinalized" in event_names(trail)
     assert report.ok, report
+    # Each runner lives in its gateway: the endpoint on chain is the gateway, progress is on its stream.
+    for name in PARTIES:
+        assert members["regulator"].consortium.member(keystore.address(name)).endpoint == demo.gateways[name]
+    epoch = demo.progress.reached("bank", "round")  # the guest's per-epoch report, as the bank's gateway streams it
+    assert epoch is not None and (epoch["round"], epoch["rounds"]) == (1, 1) and epoch["metrics"]["loss"] > 0
+    assert [e["stage"] for e in demo.progress.events("bank")][-1] == "finished"
+    bundle = ResultStore(demo.folder / "parties" / "bank").load(job_id)
+    assert (
+        bundle is not None and bundle["result_hash"] == "0x" + jobs.job(job_id).result_hash.hex()
+    )  # saved at commit, for the report
 
 
 def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the_escrow_returns(demo: Demo) -> None:
@@ -72,7 +85,7 @@ def test_a_provider_whose_file_changed_after_registration_aborts_the_job_and_the
     lines = data.read_text().splitlines()
     data.write_text("\n".join(lines[:-1]) + "\n")  # one customer row quietly dropped
 
-    demo.start_runners(job_id)
+    demo.start_gateways(job_id)
     status = demo.wait_final(members["regulator"], job_id)
 
     assert status == JobStatus.ABORTED
@@ -92,7 +105,8 @@ def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(
     run = Demo(small_demo_config(tmp_path / "demo", timeout=60, deadline=6), lambda line: None)
     try:
         members, job_id = prepare(run)
-        run.start_runners(job_id, parties=("bank", "invoice-firm", "compute-node"))  # card network never answers
+        run.start_gateways(job_id, parties=("bank", "compute-node"))  # the card network never answers
+        run.start_runners(job_id, parties=("invoice-firm",))  # an organisation without a gateway takes part
 
         status = run.wait_final(members["regulator"], job_id)
 
@@ -107,10 +121,9 @@ def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(
 
 def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_lost(demo: Demo) -> None:
     members, job_id = prepare(demo)
-    runners = demo.start_runners(job_id)
-    arbiter = RunnerProgress(runners["compute-node"])
-    wait_for(lambda: arbiter.stage("protocol"), 120, "the compute node to start the hetero-LR run")
-    runners["compute-node"].kill()  # mid-run: the others are blocked on the arbiter's next message
+    gateways = demo.start_gateways(job_id)
+    wait_for(lambda: demo.progress.reached("compute-node", "protocol"), 120, "the compute node to start the run")
+    gateways["compute-node"].kill()  # mid-run: the others are blocked on the arbiter's next message
 
     status = demo.wait_final(members["regulator"], job_id)
 

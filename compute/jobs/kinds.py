@@ -13,17 +13,20 @@ table hash zero), so every attester can check the commitment without seeing the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from compute.bundle import result_bundle, verify_bundle
 from compute.channel import Channel
+from compute.contribution import UtilityTable
 from compute.contribution.rule import REPLICA_TOLERANCE
 from compute.errors import InvalidInput
 from compute.fl.fedavg.client import client_role
 from compute.fl.fedavg.params import FedAvgParams
 from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
 from compute.fl.fedavg.server import server_role
+from compute.fl.hetero_lr.guest import table_form_problems
 from compute.fl.metrics import auc
 from compute.jobs import vertical
 from compute.jobs.local_data import load_column, load_ids, load_table
@@ -70,6 +73,10 @@ class JobKind(Protocol):
 
     def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
         """What of this party's output may leave it (numbers and hashes); True if the result hash is its hash."""
+        ...
+
+    def table_problems(self, table: UtilityTable) -> list[str]:
+        """How a utility table departs from the form this kind measures it in ([] if it has it)."""
         ...
 
 
@@ -120,6 +127,9 @@ class VerticalKind:
             return None, False
         return result, True
 
+    def table_problems(self, table: UtilityTable) -> list[str]:
+        return table_form_problems(table)
+
 
 def _sources(doc: Mapping[str, Any], count: int | None = None) -> tuple[int, ...]:
     try:
@@ -162,6 +172,9 @@ class PsiKind:
 
     def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
         return None, False  # the intersection is ids: it stays with the receiver
+
+    def table_problems(self, table: UtilityTable) -> list[str]:
+        return []
 
 
 class StatsKind:
@@ -206,6 +219,9 @@ class StatsKind:
         if hasattr(value, "to_json") and outcome.result_hash is not None:
             return value.to_json(), True  # aggregates over every holder's column, which the receiver asked for
         return None, False
+
+    def table_problems(self, table: UtilityTable) -> list[str]:
+        return []
 
 
 class FedAvgKind:
@@ -268,6 +284,9 @@ class FedAvgKind:
     def public_result(self, outcome: PartyOutcome) -> tuple[Any, bool]:
         value = outcome.value if isinstance(outcome.value, dict) else {}
         return value.get("summary"), False  # the aggregator's round hashes and metrics; the result hash is the model's
+
+    def table_problems(self, table: UtilityTable) -> list[str]:
+        return []
 
 
 KINDS: dict[str, JobKind] = {kind.protocol: kind for kind in (VerticalKind(), PsiKind(), StatsKind(), FedAvgKind())}
@@ -338,4 +357,6 @@ def verified_bundle(
     problems = verify_bundle(bundle)
     if section is not None and plan.replica_tolerance is not None:
         problems += _rule_problems(section, owners, plan.replica_tolerance)
+        with suppress(InvalidInput, KeyError, TypeError):  # verify_bundle has named an unparsable table
+            problems += kind.table_problems(UtilityTable.from_json(section["utility_table"]))
     return bundle, problems

@@ -1,8 +1,8 @@
-"""A runner as a long-lived process: unlock the key, serve the endpoint, advance jobs, save results.
+"""A runner as a long-lived process: unlock the key, serve the endpoint, advance jobs.
 
-Progress goes to standard output as one JSON object per line, so a supervisor (the demo,
-a service manager, the gateway) can follow it; result bundles of finished runs are saved
-in the workspace as `results/<job id>.json` (see compute.bundle).
+Progress goes to standard output as one JSON object per line (or to any `on_progress`), so a
+supervisor (the demo, a service manager) can follow it; the runner saves each checked result
+bundle as soon as the job is committed (compute.jobs.service.results).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from compute.jobs.following import Backoff
 from compute.jobs.runner import JobRunner, Progress
-from compute.jobs.service.results import ResultStore
 from compute.jobs.workspace import Workspace
+from ledger.errors import ConnectionFailed
+from ledger.member import MemberLedger
 
 
 def _emit(event: Progress) -> None:
@@ -25,41 +27,55 @@ def _emit(event: Progress) -> None:
     )
 
 
-def save_results(runner: JobRunner) -> None:
-    """Write each finished run's checked result bundle, and this party's own private output beside it.
-
-    `results/<job id>.json` holds hashes and numbers only (the gateway serves it to the job's
-    participants and to auditors); `results/<job id>.output.json` holds what only this party
-    may see (e.g. a PSI intersection) and is never served.
-    """
-    store = ResultStore(runner.workspace.folder)
-    for job_id, outcome in runner.outcomes().items():
-        bundle = runner.result_bundle(job_id)
-        if bundle is None:
-            continue  # a run this party could not vouch for was aborted, disputed or left unsigned
-        private = outcome.value if isinstance(outcome.value, (list, int, float, str)) else None
-        store.save(job_id, bundle, private if bundle["result"] is None else None)
-
-
 def run_party(
     workspace_dir: Path,
     job: int | None = None,
     port: int = 0,
     protocol_timeout: float = 120.0,
     on_progress: Callable[[Progress], None] = _emit,
+    *,
+    host: str = "127.0.0.1",
+    public_url: str | None = None,
 ) -> int:
-    """Run the party of `workspace_dir` until stopped (or until `job` is final for it); progress to `on_progress`."""
+    """Run the party of `workspace_dir` until stopped (or until `job` is final for it); progress to `on_progress`.
+
+    A node that is not there yet, or goes away, is waited for (capped backoff): it never ends the process.
+    """
     workspace = Workspace.load(workspace_dir)
-    member = workspace.member()
-    runner = JobRunner(workspace, member, on_progress=on_progress, port=port, protocol_timeout=protocol_timeout)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    on_progress(Progress(job if job is not None else -1, workspace.name, "up", runner.server.url))
     try:
-        runner.run(stop, only=job)
+        member = _connect(workspace, stop, on_progress)
+        if member is None:
+            return 0
+        runner = JobRunner(
+            workspace,
+            member,
+            on_progress=on_progress,
+            host=host,
+            port=port,
+            public_url=public_url,
+            protocol_timeout=protocol_timeout,
+        )
+        on_progress(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
+        try:
+            runner.run(stop, only=job)
+        finally:
+            runner.close()
     except KeyboardInterrupt:
         pass
-    finally:
-        save_results(runner)
-        runner.close()
     return 0
+
+
+def _connect(
+    workspace: Workspace, stop: threading.Event, on_progress: Callable[[Progress], None]
+) -> MemberLedger | None:
+    """The workspace's member ledger, retrying while the node does not answer; None if stopped first."""
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            return workspace.member()  # type: ignore[no-any-return]  # Workspace.member is typed Any to keep ledger imports lazy
+        except ConnectionFailed as exc:
+            on_progress(Progress(-1, workspace.name, "node-unreachable", str(exc)))
+            stop.wait(backoff.failed())
+    return None

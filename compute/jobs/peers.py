@@ -69,7 +69,7 @@ class PeerDirectory:
         try:
             reply = self._client.get(endpoint.rstrip("/") + IDENTITY_PATH)
             reply.raise_for_status()
-            body = reply.json()
+            body: dict[str, Any] = reply.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise PartyUnreachable(address, "discovery", f"endpoint {endpoint} did not answer: {exc}") from None
         identity = PartyIdentity.from_json({k: body[k] for k in ("address", "transport_key", "certificate")})
@@ -100,8 +100,23 @@ class PeerDirectory:
             if waiting:
                 time.sleep(0.2)
 
-    def params(self, holder: Address, digest: bytes) -> dict[str, Any]:
-        """Fetch the parameter document `digest` from `holder`, checking its hash."""
+    def params(self, holder: Address, digest: bytes, timeout: float = 0.0) -> dict[str, Any]:
+        """Fetch the parameter document `digest` from `holder`, checking its hash.
+
+        An unreachable holder is asked again (at the endpoint it publishes then: it may be
+        restarting on another port) until `timeout` seconds pass; then PartyUnreachable.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._params_once(holder, digest)
+            except PartyUnreachable:
+                self._known.pop(holder, None)
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+    def _params_once(self, holder: Address, digest: bytes) -> dict[str, Any]:
         _, endpoint = self.identity(holder)
         try:
             reply = self._client.get(f"{endpoint.rstrip('/')}{PARAMS_PATH}/{digest.hex()}")
@@ -110,4 +125,5 @@ class PeerDirectory:
             raise PartyUnreachable(holder, "params", f"could not fetch parameters: {exc}") from None
         if keccak(reply.content) != digest:
             raise InvalidInput(f"{holder} served a parameter document that does not match the job's hash")
-        return json.loads(reply.content)
+        document: dict[str, Any] = json.loads(reply.content)
+        return document

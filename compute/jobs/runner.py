@@ -1,6 +1,11 @@
-"""The job runner: one party's loop that watches the chain and plays its part in every job.
+"""The job runner: one party that follows the chain's job events and plays its part in every job.
 
-Each pass reads every live job that involves this party and moves it one step:
+On start-up one ranged scan of the job events finds the jobs that are not final and involve
+this party; from then on only new events are read (one `eth_getLogs` per new block range). Each
+live job has its own worker thread (compute/jobs/following.py), woken by the events about it or
+when its next deadline or window is due, and each step re-reads the job on chain first, so a
+restarted runner picks every job up where the chain says it stands. A node that goes away is
+waited for with a capped backoff. A worker moves its job on:
 - a provider checks its file still matches the commitment the job recorded, then
   consents (or aborts the job, naming the mismatch);
 - once the job is Ready, every protocol party runs its role over HTTP, and the first
@@ -9,7 +14,9 @@ Each pass reads every live job that involves this party and moves it one step:
   attestation, or disputes with the hash of what it saw instead;
 - the requester finalises after the challenge window, or cancels past the deadline.
 A protocol failure aborts the job on chain with a short reason code, so the escrow goes
-back and the audit trail says why. Nothing is released before the job is final.
+back and the audit trail says why. Nothing is released before the job is final. The result
+bundle is saved at commit; this party's data-access and failure records are anchored on chain
+when the job ends (compute/jobs/job_audit.py).
 """
 
 from __future__ import annotations
@@ -20,12 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import APIRouter
+
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput, PartyUnreachable
+from compute.jobs.following import ChainFollower, JobWorkers
+from compute.jobs.job_audit import JobAudit
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from compute.jobs.service.consent import check_source
+from compute.jobs.service.results import ResultStore
 from compute.jobs.snapshot import DataSnapshot, JobData
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
@@ -33,9 +45,10 @@ from compute.result import hash_result
 from compute.session import PartyOutcome, run_role
 from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
 from ledger.bindings import JobStatus
-from ledger.errors import ContractRevert
+from ledger.deploy import ROLE_BITS
+from ledger.errors import ContractRevert, LedgerError
 from ledger.member import MemberLedger
-from ledger.protocol import Attestation, AttestationDomain
+from ledger.protocol import Attestation, AttestationDomain, inputs_hash
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
 
@@ -43,6 +56,15 @@ FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus
 def reason_code(text: str) -> bytes:
     """A short ASCII reason as the bytes32 the contract records (readable in the audit trail)."""
     return text.encode("ascii", "replace")[:32].ljust(32, b"\x00")
+
+
+IDLE = 5.0  # seconds between looks at a job with nothing due (events wake it sooner)
+
+
+def _due(now: int, *times: int) -> float:
+    """Seconds until the earliest of `times` still ahead of `now` (chain seconds), IDLE if none is."""
+    ahead = [t - now for t in times if t >= now]
+    return float(min(ahead) + 1) if ahead else IDLE
 
 
 @dataclass(frozen=True)
@@ -77,12 +99,20 @@ class JobRunner:
         on_progress: Callable[[Progress], None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        endpoint: MessageEndpoint | None = None,
+        public_url: str | None = None,
     ) -> None:
+        """Serve the party endpoint on `host:port`, or, given `endpoint`, use a host application's.
+
+        With `endpoint` the runner starts no server: it registers its mailboxes there, the host mounts
+        `router(endpoint)` and `party_routes()`, and `public_url` (required then) is what peers reach.
+        Without it, `public_url` (if given) is published instead of the bound address, for a runner
+        behind a bridge, a proxy or NAT.
+        """
         self.workspace, self.member = workspace, member
         self.party = Party.from_keys(bytes(member.sender.account.key), workspace.transport_key)
         self.protocol_timeout = protocol_timeout
         self._on_progress = on_progress or (lambda event: None)
-        self._endpoint = MessageEndpoint()
         self._mailboxes: dict[int, Mailbox] = {}
         self._outcomes: dict[int, PartyOutcome] = {}
         self._kinds: dict[int, JobKind] = {}
@@ -90,13 +120,20 @@ class JobRunner:
         self._plans: dict[int, Plan] = {}
         self._bundles: dict[int, dict[str, Any]] = {}  # job id → this party's checked result bundle
         self._handled: set[tuple[int, str]] = set()
+        self._aborting: dict[int, str] = {}  # job -> the reason this party decided to abort it with
         self._lock = threading.Lock()
-        self.server = serve_endpoint(
-            self._endpoint,
-            host,
-            port,
-            extra=[party_router(self.party.identity, self._ready_jobs, self._params_document)],
-        )
+        self._progress_lock = threading.Lock()  # workers report from their own threads
+        self.results = ResultStore(workspace.folder)
+        self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
+        self._stop_serving: Callable[[], None] = lambda: None
+        if endpoint is None:
+            self._endpoint = MessageEndpoint()
+            server = serve_endpoint(self._endpoint, host, port, extra=[self.party_routes()])
+            self._stop_serving, self.url = server.stop, public_url or server.url
+        elif public_url is None:
+            raise ValueError("a runner on a host's endpoint needs the public_url its peers reach it at")
+        else:
+            self._endpoint, self.url = endpoint, public_url
         self.peers = PeerDirectory(self._published)
         self.domain = AttestationDomain(member.deployment.chain_id, member.jobs.address)
 
@@ -110,13 +147,24 @@ class JobRunner:
         """The runs this party completed, by job id."""
         return dict(self._outcomes)
 
+    def _may_anchor(self) -> bool:
+        """Whether AuditAnchor takes this member's roots (it must be an AUDITOR or a VALIDATOR)."""
+        roles = self.member.consortium.member(self.address).roles
+        return bool(roles & (ROLE_BITS["AUDITOR"] | ROLE_BITS["VALIDATOR"]))
+
+    def party_routes(self) -> APIRouter:
+        """This party's identity (with the jobs it is ready for) and parameter-document routes, to mount."""
+        return party_router(self.party.identity, self._ready_jobs, self._params_document)
+
     def close(self) -> None:
-        """Stop serving and close connections."""
-        self.server.stop()
+        """Stop serving (if the runner runs its own server) and close connections."""
+        self._stop_serving()
         self.peers.close()
+        self.audit.close()
 
     def _progress(self, job_id: int, stage: str, detail: str = "") -> None:
-        self._on_progress(Progress(job_id, self.workspace.name, stage, detail))
+        with self._progress_lock:
+            self._on_progress(Progress(job_id, self.workspace.name, stage, detail))
 
     def _ready_jobs(self) -> set[int]:
         with self._lock:
@@ -133,23 +181,42 @@ class JobRunner:
     def publish(self) -> None:
         """Publish this party's transport key and endpoint on chain (if they changed)."""
         key, endpoint = self._published(self.address)
-        if key != self.party.identity.transport_key or endpoint != self.server.url:
-            self.member.consortium.set_endpoint(self.party.identity.transport_key, self.server.url)
+        if key != self.party.identity.transport_key or endpoint != self.url:
+            self.member.consortium.set_endpoint(self.party.identity.transport_key, self.url)
 
     # -- the loop --
     def run(self, stop: threading.Event, poll: float = 0.3, only: int | None = None) -> None:
-        """Advance jobs until `stop` is set (or, with `only`, until that job is final for this party)."""
-        self.publish()
-        while not stop.is_set():
-            live = self.step(only)
-            if only is not None and not live:
-                return
-            stop.wait(poll)
+        """Follow the chain until `stop` is set (or, with `only`, until that job is final for this party).
 
-    def step(self, only: int | None = None) -> list[int]:
-        """One pass over the jobs; returns the ids still live for this party."""
-        ids = [only] if only is not None else range(self.member.jobs.job_count())
-        return [job_id for job_id in ids if self._advance(job_id)]
+        A node that does not answer is retried with a capped backoff, for as long as it takes.
+        """
+        workers = JobWorkers(self._advance, self._step_failed, stop, idle=max(poll, IDLE))
+        follower = ChainFollower(
+            self.member.jobs,
+            self.member.head_block,
+            self._involves,
+            workers,
+            lambda stage, detail: self._progress(-1, stage, detail),
+        )
+        try:
+            follower.run(stop, self._start, poll, only)
+        finally:
+            stop.set()
+            workers.join(timeout=self.protocol_timeout + 30)
+
+    def _start(self) -> None:
+        """What the runner does once the node answers: publish its endpoint, anchor what a past run left."""
+        self.publish()
+        self.audit.anchor_pending()
+
+    def _step_failed(self, job_id: int, exc: Exception, failures: int) -> None:
+        if failures == 1:  # once per streak: a node away for a minute is one line, not hundreds
+            stage = "node-unreachable" if isinstance(exc, LedgerError) else "step-failed"
+            self._progress(job_id, stage, f"{type(exc).__name__}: {exc}; retrying with backoff")
+
+    def _involves(self, job_id: int) -> bool:
+        view = self._view(job_id)
+        return self.address == view.job.requester or self.address in view.owners or self.address in view.compute
 
     def _view(self, job_id: int) -> _JobView:
         jobs = self.member.jobs
@@ -157,35 +224,46 @@ class JobRunner:
         compute, _, attesters = jobs.job_parties(job_id)
         return _JobView(jobs.job(job_id), source_ids, versions, owners, tuple(compute), tuple(attesters))
 
-    def _advance(self, job_id: int) -> bool:
+    def _advance(self, job_id: int) -> float | None:
+        """Move job `job_id` one step; seconds until its next time-based step, or None once it is done here."""
         view = self._view(job_id)
         job, me = view.job, self.address
         if job.status in FINAL:
+            if job.status == JobStatus.FINALIZED:
+                self._save_result(job_id, view)  # committed and final between two looks: keep the bundle all the same
             self._release(job_id)
-            return False
+            self.audit.close_job(job_id)
+            return None
         if me != job.requester and me not in view.owners and me not in view.compute:
-            return False
+            return None
         # A quiet chain seals no blocks, so its head time stands still; the next block will carry
         # the wall-clock time (the embedded node keeps timestamps honest), so judge by the later.
         now = max(self.member.latest_timestamp(), int(time.time()))
         if job.status in (JobStatus.OPEN, JobStatus.READY) and now > job.deadline:
             if me == job.requester:
                 self._once(job_id, "cancel", lambda: self.member.jobs.cancel(job_id), "past the deadline: cancelled")
-            return True
+            return IDLE
+        if job_id in self._aborting:  # decided before the node went away: send it again, nothing else
+            self._abort(job_id, self._aborting[job_id])
+            return _due(now, job.deadline + 1)
         if job.status == JobStatus.OPEN:
             self._consent_all(job_id, view)
-        elif job.status == JobStatus.READY:
+            return _due(now, job.deadline + 1)
+        if job.status == JobStatus.READY:
             self._run_protocol(job_id, view)
-        elif job.status == JobStatus.COMMITTED:
+            return _due(now, job.deadline + 1)
+        terms = self.member.jobs.job_terms(job_id)
+        if job.status == JobStatus.COMMITTED:
+            self._save_result(job_id, view)
             self._attest(job_id, view)
-            terms = self.member.jobs.job_terms(job_id)
             if me == job.requester:
                 self._maybe_finalize(job_id, view, now, terms.challenge_window)
             if job.attestations < len(view.attesters) and now >= job.committed_at + terms.attestation_window:
                 # Someone is silent after commit: send the job to resolution so the escrow cannot stay locked.
                 self._once(job_id, "escalate", lambda: self.member.jobs.escalate(job_id), "attestations missing")
-        elif job.status == JobStatus.DISPUTED:
-            terms = self.member.jobs.job_terms(job_id)
+            windows = (job.committed_at + terms.challenge_window, job.committed_at + terms.attestation_window)
+            return _due(now, *windows)
+        if job.status == JobStatus.DISPUTED:
             if now >= terms.disputed_at + terms.resolution_window:
                 self._once(
                     job_id,
@@ -193,7 +271,24 @@ class JobRunner:
                     lambda: self.member.jobs.settle_unresolved(job_id),
                     "governance did not resolve in time: the default applied",
                 )
-        return True
+            return _due(now, terms.disputed_at + terms.resolution_window)
+        return IDLE
+
+    def _save_result(self, job_id: int, view: _JobView) -> None:
+        """Write this party's checked bundle of a committed job (once), so it is served while the runner runs on."""
+        outcome = self._outcomes.get(job_id)
+        if outcome is None or (job_id, "result-saved") in self._handled:
+            return
+        if job_id not in self._bundles:
+            self._checked_bundle(job_id, view)
+        self._handled.add((job_id, "result-saved"))  # a bundle that does not check is not re-derived every look
+        bundle = self.result_bundle(job_id)
+        if bundle is None:
+            return  # a run this party cannot vouch for: `_attest` says why and does not sign
+        private = (
+            outcome.value if bundle["result"] is None and isinstance(outcome.value, (list, int, float, str)) else None
+        )
+        self._progress(job_id, "result-saved", str(self.results.save(job_id, bundle, private)))
 
     def _once(self, job_id: int, what: str, action: Callable[[], Any], detail: str) -> None:
         """Send one on-chain step once; `what` is the step ("consent:3" names the source too)."""
@@ -209,6 +304,10 @@ class JobRunner:
         self._progress(job_id, stage, detail)
 
     def _abort(self, job_id: int, reason: str) -> None:
+        """Abort the job on chain; the decision is kept (and recorded for audit) so a failed send is retried."""
+        if job_id not in self._aborting:
+            self._aborting[job_id] = reason
+            self.audit.add(job_id, "failure", reason=reason)
         self._once(job_id, "abort", lambda: self.member.jobs.abort(job_id, reason_code(reason)), reason)
 
     # -- providers --
@@ -273,7 +372,7 @@ class JobRunner:
         local = self._params_document(digest)
         if local is not None:
             return self.workspace.get_params(digest)
-        return self.peers.params(view.job.requester, digest)
+        return self.peers.params(view.job.requester, digest, self.protocol_timeout)
 
     def _is_protocol_party(self, view: _JobView) -> bool:
         return self.address in view.owners or self.address in view.compute
@@ -310,7 +409,11 @@ class JobRunner:
         return JobData(snapshots, self.workspace.folder)
 
     def _run_protocol(self, job_id: int, view: _JobView) -> None:
-        if job_id in self._outcomes or (job_id, "abort") in self._handled or not self._is_protocol_party(view):
+        if (job_id, "abort") in self._handled or not self._is_protocol_party(view):
+            return
+        if job_id in self._outcomes:  # run, but the commit did not get through (the node was away): again
+            if self.address == view.compute[0]:
+                self._commit(job_id, view)
             return
         self._ensure_mailbox(job_id, view)
         try:
@@ -318,10 +421,11 @@ class JobRunner:
             if plan.role is None:
                 self._handled.add((job_id, "abort"))  # not on this job's roster: nothing to run, ever
                 return
+            self._record_data_access(job_id, view, plan.protocol)
             role, roster = plan.role, list(plan.roster)
             self.peers.wait_ready([a for a in roster if a != self.address], job_id, self.protocol_timeout)
             identities = {a: (self.party.identity if a == self.address else self.peers.identity(a)[0]) for a in roster}
-            endpoints = {a: self.server.url if a == self.address else self.peers.identity(a)[1] for a in roster}
+            endpoints = {a: self.url if a == self.address else self.peers.identity(a)[1] for a in roster}
             self._progress(job_id, "protocol", f"running {plan.protocol} with {len(roster)} parties")
             transport = HttpTransport(endpoints, timeout=self.protocol_timeout)
             try:
@@ -331,6 +435,7 @@ class JobRunner:
                     transport,
                     self._mailboxes[job_id],
                 )
+                channel.on_round = lambda report: self._progress(job_id, "round", report.detail())
                 outcome = run_role(channel, role)
             finally:
                 transport.close()
@@ -349,6 +454,21 @@ class JobRunner:
         self._progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
             self._commit(job_id, view)
+
+    def _record_data_access(self, job_id: int, view: _JobView, protocol: str) -> None:
+        """An audit record for each of this party's sources the protocol is about to read."""
+        for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
+            if owner == self.address:
+                recorded = self.member.registry.commitment_at(source_id, version)
+                self.audit.add(
+                    job_id,
+                    "data-access",
+                    source_id=source_id,
+                    version=version,
+                    commitment="0x" + recorded.commitment.hex(),
+                    rows=recorded.row_count,
+                    protocol=protocol,
+                )
 
     def result_bundle(self, job_id: int) -> dict[str, Any] | None:
         """This party's checked result bundle of `job_id` (hashes and numbers only), once it has one."""
@@ -394,15 +514,17 @@ class JobRunner:
         job takes the liveness path; a commit that differs from this party's checked run is disputed.
         """
         job, me = view.job, self.address
-        if me not in view.attesters or (job_id, "attest") in self._handled or self.member.jobs.has_attested(job_id, me):
-            return
-        if job_id not in self._outcomes:
-            return  # we did not take part in the run, so we cannot vouch for it
+        if me not in view.attesters or {(job_id, "attest"), (job_id, "attest-refused")} & self._handled:
+            return  # signed, or refused once and for all
+        if job_id not in self._outcomes or self.member.jobs.has_attested(job_id, me):
+            return  # not a run we took part in (nothing to vouch for), or signed already
         bundle, problems = self._checked_bundle(job_id, view)
+        recorded = [self.member.registry.commitment_at(s, v).commitment for s, v in zip(view.source_ids, view.versions)]
+        if inputs_hash(view.source_ids, view.versions, recorded) != job.inputs_hash:
+            problems = [*problems, "inputsHash is not the hash of the sources' recorded commitments"]
         if bundle is None or problems:
-            if (job_id, "attest-refused") not in self._handled:
-                self._handled.add((job_id, "attest-refused"))
-                self._progress(job_id, "attest-refused", "; ".join(problems))
+            self._handled.add((job_id, "attest-refused"))
+            self._progress(job_id, "attest-refused", "; ".join(problems))
             return
         committed = ["0x" + h.hex() for h in (job.result_hash, job.transcript_root, job.contribution_hash)]
         # Privacy budget (issue 20): the committed ε must be exactly the accountant's, or nothing is signed.

@@ -19,6 +19,9 @@ KEYSTORE = typer.Option(
     ..., "--keystore", help="Key file (v3 JSON) of the member; password from CUSTOS_KEYSTORE_PASSWORD(_FILE)."
 )
 URL = typer.Option("http://127.0.0.1:8080", "--url", help="Base URL of the gateway.")
+# A progress stream (SSE) stays open while its job runs, so shutdown cannot wait for every
+# connection to close by itself: open requests get this long, then the runner is stopped.
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def _fail(message: str) -> typer.Exit:
@@ -56,10 +59,20 @@ def up(
     workspace: Path | None = typer.Option(
         None,
         "--workspace",
-        help="Job runner workspace: results are served "
-        "from it and, with --runner, `custos runner up` runs under the gateway.",
+        help="Job runner workspace: results are served from it and, with --runner, its runner runs in the gateway.",
     ),
-    runner: bool = typer.Option(False, "--runner", help="Supervise the job runner of --workspace (live progress)."),
+    runner: bool = typer.Option(
+        False, "--runner", help="Run the job runner of --workspace in the gateway (its party endpoint, live progress)."
+    ),
+    public_url: str | None = typer.Option(
+        None,
+        "--public-url",
+        help="URL other organisations reach this gateway at, published on chain as the party endpoint "
+        "(default: the --host/--port one; required when listening on every interface).",
+    ),
+    protocol_timeout: float = typer.Option(
+        120.0, "--protocol-timeout", min=1.0, help="With --runner: seconds a party waits for a silent peer."
+    ),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
     tls_cert: Path | None = typer.Option(
@@ -78,8 +91,7 @@ def up(
     """Serve the gateway for the member whose key is in --keystore."""
     import uvicorn
 
-    from gateway.chain import ChainGatewayError, open_gateway
-    from gateway.runner_feed import supervise
+    from gateway.chain import ChainGatewayError, RunnerHosting, open_gateway
     from gateway.settings import RateLimits
 
     if (rpc is None) == (chain is None):
@@ -92,6 +104,14 @@ def up(
         if pem is not None and not pem.is_file():
             raise _fail(f"no such file: {pem}")
     https = tls_cert is not None or behind_https_proxy
+    scheme = "https" if tls_cert is not None else "http"
+    hosting = None
+    if runner:
+        if public_url is None and host in ("0.0.0.0", "::", ""):
+            raise _fail(f"--host {host} listens on every interface: give the --public-url peers reach it at")
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise _fail(f"--public-url must be an http:// or https:// URL, not {public_url!r}")
+        hosting = RunnerHosting(public_url or f"{scheme}://{host}:{port}", protocol_timeout)
     try:
         app_, close = open_gateway(
             _key(keystore),
@@ -101,6 +121,7 @@ def up(
             state=state,
             workspace=workspace,
             secure_cookie=https,
+            runner=hosting,
             limits=RateLimits(
                 ip_rate=ip_rate,
                 ip_burst=int(4 * ip_rate) + 1,
@@ -110,9 +131,9 @@ def up(
         )
     except ChainGatewayError as exc:
         raise _fail(str(exc)) from None
-    supervised = supervise(workspace, app_.state.services.progress) if runner and workspace else None
-    scheme = "https" if tls_cert is not None else "http"
     typer.echo(f"gateway on {scheme}://{host}:{port} (explorer: /explorer, API schema: /openapi.json)")
+    if hosting is not None:
+        typer.echo(f"job runner of {workspace} in the gateway; party endpoint {hosting.public_url}")
     try:
         uvicorn.run(
             app_,
@@ -123,11 +144,9 @@ def up(
             ssl_keyfile=str(tls_key) if tls_key else None,
             proxy_headers=True,
             forwarded_allow_ips=trusted_proxy,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
-        if supervised is not None:
-            supervised.terminate()
-            supervised.wait(timeout=30)
         close()
 
 

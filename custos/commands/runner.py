@@ -38,7 +38,11 @@ def init(
 def up(
     workspace: Path = WORKSPACE,
     job: int | None = typer.Option(None, "--job", help="Only this job; exit once it is final."),
-    port: int = typer.Option(0, "--port", help="Port of the party endpoint on 127.0.0.1 (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address the party endpoint listens on."),
+    port: int = typer.Option(0, "--port", help="Port of the party endpoint (0: any free port)."),
+    public_url: str | None = typer.Option(
+        None, "--public-url", help="URL peers reach the endpoint at, published on chain (default: the bound one)."
+    ),
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout", help="Seconds to wait for a silent peer."),
 ) -> None:
     """Watch the chain, consent, run protocols, commit, attest and finalise; progress as JSON lines."""
@@ -46,4 +50,4 @@ def up(
     from custos.commands.failures import user_errors
 
     with user_errors():
-        raise typer.Exit(run_party(workspace, job, port, protocol_timeout))
+        raise typer.Exit(run_party(workspace, job, port, protocol_timeout, host=host, public_url=public_url))

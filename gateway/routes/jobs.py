@@ -30,6 +30,7 @@ from gateway.schemas.jobs import (
     TransactionPublic,
 )
 from gateway.sse import job_events, last_event_id
+from gateway.utility_view import readable_by
 from ledger.protocol import JobKind
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
@@ -91,7 +92,7 @@ def read_result(member: CurrentMember, services: Services, job_id: int = JobId) 
     trail = reader(services).job_trail(job_id)
     if trail is None:
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain.")
-    if member.address not in trail.job.participants and not member.holds(Role.AUDITOR):
+    if not readable_by(member, trail):
         raise Forbidden(
             "auth.not_participant", f"Only the participants of job {job_id} and auditors may read its result."
         )

@@ -13,3 +13,5 @@ class ProgressPublic(BaseModel):
     message: str
     fraction: float = Field(ge=0, le=1)
     at: float = Field(description="Unix time of the event")
+    party: str = Field("", description="The organisation whose job runner reported it")
+    step: str = Field("", description="The runner's own step: consent, protocol, round, commit, attest, ...")

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from eth_abi import decode
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from ledger.artifacts import load
+from ledger.client.connection import rpc
 from ledger.client.revert import canonical_type
 from ledger.client.sender import Receipt, TransactionSender
+from ledger.errors import ConnectionFailed
 from ledger.index.decode import EventSpec, event_specs
+from ledger.index.log_ranges import ranged_logs
 from ledger.protocol import Deployment
+
+
+@dataclass(frozen=True)
+class ContractEvent:
+    """One decoded event of a contract: the block it is in, its name and arguments."""
+
+    block_number: int
+    log_index: int
+    name: str
+    args: dict[str, Any]
 
 
 class ContractBinding:
@@ -55,6 +70,28 @@ class ContractBinding:
             if log.address == self.address and spec is not None and spec.name == name:
                 found.append(spec.decode(log.topics, log.data))
         return found
+
+    def logs(self, from_block: int, to_block: int) -> list[ContractEvent]:
+        """This contract's decoded events in blocks `from_block`..`to_block`, asked in ranges the node accepts."""
+        found = []
+        for logs in ranged_logs(self._raw_logs, from_block, to_block):
+            for log in logs:
+                topics = [bytes(t) for t in log["topics"]]
+                spec = self._events.get(topics[0]) if topics else None
+                if spec is not None:
+                    args = spec.decode(topics, bytes(log["data"]))
+                    found.append(ContractEvent(int(log["blockNumber"]), int(log["logIndex"]), spec.name, args))
+        return found
+
+    def _raw_logs(self, start: int, end: int) -> list[Any] | None:
+        """This contract's raw logs of blocks start..end; None when the node refuses the range as too long."""
+        query: Any = {"address": self.address, "fromBlock": start, "toBlock": end}
+        try:
+            return list(rpc(lambda: self.sender.w3.eth.get_logs(query), what=f"read {self.NAME}'s events"))
+        except ConnectionFailed as exc:
+            if end == start or not isinstance(exc.__cause__, Web3RPCError):
+                raise
+            return None
 
     def _one(self, receipt: Receipt, name: str) -> dict[str, Any]:
         found = self.events(receipt, name)

@@ -6,7 +6,8 @@ nonce is not consumed). Gas estimation and receipt waiting run outside the lock.
 Retries: a transport error while sending re-sends the same signed bytes (the node answers
 "already known", or "nonce too low" once it is mined: both mean it arrived); a "nonce too
 low" for a transaction the node never saw means another process used the account, so the
-nonce is re-read and the transaction re-signed.
+nonce is re-read and the transaction re-signed. A send that never got through, or a receipt
+that never came (a node restarted without its pool), also makes the next send re-read it.
 Reverts: estimation reverts and mined status-0 receipts (replayed as a call at their
 block) are decoded into the exception named after the contract's custom error.
 """
@@ -182,6 +183,7 @@ class TransactionSender:
                     self._next_nonce = self._pending_nonce()
                     continue
                 raise TransactionRejected(f"the node refused the transaction: {exc}") from None
+        self._next_nonce = None  # the node may have restarted without its pool: re-read the nonce next time
         raise ConnectionFailed(f"could not send the transaction after {self.send_attempts} attempts")
 
     def _pending_nonce(self) -> int:
@@ -203,6 +205,8 @@ class TransactionSender:
                 break
             except (TransactionNotFound, *TRANSIENT):
                 if time.monotonic() >= deadline:
+                    with self._lock:  # a node that restarted lost it: re-read the nonce rather than leave a gap
+                        self._next_nonce = None
                     raise TransactionTimeout(f"no receipt for 0x{tx_hash.hex()} within the timeout", tx_hash) from None
                 time.sleep(self.poll_interval)
         receipt = Receipt.from_web3(raw)

@@ -149,3 +149,15 @@ def test_one_owner_spelled_two_ways_still_counts_once() -> None:
     spelled = derive_report(table, [OWNERS[0], OWNERS[1], OWNERS[1].upper().replace("0X", "0x")])
 
     assert spelled.weights == honest.weights and honest.weights[1] == honest.weights[2]
+
+
+def test_a_guest_that_scores_the_hosts_alone_below_chance_is_caught_by_the_tables_form() -> None:
+    # Weights that do follow from the table, but a table no hetero-LR run measures: hosts alone below ½.
+    values = dict(_table().values) | {frozenset({1}): 0.3, frozenset({2}): 0.3, frozenset({1, 2}): 0.3}
+    talked_down = derive_report(UtilityTable(tuple(OWNERS), "validation-auc", values), OWNERS).to_json()
+    plan = Plan(VERTICAL, tuple(OWNERS), None, (0, 1, 2), 1e-9)
+
+    bundle, problems = verified_bundle(KINDS[VERTICAL], plan, 7, _vertical_outcome(talked_down), OWNERS)
+
+    assert bundle is not None and verify_bundle(bundle) == []  # the arithmetic alone is fine ...
+    assert problems == ["a coalition without the guest is not worth exactly 0.5"]  # ... the table's form is not

@@ -16,7 +16,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from compute.contribution import ContributionReport, UtilityTable
+from compute.contribution import UtilityTable
+from compute.contribution.rule import derive_report
 from ledger.artifacts import load
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
 from ledger.merkle import MerkleTree, leaf_hash
@@ -31,7 +32,7 @@ UTILITY_TABLE = UtilityTable(
     "validation-auc",
     {frozenset(): 0.5, frozenset({0}): 0.875, frozenset({1}): 0.625, frozenset({0, 1}): 1.0},
 )
-REPORT = ContributionReport.build(UTILITY_TABLE, "shapley-replication-robust", [0.375, 0.125], groups=[[0], [1]])
+REPORT = derive_report(UTILITY_TABLE, ["card", "hospital"])  # the one weight rule
 WEIGHTS = list(REPORT.weights)  # [750000, 250000]
 TRANSCRIPT_LEAVES = ["0x" + keccak(text=f"protocol message {i}").hex() for i in range(4)]
 TRANSCRIPT_ROOT = MerkleTree.from_leaves([leaf_hash(bytes.fromhex(m[2:])) for m in TRANSCRIPT_LEAVES]).root

@@ -95,6 +95,23 @@ def test_tls_flags_come_in_pairs(key_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "--tls-key" in result.output
 
 
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--runner"], "--runner needs --workspace"),
+        (["--runner", "--workspace", "ws", "--host", "0.0.0.0"], "give the --public-url"),
+        (["--runner", "--workspace", "ws", "--public-url", "10.0.0.3:8080"], "must be an http:// or https:// URL"),
+    ],
+)
+def test_a_hosted_runner_without_an_address_peers_can_reach_is_a_clear_error(
+    key_file: Path, flags: list[str], said: str
+) -> None:
+    result = CliRunner().invoke(
+        app, ["gateway", "up", "--keystore", str(key_file), "--rpc", "http://127.0.0.1:9", *flags]
+    )
+    assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output
+
+
 def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path: Path) -> None:
     import socket
     import ssl

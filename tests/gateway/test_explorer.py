@@ -6,11 +6,11 @@ embedded chain and verified offline."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
+from compute.jobs.service import ResultStore
 from ledger.audit.bundle import load_bundle, verify
 from ledger.protocol import Deployment
 
@@ -203,23 +203,21 @@ def test_utility_table_shows_with_a_check_that_the_weights_follow_from_it(gatewa
     job_id = gateway.consortium.job_id
     workspace = gateway.services.settings.workspace
     assert workspace is not None
-    kept = workspace / "results" / f"{job_id}.json"
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    bundle = result_bundle(job_id)
-    kept.write_text(json.dumps(bundle))
+    store, bundle = ResultStore(workspace), result_bundle(job_id)
+    kept = store.save(job_id, bundle)  # what the bank's runner keeps of the job
     page = signed_in(gateway, browser)  # the regulator: an auditor may read result bundles
     try:
         page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
         assert "✓ The committed weights follow from this table" in page.inner_text("#utility-verdict")
         assert page.locator("#utility-table tbody tr").count() == 4  # every coalition of the two sources
         checks = page.locator("#utility-checks li")
-        assert checks.count() == 5 and set(checks.evaluate_all("l => l.map(x => x.className)")) == {"check ok"}
+        assert checks.count() == 6 and set(checks.evaluate_all("l => l.map(x => x.className)")) == {"check ok"}
         assert "[750000, 250000]" in page.inner_text("#utility-checks")
         screenshot(page, "explorer-utility-table.png")
 
         # The guest's software reports a better coalition for its own source than it measured.
         bundle["contribution"]["utility_table"]["entries"][1][1] = 0.95
-        kept.write_text(json.dumps(bundle))
+        store.save(job_id, bundle)
         page.reload()
         verdict = page.inner_text("#utility-verdict")
         assert (

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from compute.jobs.peers import IDENTITY_PATH
 from compute.transport.endpoint import MAX_ENVELOPE_BYTES
 from compute.transport.http import MESSAGES_PATH
 from gateway.auth import sign_request
@@ -194,6 +195,9 @@ def test_an_ip_over_its_rate_gets_429_but_transport_peers_are_not_throttled(stri
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
     envelopes = [client.post(MESSAGES_PATH, content=b"x").status_code for _ in range(30)]
     assert set(envelopes) == {400}  # refused as malformed, never as throttled
+    # A hosted runner's identity, polled by every peer waiting on every job, shares the transport bucket.
+    identities = [client.get(IDENTITY_PATH).status_code for _ in range(30)]
+    assert set(identities) == {404}  # this gateway hosts no runner: not found, never throttled
 
 
 def test_the_session_cookie_is_secure_under_tls(strict: Gateway) -> None:

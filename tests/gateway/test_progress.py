@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from compute.jobs.runner import Progress
+from compute.rounds import RoundReport
 from gateway.progress import ProgressBus, ProgressEvent, runner_listener
 
 
-class _Step:  # the shape of compute.jobs.runner.Progress: job_id, party, stage, detail
-    def __init__(self, job_id: int, stage: str, detail: str = "") -> None:
-        self.job_id, self.party, self.stage, self.detail = job_id, "bank", stage, detail
+def _Step(job_id: int, stage: str, detail: str = "") -> Progress:  # noqa: N802 - reads as the step it builds
+    return Progress(job_id, "bank", stage, detail)
 
 
 async def _collect(bus: ProgressBus, job_id: int) -> list[ProgressEvent]:
@@ -48,19 +51,19 @@ def test_an_aborted_job_ends_its_stream_as_failed() -> None:
     assert [(e.stage, e.terminal) for e in asyncio.run(_collect(bus, 4))] == [("failed", True)]
 
 
-def test_runner_lines_are_followed_and_garbage_skipped() -> None:
-    from gateway.runner_feed import follow
-
+def test_a_training_roles_round_report_reaches_the_bus_with_its_own_eta_and_who_sent_it() -> None:
     bus = ProgressBus()
-    lines = [
-        '{"job": -1, "party": "bank", "stage": "up", "detail": "http://127.0.0.1:9"}\n',
-        "not json\n",
-        '{"job": 5, "party": "bank", "stage": "protocol", "detail": "2 parties"}\n',
-        '{"job": "x"}\n',
-        '{"job": 5, "party": "bank", "stage": "finalize", "detail": ""}\n',
-    ]
-    assert follow(lines, bus) == 2
-    assert [(e.stage, e.fraction) for e in bus.history(5)] == [("running", 0.3), ("finished", 1.0)]
+    publish = runner_listener(bus)
+    publish(Progress(5, "bank", "protocol", "running hetero-lr with 4 parties"))
+    report = RoundReport(2, 8, {"loss": 0.4123, "auc": 0.78}, elapsed=3.0)  # 1.5 s a round, 6 rounds left
+
+    publish(Progress(5, "bank", "round", report.detail()))
+
+    event = bus.history(5)[-1]
+    assert report.detail() == "2/8 loss=0.4123 auc=0.78 eta_s=9"
+    assert (event.round, event.rounds, event.fraction) == (2, 8, 0.375)
+    assert event.metrics == {"loss": 0.4123, "auc": 0.78} and event.eta_seconds == pytest.approx(9.0)
+    assert (event.party, event.step, event.stage) == ("bank", "round", "running")
 
 
 def test_rounds_move_the_fraction_through_the_protocol_with_metrics_and_an_eta() -> None:

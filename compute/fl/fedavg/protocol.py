@@ -17,6 +17,7 @@ from compute.fl.fedavg.server import server_role
 from compute.fl.metrics import accuracy, auc
 from compute.party import Party
 from compute.result import PartyMetadata, ProtocolResult, agreed, canonical_json
+from compute.rounds import RoundListener, followed
 from compute.session import TransportFactory, run_in_process
 from compute.transcript import FailureLog
 from compute.transport import InProcessTransport
@@ -74,9 +75,11 @@ def run_fedavg(
     record_view: bool = False,
     failure_log: FailureLog | None = None,
     transport: TransportFactory = InProcessTransport,
+    on_round: RoundListener | None = None,
 ) -> FedAvgRun:
     """Train over in-process transport. `owners` maps a client to the organisation owning its source (default:
-    itself); `declared_rows` (what providers registered) is recorded in the metadata and used nowhere else."""
+    itself); `declared_rows` (what providers registered) is recorded in the metadata and used nowhere else;
+    `on_round` hears the server's report after each round."""
     if len(clients) < 2:
         raise InvalidInput("FedAvg with secure aggregation needs at least two clients")
     if set(data) != {c.address for c in clients}:
@@ -100,6 +103,8 @@ def run_fedavg(
     for client in clients:
         X, y = data[client.address]
         roles[client.address] = client_role(X, y, server.address, addresses, params)
+    if on_round is not None:
+        roles[server.address] = followed(roles[server.address], on_round)
     outcomes = run_in_process(job, parties, roles, failure_log, transport)
     transcript, result_hash = agreed(outcomes, PROTOCOL)
     value = outcomes[server.address].value

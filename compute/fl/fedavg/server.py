@@ -12,6 +12,7 @@ client's (ε, δ) is reported.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -117,6 +118,7 @@ def server_role(
         everyone = tuple(range(len(clients)))
         sums: Sums = {}
         accepted: dict[int, list[Address]] = {}
+        started = time.perf_counter()
         for t in range(params.rounds):
             sampled = params.sampled(t, clients)
             for client in sampled:
@@ -129,6 +131,7 @@ def server_role(
             sums[(everyone, t)] = (total, len(accepted[t]))
             model = model + total / len(accepted[t])  # equal weights: row counts are self-reported
             round_hashes.append(model_hash(model).hex())
+            ch.report_round(t + 1, params.rounds, started, **{metric: score(model)})
         report = None
         if params.contribution:
             sums |= _contribution_sums(ch, clients, params, accepted, spent)

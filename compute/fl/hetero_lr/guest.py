@@ -90,6 +90,28 @@ def coalition_aucs(
     return table
 
 
+def table_form_problems(table: UtilityTable) -> list[str]:
+    """How a hetero-LR utility table departs from the form `coalition_aucs` gives it ([] if it has that form).
+
+    Every coalition of the sources [guest, *hosts] is measured, each an AUC in [0, 1], and a
+    coalition without the guest (no labels, no model) is worth exactly ½: what an attester who
+    cannot re-measure the AUCs can still check, so the guest cannot, say, talk the hosts down
+    by scoring them alone below chance.
+    """
+    n = len(table.sources)
+    problems = []
+    if table.metric != "validation-auc":
+        problems.append(f"the metric is {table.metric!r}, not 'validation-auc'")
+    missing = (1 << n) - len({k for k in table.values if k <= set(range(n))})
+    if missing or len(table.values) != 1 << n:
+        problems.append(f"the table does not list exactly the {1 << n} coalitions of {n} sources")
+    if any(not 0.0 <= v <= 1.0 for v in table.values.values()):
+        problems.append("a utility is not an AUC in [0, 1]")
+    if any(v != 0.5 for k, v in table.values.items() if 0 not in k):
+        problems.append("a coalition without the guest is not worth exactly 0.5")
+    return problems
+
+
 def score_replicas(host_scores: Sequence[np.ndarray], tol: float = 1e-9) -> list[list[int]]:
     """Sources [guest, *hosts] grouped where hosts' validation scores are collinear (a copy or a substitute).
 
@@ -177,6 +199,7 @@ def train(
         improved, stop = stopping.update(losses[-1], epoch, decrease <= params.tolerance * abs(objective))
         if improved:
             weights = block.weights
+        ch.report_round(epoch + 1, params.epochs, starts[1], loss=losses[-1])
         beta = new_rho / rho if rho > 0 else 0.0
         for party in [*hosts, arbiter]:
             ch.send(party, EPOCH_END, pack({"improved": improved, "stop": stop, "beta": beta}))

@@ -18,6 +18,7 @@ from compute.fl.hetero_lr.host import host_role
 from compute.fl.hetero_lr.schedule import HeteroLRParams
 from compute.party import Party
 from compute.result import PartyMetadata, ProtocolResult, agreed
+from compute.rounds import RoundListener, followed
 from compute.session import run_in_process
 from compute.transcript import FailureLog
 
@@ -71,10 +72,12 @@ def run_hetero_lr(
     record_view: bool = False,
     failure_log: FailureLog | None = None,
     owners: Sequence[str] | None = None,
+    on_round: RoundListener | None = None,
 ) -> HeteroLRRun:
     """Train jointly over the in-process transport; rows must already be aligned (PSI).
 
-    `owners` names the owner of each source [guest, *hosts] (default: each party itself).
+    `owners` names the owner of each source [guest, *hosts] (default: each party itself);
+    `on_round` hears the guest's report after each epoch.
     """
     y = np.asarray(y, dtype=np.float64)
     _check(guest_features, y, host_features, owners)
@@ -100,6 +103,8 @@ def run_hetero_lr(
     }
     for host, features in zip(hosts, host_features):
         roles[host.address] = host_role(ciphers[host.address], features, guest.address, arbiter.address, params)
+    if on_round is not None:
+        roles[guest.address] = followed(roles[guest.address], on_round)
     outcomes = run_in_process(job, parties, roles, failure_log)
     transcript, result_hash = agreed(outcomes, PROTOCOL)
     guest_value = outcomes[guest.address].value

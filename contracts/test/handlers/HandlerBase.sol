@@ -119,6 +119,17 @@ abstract contract HandlerBase {
         consortium.execute(id);
     }
 
+    /// @dev Sets the global attestation window far from the job's recorded one (a read of the
+    /// global setting then decides differently) and warps to the job's bound or a second before.
+    function _moveAttestationWindowAround(uint256 jobId, uint64 recorded, bool atBound) internal {
+        JobTypes.Job memory job = ledger.job(jobId);
+        if (job.status != JobTypes.Status.Committed) return;
+        uint64 moved = recorded > 3 days ? 1 hours : 7 days;
+        _govern(address(ledger), abi.encodeCall(JobLedger.setAttestationWindow, (moved)));
+        uint256 target = uint256(job.committedAt) + recorded - (atBound ? 0 : 1);
+        if (target > block.timestamp) vm.warp(target);
+    }
+
     function _expectSplit(uint256 jobId) internal view returns (PayoutOracle.Credit[] memory) {
         (,, address[] memory owners, uint256[] memory prices) = ledger.jobSources(jobId);
         (address[] memory parties, uint256[] memory weights,) = ledger.jobParties(jobId);

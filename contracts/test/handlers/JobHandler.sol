@@ -220,13 +220,16 @@ contract JobHandler is HandlerBase {
 
     /// @dev The escalation path must open exactly at the job's recorded bound: refused before it,
     /// accepted from it on (for a participant who is a member, while signatures are missing).
-    function escalate(uint256 jobSeed, uint256 callerSeed) external {
+    /// `moveWindow`: governance first moves the global attestation window away from the job's and
+    /// time comes to the job's bound (`atBound`) or a second short of it.
+    function escalate(uint256 jobSeed, uint256 callerSeed, bool moveWindow, bool atBound) external {
         (bool ok, uint256 jobId) = _job(jobSeed);
         if (!ok) return;
         address caller = members[callerSeed % members.length];
+        (JobTypes.Terms memory terms,) = ledger.jobTerms(jobId);
+        if (moveWindow) _moveAttestationWindowAround(jobId, terms.attestationWindow, atBound);
         JobTypes.Job memory job = ledger.job(jobId);
         (,, address[] memory attesters) = ledger.jobParties(jobId);
-        (JobTypes.Terms memory terms,) = ledger.jobTerms(jobId);
         bool due = job.status == JobTypes.Status.Committed && job.attestations < attesters.length
             && block.timestamp >= uint256(job.committedAt) + terms.attestationWindow;
         bool allowed = due && consortium.isMember(caller) && ledger.isParticipant(jobId, caller);

@@ -13,6 +13,7 @@ from compute.fl.fedavg.client import FRACTION_BITS
 from compute.fl.metrics import accuracy
 from compute.fl.models import fit_logistic, sigmoid
 from compute.party import Party
+from compute.rounds import RoundReport
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +59,22 @@ def test_result_hash_is_the_final_model_hash_and_every_round_is_hashed(breast, p
     X, y, Xv, yv = breast
     server, clients = parties
     params = FedAvgParams(rounds=4, clients_per_round=2, dp=None, contribution=False)
+    reports: list[RoundReport] = []
+    parts = _data(clients, non_iid_parts(X, y, 3, seed=2))
 
-    run = run_fedavg(server, clients[:3], _data(clients, non_iid_parts(X, y, 3, seed=2)), (Xv, yv), params, job_id=22)
+    run = run_fedavg(server, clients[:3], parts, (Xv, yv), params, job_id=22, on_round=reports.append)
 
     assert run.result.result_hash == model_hash(run.model)
     hashes = run.result.value["round_model_hashes"]
     assert len(hashes) == 4 and hashes[-1] == run.result.result_hash.hex()
     steps = [e.step.split("/")[-1] for e in run.result.transcript.entries]
     assert steps.count("masked") == 4 * 2 and steps.count("final-model") == 3
+    # The server reported each round as it ended, with the round model's validation AUC and its ETA.
+    assert [(r.done, r.total) for r in reports] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert all(set(r.metrics) == {"auc"} and 0.0 <= r.metrics["auc"] <= 1.0 for r in reports)
+    assert reports[-1].metrics["auc"] == pytest.approx(run.result.value["validation"]["auc"])
+    assert reports[0].eta_seconds is not None and reports[-1].eta_seconds == 0.0
+    assert reports[0].detail().startswith("1/4 auc=0.")
 
 
 def test_server_sees_only_masked_updates_and_learns_their_sum(breast, parties):

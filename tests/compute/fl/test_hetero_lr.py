@@ -15,6 +15,7 @@ from compute.fl.hetero_lr.wire import pack, unpack_vector
 from compute.fl.metrics import auc
 from compute.fl.models import fit_logistic
 from compute.party import Party
+from compute.rounds import RoundReport
 
 
 def plaintext_auc(guest: np.ndarray, hosts: tuple[np.ndarray, ...], y: np.ndarray) -> float:
@@ -32,8 +33,11 @@ def test_breast_run_commits_models_and_scores_contribution_on_held_out_rows(part
     data = load_vertical("breast")
     guest, host, arbiter = parties[:3]
     params = HeteroLRParams(n_bits=512)
+    reports: list[RoundReport] = []
 
-    run = run_hetero_lr(guest, [host], arbiter, data.guest, data.y, data.hosts, params, job_id=11)
+    run = run_hetero_lr(
+        guest, [host], arbiter, data.guest, data.y, data.hosts, params, job_id=11, on_round=reports.append
+    )
 
     value = run.result.value
     assert data.guest.shape[1] == 10 and data.hosts[0].shape[1] == 20
@@ -43,6 +47,10 @@ def test_breast_run_commits_models_and_scores_contribution_on_held_out_rows(part
     report = run.guest["report"]
     assert report.table.metric == "validation-auc" and len(report.weights) == 2
     assert value["contribution"]["contribution_hash"] == "0x" + report.contribution_hash.hex()
+    # The guest reported each epoch as it ended: its number, the cap, and that epoch's validation loss.
+    assert [(r.done, r.total) for r in reports] == [(e, params.epochs) for e in range(1, value["epochs"] + 1)]
+    assert [r.metrics["loss"] for r in reports] == value["validation_loss"]
+    assert reports[0].eta_seconds is not None and reports[0].eta_seconds > 0
 
 
 @pytest.mark.parametrize("cipher", ["fast", "phe"])
