@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from custos.commands import audit as audit_commands
+from custos.commands import audit_budget as _audit_budget  # noqa: F401  # registers `custos audit budget` on the audit app
 from custos.commands import chain as chain_commands
 from custos.commands import gateway as gateway_commands
 from custos.commands import job as job_commands

@@ -30,6 +30,7 @@ from compute.jobs.service import OpenRequest, deadline_after, open_job
 from compute.jobs.synthetic_credit import generate
 from compute.jobs.vertical import VerticalParams
 from compute.jobs.workspace import SourceFile, Workspace
+from custos.demo_budget import run_privacy_step
 from custos.demo_cluster import sealed_by, start_cluster
 from custos.demo_progress import GatewayProgress
 from ledger.bindings import JobStatus, SourceSpec
@@ -68,6 +69,7 @@ class DemoConfig:
     deadline: int = 300  # the job's on-chain deadline, seconds after opening
     protocol_timeout: float = 60.0  # how long a party waits for a silent peer
     nodes: int = 1  # > 1: that many organisations each run a consortium node (etcd on loopback)
+    privacy_step: bool = True  # after the hetero-LR job: a DP secure-statistics job and a refusal (demo_budget.py)
 
 
 class Placement(Protocol):
@@ -157,6 +159,8 @@ class Demo:
             job_id = self.open_job(members["bank"], sources)
             self.start_gateways(job_id)
             status = self.wait_final(members["regulator"], job_id)
+            if self.config.privacy_step:
+                run_privacy_step(self, members, sources)  # issue 20: a DP job spends budget, one more is refused
             if self.config.nodes > 1:
                 self.say_seals(rpc)
             return DemoOutcome(self.chain, job_id, status, rpc)
@@ -274,8 +278,17 @@ class Demo:
         )
         return job_id
 
-    def open_with(self, bank: MemberLedger, kind: JobKind, document: dict, source_ids: tuple[int, ...]) -> int:
-        """The bank opens a job of `kind` through the jobs service; its parameter document stays in its workspace."""
+    def open_with(
+        self,
+        bank: MemberLedger,
+        kind: JobKind,
+        document: dict,
+        source_ids: tuple[int, ...],
+        epsilons: list[int] | None = None,
+        delta: int = 0,
+    ) -> int:
+        """The bank opens a job of `kind` through the jobs service; its parameter document stays in its workspace.
+        With `epsilons` (micro-ε per source) and `delta` the job is DP and reserves them (custos/demo_budget.py)."""
         request = OpenRequest(
             kind,
             source_ids,
@@ -283,6 +296,8 @@ class Demo:
             parse_amount(self.config.budget),
             deadline_after(bank, self.config.deadline),
             document=document,
+            epsilons=None if epsilons is None else tuple(epsilons),
+            delta=delta,
         )
         return open_job(bank, request, store=Workspace.load(self.folder / "parties" / "bank")).job_id
 

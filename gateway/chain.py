@@ -24,7 +24,7 @@ from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
 from gateway.services import LedgerHandles
 from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
-from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, Settlement
+from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
 from ledger.errors import LedgerError
 from ledger.keystore import Keystore, KeystoreError
@@ -125,6 +125,7 @@ def open_gateway(
             settlement=Settlement.at(sender, info),
             token=CustosToken.at(sender, info),
             indexed=reader.indexed_position,
+            privacy=PrivacyBudget.at(sender, info),
         )
     except (LedgerError, OSError) as exc:
         raise ChainGatewayError(str(exc)) from None
@@ -155,6 +156,7 @@ def open_gateway(
             handles.jobs,
             handles.settlement,
             AuditAnchor.at(sender, info),
+            PrivacyBudget.at(sender, info),
         )
         try:
             host_runner(

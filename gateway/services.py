@@ -16,7 +16,7 @@ from gateway.progress import ProgressBus
 from gateway.rate_limit import Throttle
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
-from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, Settlement
+from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.index import Position
 
 if TYPE_CHECKING:  # the hosted runner module builds on these services: import its type for annotations only
@@ -34,6 +34,7 @@ class LedgerHandles:
     settlement: Settlement
     token: CustosToken
     indexed: Callable[[], Position]
+    privacy: PrivacyBudget | None = None  # sources' DP budgets (issue 20); None in gateways built without it
 
 
 @dataclass

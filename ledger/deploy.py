@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import rlp
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from ledger.artifacts import load
 from ledger.errors import DeploymentError
-from ledger.protocol import CONTRACTS, Deployment, parse_amount
+from ledger.protocol import CONTRACTS, Deployment, create_address, parse_amount
 
 # CONTRACTS is the deployment order = nonce order; the constructors below rely on it.
 ROLE_BITS = {"REQUESTER": 1, "PROVIDER": 2, "COMPUTE": 4, "AUDITOR": 8, "VALIDATOR": 16}
@@ -82,11 +81,6 @@ def config_for_members(
         for i, m in enumerate(members)
     )
     return ConsortiumConfig(members=specs, threshold=len(specs) // 2 + 1)
-
-
-def create_address(sender: str, nonce: int) -> str:
-    """The address a creation from `sender` at `nonce` lands on (keccak(rlp([sender, nonce])))."""
-    return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
 
 
 def deploy_consortium(w3: Web3, deployer: LocalAccount, config: ConsortiumConfig) -> Deployment:
@@ -153,6 +147,7 @@ def _check_wiring(w3: Web3, d: Deployment) -> None:
         "JobLedger.wiring": (tuple(contract("JobLedger").functions.wiring().call()), (d.registry, d.settlement)),
         "Settlement.token": (contract("Settlement").functions.token().call(), d.token),
         "Settlement.jobLedger": (contract("Settlement").functions.jobLedger().call(), d.job_ledger),
+        "JobLedger.privacyBudget": (contract("JobLedger").functions.privacyBudget().call(), d.privacy_budget),
         "CustosToken.settlement": (contract("CustosToken").functions.settlement().call(), d.settlement),
     }
     for what, (got, want) in checks.items():

@@ -1,4 +1,4 @@
-"""One member's handle on a deployed consortium: its transaction sender and the six bindings."""
+"""One member's handle on a deployed consortium: its transaction sender and the contract bindings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, Settlement
+from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
 from ledger.client.connection import rpc
 from ledger.protocol import Deployment
@@ -26,6 +26,7 @@ class MemberLedger:
     jobs: JobLedger
     settlement: Settlement
     anchor: AuditAnchor
+    privacy: PrivacyBudget
 
     @property
     def address(self) -> str:
@@ -55,6 +56,7 @@ class MemberLedger:
             JobLedger.at(sender, info),
             Settlement.at(sender, info),
             AuditAnchor.at(sender, info),
+            PrivacyBudget.at(sender, info),
         )
 
     def latest_timestamp(self) -> int:

@@ -5,27 +5,31 @@ docs/protocol.md is their specification; everything else imports them from here:
 - `JobKind`: the job kinds, numbered as `JobLedger.openJob(uint8 kind, ...)` and the
   `allowedKinds` bitmask (bit k = kind k) number them;
 - the EIP-712 attestation (`AttestationDomain`, `Attestation`: typed data, digest, sign,
-  recover) and `contribution_hash`, exactly as `JobLedger` verifies them;
+  recover), `contribution_hash` and `privacy_hash`, exactly as `JobLedger` verifies them;
+- the privacy budget's fixed-point units (micro-ε, atto-δ) and their exact conversions
+  (`parse_epsilon`, `format_epsilon`, `parse_delta`, `format_delta`);
 - the settlement token's decimals, and the one exact conversion between a decimal amount
   a person types or reads (`"12.5"`) and the integer base units on chain
   (`parse_amount`, `format_amount`). Amounts never pass through `float`;
-- `Deployment`: deployment.json, the chain and the six contract addresses.
+- `Deployment`: deployment.json, the chain and the six contract addresses (and the
+  PrivacyBudget the JobLedger created, at an address derived from the JobLedger's).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+import rlp
 from eth_abi import encode
 from eth_typing import ChecksumAddress
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_canonical_address, to_checksum_address
 
 from ledger.errors import DeploymentError, ProtocolValueError
 from ledger.signing import EIP712_DOMAIN_TYPE, recover_typed, sign_typed, typed_digest
@@ -46,6 +50,11 @@ class JobKind(IntEnum):
     def label(self) -> str:
         """The name a person types on the command line: `psi`, `secure-stats`, ..., `hetero-lr`."""
         return self.name.lower().replace("_", "-")
+
+    @property
+    def is_dp(self) -> bool:
+        """Whether jobs of this kind run a DP mechanism and spend privacy budget (PrivacyBudget.DP_KINDS)."""
+        return self in (JobKind.SECURE_STATS, JobKind.FEDAVG)
 
     @property
     def bit(self) -> int:
@@ -87,7 +96,10 @@ ATTESTATION_TYPE = [
     {"name": "resultHash", "type": "bytes32"},
     {"name": "transcriptRoot", "type": "bytes32"},
     {"name": "contributionHash", "type": "bytes32"},
+    {"name": "privacyHash", "type": "bytes32"},
 ]
+#: The privacy hash of a job that releases an exact result (no DP spend).
+NO_PRIVACY_SPEND = bytes(32)
 
 
 @dataclass(frozen=True)
@@ -109,16 +121,18 @@ class AttestationDomain:
 
 @dataclass(frozen=True)
 class Attestation:
-    """What every attester of a job signs: the job, its inputs, result, transcript and contribution table."""
+    """What every attester of a job signs: the job, its inputs, result, transcript, contribution
+    table and, for a DP job, the ε it spent per source (`privacy_hash`; zero for an exact job)."""
 
     job_id: int
     inputs_hash: bytes
     result_hash: bytes
     transcript_root: bytes
     contribution_hash: bytes
+    privacy_hash: bytes = NO_PRIVACY_SPEND
 
     def __post_init__(self) -> None:
-        for name in ("inputs_hash", "result_hash", "transcript_root", "contribution_hash"):
+        for name in ("inputs_hash", "result_hash", "transcript_root", "contribution_hash", "privacy_hash"):
             if len(getattr(self, name)) != 32:
                 raise ProtocolValueError(f"attestation field {name} must be 32 bytes")
         if not 0 <= self.job_id < 2**256:
@@ -136,6 +150,7 @@ class Attestation:
                 "resultHash": self.result_hash,
                 "transcriptRoot": self.transcript_root,
                 "contributionHash": self.contribution_hash,
+                "privacyHash": self.privacy_hash,
             },
         }
 
@@ -160,6 +175,76 @@ def inputs_hash(source_ids: Iterable[int], versions: Iterable[int], commitments:
 def contribution_hash(weights: Iterable[int], utility_table_hash: bytes) -> bytes:
     """keccak256(abi.encode(uint256[] weights, bytes32 utilityTableHash)), as JobLedger computes it."""
     return keccak(encode(["uint256[]", "bytes32"], [list(weights), utility_table_hash]))
+
+
+def privacy_hash(epsilons_spent: Sequence[int], delta: int) -> bytes:
+    """keccak256(abi.encode(uint64[] epsilonsSpent, uint64 delta)): a DP job's spend (micro-ε per
+    source, aligned with its sources; atto-δ), as PrivacyBudget returns it at commit."""
+    return keccak(encode(["uint64[]", "uint64"], [list(epsilons_spent), delta]))
+
+
+# -- privacy budget units ----------------------------------------------------------------
+
+#: ε on chain is an integer of micro-ε; δ an integer of atto-δ (PrivacyBudget.EPSILON_UNIT, DELTA_UNIT).
+EPSILON_DECIMALS = 6
+DELTA_DECIMALS = 18
+EPSILON_UNIT = 10**EPSILON_DECIMALS  # micro-ε per ε
+_UINT64_MAX = 2**64 - 1
+
+
+def _parse_fixed(value: str | int | Decimal, decimals: int, what: str, maximum: int) -> int:
+    """`value` as an exact integer count of 10^-decimals units, at most `maximum`."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ProtocolValueError(f"{what} is a decimal string, an int or a Decimal, not {type(value).__name__}")
+    text = str(value).strip()
+    try:
+        number = Decimal(text) if len(text) <= 80 else Decimal("NaN")
+    except InvalidOperation:
+        raise ProtocolValueError(f"{what} {text[:40]!r} is not a number like 0.5 or 1e-6") from None
+    if not number.is_finite():
+        raise ProtocolValueError(f"{what} {text[:40]!r} is not a finite number")
+    if number < 0:
+        raise ProtocolValueError(f"{what} {text[:40]} is negative")
+    if number.adjusted() > 30:
+        raise ProtocolValueError(f"{what} {text[:40]} is too large")
+    scaled = number.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ProtocolValueError(f"{what} {text[:40]} has more than the {decimals} decimals the chain records")
+    units = int(scaled)
+    if units > maximum:
+        raise ProtocolValueError(f"{what} {text[:40]} is above the largest the chain records")
+    return units
+
+
+def _format_fixed(units: int, decimals: int) -> str:
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise ProtocolValueError(f"units are an int, not {type(units).__name__}")
+    return format(Decimal(units).scaleb(-decimals).normalize(), "f")
+
+
+def parse_epsilon(value: str | int | Decimal) -> int:
+    """ε in micro-ε, exactly: `parse_epsilon("0.5") == 500_000`; refuses more than 6 decimals, negatives, floats."""
+    return _parse_fixed(value, EPSILON_DECIMALS, "epsilon", _UINT64_MAX)
+
+
+def format_epsilon(units: int) -> str:
+    """Micro-ε as an exact decimal ε: `format_epsilon(500_000) == "0.5"`."""
+    return _format_fixed(units, EPSILON_DECIMALS)
+
+
+def parse_delta(value: str | int | Decimal) -> int:
+    """δ in atto-δ, exactly: `parse_delta("1e-6") == 10**12`; refuses more than 18 decimals and δ above 1."""
+    return _parse_fixed(value, DELTA_DECIMALS, "delta", 10**DELTA_DECIMALS)
+
+
+def format_delta(units: int) -> str:
+    """Atto-δ as a decimal δ in scientific notation when small: `format_delta(10**12) == "1e-6"`."""
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise ProtocolValueError(f"units are an int, not {type(units).__name__}")
+    number = Decimal(units).scaleb(-DELTA_DECIMALS).normalize()
+    if number == 0 or number >= Decimal("0.001"):
+        return format(number, "f")
+    return format(number, "e").replace("e-0", "e-").replace("E", "e")
 
 
 # -- token amounts -----------------------------------------------------------------------
@@ -224,6 +309,13 @@ def format_amount(units: int, *, symbol: bool = False, grouped: bool = False) ->
 
 #: The six contracts in deployment (nonce) order.
 CONTRACTS = ("Consortium", "CustosToken", "DataRegistry", "Settlement", "JobLedger", "AuditAnchor")
+#: The contract the JobLedger creates in its constructor (its address derives from the JobLedger's).
+PRIVACY_BUDGET = "PrivacyBudget"
+
+
+def create_address(sender: str, nonce: int) -> ChecksumAddress:
+    """The address a creation from `sender` at `nonce` lands on (keccak(rlp([sender, nonce])))."""
+    return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
 
 
 @dataclass(frozen=True)
@@ -264,7 +356,9 @@ class Deployment:
         object.__setattr__(self, "_ordered", tuple(checked.values()))
 
     def address(self, name: str) -> ChecksumAddress:
-        """The address of contract `name`; `DeploymentError` if it is not one of the six."""
+        """The address of contract `name` (one of the six, or PrivacyBudget); `DeploymentError` otherwise."""
+        if name == PRIVACY_BUDGET:
+            return self.privacy_budget
         if name not in self.addresses:
             raise DeploymentError(f"the deployment has no {name} (it has: {', '.join(self.addresses)})")
         return self._ordered[CONTRACTS.index(name)]
@@ -298,6 +392,15 @@ class Deployment:
     def audit_anchor(self) -> ChecksumAddress:
         """The AuditAnchor contract."""
         return self._ordered[5]
+
+    @property
+    def privacy_budget(self) -> ChecksumAddress:
+        """The PrivacyBudget contract: the JobLedger's first creation (contract nonces start at 1)."""
+        return create_address(self.job_ledger, 1)
+
+    def event_sources(self) -> dict[str, ChecksumAddress]:
+        """Every contract whose events the audit trail indexes: the six and PrivacyBudget."""
+        return {**self.addresses, PRIVACY_BUDGET: self.privacy_budget}  # type: ignore[dict-item]  # addresses holds checksummed values (__post_init__)
 
     def to_json(self) -> str:
         """The text of deployment.json."""

@@ -177,6 +177,32 @@ MUTANTS = (
         "uint256(rec.committedAt) + _attestationWindow;",
         "liveness:",
     ),
+    Mutant(
+        "reserve-without-epsilon-check",
+        "a DP job reserves ε without checking what is left (two concurrent jobs overspend)",
+        "src/PrivacyBudget.sol",
+        "        if (epsilon > epsilonLeft) revert PrivacyBudgetInsufficientEpsilon(sourceId, epsilon, epsilonLeft);\n",
+        "",
+        "budget:",
+    ),
+    Mutant(
+        "refund-keeps-reservation",
+        "cancel, abort and refunds leave the job's ε reserved (the budget leaks)",
+        "src/PrivacyBudget.sol",
+        "            b.epsilonReserved -= r.epsilons[i];\n            b.deltaReserved -= r.delta;\n"
+        "            emit PrivacyBudgetReleased(sourceId, jobId, r.epsilons[i], r.delta);\n",
+        "            b.deltaReserved -= r.delta;\n"
+        "            emit PrivacyBudgetReleased(sourceId, jobId, r.epsilons[i], r.delta);\n",
+        "budget:",
+    ),
+    Mutant(
+        "settle-spends-the-reservation",
+        "finalisation counts the whole reservation as spent instead of the attested spend",
+        "src/PrivacyBudget.sol",
+        "            uint64 spent = r.spent[i];\n",
+        "            uint64 spent = r.epsilons[i];\n",
+        "budget:",
+    ),
 )
 
 

@@ -32,7 +32,7 @@ MUTANTS = _script().MUTANTS
 def test_there_are_at_least_twelve_distinct_mutants_each_naming_the_property_that_catches_it() -> None:
     assert len(MUTANTS) >= 12
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
-    properties = ("escrow conserved", "per-payee:", "roles:", "finalise:", "settings:", "liveness:")
+    properties = ("escrow conserved", "per-payee:", "roles:", "finalise:", "settings:", "liveness:", "budget:")
     assert all(m.caught_by in properties for m in MUTANTS)
 
 

@@ -193,7 +193,13 @@ class StatsKind:
     ) -> Plan:
         sources = _sources(doc)
         columns = {int(k): str(v) for k, v in dict(doc.get("columns", {})).items()}
-        params = StatsParams(tuple(doc.get("bins", ())), int(doc.get("fraction_bits", 16)))
+        dp = doc.get("epsilon") is not None  # the DP parameters (issue 20): ε and the clip range
+        params = StatsParams(
+            tuple(doc.get("bins", ())),
+            int(doc.get("fraction_bits", 16)),
+            epsilon=float(doc["epsilon"]) if dp else None,
+            clip=(float(doc["clip"][0]), float(doc["clip"][1])) if dp and doc.get("clip") else None,
+        )
         holders = [owner_of[s] for s in sources]
         if len(set(holders)) != len(holders):
             raise InvalidInput("secure statistics need each source held by a different member")

@@ -30,11 +30,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from compute.channel import Channel, Job
-from compute.errors import ComputeError, InvalidInput
+from compute.errors import ComputeError, InvalidInput, PartyUnreachable
 from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
+from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from compute.jobs.service.consent import check_source
 from compute.jobs.service.results import ResultStore
 from compute.jobs.snapshot import DataSnapshot, JobData
@@ -337,6 +338,18 @@ class JobRunner:
             if snapshot is None:
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
+            # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
+            document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
+            try:
+                refusal = consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
+            except PartyUnreachable as exc:  # the requester serves its document once it is up: next round
+                self._progress(job_id, "awaiting-parameters", str(exc))
+                return
+            except InvalidInput as exc:
+                refusal = f"PRIVACY {exc}"
+            if refusal is not None:
+                self._abort(job_id, refusal)
+                return
             self._checked[(job_id, source_id)] = snapshot  # the protocol reads these bytes, not the file again
             self._once(
                 job_id,
@@ -480,11 +493,16 @@ class JobRunner:
             return
         result_hash, root = bytes.fromhex(bundle["result_hash"][2:]), bytes.fromhex(bundle["transcript_root"][2:])
         weights, table_hash = bundle["weights"], bytes.fromhex(bundle["utility_table_hash"][2:])
+        # Privacy budget (issue 20): a DP job reports the accountant's ε per source.
+        document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
+        spent = spend_to_report(self.member.privacy, job_id, view.job.kind, document, len(view.source_ids))
         self._once(
             job_id,
             "commit",
-            lambda: self.member.jobs.commit_result(job_id, result_hash, root, weights, table_hash),
-            f"weights {weights}",
+            lambda: self.member.jobs.commit_result(
+                job_id, result_hash, root, weights, table_hash, epsilons_spent=spent
+            ),
+            f"weights {weights}" + ("" if spent is None else f", micro-epsilon spent {spent}"),
         )
 
     # -- attestation and settlement --
@@ -509,7 +527,14 @@ class JobRunner:
             self._progress(job_id, "attest-refused", "; ".join(problems))
             return
         committed = ["0x" + h.hex() for h in (job.result_hash, job.transcript_root, job.contribution_hash)]
-        if [bundle["result_hash"], bundle["transcript_root"], bundle["contribution_hash"]] != committed:
+        # Privacy budget (issue 20): the committed ε must be exactly the accountant's, or nothing is signed.
+        document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
+        privacy = attested_privacy_hash(self.member.privacy, job_id, job.kind, document, len(view.source_ids))
+        if [
+            bundle["result_hash"],
+            bundle["transcript_root"],
+            bundle["contribution_hash"],
+        ] != committed or privacy is None:
             evidence = hash_result({k: bundle[k] for k in ("result_hash", "transcript_root", "contribution_hash")})
             self._once(
                 job_id,
@@ -518,7 +543,10 @@ class JobRunner:
                 "the committed result is not the one this party computed",
             )
             return
-        attestation = Attestation(job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash)
+        assert privacy is not None  # a None spend is a mismatch: disputed above, never signed
+        attestation = Attestation(
+            job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash, privacy
+        )
         signature = attestation.sign(self.party.chain_key, self.domain)
         self._once(
             job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation"

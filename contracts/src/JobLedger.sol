@@ -6,6 +6,7 @@ import {Governed} from "./base/Governed.sol";
 import {AttestationVerifier} from "./base/AttestationVerifier.sol";
 import {JobTypes} from "./base/JobTypes.sol";
 import {JobRecords} from "./base/JobRecords.sol";
+import {PrivacyBudget} from "./PrivacyBudget.sol";
 import {IDataRegistry} from "./interfaces/IDataRegistry.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
 
@@ -28,6 +29,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
 
     IDataRegistry private immutable _registry;
     ISettlement private immutable _settlement;
+    PrivacyBudget private immutable _privacy;
     uint64 private _challengeWindow;
     uint64 private _attestationWindow;
     uint64 private _resolutionWindow;
@@ -44,12 +46,14 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _checkWindow(challengeWindow_, 0, MAX_CHALLENGE_WINDOW);
         _registry = IDataRegistry(registry_);
         _settlement = ISettlement(settlement_);
+        _privacy = new PrivacyBudget(consortium_, registry_);
         _challengeWindow = challengeWindow_;
         _attestationWindow = DEFAULT_ATTESTATION_WINDOW;
         _resolutionWindow = MAX_RESOLUTION_WINDOW;
     }
 
-    /// @notice Opens a job and escrows `budget` (approved to Settlement beforehand); fixes its terms.
+    /// @notice Opens a job that releases an exact result (every source must allow exact releases) and
+    /// escrows `budget` (approved to Settlement beforehand); fixes its terms.
     /// @param kind The job kind (0 PSI, 1 SECURE_STATS, 2 SECURE_AGGREGATION, 3 FEDAVG, 4 HETERO_LR, ...).
     /// @param sourceIds The data sources, distinct; each must be active and allow the kind and the caller.
     /// @param paramsHash Hash of the job's parameters.
@@ -67,7 +71,25 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint256 maxTotalPrice,
         uint64 deadline
     ) external returns (uint256 jobId) {
-        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
+        jobId = _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
+        _privacy.open(jobId, kind, sourceIds, new uint64[](0), 0);
+    }
+
+    /// @notice Like `openJob`, for a differentially private job: reserves `dp.epsilons[i]` of source
+    /// i's ε budget and `dp.delta` of every source's δ budget (PrivacyBudget), or reverts.
+    /// @param dp Micro-ε per source (aligned with `sourceIds`, each above zero) and atto-δ.
+    function openDpJob(
+        uint8 kind,
+        uint256[] calldata sourceIds,
+        bytes32 paramsHash,
+        address[] calldata computeParties,
+        uint256 budget,
+        uint256 maxTotalPrice,
+        uint64 deadline,
+        JobTypes.DpRequest calldata dp
+    ) external returns (uint256 jobId) {
+        jobId = _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
+        _privacy.open(jobId, kind, sourceIds, dp.epsilons, dp.delta);
     }
 
     /// @notice Like `openJob`, with an EIP-2612 permit for the budget, in one transaction.
@@ -86,7 +108,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         try IERC20Permit(_settlement.token()).permit(
             msg.sender, address(_settlement), budget, permit.deadline, permit.v, permit.r, permit.s
         ) {} catch {}
-        return _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
+        jobId = _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
+        _privacy.open(jobId, kind, sourceIds, new uint64[](0), 0);
     }
 
     /// @notice The owner of `sourceId` consents to its use by the job; it must hold PROVIDER now.
@@ -102,8 +125,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _consent(jobId, rec, sourceId, msg.sender, false);
     }
 
-    /// @notice A compute party commits the result, the transcript root and the contribution table;
-    /// it must hold COMPUTE now.
+    /// @notice A compute party commits the exact result of a job opened by `openJob`, the transcript
+    /// root and the contribution table; it must hold COMPUTE now.
     /// @param jobId A Ready job, before its deadline.
     /// @param resultHash Hash of the result.
     /// @param transcriptRoot Merkle root of the protocol transcript.
@@ -116,21 +139,23 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint256[] calldata weights,
         bytes32 utilityTableHash
     ) external {
-        _requireRoles(msg.sender, COMPUTE);
-        JobTypes.Job storage rec = _job(jobId);
-        _requireStatus(jobId, rec, JobTypes.Status.Ready);
-        if (_role[jobId][msg.sender] & JobTypes.AS_COMPUTE == 0) revert JobLedgerNotComputeParty(jobId, msg.sender);
-        if (block.timestamp > rec.deadline) revert JobLedgerDeadlinePassed(jobId, rec.deadline);
-        _checkWeights(jobId, weights);
-        bytes32 contributionHash = keccak256(abi.encode(weights, utilityTableHash));
-        rec.status = JobTypes.Status.Committed;
-        rec.committedAt = uint64(block.timestamp);
-        rec.resultHash = resultHash;
-        rec.transcriptRoot = transcriptRoot;
-        rec.contributionHash = contributionHash;
-        rec.utilityTableHash = utilityTableHash;
-        _parties[jobId].weights = weights;
-        emit ResultCommitted(jobId, msg.sender, resultHash, transcriptRoot, contributionHash, weights, utilityTableHash);
+        _commit(jobId, resultHash, transcriptRoot, weights, utilityTableHash);
+        _privacyHash[jobId] = _privacy.spend(jobId, new uint64[](0));
+    }
+
+    /// @notice Like `commitResult`, for a job opened by `openDpJob`: also reports the ε spent per
+    /// source, each at most its reservation; the attestation digest covers it.
+    /// @param epsilonsSpent Micro-ε spent per source, aligned with the job's sources.
+    function commitDpResult(
+        uint256 jobId,
+        bytes32 resultHash,
+        bytes32 transcriptRoot,
+        uint256[] calldata weights,
+        bytes32 utilityTableHash,
+        uint64[] calldata epsilonsSpent
+    ) external {
+        _commit(jobId, resultHash, transcriptRoot, weights, utilityTableHash);
+        _privacyHash[jobId] = _privacy.spend(jobId, epsilonsSpent);
     }
 
     /// @notice Records an attester's EIP-712 signature over the committed job; any member may submit it.
@@ -279,7 +304,9 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
     /// @param jobId The job.
     function attestationDigest(uint256 jobId) public view returns (bytes32) {
         JobTypes.Job storage rec = _job(jobId);
-        return _attestationDigest(jobId, rec.inputsHash, rec.resultHash, rec.transcriptRoot, rec.contributionHash);
+        return _attestationDigest(
+            jobId, rec.inputsHash, rec.resultHash, rec.transcriptRoot, rec.contributionHash, _privacyHash[jobId]
+        );
     }
 
     /// @notice The challenge window new jobs get (each job keeps the one of its opening: `jobTerms`).
@@ -295,6 +322,11 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
     /// @notice The resolution window new jobs get.
     function resolutionWindow() external view returns (uint64) {
         return _resolutionWindow;
+    }
+
+    /// @notice The PrivacyBudget this ledger created: sources' DP budgets and jobs' reservations.
+    function privacyBudget() external view returns (address) {
+        return address(_privacy);
     }
 
     /// @notice The DataRegistry and Settlement this ledger uses.
@@ -330,6 +362,30 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _settlement.deposit(jobId, msg.sender, budget);
     }
 
+    function _commit(
+        uint256 jobId,
+        bytes32 resultHash,
+        bytes32 transcriptRoot,
+        uint256[] calldata weights,
+        bytes32 utilityTableHash
+    ) private {
+        _requireRoles(msg.sender, COMPUTE);
+        JobTypes.Job storage rec = _job(jobId);
+        _requireStatus(jobId, rec, JobTypes.Status.Ready);
+        if (_role[jobId][msg.sender] & JobTypes.AS_COMPUTE == 0) revert JobLedgerNotComputeParty(jobId, msg.sender);
+        if (block.timestamp > rec.deadline) revert JobLedgerDeadlinePassed(jobId, rec.deadline);
+        _checkWeights(jobId, weights);
+        bytes32 contributionHash = keccak256(abi.encode(weights, utilityTableHash));
+        rec.status = JobTypes.Status.Committed;
+        rec.committedAt = uint64(block.timestamp);
+        rec.resultHash = resultHash;
+        rec.transcriptRoot = transcriptRoot;
+        rec.contributionHash = contributionHash;
+        rec.utilityTableHash = utilityTableHash;
+        _parties[jobId].weights = weights;
+        emit ResultCommitted(jobId, msg.sender, resultHash, transcriptRoot, contributionHash, weights, utilityTableHash);
+    }
+
     /// @dev Fixes the job's terms from the current settings and records them in JobOpened.
     function _emitOpened(uint256 jobId) private {
         uint16 fee = _settlement.feeBps();
@@ -342,8 +398,19 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         JobTypes.Job storage rec = _jobs[jobId];
         JobParties storage p = _parties[jobId];
         emit JobOpened(
-            jobId, rec.requester, rec.kind, p.sourceIds, p.versions, rec.paramsHash, rec.inputsHash,
-            p.computeParties, rec.budget, rec.deadline, fee, _challengeWindow, _attestationWindow,
+            jobId,
+            rec.requester,
+            rec.kind,
+            p.sourceIds,
+            p.versions,
+            rec.paramsHash,
+            rec.inputsHash,
+            p.computeParties,
+            rec.budget,
+            rec.deadline,
+            fee,
+            _challengeWindow,
+            _attestationWindow,
             _resolutionWindow
         );
     }
@@ -426,6 +493,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         emit JobFinalized(jobId, rec.budget);
         JobParties storage p = _parties[jobId];
         _settlement.release(jobId, p.owners, p.prices, p.weights, p.computeParties, _terms[jobId].feeBps);
+        _privacy.settle(jobId);
     }
 
     /// @dev `priced`: each source owner except `unpaid` is credited its recorded price first.
@@ -439,6 +507,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
             prices[i] = owners[i] == unpaid ? 0 : p.prices[i];
         }
         _settlement.refund(jobId, rec.requester, owners, prices);
+        _privacy.release(jobId);
     }
 
     function _checkWindow(uint64 window, uint64 min, uint64 max) private pure {

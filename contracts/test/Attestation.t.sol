@@ -31,13 +31,14 @@ contract AttestationTest is CustosFixture {
         bytes32 structHash = keccak256(
             abi.encode(
                 keccak256(
-                    "Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,bytes32 transcriptRoot,bytes32 contributionHash)"
+                    "Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,bytes32 transcriptRoot,bytes32 contributionHash,bytes32 privacyHash)"
                 ),
                 id,
                 job.inputsHash,
                 job.resultHash,
                 job.transcriptRoot,
-                job.contributionHash
+                job.contributionHash,
+                bytes32(0) // an exact job: no DP spend
             )
         );
         return keccak256(abi.encodePacked("\x19\x01", domain, structHash));

@@ -4,9 +4,11 @@ pragma solidity 0.8.37;
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
 import {InvariantTest} from "./lib/InvariantTest.sol";
 import {JobHandler} from "./handlers/JobHandler.sol";
+import {BudgetHandler} from "./handlers/BudgetHandler.sol";
 import {HandlerBase} from "./handlers/HandlerBase.sol";
 import {Consortium} from "../src/Consortium.sol";
 import {JobTypes} from "../src/base/JobTypes.sol";
+import {PrivacyBudget} from "../src/PrivacyBudget.sol";
 
 /// @notice The protocol's invariants over random sequences of an adversarial handler
 /// (handlers/JobHandler.sol). One campaign checks every property after every call (a failure
@@ -14,7 +16,9 @@ import {JobTypes} from "../src/base/JobTypes.sol";
 /// passes each job's documented windows, every job can be driven to a terminal state.
 /// @dev One invariant function keeps CI to one campaign of runs × depth (see foundry.toml).
 contract InvariantsTest is CustosFixture, InvariantTest {
-    JobHandler private handler;
+    BudgetHandler private handler;
+    PrivacyBudget private budget;
+    uint256[3] private sourceIds;
 
     function setUp() public override {
         super.setUp();
@@ -22,6 +26,12 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         _govern(address(consortium), abi.encodeCall(Consortium.addMember, (former, COMPUTE, "Former")));
         _govern(address(consortium), abi.encodeCall(Consortium.removeMember, (former)));
         uint256[3] memory ids = [_register(provider1, 10), _register(provider1, 0), _register(provider2, 25)];
+        (sourceIds, budget) = (ids, PrivacyBudget(ledger.privacyBudget()));
+        // Small budgets (4 ε, δ 1e-5), so DP jobs run them out; source 1 has none until its owner sets one.
+        vm.prank(provider1);
+        budget.setBudget(ids[0], 4e6, 1e13, true);
+        vm.prank(provider2);
+        budget.setBudget(ids[2], 4e6, 1e13, true);
         address[] memory outsiders = new address[](2);
         (outsiders[0], outsiders[1]) = (outsider, former);
         uint256[] memory keys = new uint256[](6);
@@ -30,7 +40,7 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         address[] memory accounts = _members();
         uint8[] memory roles = new uint8[](6);
         for (uint256 i = 0; i < 6; ++i) roles[i] = consortium.member(accounts[i]).roles;
-        handler = new JobHandler(
+        handler = new BudgetHandler(
             HandlerBase.Deployed(consortium, token, registry, settlement, ledger, anchorContract),
             accounts,
             roles,
@@ -39,7 +49,7 @@ contract InvariantsTest is CustosFixture, InvariantTest {
             ids
         );
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](21);
+        bytes4[] memory selectors = new bytes4[](24);
         selectors[0] = JobHandler.openJob.selector;
         selectors[1] = JobHandler.consent.selector;
         selectors[2] = JobHandler.commit.selector;
@@ -61,6 +71,9 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         selectors[18] = JobHandler.strayTransfer.selector;
         selectors[19] = JobHandler.sweep.selector;
         selectors[20] = JobHandler.progress.selector; // twice: runs reach settlement often
+        selectors[21] = BudgetHandler.openDpJob.selector;
+        selectors[22] = BudgetHandler.openDpJob.selector; // twice: as many DP jobs as exact ones
+        selectors[23] = BudgetHandler.setBudget.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -71,6 +84,7 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         _onlyMembersInRoleChangeState();
         _finalisationNeedsEverySignatureAndTheWindow();
         _governanceSettingsStayInRange();
+        _privacyBudgetsHold();
         assertEq(handler.ghostLivenessViolations(), 0, "liveness: escalation not open exactly at the job's bound");
     }
 
@@ -135,6 +149,44 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         assertTrue(ttl >= 1 hours && ttl <= 30 days, "settings: proposal TTL");
     }
 
+    /// @dev Recomputed job by job: what open DP jobs reserve and finalised ones reported is exactly
+    /// what each source records; nothing ever exceeds a total; an ended job holds no reservation.
+    function _privacyBudgetsHold() private view {
+        assertEq(handler.ghostOverspendsAccepted(), 0, "budget: a job reserved more than was left");
+        assertEq(handler.ghostBudgetViolations(), 0, "budget: a change by a non-owner or below what is used");
+        uint256[4][3] memory sums; // per source: epsilon reserved, delta reserved, epsilon spent, delta spent
+        for (uint256 j = 0; j < ledger.jobCount(); ++j) {
+            PrivacyBudget.Reservation memory r = budget.reservationOf(j);
+            if (r.stage == PrivacyBudget.Stage.None) continue;
+            JobTypes.Status status = ledger.job(j).status;
+            bool ended = uint8(status) >= uint8(JobTypes.Status.Finalized);
+            assertEq(ended, r.stage == PrivacyBudget.Stage.Closed, "budget: a refund or an end did not release");
+            for (uint256 i = 0; i < r.sourceIds.length; ++i) {
+                uint256 k = _sourceIndex(r.sourceIds[i]);
+                if (!ended) (sums[k][0], sums[k][1]) = (sums[k][0] + r.epsilons[i], sums[k][1] + r.delta);
+                if (status == JobTypes.Status.Finalized) {
+                    (sums[k][2], sums[k][3]) = (sums[k][2] + r.spent[i], sums[k][3] + r.delta);
+                }
+            }
+        }
+        for (uint256 k = 0; k < 3; ++k) {
+            PrivacyBudget.Budget memory b = budget.budgetOf(sourceIds[k]);
+            assertEq(b.epsilonReserved, sums[k][0], "budget: reservations conserved (epsilon)");
+            assertEq(b.deltaReserved, sums[k][1], "budget: reservations conserved (delta)");
+            assertEq(b.epsilonSpent, sums[k][2], "budget: spent is what finalised jobs reported (epsilon)");
+            assertEq(b.deltaSpent, sums[k][3], "budget: spent is what finalised jobs reported (delta)");
+            assertTrue(uint256(b.epsilonSpent) + b.epsilonReserved <= b.epsilonTotal, "budget: epsilon overspent");
+            assertTrue(uint256(b.deltaSpent) + b.deltaReserved <= b.deltaTotal, "budget: delta overspent");
+        }
+    }
+
+    function _sourceIndex(uint256 sourceId) private view returns (uint256) {
+        for (uint256 k = 0; k < 3; ++k) {
+            if (sourceIds[k] == sourceId) return k;
+        }
+        revert("budget: a reservation names an unknown source");
+    }
+
     /// @notice Liveness: at the end of every run, with whoever went silent staying silent, each
     /// job ends at its own bound — time moves forward only to the earliest bound still pending
     /// (never past another job's), and only the job's requester (never removed here) acts.
@@ -150,6 +202,9 @@ contract InvariantsTest is CustosFixture, InvariantTest {
             assertTrue(uint8(ledger.job(j).status) >= uint8(JobTypes.Status.Finalized), "liveness: a job never ends");
         }
         assertEq(settlement.totalEscrowed(), 0, "liveness: escrow left locked");
+        for (uint256 k = 0; k < 3; ++k) {
+            assertEq(budget.budgetOf(sourceIds[k]).epsilonReserved, 0, "liveness: privacy budget left reserved");
+        }
     }
 
     function _nextToEnd(uint256 count) private view returns (bool pending, uint256 jobId, uint256 endsAt) {

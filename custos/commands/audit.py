@@ -129,16 +129,30 @@ def _run(what: str, key: Any, options: dict[str, Any]) -> None:
                     "source": verifier.verify_source,
                     "member": verifier.verify_member,
                 }[what](key)
+            budget = _source_budget(queries, key, where) if what == "source" else None
             if options["as_json"]:
-                out = envelope(auditor.verifier.view, render.trail_json(trail, report))
-                typer.echo(json.dumps(out, indent=1))
+                body = render.trail_json(trail, report)
+                if budget is not None:
+                    body["privacyBudget"] = budget.to_json()
+                typer.echo(json.dumps(envelope(auditor.verifier.view, body), indent=1))
             else:
                 show: Any = {"job": render.render_job, "source": render.render_source, "member": render.render_member}
                 typer.echo(show[what](trail, queries.member_names(), report))
+                if budget is not None:
+                    from ledger.audit.budget import render_history
+
+                    typer.echo(render_history(budget))
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     if report is not None and not report.ok:
         raise typer.Exit(3)
+
+
+def _source_budget(queries: Any, source_id: int, where: Any) -> Any:
+    """The source's privacy budget in the trail's time window (ledger/audit/budget.py)."""
+    from ledger.audit.budget import budget_history, source_budget_events
+
+    return budget_history(source_budget_events(queries, source_id), source_id, where.since, where.until)
 
 
 @app.command()
@@ -269,6 +283,9 @@ def export_job(
     transcript_leaves: Path | None = typer.Option(
         None, "--transcript-leaves", help="The job's transcript message hashes (JSON list of 0x-hex) if you hold them."
     ),
+    params: Path | None = typer.Option(
+        None, "--params", help="The job's parameter document (JSON): adds its DP parameters and the accountant's ε."
+    ),
     accept_reorg: bool = ACCEPT_REORG,
 ) -> None:
     """Write job N's evidence (headers, seals, txs, receipts with proofs, events, payout) to one file."""
@@ -283,7 +300,13 @@ def export_job(
                 _print_report(report)
                 typer.echo("error: the job does not verify against the chain; no bundle written", err=True)
                 raise typer.Exit(3)
-            bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves))
+            privacy = None
+            if params is not None:
+                from custos.commands.audit_budget import privacy_evidence
+
+                opened = next(e for e in auditor.queries.job_events(job_id) if e.event == "JobOpened")
+                privacy = privacy_evidence(params, opened)
+            bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves), privacy=privacy)
     except LedgerError as exc:
         raise _fail(str(exc)) from None
     out.write_text(json.dumps(bundle, indent=1))

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
-from custos.commands.params import amount
+from custos.commands.params import amount, delta, epsilon
 
 app = typer.Typer(name="job", help="Open, consent to, run and show jobs.", no_args_is_help=True)
 
@@ -47,8 +47,10 @@ def _open(
     deadline: int,
     workspace: Path,
     build: Callable[[list[int]], dict[str, Any]],
+    dp: tuple[int, int] | None = None,
 ) -> None:
-    """Build the kind's parameter document, then open through the jobs service; one line out."""
+    """Build the kind's parameter document, then open through the jobs service; one line out.
+    `dp`: (micro-ε per source, atto-δ) a DP job reserves on every source's privacy budget."""
     from compute.jobs.service import OpenRequest, deadline_after, kind_named, open_job
     from compute.jobs.workspace import Workspace
 
@@ -65,6 +67,8 @@ def _open(
             budget,
             deadline_after(member, deadline),
             document=document,
+            epsilons=None if dp is None else (dp[0],) * len(ids),
+            delta=0 if dp is None else dp[1],
         )
         opened = open_job(member, request, store=party)
     typer.echo(
@@ -96,8 +100,14 @@ def open_stats(
     deadline: int = DEADLINE,
     column: str = typer.Option("", "--column", help="The numeric column to sum in every source."),
     columns: str = typer.Option("", "--columns", help="Per source instead: 0=revenue,2=card_revenue."),
+    epsilon_per_source: int | None = typer.Option(
+        None, "--epsilon-per-source", parser=epsilon, help="DP: the ε each source spends (e.g. 0.5); needs --clip."
+    ),
+    job_delta: int = typer.Option("1e-6", "--delta", parser=delta, help="DP: the δ reserved on each source."),
+    clip: str = typer.Option("", "--clip", help="DP: the value range every row is clipped to, e.g. -10,10."),
 ) -> None:
-    """Secure statistics (count, sum, mean) of one numeric column over several sources; the first learns them."""
+    """Secure statistics (count, sum, mean) of one numeric column over several sources; the first learns them.
+    With --epsilon-per-source every party adds discrete Laplace noise and the job spends privacy budget."""
     from compute.jobs.service.documents import stats_document
 
     per_source = {}
@@ -106,7 +116,29 @@ def open_stats(
         if not source.strip().isdigit() or not name.strip():
             raise typer.BadParameter(f"--columns takes source=column pairs, not {pair!r}")
         per_source[int(source)] = name.strip()
-    _open("stats", sources, compute, budget, deadline, workspace, lambda ids: stats_document(ids, column, per_source))
+    privacy: dict[str, Any] = {}
+    if epsilon_per_source is not None:
+        from ledger.protocol import format_epsilon
+
+        bounds = [part.strip() for part in clip.split(",")]
+        try:
+            low, high = float(bounds[0]), float(bounds[1])
+        except (IndexError, ValueError):
+            raise typer.BadParameter("--epsilon-per-source needs --clip LOW,HIGH (numbers)") from None
+        if len(bounds) != 2 or not low < high:
+            raise typer.BadParameter("--clip takes LOW,HIGH with LOW < HIGH")
+        privacy = {"epsilon": format_epsilon(epsilon_per_source), "clip": [low, high]}
+    dp = None if epsilon_per_source is None else (epsilon_per_source, job_delta)
+    _open(
+        "stats",
+        sources,
+        compute,
+        budget,
+        deadline,
+        workspace,
+        lambda ids: {**stats_document(ids, column, per_source), **privacy},
+        dp,
+    )
 
 
 @open_app.command("fedavg")

@@ -1,4 +1,4 @@
-"""Command-line values with a protocol meaning: token amounts and job kinds, parsed by ledger.protocol."""
+"""Command-line values with a protocol meaning: token amounts, job kinds, ε and δ, parsed by ledger.protocol."""
 
 from __future__ import annotations
 
@@ -17,6 +17,28 @@ def amount(text: str) -> int:
 
     try:
         return parse_amount(text)
+    except ProtocolValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def epsilon(text: str) -> int:
+    """A privacy budget ε as a person types it (`0.5`), in micro-ε, exactly; a usage error otherwise."""
+    from ledger.errors import ProtocolValueError
+    from ledger.protocol import parse_epsilon
+
+    try:
+        return parse_epsilon(text)
+    except ProtocolValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def delta(text: str) -> int:
+    """A δ as a person types it (`1e-6`), in atto-δ, exactly; a usage error otherwise."""
+    from ledger.errors import ProtocolValueError
+    from ledger.protocol import parse_delta
+
+    try:
+        return parse_delta(text)
     except ProtocolValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
-from custos.commands.params import amount, kinds_mask
+from custos.commands.params import amount, delta, epsilon, kinds_mask
+
+if TYPE_CHECKING:
+    from ledger.bindings import SourceBudget
 
 app = typer.Typer(
     name="source", help="Register data sources (only commitments leave the machine).", no_args_is_help=True
@@ -30,8 +34,13 @@ def register(
         help="Consent by 'runner' (after its data check), "
         "'explicit' (`custos job consent` per job) or 'auto' (on chain, at opening).",
     ),
+    epsilon_total: int | None = typer.Option(
+        None, "--epsilon", parser=epsilon, help="Privacy budget ε for DP jobs (e.g. 8); none: no DP job may use it."
+    ),
+    delta_total: int = typer.Option("1e-6", "--delta", parser=delta, help="Privacy budget δ for DP jobs."),
+    dp_only: bool = typer.Option(False, "--dp-only", help="Refuse jobs that release exact (non-DP) results."),
 ) -> None:
-    """Commit to FILE's rows (salted Merkle root) and register it on chain."""
+    """Commit to FILE's rows (salted Merkle root) and register it on chain (and set its privacy budget)."""
     from compute.errors import InvalidInput
     from compute.jobs.commitment import new_secret
     from compute.jobs.service import ConsentPolicy
@@ -58,7 +67,10 @@ def register(
             True,
             consent_policy.auto_consent_kinds(mask),
         )
-        registered = party.member().registry.register_source(spec)
+        member = party.member()
+        registered = member.registry.register_source(spec)
+        if epsilon_total is not None or dp_only:
+            member.privacy.set_budget(registered.source_id, epsilon_total or 0, delta_total, not dp_only)
         party.add_source(
             SourceFile(
                 registered.source_id,
@@ -70,3 +82,46 @@ def register(
             )
         )
     typer.echo(f"source {registered.source_id}: {commitment.row_count} rows, commitment 0x{commitment.root.hex()}")
+    if epsilon_total is not None or dp_only:
+        _show_budget(member.privacy.budget_of(registered.source_id))
+
+
+@app.command()
+def budget(
+    source_id: int = typer.Argument(..., help="The source."),
+    workspace: Path = WORKSPACE,
+    epsilon_total: int | None = typer.Option(
+        None, "--epsilon", parser=epsilon, help="Set the total ε (the owner; not below what is spent + reserved)."
+    ),
+    delta_total: int | None = typer.Option(None, "--delta", parser=delta, help="Set the total δ (the owner)."),
+    exact: bool | None = typer.Option(
+        None, "--allow-exact/--dp-only", help="Allow or refuse jobs that release exact results (the owner)."
+    ),
+) -> None:
+    """Show SOURCE_ID's privacy budget (total, spent, reserved, remaining); the owner may change it."""
+    from compute.jobs.workspace import Workspace
+
+    with user_errors():
+        member = Workspace.load(workspace).member()
+        now = member.privacy.budget_of(source_id)
+        if epsilon_total is not None or delta_total is not None or exact is not None:
+            member.privacy.set_budget(
+                source_id,
+                now.epsilon_total if epsilon_total is None else epsilon_total,
+                now.delta_total if delta_total is None else delta_total,
+                now.exact_allowed if exact is None else exact,
+            )
+            now = member.privacy.budget_of(source_id)
+    _show_budget(now)
+
+
+def _show_budget(b: SourceBudget) -> None:
+    from ledger.protocol import format_delta, format_epsilon
+
+    typer.echo(
+        f"source {b.source_id} privacy budget: ε total {format_epsilon(b.epsilon_total)}, "
+        f"spent {format_epsilon(b.epsilon_spent)}, reserved {format_epsilon(b.epsilon_reserved)}, "
+        f"remaining {format_epsilon(b.epsilon_remaining)}; δ total {format_delta(b.delta_total)}, "
+        f"spent {format_delta(b.delta_spent)}, reserved {format_delta(b.delta_reserved)}, "
+        f"remaining {format_delta(b.delta_remaining)}; exact releases {'allowed' if b.exact_allowed else 'refused'}"
+    )

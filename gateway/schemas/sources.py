@@ -57,3 +57,26 @@ class VersionPublic(BaseModel):
     source_id: int
     version: int
     tx_hash: str
+
+
+class BudgetPublic(BaseModel):
+    """A source's privacy budget now: ε and δ as exact decimals (the chain holds micro-ε and atto-δ)."""
+
+    source_id: int
+    epsilon_total: str
+    epsilon_spent: str
+    epsilon_reserved: str
+    epsilon_remaining: str
+    delta_total: str
+    delta_spent: str
+    delta_reserved: str
+    delta_remaining: str
+    exact_allowed: bool
+
+
+class BudgetUpdate(BaseModel):
+    """The owner's new budget: never below what is spent plus reserved (the contract refuses that)."""
+
+    epsilon: str = Field(max_length=40, description="Total ε as a decimal, e.g. 8 or 0.5 (at most 6 decimals)")
+    delta: str = Field(max_length=40, description="Total δ as a decimal, e.g. 1e-6 (at most 1)")
+    exact_allowed: bool = Field(True, description="Whether jobs releasing exact (non-DP) results may use the source")

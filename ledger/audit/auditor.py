@@ -40,7 +40,7 @@ class Auditor:
     ) -> Auditor:
         """Index the deployment's contracts into `index_path` (created if new) from the first node."""
         nodes = (nodes,) if isinstance(nodes, Web3) else tuple(nodes)
-        watched = {name: (address, load(name).abi) for name, address in deployment.addresses.items()}
+        watched = {name: (address, load(name).abi) for name, address in deployment.event_sources().items()}
         store = EventStore(index_path)
         indexer = EventIndexer(nodes[0], store, watched, start_block=deployment.start_block)
         queries = AuditQueries(store)

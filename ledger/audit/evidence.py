@@ -17,7 +17,7 @@ from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check
 from ledger.errors import ProtocolValueError
 from ledger.index.store import IndexedEvent
 from ledger.payout import Credit, PayoutRuleError, refund, split
-from ledger.protocol import Attestation, AttestationDomain, contribution_hash
+from ledger.protocol import NO_PRIVACY_SPEND, Attestation, AttestationDomain, contribution_hash, privacy_hash
 
 #: What every attester of a job signed, and where: None before the job's result is committed.
 Attested = tuple[Attestation, AttestationDomain] | None
@@ -47,8 +47,15 @@ def job_attestation(events: Sequence[IndexedEvent], chain_id: int, job_ledger: s
         bytes.fromhex(committed.args["resultHash"][2:]),
         bytes.fromhex(committed.args["transcriptRoot"][2:]),
         bytes.fromhex(committed.args["contributionHash"][2:]),
+        _privacy_hash(events),
     )
     return attestation, AttestationDomain(chain_id, job_ledger)
+
+
+def _privacy_hash(events: Sequence[IndexedEvent]) -> bytes:
+    """What the attestation covers of a DP job's reported spend (PrivacyBudget), zero for an exact job."""
+    spend = _first(events, "PrivacySpendReported")
+    return NO_PRIVACY_SPEND if spend is None else privacy_hash(spend.args["epsilons"], spend.args["delta"])
 
 
 def check_attestation(recorded: IndexedEvent, signature: bytes, attested: Attested, allowed: set[str]) -> Check:

@@ -1,4 +1,4 @@
-"""All six bindings for one account, from a deployment."""
+"""All seven bindings for one account, from a deployment."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ledger.bindings.audit_anchor import AuditAnchor
 from ledger.bindings.consortium import Consortium
 from ledger.bindings.jobs import JobLedger
+from ledger.bindings.privacy import PrivacyBudget
 from ledger.bindings.registry import DataRegistry
 from ledger.bindings.settlement import Settlement
 from ledger.bindings.token import CustosToken
@@ -24,6 +25,7 @@ class Contracts:
     jobs: JobLedger
     settlement: Settlement
     anchor: AuditAnchor
+    privacy: PrivacyBudget
 
     @classmethod
     def at(cls, sender: TransactionSender, deployment: Deployment) -> Contracts:
@@ -35,4 +37,5 @@ class Contracts:
             JobLedger.at(sender, deployment),
             Settlement.at(sender, deployment),
             AuditAnchor.at(sender, deployment),
+            PrivacyBudget.at(sender, deployment),
         )

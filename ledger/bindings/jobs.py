@@ -91,24 +91,24 @@ class JobLedger(ContractBinding):
         budget: int,
         deadline: int,
         max_total_price: int | None = None,
+        epsilons: Sequence[int] | None = None,
+        delta: int = 0,
     ) -> OpenedJob:
         """Open a job; `budget` tokens must be approved to Settlement first.
 
         The contract refuses the job if the sources' prices sum to more than `max_total_price` when the
         transaction runs; by default that is their sum as read now, so a price raised in between fails it.
+        With `epsilons` (micro-ε per source, aligned with `source_ids`) and `delta` (atto-δ) the job is
+        differentially private (`openDpJob`): the contract reserves them on each source's budget or
+        refuses; without, it releases an exact result, which every source must allow.
         """
         if max_total_price is None:
             max_total_price = self._price_sum(source_ids)
-        receipt = self._send(
-            "openJob",
-            kind,
-            list(source_ids),
-            params_hash,
-            addresses(compute_parties),
-            budget,
-            max_total_price,
-            deadline,
-        )
+        common = (kind, list(source_ids), params_hash, addresses(compute_parties), budget, max_total_price, deadline)
+        if epsilons is None:
+            receipt = self._send("openJob", *common)
+        else:
+            receipt = self._send("openDpJob", *common, (list(epsilons), delta))
         opened = self._one(receipt, "JobOpened")
         auto = tuple(e["sourceId"] for e in self.events(receipt, "ConsentGiven"))
         return OpenedJob(opened["jobId"], hash32(opened["inputsHash"]), auto, receipt)
@@ -118,10 +118,20 @@ class JobLedger(ContractBinding):
         return self._send("consent", job_id, source_id)
 
     def commit_result(
-        self, job_id: int, result_hash: bytes, transcript_root: bytes, weights: Sequence[int], utility_table_hash: bytes
+        self,
+        job_id: int,
+        result_hash: bytes,
+        transcript_root: bytes,
+        weights: Sequence[int],
+        utility_table_hash: bytes,
+        epsilons_spent: Sequence[int] | None = None,
     ) -> Receipt:
-        """Commit the result, transcript root and contribution weights (a compute party)."""
-        return self._send("commitResult", job_id, result_hash, transcript_root, list(weights), utility_table_hash)
+        """Commit the result, transcript root and contribution weights (a compute party); a DP job
+        also reports the micro-ε it spent per source (`commitDpResult`), which the attestation covers."""
+        args = (job_id, result_hash, transcript_root, list(weights), utility_table_hash)
+        if epsilons_spent is None:
+            return self._send("commitResult", *args)
+        return self._send("commitDpResult", *args, list(epsilons_spent))
 
     def attest(self, job_id: int, signer: str, signature: bytes) -> Receipt:
         """Submit a participant's EIP-712 attestation signature."""
@@ -199,6 +209,10 @@ class JobLedger(ContractBinding):
     def _price_sum(self, source_ids: Sequence[int]) -> int:
         registry = DataRegistry(self.sender, self._call("wiring")[0])
         return sum(registry.source(source_id).price_per_use for source_id in source_ids)
+
+    def privacy_budget(self) -> str:
+        """The address of the PrivacyBudget this ledger created."""
+        return str(self._call("privacyBudget"))
 
     def job_count(self) -> int:
         """How many jobs were ever opened."""

@@ -81,3 +81,39 @@ def test_only_the_owner_adds_versions(gateway: Gateway) -> None:
         409,
         "contract.DataRegistryNotOwner",
     )
+
+
+def test_the_owner_raises_its_sources_privacy_budget_and_everyone_reads_it(gateway: Gateway) -> None:
+    source_id = gateway.client("bank").post("/sources", json=SPEC).json()["source_id"]
+    unset = gateway.client("regulator").get(f"/sources/{source_id}/budget").json()
+    assert (unset["epsilon_total"], unset["epsilon_remaining"], unset["exact_allowed"]) == ("0", "0", True)
+    body = {"epsilon": "8", "delta": "1e-6", "exact_allowed": False}
+    raised = gateway.client("bank").put(f"/sources/{source_id}/budget", json=body)
+    assert raised.status_code == 200, raised.text
+    assert raised.json() == {
+        "source_id": source_id,
+        "epsilon_total": "8",
+        "epsilon_spent": "0",
+        "epsilon_reserved": "0",
+        "epsilon_remaining": "8",
+        "delta_total": "1e-6",
+        "delta_spent": "0",
+        "delta_reserved": "0",
+        "delta_remaining": "1e-6",
+        "exact_allowed": False,
+    }
+    assert gateway.client("regulator").get(f"/sources/{source_id}/budget").json()["epsilon_total"] == "8"
+
+
+def test_only_the_owner_in_the_provider_role_sets_a_budget_with_an_exact_figure(gateway: Gateway) -> None:
+    body = {"epsilon": "1", "delta": "1e-6"}
+    refused(gateway.client("regulator").put("/sources/0/budget", json=body), 403, "auth.wrong_role")
+    refused(gateway.client("bank").put("/sources/0/budget", json=body), 403, "source.not_owner")  # another's source
+    own = gateway.client("bank").post("/sources", json=SPEC).json()["source_id"]
+    refused(
+        gateway.client("bank").put(f"/sources/{own}/budget", json=body | {"epsilon": "0.0000001"}),
+        400,
+        "budget.invalid",
+    )
+    refused(gateway.client("bank").put(f"/sources/{own}/budget", json=body | {"delta": "2"}), 400, "budget.invalid")
+    refused(gateway.client("bank").put("/sources/424242/budget", json=body), 404, "source.not_found")

@@ -27,6 +27,7 @@ from ledger.protocol import (
     kind_name,
     kinds_mask,
     parse_amount,
+    privacy_hash,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,16 +90,20 @@ def test_another_chain_or_ledger_recovers_someone_else() -> None:
     assert sample().signer(signature, AttestationDomain(1337, "0x" + "ac" * 20)) != account.address
 
 
-def test_digest_is_the_eip712_hash_of_the_documented_type() -> None:
+@pytest.mark.parametrize("spend", [None, ([500_000, 250_000], 10**12)], ids=["exact", "dp"])
+def test_digest_is_the_eip712_hash_of_the_documented_type(spend: tuple[list[int], int] | None) -> None:
     type_hash = keccak(
         b"Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,"
-        b"bytes32 transcriptRoot,bytes32 contributionHash)"
+        b"bytes32 transcriptRoot,bytes32 contributionHash,bytes32 privacyHash)"
     )
+    spent = bytes(32) if spend is None else keccak(encode(["uint64[]", "uint64"], list(spend)))
+    attestation = dataclasses.replace(sample(), privacy_hash=spent)
+    assert spend is None or attestation.privacy_hash == privacy_hash(*spend)
     struct = keccak(
         type_hash
         + encode(
-            ["uint256", "bytes32", "bytes32", "bytes32", "bytes32"],
-            [7, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, sample().contribution_hash],
+            ["uint256", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"],
+            [7, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, sample().contribution_hash, spent],
         )
     )
     domain_type = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
@@ -108,7 +113,7 @@ def test_digest_is_the_eip712_hash_of_the_documented_type() -> None:
             [domain_type, keccak(b"Custos JobLedger"), keccak(b"1"), 1337, DOMAIN.job_ledger],
         )
     )
-    assert sample().digest(DOMAIN) == keccak(b"\x19\x01" + separator + struct)
+    assert attestation.digest(DOMAIN) == keccak(b"\x19\x01" + separator + struct)
 
 
 def test_a_malformed_signature_or_field_is_a_protocol_error() -> None:

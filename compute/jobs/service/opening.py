@@ -47,6 +47,8 @@ class OpenRequest:
     document: Mapping[str, Any] | None = None
     params_hash: bytes | None = None
     max_total_price: int | None = None  # None: the sources' prices as read now
+    epsilons: tuple[int, ...] | None = None  # a DP job: micro-ε reserved per source (PrivacyBudget, issue 20)
+    delta: int = 0  # a DP job: atto-δ reserved on every source
 
 
 @dataclass(frozen=True)
@@ -101,5 +103,7 @@ def open_job(contracts: JobContracts, request: OpenRequest, store: Workspace | N
         request.budget,
         request.deadline,
         request.max_total_price,
+        epsilons=request.epsilons,
+        delta=request.delta,
     )
     return Opened(opened, digest)

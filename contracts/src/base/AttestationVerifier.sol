@@ -7,13 +7,14 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// @title AttestationVerifier
 /// @notice The EIP-712 attestation of docs/protocol.md: domain ("Custos JobLedger", "1",
 /// chainId, this contract) and `Attestation(jobId, inputsHash, resultHash, transcriptRoot,
-/// contributionHash)`.
+/// contributionHash, privacyHash)`; `privacyHash` is zero for an exact job and
+/// keccak256(abi.encode(uint64[] epsilonsSpent, uint64 delta)) for a DP job.
 /// @dev OpenZeppelin's ECDSA rejects high-s and non-65-byte signatures; the domain binds the
 /// chain id and this contract's address, so signatures for another chain or ledger fail.
 abstract contract AttestationVerifier is EIP712 {
     /// @notice keccak256 of the Attestation type string.
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,bytes32 transcriptRoot,bytes32 contributionHash)"
+        "Attestation(uint256 jobId,bytes32 inputsHash,bytes32 resultHash,bytes32 transcriptRoot,bytes32 contributionHash,bytes32 privacyHash)"
     );
 
     /// @notice The signature recovers to another address than the claimed signer.
@@ -33,10 +34,15 @@ abstract contract AttestationVerifier is EIP712 {
         bytes32 inputsHash,
         bytes32 resultHash,
         bytes32 transcriptRoot,
-        bytes32 contributionHash
+        bytes32 contributionHash,
+        bytes32 privacyHash
     ) internal view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(ATTESTATION_TYPEHASH, jobId, inputsHash, resultHash, transcriptRoot, contributionHash))
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH, jobId, inputsHash, resultHash, transcriptRoot, contributionHash, privacyHash
+                )
+            )
         );
     }
 

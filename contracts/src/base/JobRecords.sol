@@ -29,6 +29,8 @@ abstract contract JobRecords {
     mapping(uint256 jobId => mapping(address signer => bool)) internal _attested;
     mapping(uint256 jobId => JobTypes.Terms) internal _terms;
     mapping(uint256 jobId => uint64) internal _disputedAt;
+    /// @dev keccak256(abi.encode(uint64[] epsilonsSpent, uint64 delta)) of a committed DP job, zero otherwise.
+    mapping(uint256 jobId => bytes32) internal _privacyHash;
 
     /// @notice A requester opened a job and its budget was escrowed.
     event JobOpened(

@@ -46,6 +46,12 @@ library JobTypes {
         uint64 resolutionWindow;
     }
 
+    /// @notice A DP job's request: micro-ε per source (aligned with its sources) and atto-δ (PrivacyBudget).
+    struct DpRequest {
+        uint64[] epsilons;
+        uint64 delta;
+    }
+
     /// @notice An EIP-2612 permit for the budget.
     struct Permit {
         uint256 deadline;

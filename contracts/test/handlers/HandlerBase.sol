@@ -8,6 +8,7 @@ import {Settlement} from "../../src/Settlement.sol";
 import {JobLedger} from "../../src/JobLedger.sol";
 import {AuditAnchor} from "../../src/AuditAnchor.sol";
 import {DataRegistry} from "../../src/DataRegistry.sol";
+import {PrivacyBudget} from "../../src/PrivacyBudget.sol";
 import {JobTypes} from "../../src/base/JobTypes.sol";
 import {PayoutOracle} from "./PayoutOracle.sol";
 
@@ -40,6 +41,7 @@ abstract contract HandlerBase {
     Settlement internal immutable settlement;
     JobLedger internal immutable ledger;
     AuditAnchor internal immutable anchorContract;
+    PrivacyBudget internal immutable budget;
 
     /// @notice The six founders (some removed at times), their original roles, and outsiders.
     address[] public members;
@@ -73,6 +75,7 @@ abstract contract HandlerBase {
     ) {
         (consortium, token, registry, settlement, ledger, anchorContract) =
             (d.consortium, d.token, d.registry, d.settlement, d.ledger, d.anchor);
+        budget = PrivacyBudget(d.ledger.privacyBudget());
         (members, founderRoles, outsiders, sources) = (members_, roles_, outsiders_, sources_);
         for (uint256 i = 0; i < keys_.length; ++i) keyOf[members_[i]] = keys_[i];
     }
@@ -83,6 +86,17 @@ abstract contract HandlerBase {
 
     function outsiderCount() external view returns (uint256) {
         return outsiders.length;
+    }
+
+    /// @dev A DP job's spend to report: per source a seeded share of its reservation (sometimes all).
+    function _dpSpend(uint256 jobId, uint256 seed) internal view returns (bool dp, uint64[] memory spent) {
+        PrivacyBudget.Reservation memory r = budget.reservationOf(jobId);
+        if (r.stage == PrivacyBudget.Stage.None) return (false, spent);
+        spent = new uint64[](r.epsilons.length);
+        for (uint256 i = 0; i < spent.length; ++i) {
+            spent[i] = uint64(uint256(keccak256(abi.encode(seed, i))) % (uint256(r.epsilons[i]) + 1));
+        }
+        return (true, spent);
     }
 
     /// @dev Half the time the newest job, so consecutive actions meet on one job's lifecycle.

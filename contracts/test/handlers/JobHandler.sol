@@ -60,7 +60,7 @@ contract JobHandler is HandlerBase {
         if (committed) _commit(ledger.jobCount() - 1, budgetSeed);
     }
 
-    function _pick(uint8 mask) private view returns (uint256[] memory ids, uint256 priceSum) {
+    function _pick(uint8 mask) internal view returns (uint256[] memory ids, uint256 priceSum) {
         uint256 n = 0;
         uint256[] memory picked = new uint256[](3);
         for (uint256 i = 0; i < 3; ++i) {
@@ -74,7 +74,7 @@ contract JobHandler is HandlerBase {
         }
     }
 
-    function _parties(bool twoCompute) private view returns (address[] memory parties) {
+    function _parties(bool twoCompute) internal view returns (address[] memory parties) {
         parties = new address[](twoCompute ? 2 : 1);
         parties[0] = members[3];
         if (twoCompute) parties[1] = members[4];
@@ -152,8 +152,10 @@ contract JobHandler is HandlerBase {
         } else if (job.status == JobTypes.Status.Ready) {
             uint256[] memory weights = new uint256[](ids.length);
             for (uint256 i = 0; i < ids.length; ++i) weights[i] = uint256(keccak256(abi.encode(weightSeed, i))) % 1e18;
+            (bool dp, uint64[] memory spent) = _dpSpend(jobId, weightSeed);
             vm.prank(parties[weightSeed % parties.length]);
-            ledger.commitResult(jobId, keccak256("r"), keccak256("t"), weights, keccak256("u"));
+            if (dp) ledger.commitDpResult(jobId, keccak256("r"), keccak256("t"), weights, keccak256("u"), spent);
+            else ledger.commitResult(jobId, keccak256("r"), keccak256("t"), weights, keccak256("u"));
         } else if (job.status == JobTypes.Status.Committed) {
             for (uint256 i = 0; i < attesters.length; ++i) {
                 if (ledger.hasAttested(jobId, attesters[i])) continue;
@@ -200,7 +202,7 @@ contract JobHandler is HandlerBase {
     }
 
     /// @dev Every missing consent, by each source's owner (reverts if an owner may not consent now).
-    function _consentAll(uint256 jobId) private {
+    function _consentAll(uint256 jobId) internal {
         (uint256[] memory ids,, address[] memory owners,) = ledger.jobSources(jobId);
         for (uint256 i = 0; i < ids.length; ++i) {
             if (ledger.hasConsented(jobId, ids[i])) continue;

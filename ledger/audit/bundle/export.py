@@ -20,7 +20,7 @@ from ledger.audit.verify import ATTEST, tx_input
 from ledger.errors import AuditError
 from ledger.index.store import IndexedEvent
 
-BUNDLED_CONTRACTS = ("Consortium", "DataRegistry", "JobLedger", "Settlement")
+BUNDLED_CONTRACTS = ("Consortium", "DataRegistry", "JobLedger", "Settlement", "PrivacyBudget")
 
 
 def export_job(
@@ -28,8 +28,11 @@ def export_job(
     job_id: int,
     utility_table: Any | None = None,
     transcript_leaves: Sequence[str] | None = None,
+    privacy: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The bundle of job `job_id`: call right after `verify_job` passed (its view is reused)."""
+    """The bundle of job `job_id`: call right after `verify_job` passed (its view is reused).
+
+    `privacy`: a DP job's parameters and the accountant's computation of its spend, if known."""
     view = auditor.verifier.view
     queries = auditor.queries
     events = queries.job_events(job_id)
@@ -66,8 +69,12 @@ def export_job(
             "rlp": "0x" + genesis.rlp.hex(),
             "validators": ["0x" + v.hex() for v in sorted(view.trust.genesis_validators)],
         },
-        "contracts": {name: addresses[name] for name in BUNDLED_CONTRACTS},
-        "abi": {name: [i for i in load(name).abi if i.get("type") == "event"] for name in BUNDLED_CONTRACTS},
+        "contracts": {name: addresses[name] for name in BUNDLED_CONTRACTS if name in addresses},
+        "abi": {
+            name: [i for i in load(name).abi if i.get("type") == "event"]
+            for name in BUNDLED_CONTRACTS
+            if name in addresses
+        },
         "job": job_id,
         "head": head,
         "firstBlock": low,
@@ -80,6 +87,7 @@ def export_job(
         "payout": _payout(events, queries.source_terms_at),
         "utilityTable": utility_table,
         "transcriptLeaves": list(transcript_leaves) if transcript_leaves is not None else None,
+        "privacy": dict(privacy) if privacy is not None else None,
     }
 
 
@@ -89,6 +97,8 @@ def _probes(addresses: Mapping[str, str], job_id: int, sources: Sequence[int]) -
         (bytes.fromhex(addresses[c][2:]), word(job_id)) for c in ("JobLedger", "Settlement")
     ]
     probes += [(bytes.fromhex(addresses["DataRegistry"][2:]), word(s)) for s in sources]
+    if "PrivacyBudget" in addresses:  # a DP job's reservation, spend and release name the job (issue 20)
+        probes.append((bytes.fromhex(addresses["PrivacyBudget"][2:]), word(job_id)))
     consortium = bytes.fromhex(addresses["Consortium"][2:])
     probes += [(consortium, topic0(e)) for e in _events("Consortium") if e["name"] in VALIDATOR_CHANGES]
     return probes

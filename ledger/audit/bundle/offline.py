@@ -285,22 +285,28 @@ def verify(bundle: Mapping[str, Any], pinned_genesis: bytes | None = None) -> Bu
         state.complete(
             "the validator set",
             governance,
-            [("Consortium", None)],
+            # The topics export probes for (validator changes): other Consortium logs (endpoints) need no receipts.
+            [("Consortium", t) for (c, t), spec in state.specs.items() if c == "Consortium" and spec.name in changes],
             lambda c, name, _t, _p: c == "Consortium" and name in changes,
         )
         events = [e for e in (state.prove(x) for x in bundle["events"]) if e is not None]
         terms = [e for e in (state.prove(x) for x in bundle.get("terms", [])) if e is not None]
         events.sort(key=lambda e: (e.block_number, e.log_index))
         topic = word(job_id)
+        # A DP job's PrivacyBudget events name the job in one of their indexed topics (issue 20).
+        privacy = [("PrivacyBudget", topic)] if "PrivacyBudget" in state.addresses else []
         state.complete(
             f"job {job_id}",
             events,
-            [("JobLedger", topic), ("Settlement", topic)],
+            [("JobLedger", topic), ("Settlement", topic), *privacy],
             lambda c, name, t, _p: (
-                c in ("JobLedger", "Settlement")
-                and _first_indexed(state, c, name) == "jobId"
-                and len(t) > 1
-                and t[1] == topic
+                (
+                    c in ("JobLedger", "Settlement")
+                    and _first_indexed(state, c, name) == "jobId"
+                    and len(t) > 1
+                    and t[1] == topic
+                )
+                or (c == "PrivacyBudget" and _job_topic(state, c, name, t) == topic)
             ),
         )
         _job_evidence(state, events, terms, bundle)
@@ -311,6 +317,14 @@ def verify(bundle: Mapping[str, Any], pinned_genesis: bytes | None = None) -> Bu
         status = status_after(event, status)
     report = VerificationReport(f"job {job_id} (bundle)", tuple(state.checks))
     return BundleResult(JobTrail(job_id, status, tuple(events)), report)
+
+
+def _job_topic(state: _Offline, contract: str, name: str, topics: tuple[bytes, ...]) -> bytes | None:
+    """The topic holding an event's indexed `jobId`, if it has one."""
+    spec = next((s for (c, _), s in state.specs.items() if c == contract and s.name == name), None)
+    indexed = [n for n, _, i in spec.inputs if i] if spec else []
+    position = indexed.index("jobId") + 1 if "jobId" in indexed else None
+    return topics[position] if position is not None and position < len(topics) else None
 
 
 def _first_indexed(state: _Offline, contract: str, name: str) -> str | None:
