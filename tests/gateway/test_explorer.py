@@ -266,6 +266,8 @@ def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_sh
     assert [steps.nth(i).get_attribute("data-change") for i in range(steps.count())] == ["set", "reserved"]
     assert steps.nth(1).locator("a").inner_text() == f"#{job_id}"
     assert "5.5" in steps.nth(1).inner_text()  # remaining after the reservation
+    reserved = page.locator("tr.step[data-event='PrivacyBudgetReserved']")
+    assert "ε\n2.5" in reserved.inner_text() and "δ\n1e-7" in reserved.inner_text()  # not micro-ε units
     screenshot(page, "explorer-source-budget.png")
 
     page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
