@@ -58,6 +58,17 @@ def test_a_hosted_runner_plays_psi_through_the_gateway_and_streams_consent_to_fi
         wait_for(lambda: server.started, 30, "the bank's gateway to serve")
         demo.start_gateways(job_id, parties=("invoice-firm", "compute-node"))
 
+        # The bundle is served from the commit on, before finalisation, while the runner keeps running.
+        jobs = members["regulator"].jobs
+        with GatewayClient.connect(url, demo.keys["bank"]) as client:
+
+            def served() -> JobStatus | None:
+                before = jobs.job(job_id).status  # read first: a 200 then proves the bundle was out by then
+                return before if client.get(f"/jobs/{job_id}/result").status_code == 200 else None
+
+            status_when_served = wait_for(served, 120, "the bank's gateway to serve the job's bundle")
+        assert status_when_served == JobStatus.COMMITTED  # finalising needs the bank's attestation, made after saving
+
         assert demo.wait_final(members["regulator"], job_id) == JobStatus.FINALIZED
         wait_for(lambda: any(e.stage == "finished" for e in services.progress.history(job_id)), 20, "the last step")
 
