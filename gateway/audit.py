@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.schemas.audit import JobSummary, JobTrail, PayoutSummary, SourceSummary, StepProof, TimelineStep
+from ledger.audit.budget import BudgetHistory
 from ledger.audit.trails import TrailFilter
 
 
@@ -62,6 +63,10 @@ class AuditReader(Protocol):
 
     def source_trail(self, source_id: int) -> list[TimelineStep] | None:
         """A data source's verified timeline, or None if no such source."""
+        ...
+
+    def source_budget(self, source_id: int) -> BudgetHistory:
+        """A data source's privacy budget over time, replayed from its PrivacyBudget events."""
         ...
 
     def member_trail(self, address: str) -> list[TimelineStep]:

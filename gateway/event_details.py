@@ -1,6 +1,6 @@
 """Each event's arguments decoded for a person: who was paid how much, which source and version,
 how consent was given, who signed and who submitted. Values stay exact (addresses, hashes,
-base units); the templates decide how to show and link them by `kind`."""
+base units; ε and δ as exact decimals); the templates decide how to show and link them by `kind`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.schemas.audit import DetailKind, StepDetail
 from ledger.index.store import IndexedEvent
-from ledger.protocol import kind_name
+from ledger.protocol import format_delta, format_epsilon, kind_name
 
 # event → (argument, label, kind), in the order a reader wants them; jobId is in the page's heading.
 _FIELDS: dict[str, list[tuple[str, str, DetailKind]]] = {
@@ -70,6 +70,14 @@ _FIELDS: dict[str, list[tuple[str, str, DetailKind]]] = {
     "MemberAdded": [("member", "member", "address"), ("name", "name", "text"), ("roles", "roles", "text")],
     "MemberRemoved": [("member", "member", "address")],
     "RolesChanged": [("member", "member", "address"), ("newRoles", "roles", "text")],
+    "PrivacyBudgetSet": [
+        ("sourceId", "source", "source"),
+        ("owner", "owner", "address"),
+        ("exactAllowed", "exact (non-DP) jobs allowed", "bool"),
+    ],
+    "PrivacyBudgetReserved": [("sourceId", "source", "source")],
+    "PrivacyBudgetSpent": [("sourceId", "source", "source")],
+    "PrivacyBudgetReleased": [("sourceId", "source", "source")],
 }
 
 
@@ -105,10 +113,23 @@ def _consent(event: IndexedEvent) -> list[StepDetail]:
     return [StepDetail(label="consent", value=mode, kind="text")]
 
 
+def _privacy(event: IndexedEvent) -> list[StepDetail]:
+    # ε and δ are fixed-point integers on chain (micro-ε, atto-δ): shown as the decimals people set
+    figures = [("epsilonTotal", "ε total", format_epsilon), ("deltaTotal", "δ total", format_delta)]
+    figures += [("epsilon", "ε", format_epsilon), ("delta", "δ", format_delta)]
+    args = event.args
+    return [
+        StepDetail(label=label, value=show(int(args[arg])), kind="text") for arg, label, show in figures if arg in args
+    ]
+
+
 _EXTRA: dict[str, Callable[[IndexedEvent], list[StepDetail]]] = {
     "JobOpened": _opened,
     "ResultCommitted": _committed,
     "ConsentGiven": _consent,
+    **dict.fromkeys(
+        ("PrivacyBudgetSet", "PrivacyBudgetReserved", "PrivacyBudgetSpent", "PrivacyBudgetReleased"), _privacy
+    ),
 }
 
 

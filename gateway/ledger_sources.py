@@ -1,5 +1,5 @@
 """Data-source views over the audit index: a page of summaries, an owner's sources, one source's
-verified trail."""
+verified trail and its privacy budget over time."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.schemas.audit import SourceSummary, SourceUsePublic, SourceVersion, TimelineStep
+from ledger.audit.budget import BudgetHistory, budget_history, source_budget_events
 from ledger.audit.listing import source_page, sources_registered_by
 from ledger.audit.queries import AuditError
 from ledger.audit.report import Check
@@ -97,3 +98,7 @@ class SourceViews:
             return self._steps_of(events, self._auditor.verifier.check_events(events))[0]
 
         return self._locked(read)
+
+    def budget(self, source_id: int) -> BudgetHistory:
+        """The source's privacy budget: its state after each PrivacyBudget event, and per DP job its ε."""
+        return self._locked(lambda: budget_history(source_budget_events(self._auditor.queries, source_id), source_id))

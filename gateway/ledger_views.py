@@ -38,6 +38,7 @@ from gateway.schemas.audit import (
     VerifiedAt,
 )
 from gateway.settlement_view import contributions, job_terms, settlement
+from ledger.audit.budget import BudgetHistory
 from ledger.audit.bundle import export_job
 from ledger.audit.listing import event_of_tx, job_page
 from ledger.audit.opening import requested_price_cap
@@ -353,6 +354,10 @@ class LedgerAuditReader:
     def source_trail(self, source_id: int) -> list[TimelineStep] | None:
         """A source's events, each verified."""
         return self.sources.trail(source_id)
+
+    def source_budget(self, source_id: int) -> BudgetHistory:
+        """A source's privacy budget over time, from its PrivacyBudget events."""
+        return self.sources.budget(source_id)
 
     def member_trail(self, address: str) -> list[TimelineStep]:
         """A member's events, each verified."""

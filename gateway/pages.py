@@ -14,12 +14,13 @@ from fastapi.templating import Jinja2Templates
 from gateway.membership import Member
 from gateway.services import GatewayServices
 from gateway.sessions import COOKIE
-from ledger.protocol import TOKEN_SYMBOL, format_amount
+from ledger.protocol import TOKEN_SYMBOL, format_amount, format_epsilon
 
 PAGE_SIZE = 20
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 templates.env.filters["tokens"] = lambda units: format_amount(units, symbol=True, grouped=True)
+templates.env.filters["epsilon"] = format_epsilon  # micro-ε → exact decimal ε
 templates.env.filters["when"] = lambda unix: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
 templates.env.globals["SYMBOL"] = TOKEN_SYMBOL
 

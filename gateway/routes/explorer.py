@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.audit import AuditReader
 from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import Services
 from gateway.errors import NotFound, Unauthenticated
@@ -19,10 +20,12 @@ from gateway.membership import Member
 from gateway.pages import not_found, page, signed_out, viewer
 from gateway.routes.audit import JobId, StepIndex, bundle_response, reader, step_proof
 from gateway.routes.jobs import sse_response
-from gateway.schemas.audit import StepProof
+from gateway.schemas.audit import JobTrail, StepProof
 from gateway.sessions import COOKIE
 from gateway.sse import job_events, last_event_id
 from gateway.utility_view import kept_bundle, readable_by, utility_view
+from ledger.audit.budget import JobSpend
+from ledger.errors import ConnectionFailed
 
 router = APIRouter(prefix="/explorer", tags=["explorer"], include_in_schema=False, route_class=BoundedJsonRoute)
 
@@ -78,11 +81,30 @@ def job(request: Request, services: Services, job_id: int = JobId) -> HTMLRespon
     if trail is None:
         return not_found(request, services, who, f"job #{job_id}", "No job with this id is on this consortium's chain.")
     history = services.progress.history(job_id)
+    privacy = privacy_of(reader(services), trail)
     bundle = kept_bundle(services.settings.workspace, job_id) if readable_by(who, trail) else None
     utility = utility_view(bundle, trail) if bundle is not None else None
     return page(
-        request, services, "job.html", who, trail=trail, progress=history[-1] if history else None, utility=utility
+        request,
+        services,
+        "job.html",
+        who,
+        trail=trail,
+        progress=history[-1] if history else None,
+        utility=utility,
+        privacy=privacy,
     )
+
+
+def privacy_of(audit: AuditReader, trail: JobTrail) -> dict[int, JobSpend]:
+    """The ε the job reserved, spent or got back on each of its sources (none: not a DP job)."""
+    sources = trail.terms.sources if trail.terms is not None else []
+    spends = {}
+    for source in sources:
+        spend = next((j for j in audit.source_budget(source.source_id).jobs if j.job_id == trail.job.job_id), None)
+        if spend is not None:
+            spends[source.source_id] = spend
+    return spends
 
 
 @router.get("/jobs/{job_id}/bundle")
@@ -110,7 +132,12 @@ def progress(
         raise NotFound("job.not_found", f"No job {job_id} on this consortium's chain or running here.")
 
     async def trail() -> dict[str, object] | None:
-        found = await run_in_threadpool(audit.job_trail, job_id) if audit is not None else None
+        try:
+            found = await run_in_threadpool(audit.job_trail, job_id) if audit is not None else None
+        except (
+            ConnectionFailed
+        ):  # the node is away: the stream goes on (heartbeats, progress); the page keeps its trail
+            return None
         if found is None:
             return None
         return {"status": found.job.status, "steps": len(found.steps), "verified": found.verified}

@@ -106,7 +106,8 @@ def source(request: Request, services: Services, source_id: int = SourceId) -> H
     if summary is None:
         return not_found(request, services, who, f"data source #{source_id}", "No source with this id is registered.")
     steps = audit.source_trail(source_id) or []
-    return page(request, services, "source.html", who, source=summary, steps=steps)
+    budget = audit.source_budget(source_id)
+    return page(request, services, "source.html", who, source=summary, steps=steps, budget=budget)
 
 
 @router.get("/members/{address}", response_class=HTMLResponse)

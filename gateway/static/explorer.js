@@ -56,15 +56,31 @@ if (live) {
   const source = new EventSource(`/explorer/jobs/${live.dataset.job}/progress`);
   source.onmessage = (message) => {
     const event = JSON.parse(message.data);
+    live.hidden = false;
     live.dataset.running = ["finished", "failed"].includes(event.stage) ? "no" : "yes";
     if (bar) bar.style.width = `${Math.round(event.fraction * 100)}%`;
     if (stage) stage.textContent = `${event.stage}: ${event.message}`;
-    if (round && event.round) {
-      const metrics = Object.entries(event.metrics || {}).map(([k, v]) => `${k} ${v}`).join(", ");
-      const eta = event.eta_seconds ? `, about ${Math.round(event.eta_seconds)} s left` : "";
-      round.textContent = `round ${event.round} of ${event.rounds}${metrics ? `: ${metrics}` : ""}${eta}`;
-    }
+    if (event.round) showRound(event);
   };
+  // The latest round on one line, and every round's figures as a line of their own.
+  const unit = live.dataset.unit || "round";
+  const rounds = document.getElementById("live-rounds");
+  function showRound(event) {
+    const metrics = Object.entries(event.metrics || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+    const seconds = event.eta_seconds;
+    const eta = seconds != null ? `, about ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s left` : "";
+    const text = `${unit} ${event.round} of ${event.rounds}${metrics ? `: ${metrics}` : ""}${eta}`;
+    if (round) round.textContent = text;
+    if (!rounds) return;
+    const key = `${event.party}/${event.round}`; // a replayed event (reconnect) replaces its line
+    let line = rounds.querySelector(`li[data-round="${CSS.escape(key)}"]`);
+    if (!line) {
+      line = document.createElement("li");
+      line.dataset.round = key;
+      rounds.append(line);
+    }
+    line.textContent = text;
+  }
   const FINAL = ["Finalized", "Cancelled", "Aborted", "Refunded"];
   let known = `${live.dataset.status}/${live.dataset.steps}/${live.dataset.verified}`;
   source.addEventListener("trail", (message) => {

@@ -6,13 +6,16 @@ embedded chain and verified offline."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from eth_utils import keccak
 from playwright.sync_api import Browser, Page, expect
 
 from compute.jobs.service import ResultStore
 from ledger.audit.bundle import load_bundle, verify
-from ledger.protocol import Deployment
+from ledger.member import MemberLedger
+from ledger.protocol import Deployment, JobKind, kinds_mask, parse_amount, parse_delta, parse_epsilon
 
 from .conftest import Gateway, SealedGateway, screenshot, signed_in
 from .scenario import result_bundle
@@ -227,3 +230,48 @@ def test_utility_table_shows_with_a_check_that_the_weights_follow_from_it(gatewa
     finally:
         kept.unlink()
         page.close()
+
+
+def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_shows_its_epsilon(
+    gateway: Gateway, browser: Browser
+) -> None:
+    consortium = gateway.consortium
+    spec = {"schema_hash": "0x" + "ab" * 32, "commitment": "0x" + "cd" * 32, "row_count": 900}
+    spec |= {"metadata_uri": "s3://bank/dp", "price_per_use": 3, "allowed_kinds": kinds_mask((JobKind.FEDAVG,))}
+    source_id = gateway.client("bank").post("/sources", json=spec).json()["source_id"]
+    budget = gateway.client("bank").put(f"/sources/{source_id}/budget", json={"epsilon": "8", "delta": "1e-6"})
+    assert budget.status_code == 200, budget.text
+    rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
+    bank = MemberLedger.open(rpc, consortium.deployment, consortium.people["bank"])
+    bank.token.approve(consortium.deployment.settlement, parse_amount(10))
+    job_id = bank.jobs.open_job(
+        JobKind.FEDAVG,
+        [source_id],
+        keccak(text="dp params"),
+        [consortium.people["arbiter"].address],
+        parse_amount(10),
+        int(time.time()) + 3600,
+        epsilons=[parse_epsilon("2.5")],
+        delta=parse_delta("1e-7"),
+    ).job_id
+    gateway.clock.value += 2  # the gateway's index syncs again
+
+    page = signed_in(gateway, browser)
+    page.goto(f"{gateway.url}/explorer/sources/{source_id}")
+    figures = page.inner_text("#budget-figures")
+    assert figures.startswith("ε 8 in all: 0 spent, 2.5 reserved by open jobs, 5.5 remaining"), figures
+    widths = page.locator("#budget-bar rect").evaluate_all("rects => rects.map(r => r.getAttribute('width'))")
+    assert widths == ["0.0", "187.5", "412.5"]  # of 600: spent, reserved, remaining
+    steps = page.locator("#budget-steps tbody tr")
+    assert [steps.nth(i).get_attribute("data-change") for i in range(steps.count())] == ["set", "reserved"]
+    assert steps.nth(1).locator("a").inner_text() == f"#{job_id}"
+    assert "5.5" in steps.nth(1).inner_text()  # remaining after the reservation
+    reserved = page.locator("tr.step[data-event='PrivacyBudgetReserved']")
+    assert "ε\n2.5" in reserved.inner_text() and "δ\n1e-7" in reserved.inner_text()  # not micro-ε units
+    screenshot(page, "explorer-source-budget.png")
+
+    page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
+    expect(page.locator("#inputs td.epsilon")).to_have_text("2.5 reserved")
+    page.goto(f"{gateway.url}/explorer/sources/0")  # a source without a budget says so
+    expect(page.locator("#budget-none")).to_have_text("not tracked on chain for this source")
+    page.close()
