@@ -203,7 +203,7 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         }
         assertEq(settlement.totalEscrowed(), 0, "liveness: escrow left locked");
         for (uint256 k = 0; k < 3; ++k) {
-            assertEq(budget.budgetOf(sourceIds[k]).epsilonReserved, 0, "liveness: privacy budget left reserved");
+            assertEq(budget.budgetOf(sourceIds[k]).epsilonReserved, 0, "budget: an ended job still holds epsilon reserved");
         }
     }
 
