@@ -38,6 +38,7 @@ from ledger.chain.genesis import Account as GenesisAccount
 from ledger.chain.node import Node
 from ledger.chain.setup import bootstrap_contracts, deploy_config, load_consortium
 from ledger.chain.store import LMDBStore
+from ledger.protocol import create_address
 
 DEPLOYER_DOMAIN = b"custos-genesis-deployer-v1"
 
@@ -141,6 +142,8 @@ def derive_genesis(consortium: dict[str, Any]) -> Bundle:
 def _contract_accounts(node: Node, deployment: dict[str, Any], written: set[tuple[bytes, int]]) -> dict[bytes, Any]:
     state = node.chain.get_vm(node.head).state
     contracts = {to_canonical_address(a) for a in deployment["contracts"].values()}
+    # JobLedger's constructor creates PrivacyBudget (its first creation): its account belongs in block 0 too.
+    contracts.add(to_canonical_address(create_address(deployment["contracts"]["JobLedger"], 1)))
     alloc: dict[bytes, Any] = {}
     for address in sorted(contracts):
         storage = {slot: state.get_storage(address, slot) for (owner, slot) in sorted(written) if owner == address}
