@@ -4,6 +4,7 @@ CardNet's source has 1 ε and allows only DP releases; TaxData's has 2 ε and al
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,4 +64,7 @@ def privacy_world() -> Iterator[World]:
         # CardNet allows only DP releases with 1 ε; TaxData allows exact ones too, with 2 ε.
         card_c.privacy.set_budget(sources[0], parse_epsilon("1"), 10 * DELTA, exact_allowed=False)
         tax_c.privacy.set_budget(sources[1], parse_epsilon("2"), 10 * DELTA, exact_allowed=True)
+        # Block times are whole seconds: start the jobs a second later, so a window ending at the
+        # first reservation holds the budget settings and nothing else.
+        time.sleep(1 - time.time() % 1 + 0.05)
         yield World(deployment, bank_c, card_c, tax_c, arbiter_c, sources)
