@@ -4,6 +4,7 @@ a committing compute party that under- or over-reports ε gets no attestation.""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import pytest
 from eth_utils import keccak
 
 from compute.dp.accounting import epsilon_from_rho
-from compute.dp.budget import job_spend, reservation_shortfall
+from compute.dp.budget import fedavg_noise_for, job_spend, reservation_shortfall
 from compute.errors import InvalidInput
 from compute.fl.dp import DPParams, release_rho
 from compute.fl.fedavg.client import FRACTION_BITS
@@ -55,6 +56,23 @@ def test_fedavg_spends_what_the_zcdp_accountant_gives_for_every_round_a_source_i
     assert sampled is not None and max(sampled.epsilons) <= spend.epsilons[0] and len(set(sampled.epsilons)) > 1
     with pytest.raises(InvalidInput, match="dims"):
         job_spend(JobKind.FEDAVG, {"fedavg": {"rounds": 3, "dp": dp, "contribution": False}}, 3)
+
+
+def test_a_target_epsilon_becomes_the_smallest_noise_multiplier_at_four_digits_within_it() -> None:
+    dp = {"clip_norm": 1.0, "noise_multiplier": 1.0, "delta": 1e-6}
+    doc = {"fedavg": {"rounds": 3, "dp": dp, "contribution": False}, "dims": 10}
+    tuned = fedavg_noise_for(doc, 3, 500_000)
+    sigma = tuned["fedavg"]["dp"]["noise_multiplier"]
+    assert {**tuned, "fedavg": {**tuned["fedavg"], "dp": dp}} == doc  # only σ changed
+    spend = job_spend(JobKind.FEDAVG, tuned, 3)
+    assert spend is not None and max(spend.epsilons) <= 500_000
+    step = 10.0 ** (math.floor(math.log10(sigma)) - 3)  # one unit of σ's 4th significant digit
+    lower = {**tuned, "fedavg": {**tuned["fedavg"], "dp": {**dp, "noise_multiplier": sigma - step}}}
+    assert max(job_spend(JobKind.FEDAVG, lower, 3).epsilons) > 500_000  # type: ignore[union-attr]  # a DP document
+    with pytest.raises(InvalidInput, match="more than 0"):
+        fedavg_noise_for(doc, 3, 0)
+    with pytest.raises(InvalidInput, match="no DP"):
+        fedavg_noise_for({**doc, "fedavg": {"rounds": 3, "dp": None, "contribution": False}}, 3, 500_000)
 
 
 def test_consent_needs_a_reservation_covering_the_spend() -> None:
