@@ -31,7 +31,7 @@ def horizontal_sources(demo: Demo, members: Mapping[str, MemberLedger], kinds: i
     from compute.jobs.synthetic_credit import generate
     from compute.jobs.workspace import SourceFile, Workspace
     from ledger.bindings import SourceSpec
-    from ledger.protocol import parse_amount
+    from ledger.units import parse_amount
 
     lines = generate(4 * rows, seed=11).bank.to_csv().splitlines()
     header, body = lines[0], lines[1:]

@@ -18,7 +18,8 @@ from custos.demo import Demo
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
 from ledger.keystore import Keystore
-from ledger.protocol import JobKind, format_epsilon, parse_amount, parse_delta, parse_epsilon
+from ledger.protocol import JobKind
+from ledger.units import format_epsilon, parse_amount, parse_delta, parse_epsilon
 from tests.cli_runs import custos
 from tests.small_demo import horizontal_sources, small_demo_config
 

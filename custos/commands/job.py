@@ -59,7 +59,7 @@ def _open(
     from compute.jobs.workspace import Workspace
     from ledger.bindings import budget_refusal
     from ledger.errors import ContractRevert
-    from ledger.protocol import format_epsilon
+    from ledger.units import format_epsilon
 
     ids = _ids(sources)
     reserved = ""
@@ -142,7 +142,7 @@ def open_stats(
         per_source[int(source)] = name.strip()
     privacy: dict[str, Any] = {}
     if epsilon_per_source is not None:
-        from ledger.protocol import format_epsilon
+        from ledger.units import format_epsilon
 
         bounds = [part.strip() for part in clip.split(",")]
         try:
@@ -205,7 +205,7 @@ def open_fedavg(
     from compute.fl.dp import DPParams
     from compute.fl.fedavg.params import FedAvgParams
     from compute.jobs.service.documents import fedavg_document
-    from ledger.protocol import format_delta
+    from ledger.units import format_delta
 
     dp = epsilon_per_source is not None or noise_multiplier is not None
     if epsilon_per_source is not None and noise_multiplier is not None:
@@ -313,7 +313,8 @@ def show(
 ) -> None:
     """The job as the chain holds it now (amounts in tokens, exact)."""
     from compute.jobs.workspace import Workspace
-    from ledger.protocol import format_amount, kind_name
+    from ledger.protocol import kind_name
+    from ledger.units import format_amount
 
     with user_errors():
         member = Workspace.load(workspace).member()

@@ -1,6 +1,6 @@
 """PrivacyBudget: each source's differential-privacy budget and every DP job's reservation.
 
-Amounts are the contract's integers: ε in micro-ε, δ in atto-δ (`ledger.protocol.parse_epsilon`,
+Amounts are the contract's integers: ε in micro-ε, δ in atto-δ (`ledger.units.parse_epsilon`,
 `parse_delta`, `format_epsilon`, `format_delta` convert them exactly).
 """
 
@@ -12,7 +12,7 @@ from enum import IntEnum
 from ledger.bindings.base import ContractBinding
 from ledger.client.sender import Receipt
 from ledger.errors import ContractRevert
-from ledger.protocol import format_delta, format_epsilon
+from ledger.units import format_delta, format_epsilon
 
 
 class ReservationStage(IntEnum):

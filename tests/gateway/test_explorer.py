@@ -14,18 +14,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from compute.jobs.service import ResultStore
 from ledger.audit.bundle import load_bundle, verify
+from ledger.deployment import Deployment
 from ledger.member import MemberLedger
-from ledger.protocol import (
-    Attestation,
-    AttestationDomain,
-    Deployment,
-    JobKind,
-    kinds_mask,
-    parse_amount,
-    parse_delta,
-    parse_epsilon,
-    privacy_hash,
-)
+from ledger.protocol import Attestation, AttestationDomain, JobKind, kinds_mask, privacy_hash
+from ledger.units import parse_amount, parse_delta, parse_epsilon
 
 from .conftest import Gateway, SealedGateway, screenshot, signed_in
 from .scenario import WINDOW, Consortium, result_bundle
