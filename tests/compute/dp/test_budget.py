@@ -4,9 +4,9 @@ a committing compute party that under- or over-reports ε gets no attestation.""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from eth_utils import keccak
@@ -67,7 +67,7 @@ def test_a_target_epsilon_becomes_the_smallest_noise_multiplier_at_four_digits_w
     assert {**tuned, "fedavg": {**tuned["fedavg"], "dp": dp}} == doc  # only σ changed
     spend = job_spend(JobKind.FEDAVG, tuned, 3)
     assert spend is not None and max(spend.epsilons) <= 500_000
-    step = 10.0 ** (math.floor(math.log10(sigma)) - 3)  # one unit of σ's 4th significant digit
+    step = float(Decimal(1).scaleb(Decimal(sigma).adjusted() - 3))  # one unit of σ's 4th significant digit
     lower = {**tuned, "fedavg": {**tuned["fedavg"], "dp": {**dp, "noise_multiplier": sigma - step}}}
     assert max(job_spend(JobKind.FEDAVG, lower, 3).epsilons) > 500_000  # type: ignore[union-attr]  # a DP document
     with pytest.raises(InvalidInput, match="more than 0"):
