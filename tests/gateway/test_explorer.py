@@ -16,8 +16,9 @@ from compute.jobs.service import ResultStore
 from ledger.audit.bundle import load_bundle, verify
 from ledger.deployment import Deployment
 from ledger.member import MemberLedger
-from ledger.protocol import Attestation, AttestationDomain, JobKind, kinds_mask, privacy_hash
+from ledger.protocol import AttestationDomain, JobKind, kinds_mask, privacy_hash
 from ledger.units import parse_amount, parse_delta, parse_epsilon
+from tests.ledger.privacy_world import job_attestation
 
 from .conftest import Gateway, SealedGateway, screenshot, signed_in
 from .scenario import WINDOW, Consortium, result_bundle
@@ -245,24 +246,12 @@ def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_sh
     assert budget.status_code == 200, budget.text
     rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
     bank = MemberLedger.open(rpc, consortium.deployment, consortium.people["bank"])
-    bank.token.approve(consortium.deployment.settlement, parse_amount(10))
-    job_id = bank.jobs.open_job(
-        JobKind.FEDAVG,
-        [source_id],
-        keccak(text="dp params"),
-        [consortium.people["arbiter"].address],
-        parse_amount(10),
-        int(time.time()) + 3600,
-        epsilons=[parse_epsilon("2.5")],
-        delta=parse_delta("1e-7"),
-    ).job_id
+    job_id = _open_dp(consortium, bank, source_id, "2.5")
     gateway.clock.value += 2  # the gateway's index syncs again
 
     page = signed_in(gateway, browser)
-    page.goto(f"{gateway.url}/explorer/sources/{source_id}")
-    figures = page.inner_text("#budget-figures")
+    figures, widths = _budget_bar(page, f"{gateway.url}/explorer/sources/{source_id}")
     assert figures.startswith("ε 8 in all: 0 spent, 2.5 reserved by open jobs, 5.5 remaining"), figures
-    widths = page.locator("#budget-bar rect").evaluate_all("rects => rects.map(r => r.getAttribute('width'))")
     assert widths == ["0.0", "187.5", "412.5"]  # of 600: spent, reserved, remaining
     steps = page.locator("#budget-steps tbody tr")
     assert [steps.nth(i).get_attribute("data-change") for i in range(steps.count())] == ["set", "reserved"]
@@ -279,25 +268,13 @@ def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_sh
     arbiter = MemberLedger.open(rpc, consortium.deployment, consortium.people["arbiter"])
     _finalise_with_spend(consortium, bank, arbiter, job_id, [parse_epsilon("2")], parse_delta("1e-7"))
     # A second job reserves ε 1 and is aborted before any result: all of it is released.
-    bank.token.approve(consortium.deployment.settlement, parse_amount(10))
-    aborted = bank.jobs.open_job(
-        JobKind.FEDAVG,
-        [source_id],
-        keccak(text="dp params 2"),
-        [consortium.people["arbiter"].address],
-        parse_amount(10),
-        int(time.time()) + 3600,
-        epsilons=[parse_epsilon("1")],
-        delta=parse_delta("1e-7"),
-    ).job_id
+    aborted = _open_dp(consortium, bank, source_id, "1")
     arbiter.jobs.abort(aborted, b"aborted by the arbiter".ljust(32, b"\0"))
     gateway.clock.value += 2
 
-    page.goto(f"{gateway.url}/explorer/sources/{source_id}")
-    figures = page.inner_text("#budget-figures")
+    figures, widths = _budget_bar(page, f"{gateway.url}/explorer/sources/{source_id}")
     assert figures.startswith("ε 8 in all: 2 spent, 0 reserved by open jobs, 6 remaining"), figures
-    widths = page.locator("#budget-bar rect").evaluate_all("rects => rects.map(r => r.getAttribute('width'))")
-    assert widths == ["150.0", "0.0", "450.0"]  # of 600: spent, reserved, remaining
+    assert widths == ["150.0", "0.0", "450.0"]
     changes = steps.evaluate_all("rows => rows.map(r => r.dataset.change)")
     assert changes == ["set", "reserved", "spent", "released", "reserved", "released"]
     assert [steps.nth(i).locator("a").inner_text() for i in range(2, 6)] == [f"#{job_id}"] * 2 + [f"#{aborted}"] * 2
@@ -323,6 +300,28 @@ def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_sh
     page.close()
 
 
+def _budget_bar(page: Page, url: str) -> tuple[str, list[str]]:
+    """A source page's budget figures line and its bar's widths (spent, reserved, remaining, of 600)."""
+    page.goto(url)
+    widths = page.locator("#budget-bar rect").evaluate_all("rects => rects.map(r => r.getAttribute('width'))")
+    return page.inner_text("#budget-figures"), widths
+
+
+def _open_dp(consortium: Consortium, bank: MemberLedger, source_id: int, epsilon: str) -> int:
+    """The bank opens a DP FedAvg job on `source_id` (the arbiter computes), reserving ε `epsilon` and δ 1e-7."""
+    bank.token.approve(consortium.deployment.settlement, parse_amount(10))
+    return bank.jobs.open_job(
+        JobKind.FEDAVG,
+        [source_id],
+        keccak(text=f"dp params {bank.jobs.job_count()}"),
+        [consortium.people["arbiter"].address],
+        parse_amount(10),
+        int(time.time()) + 3600,
+        epsilons=[parse_epsilon(epsilon)],
+        delta=parse_delta("1e-7"),
+    ).job_id
+
+
 def _finalise_with_spend(
     consortium: Consortium, bank: MemberLedger, arbiter: MemberLedger, job_id: int, spent: list[int], delta: int
 ) -> None:
@@ -333,10 +332,7 @@ def _finalise_with_spend(
     arbiter.jobs.commit_result(
         job_id, keccak(text="dp model"), keccak(text="dp transcript"), [1] * len(source_ids), bytes(32), spent
     )
-    job = bank.jobs.job(job_id)
-    attestation = Attestation(
-        job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash, privacy_hash(spent, delta)
-    )
+    attestation = job_attestation(bank.jobs, job_id, privacy_hash(spent, delta))
     domain = AttestationDomain(consortium.deployment.chain_id, consortium.deployment.job_ledger)
     for who in ("bank", "arbiter"):
         signer = consortium.people[who]
