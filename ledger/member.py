@@ -46,17 +46,21 @@ class MemberLedger:
         info = deployment if isinstance(deployment, Deployment) else Deployment.load(deployment)
         account = account if isinstance(account, LocalAccount) else Account.from_key(account)
         w3 = connect(rpc, chain_id=info.chain_id)
-        sender = TransactionSender(w3, account, receipt_timeout=receipt_timeout)
+        return cls.bind(TransactionSender(w3, account, receipt_timeout=receipt_timeout), info)
+
+    @classmethod
+    def bind(cls, sender: TransactionSender, deployment: Deployment) -> MemberLedger:
+        """Every binding of `deployment` over an existing sender (any connection, e.g. an in-process node)."""
         return cls(
-            info,
+            deployment,
             sender,
-            Consortium.at(sender, info),
-            CustosToken.at(sender, info),
-            DataRegistry.at(sender, info),
-            JobLedger.at(sender, info),
-            Settlement.at(sender, info),
-            AuditAnchor.at(sender, info),
-            PrivacyBudget.at(sender, info),
+            Consortium.at(sender, deployment),
+            CustosToken.at(sender, deployment),
+            DataRegistry.at(sender, deployment),
+            JobLedger.at(sender, deployment),
+            Settlement.at(sender, deployment),
+            AuditAnchor.at(sender, deployment),
+            PrivacyBudget.at(sender, deployment),
         )
 
     def latest_timestamp(self) -> int:
