@@ -18,9 +18,9 @@ from ledger.anchor import Anchoring, RootSink
 from ledger.bindings.base import ContractBinding, hash32
 from ledger.client.connection import rpc
 from ledger.client.sender import Receipt, TransactionSender
+from ledger.deployment import Deployment
 from ledger.errors import AnchorError, ConnectionFailed
 from ledger.index.log_ranges import ranged_logs
-from ledger.protocol import Deployment
 
 # AuditAnchor.JOB_TAG_PREFIX: the first 16 bytes of every job-records tag ("custos.job-recs", zero-padded).
 JOB_TAG_PREFIX = b"custos.job-recs".ljust(16, b"\x00")

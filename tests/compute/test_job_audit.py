@@ -26,11 +26,12 @@ from ledger.chain.node import Node
 from ledger.chain.provider import NodeProvider
 from ledger.chain.setup import init_chain
 from ledger.client import TransactionSender, connect
+from ledger.deployment import Deployment
 from ledger.errors import AnchorError
 from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.member import MemberLedger
 from ledger.merkle import leaf_hash
-from ledger.protocol import Deployment, JobKind
+from ledger.protocol import JobKind
 
 CONSORTIUM: dict[str, Any] = {
     "chainId": 4242,
