@@ -8,7 +8,16 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
+from ledger.bindings import (
+    AuditAnchor,
+    Consortium,
+    Contracts,
+    CustosToken,
+    DataRegistry,
+    JobLedger,
+    PrivacyBudget,
+    Settlement,
+)
 from ledger.client import TransactionSender, connect
 from ledger.client.connection import rpc
 from ledger.deployment import Deployment
@@ -51,17 +60,8 @@ class MemberLedger:
     @classmethod
     def bind(cls, sender: TransactionSender, deployment: Deployment) -> MemberLedger:
         """Every binding of `deployment` over an existing sender (any connection, e.g. an in-process node)."""
-        return cls(
-            deployment,
-            sender,
-            Consortium.at(sender, deployment),
-            CustosToken.at(sender, deployment),
-            DataRegistry.at(sender, deployment),
-            JobLedger.at(sender, deployment),
-            Settlement.at(sender, deployment),
-            AuditAnchor.at(sender, deployment),
-            PrivacyBudget.at(sender, deployment),
-        )
+        c = Contracts.at(sender, deployment)
+        return cls(deployment, sender, c.consortium, c.token, c.registry, c.jobs, c.settlement, c.anchor, c.privacy)
 
     def latest_timestamp(self) -> int:
         """The head block's timestamp (what the contracts compare deadlines against)."""
