@@ -26,6 +26,7 @@ from ledger.chain.node import Node
 from ledger.chain.provider import NodeProvider
 from ledger.chain.setup import init_chain
 from ledger.client import TransactionSender, connect
+from ledger.client.revert import AuditAnchorNotJobParticipant, AuditAnchorReservedTag
 from ledger.deployment import Deployment
 from ledger.errors import AnchorError
 from ledger.keystore import DEV_PASSWORD, Keystore
@@ -162,3 +163,23 @@ def test_a_sink_refuses_another_jobs_tag_and_a_tag_cannot_hold_an_id_past_128_bi
         sink.anchor(b"\x01" * 32, 1, job_records_tag(world.job_id + 1))
     with pytest.raises(ValueError, match="outside"):
         job_records_tag(2**128)
+
+
+def test_reverts_surface_as_the_contracts_named_errors(world: World) -> None:
+    card, bureau = world.members["card"], world.members["bureau"]
+    with pytest.raises(AuditAnchorNotJobParticipant) as refused:
+        card.anchor.anchor_job_records(world.job_id, b"\x01" * 32, 1)
+    assert refused.value.arguments == {"jobId": world.job_id, "caller": card.address.lower()}
+    tag = job_records_tag(world.job_id)
+    with pytest.raises(AuditAnchorReservedTag):  # an auditor cannot file batches under a job's tag by `anchor`
+        bureau.anchor.anchor(b"\x01" * 32, 1, tag)
+
+
+def test_a_member_copying_anothers_root_under_the_same_job_tag_is_not_taken_for_its_batch(world: World) -> None:
+    clinic, bank = world.members["clinic"], world.members["bank"]
+    root, tag = keccak(b"the clinic's batch"), job_records_tag(world.job_id)
+    copied = bank.anchor.anchor_job_records(world.job_id, root, 1)  # the bank sends the clinic's root first
+    own = clinic.anchor.anchor_job_records(world.job_id, root, 1)
+
+    found = clinic.anchor.job_sink(world.job_id).find(root, tag)  # what a recovering clinic asks
+    assert found is not None and found.batch_id == own.batch_id != copied.batch_id
