@@ -3,9 +3,9 @@
 The six creations go out from one deployer account at consecutive nonces; each constructor
 receives the addresses of the contracts it needs, predicted from the deployer's nonce (the
 token needs Settlement, Settlement needs JobLedger, both deployed after it; AuditAnchor needs
-JobLedger, to ask who takes part in a job). Nothing is
-wired by a setter afterwards, so the deployer holds no power once the last creation is
-mined. Works over any EVM JSON-RPC backend through web3 and a local signing account.
+JobLedger, to ask who takes part in a job). Nothing is wired by a setter afterwards, so the
+deployer holds no power once the last creation is mined. Works over any EVM JSON-RPC backend
+through web3 and a local signing account.
 """
 
 from __future__ import annotations
