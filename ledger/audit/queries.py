@@ -32,7 +32,6 @@ _COLUMNS = (
     " e.contract, e.event, e.actor, e.args, e.topics, e.data"
 )
 _PAYOUT_EVENTS = ("ResultCommitted", "JobFinalized", "EscrowReleased")
-_TERMS_EVENTS = ("DataSourceRegistered", "SourceTermsUpdated")
 
 
 class _Fact(NamedTuple):
@@ -146,7 +145,7 @@ class AuditQueries:
 
     def source_terms_at(self, source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
         """A source's (owner, price per use) as they stood just before event `before`."""
-        registered = self._linked("source", [str(source_id)], TrailFilter(kinds=_TERMS_EVENTS))
+        registered = self._terms_events([source_id])
         return terms_from(registered)(source_id, before)
 
     def member_names(self) -> dict[str, str]:
@@ -208,8 +207,10 @@ class AuditQueries:
     def _terms_events(self, sources: Sequence[int]) -> list[IndexedEvent]:
         """The registrations and terms updates of `sources`, in chain order.
 
-        Read through the events-by-name index (a few rows per source) rather than each source's
-        links: a used source is linked to every job that used it, thousands of rows to skip.
+        Read through the partial index `events_by_source_terms` (a few rows per source) rather than
+        each source's links: a used source is linked to every job that used it, thousands of rows
+        to skip. The event names are literals, as the index's own WHERE: SQLite uses a partial index
+        only for a query whose WHERE implies it, which it cannot prove of bound parameters.
         """
         found: list[IndexedEvent] = []
         for start in range(0, len(sources), 500):
@@ -217,9 +218,10 @@ class AuditQueries:
             found += [
                 row_to_event(r)
                 for r in self.store.conn.execute(
-                    f"SELECT {_COLUMNS} FROM events e WHERE e.event IN ({','.join('?' * len(_TERMS_EVENTS))})"
+                    f"SELECT {_COLUMNS} FROM events e INDEXED BY events_by_source_terms"
+                    " WHERE e.event IN ('DataSourceRegistered', 'SourceTermsUpdated')"
                     f" AND json_extract(e.args, '$.sourceId') IN ({','.join('?' * len(chunk))})",
-                    [*_TERMS_EVENTS, *chunk],
+                    chunk,
                 )
             ]
         return sorted(found, key=lambda e: (e.block_number, e.log_index))

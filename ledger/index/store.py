@@ -6,7 +6,8 @@ no duplicates (a unique key on block and log index would reject them) and no gap
 `links` maps (kind, key) → event, e.g. ('job', '7'), ('source', '3'), ('member', '0xab…'),
 which is what makes a job's or a member's trail an index range scan; `events_by_name` and
 `events_by_tx` make a list of one event (JobOpened, DataSourceRegistered) and a transaction's
-events index scans too (`ledger.audit.listing`).
+events index scans too (`ledger.audit.listing`); `events_by_source_terms` (partial: a few rows
+per source) finds a source's registration and terms updates without reading every registration.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NUL
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number, log_index);
 CREATE INDEX IF NOT EXISTS events_by_tx ON events (tx_hash);
+CREATE INDEX IF NOT EXISTS events_by_source_terms ON events (json_extract(args, '$.sourceId'))
+    WHERE event IN ('DataSourceRegistered', 'SourceTermsUpdated');
 """
 
 

@@ -29,9 +29,17 @@ def args_from_json(text: str | bytes) -> dict[str, Any]:
 
 
 def _exact(values: Iterable[Any]) -> bool:
-    """No float among `values` or in the lists among them (their types are gathered in C: this runs per event)."""
+    """No float among `values` or in the lists among them (types gathered in C, one level without recursion:
+    this runs per event read)."""
     values = list(values)
     kinds = set(map(type, values))
     if float in kinds:
         return False
-    return list not in kinds or all(_exact(v) for v in values if type(v) is list)
+    if list not in kinds:
+        return True
+    for value in values:
+        if type(value) is list:
+            inner = set(map(type, value))
+            if float in inner or (list in inner and not _exact(value)):
+                return False
+    return True
