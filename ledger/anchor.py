@@ -154,9 +154,13 @@ class Anchorer:
             batches.append(self._seal_and_anchor(self.batch_size))
         return ids, batches
 
+    def count(self) -> int:
+        """How many records the store holds (records are never deleted: ids run 1, 2, … without gaps)."""
+        return self._last_record(self.db.cursor())
+
     def pending(self) -> int:
-        """How many records wait for a batch (records are never deleted: ids run 1, 2, … without gaps)."""
-        return self._last_record(self.db.cursor()) - self._last_batched()
+        """How many records wait for a batch."""
+        return self.count() - self._last_batched()
 
     def _keep_leaves(self, first: int, leaves: list[bytes]) -> None:
         """Remember the leaves of records `first`… just stored, so sealing need not read them back."""
@@ -270,14 +274,26 @@ class Anchorer:
     def record(self, record_id: int) -> bytes:
         """The stored data of a record."""
         row = self.db.execute(
-            f"SELECT first_record, count, data, ends FROM chunks WHERE {_FROM_CHUNK_OF} LIMIT 1", (record_id,)
+            f"SELECT first_record, count FROM chunks WHERE {_FROM_CHUNK_OF} LIMIT 1", (record_id,)
         ).fetchone()
         if row is None or not 0 < record_id - row[0] + 1 <= row[1]:
             raise AnchorError(f"no record {record_id}")
-        first, _, data, ends = row
-        index = record_id - first
-        start = 0 if index == 0 else _END.unpack_from(ends, 8 * (index - 1))[0]
-        return bytes(data[start : _END.unpack_from(ends, 8 * index)[0]])
+        first, index = row[0], record_id - row[0]
+        # Only this record's two end offsets and bytes are read (substr on a blob): a chunk may hold 65,536.
+        if index == 0:
+            (ends,) = self.db.execute(
+                "SELECT substr(ends, 1, 8) FROM chunks WHERE first_record = ?", (first,)
+            ).fetchone()
+            start, end = 0, _END.unpack(ends)[0]
+        else:
+            (ends,) = self.db.execute(
+                "SELECT substr(ends, ?, 16) FROM chunks WHERE first_record = ?", (8 * (index - 1) + 1, first)
+            ).fetchone()
+            start, end = _END.unpack_from(ends, 0)[0], _END.unpack_from(ends, 8)[0]
+        (data,) = self.db.execute(
+            "SELECT substr(data, ?, ?) FROM chunks WHERE first_record = ?", (start + 1, end - start, first)
+        ).fetchone()
+        return bytes(data)
 
     def _tree(self, batch_id: int, first: int, last: int) -> merkle.MerkleTree:
         if batch_id in self._trees:
