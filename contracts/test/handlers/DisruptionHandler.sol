@@ -76,7 +76,7 @@ abstract contract DisruptionHandler is HandlerBase {
         uint256[] memory one = new uint256[](1);
         address target = address(ledger);
         bytes memory data;
-        action = action % 12;
+        action = action % 13;
         if (action == 0) data = abi.encodeCall(JobLedger.consent, (jobId, _firstSource(jobId)));
         else if (action == 1) data = abi.encodeCall(JobLedger.commitResult, (jobId, 0, 0, one, 0));
         else if (action == 2) data = abi.encodeCall(JobLedger.attest, (jobId, members[1], sig));
@@ -87,6 +87,9 @@ abstract contract DisruptionHandler is HandlerBase {
         else if (action == 7) data = abi.encodeCall(JobLiveness.escalate, (jobId));
         else if (action == 8) (target, data) = (address(settlement), abi.encodeCall(Settlement.withdraw, ()));
         else if (action == 9) (target, data) = (address(anchorContract), abi.encodeCall(AuditAnchor.anchor, (keccak256("x"), 1, 0)));
+        else if (action == 12) {
+            (target, data) = (address(anchorContract), abi.encodeCall(AuditAnchor.anchorJobRecords, (jobId, keccak256("x"), 1)));
+        }
         else if (action == 10) {
             (target, data) = (address(registry), abi.encodeCall(DataRegistry.updateCommitment, (sources[0], keccak256("v"), 1)));
         } else {

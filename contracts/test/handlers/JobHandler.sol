@@ -285,6 +285,22 @@ contract JobHandler is DisruptionHandler {
         if (!consortium.isMember(caller)) ++ghostOutsiderSuccesses;
     }
 
+    // ---- audit records ----
+
+    /// @dev A founder (a participant of the job or not, a member now or removed) anchors its records of
+    /// a job; a success by a non-member, a non-participant, or past MAX_JOB_BATCHES breaks the rules.
+    function anchorJobRecords(uint256 who, uint256 jobSeed) external {
+        (bool ok, uint256 jobId) = _job(jobSeed);
+        if (!ok) return;
+        address caller = members[who % members.length];
+        uint256 before = anchorContract.batchesOf(caller, anchorContract.jobRecordsTag(jobId)).length;
+        vm.prank(caller);
+        try anchorContract.anchorJobRecords(jobId, keccak256(abi.encode(jobId, before)), 1) {
+            if (!consortium.isMember(caller) || !ledger.isParticipant(jobId, caller)) ++ghostRoleViolations;
+            if (before >= anchorContract.MAX_JOB_BATCHES()) ++ghostRoleViolations;
+        } catch {}
+    }
+
     function _isComputeParty(address[] memory parties, address account) private pure returns (bool) {
         for (uint256 i = 0; i < parties.length; ++i) {
             if (parties[i] == account) return true;
