@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
+import {JobLedger} from "../../src/JobLedger.sol";
 import {JobLiveness} from "../../src/base/JobLiveness.sol";
 import {JobTypes} from "../../src/base/JobTypes.sol";
 import {DisruptionHandler} from "./DisruptionHandler.sol";
@@ -147,6 +148,11 @@ contract JobHandler is DisruptionHandler {
             uint256[] memory weights = new uint256[](ids.length);
             for (uint256 i = 0; i < ids.length; ++i) weights[i] = uint256(keccak256(abi.encode(weightSeed, i))) % 1e18;
             (bool dp, uint64[] memory spent) = _dpSpend(jobId, weightSeed);
+            bytes memory call = dp
+                ? abi.encodeCall(JobLedger.commitDpResult, (jobId, keccak256("r"), keccak256("t"), weights, keccak256("u"), spent))
+                : abi.encodeCall(JobLedger.commitResult, (jobId, keccak256("r"), keccak256("t"), weights, keccak256("u")));
+            // A quarter of the time compute2 tries first; where it is no party of the job it must be refused.
+            if (weightSeed % 4 == 3 && _nonPartyCommitted(parties, call)) return;
             vm.prank(parties[weightSeed % parties.length]);
             if (dp) ledger.commitDpResult(jobId, keccak256("r"), keccak256("t"), weights, keccak256("u"), spent);
             else ledger.commitResult(jobId, keccak256("r"), keccak256("t"), weights, keccak256("u"));
@@ -163,6 +169,15 @@ contract JobHandler is DisruptionHandler {
             if (weightSeed % 2 == 0) vm.warp(block.timestamp + terms.challengeWindow);
             _finalize(jobId, members[weightSeed % members.length]);
         }
+    }
+
+    /// @dev compute2 (a COMPUTE member) sends the commit of a job whose parties it is not among;
+    /// a success breaks the rules (and leaves the job committed, so the step ends there).
+    function _nonPartyCommitted(address[] memory parties, bytes memory call) private returns (bool success) {
+        if (_isComputeParty(parties, members[4])) return false;
+        vm.prank(members[4]);
+        (success,) = address(ledger).call(call);
+        if (success) ++ghostRoleViolations;
     }
 
     /// @dev Time passes: usually up to 2 days, sometimes up to 20 (past attestation and resolution windows).
