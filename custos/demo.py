@@ -325,7 +325,7 @@ class Demo:
                 *("--workspace", str(folder), "--runner", "--host", host, "--port", str(port)),
                 *("--public-url", url, "--protocol-timeout", str(self.config.protocol_timeout)),
             ]
-            log = (folder / "gateway.log").open("w")
+            log = (folder / "gateway.log").open("a" if name in self.gateway_processes else "w")  # a restart appends
             started[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env())
             self.processes.append(started[name])
             self.gateways[name], self.gateway_processes[name] = url, started[name]

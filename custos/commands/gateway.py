@@ -49,6 +49,18 @@ def _client(url: str, keystore: Path) -> GatewayClient:
         raise _fail(f"cannot reach the gateway at {url}: {exc}") from None
 
 
+def _log_to_stderr() -> None:
+    """Send the gateway's own log lines (logger `custos`: the hosted runner's steps, errors) to stderr."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("custos")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 @app.command()
 def up(
     keystore: Path = KEYSTORE,
@@ -112,6 +124,7 @@ def up(
         if public_url is not None and not public_url.startswith(("http://", "https://")):
             raise _fail(f"--public-url must be an http:// or https:// URL, not {public_url!r}")
         hosting = RunnerHosting(public_url or f"{scheme}://{host}:{port}", protocol_timeout)
+    _log_to_stderr()
     try:
         app_, close = open_gateway(
             _key(keystore),
