@@ -14,9 +14,11 @@ waited for with a capped backoff. A worker moves its job on:
   attestation, or disputes with the hash of what it saw instead;
 - the requester finalises after the challenge window, or cancels past the deadline.
 A protocol failure aborts the job on chain with a short reason code, so the escrow goes
-back and the audit trail says why. Nothing is released before the job is final. The result
-bundle is saved at commit; this party's data-access and failure records are anchored on chain
-when the job ends (compute/jobs/job_audit.py).
+back and the audit trail says why. Nothing is released before the job is final. A run that
+checks is kept on disk at once (compute/jobs/checked_runs.py), so a runner restarted after its
+run still commits or attests it; the result bundle is saved at commit; this party's data-access
+and failure records are anchored on chain when the job ends (compute/jobs/job_audit.py), and
+everything the runner held about the job, in memory or in `runs/`, is let go then.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fastapi import APIRouter
 
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput, PartyUnreachable
+from compute.jobs.checked_runs import CheckedRuns
 from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
@@ -124,6 +127,8 @@ class JobRunner:
         self._lock = threading.Lock()
         self._progress_lock = threading.Lock()  # workers report from their own threads
         self.results = ResultStore(workspace.folder)
+        self.runs = CheckedRuns(workspace.folder)
+        self._private: dict[int, Any] = {}  # job id → this party's private output of a run read back from disk
         self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
         self._stop_serving: Callable[[], None] = lambda: None
         if endpoint is None:
@@ -144,8 +149,13 @@ class JobRunner:
         return self.party.address
 
     def outcomes(self) -> dict[int, PartyOutcome]:
-        """The runs this party completed, by job id."""
+        """The runs this party completed in this process, by job id, of the jobs not final yet."""
         return dict(self._outcomes)
+
+    def holding(self) -> set[int]:
+        """The jobs this runner holds anything for: checked data, a run (in memory or kept on disk), a bundle."""
+        kept = {int(p.stem) for p in self.runs.folder.glob("*.json")} if self.runs.folder.is_dir() else set()
+        return {job for job, _ in tuple(self._checked)} | set(self._outcomes) | set(self._bundles) | kept
 
     def _may_anchor(self) -> bool:
         """Whether AuditAnchor takes this member's roots (it must be an AUDITOR or a VALIDATOR)."""
@@ -233,6 +243,7 @@ class JobRunner:
                 self._save_result(job_id, view)  # committed and final between two looks: keep the bundle all the same
             self._release(job_id)
             self.audit.close_job(job_id)
+            self._forget(job_id)
             return None
         if me != job.requester and me not in view.owners and me not in view.compute:
             return None
@@ -274,10 +285,32 @@ class JobRunner:
             return _due(now, terms.disputed_at + terms.resolution_window)
         return IDLE
 
+    def _forget(self, job_id: int) -> None:
+        """Let go of everything held about a final job: snapshots, run, bundle, steps sent, its kept run on disk."""
+        # Other workers add to these while this one forgets: copy the keys first (tuple() of a dict or set
+        # is one step under the GIL), and change the containers in place, never swap them.
+        for key in [k for k in tuple(self._checked) if k[0] == job_id]:
+            self._checked.pop(key, None)
+        self._handled.difference_update([h for h in tuple(self._handled) if h[0] == job_id])
+        for held in (self._outcomes, self._kinds, self._plans, self._bundles, self._aborting, self._private):
+            held.pop(job_id, None)
+        self.runs.discard(job_id)
+
+    def _has_run(self, job_id: int) -> bool:
+        """Whether this party ran the job's protocol to its end (in this process, or before a restart)."""
+        return job_id in self._outcomes or job_id in self._bundles or self.runs.path(job_id).is_file()
+
+    def _private_output(self, job_id: int, bundle: dict[str, Any]) -> Any:
+        """This party's own output of its run when the bundle publishes none (a PSI intersection), else None."""
+        outcome = self._outcomes.get(job_id)
+        if outcome is None:
+            return self._private.get(job_id)
+        value = outcome.value
+        return value if bundle["result"] is None and isinstance(value, (list, int, float, str)) else None
+
     def _save_result(self, job_id: int, view: _JobView) -> None:
         """Write this party's checked bundle of a committed job (once), so it is served while the runner runs on."""
-        outcome = self._outcomes.get(job_id)
-        if outcome is None or (job_id, "result-saved") in self._handled:
+        if not self._has_run(job_id) or (job_id, "result-saved") in self._handled:
             return
         if job_id not in self._bundles:
             self._checked_bundle(job_id, view)
@@ -285,9 +318,7 @@ class JobRunner:
         bundle = self.result_bundle(job_id)
         if bundle is None:
             return  # a run this party cannot vouch for: `_attest` says why and does not sign
-        private = (
-            outcome.value if bundle["result"] is None and isinstance(outcome.value, (list, int, float, str)) else None
-        )
+        private = self._private_output(job_id, bundle)
         self._progress(job_id, "result-saved", str(self.results.save(job_id, bundle, private)))
 
     def _once(self, job_id: int, what: str, action: Callable[[], Any], detail: str) -> None:
@@ -411,7 +442,7 @@ class JobRunner:
     def _run_protocol(self, job_id: int, view: _JobView) -> None:
         if (job_id, "abort") in self._handled or not self._is_protocol_party(view):
             return
-        if job_id in self._outcomes:  # run, but the commit did not get through (the node was away): again
+        if self._has_run(job_id):  # run, but the commit did not get through (node away, runner restarted): again
             if self.address == view.compute[0]:
                 self._commit(job_id, view)
             return
@@ -451,6 +482,7 @@ class JobRunner:
         if outcome.result_hash is None:
             self._abort(job_id, "PROTOCOL no result")
             return
+        self._keep_run(job_id, view)
         self._progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
             self._commit(job_id, view)
@@ -474,11 +506,26 @@ class JobRunner:
         """This party's checked result bundle of `job_id` (hashes and numbers only), once it has one."""
         return self._bundles.get(job_id)
 
+    def _keep_run(self, job_id: int, view: _JobView) -> None:
+        """Keep the run on disk if it checks, so a restart before commit or attestation loses nothing."""
+        bundle, problems = self._checked_bundle(job_id, view)
+        if bundle is not None and not problems:
+            self.runs.save(job_id, bundle, self._private_output(job_id, bundle))
+
     def _checked_bundle(self, job_id: int, view: _JobView) -> tuple[dict[str, Any] | None, list[str]]:
-        """This party's bundle of its own run, re-derived and checked (see `kinds.verified_bundle`)."""
+        """This party's bundle of its own run, re-derived and checked (see `kinds.verified_bundle`).
+
+        After a restart, the run kept on disk, checked again (its hashes and weights re-derived from its
+        table and leaves); the rule's inputs were checked before it was kept.
+        """
         outcome = self._outcomes.get(job_id)
         if outcome is None:
-            return None, ["this party did not take part in the run"]
+            kept = self.runs.load(job_id)
+            if kept is None:
+                return None, ["this party did not take part in the run"]
+            if not kept.problems:
+                self._bundles[job_id], self._private[job_id] = kept.bundle, kept.private_output
+            return kept.bundle, list(kept.problems)
         bundle, problems = verified_bundle(self._kinds[job_id], self._plans[job_id], job_id, outcome, view.owners)
         if bundle is not None and not problems:
             self._bundles[job_id] = bundle
@@ -516,7 +563,7 @@ class JobRunner:
         job, me = view.job, self.address
         if me not in view.attesters or {(job_id, "attest"), (job_id, "attest-refused")} & self._handled:
             return  # signed, or refused once and for all
-        if job_id not in self._outcomes or self.member.jobs.has_attested(job_id, me):
+        if not self._has_run(job_id) or self.member.jobs.has_attested(job_id, me):
             return  # not a run we took part in (nothing to vouch for), or signed already
         bundle, problems = self._checked_bundle(job_id, view)
         recorded = [self.member.registry.commitment_at(s, v).commitment for s, v in zip(view.source_ids, view.versions)]
