@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compute.jobs.runner import JobRunner, reason_code
+from compute.jobs.job_steps import reason_code
+from compute.jobs.runner import JobRunner
 from ledger.bindings import JobStatus
 from tests.runner.conftest import Consortium
 from tests.waiting import wait_for
