@@ -41,6 +41,7 @@ from compute.jobs.peers import PeerDirectory, party_router
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from compute.jobs.service.consent import check_source
 from compute.jobs.service.results import ResultStore
+from compute.jobs.settling import IDLE, Settling, due
 from compute.jobs.snapshot import DataSnapshot, JobData
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
@@ -54,15 +55,6 @@ from ledger.member import MemberLedger
 from ledger.protocol import Attestation, AttestationDomain, inputs_hash
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
-
-
-IDLE = 5.0  # seconds between looks at a job with nothing due (events wake it sooner)
-
-
-def _due(now: int, *times: int) -> float:
-    """Seconds until the earliest of `times` still ahead of `now` (chain seconds), IDLE if none is."""
-    ahead = [t - now for t in times if t >= now]
-    return float(min(ahead) + 1) if ahead else IDLE
 
 
 class JobRunner:
@@ -102,6 +94,7 @@ class JobRunner:
         self._private: dict[int, Any] = {}  # job id → this party's private output of a run read back from disk
         self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
         self.steps = StepLog(member, self.audit, workspace.name, on_progress or (lambda event: None))
+        self.settling = Settling(member, self.steps)
         self._stop_serving: Callable[[], None] = lambda: None
         if endpoint is None:
             self._endpoint = MessageEndpoint()
@@ -218,41 +211,23 @@ class JobRunner:
         # A quiet chain seals no blocks, so its head time stands still; the next block will carry
         # the wall-clock time (the embedded node keeps timestamps honest), so judge by the later.
         now = max(self.member.latest_timestamp(), int(time.time()))
-        if job.status in (JobStatus.OPEN, JobStatus.READY) and now > job.deadline:
-            if me == job.requester:
-                self.steps.once(
-                    job_id, "cancel", lambda: self.member.jobs.cancel(job_id), "past the deadline: cancelled"
-                )
+        if self.settling.past_deadline(job_id, view, now):
             return IDLE
         if job_id in self.steps.aborting:  # decided before the node went away: send it again, nothing else
             self.steps.abort(job_id, self.steps.aborting[job_id])
-            return _due(now, job.deadline + 1)
+            return due(now, job.deadline + 1)
         if job.status == JobStatus.OPEN:
             self._consent_all(job_id, view)
-            return _due(now, job.deadline + 1)
+            return due(now, job.deadline + 1)
         if job.status == JobStatus.READY:
             self._run_protocol(job_id, view)
-            return _due(now, job.deadline + 1)
-        terms = self.member.jobs.job_terms(job_id)
+            return due(now, job.deadline + 1)
         if job.status == JobStatus.COMMITTED:
             self._save_result(job_id, view)
             self._attest(job_id, view)
-            if me == job.requester:
-                self._maybe_finalize(job_id, view, now, terms.challenge_window)
-            if job.attestations < len(view.attesters) and now >= job.committed_at + terms.attestation_window:
-                # Someone is silent after commit: send the job to resolution so the escrow cannot stay locked.
-                self.steps.once(job_id, "escalate", lambda: self.member.jobs.escalate(job_id), "attestations missing")
-            windows = (job.committed_at + terms.challenge_window, job.committed_at + terms.attestation_window)
-            return _due(now, *windows)
+            return self.settling.committed(job_id, view, now)
         if job.status == JobStatus.DISPUTED:
-            if now >= terms.disputed_at + terms.resolution_window:
-                self.steps.once(
-                    job_id,
-                    "settle-unresolved",
-                    lambda: self.member.jobs.settle_unresolved(job_id),
-                    "governance did not resolve in time: the default applied",
-                )
-            return _due(now, terms.disputed_at + terms.resolution_window)
+            return self.settling.disputed(job_id, now)
         return IDLE
 
     def _forget(self, job_id: int) -> None:
@@ -550,9 +525,3 @@ class JobRunner:
         self.steps.once(
             job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation"
         )
-
-    def _maybe_finalize(self, job_id: int, view: JobView, now: int, challenge_window: int) -> None:
-        job = view.job
-        if job.attestations < len(view.attesters) or now < job.committed_at + challenge_window:
-            return
-        self.steps.once(job_id, "finalize", lambda: self.member.jobs.finalize(job_id), "escrow split and credited")
