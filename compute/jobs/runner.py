@@ -31,18 +31,18 @@ from typing import Any
 from fastapi import APIRouter
 
 from compute.channel import Channel, Job
-from compute.errors import ComputeError, InvalidInput, PartyUnreachable
+from compute.errors import ComputeError, InvalidInput
 from compute.jobs.checked_runs import CheckedRuns
+from compute.jobs.consenting import Consenting
 from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
 from compute.jobs.job_steps import JobView, Progress, StepLog
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
-from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
-from compute.jobs.service.consent import check_source
+from compute.jobs.privacy_check import attested_privacy_hash, spend_to_report
 from compute.jobs.service.results import ResultStore
 from compute.jobs.settling import IDLE, Settling, due
-from compute.jobs.snapshot import DataSnapshot, JobData
+from compute.jobs.snapshot import JobData
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
 from compute.result import hash_result
@@ -85,7 +85,6 @@ class JobRunner:
         self._mailboxes: dict[int, Mailbox] = {}
         self._outcomes: dict[int, PartyOutcome] = {}
         self._kinds: dict[int, JobKind] = {}
-        self._checked: dict[tuple[int, int], DataSnapshot] = {}  # (job, source): the bytes consent checked
         self._plans: dict[int, Plan] = {}
         self._bundles: dict[int, dict[str, Any]] = {}  # job id → this party's checked result bundle
         self._lock = threading.Lock()
@@ -95,6 +94,7 @@ class JobRunner:
         self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
         self.steps = StepLog(member, self.audit, workspace.name, on_progress or (lambda event: None))
         self.settling = Settling(member, self.steps)
+        self.consenting = Consenting(workspace, member, self.party.address, self.steps)
         self._stop_serving: Callable[[], None] = lambda: None
         if endpoint is None:
             self._endpoint = MessageEndpoint()
@@ -120,7 +120,7 @@ class JobRunner:
     def holding(self) -> set[int]:
         """The jobs this runner holds anything for: checked data, a run (in memory or kept on disk), a bundle."""
         kept = {int(p.stem) for p in self.runs.folder.glob("*.json")} if self.runs.folder.is_dir() else set()
-        return {job for job, _ in tuple(self._checked)} | set(self._outcomes) | set(self._bundles) | kept
+        return self.consenting.holding() | set(self._outcomes) | set(self._bundles) | kept
 
     def _may_anchor(self) -> bool:
         """Whether AuditAnchor takes this member's roots (it must be an AUDITOR or a VALIDATOR)."""
@@ -217,7 +217,8 @@ class JobRunner:
             self.steps.abort(job_id, self.steps.aborting[job_id])
             return due(now, job.deadline + 1)
         if job.status == JobStatus.OPEN:
-            self._consent_all(job_id, view)
+            self._ensure_mailbox(job_id, view)
+            self.consenting.consent_all(job_id, view, self._params)
             return due(now, job.deadline + 1)
         if job.status == JobStatus.READY:
             self._run_protocol(job_id, view)
@@ -234,8 +235,7 @@ class JobRunner:
         """Let go of everything held about a final job: snapshots, run, bundle, steps sent, its kept run on disk."""
         # Other workers add to these while this one forgets: copy the keys first (tuple() of a dict or set
         # is one step under the GIL), and change the containers in place, never swap them.
-        for key in [k for k in tuple(self._checked) if k[0] == job_id]:
-            self._checked.pop(key, None)
+        self.consenting.forget(job_id)
         self.steps.forget(job_id)
         for held in (self._outcomes, self._kinds, self._plans, self._bundles, self._private):
             held.pop(job_id, None)
@@ -265,56 +265,6 @@ class JobRunner:
             return  # a run this party cannot vouch for: `_attest` says why and does not sign
         private = self._private_output(job_id, bundle)
         self.steps.progress(job_id, "result-saved", str(self.results.save(job_id, bundle, private)))
-
-    # -- providers --
-    def _data_matches(self, job_id: int, source_id: int, version: int) -> DataSnapshot | None:
-        """The source's file read once and checked against commitment `version`; None (and why) if it does not match."""
-        source = self.workspace.sources.get(source_id)
-        if source is None:
-            self.steps.progress(job_id, "data-mismatch", f"source {source_id}: this workspace holds no data for it")
-            return None
-        try:
-            return check_source(self.member, source, version)
-        except InvalidInput as exc:
-            self.steps.progress(job_id, "data-mismatch", str(exc))
-            return None
-
-    def _consent_all(self, job_id: int, view: JobView) -> None:
-        self._ensure_mailbox(job_id, view)
-        for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
-            if owner != self.address or self.member.jobs.has_consented(job_id, source_id):
-                continue
-            source = self.workspace.sources.get(source_id)
-            if source is not None and not source.runner_consents:
-                if (job_id, f"await-{source_id}") not in self.steps.handled:
-                    self.steps.handled.add((job_id, f"await-{source_id}"))
-                    self.steps.progress(
-                        job_id, "awaiting-consent", f"source {source_id}: `custos job consent {job_id}`"
-                    )
-                continue
-            snapshot = self._data_matches(job_id, source_id, version)
-            if snapshot is None:
-                self.steps.abort(job_id, f"DATA_MISMATCH source {source_id}")
-                return
-            # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
-            document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
-            try:
-                refusal = consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
-            except PartyUnreachable as exc:  # the requester serves its document once it is up: next round
-                self.steps.progress(job_id, "awaiting-parameters", str(exc))
-                return
-            except InvalidInput as exc:
-                refusal = f"PRIVACY {exc}"
-            if refusal is not None:
-                self.steps.abort(job_id, refusal)
-                return
-            self._checked[(job_id, source_id)] = snapshot  # the protocol reads these bytes, not the file again
-            self.steps.once(
-                job_id,
-                f"consent:{source_id}",
-                lambda s=source_id: self.member.jobs.consent(job_id, s),  # type: ignore[misc]  # default binds the loop value
-                f"source {source_id} v{version}: data matches its commitment",
-            )
 
     # -- protocol --
     def _plan(self, job_id: int, view: JobView, data: JobData) -> tuple[JobKind, Plan]:
@@ -350,22 +300,6 @@ class JobRunner:
             if self._mailboxes.pop(job_id, None) is not None:
                 self._endpoint.unregister(job_id, self.address)
 
-    def _check_data(self, job_id: int, view: JobView) -> JobData:
-        """This party's data for the run: the snapshots its consent checked, else each file read and checked now.
-
-        Either way the protocol reads checked bytes only: a file edited after this runner consented is
-        not read again, and one edited after a consent given elsewhere fails the check here (the job aborts).
-        """
-        snapshots = {}
-        for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
-            if owner != self.address:
-                continue
-            snapshot = self._checked.pop((job_id, source_id), None) or self._data_matches(job_id, source_id, version)
-            if snapshot is None:
-                raise InvalidInput(f"DATA_MISMATCH source {source_id}")
-            snapshots[source_id] = snapshot
-        return JobData(snapshots, self.workspace.folder)
-
     def _run_protocol(self, job_id: int, view: JobView) -> None:
         if (job_id, "abort") in self.steps.handled or not self._is_protocol_party(view):
             return
@@ -375,11 +309,11 @@ class JobRunner:
             return
         self._ensure_mailbox(job_id, view)
         try:
-            kind, plan = self._plan(job_id, view, self._check_data(job_id, view))
+            kind, plan = self._plan(job_id, view, self.consenting.data_for_run(job_id, view))
             if plan.role is None:
                 self.steps.handled.add((job_id, "abort"))  # not on this job's roster: nothing to run, ever
                 return
-            self._record_data_access(job_id, view, plan.protocol)
+            self.consenting.record_access(job_id, view, plan.protocol)
             role, roster = plan.role, list(plan.roster)
             self.peers.wait_ready([a for a in roster if a != self.address], job_id, self.protocol_timeout)
             identities = {a: (self.party.identity if a == self.address else self.peers.identity(a)[0]) for a in roster}
@@ -413,21 +347,6 @@ class JobRunner:
         self.steps.progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
             self._commit(job_id, view)
-
-    def _record_data_access(self, job_id: int, view: JobView, protocol: str) -> None:
-        """An audit record for each of this party's sources the protocol is about to read."""
-        for source_id, version, owner in zip(view.source_ids, view.versions, view.owners):
-            if owner == self.address:
-                recorded = self.member.registry.commitment_at(source_id, version)
-                self.audit.add(
-                    job_id,
-                    "data-access",
-                    source_id=source_id,
-                    version=version,
-                    commitment="0x" + recorded.commitment.hex(),
-                    rows=recorded.row_count,
-                    protocol=protocol,
-                )
 
     def result_bundle(self, job_id: int) -> dict[str, Any] | None:
         """This party's checked result bundle of `job_id` (hashes and numbers only), once it has one."""
