@@ -10,18 +10,13 @@ elsewhere is read and checked at that point instead. A mismatch aborts the job, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from compute.errors import InvalidInput, PartyUnreachable
-from compute.jobs.job_steps import JobView, StepLog
+from compute.jobs.job_steps import JobView, Params, StepLog
 from compute.jobs.privacy_check import consent_refusal
 from compute.jobs.service.consent import check_source
 from compute.jobs.snapshot import DataSnapshot, JobData
 from compute.jobs.workspace import Workspace
 from ledger.member import MemberLedger
-
-Params = Callable[[int, JobView], dict[str, Any]]  # the job's parameter document (fetched from its requester)
 
 
 class Consenting:

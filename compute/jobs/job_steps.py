@@ -46,6 +46,9 @@ class JobView:
     attesters: tuple[str, ...]
 
 
+Params = Callable[[int, JobView], dict[str, Any]]  # job id, view -> its parameter document (fetched if need be)
+
+
 class StepLog:
     """This runner's progress reports and the on-chain steps it sent, per job."""
 

@@ -5,20 +5,23 @@ this party; from then on only new events are read (one `eth_getLogs` per new blo
 live job has its own worker thread (compute/jobs/following.py), woken by the events about it or
 when its next deadline or window is due, and each step re-reads the job on chain first, so a
 restarted runner picks every job up where the chain says it stands. A node that goes away is
-waited for with a capped backoff. A worker moves its job on:
-- a provider checks its file still matches the commitment the job recorded, then
-  consents (or aborts the job, naming the mismatch);
-- once the job is Ready, every protocol party runs its role over HTTP, and the first
-  compute party commits the result, transcript root and contribution weights;
-- every attester checks the committed hashes against its own run and signs its EIP-712
-  attestation, or disputes with the hash of what it saw instead;
-- the requester finalises after the challenge window, or cancels past the deadline.
-A protocol failure aborts the job on chain with a short reason code, so the escrow goes
-back and the audit trail says why. Nothing is released before the job is final. A run that
-checks is kept on disk at once (compute/jobs/checked_runs.py), so a runner restarted after its
-run still commits or attests it; the result bundle is saved at commit; this party's data-access
-and failure records are anchored on chain when the job ends (compute/jobs/job_audit.py), and
-everything the runner held about the job, in memory or in `runs/`, is let go then.
+waited for with a capped backoff. The runner dispatches; its collaborators do the steps:
+- `Consenting` (compute/jobs/consenting.py): a provider checks its file still matches the
+  commitment the job recorded and that the privacy reservation covers the job, then consents
+  (or aborts the job, naming why), keeping the checked snapshot for the run;
+- the runner itself: once the job is Ready, every protocol party runs its role over HTTP;
+- `Vouching` (compute/jobs/vouching.py): the run is re-derived and checked, kept on disk
+  (compute/jobs/checked_runs.py, so a runner restarted after its run still commits or signs
+  it), committed by the first compute party, signed by every attester whose own run it
+  matches (or disputed), and its result bundle saved at commit;
+- `Settling` (compute/jobs/settling.py): the requester finalises after the challenge window
+  or cancels past the deadline; missing attestations are escalated, unresolved disputes settled.
+Every on-chain step goes through `StepLog` (compute/jobs/job_steps.py): sent once, and an
+abort decision kept until it is sent. A protocol failure aborts the job on chain with a short
+reason code, so the escrow goes back and the audit trail says why. Nothing is released before
+the job is final. This party's data-access and failure records are anchored on chain when the
+job ends (compute/jobs/job_audit.py), and everything the runner held about the job, in memory
+or in `runs/`, is let go then.
 """
 
 from __future__ import annotations
@@ -32,27 +35,24 @@ from fastapi import APIRouter
 
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
-from compute.jobs.checked_runs import CheckedRuns
 from compute.jobs.consenting import Consenting
 from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
 from compute.jobs.job_steps import JobView, Progress, StepLog
-from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
+from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of
 from compute.jobs.peers import PeerDirectory, party_router
-from compute.jobs.privacy_check import attested_privacy_hash, spend_to_report
-from compute.jobs.service.results import ResultStore
 from compute.jobs.settling import IDLE, Settling, due
 from compute.jobs.snapshot import JobData
+from compute.jobs.vouching import Vouching
 from compute.jobs.workspace import Workspace
 from compute.party import Address, Party
-from compute.result import hash_result
 from compute.session import PartyOutcome, run_role
 from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
 from ledger.bindings import JobStatus
 from ledger.deploy import ROLE_BITS
 from ledger.errors import LedgerError
 from ledger.member import MemberLedger
-from ledger.protocol import Attestation, AttestationDomain, inputs_hash
+from ledger.protocol import AttestationDomain
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
 
@@ -83,14 +83,7 @@ class JobRunner:
         self.party = Party.from_keys(bytes(member.sender.account.key), workspace.transport_key)
         self.protocol_timeout = protocol_timeout
         self._mailboxes: dict[int, Mailbox] = {}
-        self._outcomes: dict[int, PartyOutcome] = {}
-        self._kinds: dict[int, JobKind] = {}
-        self._plans: dict[int, Plan] = {}
-        self._bundles: dict[int, dict[str, Any]] = {}  # job id → this party's checked result bundle
         self._lock = threading.Lock()
-        self.results = ResultStore(workspace.folder)
-        self.runs = CheckedRuns(workspace.folder)
-        self._private: dict[int, Any] = {}  # job id → this party's private output of a run read back from disk
         self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
         self.steps = StepLog(member, self.audit, workspace.name, on_progress or (lambda event: None))
         self.settling = Settling(member, self.steps)
@@ -106,6 +99,7 @@ class JobRunner:
             self._endpoint, self.url = endpoint, public_url
         self.peers = PeerDirectory(self._published)
         self.domain = AttestationDomain(member.deployment.chain_id, member.jobs.address)
+        self.vouching = Vouching(workspace.folder, member, self.party, self.domain, self.steps, self._params)
 
     # -- plumbing --
     @property
@@ -115,12 +109,11 @@ class JobRunner:
 
     def outcomes(self) -> dict[int, PartyOutcome]:
         """The runs this party completed in this process, by job id, of the jobs not final yet."""
-        return dict(self._outcomes)
+        return self.vouching.outcomes()
 
     def holding(self) -> set[int]:
         """The jobs this runner holds anything for: checked data, a run (in memory or kept on disk), a bundle."""
-        kept = {int(p.stem) for p in self.runs.folder.glob("*.json")} if self.runs.folder.is_dir() else set()
-        return self.consenting.holding() | set(self._outcomes) | set(self._bundles) | kept
+        return self.consenting.holding() | self.vouching.holding()
 
     def _may_anchor(self) -> bool:
         """Whether AuditAnchor takes this member's roots (it must be an AUDITOR or a VALIDATOR)."""
@@ -201,7 +194,9 @@ class JobRunner:
         job, me = view.job, self.address
         if job.status in FINAL:
             if job.status == JobStatus.FINALIZED:
-                self._save_result(job_id, view)  # committed and final between two looks: keep the bundle all the same
+                self.vouching.save_result(
+                    job_id, view, self._checked_bundle
+                )  # committed and final between two looks: keep the bundle all the same
             self._release(job_id)
             self.audit.close_job(job_id)
             self._forget(job_id)
@@ -224,7 +219,7 @@ class JobRunner:
             self._run_protocol(job_id, view)
             return due(now, job.deadline + 1)
         if job.status == JobStatus.COMMITTED:
-            self._save_result(job_id, view)
+            self.vouching.save_result(job_id, view, self._checked_bundle)
             self._attest(job_id, view)
             return self.settling.committed(job_id, view, now)
         if job.status == JobStatus.DISPUTED:
@@ -233,38 +228,9 @@ class JobRunner:
 
     def _forget(self, job_id: int) -> None:
         """Let go of everything held about a final job: snapshots, run, bundle, steps sent, its kept run on disk."""
-        # Other workers add to these while this one forgets: copy the keys first (tuple() of a dict or set
-        # is one step under the GIL), and change the containers in place, never swap them.
         self.consenting.forget(job_id)
         self.steps.forget(job_id)
-        for held in (self._outcomes, self._kinds, self._plans, self._bundles, self._private):
-            held.pop(job_id, None)
-        self.runs.discard(job_id)
-
-    def _has_run(self, job_id: int) -> bool:
-        """Whether this party ran the job's protocol to its end (in this process, or before a restart)."""
-        return job_id in self._outcomes or job_id in self._bundles or self.runs.path(job_id).is_file()
-
-    def _private_output(self, job_id: int, bundle: dict[str, Any]) -> Any:
-        """This party's own output of its run when the bundle publishes none (a PSI intersection), else None."""
-        outcome = self._outcomes.get(job_id)
-        if outcome is None:
-            return self._private.get(job_id)
-        value = outcome.value
-        return value if bundle["result"] is None and isinstance(value, (list, int, float, str)) else None
-
-    def _save_result(self, job_id: int, view: JobView) -> None:
-        """Write this party's checked bundle of a committed job (once), so it is served while the runner runs on."""
-        if not self._has_run(job_id) or (job_id, "result-saved") in self.steps.handled:
-            return
-        if job_id not in self._bundles:
-            self._checked_bundle(job_id, view)
-        self.steps.handled.add((job_id, "result-saved"))  # a bundle that does not check is not re-derived every look
-        bundle = self.result_bundle(job_id)
-        if bundle is None:
-            return  # a run this party cannot vouch for: `_attest` says why and does not sign
-        private = self._private_output(job_id, bundle)
-        self.steps.progress(job_id, "result-saved", str(self.results.save(job_id, bundle, private)))
+        self.vouching.forget(job_id)
 
     # -- protocol --
     def _plan(self, job_id: int, view: JobView, data: JobData) -> tuple[JobKind, Plan]:
@@ -303,7 +269,9 @@ class JobRunner:
     def _run_protocol(self, job_id: int, view: JobView) -> None:
         if (job_id, "abort") in self.steps.handled or not self._is_protocol_party(view):
             return
-        if self._has_run(job_id):  # run, but the commit did not get through (node away, runner restarted): again
+        if self.vouching.has_run(
+            job_id
+        ):  # run, but the commit did not get through (node away, runner restarted): again
             if self.address == view.compute[0]:
                 self._commit(job_id, view)
             return
@@ -337,110 +305,22 @@ class JobRunner:
             self.steps.progress(job_id, "protocol-failed", str(exc))
             self.steps.abort(job_id, code)
             return
-        self._outcomes[job_id] = outcome
-        self._kinds[job_id] = kind
-        self._plans[job_id] = plan
+        self.vouching.record(job_id, outcome, kind, plan)
         if outcome.result_hash is None:
             self.steps.abort(job_id, "PROTOCOL no result")
             return
-        self._keep_run(job_id, view)
+        self.vouching.keep(job_id, view, self._checked_bundle)
         self.steps.progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
             self._commit(job_id, view)
 
-    def result_bundle(self, job_id: int) -> dict[str, Any] | None:
-        """This party's checked result bundle of `job_id` (hashes and numbers only), once it has one."""
-        return self._bundles.get(job_id)
-
-    def _keep_run(self, job_id: int, view: JobView) -> None:
-        """Keep the run on disk if it checks, so a restart before commit or attestation loses nothing."""
-        bundle, problems = self._checked_bundle(job_id, view)
-        if bundle is not None and not problems:
-            self.runs.save(job_id, bundle, self._private_output(job_id, bundle))
-
+    # -- what this party vouches for (compute/jobs/vouching.py); these three are the seams a test double overrides --
     def _checked_bundle(self, job_id: int, view: JobView) -> tuple[dict[str, Any] | None, list[str]]:
-        """This party's bundle of its own run, re-derived and checked (see `kinds.verified_bundle`).
-
-        After a restart, the run kept on disk, checked again (its hashes and weights re-derived from its
-        table and leaves); the rule's inputs were checked before it was kept.
-        """
-        outcome = self._outcomes.get(job_id)
-        if outcome is None:
-            kept = self.runs.load(job_id)
-            if kept is None:
-                return None, ["this party did not take part in the run"]
-            if not kept.problems:
-                self._bundles[job_id], self._private[job_id] = kept.bundle, kept.private_output
-            return kept.bundle, list(kept.problems)
-        bundle, problems = verified_bundle(self._kinds[job_id], self._plans[job_id], job_id, outcome, view.owners)
-        if bundle is not None and not problems:
-            self._bundles[job_id] = bundle
-        return bundle, problems
+        """This party's bundle of its own run, re-derived and checked (see `Vouching.checked_bundle`)."""
+        return self.vouching.checked_bundle(job_id, view)
 
     def _commit(self, job_id: int, view: JobView) -> None:
-        """Commit the run's hashes and weights, but only those this party re-derived from the table and leaves."""
-        bundle, problems = self._checked_bundle(job_id, view)
-        if bundle is None or problems:
-            self.steps.progress(job_id, "commit-refused", "; ".join(problems))
-            self.steps.abort(job_id, "WEIGHTS_UNVERIFIED")
-            return
-        result_hash, root = bytes.fromhex(bundle["result_hash"][2:]), bytes.fromhex(bundle["transcript_root"][2:])
-        weights, table_hash = bundle["weights"], bytes.fromhex(bundle["utility_table_hash"][2:])
-        # Privacy budget (issue 20): a DP job reports the accountant's ε per source.
-        document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
-        spent = spend_to_report(self.member.privacy, job_id, view.job.kind, document, len(view.source_ids))
-        self.steps.once(
-            job_id,
-            "commit",
-            lambda: self.member.jobs.commit_result(
-                job_id, result_hash, root, weights, table_hash, epsilons_spent=spent
-            ),
-            f"weights {weights}" + ("" if spent is None else f", micro-epsilon spent {spent}"),
-        )
+        self.vouching.commit(job_id, view, self._checked_bundle)
 
-    # -- attestation and settlement --
     def _attest(self, job_id: int, view: JobView) -> None:
-        """Sign the committed job only if every hash it commits is one this party re-derived from its own run.
-
-        A run whose own bundle does not check (weights that do not follow from the table: a
-        guest's bad arithmetic, committed by an unchecking compute party) is not signed, so the
-        job takes the liveness path; a commit that differs from this party's checked run is disputed.
-        """
-        job, me = view.job, self.address
-        if me not in view.attesters or {(job_id, "attest"), (job_id, "attest-refused")} & self.steps.handled:
-            return  # signed, or refused once and for all
-        if not self._has_run(job_id) or self.member.jobs.has_attested(job_id, me):
-            return  # not a run we took part in (nothing to vouch for), or signed already
-        bundle, problems = self._checked_bundle(job_id, view)
-        recorded = [self.member.registry.commitment_at(s, v).commitment for s, v in zip(view.source_ids, view.versions)]
-        if inputs_hash(view.source_ids, view.versions, recorded) != job.inputs_hash:
-            problems = [*problems, "inputsHash is not the hash of the sources' recorded commitments"]
-        if bundle is None or problems:
-            self.steps.handled.add((job_id, "attest-refused"))
-            self.steps.progress(job_id, "attest-refused", "; ".join(problems))
-            return
-        committed = ["0x" + h.hex() for h in (job.result_hash, job.transcript_root, job.contribution_hash)]
-        # Privacy budget (issue 20): the committed ε must be exactly the accountant's, or nothing is signed.
-        document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
-        privacy = attested_privacy_hash(self.member.privacy, job_id, job.kind, document, len(view.source_ids))
-        if [
-            bundle["result_hash"],
-            bundle["transcript_root"],
-            bundle["contribution_hash"],
-        ] != committed or privacy is None:
-            evidence = hash_result({k: bundle[k] for k in ("result_hash", "transcript_root", "contribution_hash")})
-            self.steps.once(
-                job_id,
-                "dispute",
-                lambda: self.member.jobs.dispute(job_id, evidence),
-                "the committed result is not the one this party computed",
-            )
-            return
-        assert privacy is not None  # a None spend is a mismatch: disputed above, never signed
-        attestation = Attestation(
-            job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash, privacy
-        )
-        signature = attestation.sign(self.party.chain_key, self.domain)
-        self.steps.once(
-            job_id, "attest", lambda: self.member.jobs.attest(job_id, me, signature), "signed EIP-712 attestation"
-        )
+        self.vouching.attest(job_id, view, self._checked_bundle)
