@@ -122,18 +122,18 @@ def open_psi(hosts: CrossHost) -> int:
     return hosts.demo.open_with(hosts.members["bank"], JobKind.PSI, document, (0, 1))
 
 
-def open_long_hetero_lr(hosts: CrossHost) -> int:
-    """A hetero-LR job on the three sources that trains `LONG_TRAINING` epochs (no early stop on progress)."""
+def mid_protocol_job(hosts: CrossHost) -> tuple[int, dict[str, int]]:
+    """A hetero-LR job on the three sources that trains `LONG_TRAINING` epochs (no early stop on progress),
+    followed until the guest (the bank) reports its first epoch, so every party is mid-protocol;
+    its id, and every organisation's credit before it."""
     lr = HeteroLRParams(epochs=LONG_TRAINING, patience=LONG_TRAINING, tolerance=0.0, n_bits=hosts.demo.config.key_bits)
     params = VerticalParams(0, (1, 2), lr=lr)
-    return hosts.demo.open_with(hosts.members["bank"], JobKind.HETERO_LR, params.to_json(), params.source_ids)
-
-
-def wait_first_epoch(hosts: CrossHost, job_id: int) -> None:
-    """Until the guest (the bank) reports its first epoch of `job_id`: every party is mid-protocol then."""
-    wait_for(
-        lambda: hosts.demo.progress.reached("bank", "round", job_id), 120, f"the bank's first epoch of job {job_id}"
-    )
+    before = credits(hosts)
+    job_id = hosts.demo.open_with(hosts.members["bank"], JobKind.HETERO_LR, params.to_json(), params.source_ids)
+    hosts.demo.follow(job_id)
+    first_epoch = lambda: hosts.demo.progress.reached("bank", "round", job_id)  # noqa: E731 - a named condition
+    wait_for(first_epoch, 120, f"the bank's first epoch of job {job_id}")
+    return job_id, before
 
 
 def test_every_organisation_is_reached_at_its_own_address_and_the_chain_only_over_the_bridge(hosts: CrossHost) -> None:
@@ -171,10 +171,7 @@ def test_a_psi_job_runs_to_finalized_across_the_namespaces(hosts: CrossHost) -> 
 
 def test_a_runner_killed_mid_protocol_is_aborted_around_and_restarts_onto_the_chains_word(hosts: CrossHost) -> None:
     demo, regulator = hosts.demo, hosts.members["regulator"]
-    job_id = open_long_hetero_lr(hosts)
-    demo.follow(job_id)
-    before = credits(hosts)
-    wait_first_epoch(hosts, job_id)
+    job_id, before = mid_protocol_job(hosts)
 
     demo.gateway_processes["invoice-firm"].kill()  # its runner dies with its protocol state
     demo.gateway_processes["invoice-firm"].wait(timeout=30)
@@ -195,10 +192,7 @@ def test_a_runner_killed_mid_protocol_is_aborted_around_and_restarts_onto_the_ch
 
 def test_a_link_down_mid_protocol_ends_in_a_named_abort_on_chain_and_the_escrow_is_paid_out(hosts: CrossHost) -> None:
     demo, regulator = hosts.demo, hosts.members["regulator"]
-    job_id = open_long_hetero_lr(hosts)
-    demo.follow(job_id)
-    before = credits(hosts)
-    wait_first_epoch(hosts, job_id)
+    job_id, before = mid_protocol_job(hosts)
 
     hosts.network.down("card-network")  # its gateway, its runner and its chain access all cut at once
 
