@@ -49,7 +49,6 @@ from compute.party import Address, Party
 from compute.session import PartyOutcome, run_role
 from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
 from ledger.bindings import JobStatus
-from ledger.deploy import ROLE_BITS
 from ledger.errors import LedgerError
 from ledger.member import MemberLedger
 from ledger.protocol import AttestationDomain
@@ -84,7 +83,7 @@ class JobRunner:
         self.protocol_timeout = protocol_timeout
         self._mailboxes: dict[int, Mailbox] = {}
         self._lock = threading.Lock()
-        self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
+        self.audit = JobAudit(workspace.folder, member.anchor.job_sink, workspace.name)
         self.steps = StepLog(member, self.audit, workspace.name, on_progress or (lambda event: None))
         self.settling = Settling(member, self.steps)
         self.consenting = Consenting(workspace, member, self.party.address, self.steps)
@@ -114,11 +113,6 @@ class JobRunner:
     def holding(self) -> set[int]:
         """The jobs this runner holds anything for: checked data, a run (in memory or kept on disk), a bundle."""
         return self.consenting.holding() | self.vouching.holding()
-
-    def _may_anchor(self) -> bool:
-        """Whether AuditAnchor takes this member's roots (it must be an AUDITOR or a VALIDATOR)."""
-        roles = self.member.consortium.member(self.address).roles
-        return bool(roles & (ROLE_BITS["AUDITOR"] | ROLE_BITS["VALIDATOR"]))
 
     def party_routes(self) -> APIRouter:
         """This party's identity (with the jobs it is ready for) and parameter-document routes, to mount."""
@@ -171,7 +165,7 @@ class JobRunner:
     def _start(self) -> None:
         """What the runner does once the node answers: publish its endpoint, anchor what a past run left."""
         self.publish()
-        self.audit.anchor_pending()
+        self.audit.anchor_pending(lambda job_id: self.member.jobs.job(job_id).status in FINAL)
 
     def _step_failed(self, job_id: int, exc: Exception, failures: int) -> None:
         if failures == 1:  # once per streak: a node away for a minute is one line, not hundreds
