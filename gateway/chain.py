@@ -20,16 +20,17 @@ from gateway.app import build_services, create_app
 from gateway.clock import Clock, SystemClock
 from gateway.hosted_runner import host_runner
 from gateway.ledger_errors import install_ledger_error_handlers
-from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
+from gateway.ledger_views import LedgerAuditReader
+from gateway.membership import ConsortiumMembership
 from gateway.services import LedgerHandles
 from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
 from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
+from ledger.deployment import Deployment
 from ledger.errors import LedgerError
 from ledger.keystore import Keystore, KeystoreError
 from ledger.member import MemberLedger
-from ledger.protocol import Deployment
 from ledger.signing import local_account
 
 
