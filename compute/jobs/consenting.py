@@ -1,9 +1,9 @@
 """A provider's consent, and the checked data a protocol run reads (compute/jobs/snapshot.py).
 
 For each of this party's sources in a job, consent reads the file once, checks it against the
-commitment the job recorded (schema hash, row root, row count: `service.consent.check_source`)
-and that the job's privacy reservation covers what its mechanism spends
-(compute/jobs/privacy_check.py); then it consents on chain and keeps the checked snapshot. The
+commitment the job recorded (schema hash, row root, row count) and that the job's privacy
+reservation covers what its mechanism spends: the one consent check every consent path runs
+(`service.consent.consent_check`); then it consents on chain and keeps the checked snapshot. The
 protocol run reads those bytes (`data_for_run`), never the file again; a source consented
 elsewhere is read and checked at that point instead. A mismatch aborts the job, naming the source.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from compute.errors import InvalidInput, PartyUnreachable
 from compute.jobs.job_steps import JobView, Params, StepLog
-from compute.jobs.privacy_check import consent_refusal
-from compute.jobs.service.consent import check_source
+from compute.jobs.privacy_check import PrivacyRefused
+from compute.jobs.service.consent import check_source, consent_check
 from compute.jobs.snapshot import DataSnapshot, JobData
 from compute.jobs.workspace import Workspace
 from ledger.member import MemberLedger
@@ -66,21 +66,23 @@ class Consenting:
                         job_id, "awaiting-consent", f"source {source_id}: `custos job consent {job_id}`"
                     )
                 continue
-            snapshot = self._matching(job_id, source_id, version)
-            if snapshot is None:
+            if source is None:
+                self.steps.progress(job_id, "data-mismatch", f"source {source_id}: this workspace holds no data for it")
                 self.steps.abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
-            # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
+            # The one consent check: the data, then the privacy reservation (issue 20) against the accountant.
             document = lambda: params(job_id, view)  # noqa: E731  # loaded only for DP jobs
             try:
-                refusal = consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
+                snapshot = consent_check(self.member, source, version, job_id, document)
             except PartyUnreachable as exc:  # the requester serves its document once it is up: next round
                 self.steps.progress(job_id, "awaiting-parameters", str(exc))
                 return
+            except PrivacyRefused as exc:
+                self.steps.abort(job_id, str(exc))
+                return
             except InvalidInput as exc:
-                refusal = f"PRIVACY {exc}"
-            if refusal is not None:
-                self.steps.abort(job_id, refusal)
+                self.steps.progress(job_id, "data-mismatch", str(exc))
+                self.steps.abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
             self._checked[(job_id, source_id)] = snapshot  # the protocol reads these bytes, not the file again
             self.steps.once(
