@@ -30,7 +30,8 @@ from ledger.chain.errors import ExecutionFailed, ExecutionReverted
 CALL_GAS_CAP = 25_000_000
 CALL_TIME_LIMIT = 5.0
 # A call's wall-clock cap, in multiples of its CPU-time limit: how long a starved call may hold a thread.
-WALL_FACTOR = 6.0
+# Twice the default limit is the clients' own HTTP timeout (ledger.client.connect): past it nobody waits.
+WALL_FACTOR = 2.0
 # Opcodes through which a program can run for long: JUMP, JUMPI, CREATE, CALL, CALLCODE,
 # DELEGATECALL, CREATE2, STATICCALL.
 _GUARDED = (0x56, 0x57, 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA)
@@ -127,15 +128,15 @@ def call_vm(chain: ChainAPI, header: BlockHeaderAPI) -> CustosVM:
 
 class CallDeadline:
     """Arms the calling thread's deadline for the duration of a `with` block: `seconds` of the thread's
-    CPU time, and at most WALL_FACTOR times that of wall time."""
+    CPU time, and at most `wall_factor` times that of wall time."""
 
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
+    def __init__(self, seconds: float, wall_factor: float = WALL_FACTOR) -> None:
+        self._seconds, self._wall_factor = seconds, wall_factor
 
     def __enter__(self) -> None:
         now = time.monotonic()
         _limits.cpu_end = time.thread_time() + self._seconds
-        _limits.wall_end = now + WALL_FACTOR * self._seconds
+        _limits.wall_end = now + self._wall_factor * self._seconds
         _limits.deadline = now + self._seconds
 
     def __exit__(self, *exc: object) -> None:

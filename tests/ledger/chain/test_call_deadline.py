@@ -12,7 +12,7 @@ import time
 import pytest
 from eth.abc import ComputationAPI
 
-from ledger.chain.execution import WALL_FACTOR, CallDeadline, CallTimeout, _Guarded
+from ledger.chain.execution import CallDeadline, CallTimeout, _Guarded
 
 
 class _Opcode:
@@ -36,11 +36,11 @@ def _burn_cpu(seconds: float) -> None:
 def test_a_call_starved_of_the_cpu_past_its_wall_deadline_runs_until_its_cpu_budget_is_spent() -> None:
     inner = _Opcode()
     guard = _Guarded(inner)
-    with CallDeadline(0.5):
-        time.sleep(0.7)  # off the CPU, as a thread waiting for a core is: wall time passes, CPU time does not
+    with CallDeadline(0.3, wall_factor=100):  # a wall cap far off: only the CPU budget is tested here
+        time.sleep(0.5)  # off the CPU, as a thread waiting for a core is: wall time passes, CPU time does not
         guard(None)  # type: ignore[arg-type]  # the counting opcode ignores its computation
         assert inner.runs == 1
-        _burn_cpu(0.6)  # a hostile loop spends the budget
+        _burn_cpu(0.35)  # a hostile loop spends the budget
         with pytest.raises(CallTimeout):
             guard(None)  # type: ignore[arg-type]  # the counting opcode ignores its computation
     assert inner.runs == 1
@@ -49,8 +49,8 @@ def test_a_call_starved_of_the_cpu_past_its_wall_deadline_runs_until_its_cpu_bud
 def test_a_call_past_its_wall_cap_ends_even_with_cpu_budget_left() -> None:
     inner = _Opcode()
     guard = _Guarded(inner)
-    with CallDeadline(0.05):
-        time.sleep(0.05 * WALL_FACTOR + 0.05)  # off the CPU for longer than the wall cap
+    with CallDeadline(0.05, wall_factor=2):
+        time.sleep(0.2)  # off the CPU for longer than the wall cap (0.1 s)
         with pytest.raises(CallTimeout):
             guard(None)  # type: ignore[arg-type]  # the counting opcode ignores its computation
     assert inner.runs == 0
