@@ -61,6 +61,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """Terminate `process` and wait for it; kill it if it has not exited within `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def launch_chain_node(chain: Path, host: str, log: Path) -> subprocess.Popen[bytes]:
     """`custos chain up CHAIN --host HOST --port 0`, its output in `log` (`chain_node_url` reads its address)."""
     command = [sys.executable, "-m", "custos", "chain", "up", str(chain), "--host", host, "--port", "0"]

@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from custos.demo_processes import reported_url, wait_rpc
+from custos.demo_processes import reported_url, stop_process, wait_rpc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FOUNDRY_NPM = REPO_ROOT / "contracts" / "node_modules" / "@foundry-rs"
@@ -79,12 +79,7 @@ def anvil_process(*options: str) -> Iterator[str]:
                 raise RuntimeError(f"{exc}:\n{log.read_text(errors='replace')[-2000:]}") from None
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 @contextmanager
