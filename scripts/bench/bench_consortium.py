@@ -179,7 +179,9 @@ def bench_cluster(root: Path, nodes: int, seconds: float) -> tuple[dict[str, flo
                 "--key",
                 str(root / "keys" / f"v{i}.json"),
             ]
-            command += ["--etcd", ",".join(etcd.client_urls), "--host", nets.ip(i), "--port", "8545"]
+            # Its own organisation's member first: the node reads its watch stream there and writes through it.
+            own_first = etcd.client_urls[i:] + etcd.client_urls[:i]
+            command += ["--etcd", ",".join(own_first), "--host", nets.ip(i), "--port", "8545"]
             procs.append(
                 subprocess.Popen(
                     ["ip", "netns", "exec", nets.name(i), *command],
