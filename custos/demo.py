@@ -37,7 +37,8 @@ from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from ledger.member import MemberLedger
-from ledger.protocol import TOKEN_SYMBOL, JobKind, kinds_mask, parse_amount
+from ledger.protocol import JobKind, kinds_mask
+from ledger.units import TOKEN_SYMBOL, parse_amount
 
 CONSORTIUM: dict[str, Any] = {
     "chainId": 7017,

@@ -18,7 +18,8 @@ from compute.jobs.service.documents import stats_document
 from ledger.bindings import JobStatus
 from ledger.errors import ContractRevert
 from ledger.member import MemberLedger
-from ledger.protocol import JobKind, format_delta, format_epsilon, parse_delta, parse_epsilon
+from ledger.protocol import JobKind
+from ledger.units import format_delta, format_epsilon, parse_delta, parse_epsilon
 
 if TYPE_CHECKING:
     from custos.demo import Demo

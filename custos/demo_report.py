@@ -11,7 +11,7 @@ from custos.demo import DemoConfig, DemoOutcome
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.member import MemberLedger
-from ledger.protocol import TOKEN_SYMBOL, format_amount
+from ledger.units import TOKEN_SYMBOL, format_amount
 
 
 def _coalition(table: dict, members: list[int]) -> float | None:

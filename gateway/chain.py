@@ -26,10 +26,10 @@ from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor
 from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
+from ledger.deployment import Deployment
 from ledger.errors import LedgerError
 from ledger.keystore import Keystore, KeystoreError
 from ledger.member import MemberLedger
-from ledger.protocol import Deployment
 from ledger.signing import local_account
 
 

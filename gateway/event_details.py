@@ -9,7 +9,8 @@ from typing import Any
 
 from gateway.schemas.audit import DetailKind, StepDetail
 from ledger.index.store import IndexedEvent
-from ledger.protocol import format_delta, format_epsilon, kind_name
+from ledger.protocol import kind_name
+from ledger.units import format_delta, format_epsilon
 
 # event → (argument, label, kind), in the order a reader wants them; jobId is in the page's heading.
 _FIELDS: dict[str, list[tuple[str, str, DetailKind]]] = {

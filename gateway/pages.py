@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from gateway.membership import Member
 from gateway.services import GatewayServices
 from gateway.sessions import COOKIE
-from ledger.protocol import TOKEN_SYMBOL, format_amount, format_epsilon
+from ledger.units import TOKEN_SYMBOL, format_amount, format_epsilon
 
 PAGE_SIZE = 20
 

@@ -17,8 +17,9 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 
 from ledger.artifacts import load
+from ledger.deployment import CONTRACTS, Deployment, create_address
 from ledger.errors import DeploymentError
-from ledger.protocol import CONTRACTS, Deployment, create_address, parse_amount
+from ledger.units import parse_amount
 
 # CONTRACTS is the deployment order = nonce order; the constructors below rely on it.
 ROLE_BITS = {"REQUESTER": 1, "PROVIDER": 2, "COMPUTE": 4, "AUDITOR": 8, "VALIDATOR": 16}

@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
 from ledger.client import TransactionSender, connect
 from ledger.client.connection import rpc
-from ledger.protocol import Deployment
+from ledger.deployment import Deployment
 
 
 @dataclass(frozen=True)

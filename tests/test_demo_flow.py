@@ -18,7 +18,7 @@ from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
 from ledger.keystore import Keystore
 from ledger.member import MemberLedger
-from ledger.protocol import parse_amount
+from ledger.units import parse_amount
 from tests.small_demo import small_demo_config
 from tests.waiting import wait_for
 

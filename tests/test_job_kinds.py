@@ -14,7 +14,8 @@ from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
 from custos.demo import Demo, DemoConfig
 from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
-from ledger.protocol import JobKind, parse_amount
+from ledger.protocol import JobKind
+from ledger.units import parse_amount
 
 pytestmark = pytest.mark.timeout(300)
 

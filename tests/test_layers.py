@@ -4,7 +4,7 @@ Every import counts, wherever it stands: at module level, under `if TYPE_CHECKIN
 function (a lazy import is still a dependency), and through `importlib.import_module` or
 `__import__` with a literal name. Only `ledger/` and the `custos/` CLI may use the chain
 libraries (web3, eth-account, eth-abi, py-evm's `eth`); the layers above get signing and
-encoding from ledger's modules (`ledger.signing`, `ledger.protocol`).
+encoding from ledger's modules (`ledger.signing`, `ledger.protocol`, `ledger.units`, `ledger.deployment`).
 """
 
 from __future__ import annotations

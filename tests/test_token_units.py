@@ -1,7 +1,7 @@
-"""Token amounts are scaled between tokens and base units in one place: ledger/protocol.py.
+"""Token amounts are scaled between tokens and base units in one place: ledger/units.py.
 
 Anywhere else, `* 10**18`, `/ 10**18`, `1e18` or `10**decimals` is a second copy of the
-token's decimals (and `/` is a float). The scan flags, outside ledger/protocol.py:
+token's decimals (and `/` is a float). The scan flags, outside ledger/units.py:
 - `10 ** k` with k ≥ 18, and `10 ** <expression>` (`10**decimals`, `10**TOKEN_DECIMALS`);
 - numeric literals that are whole multiples of 10**18 (`1e18`, `1_000_000_000_000_000_000`).
 The chain's native coin is not the token: wei balances for gas (`FUNDING_WEI = 10**24`,
@@ -17,9 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("ledger", "compute", "gateway", "custos", "scripts", "tests")
-OWNER = ROOT / "ledger" / "protocol.py"
-# The spec test of ledger.protocol writes its expected base units out by hand, independently of the module.
-SPEC_TEST = ROOT / "tests" / "ledger" / "test_protocol.py"
+OWNER = ROOT / "ledger" / "units.py"
+# The spec test of ledger.units writes its expected base units out by hand, independently of the module.
+SPEC_TEST = ROOT / "tests" / "ledger" / "test_units.py"
 UNIT = 10**18
 NATIVE = re.compile(r"(^|_)wei($|_)|ether|funding|setbalance|get_balance|^balance$", re.IGNORECASE)
 
@@ -85,7 +85,7 @@ def test_token_units_are_scaled_only_in_ledger_protocol() -> None:
         for path in sorted((ROOT / folder).rglob("*.py"))
         if path not in (OWNER, SPEC_TEST, Path(__file__).resolve()) and (sites := token_scaling_sites(path))
     }
-    assert offenders == {}, "scale token amounts with ledger.protocol.parse_amount / format_amount"
+    assert offenders == {}, "scale token amounts with ledger.units.parse_amount / format_amount"
 
 
 def test_the_scan_finds_scaling_and_spares_wei(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from typing import Any
 from compute.dp.accounting import epsilon_from_rho
 from compute.errors import InvalidInput
 from ledger.errors import ProtocolValueError
-from ledger.protocol import EPSILON_UNIT, JobKind, parse_delta, privacy_hash
+from ledger.protocol import JobKind, privacy_hash
+from ledger.units import EPSILON_UNIT, parse_delta
 
 
 @dataclass(frozen=True)

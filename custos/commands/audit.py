@@ -333,8 +333,8 @@ def verify_bundle(
     """Check an evidence bundle with no node and no network; the same checks as --verify."""
     from ledger.audit import render
     from ledger.audit.bundle import BundleError, load_bundle, verify
+    from ledger.deployment import Deployment
     from ledger.errors import LedgerError
-    from ledger.protocol import Deployment
 
     try:
         loaded = load_bundle(bundle)

@@ -118,7 +118,7 @@ def open_stats(
         per_source[int(source)] = name.strip()
     privacy: dict[str, Any] = {}
     if epsilon_per_source is not None:
-        from ledger.protocol import format_epsilon
+        from ledger.units import format_epsilon
 
         bounds = [part.strip() for part in clip.split(",")]
         try:
@@ -232,7 +232,8 @@ def show(
 ) -> None:
     """The job as the chain holds it now (amounts in tokens, exact)."""
     from compute.jobs.workspace import Workspace
-    from ledger.protocol import format_amount, kind_name
+    from ledger.protocol import kind_name
+    from ledger.units import format_amount
 
     with user_errors():
         member = Workspace.load(workspace).member()

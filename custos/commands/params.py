@@ -1,4 +1,4 @@
-"""Command-line values with a protocol meaning: token amounts, job kinds, ε and δ, parsed by ledger.protocol."""
+"""Command-line values with a protocol meaning: amounts, ε and δ (ledger.units), job kinds (ledger.protocol)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def amount(text: str) -> int:
     """A token amount as a person types it (`12.5`), in base units, exactly; a usage error otherwise."""
     from ledger.errors import ProtocolValueError
-    from ledger.protocol import parse_amount
+    from ledger.units import parse_amount
 
     try:
         return parse_amount(text)
@@ -24,7 +24,7 @@ def amount(text: str) -> int:
 def epsilon(text: str) -> int:
     """A privacy budget ε as a person types it (`0.5`), in micro-ε, exactly; a usage error otherwise."""
     from ledger.errors import ProtocolValueError
-    from ledger.protocol import parse_epsilon
+    from ledger.units import parse_epsilon
 
     try:
         return parse_epsilon(text)
@@ -35,7 +35,7 @@ def epsilon(text: str) -> int:
 def delta(text: str) -> int:
     """A δ as a person types it (`1e-6`), in atto-δ, exactly; a usage error otherwise."""
     from ledger.errors import ProtocolValueError
-    from ledger.protocol import parse_delta
+    from ledger.units import parse_delta
 
     try:
         return parse_delta(text)

@@ -15,7 +15,7 @@ app = typer.Typer(name="payout", help="Credits from settled jobs.", no_args_is_h
 def balance(workspace: Path = WORKSPACE) -> None:
     """Credits waiting to be withdrawn, and the token balance."""
     from compute.jobs.workspace import Workspace
-    from ledger.protocol import format_amount
+    from ledger.units import format_amount
 
     with user_errors():
         member = Workspace.load(workspace).member()
@@ -30,7 +30,7 @@ def balance(workspace: Path = WORKSPACE) -> None:
 def withdraw(workspace: Path = WORKSPACE) -> None:
     """Withdraw every credit to this party's account (a pull payment)."""
     from compute.jobs.workspace import Workspace
-    from ledger.protocol import format_amount
+    from ledger.units import format_amount
 
     with user_errors():
         member = Workspace.load(workspace).member()

@@ -116,7 +116,7 @@ def budget(
 
 
 def _show_budget(b: SourceBudget) -> None:
-    from ledger.protocol import format_delta, format_epsilon
+    from ledger.units import format_delta, format_epsilon
 
     typer.echo(
         f"source {b.source_id} privacy budget: ε total {format_epsilon(b.epsilon_total)}, "

@@ -24,7 +24,7 @@ from gateway.schemas.sources import (
 from gateway.services import LedgerHandles
 from ledger.bindings import PrivacyBudget, Source, SourceBudget, SourceSpec
 from ledger.errors import ProtocolValueError
-from ledger.protocol import format_delta, format_epsilon, parse_delta, parse_epsilon
+from ledger.units import format_delta, format_epsilon, parse_delta, parse_epsilon
 
 router = APIRouter(prefix="/sources", tags=["sources"], responses=ERROR_RESPONSES, route_class=BoundedJsonRoute)
 

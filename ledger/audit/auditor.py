@@ -13,8 +13,8 @@ from ledger.audit.chainview import ChainView
 from ledger.audit.queries import AuditQueries
 from ledger.audit.trustroot import Checkpoint, TrustRoot, trust_root
 from ledger.audit.verify import Verifier
+from ledger.deployment import Deployment
 from ledger.index import EventIndexer, EventStore, SyncResult
-from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ and release of the source, the state after each, and per job what it reserved an
 when. `check_budget` then asks the chain itself (`PrivacyBudget.budgetOf` at each block the
 history names, and at the head) whether every figure is the contract's: an indexed history
 that missed, invented or altered an event disagrees with the chain at the next figure.
-Amounts are the contract's integers (micro-ε, atto-δ); `ledger.protocol` formats them.
+Amounts are the contract's integers (micro-ε, atto-δ); `ledger.units` formats them.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from eth_utils import function_signature_to_4byte_selector
 
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, PASSED, Check
+from ledger.deployment import PRIVACY_BUDGET
 from ledger.index import IndexedEvent
-from ledger.protocol import PRIVACY_BUDGET, format_delta, format_epsilon
+from ledger.units import format_delta, format_epsilon
 
 _BUDGET_OF = function_signature_to_4byte_selector("budgetOf(uint256)")
 _CHANGES = {

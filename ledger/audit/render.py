@@ -10,7 +10,8 @@ from ledger.audit.report import FAILED, VerificationReport
 from ledger.audit.trails import JobTrail, MemberTrail, SourceTrail
 from ledger.audit.verify import describe
 from ledger.index.store import IndexedEvent
-from ledger.protocol import format_amount, kind_name
+from ledger.protocol import kind_name
+from ledger.units import format_amount
 
 _QUIET = {"jobId"}  # said once in the heading, not on every line
 _AMOUNTS = {"amount", "budget", "escrow", "pricePerUse", "refund"}  # token base units

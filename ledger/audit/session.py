@@ -16,8 +16,8 @@ from web3 import Web3
 from ledger.audit.auditor import Auditor
 from ledger.audit.trustroot import CheckpointFile
 from ledger.client import connect
+from ledger.deployment import Deployment
 from ledger.errors import ConnectionFailed
-from ledger.protocol import Deployment
 
 CHECKPOINTS = "audit-checkpoints.json"
 INDEX = "audit-index.db"

@@ -13,9 +13,9 @@ from ledger.anchor import Anchoring
 from ledger.bindings.base import ContractBinding, hash32
 from ledger.client.connection import rpc
 from ledger.client.sender import Receipt, TransactionSender
+from ledger.deployment import Deployment
 from ledger.errors import ConnectionFailed
 from ledger.index.log_ranges import ranged_logs
-from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from ledger.artifacts import load
 from ledger.client.connection import rpc
 from ledger.client.revert import canonical_type
 from ledger.client.sender import Receipt, TransactionSender
+from ledger.deployment import Deployment
 from ledger.errors import ConnectionFailed
 from ledger.index.decode import EventSpec, event_specs
 from ledger.index.log_ranges import ranged_logs
-from ledger.protocol import Deployment
 
 
 @dataclass(frozen=True)

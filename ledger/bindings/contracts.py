@@ -12,7 +12,7 @@ from ledger.bindings.registry import DataRegistry
 from ledger.bindings.settlement import Settlement
 from ledger.bindings.token import CustosToken
 from ledger.client.sender import TransactionSender
-from ledger.protocol import Deployment
+from ledger.deployment import Deployment
 
 
 @dataclass(frozen=True)

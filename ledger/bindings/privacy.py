@@ -1,6 +1,6 @@
 """PrivacyBudget: each source's differential-privacy budget and every DP job's reservation.
 
-Amounts are the contract's integers: ε in micro-ε, δ in atto-δ (`ledger.protocol.parse_epsilon`,
+Amounts are the contract's integers: ε in micro-ε, δ in atto-δ (`ledger.units.parse_epsilon`,
 `parse_delta`, `format_epsilon`, `format_delta` convert them exactly).
 """
 

@@ -31,9 +31,10 @@ from ledger.chain.errors import HistoryError
 from ledger.chain.genesis import GenesisError, development_spec
 from ledger.chain.node import Node
 from ledger.deploy import ROLE_BITS, ConsortiumConfig, MemberSpec, deploy_consortium
+from ledger.deployment import Deployment
 from ledger.errors import DeploymentError
 from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, STRONG_SCRYPT_N, Keystore
-from ledger.protocol import Deployment, parse_amount
+from ledger.units import parse_amount
 
 # Settlement tokens each organisation starts with (a consortium file may say otherwise).
 DEFAULT_ALLOCATION = parse_amount(1_000_000)

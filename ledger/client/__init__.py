@@ -1,4 +1,4 @@
-"""The ledger client: a checked connection, a transaction sender, decoded reverts (deployments: ledger.protocol)."""
+"""The ledger client: a checked connection, a transaction sender, decoded reverts (deployments: ledger.deployment)."""
 
 from ledger.client.client import Client, unlock
 from ledger.client.connection import connect

@@ -17,8 +17,8 @@ from web3.providers.base import BaseProvider
 
 from ledger.client.connection import connect
 from ledger.client.sender import TransactionSender
+from ledger.deployment import Deployment
 from ledger.errors import KeystoreError
-from ledger.protocol import Deployment
 
 if TYPE_CHECKING:
     from ledger.bindings.contracts import Contracts

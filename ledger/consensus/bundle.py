@@ -38,7 +38,7 @@ from ledger.chain.genesis import Account as GenesisAccount
 from ledger.chain.node import Node
 from ledger.chain.setup import bootstrap_contracts, deploy_config, load_consortium
 from ledger.chain.store import LMDBStore
-from ledger.protocol import create_address
+from ledger.deployment import create_address
 
 DEPLOYER_DOMAIN = b"custos-genesis-deployer-v1"
 

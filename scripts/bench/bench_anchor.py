@@ -26,7 +26,7 @@ from ledger.anchor import Anchorer
 from ledger.bindings import AuditAnchor
 from ledger.client import TransactionSender, connect
 from ledger.deploy import config_for_members, deploy_consortium
-from ledger.protocol import Deployment
+from ledger.deployment import Deployment
 
 ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
 RECORDS = 262_144

@@ -20,8 +20,10 @@ from compute.contribution import UtilityTable
 from compute.contribution.rule import derive_report
 from ledger.artifacts import load
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
+from ledger.deployment import Deployment
 from ledger.merkle import MerkleTree, leaf_hash
-from ledger.protocol import Attestation, AttestationDomain, Deployment, JobKind, parse_amount
+from ledger.protocol import Attestation, AttestationDomain, JobKind
+from ledger.units import parse_amount
 
 REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
 ALLOCATION = parse_amount(10_000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ledger.protocol import parse_amount
+from ledger.units import parse_amount
 
 from .conftest import Gateway, SealedGateway
 from .scenario import WINDOW

@@ -14,8 +14,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from compute.jobs.service import ResultStore
 from ledger.audit.bundle import load_bundle, verify
+from ledger.deployment import Deployment
 from ledger.member import MemberLedger
-from ledger.protocol import Deployment, JobKind, kinds_mask, parse_amount, parse_delta, parse_epsilon
+from ledger.protocol import JobKind, kinds_mask
+from ledger.units import parse_amount, parse_delta, parse_epsilon
 
 from .conftest import Gateway, SealedGateway, screenshot, signed_in
 from .scenario import result_bundle

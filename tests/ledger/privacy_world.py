@@ -14,7 +14,9 @@ from eth_utils import keccak
 from ledger.bindings import Contracts, SourceSpec
 from ledger.client import TransactionSender
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
-from ledger.protocol import Deployment, JobKind, kinds_mask, parse_amount, parse_delta, parse_epsilon
+from ledger.deployment import Deployment
+from ledger.protocol import JobKind, kinds_mask
+from ledger.units import parse_amount, parse_delta, parse_epsilon
 from tests.backends import throwaway_accounts
 from tests.ledger.chain.embedded_backends import embedded_inprocess
 

@@ -74,7 +74,7 @@ import os, signal, sys, json
 from ledger.anchor import Anchorer
 from ledger.bindings import AuditAnchor
 from ledger.client import TransactionSender, connect
-from ledger.protocol import Deployment
+from ledger.deployment import Deployment
 from eth_account import Account
 url, key, deployment, path = sys.argv[1:5]
 sender = TransactionSender(connect(url), Account.from_key(key))
@@ -100,7 +100,7 @@ def test_kill_9_right_after_the_anchor_transaction_does_not_anchor_the_root_twic
     from ledger.bindings import AuditAnchor
     from ledger.client import TransactionSender, connect
     from ledger.deploy import config_for_members, deploy_consortium
-    from ledger.protocol import Deployment
+    from ledger.deployment import Deployment
     from tests.ledger.audit.anvil import anvil, funded_account
 
     with anvil() as url:
@@ -137,8 +137,8 @@ def test_find_walks_a_chain_longer_than_the_nodes_log_range_in_ranges(
     from ledger.chain.provider import NodeProvider
     from ledger.chain.setup import DEV_CONSORTIUM, init_chain
     from ledger.client import TransactionSender, connect
+    from ledger.deployment import Deployment
     from ledger.keystore import DEV_PASSWORD, Keystore
-    from ledger.protocol import Deployment
 
     monkeypatch.setattr(filters, "MAX_LOG_RANGE", 8)  # the node's own limit, lowered so 40 blocks exceed it
     init_chain(tmp_path, DEV_CONSORTIUM)

@@ -162,9 +162,9 @@ def test_client_gives_one_sender_per_account_from_the_keystore(url: str, tmp_pat
     from eth_account import Account
 
     from ledger.client import Client, unlock
+    from ledger.deployment import CONTRACTS, Deployment
     from ledger.errors import KeystoreError
     from ledger.keystore import Keystore
-    from ledger.protocol import CONTRACTS, Deployment
 
     key = Account.create().key
     Keystore(tmp_path / "keys").save("auditor", key, "pw", scrypt_n=2)

@@ -16,7 +16,9 @@ from web3.exceptions import ContractCustomError
 from ledger.artifacts import load
 from ledger.client.revert import decode_revert
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
-from ledger.protocol import Attestation, AttestationDomain, Deployment, JobKind, parse_amount
+from ledger.deployment import Deployment
+from ledger.protocol import Attestation, AttestationDomain, JobKind
+from ledger.units import parse_amount
 from tests.backends import Chain
 from tests.waiting import wait_for
 

@@ -1,4 +1,4 @@
-"""ledger.deploy's pure parts: config checks and nonce-predicted addresses (deployment.json: test_protocol.py)."""
+"""ledger.deploy's pure parts: config checks and nonce-predicted addresses (deployment.json: test_deployment.py)."""
 
 from __future__ import annotations
 

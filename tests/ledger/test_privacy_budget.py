@@ -18,17 +18,8 @@ from ledger.audit.report import FAILED, PASSED
 from ledger.bindings import ReservationStage
 from ledger.client.revert import revert_error
 from ledger.index import EventIndexer, EventStore, IndexedEvent
-from ledger.protocol import (
-    Attestation,
-    AttestationDomain,
-    JobKind,
-    contribution_hash,
-    format_epsilon,
-    kinds_mask,
-    parse_amount,
-    parse_epsilon,
-    privacy_hash,
-)
+from ledger.protocol import Attestation, AttestationDomain, JobKind, contribution_hash, kinds_mask, privacy_hash
+from ledger.units import format_epsilon, parse_amount, parse_epsilon
 from tests.ledger.privacy_world import DELTA, World, privacy_world
 
 

@@ -1,7 +1,7 @@
 """Opening a job: check the document fits the kind, store it, approve the exact budget, open.
 
 The one open flow: `custos job open`, the gateway's `POST /jobs` and the demo all call
-`open_job`. Amounts are base units of the settlement token (`ledger.protocol.parse_amount`
+`open_job`. Amounts are base units of the settlement token (`ledger.units.parse_amount`
 turns what a person types into them, exactly).
 """
 

@@ -17,7 +17,8 @@ from compute.fl.dp import DPParams, release_rho
 from compute.fl.fedavg.client import FRACTION_BITS
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from ledger.client.revert import revert_error
-from ledger.protocol import Attestation, AttestationDomain, JobKind, parse_amount, parse_epsilon, privacy_hash
+from ledger.protocol import Attestation, AttestationDomain, JobKind, privacy_hash
+from ledger.units import parse_amount, parse_epsilon
 from tests.ledger.privacy_world import DELTA, World, privacy_world
 
 

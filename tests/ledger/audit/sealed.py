@@ -24,8 +24,9 @@ from ledger.chain.node import Node
 from ledger.chain.provider import NodeProvider
 from ledger.chain.setup import DEV_CONSORTIUM, init_chain
 from ledger.client import TransactionSender, connect
+from ledger.deployment import Deployment
 from ledger.keystore import DEV_PASSWORD, Keystore
-from ledger.protocol import Attestation, AttestationDomain, Deployment
+from ledger.protocol import Attestation, AttestationDomain
 
 BUDGET = 10_000
 # What the compute parties hold and commit: a utility table (canonical JSON) and transcript message hashes.

@@ -29,9 +29,10 @@ from ledger.bindings import (
 from ledger.client import TransactionSender, connect
 from ledger.client.revert import JobLedgerWrongStatus
 from ledger.deploy import config_for_members, deploy_consortium
+from ledger.deployment import Deployment
 from ledger.merkle import leaf_hash
 from ledger.payout import split
-from ledger.protocol import Attestation, AttestationDomain, Deployment
+from ledger.protocol import Attestation, AttestationDomain
 from tests.backends import Chain
 
 NAMES = ("bank-a", "hospital-a", "tax-bureau", "arbiter", "node-b")
