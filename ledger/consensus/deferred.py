@@ -69,9 +69,9 @@ class DeferredWrites:
         """Queue delete-range operations."""
         self._deletes += ops
 
-    def flush(self, view: View) -> None:
-        """Write what is due (raises EtcdError; what was not written stays queued)."""
-        now = self._clock()
+    def flush(self, view: View, everything: bool = False) -> None:
+        """Write what is due, or `everything` queued (raises EtcdError; what was not written stays queued)."""
+        now = float("inf") if everything else self._clock()
         while self._finals and self._finals[0].due <= now:
             entry = self._finals[0]
             if entry.height not in view.final:

@@ -106,6 +106,8 @@ class Engine:
         self.mirror.stop()
         for thread in self._threads:
             thread.join(timeout=10)
+        with contextlib.suppress(EtcdError):
+            self.deferred.flush(self.mirror.view, everything=True)
         if self._lease:
             with contextlib.suppress(EtcdError):
                 self.client.revoke(self._lease)
@@ -216,7 +218,8 @@ class Engine:
     def _propose(self, height: int, round_: int) -> bool:
         if self.mirror.view.leader != self.org or len(self.node.pool) == 0:
             return False
-        if not self._is_validator() or self._gather.gathering(len(self.node.pool)):
+        pool = self.node.pool
+        if not self._is_validator() or self._gather.gathering(len(pool), sum(e.tx.gas for e in pool.entries())):
             return False
         self._gather.built()
         built = self.node.build_proposal(self.org)
@@ -347,7 +350,7 @@ class Engine:
             return False
         self._forget_below(height)
         self.deferred.delete_txs(self.org, [tx.hash for tx in block.transactions], self.mirror.view)
-        self._gather.final(len(block.transactions))
+        self._gather.final(len(block.transactions), len(self.node.pool))
         return True
 
     def _catch_up_from_peers(self, upto: int) -> bool:

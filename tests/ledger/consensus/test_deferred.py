@@ -133,3 +133,12 @@ def test_a_write_that_fails_stays_queued(rounds: Rounds, tmp_path: Path) -> None
     writer.rounds = rounds
     writer.flush(View())
     assert _final(rounds, 6) == FinalRecord(0, keccak(b"block 6"))
+
+
+def test_a_stopping_node_writes_everything_queued_grace_or_not(rounds: Rounds) -> None:
+    clock = Clock()
+    other = _writer(rounds, clock)
+    other.finalise(7, 1, keccak(b"block 7"), proposed_by_us=False)
+
+    other.flush(View(), everything=True)
+    assert _final(rounds, 7) == FinalRecord(1, keccak(b"block 7"))
