@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -32,10 +30,21 @@ from compute.jobs.vertical import VerticalParams
 from compute.jobs.workspace import SourceFile, Workspace
 from custos.demo_budget import run_privacy_step
 from custos.demo_cluster import sealed_by, start_cluster
+from custos.demo_processes import (
+    Placement,
+    chain_node_url,
+    child_env,
+    free_port,
+    gateway_url,
+    launch_chain_node,
+    launch_gateway,
+    launch_runner,
+    wait_rpc,
+)
 from custos.demo_progress import GatewayProgress
 from ledger.bindings import JobStatus, SourceSpec
 from ledger.chain.setup import init_chain
-from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
+from ledger.keystore import DEV_PASSWORD, Keystore
 from ledger.member import MemberLedger
 from ledger.protocol import JobKind, kinds_mask
 from ledger.units import TOKEN_SYMBOL, parse_amount
@@ -73,22 +82,6 @@ class DemoConfig:
     privacy_step: bool = True  # after the hetero-LR job: a DP secure-statistics job and a refusal (demo_budget.py)
 
 
-class Placement(Protocol):
-    """Where each organisation's gateway runs: a command prefix (e.g. `ip netns exec NS`), its address, the
-    port every gateway listens on, and the chain node's JSON-RPC URL as the organisations reach it."""
-
-    port: int
-    rpc: str
-
-    def prefix(self, name: str) -> list[str]:
-        """What to run the organisation's gateway command under."""
-        ...
-
-    def address(self, name: str) -> str:
-        """The organisation's own address, where its gateway listens and peers reach it."""
-        ...
-
-
 @dataclass(frozen=True)
 class DemoOutcome:
     """What the demo leaves: the chain folder, the job id, its final status, the RPC URL it used."""
@@ -97,42 +90,6 @@ class DemoOutcome:
     job_id: int
     status: JobStatus
     rpc: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_up(what: str, process: subprocess.Popen, answers: Callable[[], object], timeout: float) -> None:
-    """Wait until `answers()` returns without an HTTP error; RuntimeError if `process` exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {process.returncode}")
-        try:
-            answers()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
-
-
-def _wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
-    probe = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-    _wait_up(f"the chain node at {url}", node, lambda: httpx.post(url, json=probe, timeout=1), timeout)
-
-
-def _wait_gateway(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    def domain() -> httpx.Response:
-        return httpx.get(url + "/domain", timeout=1).raise_for_status()
-
-    _wait_up(f"the gateway at {url} (see its gateway.log)", process, domain, timeout)
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, PASSWORD_ENV: os.environ.get(PASSWORD_ENV, DEV_PASSWORD)}
 
 
 class Demo:
@@ -191,27 +148,22 @@ class Demo:
         if self.config.nodes > 1:
             return self.start_consortium()
         init = init_chain(self.chain, CONSORTIUM)
-        port = _free_port()
-        log = (self.folder / "node.log").open("w")
-        node = subprocess.Popen(
-            [sys.executable, "-m", "custos", "chain", "up", str(self.chain), "--host", host, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=_env(),
-        )
+        log = self.folder / "node.log"
+        node = launch_chain_node(self.chain, host, log)
         self.processes.append(node)
-        rpc = self.rpc = f"http://{host}:{port}"
-        _wait_rpc(rpc, node)
+        rpc = self.rpc = chain_node_url(node, log)
         self.say(f"chain {init.chain_id} up at {rpc}, sealed by {', '.join(init.validators)}")
         return rpc
 
     def start_consortium(self) -> str:
         """Each of the first `nodes` organisations runs its own node; returns the bank's node."""
-        cluster = start_cluster(self.folder, self.chain, CONSORTIUM, self.config.nodes, _free_port, _env(), self.say)
+        cluster = start_cluster(
+            self.folder, self.chain, CONSORTIUM, self.config.nodes, free_port, child_env(), self.say
+        )
         self.processes.extend(cluster.processes)
         self.rpc_of = cluster.rpc_of
         for name, process in zip(cluster.validators, cluster.processes[1:], strict=True):
-            _wait_rpc(cluster.rpc_of[name], process, timeout=120)
+            wait_rpc(cluster.rpc_of[name], process, timeout=120)
             self.say(f"node of {name:<13} up at {cluster.rpc_of[name]}")
         self.rpc = cluster.rpc_of["bank"]
         return self.rpc
@@ -308,30 +260,19 @@ class Demo:
         """One `custos gateway up --runner` process per organisation, its progress on `job_id` followed.
 
         With `network`, each organisation runs where and at the address it says (e.g. its own network
-        namespace); otherwise on loopback, each on a free port. Starting an organisation again (after
-        its process died) replaces it.
+        namespace); otherwise on loopback, each on a port it picks itself. Starting an organisation again
+        (after its process died) replaces it.
         """
         started = {}
         for name in parties:
-            host = network.address(name) if network else "127.0.0.1"
-            port = network.port if network else _free_port()
-            url = f"http://{host}:{port}"
-            folder = self.folder / "parties" / name
-            command = [
-                *(network.prefix(name) if network else []),
-                sys.executable,
-                *("-m", "custos", "gateway", "up", "--keystore", str(self.chain / "keystore" / f"{name}.json")),
-                *("--rpc", network.rpc if network else self.rpc_of.get(name, self.rpc)),
-                *("--deployment", str(self.chain / "deployment.json"), "--state", str(folder / "gateway")),
-                *("--workspace", str(folder), "--runner", "--host", host, "--port", str(port)),
-                *("--public-url", url, "--protocol-timeout", str(self.config.protocol_timeout)),
-            ]
-            log = (folder / "gateway.log").open("w")
-            started[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env())
+            rpc = network.rpc if network else self.rpc_of.get(name, self.rpc)
+            folder, timeout = self.folder / "parties" / name, self.config.protocol_timeout
+            keystore, deployment = self.chain / "keystore", self.chain / "deployment.json"
+            started[name] = launch_gateway(name, folder, keystore, deployment, rpc, timeout, network)
             self.processes.append(started[name])
-            self.gateways[name], self.gateway_processes[name] = url, started[name]
+            self.gateway_processes[name] = started[name]
         for name, process in started.items():
-            _wait_gateway(self.gateways[name], process)
+            self.gateways[name] = gateway_url(name, self.folder / "parties" / name, process, network)
             self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner)")
         if started:
             self.say(
@@ -352,26 +293,7 @@ class Demo:
         """One `custos runner up` process per party, following `job_id` (organisations without a gateway)."""
         started = {}
         for name in parties:
-            log = (self.folder / "parties" / name / "runner.log").open("w")
-            started[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "custos",
-                    "runner",
-                    "up",
-                    "--workspace",
-                    str(self.folder / "parties" / name),
-                    "--job",
-                    str(job_id),
-                    "--protocol-timeout",
-                    str(self.config.protocol_timeout),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=_env(),
-                text=True,
-            )
+            started[name] = launch_runner(self.folder / "parties" / name, job_id, self.config.protocol_timeout)
             self.processes.append(started[name])
             self.runners.append(started[name])
         return started

@@ -20,7 +20,8 @@ from gateway.app import build_services, create_app
 from gateway.clock import Clock, SystemClock
 from gateway.hosted_runner import host_runner
 from gateway.ledger_errors import install_ledger_error_handlers
-from gateway.ledger_views import ConsortiumMembership, LedgerAuditReader
+from gateway.ledger_views import LedgerAuditReader
+from gateway.membership import ConsortiumMembership
 from gateway.services import LedgerHandles
 from gateway.settings import RateLimits, Settings
 from ledger.audit.auditor import Auditor

@@ -3,17 +3,14 @@ verified trail and its privacy budget over time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from gateway.schemas.audit import SourceSummary, SourceUsePublic, SourceVersion, TimelineStep
+from gateway.timeline import steps_of
 from ledger.audit.budget import BudgetHistory, budget_history, source_budget_events
 from ledger.audit.listing import source_page, sources_registered_by
 from ledger.audit.queries import AuditError
-from ledger.audit.report import Check
-from ledger.index.store import IndexedEvent
-
-StepsOf = Callable[[Sequence[IndexedEvent], Sequence[Check]], tuple[list[TimelineStep], list[Check]]]
 
 
 def _hex(value: Any) -> str:
@@ -23,8 +20,8 @@ def _hex(value: Any) -> str:
 class SourceViews:
     """Read views of data sources, run under the reader's lock (`locked`)."""
 
-    def __init__(self, auditor: Any, locked: Callable[[Callable[[], Any]], Any], steps_of: StepsOf) -> None:
-        self._auditor, self._locked, self._steps_of = auditor, locked, steps_of
+    def __init__(self, auditor: Any, locked: Callable[[Callable[[], Any]], Any]) -> None:
+        self._auditor, self._locked = auditor, locked
 
     def _summary(self, source_id: int) -> SourceSummary | None:
         try:
@@ -95,7 +92,7 @@ class SourceViews:
                 events = self._auditor.queries.source_trail(source_id).events
             except AuditError:
                 return None
-            return self._steps_of(events, self._auditor.verifier.check_events(events))[0]
+            return steps_of(events, self._auditor.verifier.check_events(events))[0]
 
         return self._locked(read)
 

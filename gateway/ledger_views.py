@@ -1,4 +1,5 @@
-"""The gateway's read views over the ledger's audit index: verified trails, and membership.
+"""The gateway's read view over the ledger's audit index: verified job trails (sources: `gateway.ledger_sources`,
+members: `gateway.ledger_members`, steps: `gateway.timeline`).
 
 `LedgerAuditReader` adapts `ledger.audit` (event index + queries + verifier) to the gateway's
 `AuditReader`: each answer comes from the local index, brought up to the chain's head at
@@ -24,11 +25,9 @@ from typing import Any
 
 from gateway.check_steps import attach
 from gateway.clock import Clock
-from gateway.event_details import details
+from gateway.ledger_members import MemberViews
 from gateway.ledger_sources import SourceViews
-from gateway.membership import Member, Role
 from gateway.schemas.audit import (
-    CheckResult,
     JobSummary,
     JobTrail,
     PayoutSummary,
@@ -37,7 +36,9 @@ from gateway.schemas.audit import (
     TimelineStep,
     VerifiedAt,
 )
+from gateway.schemas.fields import show
 from gateway.settlement_view import contributions, job_terms, settlement
+from gateway.timeline import check_result, steps_of
 from ledger.audit.budget import BudgetHistory
 from ledger.audit.bundle import export_job
 from ledger.audit.listing import event_of_tx, job_page
@@ -52,51 +53,14 @@ from ledger.protocol import kind_name
 log = logging.getLogger("custos.gateway")
 
 
-def hex_of(value: bytes | bytearray) -> str:
-    """0x-prefixed hex of raw bytes."""
-    return "0x" + bytes(value).hex()
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
-        return hex_of(value)
+        return show(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, int) and abs(value) > 2**53:
         return str(value)  # JSON numbers lose precision past 2^53
     return value
-
-
-def _check_line(check: Check) -> str:
-    return f"{check.name}: {check.status}" + (f" ({check.detail})" if check.detail else "")
-
-
-def _result(check: Check) -> CheckResult:
-    return CheckResult(name=check.name, status=check.status, detail=check.detail)
-
-
-def steps_of(events: Sequence[IndexedEvent], checks: Sequence[Check]) -> tuple[list[TimelineStep], list[Check]]:
-    """The timeline, each step with its own checks, and the checks that concern no single step."""
-    per_step, unattached = attach(events, checks)
-    steps = [
-        TimelineStep(
-            index=index,
-            job_id=event.args.get("jobId"),
-            event=event.event,
-            contract=event.contract,
-            actor=event.actor,
-            block_number=event.block_number,
-            block_time=event.block_time,
-            tx_hash=hex_of(event.tx_hash),
-            block_hash=hex_of(event.block_hash),
-            verified=bool(mine) and not any(c.status == FAILED for c in mine),
-            checks=[_check_line(c) for c in mine],
-            results=[_result(c) for c in mine],
-            details=details(event),
-        )
-        for index, (event, mine) in enumerate(zip(events, per_step, strict=True))
-    ]
-    return steps, unattached
 
 
 class BundleRefused(Exception):
@@ -135,7 +99,8 @@ class LedgerAuditReader:
         self._tip: bytes | None = None
         self.history_changed = ""  # why the chain no longer matches the index, once it does not
         self.verifications = 0  # how many job verifications ran (the cache's misses)
-        self.sources = SourceViews(auditor, self._locked, steps_of)
+        self.sources = SourceViews(auditor, self._locked)
+        self.members = MemberViews(auditor, self._locked)
 
     def _locked(self, read: Callable[[], Any]) -> Any:
         with self._lock:
@@ -231,7 +196,7 @@ class LedgerAuditReader:
             job=summary.model_copy(update={"verified": ok}),
             steps=steps,
             verified=ok,
-            job_checks=[_result(c) for c in unattached],
+            job_checks=[check_result(c) for c in unattached],
             terms=terms,
             settlement=settlement(events, terms),
             contributions=contributions(events, terms),
@@ -255,7 +220,7 @@ class LedgerAuditReader:
         return VerifiedAt(
             node=self._node,
             block_number=position.tip_number or 0,
-            block_hash=hex_of(position.tip_hash) if position.tip_hash else "",
+            block_hash=show(position.tip_hash) if position.tip_hash else "",
             sealed=sealed,
         )
 
@@ -312,8 +277,8 @@ class LedgerAuditReader:
             per_step, _ = attach(verified.events, verified.checks)
             proof = {
                 "block_number": event.block_number,
-                "block_hash": hex_of(event.block_hash),
-                "tx_hash": hex_of(event.tx_hash),
+                "block_hash": show(event.block_hash),
+                "tx_hash": show(event.tx_hash),
                 "tx_index": event.tx_index,
                 "log_index": event.log_index,
                 "contract": event.contract,
@@ -321,8 +286,8 @@ class LedgerAuditReader:
                 "event": event.event,
                 "actor": event.actor,
                 "args": {k: _jsonable(v) for k, v in event.args.items()},
-                "topics": [hex_of(t) for t in event.topics],
-                "data": hex_of(event.data),
+                "topics": [show(t) for t in event.topics],
+                "data": show(event.data),
                 "checks": [c.__dict__ for c in per_step[index]],
             }
             return StepProof(index=index, verified=step.verified, proof=proof)
@@ -361,56 +326,12 @@ class LedgerAuditReader:
 
     def member_trail(self, address: str) -> list[TimelineStep]:
         """A member's events, each verified."""
-
-        def read() -> list[TimelineStep]:
-            events = self._auditor.queries.member_trail(address).events
-            return steps_of(events, self._auditor.verifier.check_events(events))[0]
-
-        return self._locked(read)
+        return self.members.trail(address)
 
     def payout_of(self, address: str) -> PayoutSummary:
         """What one member was credited and withdrew."""
-
-        def read() -> PayoutSummary:
-            trail = self._auditor.queries.member_trail(address)
-            name = self._auditor.queries.member_names().get(address.lower(), "")
-            return PayoutSummary(member=address, name=name, credited=trail.credited, withdrawn=trail.withdrawn)
-
-        return self._locked(read)
+        return self.members.payout_of(address)
 
     def payouts(self) -> list[PayoutSummary]:
         """Credited and withdrawn per member, in token base units."""
-
-        def read() -> list[PayoutSummary]:
-            rows = []
-            for address, name in self._auditor.queries.member_names().items():
-                trail = self._auditor.queries.member_trail(address)
-                rows.append(
-                    PayoutSummary(
-                        member=_checksum(trail, address), name=name, credited=trail.credited, withdrawn=trail.withdrawn
-                    )
-                )
-            return sorted(rows, key=lambda r: -r.credited)
-
-        return self._locked(read)
-
-
-def _checksum(trail: Any, address: str) -> str:
-    for event in trail.events:
-        if event.event == "MemberAdded":
-            return event.args["member"]
-    return address
-
-
-class ConsortiumMembership:
-    """The gateway's `MembershipLookup`: one eth_call of `Consortium.member(address)` at the head."""
-
-    def __init__(self, consortium: Any) -> None:
-        self._consortium = consortium
-
-    def member(self, address: str) -> Member | None:
-        """The active member at `address` (zero roles means none)."""
-        record = self._consortium.member(address)
-        if record.roles == 0:
-            return None
-        return Member(address, Role(record.roles), record.name)
+        return self.members.payouts()

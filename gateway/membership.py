@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntFlag
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.clock import Clock
 
@@ -110,3 +110,17 @@ class CachedMembership:
                 self._strangers.pop(address)
                 self._members.put(address, (now, answer))
         return answer
+
+
+class ConsortiumMembership:
+    """The gateway's `MembershipLookup`: one eth_call of `Consortium.member(address)` at the head."""
+
+    def __init__(self, consortium: Any) -> None:
+        self._consortium = consortium
+
+    def member(self, address: str) -> Member | None:
+        """The active member at `address` (zero roles means none)."""
+        record = self._consortium.member(address)
+        if record.roles == 0:
+            return None
+        return Member(address, Role(record.roles), record.name)

@@ -144,9 +144,13 @@ class Anchorer:
             batches.append(self._seal_and_anchor(self.batch_size))
         return ids, batches
 
+    def count(self) -> int:
+        """How many records the store holds (records are never deleted: ids run 1, 2, … without gaps)."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0])
+
     def pending(self) -> int:
-        """How many records wait for a batch (records are never deleted: ids run 1, 2, … without gaps)."""
-        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]) - self._last_batched()
+        """How many records wait for a batch."""
+        return self.count() - self._last_batched()
 
     def _keep_leaves(self, first: int, leaves: list[bytes]) -> None:
         """Remember the leaves of records `first`… just stored, so sealing need not read them back."""

@@ -2,9 +2,10 @@
 
 The six creations go out from one deployer account at consecutive nonces; each constructor
 receives the addresses of the contracts it needs, predicted from the deployer's nonce (the
-token needs Settlement, Settlement needs JobLedger, both deployed after it). Nothing is
-wired by a setter afterwards, so the deployer holds no power once the last creation is
-mined. Works over any EVM JSON-RPC backend through web3 and a local signing account.
+token needs Settlement, Settlement needs JobLedger, both deployed after it; AuditAnchor needs
+JobLedger, to ask who takes part in a job). Nothing is wired by a setter afterwards, so the
+deployer holds no power once the last creation is mined. Works over any EVM JSON-RPC backend
+through web3 and a local signing account.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def deploy_consortium(w3: Web3, deployer: LocalAccount, config: ConsortiumConfig
         "DataRegistry": [at["Consortium"]],
         "Settlement": [at["Consortium"], at["CustosToken"], at["JobLedger"], config.fee_bps],
         "JobLedger": [at["Consortium"], at["DataRegistry"], at["Settlement"], config.challenge_window],
-        "AuditAnchor": [at["Consortium"]],
+        "AuditAnchor": [at["Consortium"], at["JobLedger"]],
     }
     chain_id = w3.eth.chain_id
     block = 0
@@ -150,6 +151,7 @@ def _check_wiring(w3: Web3, d: Deployment) -> None:
         "Settlement.jobLedger": (contract("Settlement").functions.jobLedger().call(), d.job_ledger),
         "JobLedger.privacyBudget": (contract("JobLedger").functions.privacyBudget().call(), d.privacy_budget),
         "CustosToken.settlement": (contract("CustosToken").functions.settlement().call(), d.settlement),
+        "AuditAnchor.jobLedger": (contract("AuditAnchor").functions.jobLedger().call(), d.job_ledger),
     }
     for what, (got, want) in checks.items():
         if got != want:

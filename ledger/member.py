@@ -8,7 +8,16 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.bindings import AuditAnchor, Consortium, CustosToken, DataRegistry, JobLedger, PrivacyBudget, Settlement
+from ledger.bindings import (
+    AuditAnchor,
+    Consortium,
+    Contracts,
+    CustosToken,
+    DataRegistry,
+    JobLedger,
+    PrivacyBudget,
+    Settlement,
+)
 from ledger.client import TransactionSender, connect
 from ledger.client.connection import rpc
 from ledger.deployment import Deployment
@@ -46,18 +55,13 @@ class MemberLedger:
         info = deployment if isinstance(deployment, Deployment) else Deployment.load(deployment)
         account = account if isinstance(account, LocalAccount) else Account.from_key(account)
         w3 = connect(rpc, chain_id=info.chain_id)
-        sender = TransactionSender(w3, account, receipt_timeout=receipt_timeout)
-        return cls(
-            info,
-            sender,
-            Consortium.at(sender, info),
-            CustosToken.at(sender, info),
-            DataRegistry.at(sender, info),
-            JobLedger.at(sender, info),
-            Settlement.at(sender, info),
-            AuditAnchor.at(sender, info),
-            PrivacyBudget.at(sender, info),
-        )
+        return cls.bind(TransactionSender(w3, account, receipt_timeout=receipt_timeout), info)
+
+    @classmethod
+    def bind(cls, sender: TransactionSender, deployment: Deployment) -> MemberLedger:
+        """Every binding of `deployment` over an existing sender (any connection, e.g. an in-process node)."""
+        c = Contracts.at(sender, deployment)
+        return cls(deployment, sender, c.consortium, c.token, c.registry, c.jobs, c.settlement, c.anchor, c.privacy)
 
     def latest_timestamp(self) -> int:
         """The head block's timestamp (what the contracts compare deadlines against)."""

@@ -203,6 +203,15 @@ MUTANTS = (
         "            uint64 spent = r.epsilons[i];\n",
         "budget:",
     ),
+    Mutant(
+        "job-records-by-non-participant",
+        "anchorJobRecords forgets to ask JobLedger whether the caller takes part in the job",
+        "src/AuditAnchor.sol",
+        "        if (!_jobLedger.isParticipant(jobId, msg.sender)) "
+        "revert AuditAnchorNotJobParticipant(jobId, msg.sender);\n",
+        "",
+        "roles:",
+    ),
 )
 
 

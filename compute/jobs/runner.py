@@ -45,7 +45,6 @@ from compute.result import hash_result
 from compute.session import PartyOutcome, run_role
 from compute.transport import HttpTransport, Mailbox, MessageEndpoint, serve_endpoint
 from ledger.bindings import JobStatus
-from ledger.deploy import ROLE_BITS
 from ledger.errors import ContractRevert, LedgerError
 from ledger.member import MemberLedger
 from ledger.protocol import Attestation, AttestationDomain, inputs_hash
@@ -124,7 +123,7 @@ class JobRunner:
         self._lock = threading.Lock()
         self._progress_lock = threading.Lock()  # workers report from their own threads
         self.results = ResultStore(workspace.folder)
-        self.audit = JobAudit(workspace.folder, member.anchor, workspace.name, self._may_anchor)
+        self.audit = JobAudit(workspace.folder, member.anchor.job_sink, workspace.name)
         self._stop_serving: Callable[[], None] = lambda: None
         if endpoint is None:
             self._endpoint = MessageEndpoint()
@@ -146,11 +145,6 @@ class JobRunner:
     def outcomes(self) -> dict[int, PartyOutcome]:
         """The runs this party completed, by job id."""
         return dict(self._outcomes)
-
-    def _may_anchor(self) -> bool:
-        """Whether AuditAnchor takes this member's roots (it must be an AUDITOR or a VALIDATOR)."""
-        roles = self.member.consortium.member(self.address).roles
-        return bool(roles & (ROLE_BITS["AUDITOR"] | ROLE_BITS["VALIDATOR"]))
 
     def party_routes(self) -> APIRouter:
         """This party's identity (with the jobs it is ready for) and parameter-document routes, to mount."""
@@ -207,7 +201,7 @@ class JobRunner:
     def _start(self) -> None:
         """What the runner does once the node answers: publish its endpoint, anchor what a past run left."""
         self.publish()
-        self.audit.anchor_pending()
+        self.audit.anchor_pending(lambda job_id: self.member.jobs.job(job_id).status in FINAL)
 
     def _step_failed(self, job_id: int, exc: Exception, failures: int) -> None:
         if failures == 1:  # once per streak: a node away for a minute is one line, not hundreds

@@ -54,6 +54,6 @@ contract AuditAnchorTest is CustosFixture {
 
     function test_RevertWhen_ConstructedWithoutConsortium() public {
         vm.expectRevert(Governed.GovernedZeroAddress.selector);
-        new AuditAnchor(address(0));
+        new AuditAnchor(address(0), address(ledger));
     }
 }

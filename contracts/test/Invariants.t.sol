@@ -49,7 +49,7 @@ contract InvariantsTest is CustosFixture, InvariantTest {
             ids
         );
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](24);
+        bytes4[] memory selectors = new bytes4[](25);
         selectors[0] = JobHandler.openJob.selector;
         selectors[1] = JobHandler.consent.selector;
         selectors[2] = JobHandler.commit.selector;
@@ -74,6 +74,7 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         selectors[21] = BudgetHandler.openDpJob.selector;
         selectors[22] = BudgetHandler.openDpJob.selector; // twice: as many DP jobs as exact ones
         selectors[23] = BudgetHandler.setBudget.selector;
+        selectors[24] = JobHandler.anchorJobRecords.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ URL = typer.Option("http://127.0.0.1:8080", "--url", help="Base URL of the gatew
 # A progress stream (SSE) stays open while its job runs, so shutdown cannot wait for every
 # connection to close by itself: open requests get this long, then the runner is stopped.
 SHUTDOWN_GRACE_SECONDS = 5
+# uvicorn's exit status when its server never started (a bad TLS file, say), as `uvicorn.run` exits.
+STARTUP_FAILURE = 3
 
 
 def _fail(message: str) -> typer.Exit:
@@ -74,7 +77,9 @@ def up(
         120.0, "--protocol-timeout", min=1.0, help="With --runner: seconds a party waits for a silent peer."
     ),
     host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8080, "--port"),
+    port: int = typer.Option(
+        8080, "--port", min=0, max=65535, help="0: a free port the system picks (the first line printed names it)."
+    ),
     tls_cert: Path | None = typer.Option(
         None, "--tls-cert", help="PEM certificate: serve HTTPS (Secure cookie, HSTS)."
     ),
@@ -105,16 +110,22 @@ def up(
             raise _fail(f"no such file: {pem}")
     https = tls_cert is not None or behind_https_proxy
     scheme = "https" if tls_cert is not None else "http"
-    hosting = None
-    if runner:
-        if public_url is None and host in ("0.0.0.0", "::", ""):
-            raise _fail(f"--host {host} listens on every interface: give the --public-url peers reach it at")
-        if public_url is not None and not public_url.startswith(("http://", "https://")):
-            raise _fail(f"--public-url must be an http:// or https:// URL, not {public_url!r}")
-        hosting = RunnerHosting(public_url or f"{scheme}://{host}:{port}", protocol_timeout)
+    if runner and public_url is None and host in ("0.0.0.0", "::", ""):
+        raise _fail(f"--host {host} listens on every interface: give the --public-url peers reach it at")
+    if runner and public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise _fail(f"--public-url must be an http:// or https:// URL, not {public_url!r}")
+    key = _key(keystore)
+    # Bound before anything is published on chain: a taken port is a clear error here, and with --port 0
+    # the port is known (for the default --public-url) without a probe another process could race.
+    try:
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    port = listener.getsockname()[1]
+    hosting = RunnerHosting(public_url or f"{scheme}://{host}:{port}", protocol_timeout) if runner else None
     try:
         app_, close = open_gateway(
-            _key(keystore),
+            key,
             rpc=rpc,
             chain=chain,
             deployment=deployment,
@@ -130,24 +141,32 @@ def up(
             ),
         )
     except ChainGatewayError as exc:
+        listener.close()
         raise _fail(str(exc)) from None
     typer.echo(f"gateway on {scheme}://{host}:{port} (explorer: /explorer, API schema: /openapi.json)")
     if hosting is not None:
         typer.echo(f"job runner of {workspace} in the gateway; party endpoint {hosting.public_url}")
+    config = uvicorn.Config(
+        app_,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        proxy_headers=True,
+        forwarded_allow_ips=trusted_proxy,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
+    server = uvicorn.Server(config)
     try:
-        uvicorn.run(
-            app_,
-            host=host,
-            port=port,
-            log_level="warning",
-            ssl_certfile=str(tls_cert) if tls_cert else None,
-            ssl_keyfile=str(tls_key) if tls_key else None,
-            proxy_headers=True,
-            forwarded_allow_ips=trusted_proxy,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        )
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
     finally:
+        listener.close()
         close()
+    if not server.started:
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 @app.command()

@@ -30,6 +30,6 @@ def hex32(value: str) -> bytes:
     return bytes.fromhex(value[2:])
 
 
-def show(value: bytes) -> str:
+def show(value: bytes | bytearray) -> str:
     """Bytes as 0x-hex."""
     return "0x" + bytes(value).hex()

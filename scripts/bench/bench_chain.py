@@ -50,6 +50,8 @@ BATCH = 100
 CONSORTIUM = load("Consortium")
 ANCHOR = load("AuditAnchor")
 ANCHOR_ABI = Web3().eth.contract(abi=ANCHOR.abi)
+# AuditAnchor's JobLedger: these benchmarks open no jobs and send only `anchor`, which never asks it.
+NO_JOB_LEDGER = "0x" + "ee" * 20
 
 
 def _port() -> int:
@@ -127,7 +129,7 @@ def run_workload(url: str, account, count: int, fee: int, anchor: str | None = N
             consortium = _deploy(
                 client, url, account, common, nonce, CONSORTIUM, [[account.address], [31], ["bench"], 1, 86_400]
             )
-            anchor = _deploy(client, url, account, common, nonce + 1, ANCHOR, [consortium])
+            anchor = _deploy(client, url, account, common, nonce + 1, ANCHOR, [consortium, NO_JOB_LEDGER])
             nonce += 2
         raws = [
             "0x"
@@ -201,7 +203,10 @@ def _prepare_embedded(directory: Path, consortium: dict = DEV_CONSORTIUM):  # ty
     node.submit_raw(deployer.sign_transaction({**common, "nonce": 0, "data": consortium_data}).raw_transaction)
     consortium = Web3.to_checksum_address(generate_contract_address(bytes.fromhex(deployer.address[2:]), 0))
     anchor_data = (
-        Web3().eth.contract(abi=ANCHOR.abi, bytecode=ANCHOR.bytecode).constructor(consortium).data_in_transaction
+        Web3()
+        .eth.contract(abi=ANCHOR.abi, bytecode=ANCHOR.bytecode)
+        .constructor(consortium, NO_JOB_LEDGER)
+        .data_in_transaction
     )
     node.submit_raw(deployer.sign_transaction({**common, "nonce": 1, "data": anchor_data}).raw_transaction)
     node.permission.close_bootstrap(consortium)
@@ -278,7 +283,7 @@ def bench_anvil_senders(per_sender: int) -> dict[str, float]:
             members = [a.address for a in accounts]
             names = [str(i) for i in range(8)]
             consortium = _deploy(client, url, owner, common, 0, CONSORTIUM, [members, [31] * 8, names, 1, 86_400])
-            anchor = _deploy(client, url, owner, common, 1, ANCHOR, [consortium])
+            anchor = _deploy(client, url, owner, common, 1, ANCHOR, [consortium, NO_JOB_LEDGER])
         return run_senders(url, accounts, per_sender, 10**10, anchor)
 
 

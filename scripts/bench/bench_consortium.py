@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL, CONSORTIUM, _deploy
+from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL, CONSORTIUM, NO_JOB_LEDGER, _deploy
 from report import emit
 
 from custos.demo_cluster import start_etcd, start_node
@@ -282,7 +282,7 @@ def bench_anvil(seconds: float) -> dict[str, float]:
             consortium = _deploy(
                 client, url, accounts[0], common, 0, CONSORTIUM, [members, [31] * SENDERS, ["m"] * SENDERS, 1, 86_400]
             )
-            anchor = _deploy(client, url, accounts[0], common, 1, ANCHOR, [consortium])
+            anchor = _deploy(client, url, accounts[0], common, 1, ANCHOR, [consortium, NO_JOB_LEDGER])
         return drive([url], accounts, anchor, seconds, fee=10**10)
     finally:
         proc.kill()

@@ -112,6 +112,18 @@ def test_a_hosted_runner_without_an_address_peers_can_reach_is_a_clear_error(
     assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output
 
 
+def test_gateway_up_on_a_port_another_process_holds_fails_before_reaching_the_chain(key_file: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as squatter:
+        port = squatter.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["gateway", "up", "--keystore", str(key_file), "--rpc", "http://127.0.0.1:9", "--port", str(port)]
+        )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output  # not "cannot reach the node at ...:9"
+
+
 def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path: Path) -> None:
     import socket
     import ssl

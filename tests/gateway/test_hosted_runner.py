@@ -13,7 +13,8 @@ import uvicorn
 
 from compute.jobs.peers import IDENTITY_PATH
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
-from custos.demo import Demo, _free_port
+from custos.demo import Demo
+from custos.demo_processes import free_port
 from gateway.chain import ChainGatewayError, RunnerHosting, open_gateway
 from gateway.client import GatewayClient
 from gateway.services import GatewayServices
@@ -39,7 +40,7 @@ def test_a_hosted_runner_plays_psi_through_the_gateway_and_streams_consent_to_fi
     members = demo.members(rpc)
     demo.register_sources(rpc, members)
     job_id = demo.open_with(members["bank"], JobKind.PSI, {"protocol": PSI_PROTOCOL, "sources": [0, 1]}, (0, 1))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     app, close = open_gateway(
         demo.keys["bank"],

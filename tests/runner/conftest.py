@@ -18,7 +18,8 @@ from compute.jobs.workspace import Workspace
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from compute.result import canonical_json
 from compute.stats.protocol import PROTOCOL as STATS_PROTOCOL
-from custos.demo import Demo, _env, _wait_rpc
+from custos.demo import Demo
+from custos.demo_processes import child_env, wait_rpc
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD
 from ledger.member import MemberLedger
@@ -108,9 +109,9 @@ class Consortium:
         port = rpc.rsplit(":", 1)[1]
         command = [sys.executable, "-m", "custos", "chain", "up", str(self.demo.chain), "--port", port]
         log = (self.demo.folder / "node-restarted.log").open("a")
-        node = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env())
+        node = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env())
         self.demo.processes[0] = node
-        _wait_rpc(rpc, node)
+        wait_rpc(rpc, node)
 
     def audit_path(self, name: str, job_id: int) -> Path:
         """Where organisation `name` keeps its audit records of job `job_id`."""

@@ -10,7 +10,7 @@ import pytest
 from compute.jobs.peers import IDENTITY_PATH
 from compute.jobs.runner import JobRunner
 from compute.transport import MessageEndpoint, serve_endpoint
-from custos.demo import _free_port
+from custos.demo_processes import free_port
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD
 from tests.runner.conftest import Consortium
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def test_a_runner_on_a_host_apps_endpoint_publishes_its_public_url_and_finishes_a_psi_job(runners: Consortium) -> None:
-    port = _free_port()
+    port = free_port()
     public_url = f"http://127.0.0.1:{port}"  # what a gateway would be given as --public-url
     endpoint = MessageEndpoint()
     bank = runners.start("bank", endpoint=endpoint, public_url=public_url)

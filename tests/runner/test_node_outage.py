@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from custos.demo import _env
+from custos.demo_processes import child_env
 from ledger.bindings import JobStatus
 from tests.runner.conftest import Consortium
 from tests.waiting import RunnerProgress, wait_for
@@ -31,7 +31,7 @@ def test_runners_outlive_a_node_restart_mid_job_and_runner_up_waits_for_a_node_t
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=_env(),
+        env=child_env(),
     )
     try:
         progress = RunnerProgress(process)

@@ -339,6 +339,22 @@ contract JobHandler is HandlerBase {
         ghostStray = amount > ghostStray ? 0 : ghostStray - amount;
     }
 
+    // ---- audit records ----
+
+    /// @dev A founder (a participant of the job or not, a member now or removed) anchors its records of
+    /// a job; a success by a non-member, a non-participant, or past MAX_JOB_BATCHES breaks the rules.
+    function anchorJobRecords(uint256 who, uint256 jobSeed) external {
+        (bool ok, uint256 jobId) = _job(jobSeed);
+        if (!ok) return;
+        address caller = members[who % members.length];
+        uint256 before = anchorContract.batchesOf(caller, anchorContract.jobRecordsTag(jobId)).length;
+        vm.prank(caller);
+        try anchorContract.anchorJobRecords(jobId, keccak256(abi.encode(jobId, before)), 1) {
+            if (!consortium.isMember(caller) || !ledger.isParticipant(jobId, caller)) ++ghostRoleViolations;
+            if (before >= anchorContract.MAX_JOB_BATCHES()) ++ghostRoleViolations;
+        } catch {}
+    }
+
     // ---- outsiders and ex-members ----
 
     /// @dev An outsider, or a founder removed right now (still owning sources, holding credits and
@@ -350,7 +366,7 @@ contract JobHandler is HandlerBase {
         uint256[] memory one = new uint256[](1);
         address target = address(ledger);
         bytes memory data;
-        action = action % 12;
+        action = action % 13;
         if (action == 0) data = abi.encodeCall(JobLedger.consent, (jobId, _firstSource(jobId)));
         else if (action == 1) data = abi.encodeCall(JobLedger.commitResult, (jobId, 0, 0, one, 0));
         else if (action == 2) data = abi.encodeCall(JobLedger.attest, (jobId, members[1], sig));
@@ -361,6 +377,9 @@ contract JobHandler is HandlerBase {
         else if (action == 7) data = abi.encodeCall(JobLedger.escalate, (jobId));
         else if (action == 8) (target, data) = (address(settlement), abi.encodeCall(Settlement.withdraw, ()));
         else if (action == 9) (target, data) = (address(anchorContract), abi.encodeCall(AuditAnchor.anchor, (keccak256("x"), 1, 0)));
+        else if (action == 12) {
+            (target, data) = (address(anchorContract), abi.encodeCall(AuditAnchor.anchorJobRecords, (jobId, keccak256("x"), 1)));
+        }
         else if (action == 10) {
             (target, data) = (address(registry), abi.encodeCall(DataRegistry.updateCommitment, (sources[0], keccak256("v"), 1)));
         } else {
