@@ -34,7 +34,7 @@ class LedgerHandles:
     settlement: Settlement
     token: CustosToken
     indexed: Callable[[], Position]
-    privacy: PrivacyBudget | None = None  # sources' DP budgets (issue 20); None in gateways built without it
+    privacy: PrivacyBudget  # sources' DP budgets (issue 20)
 
 
 @dataclass

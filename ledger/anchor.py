@@ -1,7 +1,10 @@
 """Merkle-batch anchoring: many off-chain audit records, one transaction per batch.
 
 Records are stored durably in SQLite the moment they are added (WAL, full sync), each with
-its leaf (`ledger.merkle.leaf_hash`). A batch is the next `batch_size` records in arrival
+its leaf (`ledger.merkle.leaf_hash`): one row per `add_many` call (a chunk: the records' data
+concatenated, their end offsets and their leaves), not one per record, since a SQLite statement
+per record cost as much as hashing and proving it. Record ids still run 1, 2, … without gaps:
+a chunk holds records first_record … first_record + count - 1. A batch is the next `batch_size` records in arrival
 order (or fewer, when the oldest has waited `max_age` seconds); its tree is built with
 `ledger.merkle.MerkleTree`, its root is written to the store *before* it is anchored (so
 a crash between the two re-anchors the same root on reopening instead of losing it), then
@@ -13,11 +16,12 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import struct
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import accumulate, groupby, repeat
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -25,13 +29,14 @@ from ledger import merkle
 from ledger.errors import AnchorError, LedgerError
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, leaf BLOB NOT NULL, data BLOB NOT NULL,
-                                    added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (first_record INTEGER PRIMARY KEY, count INTEGER NOT NULL, added REAL NOT NULL,
+                                   leaves BLOB NOT NULL, data BLOB NOT NULL, ends BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, first_record INTEGER NOT NULL,
     last_record INTEGER NOT NULL, root BLOB NOT NULL, tag BLOB NOT NULL, tx_hash BLOB, block_number INTEGER,
     chain_batch INTEGER);
 """
 ZERO_TAG = b"\x00" * 32
+CHUNK_RECORDS = 65_536  # records per stored row at most (bounds one row's size)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class Anchorer:
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}
             if "chain_batch" not in columns:  # a store from before proofs carried the chain's batch id
                 self.db.execute("ALTER TABLE batches ADD COLUMN chain_batch INTEGER")
+            _migrate_records(self.db)
         except sqlite3.DatabaseError as exc:
             raise AnchorError(f"cannot open the anchor store {path}: {exc}") from exc
         self._trees: OrderedDict[int, merkle.MerkleTree] = OrderedDict()
@@ -133,9 +139,13 @@ class Anchorer:
         data = list(records)
         leaves = merkle.leaf_hashes(data)
         with self._write() as cur:
-            first = (cur.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]) + 1
+            first = self._last_record(cur) + 1
             cur.executemany(
-                "INSERT INTO records (leaf, data, added) VALUES (?, ?, ?)", zip(leaves, data, repeat(time.time()))
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    _chunk(first + at, data[at : at + CHUNK_RECORDS], leaves[at : at + CHUNK_RECORDS], time.time())
+                    for at in range(0, len(data), CHUNK_RECORDS)
+                ],
             )
         self._keep_leaves(first, leaves)
         ids = list(range(first, first + len(data)))
@@ -146,7 +156,7 @@ class Anchorer:
 
     def count(self) -> int:
         """How many records the store holds (records are never deleted: ids run 1, 2, … without gaps)."""
-        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0])
+        return self._last_record(self.db.cursor())
 
     def pending(self) -> int:
         """How many records wait for a batch."""
@@ -166,15 +176,15 @@ class Anchorer:
             del self._tail[:count]
             self._tail_first = first + count
             return leaves
-        return [
-            bytes(leaf)
-            for (leaf,) in self.db.execute("SELECT leaf FROM records WHERE id >= ? ORDER BY id LIMIT ?", (first, count))
-        ]
+        return self._stored_leaves(first, first + count - 1)
 
     # -- batching --
     def tick(self, now: float | None = None) -> AnchoredBatch | None:
         """Anchor what is pending if its oldest record has waited `max_age` seconds (call periodically)."""
-        oldest = self.db.execute("SELECT min(added) FROM records WHERE id > ?", (self._last_batched(),)).fetchone()[0]
+        oldest = self.db.execute(
+            f"SELECT min(added) FROM chunks WHERE {_FROM_CHUNK_OF} AND first_record + count > ?",
+            (self._last_batched() + 1, self._last_batched() + 1),
+        ).fetchone()[0]
         if oldest is None or (now if now is not None else time.time()) - oldest < self.max_age:
             return None
         return self.flush()
@@ -263,22 +273,33 @@ class Anchorer:
 
     def record(self, record_id: int) -> bytes:
         """The stored data of a record."""
-        row = self.db.execute("SELECT data FROM records WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
+        row = self.db.execute(
+            f"SELECT first_record, count FROM chunks WHERE {_FROM_CHUNK_OF} LIMIT 1", (record_id,)
+        ).fetchone()
+        if row is None or not 0 < record_id - row[0] + 1 <= row[1]:
             raise AnchorError(f"no record {record_id}")
-        return bytes(row[0])
+        first, index = row[0], record_id - row[0]
+        # Only this record's two end offsets and bytes are read (substr on a blob): a chunk may hold 65,536.
+        if index == 0:
+            (ends,) = self.db.execute(
+                "SELECT substr(ends, 1, 8) FROM chunks WHERE first_record = ?", (first,)
+            ).fetchone()
+            start, end = 0, _END.unpack(ends)[0]
+        else:
+            (ends,) = self.db.execute(
+                "SELECT substr(ends, ?, 16) FROM chunks WHERE first_record = ?", (8 * (index - 1) + 1, first)
+            ).fetchone()
+            start, end = _END.unpack_from(ends, 0)[0], _END.unpack_from(ends, 8)[0]
+        (data,) = self.db.execute(
+            "SELECT substr(data, ?, ?) FROM chunks WHERE first_record = ?", (start + 1, end - start, first)
+        ).fetchone()
+        return bytes(data)
 
     def _tree(self, batch_id: int, first: int, last: int) -> merkle.MerkleTree:
         if batch_id in self._trees:
             self._trees.move_to_end(batch_id)
             return self._trees[batch_id]
-        leaves: Sequence[bytes] = [
-            bytes(leaf)
-            for (leaf,) in self.db.execute(
-                "SELECT leaf FROM records WHERE id BETWEEN ? AND ? ORDER BY id", (first, last)
-            )
-        ]
-        tree = merkle.MerkleTree.from_leaves(leaves)
+        tree = merkle.MerkleTree.from_leaves(self._stored_leaves(first, last))
         self._remember(batch_id, tree)
         return tree
 
@@ -286,6 +307,22 @@ class Anchorer:
         self._trees[batch_id] = tree
         while len(self._trees) > self._cached_trees:
             self._trees.popitem(last=False)
+
+    def _stored_leaves(self, first: int, last: int) -> list[bytes]:
+        """The stored leaves of records first..last, read chunk by chunk."""
+        rows = self.db.execute(
+            f"SELECT first_record, leaves FROM chunks WHERE {_FROM_CHUNK_OF} AND first_record <= ?"
+            " ORDER BY first_record",
+            (first, last),
+        )
+        parts = rows.fetchall()
+        joined = b"".join(packed for _, packed in parts)
+        skip = 32 * (first - parts[0][0]) if parts else 0
+        return [joined[at : at + 32] for at in range(skip, skip + 32 * (last - first + 1), 32)]
+
+    def _last_record(self, cur: sqlite3.Cursor) -> int:
+        row = cur.execute("SELECT first_record + count - 1 FROM chunks ORDER BY first_record DESC LIMIT 1").fetchone()
+        return int(row[0]) if row else 0
 
     def _last_batched(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(last_record), 0) FROM batches").fetchone()[0])
@@ -311,3 +348,35 @@ class _Write:
         self.db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.DatabaseError):
             raise AnchorError(f"anchor store write failed: {exc}") from exc
+
+
+_END = struct.Struct("<Q")
+# The chunks from the one holding record ? on (chunks never overlap and leave no gaps).
+_FROM_CHUNK_OF = "first_record >= (SELECT coalesce(max(first_record), 0) FROM chunks WHERE first_record <= ?)"
+
+
+def _chunk(
+    first: int, data: list[bytes], leaves: list[bytes], added: float
+) -> tuple[int, int, float, bytes, bytes, bytes]:
+    """A `chunks` row: records first … first + len(data) - 1."""
+    ends = list(accumulate(map(len, data)))
+    return first, len(data), added, b"".join(leaves), b"".join(data), struct.pack(f"<{len(ends)}Q", *ends)
+
+
+def _migrate_records(db: sqlite3.Connection) -> None:
+    """Move a store's per-record rows (before chunks) into chunks, one per run of records added together."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone() is None:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute("SELECT id, leaf, data, added FROM records ORDER BY id").fetchall()
+        chunks = []
+        for added, run in groupby(rows, key=lambda row: row[3]):
+            group = list(run)
+            chunks.append(_chunk(group[0][0], [bytes(r[2]) for r in group], [bytes(r[1]) for r in group], added))
+        db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)", chunks)
+        db.execute("DROP TABLE records")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

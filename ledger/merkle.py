@@ -67,9 +67,8 @@ class MerkleTree:
     @classmethod
     def from_leaves(cls, leaves: Sequence[bytes]) -> MerkleTree:
         """Build the tree over `leaves` (each 32 bytes, e.g. from `leaf_hash`)."""
-        wrong = next((leaf for leaf in leaves if len(leaf) != 32), None)
-        if wrong is not None:
-            raise ValueError(f"a Merkle leaf is 32 bytes, got {len(wrong)}")
+        if any(size != 32 for size in set(map(len, leaves))):  # the sizes gathered in C, looked at once
+            raise ValueError(f"a Merkle leaf is 32 bytes, got {next(n for n in map(len, leaves) if n != 32)}")
         layers = [tuple(leaves)]
         while len(layers[-1]) > 1:
             below = layers[-1]
@@ -109,12 +108,20 @@ class MerkleTree:
             siblings: list[bytes | None] = [None] * size
             even = size - size % 2
             siblings[0:even:2], siblings[1::2] = layer[1::2], layer[0:even:2]
-            column = siblings if depth == 0 else list(chain.from_iterable(repeat(s, 1 << depth) for s in siblings))
+            column = siblings if depth == 0 else _repeated(siblings, 1 << depth)
             columns.append(column[:count])
         proofs = list(zip(*columns)) if columns else [() for _ in range(count)]
         if not any(len(layer) % 2 for layer in self.layers[:-1]):  # no odd node carried up: no gaps to drop
             return proofs  # type: ignore[return-value]  # every sibling exists, so no None is in any proof
         return [p if None not in p else tuple(x for x in p if x is not None) for p in proofs]
+
+
+def _repeated(values: list[bytes | None], times: int) -> list[bytes | None]:
+    """Each of `values` `times` times in a row: zipping the list with itself keeps the loop in C (low layers
+    have many nodes, repeated a few times); the few nodes of high layers are repeated by list product."""
+    if times <= 64:
+        return list(chain.from_iterable(zip(*repeat(values, times))))
+    return list(chain.from_iterable([value] * times for value in values))
 
 
 def verify(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from eth_account import Account
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from custos.demo_processes import chain_node_url, launch_chain_node
 from ledger.chain.setup import DEV_CONSORTIUM, init_chain
 from ledger.chain.status import chain_status
 from ledger.keystore import DEV_PASSWORD, Keystore
@@ -36,12 +36,6 @@ class SoakFailure(AssertionError):
     """A committed transaction was lost, or the node came back broken."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
     reply = client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).json()
     if "error" in reply:
@@ -50,26 +44,14 @@ def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
 
 
 def _start(directory: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SoakFailure(f"node exited on start: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                _rpc(client, url, "eth_blockNumber", [])
-                return proc, url
-            except httpx.TransportError:
-                time.sleep(0.05)
-    proc.kill()
-    raise SoakFailure("node did not come up within 60 s")
+    log = directory.parent / "node.log"
+    proc = launch_chain_node(directory, "127.0.0.1", log)
+    try:
+        return proc, chain_node_url(proc, log)
+    except RuntimeError as exc:
+        proc.kill()
+        proc.wait()
+        raise SoakFailure(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
 
 
 class _Loader(threading.Thread):

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
 from compute.jobs.synthetic_credit import generate
-from custos import cli
 from custos.demo import Demo, DemoConfig
 from ledger.bindings import JobStatus
-from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
+from ledger.keystore import Keystore
+from tests.cli_runs import custos, custos_here
 from tests.waiting import RunnerProgress, wait_for
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def custos(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, PASSWORD_ENV: DEV_PASSWORD, "COLUMNS": "400"}  # no wrapped error boxes
-    return subprocess.run([sys.executable, "-m", "custos", *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-def custos_here(*args: str) -> Result:
-    """The CLI in this process (fast); an exception it lets escape fails the test, as a traceback would show."""
-    return CliRunner().invoke(cli.app, list(args), catch_exceptions=False, env={"COLUMNS": "400"})
 
 
 def test_a_job_opened_and_consented_from_the_command_line_settles_and_pays_out(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from ledger.audit.auditor import Auditor
 from ledger.bindings import JobStatus
 from ledger.protocol import JobKind
 from ledger.units import parse_amount
+from tests.small_demo import horizontal_sources
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -126,29 +127,9 @@ def test_secure_sum_job_gives_the_exact_statistics_of_two_private_columns(consor
 
 def test_fedavg_job_trains_over_secure_aggregation_and_commits_its_shapley_table(consortium) -> None:
     from compute.fl.fedavg.protocol import PROTOCOL as FEDAVG_PROTOCOL
-    from compute.jobs.commitment import commit_csv, new_secret
-    from compute.jobs.synthetic_credit import generate
-    from compute.jobs.workspace import SourceFile, Workspace
-    from ledger.bindings import SourceSpec
 
     run, members, _ = consortium
-    table = generate(1200, seed=11).bank  # one schema, split by rows: horizontal parties
-    lines = table.to_csv().splitlines()
-    header, rows = lines[0], lines[1:]
-    parts = {"bank": rows[0:300], "invoice-firm": rows[300:600], "card-network": rows[600:900]}
-    (run.folder / "parties" / "compute-node" / "validation.csv").write_text("\n".join([header, *rows[900:]]) + "\n")
-    source_ids = []
-    for name, part in parts.items():
-        workspace = Workspace.load(run.folder / "parties" / name)
-        path = workspace.folder / "horizontal.csv"
-        path.write_text("\n".join([header, *part]) + "\n")
-        secret = new_secret()
-        c = commit_csv(path, "id", secret)
-        registered = members[name].registry.register_source(
-            SourceSpec(c.schema_hash, c.root, c.row_count, "file://horizontal.csv", parse_amount(1), JobKind.FEDAVG.bit)
-        )
-        workspace.add_source(SourceFile(registered.source_id, path, "id", secret, "y"))
-        source_ids.append(registered.source_id)
+    source_ids = horizontal_sources(run, members, JobKind.FEDAVG.bit)  # one schema, split by rows
     document = {
         "protocol": FEDAVG_PROTOCOL,
         "sources": source_ids,

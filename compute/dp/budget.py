@@ -15,7 +15,9 @@ Mechanisms and accounting:
   the spend, so the figure is the reservation a full run needs), converted to (ε, δ) by the
   accountant of `compute.dp.accounting`. The coalition sums of the contribution phase add
   releases: a document asking for contribution scores is refused here (not budgeted yet).
-ε is rounded up to whole micro-ε (the chain's unit), δ is exact in atto-δ.
+ε is rounded up to whole micro-ε (the chain's unit), δ is exact in atto-δ. A requester that
+states a target ε instead of a noise multiplier gets the smallest σ (4 significant digits) whose
+spend stays within it (`fedavg_noise_for`); the job then reserves the accountant's figure for that σ.
 """
 
 from __future__ import annotations
@@ -77,6 +79,40 @@ def reservation_shortfall(
     return None
 
 
+def fedavg_noise_for(doc: Mapping[str, Any], sources: int, target: int) -> dict[str, Any]:
+    """The DP FedAvg document `doc` with the smallest noise multiplier (4 significant digits, rounded up)
+    at which the accountant spends at most `target` micro-ε on each of `sources` sources."""
+    if target <= 0:
+        raise InvalidInput("the target epsilon must be more than 0")
+    if not dict(doc.get("fedavg", {})).get("dp"):
+        raise InvalidInput("the FedAvg document asks for no DP: give its dp parameters")
+
+    def worst(sigma: float) -> int:
+        spend = _fedavg_spend(_with_noise(doc, sigma), sources)
+        assert spend is not None  # the document states dp
+        return max(spend.epsilons)
+
+    low, high = math.log(_SIGMA_RANGE[0]), math.log(_SIGMA_RANGE[1])
+    if worst(math.exp(high)) > target:
+        raise InvalidInput(f"no noise multiplier up to {_SIGMA_RANGE[1]:g} keeps epsilon within the target")
+    for _ in range(60):  # bisection on log σ: the spend falls as σ grows
+        middle = (low + high) / 2
+        low, high = (middle, high) if worst(math.exp(middle)) > target else (low, middle)
+    sigma = Decimal(math.exp(high))
+    step = Decimal(1).scaleb(sigma.adjusted() - 3)  # the 4th significant digit
+    rounded = sigma.quantize(step, rounding=ROUND_CEILING)  # up: a larger σ spends less, so the target holds
+    return _with_noise(doc, float(rounded))
+
+
+_SIGMA_RANGE = (1e-3, 1e6)  # the noise multipliers `fedavg_noise_for` searches
+
+
+def _with_noise(doc: Mapping[str, Any], sigma: float) -> dict[str, Any]:
+    fedavg = dict(doc.get("fedavg", {}))
+    fedavg["dp"] = {**dict(fedavg.get("dp") or {}), "noise_multiplier": sigma}
+    return {**doc, "fedavg": fedavg}
+
+
 def _epsilon_exact(value: Any, what: str) -> int:
     """Micro-ε of a document's ε, rounded up; the decimal text as written (no float rounding)."""
     try:
@@ -115,7 +151,10 @@ def _fedavg_spend(doc: Mapping[str, Any], sources: int) -> PrivacySpend | None:
     from compute.fl.fedavg.client import FRACTION_BITS, aggregation
     from compute.fl.fedavg.params import FedAvgParams
 
-    params = FedAvgParams(**dict(doc.get("fedavg", {})))
+    try:
+        params = FedAvgParams(**dict(doc.get("fedavg", {})))
+    except TypeError as exc:
+        raise InvalidInput(f"malformed FedAvg parameters: {exc}") from None
     if params.dp is None:
         return None
     if params.contribution:

@@ -257,10 +257,12 @@ class FedAvgKind:
         if me in clients:
             table = load_table(data.source(sources[clients.index(me)]), label)
             assert table.y is not None  # load_table refuses a file without the label column asked for
+            _check_dims(doc, params, table.x.shape[1])
             role = client_role(table.x, table.y, server, clients, params)
         elif me == server:
             own = data.own_file(str(doc.get("validation", "validation.csv")), str(doc.get("id_column", "id")))
             validation = load_table(own, label)
+            _check_dims(doc, params, validation.x.shape[1])
             spec = params.build_model(validation.x.shape[1])
             labels = validation.y
             assert labels is not None  # as above: the validation file has the label column
@@ -272,7 +274,9 @@ class FedAvgKind:
                 "auc",
                 clients,
             )
-        return Plan(self.protocol, (server, *clients), role, sources, params.replica_tolerance)
+        # Without contribution scores (a DP job's budget covers the training rounds only) the pool is split equally.
+        tolerance = params.replica_tolerance if params.contribution else None
+        return Plan(self.protocol, (server, *clients), role, sources, tolerance)
 
     def contribution(self, outcome: PartyOutcome) -> Mapping[str, Any] | None:
         # The aggregator measured the table; every client received it with the final model.
@@ -287,6 +291,16 @@ class FedAvgKind:
 
     def table_problems(self, table: UtilityTable) -> list[str]:
         return []
+
+
+def _check_dims(doc: Mapping[str, Any], params: FedAvgParams, features: int) -> None:
+    """A DP document's `dims` (what the accountant's ε was computed for) must be the size of the model
+    this party's data trains: a smaller figure would understate the spend the budget records."""
+    if params.dp is None or doc.get("dims") is None:
+        return
+    size = params.build_model(features).size
+    if doc["dims"] != size:
+        raise InvalidInput(f"the document accounts for {doc['dims']} model parameters, this party's model has {size}")
 
 
 KINDS: dict[str, JobKind] = {kind.protocol: kind for kind in (VerticalKind(), PsiKind(), StatsKind(), FedAvgKind())}

@@ -11,10 +11,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from compute.dp.budget import job_spend, reservation_shortfall
+from compute.errors import InvalidInput
 from ledger.bindings import PrivacyBudget, ReservationStage
 from ledger.protocol import NO_PRIVACY_SPEND, privacy_hash
 
 Document = Callable[[], Mapping[str, Any]]  # loads the job's parameter document (only when needed)
+
+
+class PrivacyRefused(InvalidInput):
+    """No consent: the job's reservation on chain does not cover the ε its mechanism spends (the
+    message is the abort reason, `PRIVACY …`)."""
 
 
 def consent_refusal(budget: PrivacyBudget, job_id: int, kind: int, document: Document, sources: int) -> str | None:

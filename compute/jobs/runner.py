@@ -35,8 +35,8 @@ from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
 from compute.jobs.kinds import JobKind, KindMismatch, Plan, kind_of, verified_bundle
 from compute.jobs.peers import PeerDirectory, party_router
-from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
-from compute.jobs.service.consent import check_source
+from compute.jobs.privacy_check import PrivacyRefused, attested_privacy_hash, spend_to_report
+from compute.jobs.service.consent import check_source, consent_check
 from compute.jobs.service.results import ResultStore
 from compute.jobs.snapshot import DataSnapshot, JobData
 from compute.jobs.workspace import Workspace
@@ -328,21 +328,23 @@ class JobRunner:
                     self._handled.add((job_id, f"await-{source_id}"))
                     self._progress(job_id, "awaiting-consent", f"source {source_id}: `custos job consent {job_id}`")
                 continue
-            snapshot = self._data_matches(job_id, source_id, version)
-            if snapshot is None:
+            if source is None:
+                self._progress(job_id, "data-mismatch", f"source {source_id}: this workspace holds no data for it")
                 self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
-            # Privacy budget (issue 20): the reservation must cover what the mechanism spends.
+            # The one consent check: the data, then the privacy reservation (issue 20) against the accountant.
             document = lambda: self._params(job_id, view)  # noqa: E731  # loaded only for DP jobs
             try:
-                refusal = consent_refusal(self.member.privacy, job_id, view.job.kind, document, len(view.owners))
+                snapshot = consent_check(self.member, source, version, job_id, document)
             except PartyUnreachable as exc:  # the requester serves its document once it is up: next round
                 self._progress(job_id, "awaiting-parameters", str(exc))
                 return
+            except PrivacyRefused as exc:
+                self._abort(job_id, str(exc))
+                return
             except InvalidInput as exc:
-                refusal = f"PRIVACY {exc}"
-            if refusal is not None:
-                self._abort(job_id, refusal)
+                self._progress(job_id, "data-mismatch", str(exc))
+                self._abort(job_id, f"DATA_MISMATCH source {source_id}")
                 return
             self._checked[(job_id, source_id)] = snapshot  # the protocol reads these bytes, not the file again
             self._once(

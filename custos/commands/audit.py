@@ -97,11 +97,34 @@ def _sync(auditor: Any, accept_reorg: bool) -> None:
         raise typer.Exit(3) from None
 
 
+@contextmanager
+def audited(
+    rpc: list[str],
+    chain: Path | None,
+    deployment: Path | None,
+    index: Path | None,
+    saved: Path | None,
+    sync: bool = True,
+    accept_reorg: bool = False,
+) -> Iterator[Any]:
+    """The open-and-verify preamble of every audit command: the auditor (a chain store failing verification
+    exits 3), synced to the head unless `sync` is False (a history change exits 3), closed afterwards; a
+    ledger error on the way or inside the block is one `error:` line and exit 1."""
+    from ledger.errors import LedgerError
+
+    try:
+        with _open(rpc, chain, deployment, index, saved) as auditor:
+            if sync:
+                _sync(auditor, accept_reorg)
+            yield auditor
+    except LedgerError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _run(what: str, key: Any, options: dict[str, Any]) -> None:
     from ledger.audit import render
     from ledger.audit.envelope import envelope
     from ledger.audit.trails import TrailFilter
-    from ledger.errors import LedgerError
 
     try:
         where = TrailFilter(
@@ -112,38 +135,32 @@ def _run(what: str, key: Any, options: dict[str, Any]) -> None:
         )
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    try:
-        with _open(
-            options["rpc"], options["chain"], options["deployment"], options["index"], options["saved"]
-        ) as auditor:
-            if not options["no_sync"]:
-                _sync(auditor, options["accept_reorg"])
-            queries, verifier = auditor.queries, auditor.verifier
-            trail = {"job": queries.job_trail, "source": queries.source_trail, "member": queries.member_trail}[what](
-                key, where
-            )
-            report = None
-            if options["verify"]:
-                report = {
-                    "job": verifier.verify_job,
-                    "source": verifier.verify_source,
-                    "member": verifier.verify_member,
-                }[what](key)
-            budget = _source_budget(queries, key, where) if what == "source" else None
-            if options["as_json"]:
-                body = render.trail_json(trail, report)
-                if budget is not None:
-                    body["privacyBudget"] = budget.to_json()
-                typer.echo(json.dumps(envelope(auditor.verifier.view, body), indent=1))
-            else:
-                show: Any = {"job": render.render_job, "source": render.render_source, "member": render.render_member}
-                typer.echo(show[what](trail, queries.member_names(), report))
-                if budget is not None:
-                    from ledger.audit.budget import render_history
+    paths = (options["rpc"], options["chain"], options["deployment"], options["index"], options["saved"])
+    with audited(*paths, sync=not options["no_sync"], accept_reorg=options["accept_reorg"]) as auditor:
+        queries, verifier = auditor.queries, auditor.verifier
+        trail = {"job": queries.job_trail, "source": queries.source_trail, "member": queries.member_trail}[what](
+            key, where
+        )
+        report = None
+        if options["verify"]:
+            report = {
+                "job": verifier.verify_job,
+                "source": verifier.verify_source,
+                "member": verifier.verify_member,
+            }[what](key)
+        budget = _source_budget(queries, key, where) if what == "source" else None
+        if options["as_json"]:
+            body = render.trail_json(trail, report)
+            if budget is not None:
+                body["privacyBudget"] = budget.to_json()
+            typer.echo(json.dumps(envelope(auditor.verifier.view, body), indent=1))
+        else:
+            show: Any = {"job": render.render_job, "source": render.render_source, "member": render.render_member}
+            typer.echo(show[what](trail, queries.member_names(), report))
+            if budget is not None:
+                from ledger.audit.budget import render_history
 
-                    typer.echo(render_history(budget))
-    except LedgerError as exc:
-        raise _fail(str(exc)) from None
+                typer.echo(render_history(budget))
     if report is not None and not report.ok:
         raise typer.Exit(3)
 
@@ -231,14 +248,10 @@ def checkpoint_save(
     """Record (height, hash, seals) of a block every node agrees on and a quorum sealed."""
     from ledger.audit import checkpoints as cp
     from ledger.audit.session import AuditPaths
-    from ledger.errors import LedgerError
 
     paths = AuditPaths.resolve(chain, deployment, None, checkpoints)
-    try:
-        with _open(rpc, chain, deployment, paths.index, paths.checkpoints) as auditor:
-            saved, report = cp.save(auditor, paths.checkpoints, height)
-    except LedgerError as exc:
-        raise _fail(str(exc)) from None
+    with audited(rpc, chain, deployment, paths.index, paths.checkpoints, sync=False) as auditor:
+        saved, report = cp.save(auditor, paths.checkpoints, height)
     _print_report(report)
     if saved is None:
         raise typer.Exit(3)
@@ -255,14 +268,10 @@ def checkpoint_check(
     """Check that history at every saved height is unchanged on every node."""
     from ledger.audit import checkpoints as cp
     from ledger.audit.session import AuditPaths
-    from ledger.errors import LedgerError
 
     paths = AuditPaths.resolve(chain, deployment, None, checkpoints)
-    try:
-        with _open(rpc, chain, deployment, paths.index, paths.checkpoints) as auditor:
-            report = cp.check(auditor)
-    except LedgerError as exc:
-        raise _fail(str(exc)) from None
+    with audited(rpc, chain, deployment, paths.index, paths.checkpoints, sync=False) as auditor:
+        report = cp.check(auditor)
     _print_report(report)
     if not report.ok:
         raise typer.Exit(3)
@@ -290,25 +299,20 @@ def export_job(
 ) -> None:
     """Write job N's evidence (headers, seals, txs, receipts with proofs, events, payout) to one file."""
     from ledger.audit.bundle import export_job as export
-    from ledger.errors import LedgerError
 
-    try:
-        with _open(rpc, chain, deployment, index, checkpoints) as auditor:
-            _sync(auditor, accept_reorg)
-            report = auditor.verifier.verify_job(job_id)
-            if not report.ok:
-                _print_report(report)
-                typer.echo("error: the job does not verify against the chain; no bundle written", err=True)
-                raise typer.Exit(3)
-            privacy = None
-            if params is not None:
-                from custos.commands.audit_budget import privacy_evidence
+    with audited(rpc, chain, deployment, index, checkpoints, accept_reorg=accept_reorg) as auditor:
+        report = auditor.verifier.verify_job(job_id)
+        if not report.ok:
+            _print_report(report)
+            typer.echo("error: the job does not verify against the chain; no bundle written", err=True)
+            raise typer.Exit(3)
+        privacy = None
+        if params is not None:
+            from custos.commands.audit_budget import privacy_evidence
 
-                opened = next(e for e in auditor.queries.job_events(job_id) if e.event == "JobOpened")
-                privacy = privacy_evidence(params, opened)
-            bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves), privacy=privacy)
-    except LedgerError as exc:
-        raise _fail(str(exc)) from None
+            opened = next(e for e in auditor.queries.job_events(job_id) if e.event == "JobOpened")
+            privacy = privacy_evidence(params, opened)
+        bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves), privacy=privacy)
     out.write_text(json.dumps(bundle, indent=1))
     typer.echo(f"wrote {out}: job {job_id}, {len(bundle['headers'])} headers, {len(bundle['events'])} events")
 

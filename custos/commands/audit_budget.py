@@ -25,10 +25,9 @@ from custos.commands.audit import (
     UNTIL,
     VERIFY,
     _fail,
-    _open,
-    _sync,
     _time,
     app,
+    audited,
 )
 
 
@@ -56,42 +55,36 @@ def budget(
         source_budget_events,
     )
     from ledger.audit.envelope import envelope
-    from ledger.errors import LedgerError
 
     start, end = _time(since, "--since"), _time(until, "--until")
     checks: list[Any] = []
-    try:
-        with _open(rpc, chain, deployment, index, checkpoints) as auditor:
-            if not no_sync:
-                _sync(auditor, accept_reorg)
-            events = source_budget_events(auditor.queries, source_id)
-            history = budget_history(events, source_id, start, end)
+    with audited(rpc, chain, deployment, index, checkpoints, sync=not no_sync, accept_reorg=accept_reorg) as auditor:
+        events = source_budget_events(auditor.queries, source_id)
+        history = budget_history(events, source_id, start, end)
+        if verify:
+            view = auditor.verifier.view_factory()
+            address = auditor.deployment.privacy_budget
+
+            def call(request: dict[str, str], block: int, subject: str) -> Any:
+                return view.ask("eth_call", [request, hex(block)], subject)
+
+            checks = auditor.verifier.trust_checks() + auditor.verifier.check_events(events)
+            checks += check_budget(history, lambda b: budget_on_chain(call, address, source_id, b), view.head())
+        if as_json:
+            out = history.to_json()
             if verify:
-                view = auditor.verifier.view_factory()
-                address = auditor.deployment.privacy_budget
-
-                def call(request: dict[str, str], block: int, subject: str) -> Any:
-                    return view.ask("eth_call", [request, hex(block)], subject)
-
-                checks = auditor.verifier.trust_checks() + auditor.verifier.check_events(events)
-                checks += check_budget(history, lambda b: budget_on_chain(call, address, source_id, b), view.head())
-            if as_json:
-                out = history.to_json()
-                if verify:
-                    out["verification"] = {
-                        "ok": all(c.status != "failed" for c in checks),
-                        "checks": [{"check": c.check_id, "subject": c.subject, "status": c.status} for c in checks],
-                    }
-                typer.echo(json.dumps(envelope(auditor.verifier.view, out), indent=1))
-            else:
-                typer.echo(render_history(history))
-                for check in checks:
-                    if check.status == "failed":
-                        typer.echo(f"✗ {check.subject}: {check.name}: {check.detail}")
-                if verify:
-                    typer.echo(f"verified: {len(checks)} checks, {sum(c.status == 'failed' for c in checks)} failed")
-    except LedgerError as exc:
-        raise _fail(str(exc)) from None
+                out["verification"] = {
+                    "ok": all(c.status != "failed" for c in checks),
+                    "checks": [{"check": c.check_id, "subject": c.subject, "status": c.status} for c in checks],
+                }
+            typer.echo(json.dumps(envelope(auditor.verifier.view, out), indent=1))
+        else:
+            typer.echo(render_history(history))
+            for check in checks:
+                if check.status == "failed":
+                    typer.echo(f"✗ {check.subject}: {check.name}: {check.detail}")
+            if verify:
+                typer.echo(f"verified: {len(checks)} checks, {sum(c.status == 'failed' for c in checks)} failed")
     if any(c.status == "failed" for c in checks):
         raise typer.Exit(3)
 

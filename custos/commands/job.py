@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from custos.commands.failures import WORKSPACE, user_errors
-from custos.commands.params import amount, delta, epsilon
+from custos.commands.params import amount, delta, positive_epsilon
 
 app = typer.Typer(name="job", help="Open, consent to, run and show jobs.", no_args_is_help=True)
 
@@ -47,17 +47,31 @@ def _open(
     deadline: int,
     workspace: Path,
     build: Callable[[list[int]], dict[str, Any]],
-    dp: tuple[int, int] | None = None,
+    dp_delta: int | None = None,
 ) -> None:
     """Build the kind's parameter document, then open through the jobs service; one line out.
-    `dp`: (micro-ε per source, atto-δ) a DP job reserves on every source's privacy budget."""
+
+    `dp_delta`: a DP job. It reserves on every source the ε the accountant computes from the
+    document (`compute.dp.budget.job_spend`), exactly what the runners will check, commit and
+    attest, and the larger of the mechanism's δ and `dp_delta` (atto-δ)."""
+    from compute.dp.budget import job_spend
     from compute.jobs.service import OpenRequest, deadline_after, kind_named, open_job
     from compute.jobs.workspace import Workspace
+    from ledger.bindings import budget_refusal
+    from ledger.errors import ContractRevert
+    from ledger.units import format_epsilon
 
     ids = _ids(sources)
+    reserved = ""
     with user_errors():
         kind = kind_named(kind_name)
         document = build(ids)
+        epsilons, job_delta = None, 0
+        if dp_delta is not None:
+            spend = job_spend(kind.chain_kind, document, len(ids))
+            assert spend is not None  # the DP options put the mechanism's parameters in the document
+            epsilons, job_delta = spend.epsilons, max(spend.delta, dp_delta)
+            reserved = f"; ε reserved per source: {', '.join(format_epsilon(e) for e in epsilons)}"
         party = Workspace.load(workspace)
         member = party.member()
         request = OpenRequest(
@@ -67,13 +81,20 @@ def _open(
             budget,
             deadline_after(member, deadline),
             document=document,
-            epsilons=None if dp is None else (dp[0],) * len(ids),
-            delta=0 if dp is None else dp[1],
+            epsilons=epsilons,
+            delta=job_delta,
         )
-        opened = open_job(member, request, store=party)
+        try:
+            opened = open_job(member, request, store=party)
+        except ContractRevert as exc:
+            refusal = budget_refusal(exc)
+            if refusal is None:
+                raise
+            typer.echo(f"error: job refused on chain: {refusal}", err=True)
+            raise typer.Exit(1) from None
     typer.echo(
         f"job {opened.job_id} opened ({kind.name}); parameters 0x{opened.params_hash.hex()}; "
-        f"auto-consented: {list(opened.job.auto_consented)}"
+        f"auto-consented: {list(opened.job.auto_consented)}{reserved}"
     )
 
 
@@ -101,7 +122,10 @@ def open_stats(
     column: str = typer.Option("", "--column", help="The numeric column to sum in every source."),
     columns: str = typer.Option("", "--columns", help="Per source instead: 0=revenue,2=card_revenue."),
     epsilon_per_source: int | None = typer.Option(
-        None, "--epsilon-per-source", parser=epsilon, help="DP: the ε each source spends (e.g. 0.5); needs --clip."
+        None,
+        "--epsilon-per-source",
+        parser=positive_epsilon,
+        help="DP: the ε each source spends (e.g. 0.5); needs --clip.",
     ),
     job_delta: int = typer.Option("1e-6", "--delta", parser=delta, help="DP: the δ reserved on each source."),
     clip: str = typer.Option("", "--clip", help="DP: the value range every row is clipped to, e.g. -10,10."),
@@ -128,7 +152,6 @@ def open_stats(
         if len(bounds) != 2 or not low < high:
             raise typer.BadParameter("--clip takes LOW,HIGH with LOW < HIGH")
         privacy = {"epsilon": format_epsilon(epsilon_per_source), "clip": [low, high]}
-    dp = None if epsilon_per_source is None else (epsilon_per_source, job_delta)
     _open(
         "stats",
         sources,
@@ -137,7 +160,7 @@ def open_stats(
         deadline,
         workspace,
         lambda ids: {**stats_document(ids, column, per_source), **privacy},
-        dp,
+        None if epsilon_per_source is None else job_delta,
     )
 
 
@@ -155,16 +178,74 @@ def open_fedavg(
     rounds: int = typer.Option(20, "--rounds", min=1),
     learning_rate: float = typer.Option(0.1, "--learning-rate", min=0.0),
     model: str = typer.Option("logistic", "--model", help="'logistic' or 'mlp'."),
+    epsilon_per_source: int | None = typer.Option(
+        None,
+        "--epsilon-per-source",
+        parser=positive_epsilon,
+        help="DP: the most ε any source may spend (e.g. 0.5); the accountant picks the noise multiplier. Needs --clip.",
+    ),
+    noise_multiplier: float | None = typer.Option(
+        None, "--noise-multiplier", help="DP: the noise multiplier σ instead of a target ε. Needs --clip."
+    ),
+    clip: float | None = typer.Option(None, "--clip", help="DP: the L2 norm every round update is clipped to."),
+    job_delta: int = typer.Option("1e-6", "--delta", parser=delta, help="DP: the δ of the (ε, δ) guarantee."),
+    features: int | None = typer.Option(
+        None,
+        "--features",
+        min=1,
+        help="DP: the feature columns every source holds (default: counted in this workspace's copy of a source).",
+    ),
 ) -> None:
-    """Horizontal FedAvg over secure aggregation with Shapley weights; the first compute party aggregates."""
+    """Horizontal FedAvg over secure aggregation; the first compute party aggregates.
+
+    Without DP options the pool is split by Shapley weights. With --epsilon-per-source (or
+    --noise-multiplier) and --clip the updates are clipped and noised, the job reserves on every
+    source the ε the accountant computes, and the pool is split equally (no contribution scores)."""
+    from compute.dp.budget import fedavg_noise_for
+    from compute.fl.dp import DPParams
     from compute.fl.fedavg.params import FedAvgParams
     from compute.jobs.service.documents import fedavg_document
+    from ledger.units import format_delta
+
+    dp = epsilon_per_source is not None or noise_multiplier is not None
+    if epsilon_per_source is not None and noise_multiplier is not None:
+        raise typer.BadParameter("give --epsilon-per-source or --noise-multiplier, not both")
+    if dp and clip is None:
+        raise typer.BadParameter("a DP FedAvg job needs --clip (the L2 norm every round update is clipped to)")
 
     def build(ids: list[int]) -> dict[str, Any]:
-        params = FedAvgParams(rounds=rounds, learning_rate=learning_rate, model=model)
-        return fedavg_document(ids, label_column, validation, params)
+        if not dp:
+            params = FedAvgParams(rounds=rounds, learning_rate=learning_rate, model=model)
+            return fedavg_document(ids, label_column, validation, params)
+        assert clip is not None  # checked above
+        sigma = 1.0 if noise_multiplier is None else noise_multiplier  # a target ε replaces it below
+        noise = DPParams(clip, sigma, float(format_delta(job_delta)))
+        params = FedAvgParams(rounds=rounds, learning_rate=learning_rate, model=model, dp=noise, contribution=False)
+        size = params.build_model(features or _feature_count(workspace, ids, label_column)).size
+        document = {**fedavg_document(ids, label_column, validation, params), "dims": size}
+        return document if epsilon_per_source is None else fedavg_noise_for(document, len(ids), epsilon_per_source)
 
-    _open("fedavg", sources, compute, budget, deadline, workspace, build)
+    _open("fedavg", sources, compute, budget, deadline, workspace, build, job_delta if dp else None)
+
+
+def _feature_count(workspace: Path, source_ids: list[int], label_column: str) -> int:
+    """The feature columns of the first of the job's sources this workspace holds (every column but id and label)."""
+    from compute.errors import InvalidInput
+    from compute.jobs.workspace import Workspace
+
+    held = Workspace.load(workspace).sources
+    for source_id in source_ids:
+        if source_id in held:
+            source = held[source_id]
+            try:
+                with source.path.open(encoding="utf-8") as file:
+                    header = [name.strip() for name in file.readline().split(",")]
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidInput(f"cannot read {source.path} to count its features: {exc}") from None
+            return len([name for name in header if name not in (source.id_column, label_column)])
+    raise InvalidInput(
+        "a DP FedAvg job needs the model's size: give --features (this workspace holds none of the job's sources)"
+    )
 
 
 @open_app.command("hetero-lr")

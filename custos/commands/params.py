@@ -32,6 +32,14 @@ def epsilon(text: str) -> int:
         raise typer.BadParameter(str(exc)) from None
 
 
+def positive_epsilon(text: str) -> int:
+    """An ε a DP job spends (`0.5`), in micro-ε: more than zero; a usage error otherwise."""
+    units = epsilon(text)
+    if units == 0:
+        raise typer.BadParameter("ε must be more than 0 (a job that spends nothing adds no noise)")
+    return units
+
+
 def delta(text: str) -> int:
     """A δ as a person types it (`1e-6`), in atto-δ, exactly; a usage error otherwise."""
     from ledger.errors import ProtocolValueError

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, status
 from fastapi.responses import StreamingResponse
 
-from compute.errors import InvalidInput
-from compute.jobs.service import OpenRequest, ResultStore
+from compute.errors import InvalidInput, PartyUnreachable
+from compute.jobs.service import OpenRequest, PrivacyRefused, ResultStore
 from compute.jobs.service import consent as consent_checked
 from compute.jobs.service import open_job as open_through_service
 from compute.jobs.snapshot import DataMismatch
@@ -114,6 +114,10 @@ def consent(
         given = consent_checked(ledger, Workspace.load(folder), ledger.operator, job_id, {body.source_id})[0]
     except DataMismatch as exc:
         raise Conflict("consent.data_mismatch", f"Not consented: {exc}.") from None
+    except PrivacyRefused as exc:  # the reservation on chain is below the accountant's ε
+        raise Conflict("consent.privacy_refused", f"Not consented: {exc}.") from None
+    except PartyUnreachable as exc:  # a DP job's parameters: the requester does not serve them now
+        raise Conflict("consent.params_unreachable", f"Not consented: {exc}.") from None
     except InvalidInput as exc:
         raise Conflict("consent.data_unchecked", f"Not consented: {exc}.") from None
     if given.receipt is None:

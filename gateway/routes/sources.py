@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, status
 
 from gateway.bounded_route import BoundedJsonRoute
 from gateway.deps import CurrentMember, Ledger, require_operator
-from gateway.errors import ERROR_RESPONSES, Forbidden, GatewayError, NotFound, Unavailable
+from gateway.errors import ERROR_RESPONSES, Forbidden, GatewayError, NotFound
 from gateway.membership import Member, Role
 from gateway.schemas.fields import hex32, show
 from gateway.schemas.sources import (
@@ -96,8 +96,6 @@ def add_version(body: VersionCreate, member: Provider, ledger: Ledger, source_id
 
 
 def _privacy(ledger: LedgerHandles, source_id: int) -> PrivacyBudget:
-    if ledger.privacy is None:
-        raise Unavailable("chain.no_privacy_budget", "This gateway was started without the PrivacyBudget contract.")
     if source_id >= ledger.registry.source_count():
         raise NotFound("source.not_found", f"No data source {source_id} on this consortium's chain.")
     return ledger.privacy

@@ -7,7 +7,6 @@ so it costs the size of the answer, not of the index. Results are the typed trai
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -25,26 +24,14 @@ from ledger.audit.trails import (
     status_of,
 )
 from ledger.errors import AuditError
-from ledger.index.store import EventStore, IndexedEvent, row_to_event
+from ledger.index.facts import FACT_EVENTS, STATUS_EVENTS
+from ledger.index.store import EventStore, IndexedEvent, args_from_json, row_to_event
 
 _COLUMNS = (
     "e.id, e.block_number, e.log_index, e.tx_index, e.tx_hash, e.block_hash, e.block_time, e.address,"
     " e.contract, e.event, e.actor, e.args, e.topics, e.data"
 )
-_STATUS_EVENTS = (
-    "JobReady",
-    "ResultCommitted",
-    "JobDisputed",
-    "JobEscalated",
-    "DisputeResolved",
-    "DisputeDefaulted",
-    "JobFinalized",
-    "JobCancelled",
-    "JobAborted",
-)
-_FACT_EVENTS = (*_STATUS_EVENTS, "ConsentGiven", "PaymentCredited")
 _PAYOUT_EVENTS = ("ResultCommitted", "JobFinalized", "EscrowReleased")
-_TERMS_EVENTS = ("DataSourceRegistered", "SourceTermsUpdated")
 
 
 class _Fact(NamedTuple):
@@ -81,8 +68,12 @@ class AuditQueries:
         """Events linked to any of `source_ids`, in chain order."""
         return self._linked("source", [str(s) for s in source_ids], where)
 
-    def source_trail(self, source_id: int, where: TrailFilter = TrailFilter()) -> SourceTrail:
-        """A source's versions, the jobs that used it (consent, status, payout) and its events."""
+    def source_trail(self, source_id: int, where: TrailFilter = TrailFilter(), *, derived: bool = True) -> SourceTrail:
+        """A source's versions, the jobs that used it (consent, status, payout) and its events.
+
+        Each job's status and payout come from the derived `job_facts` table (`ledger.index.facts`);
+        `derived=False` reads them from the events rows instead, which verification compares against.
+        """
         events = self._linked("source", [str(source_id)], TrailFilter())
         registered = next((e for e in events if e.event == "DataSourceRegistered"), None)
         if registered is None:
@@ -96,7 +87,7 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
-        facts = self._job_facts(list(opened), owner)
+        facts = self._job_facts(list(opened), owner) if derived else self._job_facts_from_events(list(opened), owner)
         paid = self._paid(source_id, owner, opened, facts)
         uses = []
         for job_id, opening in opened.items():
@@ -154,7 +145,7 @@ class AuditQueries:
 
     def source_terms_at(self, source_id: int, before: IndexedEvent) -> tuple[str, int] | None:
         """A source's (owner, price per use) as they stood just before event `before`."""
-        registered = self._linked("source", [str(source_id)], TrailFilter(kinds=_TERMS_EVENTS))
+        registered = self._terms_events([source_id])
         return terms_from(registered)(source_id, before)
 
     def member_names(self) -> dict[str, str]:
@@ -216,8 +207,10 @@ class AuditQueries:
     def _terms_events(self, sources: Sequence[int]) -> list[IndexedEvent]:
         """The registrations and terms updates of `sources`, in chain order.
 
-        Read through the events-by-name index (a few rows per source) rather than each source's
-        links: a used source is linked to every job that used it, thousands of rows to skip.
+        Read through the partial index `events_by_source_terms` (a few rows per source) rather than
+        each source's links: a used source is linked to every job that used it, thousands of rows
+        to skip. The event names are literals, as the index's own WHERE: SQLite uses a partial index
+        only for a query whose WHERE implies it, which it cannot prove of bound parameters.
         """
         found: list[IndexedEvent] = []
         for start in range(0, len(sources), 500):
@@ -225,18 +218,37 @@ class AuditQueries:
             found += [
                 row_to_event(r)
                 for r in self.store.conn.execute(
-                    f"SELECT {_COLUMNS} FROM events e WHERE e.event IN ({','.join('?' * len(_TERMS_EVENTS))})"
+                    f"SELECT {_COLUMNS} FROM events e INDEXED BY events_by_source_terms"
+                    " WHERE e.event IN ('DataSourceRegistered', 'SourceTermsUpdated')"
                     f" AND json_extract(e.args, '$.sourceId') IN ({','.join('?' * len(chunk))})",
-                    [*_TERMS_EVENTS, *chunk],
+                    chunk,
                 )
             ]
         return sorted(found, key=lambda e: (e.block_number, e.log_index))
 
     def _job_facts(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:
-        """Per job, its lifecycle, consent and credit events as `_Fact`s in chain order.
+        """Per job, its lifecycle events, and its consents and credits naming `payee`, as `_Fact`s in chain
+        order, from `job_facts` (what the trail uses of the others' consents and credits is nothing)."""
+        found: dict[int, list[_Fact]] = {}
+        me = payee.lower()
+        for start in range(0, len(jobs), 500):
+            chunk = list(jobs[start : start + 500])
+            rows = self.store.conn.execute(
+                "SELECT job_id, event, released, party, amount FROM job_facts"
+                f" WHERE job_id IN ({','.join('?' * len(chunk))})"
+                " AND (event NOT IN ('ConsentGiven', 'PaymentCredited') OR lower(party) = ?)"
+                " ORDER BY job_id, event_id",
+                [*chunk, me],
+            )
+            for job, event, released, who, amount in rows:
+                found.setdefault(job, []).append(_Fact(event, bool(released), who, int(amount) if amount else 0))
+        return found
+
+    def _job_facts_from_events(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:
+        """`_job_facts` read from the events rows themselves (what the derived table is checked against).
 
         SQLite's json_extract reads only the one argument each kind needs, and Python parses
-        only the credits paid to `payee`: a busy source's thousands of jobs stay cheap.
+        only the credits paid to `payee`.
         """
         found: dict[int, list[_Fact]] = {}
         keys = [str(j) for j in jobs]
@@ -251,12 +263,12 @@ class AuditQueries:
                 # Amounts from the JSON text in Python: SQLite reads integers past 2^63 as doubles.
                 " CASE e.event WHEN 'PaymentCredited' THEN e.args END"
                 " FROM links l JOIN events e ON e.id = l.event_id WHERE l.kind = 'job'"
-                f" AND l.key IN ({','.join('?' * len(chunk))}) AND e.event IN ({','.join('?' * len(_FACT_EVENTS))})"
+                f" AND l.key IN ({','.join('?' * len(chunk))}) AND e.event IN ({','.join('?' * len(FACT_EVENTS))})"
                 " ORDER BY e.block_number, e.log_index",
-                [*chunk, *_FACT_EVENTS],
+                [*chunk, *FACT_EVENTS],
             )
             for key, event, released, who, credit in rows:
-                amount = json.loads(credit)["amount"] if credit and who.lower() == me else 0
+                amount = args_from_json(credit)["amount"] if credit and who.lower() == me else 0
                 found.setdefault(int(key), []).append(_Fact(event, bool(released), who, amount))
         return found
 
@@ -269,7 +281,7 @@ class AuditQueries:
     def _statuses(self, jobs: Iterable[int]) -> dict[int, str]:
         jobs = list(jobs)
         by_job = dict.fromkeys(jobs, "Open")
-        for event in self._linked("job", [str(j) for j in jobs], TrailFilter(kinds=_STATUS_EVENTS)):
+        for event in self._linked("job", [str(j) for j in jobs], TrailFilter(kinds=STATUS_EVENTS)):
             job = event.args["jobId"]
             by_job[job] = status_after(event, by_job[job])
         return by_job

@@ -40,6 +40,7 @@ from ledger.audit.evidence import (
 )
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
+from ledger.audit.trails import SourceTrail
 from ledger.audit.trustroot import Checkpoint
 from ledger.index.decode import EventSpec, event_specs
 from ledger.index.store import IndexedEvent
@@ -106,9 +107,27 @@ class Verifier:
         query = KeyedQuery("sourceId", source_id, SOURCE_CONTRACTS)
         checks += self._complete(f"source {source_id}", trail.events, query, source_blocks(source_id, trail.events))
         checks += self._check_events(trail.events)
+        checks.append(_guarded("source uses", f"source {source_id}", lambda: self._uses(source_id, trail)))
         for use in trail.uses:
             checks.append(check_payout(self.queries.job_events(use.job_id), self.queries.source_terms_at))
         return self._report(f"source {source_id}", checks)
+
+    def _uses(self, source_id: int, trail: SourceTrail) -> Check:
+        """Each job's status and payout as shown (from the derived job facts) equal those the events rows imply."""
+        subject = f"source {source_id}"
+        rows = {u.job_id: (u.status, u.paid) for u in self.queries.source_trail(source_id, derived=False).uses}
+        shown = {u.job_id: (u.status, u.paid) for u in trail.uses}
+        wrong = sorted(j for j in rows.keys() | shown.keys() if rows.get(j) != shown.get(j))
+        if wrong:
+            job = wrong[0]
+            return Check(
+                "source uses",
+                subject,
+                FAILED,
+                f"{len(wrong)} job(s) differ from their events, first job {job}: shown {shown.get(job)},"
+                f" the events give {rows.get(job)} (the index's job facts were edited?)",
+            )
+        return Check("source uses", subject, PASSED, f"{len(shown)} job(s) as their events give")
 
     def verify_member(self, address: str) -> VerificationReport:
         """Every event the member did or was named in; its payments complete and equal to `creditOf`."""

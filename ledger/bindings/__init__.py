@@ -10,7 +10,7 @@ from ledger.bindings.audit_anchor import AnchoredRoot, AuditAnchor, Batch
 from ledger.bindings.consortium import Consortium, Member, Proposal, Proposed
 from ledger.bindings.contracts import Contracts
 from ledger.bindings.jobs import Job, JobLedger, JobStatus, JobTerms, OpenedJob, Settled
-from ledger.bindings.privacy import PrivacyBudget, Reservation, ReservationStage, SourceBudget
+from ledger.bindings.privacy import PrivacyBudget, Reservation, ReservationStage, SourceBudget, budget_refusal
 from ledger.bindings.registry import Commitment, DataRegistry, NewVersion, Registered, Source, SourceSpec
 from ledger.bindings.settlement import Settlement, Split, Withdrawal
 from ledger.bindings.token import CustosToken
@@ -44,4 +44,5 @@ __all__ = [
     "SourceSpec",
     "Split",
     "Withdrawal",
+    "budget_refusal",
 ]

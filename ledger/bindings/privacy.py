@@ -11,6 +11,8 @@ from enum import IntEnum
 
 from ledger.bindings.base import ContractBinding
 from ledger.client.sender import Receipt
+from ledger.errors import ContractRevert
+from ledger.units import format_delta, format_epsilon
 
 
 class ReservationStage(IntEnum):
@@ -88,3 +90,21 @@ class PrivacyBudget(ContractBinding):
         """The job's reservation (stage NONE for an exact job)."""
         stage, delta, source_ids, epsilons, spent = self._call("reservationOf", job_id)
         return Reservation(job_id, ReservationStage(stage), delta, tuple(source_ids), tuple(epsilons), tuple(spent))
+
+
+def budget_refusal(exc: ContractRevert) -> str | None:
+    """One line saying why the contract refused a job for lack of privacy budget, in ε and δ as people
+    write them (`source 3 has ε 0.4 left, the job asks ε 0.6 (PrivacyBudgetInsufficientEpsilon)`); None
+    for any other revert."""
+    units = {
+        "PrivacyBudgetInsufficientEpsilon": ("ε", format_epsilon),
+        "PrivacyBudgetInsufficientDelta": ("δ", format_delta),
+    }
+    if exc.name not in units:
+        return None
+    symbol, show = units[exc.name]
+    args = exc.arguments
+    return (
+        f"source {args.get('sourceId')} has {symbol} {show(int(args.get('remaining', 0)))} left, "
+        f"the job asks {symbol} {show(int(args.get('requested', 0)))} ({exc.name})"
+    )

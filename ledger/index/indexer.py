@@ -22,6 +22,7 @@ from web3.exceptions import BlockNotFound
 from ledger.client.connection import rpc
 from ledger.errors import IndexerError
 from ledger.index.decode import EventSpec, event_specs, links_of
+from ledger.index.facts import Fact, fact_of
 from ledger.index.store import EventRow, EventStore, Position, args_json
 from ledger.index.transport import RawRPC
 
@@ -59,6 +60,7 @@ class _Read:
     end: int
     rows: list[EventRow]
     links: list[tuple[tuple[str, str], ...]]
+    facts: list[Fact | None]
     blocks: list[tuple[int, bytes, int]]  # (number, hash, time) of the blocks read
     tip: bytes  # the hash of block `end`
 
@@ -139,55 +141,75 @@ class EventIndexer:
             what=f"read logs of blocks {start}..{end}",
         )
         # Anonymous or not in the ABI: nothing an auditor could read from it.
-        known = [log for log in logs if log["topics"] and self._spec_of(log) is not None]
+        known = [(log, spec) for log in logs if log["topics"] and (spec := self._spec_of(log)) is not None]
         if len(known) > TARGET_LOGS and self.batch_blocks > 1:  # keep one answer's size bounded
             self.batch_blocks = max(1, self.batch_blocks // 2)
-        full = {int(log["blockNumber"], 16) for log in known}
+        full = {int(log["blockNumber"], 16) for log, _ in known}
         blocks = self._blocks(sorted(full | {end}), full=full)
         senders = {tx["hash"]: tx["from"] for b in blocks.values() for tx in b["transactions"] if isinstance(tx, dict)}
         times = {n: int(b["timestamp"], 16) for n, b in blocks.items()}
-        rows, links = [], []
-        for log in known:
-            row, pairs = self._row(log, times, senders)
-            rows.append(row)
-            links.append(pairs)
+        rows, links, facts = self._rows(known, times, senders)
         stored = [(n, bytes.fromhex(b["hash"][2:]), times[n]) for n, b in blocks.items()]
-        return _Read(start, end, rows, links, stored, bytes.fromhex(blocks[end]["hash"][2:]))
+        return _Read(start, end, rows, links, facts, stored, bytes.fromhex(blocks[end]["hash"][2:]))
 
     def _write(self, read: _Read) -> int:
         """Append a decoded range, with the new position, in one transaction."""
-        self.store.append_rows(read.rows, read.links, read.blocks, Position(read.end + 1, read.end, read.tip))
+        self.store.append_rows(
+            read.rows, read.links, read.blocks, Position(read.end + 1, read.end, read.tip), read.facts
+        )
         return len(read.rows)
 
-    def _row(
-        self, log: Any, times: Mapping[int, int], senders: Mapping[str, str]
-    ) -> tuple[EventRow, tuple[tuple[str, str], ...]]:
-        """One log as an `events` row and its links (no IndexedEvent in between: this runs per event)."""
-        address = log["address"]
-        topics_hex = log["topics"]
-        spec = self._spec_of(log)
-        assert spec is not None  # _read kept only logs with a spec
-        topics = [bytes.fromhex(t[2:]) for t in topics_hex]
-        data = bytes.fromhex(log["data"][2:])
-        args = spec.decode(topics, data)
-        number = int(log["blockNumber"], 16)
-        actor = _checksum(senders[log["transactionHash"]])
-        row = (
-            number,
-            int(log["logIndex"], 16),
-            int(log["transactionIndex"], 16),
-            bytes.fromhex(log["transactionHash"][2:]),
-            bytes.fromhex(log["blockHash"][2:]),
-            times[number],
-            _checksum(address),
-            spec.contract,
-            spec.name,
-            actor,
-            args_json(args),
-            b"".join(topics),
-            data,
-        )
-        return row, links_of(args, actor, spec)
+    def _rows(
+        self, known: Sequence[tuple[Any, EventSpec]], times: Mapping[int, int], senders: Mapping[str, str]
+    ) -> tuple[list[EventRow], list[tuple[tuple[str, str], ...]], list[Fact | None]]:
+        """Logs as `events` rows, their links and job facts (no IndexedEvent in between: this runs per event).
+
+        What a transaction's logs share (block, hashes, time, sender) is converted once per transaction.
+        """
+        rows: list[EventRow] = []
+        links, facts = [], []
+        per_tx: dict[str, tuple[int, int, bytes, bytes, int, str]] = {}
+        for log, spec in known:
+            tx_hex = log["transactionHash"]
+            tx = per_tx.get(tx_hex)
+            if tx is None:
+                number = int(log["blockNumber"], 16)
+                tx = per_tx[tx_hex] = (
+                    number,
+                    int(log["transactionIndex"], 16),
+                    bytes.fromhex(tx_hex[2:]),
+                    bytes.fromhex(log["blockHash"][2:]),
+                    times[number],
+                    _checksum(senders[tx_hex]),
+                )
+            number, tx_index, tx_hash, block_hash, when, actor = tx
+            topics_hex = log["topics"]
+            joined = bytes.fromhex("".join([t[2:] for t in topics_hex]))
+            if len(joined) != 32 * len(topics_hex):
+                raise IndexerError(f"a log of block {number} has a topic that is not 32 bytes")
+            topics = [joined[i : i + 32] for i in range(0, len(joined), 32)]
+            data = bytes.fromhex(log["data"][2:])
+            args = spec.decode(topics, data)
+            rows.append(
+                (
+                    number,
+                    int(log["logIndex"], 16),
+                    tx_index,
+                    tx_hash,
+                    block_hash,
+                    when,
+                    _checksum(log["address"]),
+                    spec.contract,
+                    spec.name,
+                    actor,
+                    args_json(args),
+                    joined,
+                    data,
+                )
+            )
+            links.append(links_of(args, actor, spec))
+            facts.append(fact_of(spec.name, args))
+        return rows, links, facts
 
     def _spec_of(self, log: Any) -> EventSpec | None:
         topic0 = log["topics"][0]

@@ -6,21 +6,21 @@ no duplicates (a unique key on block and log index would reject them) and no gap
 `links` maps (kind, key) → event, e.g. ('job', '7'), ('source', '3'), ('member', '0xab…'),
 which is what makes a job's or a member's trail an index range scan; `events_by_name` and
 `events_by_tx` make a list of one event (JobOpened, DataSourceRegistered) and a transaction's
-events index scans too (`ledger.audit.listing`).
+events index scans too (`ledger.audit.listing`); `events_by_source_terms` (partial: a few rows
+per source) finds a source's registration and terms updates without reading every registration.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ledger.errors import IndexerError
+from ledger.index import facts as job_facts
+from ledger.index.stored_args import args_from_json, args_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NUL
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number, log_index);
 CREATE INDEX IF NOT EXISTS events_by_tx ON events (tx_hash);
+CREATE INDEX IF NOT EXISTS events_by_source_terms ON events (json_extract(args, '$.sourceId'))
+    WHERE event IN ('DataSourceRegistered', 'SourceTermsUpdated');
 """
 
 
@@ -86,9 +88,19 @@ class EventStore:
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.executescript(SCHEMA)
+            self.conn.executescript(SCHEMA + job_facts.SCHEMA)
+            self._derive_missing()
         except sqlite3.DatabaseError as exc:
             raise IndexerError(f"cannot open the event index {self.path}: {exc}") from exc
+
+    def _derive_missing(self) -> None:
+        """Build the derived tables (`ledger.index.facts`) of an index written before them."""
+        found = self.conn.execute("SELECT value FROM meta WHERE key = 'job_facts'").fetchone()
+        if found is not None and found[0] == job_facts.VERSION:
+            return
+        with self._transaction() as cur:
+            job_facts.rebuild(cur)
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('job_facts', ?)", (job_facts.VERSION,))
 
     def close(self) -> None:
         """Close the file."""
@@ -110,7 +122,8 @@ class EventStore:
         self, events: Sequence[IndexedEvent], blocks: Iterable[tuple[int, bytes, int]], position: Position
     ) -> None:
         """Write one batch and the position after it, all or nothing."""
-        self.append_rows([event_row(e) for e in events], [e.links for e in events], blocks, position)
+        facts = [job_facts.fact_of(e.event, e.args) for e in events]
+        self.append_rows([event_row(e) for e in events], [e.links for e in events], blocks, position, facts)
 
     def append_rows(
         self,
@@ -118,16 +131,22 @@ class EventStore:
         links: Sequence[Sequence[tuple[str, str]]],
         blocks: Iterable[tuple[int, bytes, int]],
         position: Position,
+        facts: Sequence[job_facts.Fact | None] | None = None,
     ) -> None:
-        """`append` for events already in row form (`event_row`), with each row's links: the indexer's path."""
+        """`append` for events already in row form (`event_row`), with each row's links: the indexer's path.
+
+        `facts`: each row's `ledger.index.facts.fact_of`, when the caller holds the decoded arguments
+        (else they are derived from the rows' JSON).
+        """
+        if facts is None:
+            facts = job_facts.facts_of_rows([r[8] for r in rows], [r[10] for r in rows])
         with self._transaction() as cur:
-            self._insert(cur, rows, links)
+            first = self._insert(cur, rows, links)
+            job_facts.insert_facts(cur, first, facts)
             cur.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", blocks)
             self._set_position(cur, position)
 
-    def _insert(
-        self, cur: sqlite3.Cursor, rows: Sequence[EventRow], links: Sequence[Sequence[tuple[str, str]]]
-    ) -> None:
+    def _insert(self, cur: sqlite3.Cursor, rows: Sequence[EventRow], links: Sequence[Sequence[tuple[str, str]]]) -> int:
         first = int(cur.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0])
         # SQLite gives each new row max(id) + 1 inside this one write transaction, so the ids are
         # first, first + 1, …: rows and links go in as two `executemany` calls.
@@ -140,6 +159,7 @@ class EventStore:
             "INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
             [(kind, key, first + i) for i, pairs in enumerate(links) for kind, key in pairs],
         )
+        return first
 
     def rewind(self, last_kept_block: int, position: Position) -> int:
         """Drop everything above `last_kept_block` (a reorg); returns how many events were dropped."""
@@ -150,6 +170,7 @@ class EventStore:
                 "SELECT coalesce(max(id), 0) FROM events WHERE block_number <= ?", (last_kept_block,)
             ).fetchone()[0]
             cur.execute("DELETE FROM links WHERE event_id > ?", (kept,))
+            cur.execute("DELETE FROM job_facts WHERE event_id > ?", (kept,))
             dropped = cur.execute("DELETE FROM events WHERE block_number > ?", (last_kept_block,)).rowcount
             cur.execute("DELETE FROM blocks WHERE number > ?", (last_kept_block,))
             self._set_position(cur, position)
@@ -192,14 +213,6 @@ class _Transaction:
         self.conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.DatabaseError):
             raise IndexerError(f"event index write failed: {exc}") from exc
-
-
-def args_json(args: Mapping[str, Any]) -> str:
-    """The stored text of an event's arguments (compact JSON; orjson unless an integer passes 64 bits)."""
-    try:
-        return orjson.dumps(args).decode()
-    except TypeError:  # token amounts often pass 2**64: the standard encoder takes any integer
-        return json.dumps(args, separators=(",", ":"))
 
 
 def event_row(e: IndexedEvent) -> EventRow:
@@ -250,8 +263,8 @@ def row_to_event(row: sqlite3.Row | tuple[Any, ...]) -> IndexedEvent:
         contract,
         event,
         actor,
-        json.loads(args),
-        tuple(bytes(topics[i : i + 32]) for i in range(0, len(topics), 32)),
+        args_from_json(args),
+        tuple([topics[i : i + 32] for i in range(0, len(topics), 32)]),
         bytes(data),
         (),
         id_,

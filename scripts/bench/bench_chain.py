@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import emit
 
+from custos.demo_processes import chain_node_url, launch_chain_node
 from ledger.artifacts import load
 from ledger.chain.chainspec import DEFAULT_CHAIN_ID
 from ledger.chain.setup import DEV_CONSORTIUM, init_chain
@@ -92,10 +93,16 @@ def _serving(command: list[str], port: int) -> Iterator[str]:
         proc.wait()
 
 
-def _custos_up(directory: Path) -> AbstractContextManager[str]:
-    """A `custos chain up` process serving `directory`."""
-    port = _port()
-    return _serving([sys.executable, "-m", "custos", "chain", "up", str(directory), "--port", str(port)], port)
+@contextmanager
+def _custos_up(directory: Path) -> Iterator[str]:
+    """A `custos chain up` process serving `directory`, on a port it picks itself; yields its URL once it answers."""
+    log = directory.parent / "node.log"
+    proc = launch_chain_node(directory, "127.0.0.1", log)
+    try:
+        yield chain_node_url(proc, log)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def _anvil_up() -> AbstractContextManager[str]:

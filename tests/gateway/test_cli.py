@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -125,7 +126,6 @@ def test_gateway_up_on_a_port_another_process_holds_fails_before_reaching_the_ch
 
 
 def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path: Path) -> None:
-    import socket
     import ssl
     import subprocess
     import sys
@@ -138,16 +138,22 @@ def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path
     trust = ssl.create_default_context(cafile=str(cert))
     Keystore(tmp_path).save("bank", gateway.key("bank"), DEV_PASSWORD, DEV_SCRYPT_N)
     (tmp_path / "deployment.json").write_text(gateway.consortium.deployment.to_json())
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     rpc = gateway.consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
     command = [sys.executable, "-m", "custos", "gateway", "up", "--keystore", str(tmp_path / "bank.json")]
-    command += ["--rpc", rpc, "--deployment", str(tmp_path / "deployment.json"), "--port", str(port)]
+    command += ["--rpc", rpc, "--deployment", str(tmp_path / "deployment.json"), "--port", "0"]
     command += ["--tls-cert", str(cert), "--tls-key", str(key)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"https://127.0.0.1:{port}"
+    out = tmp_path / "gateway.out"
+    with out.open("w") as stdout:
+        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
     try:
+        # --port 0: the system picks the port, and the first line names it.
+        said = wait_for(
+            lambda: re.search(r"^gateway on (\S+) ", out.read_text(), re.MULTILINE),
+            60,
+            "the gateway to say where it listens",
+        )
+        url = said[1]
+        assert re.fullmatch(r"https://127\.0\.0\.1:[1-9][0-9]*", url), url
 
         def serving() -> bool:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""

@@ -16,11 +16,12 @@ from compute.jobs.service import ResultStore
 from ledger.audit.bundle import load_bundle, verify
 from ledger.deployment import Deployment
 from ledger.member import MemberLedger
-from ledger.protocol import JobKind, kinds_mask
+from ledger.protocol import AttestationDomain, JobKind, kinds_mask, privacy_hash
 from ledger.units import parse_amount, parse_delta, parse_epsilon
+from tests.ledger.privacy_world import job_attestation
 
 from .conftest import Gateway, SealedGateway, screenshot, signed_in
-from .scenario import result_bundle
+from .scenario import WINDOW, Consortium, result_bundle
 
 PHONE = 390
 
@@ -245,24 +246,12 @@ def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_sh
     assert budget.status_code == 200, budget.text
     rpc = consortium.w3.provider.endpoint_uri  # type: ignore[attr-defined]  # an HTTPProvider in this fixture
     bank = MemberLedger.open(rpc, consortium.deployment, consortium.people["bank"])
-    bank.token.approve(consortium.deployment.settlement, parse_amount(10))
-    job_id = bank.jobs.open_job(
-        JobKind.FEDAVG,
-        [source_id],
-        keccak(text="dp params"),
-        [consortium.people["arbiter"].address],
-        parse_amount(10),
-        int(time.time()) + 3600,
-        epsilons=[parse_epsilon("2.5")],
-        delta=parse_delta("1e-7"),
-    ).job_id
+    job_id = _open_dp(consortium, bank, source_id, "2.5")
     gateway.clock.value += 2  # the gateway's index syncs again
 
     page = signed_in(gateway, browser)
-    page.goto(f"{gateway.url}/explorer/sources/{source_id}")
-    figures = page.inner_text("#budget-figures")
+    figures, widths = _budget_bar(page, f"{gateway.url}/explorer/sources/{source_id}")
     assert figures.startswith("ε 8 in all: 0 spent, 2.5 reserved by open jobs, 5.5 remaining"), figures
-    widths = page.locator("#budget-bar rect").evaluate_all("rects => rects.map(r => r.getAttribute('width'))")
     assert widths == ["0.0", "187.5", "412.5"]  # of 600: spent, reserved, remaining
     steps = page.locator("#budget-steps tbody tr")
     assert [steps.nth(i).get_attribute("data-change") for i in range(steps.count())] == ["set", "reserved"]
@@ -274,6 +263,80 @@ def test_a_sources_privacy_budget_shows_as_a_bar_with_its_history_and_the_job_sh
 
     page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
     expect(page.locator("#inputs td.epsilon")).to_have_text("2.5 reserved")
+
+    # The job runs: ε 2 of the 2.5 reserved is spent and attested, and it finalises (the 0.5 left is released).
+    arbiter = MemberLedger.open(rpc, consortium.deployment, consortium.people["arbiter"])
+    _finalise_with_spend(consortium, bank, arbiter, job_id, [parse_epsilon("2")], parse_delta("1e-7"))
+    # A second job reserves ε 1 and is aborted before any result: all of it is released.
+    aborted = _open_dp(consortium, bank, source_id, "1")
+    arbiter.jobs.abort(aborted, b"aborted by the arbiter".ljust(32, b"\0"))
+    gateway.clock.value += 2
+
+    figures, widths = _budget_bar(page, f"{gateway.url}/explorer/sources/{source_id}")
+    assert figures.startswith("ε 8 in all: 2 spent, 0 reserved by open jobs, 6 remaining"), figures
+    assert widths == ["150.0", "0.0", "450.0"]
+    changes = steps.evaluate_all("rows => rows.map(r => r.dataset.change)")
+    assert changes == ["set", "reserved", "spent", "released", "reserved", "released"]
+    assert [steps.nth(i).locator("a").inner_text() for i in range(2, 6)] == [f"#{job_id}"] * 2 + [f"#{aborted}"] * 2
+    # ε of the step, then spent, reserved and remaining after it: the spend moves the whole reservation out.
+    figures_after = [steps.nth(i).locator("td").all_inner_texts()[-4:] for i in range(2, 6)]
+    assert figures_after == [
+        ["2", "2", "0.5", "5.5"],
+        ["0.5", "2", "0", "6"],
+        ["1", "2", "1", "5"],
+        ["1", "2", "0", "6"],
+    ]
+    spent_event = page.locator("tr.step[data-event='PrivacyBudgetSpent']")
+    assert "ε\n2" in spent_event.inner_text() and "δ\n1e-7" in spent_event.inner_text()
+    assert page.locator("tr.step[data-event='PrivacyBudgetReleased']").count() == 2
+    screenshot(page, "explorer-source-budget-spent.png")
+
+    page.goto(f"{gateway.url}/explorer/jobs/{job_id}")
+    expect(page.locator("#inputs td.epsilon")).to_have_text("2 spent")
+    page.goto(f"{gateway.url}/explorer/jobs/{aborted}")
+    expect(page.locator("#inputs td.epsilon")).to_have_text("1 reserved, released")
     page.goto(f"{gateway.url}/explorer/sources/0")  # a source without a budget says so
     expect(page.locator("#budget-none")).to_have_text("not tracked on chain for this source")
     page.close()
+
+
+def _budget_bar(page: Page, url: str) -> tuple[str, list[str]]:
+    """A source page's budget figures line and its bar's widths (spent, reserved, remaining, of 600)."""
+    page.goto(url)
+    widths = page.locator("#budget-bar rect").evaluate_all("rects => rects.map(r => r.getAttribute('width'))")
+    return page.inner_text("#budget-figures"), widths
+
+
+def _open_dp(consortium: Consortium, bank: MemberLedger, source_id: int, epsilon: str) -> int:
+    """The bank opens a DP FedAvg job on `source_id` (the arbiter computes), reserving ε `epsilon` and δ 1e-7."""
+    bank.token.approve(consortium.deployment.settlement, parse_amount(10))
+    return bank.jobs.open_job(
+        JobKind.FEDAVG,
+        [source_id],
+        keccak(text=f"dp params {bank.jobs.job_count()}"),
+        [consortium.people["arbiter"].address],
+        parse_amount(10),
+        int(time.time()) + 3600,
+        epsilons=[parse_epsilon(epsilon)],
+        delta=parse_delta("1e-7"),
+    ).job_id
+
+
+def _finalise_with_spend(
+    consortium: Consortium, bank: MemberLedger, arbiter: MemberLedger, job_id: int, spent: list[int], delta: int
+) -> None:
+    """The bank (the source's owner) consents, the arbiter commits `spent` micro-ε, both attest, the window passes."""
+    source_ids = bank.jobs.job_sources(job_id)[0]
+    for source_id in source_ids:
+        bank.jobs.consent(job_id, source_id)
+    arbiter.jobs.commit_result(
+        job_id, keccak(text="dp model"), keccak(text="dp transcript"), [1] * len(source_ids), bytes(32), spent
+    )
+    attestation = job_attestation(bank.jobs, job_id, privacy_hash(spent, delta))
+    domain = AttestationDomain(consortium.deployment.chain_id, consortium.deployment.job_ledger)
+    for who in ("bank", "arbiter"):
+        signer = consortium.people[who]
+        bank.jobs.attest(job_id, signer.address, attestation.sign(bytes(signer.key), domain))
+    consortium.w3.provider.make_request("evm_increaseTime", [WINDOW + 1])  # type: ignore[arg-type]  # evm_* methods are not in web3's RPC enum
+    consortium.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # as above
+    bank.jobs.finalize(job_id)

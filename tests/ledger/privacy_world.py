@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from ledger.bindings import Contracts, SourceSpec
+from ledger.bindings import Contracts, JobLedger, SourceSpec
 from ledger.client import TransactionSender
 from ledger.deploy import ConsortiumConfig, MemberSpec, deploy_consortium
 from ledger.deployment import Deployment
-from ledger.protocol import JobKind, kinds_mask
+from ledger.protocol import Attestation, AttestationDomain, JobKind, kinds_mask
 from ledger.units import parse_amount, parse_delta, parse_epsilon
 from tests.backends import throwaway_accounts
 from tests.ledger.chain.embedded_backends import embedded_inprocess
@@ -34,6 +34,31 @@ class World:
     tax: Contracts
     arbiter: Contracts
     sources: tuple[int, int]
+
+    @property
+    def domain(self) -> AttestationDomain:
+        """The EIP-712 domain attestations are signed in."""
+        return AttestationDomain(self.deployment.chain_id, self.deployment.job_ledger)
+
+    def open_dp(self, epsilons: tuple[str, str], kind: JobKind = JobKind.FEDAVG) -> int:
+        """The bank opens a DP job of `kind` on both sources, reserving `epsilons` (as typed) and DELTA."""
+        self.bank.token.approve(self.deployment.settlement, parse_amount(1))
+        return self.bank.jobs.open_job(
+            kind,
+            self.sources,
+            keccak(text=f"{kind.name} params"),
+            [self.arbiter.jobs.sender.address],
+            parse_amount(1),
+            int(time.time()) + 3600,
+            epsilons=[parse_epsilon(e) for e in epsilons],
+            delta=DELTA,
+        ).job_id
+
+
+def job_attestation(jobs: JobLedger, job_id: int, privacy: bytes) -> Attestation:
+    """An attestation of the job's committed hashes, as read from the chain, with `privacy` as its privacy hash."""
+    job = jobs.job(job_id)
+    return Attestation(job_id, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash, privacy)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_time_trigger_anchors_a_partial_batch_once_the_oldest_record_is_old_enou
     chain = RecordingChain()
     anchorer = Anchorer(tmp_path / "a.db", chain, batch_size=1000, max_age=5.0)
     record_id, batches = anchorer.add(b"data access by 0xabc")
-    added_at = anchorer.db.execute("SELECT added FROM records").fetchone()[0]
+    added_at = anchorer.db.execute("SELECT added FROM chunks").fetchone()[0]
     assert batches == [] and anchorer.tick(now=added_at + 4.9) is None
     batch = anchorer.tick(now=added_at + 5.0)
     assert batch is not None and batch.count == 1 and batch.proofs[0].record_id == record_id
@@ -62,6 +63,41 @@ def test_records_and_a_failed_anchoring_survive_reopening(tmp_path: Path) -> Non
     assert all(p.verify(reopened.record(p.record_id)) for p in recovered.proofs)
     with pytest.raises(AnchorError, match="not yet in an anchored batch"):
         reopened.proof(11)
+
+
+def test_records_added_in_uneven_chunks_prove_across_batch_and_chunk_boundaries(tmp_path: Path) -> None:
+    chain = RecordingChain()
+    anchorer = Anchorer(tmp_path / "a.db", chain, batch_size=10)
+    batches = [b for start in range(0, 33, 7) for b in anchorer.add_many(records(min(7, 33 - start), start))[1]]
+    assert anchorer.pending() == 3 and anchorer.record(33) == b"protocol message 32"
+    anchorer.close()
+    reopened = Anchorer(tmp_path / "a.db", chain, batch_size=10)  # trees rebuilt from the stored leaves
+    for record_id in range(1, 31):
+        proof = reopened.proof(record_id)
+        assert proof.verify(f"protocol message {record_id - 1}".encode())
+        assert proof == batches[(record_id - 1) // 10].proofs[(record_id - 1) % 10]
+    with pytest.raises(AnchorError, match="no record 34"):
+        reopened.record(34)
+
+
+def test_a_store_of_per_record_rows_from_before_chunks_opens_with_its_records_and_proofs(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "a.db")
+    old.executescript(
+        "CREATE TABLE records (id INTEGER PRIMARY KEY, leaf BLOB NOT NULL, data BLOB NOT NULL, added REAL NOT NULL);"
+        "CREATE TABLE batches (id INTEGER PRIMARY KEY, first_record INTEGER NOT NULL, last_record INTEGER NOT NULL,"
+        " root BLOB NOT NULL, tag BLOB NOT NULL, tx_hash BLOB, block_number INTEGER, chain_batch INTEGER);"
+    )
+    data = records(5)
+    old.executemany(
+        "INSERT INTO records VALUES (?, ?, ?, ?)",
+        [(i + 1, merkle.leaf_hash(d), d, 100.0 if i < 3 else 200.0) for i, d in enumerate(data)],
+    )
+    old.commit()
+    old.close()
+    anchorer = Anchorer(tmp_path / "a.db", RecordingChain(), batch_size=4, max_age=150.0)
+    assert [anchorer.record(i) for i in range(1, 6)] == data and anchorer.pending() == 5
+    assert anchorer.tick(now=260.0) is not None  # the oldest record kept its time (100) through the move
+    assert all(anchorer.proof(i).verify(data[i - 1]) for i in range(1, 5))
 
 
 def test_rejects_a_tag_that_is_not_32_bytes(tmp_path: Path) -> None:

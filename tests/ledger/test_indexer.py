@@ -14,8 +14,9 @@ import pytest
 from web3 import Web3
 
 from ledger.artifacts import load
+from ledger.audit.queries import AuditQueries
 from ledger.client import TransactionSender, connect
-from ledger.index import EventIndexer, EventStore, HistoryChanged
+from ledger.index import EventIndexer, EventStore, HistoryChanged, IndexedEvent, Position
 from tests.ledger.audit.anvil import anvil, funded_account
 from tests.ledger.audit.factory import node_verifier
 from tests.ledger.beacon import BEACON_ABI, ping
@@ -118,7 +119,7 @@ def insert_then_die(cur, rows, links):
     if len(batches) == 4:  # the fourth batch: half its rows written, then killed before the commit
         original(cur, rows[: len(rows) // 2], links[: len(rows) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
-    original(cur, rows, links)
+    return original(cur, rows, links)
 store._insert = insert_then_die
 EventIndexer(connect(url), store, {"Beacon": (beacon, load("Beacon").abi)}, batch_blocks=5).sync()
 """
@@ -143,3 +144,35 @@ def test_indexer_killed_mid_batch_resumes_without_duplicates_or_gaps(chain, tmp_
     resumed.sync()
     assert indexed(store) == chain_logs(sender.w3, beacon)
     assert store.count() == 30
+
+
+def _credit(block: int, job: int, amount: int) -> IndexedEvent:
+    args = {"jobId": job, "payee": "0x" + "ab" * 20, "amount": amount}
+    return IndexedEvent(
+        block,
+        0,
+        0,
+        bytes(32),
+        bytes(32),
+        0,
+        "0x" + "01" * 20,
+        "Settlement",
+        "PaymentCredited",
+        "0x" + "ab" * 20,
+        args,
+        (),
+        b"",
+        (("job", str(job)),),
+    )
+
+
+def test_job_facts_follow_appends_and_rewinds_and_keep_amounts_past_64_bits_exact(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "i.db")
+    big = 773188704377408754817  # past 2**64: orjson alone would read it as a float
+    for block, amount in ((1, big), (2, 5), (3, 7)):
+        store.append([_credit(block, 9, amount)], [(block, bytes(32), 0)], Position(block + 1, block, bytes(32)))
+    facts = lambda: [(j, a) for j, a in store.conn.execute("SELECT job_id, amount FROM job_facts ORDER BY event_id")]  # noqa: E731 - a one-line reader
+    assert facts() == [(9, str(big)), (9, "5"), (9, "7")]
+    store.rewind(1, Position(2, 1, bytes(32)))
+    assert facts() == [(9, str(big))]
+    assert AuditQueries(store).job_events(9)[0].args["amount"] == big

@@ -18,30 +18,15 @@ from ledger.audit.report import FAILED, PASSED
 from ledger.bindings import ReservationStage
 from ledger.client.revert import revert_error
 from ledger.index import EventIndexer, EventStore, IndexedEvent
-from ledger.protocol import Attestation, AttestationDomain, JobKind, contribution_hash, kinds_mask, privacy_hash
-from ledger.units import format_epsilon, parse_amount, parse_epsilon
-from tests.ledger.privacy_world import DELTA, World, privacy_world
+from ledger.protocol import Attestation, JobKind, contribution_hash, kinds_mask, privacy_hash
+from ledger.units import format_epsilon, parse_amount
+from tests.ledger.privacy_world import DELTA, World, job_attestation, privacy_world
 
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with privacy_world() as built:
         yield built
-
-
-def open_dp(world: World, epsilons: tuple[str, str]) -> int:
-    world.bank.token.approve(world.deployment.settlement, parse_amount(10))
-    opened = world.bank.jobs.open_job(
-        JobKind.FEDAVG,
-        world.sources,
-        keccak(text="params"),
-        [world.arbiter.jobs.sender.address],
-        parse_amount(10),
-        int(time.time()) + 3600,
-        epsilons=[parse_epsilon(e) for e in epsilons],
-        delta=DELTA,
-    )
-    return opened.job_id
 
 
 def test_privacy_budget_lives_where_the_deployment_derives_it(world: World) -> None:
@@ -51,7 +36,7 @@ def test_privacy_budget_lives_where_the_deployment_derives_it(world: World) -> N
 
 
 def test_dp_job_spends_its_attested_epsilon_and_releases_the_rest(world: World) -> None:
-    job_id = open_dp(world, ("0.5", "0.25"))
+    job_id = world.open_dp(("0.5", "0.25"))
     reservation = world.bank.privacy.reservation_of(job_id)
     assert (reservation.stage, reservation.epsilons, reservation.delta) == (
         ReservationStage.RESERVED,
@@ -66,7 +51,7 @@ def test_dp_job_spends_its_attested_epsilon_and_releases_the_rest(world: World) 
 
     # The Python attestation with the spend's hash is the contract's digest; without it, it is not.
     job = world.bank.jobs.job(job_id)
-    domain = AttestationDomain(world.deployment.chain_id, world.deployment.job_ledger)
+    domain = world.domain
     honest = Attestation(
         job_id,
         job.inputs_hash,
@@ -76,14 +61,7 @@ def test_dp_job_spends_its_attested_epsilon_and_releases_the_rest(world: World) 
         privacy_hash(spent, DELTA),
     )
     assert honest.digest(domain) == world.bank.jobs.attestation_digest(job_id)
-    under_reported = Attestation(
-        job_id,
-        job.inputs_hash,
-        job.result_hash,
-        job.transcript_root,
-        job.contribution_hash,
-        privacy_hash([300_000, 250_000], DELTA),
-    )
+    under_reported = job_attestation(world.bank.jobs, job_id, privacy_hash([300_000, 250_000], DELTA))
     assert under_reported.digest(domain) != world.bank.jobs.attestation_digest(job_id)
 
     for member in (world.card, world.tax, world.arbiter):
@@ -99,9 +77,9 @@ def test_dp_job_spends_its_attested_epsilon_and_releases_the_rest(world: World) 
 
 def test_a_job_asking_more_than_is_left_is_refused_with_the_contracts_error(world: World) -> None:
     before = world.bank.privacy.budget_of(world.sources[0])
-    first = open_dp(world, (format_epsilon(before.epsilon_remaining - 100_000), "0.1"))
+    first = world.open_dp((format_epsilon(before.epsilon_remaining - 100_000), "0.1"))
     with pytest.raises(revert_error("PrivacyBudgetInsufficientEpsilon")) as refused:
-        open_dp(world, ("0.2", "0.1"))
+        world.open_dp(("0.2", "0.1"))
     assert refused.value.arguments["sourceId"] == world.sources[0]
     assert refused.value.arguments["remaining"] == 100_000
     world.bank.jobs.abort(first, b"\x00" * 32)

@@ -1,9 +1,12 @@
-"""Consent: the three policies a provider chooses, and the one data check every consent path runs.
+"""Consent: the three policies a provider chooses, and the one check every consent path runs.
 
-`check_source` is the check: read the source's file once into a snapshot and compare it with
-the commitment version the job recorded (schema hash, row root, row count). The runner, `custos
-job consent` and the gateway's consent route all consent through `consent` or `check_source`,
-and the runner hands the checked snapshot to the protocol (`compute.jobs.snapshot`).
+`consent_check` is the check. First the data: read the source's file once into a snapshot and
+compare it with the commitment version the job recorded (schema hash, row root, row count;
+`check_source`). Then the privacy budget: a DP job's reservation on chain must cover the ε its
+mechanism spends, as the accountant computes it from the parameter document
+(`compute.jobs.privacy_check.consent_refusal`). The runner, `custos job consent` and the
+gateway's consent route all consent through it (`consent` runs it for every source first), and
+the runner hands the checked snapshot to the protocol (`compute.jobs.snapshot`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 from compute.errors import InvalidInput
+from compute.jobs.peers import PeerDirectory
+from compute.jobs.privacy_check import Document, PrivacyRefused, consent_refusal
 from compute.jobs.service.opening import JobContracts
 from compute.jobs.snapshot import DataSnapshot, RecordedCommitment, checked_snapshot
 from compute.jobs.workspace import SourceFile, Workspace
+from compute.party import Address
 from ledger.client.sender import Receipt
 
 
@@ -56,6 +63,46 @@ def check_source(contracts: JobContracts, source: SourceFile, version: int) -> D
     return checked_snapshot(source, recorded_commitment(contracts, source.source_id, version))
 
 
+def consent_check(
+    contracts: JobContracts, source: SourceFile, version: int, job_id: int, document: Document
+) -> DataSnapshot:
+    """The one consent check: `source`'s data against commitment `version` (DataMismatch), then the job's
+    privacy reservation against the accountant's ε for its parameter `document` (PrivacyRefused, also for
+    a document the accountant cannot read). PartyUnreachable when the document cannot be fetched yet."""
+    snapshot = check_source(contracts, source, version)
+    kind, sources = contracts.jobs.job(job_id).kind, len(contracts.jobs.job_sources(job_id)[0])
+    try:
+        refusal = consent_refusal(contracts.privacy, job_id, kind, document, sources)
+    except InvalidInput as exc:  # a document that does not parse, or that does not hash to the job's
+        refusal = f"PRIVACY {exc}"
+    if refusal is not None:
+        raise PrivacyRefused(refusal)
+    return snapshot
+
+
+def job_parameters(contracts: JobContracts, workspace: Workspace, job_id: int, timeout: float = 10.0) -> Document:
+    """A loader of the job's parameter document: this workspace's copy, else the requester's, fetched from
+    the endpoint it publishes on chain and checked against the job's parameter hash (`PeerDirectory.params`)."""
+
+    @cache  # one fetch however many of the job's sources this party consents for
+    def load() -> dict[str, object]:
+        job = contracts.jobs.job(job_id)
+        if (workspace.folder / "params" / f"{job.params_hash.hex()}.json").is_file():
+            return workspace.get_params(job.params_hash)
+
+        def published(address: Address) -> tuple[bytes, str]:
+            member = contracts.consortium.member(address)
+            return member.transport_key, member.endpoint
+
+        peers = PeerDirectory(published)
+        try:
+            return peers.params(job.requester, job.params_hash, timeout)
+        finally:
+            peers.close()
+
+    return load
+
+
 @dataclass(frozen=True)
 class Consented:
     """One source's consent to a job: the version checked, the checked snapshot, its transaction (None: earlier)."""
@@ -77,11 +124,15 @@ def consent(
     owner: str,
     job_id: int,
     only: Collection[int] | None = None,
+    document: Document | None = None,
 ) -> list[Consented]:
     """Check and consent to `job_id` for every source of `owner` it uses (or those in `only`).
 
-    InvalidInput when the job uses none of them, when the workspace holds no data for one, or
-    when one's data no longer matches its commitment (DataMismatch); no consent is sent then.
+    Every source passes `consent_check` before the first consent is sent, so none is sent when
+    the job uses none of them, when the workspace holds no data for one (InvalidInput), when
+    one's data no longer matches its commitment (DataMismatch), or when the job's privacy
+    reservation does not cover the accountant's ε (PrivacyRefused). `document` loads the job's
+    parameters (default: `job_parameters`); it is read only for a job that reserved budget.
     """
     source_ids, versions, owners, _ = contracts.jobs.job_sources(job_id)
     mine = [
@@ -93,11 +144,12 @@ def consent(
         wanted = f"source {sorted(only)}" if only is not None else f"any source of {owner}"
         raise InvalidInput(f"job {job_id} does not use {wanted}")
     checked = []
+    parameters = document or job_parameters(contracts, workspace, job_id)
     for source_id, version in mine:
         source = workspace.sources.get(source_id)
         if source is None:
             raise InvalidInput(f"the workspace {workspace.folder} holds no data for source {source_id}")
-        checked.append((source_id, version, check_source(contracts, source, version)))
+        checked.append((source_id, version, consent_check(contracts, source, version, job_id, parameters)))
     done = []
     for source_id, version, snapshot in checked:  # every check passed before the first transaction
         given = contracts.jobs.has_consented(job_id, source_id)

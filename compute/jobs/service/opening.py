@@ -18,7 +18,7 @@ from compute.errors import InvalidInput
 from compute.jobs.kinds import kind_of
 from compute.jobs.workspace import Workspace
 from compute.result import canonical_json
-from ledger.bindings import CustosToken, DataRegistry, JobLedger, OpenedJob, Settlement
+from ledger.bindings import Consortium, CustosToken, DataRegistry, JobLedger, OpenedJob, PrivacyBudget, Settlement
 from ledger.protocol import JobKind as ChainKind
 
 
@@ -33,6 +33,10 @@ class JobContracts(Protocol):
     def registry(self) -> DataRegistry: ...
     @property
     def jobs(self) -> JobLedger: ...
+    @property
+    def privacy(self) -> PrivacyBudget: ...
+    @property
+    def consortium(self) -> Consortium: ...
 
 
 @dataclass(frozen=True)

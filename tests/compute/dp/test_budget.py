@@ -4,22 +4,21 @@ a committing compute party that under- or over-reports ε gets no attestation.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from eth_utils import keccak
 
 from compute.dp.accounting import epsilon_from_rho
-from compute.dp.budget import job_spend, reservation_shortfall
+from compute.dp.budget import fedavg_noise_for, job_spend, reservation_shortfall
 from compute.errors import InvalidInput
 from compute.fl.dp import DPParams, release_rho
 from compute.fl.fedavg.client import FRACTION_BITS
 from compute.jobs.privacy_check import attested_privacy_hash, consent_refusal, spend_to_report
 from ledger.client.revert import revert_error
-from ledger.protocol import Attestation, AttestationDomain, JobKind, privacy_hash
-from ledger.units import parse_amount, parse_epsilon
-from tests.ledger.privacy_world import DELTA, World, privacy_world
+from ledger.protocol import JobKind, privacy_hash
+from tests.ledger.privacy_world import DELTA, World, job_attestation, privacy_world
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +57,23 @@ def test_fedavg_spends_what_the_zcdp_accountant_gives_for_every_round_a_source_i
         job_spend(JobKind.FEDAVG, {"fedavg": {"rounds": 3, "dp": dp, "contribution": False}}, 3)
 
 
+def test_a_target_epsilon_becomes_the_smallest_noise_multiplier_at_four_digits_within_it() -> None:
+    dp = {"clip_norm": 1.0, "noise_multiplier": 1.0, "delta": 1e-6}
+    doc = {"fedavg": {"rounds": 3, "dp": dp, "contribution": False}, "dims": 10}
+    tuned = fedavg_noise_for(doc, 3, 500_000)
+    sigma = tuned["fedavg"]["dp"]["noise_multiplier"]
+    assert {**tuned, "fedavg": {**tuned["fedavg"], "dp": dp}} == doc  # only σ changed
+    spend = job_spend(JobKind.FEDAVG, tuned, 3)
+    assert spend is not None and max(spend.epsilons) <= 500_000
+    step = float(Decimal(1).scaleb(Decimal(sigma).adjusted() - 3))  # one unit of σ's 4th significant digit
+    lower = {**tuned, "fedavg": {**tuned["fedavg"], "dp": {**dp, "noise_multiplier": sigma - step}}}
+    assert max(job_spend(JobKind.FEDAVG, lower, 3).epsilons) > 500_000  # type: ignore[union-attr]  # a DP document
+    with pytest.raises(InvalidInput, match="more than 0"):
+        fedavg_noise_for(doc, 3, 0)
+    with pytest.raises(InvalidInput, match="no DP"):
+        fedavg_noise_for({**doc, "fedavg": {"rounds": 3, "dp": None, "contribution": False}}, 3, 500_000)
+
+
 def test_consent_needs_a_reservation_covering_the_spend() -> None:
     spend = job_spend(JobKind.SECURE_STATS, STATS_DOC, 2)
     assert reservation_shortfall(spend, (500_000, 600_000), 0, dp_job=True) is None
@@ -67,23 +83,9 @@ def test_consent_needs_a_reservation_covering_the_spend() -> None:
     assert reservation_shortfall(spend, (), 0, dp_job=False) is None  # exact: the contract decided already
 
 
-def _open_stats(world: World, epsilon: str) -> int:
-    world.bank.token.approve(world.deployment.settlement, parse_amount(1))
-    return world.bank.jobs.open_job(
-        JobKind.SECURE_STATS,
-        world.sources,
-        keccak(text="stats"),
-        [world.arbiter.jobs.sender.address],
-        parse_amount(1),
-        int(time.time()) + 3600,
-        epsilons=[parse_epsilon(epsilon)] * 2,
-        delta=DELTA,
-    ).job_id
-
-
 def test_a_compute_party_that_under_or_over_reports_epsilon_gets_no_attestation(world: World) -> None:
     budget = world.card.privacy
-    job_id = _open_stats(world, "0.3")  # the document's mechanism spends 0.25
+    job_id = world.open_dp(("0.3", "0.3"), JobKind.SECURE_STATS)  # the document's mechanism spends 0.25
     doc = {**STATS_DOC, "epsilon": "0.25"}
 
     def document() -> dict[str, object]:
@@ -102,17 +104,8 @@ def test_a_compute_party_that_under_or_over_reports_epsilon_gets_no_attestation(
     )
     assert attested_privacy_hash(budget, job_id, JobKind.SECURE_STATS, document, 2) is None
     # ... and a signature over the honest figure does not verify against the commit either.
-    job = world.bank.jobs.job(job_id)
-    domain = AttestationDomain(world.deployment.chain_id, world.deployment.job_ledger)
-    honest_attestation = Attestation(
-        job_id,
-        job.inputs_hash,
-        job.result_hash,
-        job.transcript_root,
-        job.contribution_hash,
-        privacy_hash(honest, DELTA),
-    )
-    signature = honest_attestation.sign(bytes(world.card.jobs.sender.account.key), domain)
+    honest_attestation = job_attestation(world.bank.jobs, job_id, privacy_hash(honest, DELTA))
+    signature = honest_attestation.sign(bytes(world.card.jobs.sender.account.key), world.domain)
     with pytest.raises(revert_error("JobLedgerWrongSigner")):
         world.bank.jobs.attest(job_id, world.card.jobs.sender.address, signature)
     assert not world.bank.jobs.has_attested(job_id, world.card.jobs.sender.address)
@@ -121,7 +114,7 @@ def test_a_compute_party_that_under_or_over_reports_epsilon_gets_no_attestation(
 def test_over_reporting_within_the_reservation_is_refused_and_the_honest_figure_is_signed(world: World) -> None:
     budget = world.card.privacy
     doc = {**STATS_DOC, "epsilon": "0.1"}
-    over = _open_stats(world, "0.2")
+    over = world.open_dp(("0.2", "0.2"), JobKind.SECURE_STATS)
     world.card.jobs.consent(over, world.sources[0])
     world.tax.jobs.consent(over, world.sources[1])
     world.arbiter.jobs.commit_result(
@@ -129,16 +122,12 @@ def test_over_reporting_within_the_reservation_is_refused_and_the_honest_figure_
     )
     assert attested_privacy_hash(budget, over, JobKind.SECURE_STATS, lambda: doc, 2) is None
 
-    fair = _open_stats(world, "0.1")
+    fair = world.open_dp(("0.1", "0.1"), JobKind.SECURE_STATS)
     world.card.jobs.consent(fair, world.sources[0])
     world.tax.jobs.consent(fair, world.sources[1])
     world.arbiter.jobs.commit_result(
         fair, keccak(text="r"), keccak(text="t"), [1, 1], bytes(32), epsilons_spent=[100_000, 100_000]
     )
     signed = attested_privacy_hash(budget, fair, JobKind.SECURE_STATS, lambda: doc, 2)
-    job = world.bank.jobs.job(fair)
-    domain = AttestationDomain(world.deployment.chain_id, world.deployment.job_ledger)
-    attestation = Attestation(
-        fair, job.inputs_hash, job.result_hash, job.transcript_root, job.contribution_hash, signed or b""
-    )
-    assert attestation.digest(domain) == world.bank.jobs.attestation_digest(fair)
+    attestation = job_attestation(world.bank.jobs, fair, signed or b"")
+    assert attestation.digest(world.domain) == world.bank.jobs.attestation_digest(fair)

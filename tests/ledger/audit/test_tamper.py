@@ -265,3 +265,25 @@ def test_completeness_asks_a_node_with_a_small_log_range_in_ranges_and_still_fin
     assert untouched.exit_code == 0, untouched.output
     _delete("ConsentGiven")(chain)
     caught(audit(chain, "job", "0", "--verify", "--no-sync"), "complete")
+
+
+def test_an_edited_job_fact_is_caught_by_source_verification(chain: Path) -> None:
+    """The derived job_facts table says job 0 was cancelled; its events say finalised."""
+    untouched = audit(chain, "source", "0", "--verify", "--no-sync")
+    assert untouched.exit_code == 0 and "Finalized" in untouched.output, untouched.output
+    sql(chain, "UPDATE job_facts SET event = 'JobCancelled' WHERE job_id = 0 AND event = 'JobFinalized'")
+    result = audit(chain, "source", "0", "--verify", "--no-sync")
+    assert "Cancelled" in result.output  # what the edited table shows is what verification refuses
+    assert any("job 0" in line for line in caught(result, "source uses"))
+
+
+def test_job_facts_deleted_with_their_version_are_rebuilt_from_the_events_on_open(chain: Path) -> None:
+    with sqlite3.connect(chain / "audit-index.db") as db:
+        before = db.execute("SELECT * FROM job_facts ORDER BY job_id, event_id").fetchall()
+        db.execute("DELETE FROM job_facts")
+        db.execute("DELETE FROM meta WHERE key = 'job_facts'")
+    assert {"ConsentGiven", "JobReady", "ResultCommitted", "JobFinalized", "PaymentCredited"} <= {r[2] for r in before}
+    result = audit(chain, "source", "0", "--verify", "--no-sync")
+    assert result.exit_code == 0 and "Finalized" in result.output, result.output
+    with sqlite3.connect(chain / "audit-index.db") as db:
+        assert db.execute("SELECT * FROM job_facts ORDER BY job_id, event_id").fetchall() == before
