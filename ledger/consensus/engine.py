@@ -32,7 +32,7 @@ from eth_keys.datatypes import PrivateKey
 
 from ledger.chain.errors import HistoryError, TxRejected
 from ledger.chain.permission import membership_version
-from ledger.consensus.catchup import PeerSource, catch_up
+from ledger.consensus.catchup import catch_up_from_peers
 from ledger.consensus.deferred import DeferredWrites
 from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, delete_op
 from ledger.consensus.evidence import EvidenceLog
@@ -76,6 +76,8 @@ class Engine:
         self.key = org_key
         self.evidence = EvidenceLog(client, self.keyspace, org_key)
         self.halted: str | None = None
+        # Why the node cannot reach the final blocks ahead of it (none in etcd, none at any peer), if so.
+        self.stalled: str | None = None
         self._stash: tuple[bytes, Stash] | None = None
         self._first_seen: dict[tuple[int, int], float] = {}
         self._judged: set[tuple[int, int]] = set()
@@ -355,17 +357,13 @@ class Engine:
 
     def _catch_up_from_peers(self, upto: int) -> bool:
         """etcd no longer holds blocks below `upto` + 1 (compacted or pruned): fetch them from peers, checked."""
-        for url in self.peers:
-            before = self.node.head.block_number
-            try:
-                catch_up(self.node, PeerSource(url), upto)
-            except HistoryError as exc:
-                log.warning("catch-up from %s stopped: %s", url, exc)
-            if self.node.head.block_number > before:
-                self._stash = None
-                return True
-        log.warning("blocks %d..%d are neither in etcd nor at any peer", self.node.head.block_number + 1, upto)
-        return False
+        stalled = catch_up_from_peers(self.node, self.peers, upto)
+        if stalled is not None and stalled != self.stalled:
+            log.warning("catch-up stalled: %s", stalled)  # once per reason, not on every step
+        self.stalled = stalled
+        if stalled is None:
+            self._stash = None
+        return stalled is None
 
     def _halt(self, reason: str) -> None:
         log.error("consensus halted: %s", reason)

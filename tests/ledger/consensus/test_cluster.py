@@ -354,6 +354,11 @@ def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
 ) -> None:
     services, orgs = cluster
     urls = [s.url for s in services]
+    sender = orgs[0].account
+    while _settle(urls)[0] < 3:  # history for etcd to lose, when this test runs alone
+        nonce = int(rpc(urls[0], "eth_getTransactionCount", [sender.address, "pending"]), 16)
+        tx_hash = send_transfer(urls[0], sender, nonce)
+        wait_for(f"receipt of {tx_hash}", lambda h=tx_hash: receipt(urls[0], h))
     height, head = _settle(urls)
     ks = Keyspace(CHAIN_ID)
     # The operators pruned etcd: the final records of every block but the head are gone.
@@ -363,9 +368,15 @@ def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
     shutil.copytree(orgs[0].directory, joining_dir, ignore=shutil.ignore_patterns("chain.lmdb"))
     follower_key = keys.PrivateKey(b"\x55" * 32)
 
-    joining = start_service(joining_dir, follower_key, etcd.client_urls, port=0, timing=FAST, peers=[urls[2]])
+    joining = start_service(joining_dir, follower_key, etcd.client_urls, port=0, timing=FAST)
     try:
+        # Without --peers it cannot reach the head, and says which blocks it lacks instead of waiting silently.
+        stalled = wait_for("the joining node stalled", lambda: rpc(joining.url, "custos_consensus")["stalled"])
+        assert f"blocks 1..{height - 1} are no longer in etcd, and no --peers" in stalled
+        assert heads([joining.url])[0][0] == 0
+        joining.engine.peers = [urls[2]]
         wait_for("the joining node at the head", lambda: heads([joining.url]) == [(height, head)])
+        assert rpc(joining.url, "custos_consensus")["stalled"] is None
         assert verify_history(joining.node) == height
     finally:
         joining.stop()
