@@ -52,7 +52,7 @@ CONSORTIUM = load("Consortium")
 ANCHOR = load("AuditAnchor")
 ANCHOR_ABI = Web3().eth.contract(abi=ANCHOR.abi)
 # AuditAnchor's JobLedger: these benchmarks open no jobs and send only `anchor`, which never asks it.
-NO_JOB_LEDGER = "0x" + "ee" * 20
+NO_JOB_LEDGER = Web3.to_checksum_address("0x" + "ee" * 20)  # web3 refuses a non-checksum address
 
 
 def _port() -> int:
