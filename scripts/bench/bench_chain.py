@@ -49,7 +49,7 @@ CONSORTIUM = load("Consortium")
 ANCHOR = load("AuditAnchor")
 ANCHOR_ABI = Web3().eth.contract(abi=ANCHOR.abi)
 # AuditAnchor's JobLedger: these benchmarks open no jobs and send only `anchor`, which never asks it.
-NO_JOB_LEDGER = Web3.to_checksum_address("0x" + "ee" * 20)
+NO_JOB_LEDGER = Web3.to_checksum_address("0x" + "ee" * 20)  # web3 refuses a non-checksum address
 
 
 def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
