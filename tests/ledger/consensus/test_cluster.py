@@ -147,7 +147,9 @@ def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_n
     tx_hash = send_transfer(urls[1], orgs[0].account, nonce)
     mined = wait_for("the honest transaction's receipt", lambda: receipt(urls[2], tx_hash))
     assert int(mined["blockNumber"], 16) == height and mined["blockHash"] != "0x" + block_hash.hex()
-    final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]  # the final record exists: the receipt above was mined at this height
+    # The final record follows the commit (its proposer writes it when idle: ledger.consensus.deferred).
+    record = wait_for("the height's final record", lambda: etcd_client.get(ks.final(height)))
+    final = FinalRecord.from_bytes(record.value)
     assert final.round > round_
     assert _evidence(urls[1], "equivocation") == []
 
@@ -300,7 +302,8 @@ def test_governance_adds_a_validator_after_genesis_and_its_node_seals(
             mined = _call_tx(urls[0], orgs[1].account, orgs[1].account.address, b"")
             height, block_hash = int(mined["blockNumber"], 16), bytes.fromhex(mined["blockHash"][2:])
             heights.append(height)
-            final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]  # a mined block is final
+            record = wait_for("the block's final record", lambda: etcd_client.get(ks.final(height)))
+            final = FinalRecord.from_bytes(record.value)
             seal = etcd_client.get(ks.seal(address, height, final.round, block_hash))
             return seal is not None and recover_sealer(CHAIN_ID, block_hash, seal.value) == address
 
