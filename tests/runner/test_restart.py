@@ -7,7 +7,7 @@ import pytest
 from compute.jobs.job_steps import reason_code
 from compute.jobs.runner import JobRunner
 from ledger.bindings import JobStatus
-from tests.runner.conftest import Consortium
+from tests.runner.conftest import Consortium, Started
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -27,10 +27,19 @@ class DiesBeforeAttesting(JobRunner):
         return
 
 
+def start_bank(runners: Consortium) -> Started:
+    """The bank's runner, once it has published its endpoint: until then the test's own transactions from
+    the bank's account (opening a job) would race its runner's for the account's next nonce."""
+    bank = runners.start("bank")
+    consortium = runners.members["regulator"].consortium
+    wait_for(lambda: consortium.member(bank.runner.address).endpoint == bank.runner.url, 60, "the bank to publish")
+    return bank
+
+
 def test_a_compute_node_and_a_provider_restarted_after_their_run_commit_and_sign_it_from_their_kept_runs(
     runners: Consortium,
 ) -> None:
-    runners.start("bank")
+    start_bank(runners)
     first_invoice = runners.start("invoice-firm", runner_class=DiesBeforeAttesting)
     first_compute = runners.start("compute-node", runner_class=DiesBeforeCommitting)
     job_id = runners.open_psi()
@@ -61,7 +70,7 @@ def test_a_compute_node_and_a_provider_restarted_after_their_run_commit_and_sign
 def test_a_job_aborted_before_it_was_ready_leaves_nothing_held_by_the_runner_that_consented(
     runners: Consortium,
 ) -> None:
-    bank = runners.start("bank")  # the invoice firm's runner is not up: the job stays open
+    bank = start_bank(runners)  # the invoice firm's runner is not up: the job stays open
     job_id = runners.open_psi()
     wait_for(lambda: "consent" in bank.stages(job_id), 60, "the bank to consent")
     assert job_id in bank.runner.holding()  # the snapshot its consent checked, kept for the protocol
