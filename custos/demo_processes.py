@@ -102,7 +102,10 @@ def launch_gateway(
         *(("--public-url", f"http://{host}:{network.port}") if network else ()),
         *("--protocol-timeout", str(protocol_timeout)),
     ]
-    with (party / "gateway.log").open("w") as out:
+    log = party / "gateway.log"
+    if log.exists():  # started again (its last process died): keep that one's log, its last steps say why
+        log.replace(party / "gateway.previous.log")
+    with log.open("w") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=child_env())
 
 
