@@ -31,10 +31,13 @@ def write_durably(target: Path, data: bytes) -> None:
 
     A temporary file beside `target` is written and fsync'd, then renamed over it, then the folder
     fsync'd, so the rename itself survives a power cut (a rename alone is atomic but may be lost).
+    The file is readable by its owner only (0600): runs and outputs hold private results such as a
+    PSI receiver's intersection.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
-    with partial.open("wb") as handle:
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
