@@ -273,7 +273,8 @@ class Demo:
             self.gateway_processes[name] = started[name]
         for name, process in started.items():
             self.gateways[name] = gateway_url(name, self.folder / "parties" / name, process, network)
-            self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner)")
+            own_node = f", on its own node {self.rpc_of[name]}" if name in self.rpc_of and not network else ""
+            self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner{own_node})")
         if started:
             self.say(
                 "  sign in to an explorer while the job runs: custos gateway explorer-login "

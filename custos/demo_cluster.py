@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -68,16 +68,15 @@ def start_cluster(
     processes: list[subprocess.Popen[bytes]] = []
     etcd, client = start_etcd(folder / "etcd", (folder / "etcd.log").open("w"), free_port)
     processes.append(etcd)
-    rpc_of: dict[str, str] = {}
     validators = [org["name"] for org in orgs[:nodes]]
+    ports = {name: free_port() for name in validators}
+    rpc_of = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     for name in validators:
         directory = folder / "nodes" / name
         shutil.copytree(chain, directory, ignore=shutil.ignore_patterns("keystore"))
-        port = free_port()
-        processes.append(
-            start_node(directory, keystore.path(name), client, port, (folder / f"node-{name}.log").open("w"), env)
-        )
-        rpc_of[name] = f"http://127.0.0.1:{port}"
+        peers = [rpc_of[other] for other in validators if other != name]
+        log = (folder / f"node-{name}.log").open("w")
+        processes.append(start_node(directory, keystore.path(name), client, ports[name], log, env, peers))
     for org in orgs[nodes:]:
         rpc_of[org["name"]] = rpc_of[validators[0]]
     say(
@@ -118,11 +117,19 @@ def start_etcd(data_dir: Path, log: IO[str] | int, free_port: Callable[[], int])
 
 
 def start_node(
-    directory: Path, key_file: Path, etcd: str, port: int, log: IO[str] | int, env: dict[str, str]
+    directory: Path,
+    key_file: Path,
+    etcd: str,
+    port: int,
+    log: IO[str] | int,
+    env: dict[str, str],
+    peers: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """`custos chain up DIR --key … --etcd … --port …` on loopback (the key's password in `env`)."""
+    """`custos chain up DIR --key … --etcd … --port …` on loopback (the key's password in `env`); `peers` are
+    the other nodes' URLs, asked for blocks etcd no longer holds."""
     command = [sys.executable, "-m", "custos", "chain", "up", str(directory)]
     command += ["--key", str(key_file), "--etcd", etcd, "--port", str(port)]
+    command += ["--peers", ",".join(peers)] if peers else []
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 

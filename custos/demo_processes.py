@@ -26,7 +26,7 @@ from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
 # What `custos chain up` prints once it listens (to stderr, into its log).
 _CHAIN_URL = re.compile(r"serving (http://\S+)")
 # What `custos gateway up` prints once it listens, before it serves (its first line).
-_GATEWAY_URL = re.compile(r"^gateway on (https?://\S+) ", re.MULTILINE)
+GATEWAY_URL = re.compile(r"^gateway on (https?://\S+) ", re.MULTILINE)
 
 
 class Placement(Protocol):
@@ -61,6 +61,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """Terminate `process` and wait for it; kill it if it has not exited within `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def launch_chain_node(chain: Path, host: str, log: Path) -> subprocess.Popen[bytes]:
     """`custos chain up CHAIN --host HOST --port 0`, its output in `log` (`chain_node_url` reads its address)."""
     command = [sys.executable, "-m", "custos", "chain", "up", str(chain), "--host", host, "--port", "0"]
@@ -92,7 +102,10 @@ def launch_gateway(
         *(("--public-url", f"http://{host}:{network.port}") if network else ()),
         *("--protocol-timeout", str(protocol_timeout)),
     ]
-    with (party / "gateway.log").open("w") as out:
+    log = party / "gateway.log"
+    if log.exists():  # started again (its last process died): keep that one's log, its last steps say why
+        log.replace(party / "gateway.previous.log")
+    with log.open("w") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=child_env())
 
 
@@ -107,7 +120,7 @@ def launch_runner(party: Path, job_id: int, protocol_timeout: float) -> subproce
 
 def chain_node_url(node: subprocess.Popen, log: Path, timeout: float = 60.0) -> str:
     """The JSON-RPC URL of the node `launch_chain_node` started, once it answers there."""
-    url = _reported_url("the chain node", log, _CHAIN_URL, node, timeout)
+    url = reported_url("the chain node", log, _CHAIN_URL, node, timeout)
     wait_rpc(url, node, timeout)
     return url
 
@@ -120,7 +133,7 @@ def gateway_url(
     if network:
         url = f"http://{network.address(name)}:{network.port}"
     else:
-        url = _reported_url(f"the gateway of {name}", party / "gateway.log", _GATEWAY_URL, process, timeout)
+        url = reported_url(f"the gateway of {name}", party / "gateway.log", GATEWAY_URL, process, timeout)
 
     def domain() -> httpx.Response:
         return httpx.get(url + "/domain", timeout=1).raise_for_status()
@@ -129,9 +142,9 @@ def gateway_url(
     return url
 
 
-def _reported_url(what: str, log: Path, pattern: re.Pattern[str], process: subprocess.Popen, timeout: float) -> str:
-    """The address `process` printed into `log` (`pattern`'s first group); RuntimeError naming the log if
-    it exits first or prints none within `timeout` seconds."""
+def reported_url(what: str, log: Path, pattern: re.Pattern[str], process: subprocess.Popen, timeout: float) -> str:
+    """The address `process` printed into `log` (`pattern`'s first group), for a child that listens on port 0;
+    RuntimeError naming the log if it exits first or prints none within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         match = pattern.search(log.read_text(errors="replace"))

@@ -5,24 +5,38 @@ of the gateway. It registers its job mailboxes with the gateway's `MessageEndpoi
 gateway's transport route (envelopes authenticated by their senders' signatures, size-limited)
 is the party endpoint; its identity and parameter-document routes are mounted on the gateway
 app; the URL published on chain is the gateway's public URL; its typed `Progress` steps go
-straight onto the gateway's `ProgressBus`. Organisations without a gateway run the same runner
-alone (`custos runner up`).
+straight onto the gateway's `ProgressBus`, and each one is also a line in the gateway's log
+(logger `custos.runner`, INFO: job, party, step and its detail; hashes and counts, never keys or
+rows), so an operator can follow a job, and see where it stopped, without a browser.
+Organisations without a gateway run the same runner alone (`custos runner up`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from compute.jobs.runner import JobRunner
+from compute.jobs.runner import JobRunner, Progress
 from compute.jobs.workspace import Workspace
 from gateway.progress import runner_listener
 from gateway.services import GatewayServices
 from ledger.member import MemberLedger
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("custos.runner")
+
+
+def logged(listener: Callable[[Progress], None]) -> Callable[[Progress], None]:
+    """`listener`, with each runner step also logged as one INFO line (job -1: the runner itself)."""
+
+    def on_progress(step: Progress) -> None:
+        subject = "runner" if step.job_id < 0 else f"job {step.job_id}"
+        log.info("%s %s: %s%s", subject, step.party, step.stage, f" ({step.detail})" if step.detail else "")
+        listener(step)
+
+    return on_progress
 
 
 class HostedRunner:
@@ -76,7 +90,7 @@ def host_runner(
         member,
         endpoint=services.transport,
         public_url=public_url,
-        on_progress=runner_listener(services.progress),
+        on_progress=logged(runner_listener(services.progress)),
         protocol_timeout=protocol_timeout,
     )
     app.include_router(runner.party_routes())

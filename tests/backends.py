@@ -6,8 +6,9 @@ Each backend is one factory in `BACKENDS`: given the accounts to fund, it yields
 
 from __future__ import annotations
 
-import socket
+import re
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from tests.waiting import wait_for
+from custos.demo_processes import reported_url, stop_process, wait_rpc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FOUNDRY_NPM = REPO_ROOT / "contracts" / "node_modules" / "@foundry-rs"
@@ -43,40 +44,52 @@ def throwaway_accounts(count: int = ACCOUNT_COUNT) -> list[LocalAccount]:
     return [Account.from_key(keccak(text=f"custos-test-account-{i}")) for i in range(count)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# What anvil prints once it listens (it picks the port itself with `--port 0`).
+_ANVIL_LISTENING = re.compile(r"^Listening on (\S+:\d+)$", re.MULTILINE)
+
+
+def anvil_binary() -> Path:
+    """The platform binary of Foundry's anvil from npm (not the npm shim: a shim killed hard would orphan anvil)."""
+    binaries = sorted(FOUNDRY_NPM.glob("anvil-*/bin/anvil"))
+    if not binaries:
+        raise RuntimeError(f"anvil is not installed under {FOUNDRY_NPM}: run 'npm ci' in contracts/")
+    return binaries[0]
+
+
+@contextmanager
+def anvil_process(*options: str) -> Iterator[str]:
+    """anvil (with `options`) on a loopback port it picks itself; yields its URL once it answers, stops it after.
+
+    anvil listens on port 0 and prints the address it got, so no port is probed and released first
+    (another process could take it before anvil binds).
+    """
+    with tempfile.TemporaryDirectory(prefix="custos-anvil-") as folder:
+        log = Path(folder) / "anvil.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [str(anvil_binary()), "--host", "127.0.0.1", "--port", "0", *options],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            try:
+                url = "http://" + reported_url("anvil", log, _ANVIL_LISTENING, proc, 60)
+                wait_rpc(url, proc, 60)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc}:\n{log.read_text(errors='replace')[-2000:]}") from None
+            yield url
+        finally:
+            stop_process(proc)
 
 
 @contextmanager
 def anvil(accounts: list[LocalAccount]) -> Iterator[Web3]:
-    """Foundry's anvil (from npm) on a free loopback port, accounts funded by anvil_setBalance."""
-    # The platform binary, not the npm shim: a shim killed hard would orphan anvil.
-    binaries = sorted(FOUNDRY_NPM.glob("anvil-*/bin/anvil"))
-    if not binaries:
-        raise RuntimeError(f"anvil is not installed under {FOUNDRY_NPM}: run 'npm ci' in contracts/")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(binaries[0]), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 30}))
-        wait_for(lambda: proc.poll() is not None or w3.is_connected(), 30, f"anvil to answer on port {port}")
-        if proc.poll() is not None:
-            raise RuntimeError(f"anvil did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    """Foundry's anvil (from npm) on a loopback port, `accounts` funded by anvil_setBalance."""
+    with anvil_process() as url:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
         for account in accounts:
             w3.provider.make_request("anvil_setBalance", [account.address, hex(FUNDING_WEI)])
         yield w3
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # One entry per backend: anvil, and the embedded py-evm node in-process and over HTTP.

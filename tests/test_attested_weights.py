@@ -26,9 +26,10 @@ from compute.bundle import verify_bundle
 from compute.channel import Channel
 from compute.fl.hetero_lr.arbiter import RESULT
 from compute.fl.hetero_lr.wire import pack, unpack
+from compute.jobs.job_steps import JobView
 from compute.jobs.kinds import JobKind as RunnableKind
 from compute.jobs.kinds import Plan
-from compute.jobs.runner import JobRunner, _JobView
+from compute.jobs.runner import JobRunner
 from compute.jobs.snapshot import JobData
 from compute.jobs.workspace import Workspace
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
@@ -210,7 +211,7 @@ def inflating(role: Role) -> Role:
 class InflatingBank(JobRunner):
     """The bank's software, rewritten so that its result claims weights its own utility table does not give."""
 
-    def _plan(self, job_id: int, view: _JobView, data: JobData) -> tuple[RunnableKind, Plan]:
+    def _plan(self, job_id: int, view: JobView, data: JobData) -> tuple[RunnableKind, Plan]:
         kind, plan = super()._plan(job_id, view, data)
         assert plan.role is not None
         return kind, replace(plan, role=inflating(plan.role))
@@ -219,7 +220,7 @@ class InflatingBank(JobRunner):
 class UncheckingComputeNode(JobRunner):
     """A compute node's software that commits (and signs) the guest's claim without re-deriving it."""
 
-    def _checked_bundle(self, job_id: int, view: _JobView) -> tuple[dict[str, Any] | None, list[str]]:
+    def _checked_bundle(self, job_id: int, view: JobView) -> tuple[dict[str, Any] | None, list[str]]:
         bundle, _ = super()._checked_bundle(job_id, view)
         return bundle, []
 

@@ -47,6 +47,12 @@ def test_demo_with_four_nodes_finalises_the_job_sealed_by_a_quorum_of_four_valid
         assert said and int(said[-1][2]) == 4 and int(said[-1][1]) >= 3, lines[-3:]
         nodes = sorted({demo.rpc_of[name] for name in demo.rpc_of})
         assert len(nodes) == 4
+        # Each party's gateway (with its job runner) talks to its own organisation's node.
+        for name, gateway in demo.gateway_processes.items():
+            args = [str(a) for a in gateway.args]  # launch_gateway passes a list
+            assert args[args.index("--rpc") + 1] == demo.rpc_of[name], name
+            assert any(f"gateway of {name}" in line and f"its own node {demo.rpc_of[name]}" in line for line in lines)
+        assert len({demo.rpc_of[name] for name in demo.gateway_processes}) == 4
         height, head = _head(outcome.rpc)
         # Every organisation's node holds the same final block at the job's end height.
         for rpc in nodes:

@@ -4,14 +4,19 @@
 <folder>/workspace.json   name, keystore, chain RPC, deployment, data sources (no secrets)
 <folder>/secrets.json     per-source salt secrets and the X25519 transport key (mode 0600)
 <folder>/params/<hash>.json  parameter documents of jobs, named by their keccak256
+<folder>/runs/<job id>.json  this party's checked runs awaiting commit or attestation (checked_runs.py)
+<folder>/results/<job id>.json  result bundles of committed jobs (service/results.py)
 ```
 Raw data stays in the files the workspace points at; only commitments go on chain.
+Files a runner writes while a gateway reads them, or that must outlive a crash, are written
+with `write_durably`: whole or not at all, and on disk before the call returns.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,29 @@ from typing import Any
 from eth_utils import keccak
 
 from compute.errors import InvalidInput
+
+
+def write_durably(target: Path, data: bytes) -> None:
+    """Write `data` to `target` so that a reader, or a restart after a crash, sees all of it or none of it.
+
+    A temporary file beside `target` is written and fsync'd, then renamed over it, then the folder
+    fsync'd, so the rename itself survives a power cut (a rename alone is atomic but may be lost).
+    The file is readable by its owner only (0600): runs and outputs hold private results such as a
+    PSI receiver's intersection.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(target)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ on loopback (one process per party).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -147,25 +148,38 @@ class _Server:
 
 
 def serve_endpoint(
-    endpoint: MessageEndpoint, host: str = "127.0.0.1", port: int = 0, extra: Sequence[APIRouter] = ()
+    endpoint: MessageEndpoint,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    extra: Sequence[APIRouter] = (),
+    listener: socket.socket | None = None,
+    start_timeout: float = 60.0,
 ) -> _Server:
-    """Run `endpoint` (and any `extra` routers) under uvicorn in a background thread; `.url`, `.stop()`."""
-    import socket
+    """Run `endpoint` (and any `extra` routers) under uvicorn in a background thread; `.url`, `.stop()`.
 
+    It listens on `listener` if given (a socket the caller bound, e.g. to know the URL before the
+    routes exist), else on `host`:`port` (0: a free port). RuntimeError if it does not serve within
+    `start_timeout` seconds.
+    """
     import uvicorn
 
     app = FastAPI(title="Custos party endpoint")
     app.include_router(router(endpoint))
     for extra_router in extra:
         app.include_router(extra_router)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    if listener is None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    bound_host, bound_port = listener.getsockname()[:2]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return _Server(server, thread, f"http://{host}:{sock.getsockname()[1]}")
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the party endpoint on {bound_host}:{bound_port} did not start")
+        time.sleep(0.01)  # the poll interval of a bounded wait
+    return _Server(server, thread, f"http://{bound_host}:{bound_port}")

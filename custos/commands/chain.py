@@ -109,10 +109,16 @@ def up(
     peers: str | None = typer.Option(
         None, "--peers", help="Other nodes' JSON-RPC URLs, for history etcd no longer has."
     ),
+    keep_heights: int | None = typer.Option(
+        None,
+        "--keep-heights",
+        min=8,
+        help="Heights of rounds etcd keeps below the head (default 256); a node further behind needs --peers.",
+    ),
 ) -> None:
     """Serve the chain's JSON-RPC: alone (dev, quorum 1 of 1) or as one consortium member (--key, --etcd)."""
     if key is not None or etcd is not None:
-        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key), peers, etcd_user)
+        _up_member(directory, host, port, key, etcd, (etcd_ca, etcd_cert, etcd_key), peers, etcd_user, keep_heights)
         return
     from ledger.chain.errors import ChainError
     from ledger.chain.node import Node
@@ -145,7 +151,9 @@ def _up_member(
     tls_files: tuple[Path | None, Path | None, Path | None],
     peers: str | None,
     etcd_user: str | None,
+    keep_heights: int | None,
 ) -> None:
+    import logging
     import threading
 
     from eth_keys import keys
@@ -154,10 +162,14 @@ def _up_member(
     from ledger.chain.genesis import GenesisError
     from ledger.consensus.bundle import BundleError
     from ledger.consensus.service import start_service
+    from ledger.consensus.timing import Timing
     from ledger.keystore import Keystore, KeystoreError, password_from_env
 
     if key is None or not etcd:
         raise _fail("a consortium node needs both --key and --etcd")
+    # The consensus engine says on stderr when it leads, catches up, stops catching up or halts.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("ledger.consensus").setLevel(logging.INFO)
     tls = _etcd_tls(tls_files)
     credentials = None
     if etcd_user:
@@ -173,6 +185,7 @@ def _up_member(
             host,
             port,
             tls,
+            timing=Timing() if keep_heights is None else Timing(keep_heights=keep_heights),
             peers=_urls(peers or ""),
             etcd_credentials=credentials,
         )

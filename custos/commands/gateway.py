@@ -52,6 +52,18 @@ def _client(url: str, keystore: Path) -> GatewayClient:
         raise _fail(f"cannot reach the gateway at {url}: {exc}") from None
 
 
+def _log_to_stderr() -> None:
+    """Send the gateway's own log lines (logger `custos`: the hosted runner's steps, errors) to stderr."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("custos")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 @app.command()
 def up(
     keystore: Path = KEYSTORE,
@@ -123,6 +135,7 @@ def up(
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     port = listener.getsockname()[1]
     hosting = RunnerHosting(public_url or f"{scheme}://{host}:{port}", protocol_timeout) if runner else None
+    _log_to_stderr()
     try:
         app_, close = open_gateway(
             key,

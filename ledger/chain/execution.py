@@ -2,8 +2,11 @@
 
 Calls run on a VM whose computations check a deadline at every jump, call and create (the
 only ways a program can run long), so an infinite loop submitted through eth_call or
-eth_estimateGas ends after CALL_TIME_LIMIT seconds whatever gas it was given; they are
-also capped at CALL_GAS_CAP, below the block gas limit. Block production uses the plain VM.
+eth_estimateGas ends after CALL_TIME_LIMIT seconds of computation whatever gas it was given;
+they are also capped at CALL_GAS_CAP, below the block gas limit. The limit counts the calling
+thread's CPU time (what a hostile call burns), not wall time, so an honest call on a loaded
+machine, waiting for a core or the GIL, is not cut short; wall time is still capped at
+WALL_FACTOR times the limit. Block production uses the plain VM.
 Reverts carry their reason: `Error(string)`, `Panic(uint256)` and every custom error of the
 committed contract ABIs are decoded into the message; the raw data stays in `data`.
 """
@@ -26,6 +29,9 @@ from ledger.chain.errors import ExecutionFailed, ExecutionReverted
 
 CALL_GAS_CAP = 25_000_000
 CALL_TIME_LIMIT = 5.0
+# A call's wall-clock cap, in multiples of its CPU-time limit: how long a starved call may hold a thread.
+# Twice the default limit is the clients' own HTTP timeout (ledger.client.connect): past it nobody waits.
+WALL_FACTOR = 2.0
 # Opcodes through which a program can run for long: JUMP, JUMPI, CREATE, CALL, CALLCODE,
 # DELEGATECALL, CREATE2, STATICCALL.
 _GUARDED = (0x56, 0x57, 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA)
@@ -47,8 +53,19 @@ class _Guarded:
     def __call__(self, computation: ComputationAPI) -> None:
         deadline = getattr(_limits, "deadline", None)
         if deadline is not None and time.monotonic() > deadline:
-            raise CallTimeout
+            _past_deadline()
         self._inner(computation=computation)
+
+
+def _past_deadline() -> None:
+    """The wall deadline passed: CallTimeout if the CPU budget or the wall cap is spent, else move the
+    deadline on by the CPU time left (reading the thread's CPU clock only here keeps each opcode's check
+    one monotonic read)."""
+    now = time.monotonic()
+    cpu_left = _limits.cpu_end - time.thread_time()
+    if cpu_left <= 0 or now >= _limits.wall_end:
+        raise CallTimeout
+    _limits.deadline = min(now + cpu_left, _limits.wall_end)
 
 
 class _DeadlineComputation(CancunComputation):
@@ -110,13 +127,17 @@ def call_vm(chain: ChainAPI, header: BlockHeaderAPI) -> CustosVM:
 
 
 class CallDeadline:
-    """Arms the calling thread's deadline for the duration of a `with` block."""
+    """Arms the calling thread's deadline for the duration of a `with` block: `seconds` of the thread's
+    CPU time, and at most `wall_factor` times that of wall time."""
 
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
+    def __init__(self, seconds: float, wall_factor: float = WALL_FACTOR) -> None:
+        self._seconds, self._wall_factor = seconds, wall_factor
 
     def __enter__(self) -> None:
-        _limits.deadline = time.monotonic() + self._seconds
+        now = time.monotonic()
+        _limits.cpu_end = time.thread_time() + self._seconds
+        _limits.wall_end = now + self._wall_factor * self._seconds
+        _limits.deadline = now + self._seconds
 
     def __exit__(self, *exc: object) -> None:
         _limits.deadline = None

@@ -9,14 +9,19 @@ here), satisfy the consortium's rules and re-execute to the same roots.
 
 from __future__ import annotations
 
+import logging
+from types import TracebackType
 from typing import Protocol
 
 import httpx
 
 from ledger.chain.errors import HistoryError
+from ledger.chain.permission import membership_version
 from ledger.chain.sealing import SealError, recover_sealer
 from ledger.consensus.replica import InvalidProposal, Replica
 from ledger.consensus.validators import quorum, validators_at
+
+log = logging.getLogger(__name__)
 
 
 class BlockSource(Protocol):
@@ -36,6 +41,18 @@ class PeerSource:
         self.url = url
         self._http = httpx.Client(timeout=timeout)
 
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> PeerSource:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
     def _call(self, method: str, params: list[object]) -> object:
         try:
             body = self._http.post(
@@ -50,12 +67,18 @@ class PeerSource:
     def raw_block(self, number: int) -> bytes | None:
         """See BlockSource."""
         raw = self._call("debug_getRawBlock", [hex(number)])
-        return None if raw is None else bytes.fromhex(str(raw)[2:])
+        return None if raw is None else self._hex(raw, f"block {number}")
 
     def seals(self, block_hash: bytes) -> list[bytes]:
         """See BlockSource."""
         found = self._call("custos_getBlockSeals", ["0x" + block_hash.hex()])
-        return [bytes.fromhex(s[2:]) for s in found] if isinstance(found, list) else []
+        return [self._hex(s, "a seal") for s in found] if isinstance(found, list) else []
+
+    def _hex(self, value: object, what: str) -> bytes:
+        try:
+            return bytes.fromhex(str(value).removeprefix("0x"))
+        except ValueError:
+            raise HistoryError(f"peer {self.url}: {what} is not hex") from None
 
 
 class LocalSource:
@@ -80,6 +103,7 @@ def catch_up(node: Replica, source: BlockSource, upto: int | None = None) -> int
 
     Raises HistoryError at the first block that fails a check; the blocks before it stay committed.
     """
+    known: tuple[bytes, frozenset[bytes]] | None = None
     while upto is None or node.head.block_number < upto:
         number = node.head.block_number + 1
         raw = source.raw_block(number)
@@ -89,7 +113,11 @@ def catch_up(node: Replica, source: BlockSource, upto: int | None = None) -> int
             block = node.decode_block(raw)
         except InvalidProposal as exc:
             raise HistoryError(f"block {number} from the peer: {exc}") from None
-        validators = validators_at(node, node.head)
+        # The set is read again only when a block changed the membership contract (as the engine does).
+        version = membership_version(node, node.head.state_root)
+        if known is None or known[0] != version:
+            known = (version, validators_at(node, node.head))
+        validators = known[1]
         sealers: dict[bytes, bytes] = {}
         for seal in source.seals(block.hash):
             try:
@@ -108,3 +136,30 @@ def catch_up(node: Replica, source: BlockSource, upto: int | None = None) -> int
             raise HistoryError(f"block {number} from the peer: {exc}") from None
         node.commit_final(block, [sealers[s] for s in counted], None)
     return node.head.block_number
+
+
+def catch_up_from_peers(node: Replica, peers: list[str], upto: int) -> str | None:
+    """Import the final blocks up to `upto` from the first peer that has them, checked as `catch_up` does.
+
+    Returns None once our head moved, else why it could not (which blocks, and each peer's answer):
+    the caller reports that instead of waiting silently.
+    """
+    wanted = f"blocks {node.head.block_number + 1}..{upto}"
+    if not peers:
+        return f"{wanted} are no longer in etcd, and no --peers are given to fetch them from"
+    answers = []
+    for url in peers:
+        before = node.head.block_number
+        try:
+            with PeerSource(url) as source:
+                catch_up(node, source, upto)
+        except HistoryError as exc:
+            answers.append(str(exc))
+            if node.head.block_number > before:
+                log.warning("catch-up from %s stopped at block %d: %s", url, node.head.block_number + 1, exc)
+        else:
+            answers.append(f"peer {url} has no block {before + 1}")
+        if node.head.block_number > before:
+            log.info("caught up blocks %d..%d from %s", before + 1, node.head.block_number, url)
+            return None
+    return f"{wanted} are neither in etcd nor at any peer ({'; '.join(answers)})"

@@ -9,12 +9,13 @@ protocol and its failure model):
    re-executed and checked; a validator seals it (compare: round not abandoned, height not
    final, no seal of ours yet), or records evidence against its author and abandons the round.
 3. With a quorum of valid seals the round can no longer be abandoned, so the node commits the
-   block at once and then writes `final/h` if nobody has (compare: round not abandoned, h not
-   final); a proposal without quorum after `round_timeout` is abandoned (compare: h not final,
-   and no more than quorum − 1 − f validators sealed it: see `ledger.consensus.rounds`).
+   block at once; `final/h` (compare: round not abandoned, h not final) is written later, when
+   the loop is idle (`ledger.consensus.deferred`); a proposal without quorum after
+   `round_timeout` is abandoned (compare: h not final, and no more than quorum − 1 − f
+   validators sealed it: see `ledger.consensus.rounds`).
 4. With no proposal yet, the leader (the validator holding the `leader` key's lease)
-   builds one from the pool and writes it with its own seal by compare-and-create, guarded
-   by its leadership.
+   builds one from the pool once its batching rule says so (`ledger.consensus.timing.Gather`)
+   and writes it with its own seal by compare-and-create, guarded by its leadership.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from eth_keys.datatypes import PrivateKey
 
 from ledger.chain.errors import HistoryError, TxRejected
 from ledger.chain.permission import membership_version
-from ledger.consensus.catchup import PeerSource, catch_up
+from ledger.consensus.catchup import catch_up_from_peers
+from ledger.consensus.deferred import DeferredWrites
 from ledger.consensus.etcd import Compare, EtcdClient, EtcdError, delete_op
 from ledger.consensus.evidence import EvidenceLog
 from ledger.consensus.keyspace import Keyspace
@@ -39,7 +41,7 @@ from ledger.consensus.messages import FinalRecord, MessageError, Proposal
 from ledger.consensus.mirror import Mirror
 from ledger.consensus.replica import InvalidProposal, Replica, Stash
 from ledger.consensus.rounds import Rounds, prune_ops
-from ledger.consensus.timing import Timing
+from ledger.consensus.timing import Gather, Timing
 from ledger.consensus.validators import ValidatorSetError, quorum, validators_at
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ class Engine:
         self.key = org_key
         self.evidence = EvidenceLog(client, self.keyspace, org_key)
         self.halted: str | None = None
+        # Why the node cannot reach the final blocks ahead of it (none in etcd, none at any peer), if so.
+        self.stalled: str | None = None
         self._stash: tuple[bytes, Stash] | None = None
         self._first_seen: dict[tuple[int, int], float] = {}
         self._judged: set[tuple[int, int]] = set()
@@ -82,8 +86,8 @@ class Engine:
         self._validator_cache: tuple[bytes, frozenset[bytes]] | None = None
         self.etcd_health: dict[str, bool] = {}
         self._stand_down_until = 0.0
-        self._gather_size, self._gather_start, self._gather_changed = 0, 0.0, 0.0
-        self._final_txs: list[bytes] = []
+        self._gather = Gather(timing)
+        self.deferred = DeferredWrites(client, self.keyspace, self.rounds, timing)
         self._stopping = False
         self._threads: list[threading.Thread] = []
         node.publish = self._publish
@@ -104,6 +108,8 @@ class Engine:
         self.mirror.stop()
         for thread in self._threads:
             thread.join(timeout=10)
+        with contextlib.suppress(EtcdError):
+            self.deferred.flush(self.mirror.view, everything=True)
         if self._lease:
             with contextlib.suppress(EtcdError):
                 self.client.revoke(self._lease)
@@ -130,8 +136,8 @@ class Engine:
                 progressed = False
             if not progressed:
                 with contextlib.suppress(EtcdError):
-                    self._flush_final_txs()
-                self.mirror.wait(self.timing.gather_quiet if self._gather_size else self.timing.poll)
+                    self.deferred.flush(self.mirror.view)
+                self.mirror.wait(self.timing.gather_quiet if self._gather.size else self.timing.poll)
 
     def _keep_lease(self) -> None:
         """Refresh the proposer lease; every few seconds also probe each etcd member's health."""
@@ -214,9 +220,10 @@ class Engine:
     def _propose(self, height: int, round_: int) -> bool:
         if self.mirror.view.leader != self.org or len(self.node.pool) == 0:
             return False
-        if not self._is_validator() or self._gathering():
+        pool = self.node.pool
+        if not self._is_validator() or self._gather.gathering(len(pool), sum(e.tx.gas for e in pool.entries())):
             return False
-        self._gather_size = 0
+        self._gather.built()
         built = self.node.build_proposal(self.org)
         if built is None:
             return False
@@ -227,16 +234,6 @@ class Engine:
         self._stash = (block.hash, stash)
         self._judged.add((height, round_))
         return True
-
-    def _gathering(self) -> bool:
-        """True while transactions are still arriving (see Timing.gather_quiet)."""
-        size, now = len(self.node.pool), time.monotonic()
-        if size != self._gather_size:
-            if self._gather_size == 0:
-                self._gather_start = now
-            self._gather_size, self._gather_changed = size, now
-        quiet = now - self._gather_changed >= self.timing.gather_quiet
-        return not quiet and now - self._gather_start < self.timing.gather_max
 
     # -- validators' work on a round --
     def _work_on(self, height: int, round_: int, raw: bytes) -> bool:
@@ -265,10 +262,11 @@ class Engine:
         sealers = self._sealers(height, round_, proposal.block_hash)
         if len(sealers & validators) >= quorum(len(validators)):
             # A round with a quorum of seals can no longer be abandoned (see ledger.consensus.rounds):
-            # commit it now, then record it final for nodes catching up (the first writer wins).
+            # commit it now. The final record serves nodes that catch up later and nothing waits for
+            # it, so it is written when idle, off the path to the next block.
             committed = self._commit_round(height, round_, raw)
-            if committed and height not in self.mirror.view.final:
-                self.rounds.finalise(height, round_, proposal.block_hash)
+            if committed:
+                self.deferred.finalise(height, round_, proposal.block_hash, proposal.proposer == self.org)
             return committed
         if time.monotonic() - self._first_seen[(height, round_)] > self.timing.round_timeout:
             reason = "no quorum before the round timeout"
@@ -353,22 +351,19 @@ class Engine:
             self._halt(str(exc))
             return False
         self._forget_below(height)
-        self._delete_own_txs(block)
+        self.deferred.delete_txs(self.org, [tx.hash for tx in block.transactions], self.mirror.view)
+        self._gather.final(len(block.transactions), len(self.node.pool))
         return True
 
     def _catch_up_from_peers(self, upto: int) -> bool:
         """etcd no longer holds blocks below `upto` + 1 (compacted or pruned): fetch them from peers, checked."""
-        for url in self.peers:
-            before = self.node.head.block_number
-            try:
-                catch_up(self.node, PeerSource(url), upto)
-            except HistoryError as exc:
-                log.warning("catch-up from %s stopped: %s", url, exc)
-            if self.node.head.block_number > before:
-                self._stash = None
-                return True
-        log.warning("blocks %d..%d are neither in etcd nor at any peer", self.node.head.block_number + 1, upto)
-        return False
+        stalled = catch_up_from_peers(self.node, self.peers, upto)
+        if stalled is not None and stalled != self.stalled:
+            log.warning("catch-up stalled: %s", stalled)  # once per reason, not on every step
+        self.stalled = stalled
+        if stalled is None:
+            self._stash = None
+        return stalled is None
 
     def _halt(self, reason: str) -> None:
         log.error("consensus halted: %s", reason)
@@ -382,19 +377,4 @@ class Engine:
             self.mirror.forget_below(height - FORGET_DEPTH)
         keep = self.timing.keep_heights
         if height > keep and height % max(1, keep // 4) == 0:
-            self.client.txn([], prune_ops(self.keyspace, self.org, height - keep))
-
-    def _delete_own_txs(self, block: BlockAPI) -> None:
-        """Queue the etcd keys of our transactions that this final block holds (deleted when idle)."""
-        txs = self.mirror.view.txs
-        self._final_txs += [
-            self.keyspace.tx(self.org, tx.hash)
-            for tx in block.transactions
-            if txs.get(tx.hash, (0, b""))[1] == self.org
-        ]
-
-    def _flush_final_txs(self) -> None:
-        """Delete the queued keys: off the path to the next block, which waits for no such write."""
-        while self._final_txs:
-            self.client.txn([], [delete_op(k) for k in self._final_txs[:100]])
-            del self._final_txs[:100]
+            self.deferred.prune(prune_ops(self.keyspace, self.org, height - keep))

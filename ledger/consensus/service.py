@@ -152,6 +152,7 @@ def consensus_methods(node: Replica, engine: Engine) -> dict[str, Any]:
             "leader": None if view.leader is None else addr(view.leader),
             "etcd": {"following": engine.mirror.connected, "members": engine.etcd_health},
             "halted": engine.halted,
+            "stalled": engine.stalled,
             "pending": len(node.pool),
             "evidence": [json.loads(e.to_bytes()) for e in read_evidence(view, node.chain_id)],
         }

@@ -45,6 +45,8 @@ def node_status(url: str) -> dict[str, Any]:
         problems.append(f"head has {counted} valid seals, quorum {info['quorum']}")
     if info["halted"]:
         problems.append(f"halted: {info['halted']}")
+    if info.get("stalled"):  # absent on nodes older than the field
+        problems.append(f"stalled: {info['stalled']}")
     return {
         "rpc": url,
         "height": header.block_number,

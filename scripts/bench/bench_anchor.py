@@ -8,8 +8,6 @@ Baseline, same process: one AuditAnchor.anchor transaction per record (no batchi
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +18,7 @@ from pathlib import Path
 from eth_account import Account
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.backends starts anvil
 from report import emit
 
 from ledger.anchor import Anchorer
@@ -27,35 +26,22 @@ from ledger.bindings import AuditAnchor
 from ledger.client import TransactionSender, connect
 from ledger.deploy import config_for_members, deploy_consortium
 from ledger.deployment import Deployment
+from tests.backends import anvil_process
 
-ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
 RECORDS = 262_144
 BATCH = 65_536
 
 
 @contextmanager
 def consortium_on_anvil() -> Iterator[tuple[TransactionSender, Deployment, str]]:
-    """anvil on a free port, the six contracts deployed, one funded member's sender."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"])
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                w3 = connect(url)
-                break
-            except Exception:  # noqa: BLE001 - anvil still starting
-                time.sleep(0.05)
+    """anvil on a port it picks itself, the six contracts deployed, one funded member's sender."""
+    with anvil_process() as url:
+        w3 = connect(url)
         member, deployer = Account.create(), Account.create()
         for account in (member, deployer):
             w3.provider.make_request("anvil_setBalance", [account.address, hex(10**24)])  # type: ignore[arg-type]  # anvil_* methods are not in web3's RPC enum
         deployment = deploy_consortium(w3, deployer, config_for_members([(member.address, 31, "auditor")]))
         yield TransactionSender(w3, member), deployment, url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def batched_rate(anchor: AuditAnchor, folder: Path) -> tuple[float, int]:

@@ -17,14 +17,12 @@ blocks in-process by `build_block`, no HTTP, no admission: the ceiling py-evm se
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -42,9 +40,8 @@ from ledger.artifacts import load
 from ledger.chain.chainspec import DEFAULT_CHAIN_ID
 from ledger.chain.setup import DEV_CONSORTIUM, init_chain
 from ledger.keystore import DEV_PASSWORD, Keystore
+from tests.backends import anvil_process
 
-# The platform binary, not the npm shim: killing the shim would orphan anvil.
-ANVIL = next(iter(sorted((REPO / "contracts" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))), None)
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 BATCH = 100
@@ -52,13 +49,7 @@ CONSORTIUM = load("Consortium")
 ANCHOR = load("AuditAnchor")
 ANCHOR_ABI = Web3().eth.contract(abi=ANCHOR.abi)
 # AuditAnchor's JobLedger: these benchmarks open no jobs and send only `anchor`, which never asks it.
-NO_JOB_LEDGER = "0x" + "ee" * 20
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+NO_JOB_LEDGER = Web3.to_checksum_address("0x" + "ee" * 20)  # web3 refuses a non-checksum address
 
 
 def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
@@ -66,31 +57,6 @@ def _rpc(client: httpx.Client, url: str, method: str, params: list) -> object:
     if "error" in reply:
         raise RuntimeError(f"{method}: {reply['error']}")
     return reply["result"]
-
-
-def _wait_up(url: str, proc: subprocess.Popen) -> None:
-    with httpx.Client(timeout=2) as client:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError("node exited on start")
-            try:
-                _rpc(client, url, "eth_blockNumber", [])
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
-    raise RuntimeError("node did not start")
-
-
-@contextmanager
-def _serving(command: list[str], port: int) -> Iterator[str]:
-    """Run a node process listening on `port`; yields its URL once it answers."""
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_up(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @contextmanager
@@ -103,14 +69,6 @@ def _custos_up(directory: Path) -> Iterator[str]:
     finally:
         proc.kill()
         proc.wait()
-
-
-def _anvil_up() -> AbstractContextManager[str]:
-    """An anvil process."""
-    if ANVIL is None:
-        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
-    port = _port()
-    return _serving([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], port)
 
 
 def _receipt(client: httpx.Client, url: str, tx_hash: str) -> dict:
@@ -282,7 +240,7 @@ def bench_embedded_senders(per_sender: int) -> dict[str, float]:
 
 def bench_anvil_senders(per_sender: int) -> dict[str, float]:
     """anvil's first 8 dev accounts, the same workload."""
-    with _anvil_up() as url:
+    with anvil_process() as url:
         owner = Account.from_key(ANVIL_KEY)
         accounts = [Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(8)]
         with httpx.Client(timeout=120) as client:
@@ -344,7 +302,7 @@ def bench_embedded(count: int) -> dict[str, float]:
 
 
 def bench_anvil(count: int) -> dict[str, float]:
-    with _anvil_up() as url:
+    with anvil_process() as url:
         return run_workload(url, Account.from_key(ANVIL_KEY), count, fee=10**10)
 
 

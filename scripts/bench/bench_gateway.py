@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
 import subprocess
 import sys
 import tempfile
@@ -97,11 +96,11 @@ class BlockEverySecond:
         self._thread.join(timeout=5)
 
 
-def _wait_for(url: str, proc: subprocess.Popen) -> None:
+def _wait_for(url: str, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the gateway exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise SystemExit(f"the gateway exited: {log.read_text(errors='replace')}")
         try:
             if httpx.get(url + "/domain", timeout=1).status_code == 200:
                 return
@@ -111,6 +110,7 @@ def _wait_for(url: str, proc: subprocess.Popen) -> None:
 
 
 def main() -> None:
+    from custos.demo_processes import GATEWAY_URL, reported_url
     from gateway.auth import RequestDomain, sign_request
     from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, Keystore
     from tests.backends import anvil, throwaway_accounts
@@ -123,8 +123,6 @@ def main() -> None:
         job_id = finished_job(w3, deployment, people)
         (Path(folder) / "deployment.json").write_text(deployment.to_json())
         Keystore(Path(folder) / "keys").save("bank", bytes(people["bank"].key), DEV_PASSWORD, DEV_SCRYPT_N)
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable,
             "-m",
@@ -138,15 +136,18 @@ def main() -> None:
             "--deployment",
             f"{folder}/deployment.json",
             "--port",
-            str(port),
+            "0",
             "--ip-rate",
             "1000000",
             "--caller-rate",
             "1000000",
         ]
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = Path(folder) / "gateway.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_for(url, proc)
+            url = reported_url("the gateway", log, GATEWAY_URL, proc, 60)  # it listens on a port it picks
+            _wait_for(url, proc, log)
             domain = RequestDomain(deployment.chain_id, deployment.addresses["Consortium"], people["bank"].address)
             key = bytes(people["regulator"].key)
 
@@ -171,12 +172,6 @@ def main() -> None:
     emit("gateway_audit_job_list_p99", list_p99, "ms", baseline + " p99", base_p99)
     emit("gateway_signed_members_me_rps", me_rps, "req/s", baseline, base_rps)
     emit("gateway_signed_members_me_p99", me_p99, "ms", baseline + " p99", base_p99)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":

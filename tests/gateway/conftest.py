@@ -77,7 +77,7 @@ def serve(app: FastAPI) -> LoopbackServer:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    wait_for(lambda: server.started, 10, "the gateway to start", poll=0.01)
+    wait_for(lambda: server.started, 60, "the gateway to start", poll=0.01)
     return LoopbackServer(f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread)
 
 

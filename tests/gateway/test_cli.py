@@ -132,6 +132,7 @@ def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path
 
     import httpx
 
+    from custos.demo_processes import stop_process
     from gateway.client import GatewayClient
 
     cert, key = _self_signed(tmp_path)
@@ -169,9 +170,4 @@ def test_gateway_up_serves_https_with_a_secure_cookie(gateway: Gateway, tmp_path
         assert "Secure" in answer.headers["set-cookie"] and "HttpOnly" in answer.headers["set-cookie"]
         assert answer.headers["strict-transport-security"].startswith("max-age=")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace=20)

@@ -4,6 +4,7 @@ goes straight onto the gateway's bus, and it lives as long as the server serves.
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import uvicorn
 from compute.jobs.peers import IDENTITY_PATH
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from custos.demo import Demo
-from custos.demo_processes import free_port
 from gateway.chain import ChainGatewayError, RunnerHosting, open_gateway
 from gateway.client import GatewayClient
 from gateway.services import GatewayServices
@@ -40,8 +40,10 @@ def test_a_hosted_runner_plays_psi_through_the_gateway_and_streams_consent_to_fi
     members = demo.members(rpc)
     demo.register_sources(rpc, members)
     job_id = demo.open_with(members["bank"], JobKind.PSI, {"protocol": PSI_PROTOCOL, "sources": [0, 1]}, (0, 1))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    # The test holds the socket from bind to serve: the URL published on chain is known before the
+    # gateway exists, and no other process can take the port in between.
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     app, close = open_gateway(
         demo.keys["bank"],
         rpc=rpc,
@@ -52,8 +54,8 @@ def test_a_hosted_runner_plays_psi_through_the_gateway_and_streams_consent_to_fi
     )
     services: GatewayServices = app.state.services
     assert services.runner is not None and not services.runner.alive  # it starts with the server, not before
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:
         wait_for(lambda: server.started, 30, "the bank's gateway to serve")
@@ -88,6 +90,7 @@ def test_a_hosted_runner_plays_psi_through_the_gateway_and_streams_consent_to_fi
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        listener.close()
         close()
     assert not services.runner.alive  # the server's shutdown stopped it
 

@@ -12,7 +12,7 @@ from ledger.artifacts import load
 from ledger.client import TransactionSender, connect
 from ledger.client.revert import BeaconZeroStep, decode_revert, revert_error
 from ledger.errors import ConnectionFailed, ContractRevert, RevertWithReason, TransactionTimeout
-from tests.ledger.audit.anvil import anvil, free_port, funded_account
+from tests.ledger.audit.anvil import anvil, funded_account, nowhere_url
 
 BEACON = Web3().eth.contract(abi=load("Beacon").abi)
 
@@ -92,7 +92,7 @@ def test_revert_decoding_covers_reason_strings_and_unknown_selectors() -> None:
 
 def test_connect_rejects_unreachable_node_and_wrong_chain(url: str) -> None:
     with pytest.raises(ConnectionFailed, match="reach the node"):
-        connect(f"http://127.0.0.1:{free_port()}", timeout=1)
+        connect(nowhere_url(), timeout=1)
     with pytest.raises(ConnectionFailed, match="expected chain 5"):
         connect(url, chain_id=5)
     with pytest.raises(ConnectionFailed, match="not a JSON-RPC URL"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from compute.jobs.peers import IDENTITY_PATH
 from compute.jobs.runner import JobRunner
 from compute.transport import MessageEndpoint, serve_endpoint
-from custos.demo_processes import free_port
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD
 from tests.runner.conftest import Consortium
@@ -19,11 +19,11 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def test_a_runner_on_a_host_apps_endpoint_publishes_its_public_url_and_finishes_a_psi_job(runners: Consortium) -> None:
-    port = free_port()
-    public_url = f"http://127.0.0.1:{port}"  # what a gateway would be given as --public-url
+    listener = socket.create_server(("127.0.0.1", 0))  # held from bind to serve: no other process takes the port
+    public_url = f"http://127.0.0.1:{listener.getsockname()[1]}"  # what a gateway would be given as --public-url
     endpoint = MessageEndpoint()
     bank = runners.start("bank", endpoint=endpoint, public_url=public_url)
-    host = serve_endpoint(endpoint, port=port, extra=[bank.runner.party_routes()])
+    host = serve_endpoint(endpoint, listener=listener, extra=[bank.runner.party_routes()])
     try:
         runners.start("invoice-firm")
         runners.start("compute-node")

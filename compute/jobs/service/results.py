@@ -4,18 +4,18 @@ A bundle (built and checked by `compute.bundle` / `compute.jobs.kinds.verified_b
 holds hashes and numbers only; the gateway serves it to the job's participants and to
 auditors. A party's private output (a PSI intersection) goes beside it, as
 `<job id>.output.json`, and is never served. The runner saves while the gateway reads, so
-each file is written to a temporary name and renamed: a reader sees all of it or nothing.
+each file is written durably (`workspace.write_durably`): a reader sees all of it or nothing.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from compute.errors import InvalidInput
+from compute.jobs.workspace import write_durably
 from compute.result import canonical_json
 
 
@@ -33,17 +33,11 @@ class ResultStore:
         """Where this party's private output of job `job_id` is kept (never served)."""
         return self.folder / f"{int(job_id)}.output.json"
 
-    def _write(self, target: Path, value: Any) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        partial.write_bytes(canonical_json(value))
-        partial.replace(target)
-
     def save(self, job_id: int, bundle: Mapping[str, Any], private_output: Any = None) -> Path:
         """Write job `job_id`'s bundle (and this party's private output, if any), each atomically."""
         if private_output is not None:
-            self._write(self.output_path(job_id), private_output)
-        self._write(self.path(job_id), dict(bundle))
+            write_durably(self.output_path(job_id), canonical_json(private_output))
+        write_durably(self.path(job_id), canonical_json(dict(bundle)))
         return self.path(job_id)
 
     def load(self, job_id: int) -> dict[str, Any] | None:

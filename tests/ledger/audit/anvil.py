@@ -1,10 +1,12 @@
-"""anvil as a URL (for tests that need anvil's own RPCs: automine, snapshots) and fresh funded accounts."""
+"""anvil as a URL (for tests that need anvil's own RPCs: automine, snapshots), fresh funded accounts, and a
+URL where nothing answers."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -13,11 +15,20 @@ from web3 import Web3
 from tests import backends
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@cache
+def nowhere_url() -> str:
+    """A loopback URL where nothing listens while this test process runs.
+
+    Its port stays bound (never listened on, without SO_REUSEADDR), so connecting there is refused
+    and no other process can take the port and answer instead.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _RESERVED.append(sock)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+_RESERVED: list[socket.socket] = []  # the sockets holding nowhere_url's port, alive as long as the process
 
 
 @contextmanager

@@ -15,10 +15,10 @@ from typer.testing import CliRunner, Result
 
 from custos.cli import app
 from ledger.audit.roots import RootsError, trie_proof, trie_root, verify_trie_proof
-from tests.ledger.audit.anvil import free_port
+from tests.ledger.audit.anvil import nowhere_url
 from tests.ledger.audit.sealed import TRANSCRIPT_LEAVES, UTILITY_TABLE, SealedJob, run_job
 
-NOWHERE = f"http://127.0.0.1:{free_port()}"
+NOWHERE = nowhere_url()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from custos.cli import app
-from tests.ledger.audit.anvil import free_port
+from tests.ledger.audit.anvil import nowhere_url
 
 
 def test_audit_member_on_an_embedded_chain_directory_verifies_seals(tmp_path: Path) -> None:
@@ -16,7 +16,7 @@ def test_audit_member_on_an_embedded_chain_directory_verifies_seals(tmp_path: Pa
     chain = tmp_path / "chain"
     assert runner.invoke(app, ["chain", "init", str(chain)]).exit_code == 0
     bank = json.loads((chain / "consortium.json").read_text())["addresses"]["bank"]
-    nowhere = f"http://127.0.0.1:{free_port()}"
+    nowhere = nowhere_url()
     result = runner.invoke(app, ["audit", "member", bank, "--chain", str(chain), "--rpc", nowhere, "--verify"])
     assert result.exit_code == 0, result.output
     assert "MemberAdded" in result.output and "bank" in result.output

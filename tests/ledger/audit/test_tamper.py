@@ -19,10 +19,10 @@ from typer.testing import CliRunner, Result
 from custos.cli import app
 from ledger.chain.node import SEAL_PREFIX, Node
 from ledger.chain.server import ChainServer
-from tests.ledger.audit.anvil import free_port
+from tests.ledger.audit.anvil import nowhere_url
 from tests.ledger.audit.sealed import SealedJob, copy_chain, rewrite_from, run_job
 
-NOWHERE = f"http://127.0.0.1:{free_port()}"
+NOWHERE = nowhere_url()
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +237,7 @@ def test_one_validator_rewrites_block_12_and_a_second_nodes_answers_disagree(
     honest = copy_chain(sealed.chain, tmp_path / "honest")
 
     def audit_both(index: str) -> Result:
-        servers = [ChainServer(Node.open(path), port=free_port()) for path in (honest, chain)]
+        servers = [ChainServer(Node.open(path), port=0) for path in (honest, chain)]
         for server in servers:
             server.start()
         try:

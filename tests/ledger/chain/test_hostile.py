@@ -86,7 +86,7 @@ def rpc(url: str, method: str, params: list, timeout: float = 60) -> dict:
 def deploy_loop(server: ChainServer) -> str:
     server.node.submit_raw(signed(MEMBERS[0], 0, None, LOOP_INITCODE, gas=200_000))
     address = create_address(MEMBERS[0].address, 0)
-    wait_for(lambda: rpc(server.url, "eth_getCode", [address, "latest"])["result"] != "0x", 10, "the loop contract")
+    wait_for(lambda: rpc(server.url, "eth_getCode", [address, "latest"])["result"] != "0x", 60, "the loop contract")
     return address
 
 
@@ -117,7 +117,7 @@ def test_a_block_seals_while_a_slow_call_runs(served: ChainServer) -> None:
     loop = deploy_loop(served)
     slow = threading.Thread(target=rpc, args=(served.url, "eth_call", [{"to": loop}]))
     slow.start()
-    wait_for(lambda: served._pools["heavy"].busy > 0, 10, "the slow call to start", poll=0.005)
+    wait_for(lambda: served._pools["heavy"].busy > 0, 60, "the slow call to start", poll=0.005)
     tx_hash = rpc(served.url, "eth_sendRawTransaction", ["0x" + signed(MEMBERS[1], 0, MEMBERS[2].address, b"").hex()])
     wait_for(
         lambda: rpc(served.url, "eth_getTransactionReceipt", [tx_hash["result"]])["result"],

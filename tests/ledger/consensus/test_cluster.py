@@ -147,7 +147,9 @@ def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_n
     tx_hash = send_transfer(urls[1], orgs[0].account, nonce)
     mined = wait_for("the honest transaction's receipt", lambda: receipt(urls[2], tx_hash))
     assert int(mined["blockNumber"], 16) == height and mined["blockHash"] != "0x" + block_hash.hex()
-    final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]  # the final record exists: the receipt above was mined at this height
+    # The final record follows the commit (its proposer writes it when idle: ledger.consensus.deferred).
+    record = wait_for("the height's final record", lambda: etcd_client.get(ks.final(height)))
+    final = FinalRecord.from_bytes(record.value)
     assert final.round > round_
     assert _evidence(urls[1], "equivocation") == []
 
@@ -300,7 +302,8 @@ def test_governance_adds_a_validator_after_genesis_and_its_node_seals(
             mined = _call_tx(urls[0], orgs[1].account, orgs[1].account.address, b"")
             height, block_hash = int(mined["blockNumber"], 16), bytes.fromhex(mined["blockHash"][2:])
             heights.append(height)
-            final = FinalRecord.from_bytes(etcd_client.get(ks.final(height)).value)  # type: ignore[union-attr]  # a mined block is final
+            record = wait_for("the block's final record", lambda: etcd_client.get(ks.final(height)))
+            final = FinalRecord.from_bytes(record.value)
             seal = etcd_client.get(ks.seal(address, height, final.round, block_hash))
             return seal is not None and recover_sealer(CHAIN_ID, block_hash, seal.value) == address
 
@@ -351,6 +354,11 @@ def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
 ) -> None:
     services, orgs = cluster
     urls = [s.url for s in services]
+    sender = orgs[0].account
+    while _settle(urls)[0] < 3:  # history for etcd to lose, when this test runs alone
+        nonce = int(rpc(urls[0], "eth_getTransactionCount", [sender.address, "pending"]), 16)
+        tx_hash = send_transfer(urls[0], sender, nonce)
+        wait_for(f"receipt of {tx_hash}", lambda h=tx_hash: receipt(urls[0], h))
     height, head = _settle(urls)
     ks = Keyspace(CHAIN_ID)
     # The operators pruned etcd: the final records of every block but the head are gone.
@@ -360,9 +368,15 @@ def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
     shutil.copytree(orgs[0].directory, joining_dir, ignore=shutil.ignore_patterns("chain.lmdb"))
     follower_key = keys.PrivateKey(b"\x55" * 32)
 
-    joining = start_service(joining_dir, follower_key, etcd.client_urls, port=0, timing=FAST, peers=[urls[2]])
+    joining = start_service(joining_dir, follower_key, etcd.client_urls, port=0, timing=FAST)
     try:
+        # Without --peers it cannot reach the head, and says which blocks it lacks instead of waiting silently.
+        stalled = wait_for("the joining node stalled", lambda: rpc(joining.url, "custos_consensus")["stalled"])
+        assert f"blocks 1..{height - 1} are no longer in etcd, and no --peers" in stalled
+        assert heads([joining.url])[0][0] == 0
+        joining.engine.peers = [urls[2]]
         wait_for("the joining node at the head", lambda: heads([joining.url]) == [(height, head)])
+        assert rpc(joining.url, "custos_consensus")["stalled"] is None
         assert verify_history(joining.node) == height
     finally:
         joining.stop()
