@@ -48,9 +48,14 @@ def report(outcome: DemoOutcome, config: DemoConfig, say: Callable[[str], None])
         outcome.rpc, outcome.chain / "deployment.json", keystore.unlock("regulator", DEV_PASSWORD)
     )
     escrow = auditor.jobs.job(outcome.job_id).budget
-    credits = {
-        name: auditor.settlement.credit_of(keystore.address(name)) for name in keystore.names() if name != "deployer"
-    }
+    # This job's own PaymentCredited events: later demo jobs (the DP step) credit the same members.
+    head = auditor.jobs.sender.w3.eth.block_number
+    paid: dict[str, int] = {}
+    for event in auditor.settlement.logs(0, head):
+        if event.name == "PaymentCredited" and int(event.args["jobId"]) == outcome.job_id:
+            payee = str(event.args["payee"]).lower()
+            paid[payee] = paid.get(payee, 0) + int(event.args["amount"])
+    credits = {name: paid.get(keystore.address(name).lower(), 0) for name in keystore.names() if name != "deployer"}
     say(f"escrow {format_amount(escrow, symbol=True)} split into credits (pull with `custos payout withdraw`):")
     for name, amount in credits.items():
         if amount:
