@@ -116,7 +116,7 @@ MUTANTS = (
     Mutant(
         "abort-after-ready-refunds-all",
         "an abort after Ready refunds everything (the requester's escape)",
-        "src/JobLedger.sol",
+        "src/base/JobLiveness.sol",
         "        bool priced = rec.status == JobTypes.Status.Ready;\n        rec.status = JobTypes.Status.Aborted;\n",
         "        bool priced = false;\n        rec.status = JobTypes.Status.Aborted;\n",
         "per-payee:",
@@ -124,7 +124,7 @@ MUTANTS = (
     Mutant(
         "escalation-impossible",
         "escalate always reverts: a silent attester locks the escrow again (F1)",
-        "src/JobLedger.sol",
+        "src/base/JobLiveness.sol",
         "        if (rec.attestations >= needed) revert JobLedgerNothingMissing(jobId);\n",
         "        revert JobLedgerNothingMissing(jobId);\n",
         "liveness:",
@@ -132,7 +132,7 @@ MUTANTS = (
     Mutant(
         "default-never-applies",
         "settleUnresolved always reverts: an unresolved dispute locks the escrow",
-        "src/JobLedger.sol",
+        "src/base/JobLiveness.sol",
         "        if (block.timestamp < endsAt) revert JobLedgerResolutionWindowOpen(jobId, endsAt);\n",
         "        revert JobLedgerResolutionWindowOpen(jobId, endsAt);\n",
         "liveness:",
@@ -172,9 +172,9 @@ MUTANTS = (
     Mutant(
         "attestation-window-read-at-escalation",
         "escalate uses governance's current attestation window instead of the one fixed at opening",
-        "src/JobLedger.sol",
+        "src/base/JobLiveness.sol",
         "uint256(rec.committedAt) + _terms[jobId].attestationWindow;",
-        "uint256(rec.committedAt) + _attestationWindow;",
+        "uint256(rec.committedAt) + _currentTerms(0).attestationWindow;",
         "liveness:",
     ),
     Mutant(

@@ -5,7 +5,8 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {Governed} from "./base/Governed.sol";
 import {AttestationVerifier} from "./base/AttestationVerifier.sol";
 import {JobTypes} from "./base/JobTypes.sol";
-import {JobRecords} from "./base/JobRecords.sol";
+import {JobLiveness} from "./base/JobLiveness.sol";
+import {JobWindows} from "./base/JobWindows.sol";
 import {PrivacyBudget} from "./PrivacyBudget.sol";
 import {IDataRegistry} from "./interfaces/IDataRegistry.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
@@ -14,25 +15,13 @@ import {ISettlement} from "./interfaces/ISettlement.sol";
 /// @notice Jobs: open (escrowing the budget), consent, commit, EIP-712 attestations, dispute or
 /// escalation, resolution, finalise (settling the escrow), cancel and abort (refunding it).
 /// @dev Every state-changing function requires an active member; governance resolves disputes.
-/// Liveness: every job reaches a terminal state in bounded time whoever goes silent (docs/protocol.md).
-contract JobLedger is Governed, AttestationVerifier, JobRecords {
-    /// @notice Governance range of the challenge window (the bootstrap may set less, for dev chains).
-    uint64 public constant MIN_CHALLENGE_WINDOW = 10 minutes;
-    uint64 public constant MAX_CHALLENGE_WINDOW = 30 days;
-    /// @notice Range and default of the attestation window (commit → escalation possible).
-    uint64 public constant MIN_ATTESTATION_WINDOW = 1 hours;
-    uint64 public constant MAX_ATTESTATION_WINDOW = 7 days;
-    uint64 public constant DEFAULT_ATTESTATION_WINDOW = 24 hours;
-    /// @notice Range and default of the resolution window (dispute → default refund possible).
-    uint64 public constant MIN_RESOLUTION_WINDOW = 1 days;
-    uint64 public constant MAX_RESOLUTION_WINDOW = 14 days;
-
+/// Storage, events, errors and views: JobRecords; window settings: JobWindows; dispute,
+/// escalation, resolution, cancel and abort: JobLiveness; this contract opens, commits, attests,
+/// finalises and moves the escrow (Settlement) and the privacy budget (PrivacyBudget).
+contract JobLedger is Governed, AttestationVerifier, JobLiveness {
     IDataRegistry private immutable _registry;
     ISettlement private immutable _settlement;
     PrivacyBudget private immutable _privacy;
-    uint64 private _challengeWindow;
-    uint64 private _attestationWindow;
-    uint64 private _resolutionWindow;
 
     /// @param consortium_ The Consortium contract.
     /// @param registry_ The DataRegistry contract.
@@ -41,15 +30,12 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
     /// MAX_CHALLENGE_WINDOW (below MIN_CHALLENGE_WINDOW only a bootstrap may go, for clocks that cannot warp).
     constructor(address consortium_, address registry_, address settlement_, uint64 challengeWindow_)
         Governed(consortium_)
+        JobWindows(challengeWindow_)
     {
         if (registry_ == address(0) || settlement_ == address(0)) revert GovernedZeroAddress();
-        _checkWindow(challengeWindow_, 0, MAX_CHALLENGE_WINDOW);
         _registry = IDataRegistry(registry_);
         _settlement = ISettlement(settlement_);
         _privacy = new PrivacyBudget(consortium_, registry_);
-        _challengeWindow = challengeWindow_;
-        _attestationWindow = DEFAULT_ATTESTATION_WINDOW;
-        _resolutionWindow = MAX_RESOLUTION_WINDOW;
     }
 
     /// @notice Opens a job that releases an exact result (every source must allow exact releases) and
@@ -71,8 +57,9 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint256 maxTotalPrice,
         uint64 deadline
     ) external returns (uint256 jobId) {
-        jobId = _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
-        _privacy.open(jobId, kind, sourceIds, new uint64[](0), 0);
+        return _openJob(
+            kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline, new uint64[](0), 0
+        );
     }
 
     /// @notice Like `openJob`, for a differentially private job: reserves `dp.epsilons[i]` of source
@@ -88,8 +75,9 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint64 deadline,
         JobTypes.DpRequest calldata dp
     ) external returns (uint256 jobId) {
-        jobId = _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
-        _privacy.open(jobId, kind, sourceIds, dp.epsilons, dp.delta);
+        return _openJob(
+            kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline, dp.epsilons, dp.delta
+        );
     }
 
     /// @notice Like `openJob`, with an EIP-2612 permit for the budget, in one transaction.
@@ -105,11 +93,11 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint64 deadline,
         JobTypes.Permit calldata permit
     ) external returns (uint256 jobId) {
-        try IERC20Permit(_settlement.token()).permit(
-            msg.sender, address(_settlement), budget, permit.deadline, permit.v, permit.r, permit.s
-        ) {} catch {}
-        jobId = _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline);
-        _privacy.open(jobId, kind, sourceIds, new uint64[](0), 0);
+        try IERC20Permit(_settlement.token())
+            .permit(msg.sender, address(_settlement), budget, permit.deadline, permit.v, permit.r, permit.s) {}
+            catch {}
+        return
+            _openJob(kind, sourceIds, paramsHash, computeParties, budget, maxTotalPrice, deadline, new uint64[](0), 0);
     }
 
     /// @notice The owner of `sourceId` consents to its use by the job; it must hold PROVIDER now.
@@ -139,8 +127,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         uint256[] calldata weights,
         bytes32 utilityTableHash
     ) external {
-        _commit(jobId, resultHash, transcriptRoot, weights, utilityTableHash);
-        _privacyHash[jobId] = _privacy.spend(jobId, new uint64[](0));
+        _commit(jobId, resultHash, transcriptRoot, weights, utilityTableHash, new uint64[](0));
     }
 
     /// @notice Like `commitResult`, for a job opened by `openDpJob`: also reports the ε spent per
@@ -154,8 +141,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         bytes32 utilityTableHash,
         uint64[] calldata epsilonsSpent
     ) external {
-        _commit(jobId, resultHash, transcriptRoot, weights, utilityTableHash);
-        _privacyHash[jobId] = _privacy.spend(jobId, epsilonsSpent);
+        _commit(jobId, resultHash, transcriptRoot, weights, utilityTableHash, epsilonsSpent);
     }
 
     /// @notice Records an attester's EIP-712 signature over the committed job; any member may submit it.
@@ -188,118 +174,6 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _release(jobId, rec);
     }
 
-    /// @notice A participant disputes the committed result during the job's challenge window; the job freezes.
-    /// @param jobId A Committed job.
-    /// @param evidenceHash Hash of the evidence, kept off chain.
-    function dispute(uint256 jobId, bytes32 evidenceHash) external onlyMember {
-        JobTypes.Job storage rec = _job(jobId);
-        _requireStatus(jobId, rec, JobTypes.Status.Committed);
-        _requireParticipant(jobId);
-        uint256 endsAt = uint256(rec.committedAt) + _terms[jobId].challengeWindow;
-        if (block.timestamp >= endsAt) revert JobLedgerChallengeWindowClosed(jobId, endsAt);
-        _freeze(jobId, rec);
-        emit JobDisputed(jobId, msg.sender, evidenceHash);
-    }
-
-    /// @notice A participant sends a job whose attestation window passed with signatures missing to
-    /// resolution (governance decides, or the default applies once the resolution window passed).
-    /// @param jobId A Committed job.
-    function escalate(uint256 jobId) external onlyMember {
-        JobTypes.Job storage rec = _job(jobId);
-        _requireStatus(jobId, rec, JobTypes.Status.Committed);
-        _requireParticipant(jobId);
-        uint256 needed = _parties[jobId].attesters.length;
-        if (rec.attestations >= needed) revert JobLedgerNothingMissing(jobId);
-        uint256 endsAt = uint256(rec.committedAt) + _terms[jobId].attestationWindow;
-        if (block.timestamp < endsAt) revert JobLedgerAttestationWindowOpen(jobId, endsAt);
-        _freeze(jobId, rec);
-        emit JobEscalated(jobId, msg.sender, rec.attestations, needed);
-    }
-
-    /// @notice Resolves a dispute (governance only) inside the job's resolution window: release pays
-    /// out as on finalise, otherwise the whole escrow is refunded to the requester.
-    /// @param jobId A Disputed job.
-    /// @param releaseEscrow True to settle by the payout rule, false to refund the requester.
-    function resolveDispute(uint256 jobId, bool releaseEscrow) external onlyGovernance {
-        JobTypes.Job storage rec = _job(jobId);
-        _requireStatus(jobId, rec, JobTypes.Status.Disputed);
-        uint256 endsAt = _resolutionEnd(jobId);
-        if (block.timestamp >= endsAt) revert JobLedgerResolutionWindowClosed(jobId, endsAt);
-        emit DisputeResolved(jobId, releaseEscrow);
-        if (releaseEscrow) {
-            _release(jobId, rec);
-        } else {
-            rec.status = JobTypes.Status.Refunded;
-            _refund(jobId, rec, false, address(0));
-        }
-    }
-
-    /// @notice Applies the default to a dispute governance left unresolved past the resolution
-    /// window: each source owner gets its price, the requester the rest. Any member may trigger it.
-    /// @param jobId A Disputed job.
-    function settleUnresolved(uint256 jobId) external onlyMember {
-        JobTypes.Job storage rec = _job(jobId);
-        _requireStatus(jobId, rec, JobTypes.Status.Disputed);
-        uint256 endsAt = _resolutionEnd(jobId);
-        if (block.timestamp < endsAt) revert JobLedgerResolutionWindowOpen(jobId, endsAt);
-        rec.status = JobTypes.Status.Refunded;
-        emit DisputeDefaulted(jobId, msg.sender);
-        _refund(jobId, rec, true, address(0));
-    }
-
-    /// @notice A participant cancels an uncommitted job after its deadline. Open: the escrow is refunded;
-    /// Ready: each source owner gets its price and the requester the rest.
-    /// @param jobId An Open or Ready job past its deadline.
-    function cancel(uint256 jobId) external onlyMember {
-        JobTypes.Job storage rec = _job(jobId);
-        _requireUncommitted(jobId, rec);
-        _requireParticipant(jobId);
-        if (block.timestamp <= rec.deadline) revert JobLedgerDeadlineNotReached(jobId, rec.deadline);
-        bool priced = rec.status == JobTypes.Status.Ready;
-        rec.status = JobTypes.Status.Cancelled;
-        emit JobCancelled(jobId, rec.budget);
-        _refund(jobId, rec, priced, address(0));
-    }
-
-    /// @notice A participant aborts an uncommitted job. Open: the escrow is refunded. Ready: each source
-    /// owner except the aborter gets its price and the requester the rest, so no abort returns the
-    /// requester more than its own abort would.
-    /// @param jobId An Open or Ready job.
-    /// @param reason Why, as a hash or short code.
-    function abort(uint256 jobId, bytes32 reason) external onlyMember {
-        JobTypes.Job storage rec = _job(jobId);
-        _requireUncommitted(jobId, rec);
-        _requireParticipant(jobId);
-        bool priced = rec.status == JobTypes.Status.Ready;
-        rec.status = JobTypes.Status.Aborted;
-        emit JobAborted(jobId, msg.sender, reason);
-        _refund(jobId, rec, priced, msg.sender);
-    }
-
-    /// @notice Sets the challenge window of jobs opened from now on (governance only).
-    /// @param window Seconds, from MIN_CHALLENGE_WINDOW to MAX_CHALLENGE_WINDOW.
-    function setChallengeWindow(uint64 window) external onlyGovernance {
-        _checkWindow(window, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
-        emit ChallengeWindowChanged(_challengeWindow, window);
-        _challengeWindow = window;
-    }
-
-    /// @notice Sets the attestation window of jobs opened from now on (governance only).
-    /// @param window Seconds, from MIN_ATTESTATION_WINDOW to MAX_ATTESTATION_WINDOW.
-    function setAttestationWindow(uint64 window) external onlyGovernance {
-        _checkWindow(window, MIN_ATTESTATION_WINDOW, MAX_ATTESTATION_WINDOW);
-        emit AttestationWindowChanged(_attestationWindow, window);
-        _attestationWindow = window;
-    }
-
-    /// @notice Sets the resolution window of jobs opened from now on (governance only).
-    /// @param window Seconds, from MIN_RESOLUTION_WINDOW to MAX_RESOLUTION_WINDOW.
-    function setResolutionWindow(uint64 window) external onlyGovernance {
-        _checkWindow(window, MIN_RESOLUTION_WINDOW, MAX_RESOLUTION_WINDOW);
-        emit ResolutionWindowChanged(_resolutionWindow, window);
-        _resolutionWindow = window;
-    }
-
     /// @notice The EIP-712 digest an attester signs for the job's committed result.
     /// @param jobId The job.
     function attestationDigest(uint256 jobId) public view returns (bytes32) {
@@ -307,21 +181,6 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         return _attestationDigest(
             jobId, rec.inputsHash, rec.resultHash, rec.transcriptRoot, rec.contributionHash, _privacyHash[jobId]
         );
-    }
-
-    /// @notice The challenge window new jobs get (each job keeps the one of its opening: `jobTerms`).
-    function challengeWindow() external view returns (uint64) {
-        return _challengeWindow;
-    }
-
-    /// @notice The attestation window new jobs get.
-    function attestationWindow() external view returns (uint64) {
-        return _attestationWindow;
-    }
-
-    /// @notice The resolution window new jobs get.
-    function resolutionWindow() external view returns (uint64) {
-        return _resolutionWindow;
     }
 
     /// @notice The PrivacyBudget this ledger created: sources' DP budgets and jobs' reservations.
@@ -334,6 +193,8 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         return (address(_registry), address(_settlement));
     }
 
+    /// @dev Every open: records the job, escrows `budget`, then reserves `epsilons` and `delta` of
+    /// the sources' privacy budgets (an exact job: no epsilons, zero delta; its sources must allow it).
     function _openJob(
         uint8 kind,
         uint256[] calldata sourceIds,
@@ -341,33 +202,42 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         address[] calldata computeParties,
         uint256 budget,
         uint256 maxTotalPrice,
-        uint64 deadline
+        uint64 deadline,
+        uint64[] memory epsilons,
+        uint64 delta
     ) private returns (uint256 jobId) {
         _requireRoles(msg.sender, REQUESTER);
         if (deadline <= block.timestamp) revert JobLedgerDeadlinePassed(type(uint256).max, deadline);
         jobId = _jobs.length;
-        JobTypes.Job storage rec = _jobs.push();
-        rec.requester = msg.sender;
-        rec.kind = kind;
-        rec.deadline = deadline;
-        rec.budget = budget;
-        rec.paramsHash = paramsHash;
-        _role[jobId][msg.sender] = JobTypes.AS_REQUESTER;
-        uint256 priceSum = _recordSources(jobId, rec, sourceIds);
-        if (priceSum > maxTotalPrice) revert JobLedgerPriceAboveMax(priceSum, maxTotalPrice);
-        _recordComputeParties(jobId, computeParties);
-        if (budget == 0 || budget < priceSum) revert JobLedgerInvalidBudget(budget, priceSum);
-        _emitOpened(jobId);
-        _autoConsent(jobId, rec, sourceIds);
+        // A block, so that `rec` and `priceSum` leave the stack before the two calls below.
+        {
+            JobTypes.Job storage rec = _jobs.push();
+            rec.requester = msg.sender;
+            rec.kind = kind;
+            rec.deadline = deadline;
+            rec.budget = budget;
+            rec.paramsHash = paramsHash;
+            _role[jobId][msg.sender] = JobTypes.AS_REQUESTER;
+            uint256 priceSum = _recordSources(jobId, rec, sourceIds);
+            if (priceSum > maxTotalPrice) revert JobLedgerPriceAboveMax(priceSum, maxTotalPrice);
+            _recordComputeParties(jobId, computeParties);
+            if (budget == 0 || budget < priceSum) revert JobLedgerInvalidBudget(budget, priceSum);
+            _emitOpened(jobId);
+            _autoConsent(jobId, rec, sourceIds);
+        }
         _settlement.deposit(jobId, msg.sender, budget);
+        _privacy.open(jobId, kind, sourceIds, epsilons, delta);
     }
 
+    /// @dev Every commit: records the result, then reports the ε spent (an exact job: none) and
+    /// keeps its privacy hash for the attestation digest.
     function _commit(
         uint256 jobId,
         bytes32 resultHash,
         bytes32 transcriptRoot,
         uint256[] calldata weights,
-        bytes32 utilityTableHash
+        bytes32 utilityTableHash,
+        uint64[] memory epsilonsSpent
     ) private {
         _requireRoles(msg.sender, COMPUTE);
         JobTypes.Job storage rec = _job(jobId);
@@ -384,19 +254,15 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         rec.utilityTableHash = utilityTableHash;
         _parties[jobId].weights = weights;
         emit ResultCommitted(jobId, msg.sender, resultHash, transcriptRoot, contributionHash, weights, utilityTableHash);
+        _privacyHash[jobId] = _privacy.spend(jobId, epsilonsSpent);
     }
 
     /// @dev Fixes the job's terms from the current settings and records them in JobOpened.
     function _emitOpened(uint256 jobId) private {
-        uint16 fee = _settlement.feeBps();
-        _terms[jobId] = JobTypes.Terms({
-            feeBps: fee,
-            challengeWindow: _challengeWindow,
-            attestationWindow: _attestationWindow,
-            resolutionWindow: _resolutionWindow
-        });
+        _terms[jobId] = _currentTerms(_settlement.feeBps());
         JobTypes.Job storage rec = _jobs[jobId];
         JobParties storage p = _parties[jobId];
+        JobTypes.Terms storage terms = _terms[jobId];
         emit JobOpened(
             jobId,
             rec.requester,
@@ -408,10 +274,10 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
             p.computeParties,
             rec.budget,
             rec.deadline,
-            fee,
-            _challengeWindow,
-            _attestationWindow,
-            _resolutionWindow
+            terms.feeBps,
+            terms.challengeWindow,
+            terms.attestationWindow,
+            terms.resolutionWindow
         );
     }
 
@@ -475,20 +341,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         }
     }
 
-    function _requireParticipant(uint256 jobId) private view {
-        if (_role[jobId][msg.sender] == 0) revert JobLedgerNotParticipant(jobId, msg.sender);
-    }
-
-    function _freeze(uint256 jobId, JobTypes.Job storage rec) private {
-        rec.status = JobTypes.Status.Disputed;
-        _disputedAt[jobId] = uint64(block.timestamp);
-    }
-
-    function _resolutionEnd(uint256 jobId) private view returns (uint256) {
-        return uint256(_disputedAt[jobId]) + _terms[jobId].resolutionWindow;
-    }
-
-    function _release(uint256 jobId, JobTypes.Job storage rec) private {
+    function _release(uint256 jobId, JobTypes.Job storage rec) internal override {
         rec.status = JobTypes.Status.Finalized;
         emit JobFinalized(jobId, rec.budget);
         JobParties storage p = _parties[jobId];
@@ -496,8 +349,7 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         _privacy.settle(jobId);
     }
 
-    /// @dev `priced`: each source owner except `unpaid` is credited its recorded price first.
-    function _refund(uint256 jobId, JobTypes.Job storage rec, bool priced, address unpaid) private {
+    function _refund(uint256 jobId, JobTypes.Job storage rec, bool priced, address unpaid) internal override {
         JobParties storage p = _parties[jobId];
         uint256 n = priced ? p.owners.length : 0;
         address[] memory owners = new address[](n);
@@ -508,9 +360,5 @@ contract JobLedger is Governed, AttestationVerifier, JobRecords {
         }
         _settlement.refund(jobId, rec.requester, owners, prices);
         _privacy.release(jobId);
-    }
-
-    function _checkWindow(uint64 window, uint64 min, uint64 max) private pure {
-        if (window < min || window > max) revert JobLedgerWindowOutOfRange(window, min, max);
     }
 }

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
-import {JobLedger} from "../src/JobLedger.sol";
+import {JobLiveness} from "../src/base/JobLiveness.sol";
 import {JobRecords} from "../src/base/JobRecords.sol";
 import {JobTypes} from "../src/base/JobTypes.sol";
 
@@ -37,7 +37,7 @@ contract FindingsLivenessTest is CustosFixture {
     function test_F1_SilentAttesterAfterCommitIsEscalatedAndGovernanceReleases() public {
         uint256 jobId = _escalatedJob();
         assertEq(uint256(_status(jobId)), uint256(JobTypes.Status.Disputed), "escalated to resolution");
-        _govern(address(ledger), abi.encodeCall(JobLedger.resolveDispute, (jobId, true)));
+        _govern(address(ledger), abi.encodeCall(JobLiveness.resolveDispute, (jobId, true)));
         assertEq(uint256(_status(jobId)), uint256(JobTypes.Status.Finalized), "released by governance");
         assertEq(settlement.escrowOf(jobId), 0, "escrow empty");
     }
@@ -63,7 +63,7 @@ contract FindingsLivenessTest is CustosFixture {
         uint256 jobId = _escalatedJob();
         vm.warp(block.timestamp + ledger.MAX_RESOLUTION_WINDOW());
         vm.prank(requester);
-        uint256 id = consortium.propose(address(ledger), abi.encodeCall(JobLedger.resolveDispute, (jobId, true)), "");
+        uint256 id = consortium.propose(address(ledger), abi.encodeCall(JobLiveness.resolveDispute, (jobId, true)), "");
         vm.prank(provider1);
         consortium.approve(id);
         vm.prank(provider2);

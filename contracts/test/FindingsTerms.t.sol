@@ -5,7 +5,7 @@ import {CustosFixture} from "./fixtures/CustosFixture.sol";
 import {Consortium} from "../src/Consortium.sol";
 import {CustosToken} from "../src/CustosToken.sol";
 import {Settlement} from "../src/Settlement.sol";
-import {JobLedger} from "../src/JobLedger.sol";
+import {JobWindows} from "../src/base/JobWindows.sol";
 import {JobRecords} from "../src/base/JobRecords.sol";
 import {JobTypes} from "../src/base/JobTypes.sol";
 
@@ -34,7 +34,7 @@ contract FindingsTermsTest is CustosFixture {
 
     function test_F2_WindowShrunkMidWindowDoesNotBlockAPendingDispute() public {
         uint256 jobId = _committedJob();
-        _govern(address(ledger), abi.encodeCall(JobLedger.setChallengeWindow, (10 minutes)));
+        _govern(address(ledger), abi.encodeCall(JobWindows.setChallengeWindow, (10 minutes)));
         vm.warp(block.timestamp + 1 hours);
         vm.prank(provider1);
         ledger.dispute(jobId, keccak256("evidence"));
@@ -42,8 +42,8 @@ contract FindingsTermsTest is CustosFixture {
     }
 
     function test_F2_JobOpenedRecordsTheTermsAndJobTermsReturnsThem() public {
-        _govern(address(ledger), abi.encodeCall(JobLedger.setAttestationWindow, (2 hours)));
-        _govern(address(ledger), abi.encodeCall(JobLedger.setResolutionWindow, (3 days)));
+        _govern(address(ledger), abi.encodeCall(JobWindows.setAttestationWindow, (2 hours)));
+        _govern(address(ledger), abi.encodeCall(JobWindows.setResolutionWindow, (3 days)));
         uint256[] memory ids = _ids(_register(provider1, 1), _register(provider2, 2));
         address[] memory parties = new address[](2);
         (parties[0], parties[1]) = (compute1, compute2);

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
 import {InvariantTest} from "./lib/InvariantTest.sol";
 import {JobHandler} from "./handlers/JobHandler.sol";
+import {DisruptionHandler} from "./handlers/DisruptionHandler.sol";
 import {BudgetHandler} from "./handlers/BudgetHandler.sol";
 import {HandlerBase} from "./handlers/HandlerBase.sol";
 import {Consortium} from "../src/Consortium.sol";
@@ -11,9 +12,10 @@ import {JobTypes} from "../src/base/JobTypes.sol";
 import {PrivacyBudget} from "../src/PrivacyBudget.sol";
 
 /// @notice The protocol's invariants over random sequences of an adversarial handler
-/// (handlers/JobHandler.sol). One campaign checks every property after every call (a failure
-/// names the property); `afterInvariant` checks liveness at the end of every run: once time
-/// passes each job's documented windows, every job can be driven to a terminal state.
+/// (handlers/BudgetHandler.sol and the handlers it extends). One campaign checks every property
+/// after every call (a failure names the property); `afterInvariant` checks liveness at the end
+/// of every run: once time passes each job's documented windows, every job can be driven to a
+/// terminal state.
 /// @dev One invariant function keeps CI to one campaign of runs × depth (see foundry.toml).
 contract InvariantsTest is CustosFixture, InvariantTest {
     BudgetHandler private handler;
@@ -61,15 +63,15 @@ contract InvariantsTest is CustosFixture, InvariantTest {
         selectors[8] = JobHandler.cancel.selector;
         selectors[9] = JobHandler.abort.selector;
         selectors[10] = JobHandler.withdraw.selector;
-        selectors[11] = JobHandler.outsiderActs.selector;
+        selectors[11] = DisruptionHandler.outsiderActs.selector;
         selectors[12] = JobHandler.progress.selector;
         selectors[13] = JobHandler.escalate.selector;
         selectors[14] = JobHandler.settleUnresolved.selector;
-        selectors[15] = JobHandler.changeSetting.selector;
-        selectors[16] = JobHandler.toggleMember.selector;
-        selectors[17] = JobHandler.toggleRole.selector;
-        selectors[18] = JobHandler.strayTransfer.selector;
-        selectors[19] = JobHandler.sweep.selector;
+        selectors[15] = DisruptionHandler.changeSetting.selector;
+        selectors[16] = DisruptionHandler.toggleMember.selector;
+        selectors[17] = DisruptionHandler.toggleRole.selector;
+        selectors[18] = DisruptionHandler.strayTransfer.selector;
+        selectors[19] = DisruptionHandler.sweep.selector;
         selectors[20] = JobHandler.progress.selector; // twice: runs reach settlement often
         selectors[21] = BudgetHandler.openDpJob.selector;
         selectors[22] = BudgetHandler.openDpJob.selector; // twice: as many DP jobs as exact ones

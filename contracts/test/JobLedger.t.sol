@@ -2,7 +2,8 @@
 pragma solidity 0.8.37;
 
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
-import {JobLedger} from "../src/JobLedger.sol";
+import {JobLiveness} from "../src/base/JobLiveness.sol";
+import {JobWindows} from "../src/base/JobWindows.sol";
 import {JobRecords} from "../src/base/JobRecords.sol";
 import {JobTypes} from "../src/base/JobTypes.sol";
 
@@ -93,7 +94,7 @@ contract JobLedgerTest is CustosFixture {
         vm.prank(auditor);
         vm.expectRevert(abi.encodeWithSelector(JobRecords.JobLedgerWrongStatus.selector, jobId, JobTypes.Status.Disputed));
         ledger.finalize(jobId);
-        _govern(address(ledger), abi.encodeCall(JobLedger.resolveDispute, (jobId, false)));
+        _govern(address(ledger), abi.encodeCall(JobLiveness.resolveDispute, (jobId, false)));
         assertEq(uint256(_status(jobId)), uint256(JobTypes.Status.Refunded), "refunded");
         assertEq(settlement.creditOf(requester), 1000 ether, "requester refunded");
     }
@@ -102,7 +103,7 @@ contract JobLedgerTest is CustosFixture {
         uint256 jobId = _committedJob();
         vm.prank(requester);
         ledger.dispute(jobId, keccak256("evidence"));
-        _govern(address(ledger), abi.encodeCall(JobLedger.resolveDispute, (jobId, true)));
+        _govern(address(ledger), abi.encodeCall(JobLiveness.resolveDispute, (jobId, true)));
         assertEq(uint256(_status(jobId)), uint256(JobTypes.Status.Finalized), "finalized");
         assertEq(settlement.totalCredits(), 1000 ether, "whole escrow credited");
     }
@@ -136,7 +137,7 @@ contract JobLedgerTest is CustosFixture {
     }
 
     function test_GovernanceSetsChallengeWindow() public {
-        _govern(address(ledger), abi.encodeCall(JobLedger.setChallengeWindow, (600)));
+        _govern(address(ledger), abi.encodeCall(JobWindows.setChallengeWindow, (600)));
         assertEq(uint256(ledger.challengeWindow()), 600, "window");
         (address reg, address set) = ledger.wiring();
         assertEq(reg, address(registry), "registry");

@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {CustosFixture} from "./fixtures/CustosFixture.sol";
 import {JobLedger} from "../src/JobLedger.sol";
+import {JobLiveness} from "../src/base/JobLiveness.sol";
 import {JobRecords} from "../src/base/JobRecords.sol";
 import {JobTypes} from "../src/base/JobTypes.sol";
 import {Governed} from "../src/base/Governed.sol";
@@ -223,7 +224,7 @@ contract JobLedgerRevertsTest is CustosFixture {
         vm.expectRevert(abi.encodeWithSelector(Governed.GovernedOnlyGovernance.selector, requester));
         ledger.setChallengeWindow(1);
         vm.prank(requester);
-        uint256 id = consortium.propose(address(ledger), abi.encodeCall(JobLedger.resolveDispute, (jobId, true)), "");
+        uint256 id = consortium.propose(address(ledger), abi.encodeCall(JobLiveness.resolveDispute, (jobId, true)), "");
         vm.prank(provider1);
         consortium.approve(id);
         vm.prank(provider2);

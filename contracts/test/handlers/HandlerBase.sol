@@ -6,6 +6,7 @@ import {Consortium} from "../../src/Consortium.sol";
 import {CustosToken} from "../../src/CustosToken.sol";
 import {Settlement} from "../../src/Settlement.sol";
 import {JobLedger} from "../../src/JobLedger.sol";
+import {JobWindows} from "../../src/base/JobWindows.sol";
 import {AuditAnchor} from "../../src/AuditAnchor.sol";
 import {DataRegistry} from "../../src/DataRegistry.sol";
 import {PrivacyBudget} from "../../src/PrivacyBudget.sol";
@@ -125,7 +126,7 @@ abstract contract HandlerBase {
         JobTypes.Job memory job = ledger.job(jobId);
         if (job.status != JobTypes.Status.Committed) return;
         uint64 moved = recorded > 3 days ? 1 hours : 7 days;
-        _govern(address(ledger), abi.encodeCall(JobLedger.setAttestationWindow, (moved)));
+        _govern(address(ledger), abi.encodeCall(JobWindows.setAttestationWindow, (moved)));
         uint256 target = uint256(job.committedAt) + recorded - (atBound ? 0 : 1);
         if (target > block.timestamp) vm.warp(target);
     }
