@@ -265,7 +265,7 @@ class Demo:
         """
         started = {}
         for name in parties:
-            rpc = network.rpc if network else self.rpc_of.get(name, self.rpc)
+            rpc = self.rpc_of.get(name, network.rpc if network else self.rpc)  # its own node, if it runs one
             folder, timeout = self.folder / "parties" / name, self.config.protocol_timeout
             keystore, deployment = self.chain / "keystore", self.chain / "deployment.json"
             started[name] = launch_gateway(name, folder, keystore, deployment, rpc, timeout, network)
@@ -273,7 +273,7 @@ class Demo:
             self.gateway_processes[name] = started[name]
         for name, process in started.items():
             self.gateways[name] = gateway_url(name, self.folder / "parties" / name, process, network)
-            own_node = f", on its own node {self.rpc_of[name]}" if name in self.rpc_of and not network else ""
+            own_node = f", on its own node {self.rpc_of[name]}" if name in self.rpc_of else ""
             self.say(f"gateway of {name:<13} {self.gateways[name]}/explorer  (with its job runner{own_node})")
         if started:
             self.say(

@@ -48,6 +48,29 @@ def start_cluster(
         raise RuntimeError(f"--nodes must be between 1 and {len(orgs)}")
     if not Path(shutil.which("etcd") or ETCD).exists():
         raise RuntimeError("custos demo --nodes needs etcd: apt-get install etcd-server")
+    keystore, validators = write_consortium(folder, chain, consortium, nodes, say)
+    processes: list[subprocess.Popen[bytes]] = []
+    etcd, client = start_etcd(folder / "etcd", (folder / "etcd.log").open("w"), free_port)
+    processes.append(etcd)
+    ports = {name: free_port() for name in validators}
+    rpc_of = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    for name in validators:
+        peers = [rpc_of[other] for other in validators if other != name]
+        log = (folder / f"node-{name}.log").open("w")
+        directory = node_directory(folder, chain, name)
+        processes.append(start_node(directory, keystore.path(name), client, ports[name], log, env, peers))
+    for org in orgs[nodes:]:
+        rpc_of[org["name"]] = rpc_of[validators[0]]
+    say(f"{nodes} nodes on etcd {client}")
+    return DemoCluster(processes, rpc_of, validators)
+
+
+def write_consortium(
+    folder: Path, chain: Path, consortium: dict[str, Any], nodes: int, say: Callable[[str], None]
+) -> tuple[Keystore, list[str]]:
+    """Every organisation's key, the consortium file `folder/c.json` with the first `nodes` organisations as
+    validators, and its bundle in `chain`; returns the keystore and the validators' names."""
+    orgs = consortium["organisations"]
     keystore = Keystore(chain / "keystore")
     for org in orgs:
         keystore.create(org["name"], DEV_PASSWORD, DEV_SCRYPT_N)
@@ -65,25 +88,15 @@ def start_cluster(
     }
     (folder / "c.json").write_text(json.dumps(file, indent=1))
     bundle = write_bundle(folder / "c.json", chain)
-    processes: list[subprocess.Popen[bytes]] = []
-    etcd, client = start_etcd(folder / "etcd", (folder / "etcd.log").open("w"), free_port)
-    processes.append(etcd)
-    validators = [org["name"] for org in orgs[:nodes]]
-    ports = {name: free_port() for name in validators}
-    rpc_of = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    for name in validators:
-        directory = folder / "nodes" / name
-        shutil.copytree(chain, directory, ignore=shutil.ignore_patterns("keystore"))
-        peers = [rpc_of[other] for other in validators if other != name]
-        log = (folder / f"node-{name}.log").open("w")
-        processes.append(start_node(directory, keystore.path(name), client, ports[name], log, env, peers))
-    for org in orgs[nodes:]:
-        rpc_of[org["name"]] = rpc_of[validators[0]]
-    say(
-        f"consortium chain {file['chainId']}: genesis 0x{bundle.genesis_hash.hex()[:16]}…, "
-        f"{nodes} nodes on etcd {client}"
-    )
-    return DemoCluster(processes, rpc_of, validators)
+    say(f"consortium chain {file['chainId']}: genesis 0x{bundle.genesis_hash.hex()[:16]}…")
+    return keystore, [org["name"] for org in orgs[:nodes]]
+
+
+def node_directory(folder: Path, chain: Path, name: str) -> Path:
+    """Organisation `name`'s own copy of the bundle (without the keystore), `folder/nodes/name`."""
+    directory = folder / "nodes" / name
+    shutil.copytree(chain, directory, ignore=shutil.ignore_patterns("keystore"))
+    return directory
 
 
 def start_etcd(data_dir: Path, log: IO[str] | int, free_port: Callable[[], int]) -> tuple[subprocess.Popen[bytes], str]:
@@ -124,11 +137,13 @@ def start_node(
     log: IO[str] | int,
     env: dict[str, str],
     peers: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    prefix: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """`custos chain up DIR --key … --etcd … --port …` on loopback (the key's password in `env`); `peers` are
-    the other nodes' URLs, asked for blocks etcd no longer holds."""
-    command = [sys.executable, "-m", "custos", "chain", "up", str(directory)]
-    command += ["--key", str(key_file), "--etcd", etcd, "--port", str(port)]
+    """`custos chain up DIR --key … --etcd … --host … --port …` (the key's password in `env`), run under
+    `prefix` (e.g. `ip netns exec NS`); `peers` are the other nodes' URLs, asked for blocks etcd no longer holds."""
+    command = [*prefix, sys.executable, "-m", "custos", "chain", "up", str(directory)]
+    command += ["--key", str(key_file), "--etcd", etcd, "--host", host, "--port", str(port)]
     command += ["--peers", ",".join(peers)] if peers else []
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 

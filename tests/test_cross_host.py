@@ -1,16 +1,20 @@
 """Parties on different hosts: each organisation in its own network namespace, with its own address.
 
-The bank, the invoice firm, the card network and the compute node each run `custos gateway up
---runner` inside their own namespace (veth pairs on a bridge the test makes and removes; root).
-The chain node listens only on the bridge's address, so every organisation reaches it, and every
-other organisation, over the network, never over loopback. One consortium, four jobs in order:
-- the demo's hetero-LR job and a PSI job run to Finalized;
+The bank, the invoice firm, the card network and the compute node each run, inside their own
+namespace (veth pairs on a bridge the test makes and removes; root and etcd), their etcd member,
+their consortium chain node (`custos chain up --key … --etcd …`: the four are the validators) and
+`custos gateway up --runner` against their own node. Everything listens only at the namespace's
+address, so the nodes reach each other, and every organisation every other, over the network,
+never over loopback. One consortium, four jobs in order:
+- the demo's hetero-LR job and a PSI job run to Finalized, each in a block sealed by at least 3
+  of the 4 validators, which every organisation's node holds;
 - the invoice firm's gateway (and so its runner) is killed mid-protocol: the parties still up
   abort the job, named on chain, with no result committed and the escrow paid out in full;
   started again, its runner takes the chain's word (the job is over: no result kept) and plays
   the next job;
-- the card network's link goes down mid-protocol: the parties still connected abort the job
-  with a named reason, on chain, and the escrow is paid out in full (the restarted invoice firm
+- the card network's link goes down mid-protocol (its gateway, its node and its etcd member cut
+  off at once): the three validators still connected abort the job with a named reason, on
+  chain, and the escrow is paid out in full (the restarted invoice firm
   takes part up to then: it consents).
 A fault lands mid-protocol by construction, not by timing: both fault jobs are hetero-LR jobs
 that train for many epochs (no early stop), and the fault comes when the guest reports its
@@ -24,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from compute.fl.hetero_lr.schedule import HeteroLRParams
@@ -32,12 +35,17 @@ from compute.jobs.service.results import ResultStore
 from compute.jobs.vertical import VerticalParams
 from compute.psi.rsa import PROTOCOL as PSI_PROTOCOL
 from custos.demo import PARTIES, Demo
+from custos.demo_cluster import sealed_by
 from ledger.audit.auditor import Auditor
+from ledger.audit.queries import IndexedEvent
 from ledger.bindings import JobStatus
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
 from ledger.member import MemberLedger
 from ledger.protocol import JobKind
+from tests.ledger.consensus.consortium import rpc
+from tests.ledger.consensus.etcd_cluster import EtcdCluster
 from tests.ledger.consensus.netns import Namespaces
+from tests.namespace_chain import CHAIN_PORT, listening, start_namespace_consortium
 from tests.small_demo import small_demo_config
 from tests.waiting import wait_for
 
@@ -50,7 +58,8 @@ LONG_TRAINING = 40  # epochs of a fault job: far more than the one after which t
 
 @dataclass(frozen=True)
 class Namespaced:
-    """The demo's `Placement`: organisation i runs in namespace i at address i."""
+    """The demo's `Placement`: organisation i runs in namespace i at address i (`rpc`, the bank's node, is
+    unused: every organisation's gateway talks to its own node, `Demo.rpc_of`)."""
 
     nets: Namespaces
     rpc: str
@@ -79,6 +88,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrossHost]:
     patch = pytest.MonkeyPatch()
     patch.setenv(PASSWORD_ENV, DEV_PASSWORD)
     nets = Namespaces(len(PARTIES))
+    etcd: EtcdCluster | None = None
     # A party silent for PROTOCOL_TIMEOUT is given up on: long enough that a loaded machine's slow but
     # honest party is waited for (8 s aborted the demo's job at load 20), short enough for the fault cases;
     # a job may take 240 s to end for the same reason.
@@ -88,14 +98,16 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrossHost]:
     demo = Demo(config, lambda line: None)
     try:
         nets.create()
-        rpc = demo.start_chain(host=f"10.213.{nets.subnet}.254")  # the bridge: reachable from every namespace
-        members = demo.members(rpc)
-        job_id = demo.open_job(members["bank"], demo.register_sources(rpc, members))
-        network = Namespaced(nets, rpc)
+        etcd = start_namespace_consortium(demo, nets)
+        members = demo.members(demo.rpc)
+        job_id = demo.open_job(members["bank"], demo.register_sources(demo.rpc, members))
+        network = Namespaced(nets, demo.rpc)
         demo.start_gateways(job_id, network=network)
         yield CrossHost(demo, members, network, job_id)
     finally:
         demo.stop()
+        if etcd is not None:
+            etcd.stop()
         nets.remove()
         patch.undo()
 
@@ -105,15 +117,31 @@ def credits(hosts: CrossHost) -> dict[str, int]:
     return {name: settlement.credit_of(hosts.members[name].address) for name in PARTIES}
 
 
-def abort_reason(hosts: CrossHost, job_id: int) -> bytes:
-    """The reason the job's one JobAborted event records, as the regulator's audit index reads it."""
+def job_event(hosts: CrossHost, job_id: int, name: str) -> IndexedEvent:
+    """The job's one event called `name`, as the regulator's audit index reads it."""
     regulator = hosts.members["regulator"]
     auditor = Auditor.open(regulator.sender.w3, regulator.deployment, hosts.demo.folder / "audit-index.db")
     auditor.sync()
-    trail = auditor.queries.job_trail(job_id)
-    aborted = [e for e in trail.events if e.event == "JobAborted"]
-    assert len(aborted) == 1, f"job {job_id} has {len(aborted)} JobAborted events"
-    reason = aborted[0].args["reason"]
+    found = [e for e in auditor.queries.job_trail(job_id).events if e.event == name]
+    assert len(found) == 1, f"job {job_id} has {len(found)} {name} events"
+    return found[0]
+
+
+def assert_sealed_by_a_quorum_on_every_node(hosts: CrossHost, job_id: int) -> None:
+    """The block that finalised the job is sealed by at least 3 of the 4 validators, and every organisation's
+    node holds that block."""
+    block = "0x" + job_event(hosts, job_id, "JobFinalized").block_hash.hex()
+    seals, validators = sealed_by(hosts.demo.rpc_of["compute-node"], block)
+    assert validators == 4 and seals >= 3, f"block {block} sealed by {seals} of {validators}"
+    for name in PARTIES:
+        url = hosts.demo.rpc_of[name]
+        held = wait_for(lambda: rpc(url, "eth_getBlockByHash", [block, False]), 30, f"{block} on {name}'s node")  # noqa: B023 - used at once
+        assert held["hash"] == block
+
+
+def abort_reason(hosts: CrossHost, job_id: int) -> bytes:
+    """The reason the job's one JobAborted event records."""
+    reason = job_event(hosts, job_id, "JobAborted").args["reason"]
     return (reason if isinstance(reason, bytes) else bytes.fromhex(reason[2:])).rstrip(b"\0")
 
 
@@ -136,16 +164,25 @@ def mid_protocol_job(hosts: CrossHost) -> tuple[int, dict[str, int]]:
     return job_id, before
 
 
-def test_every_organisation_is_reached_at_its_own_address_and_the_chain_only_over_the_bridge(hosts: CrossHost) -> None:
+def test_every_organisation_runs_its_gateway_node_and_etcd_member_at_its_own_address_only(hosts: CrossHost) -> None:
     consortium = hosts.members["regulator"].consortium
     for name in PARTIES:
         address, url = hosts.members[name].address, f"http://{hosts.network.address(name)}:{GATEWAY_PORT}"
         # Each runner publishes its gateway's URL as its first act once the gateway serves.
         wait_for(lambda: consortium.member(address).endpoint == url, 60, f"{name} to publish {url}")  # noqa: B023 - used at once
 
-    port = hosts.network.rpc.rsplit(":", 1)[1]
-    with pytest.raises(httpx.ConnectError):
-        httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=5)
+    nets, chain_ids = hosts.network.nets, set()
+    for i, name in enumerate(PARTIES):
+        own = hosts.demo.rpc_of[name]
+        assert own == f"http://{nets.ip(i)}:{CHAIN_PORT}"
+        args = hosts.demo.gateway_processes[name].args
+        assert isinstance(args, list)  # launch_gateway passes a list
+        assert args[args.index("--rpc") + 1] == own, f"{name}'s gateway talks to {args[args.index('--rpc') + 1]}"
+        chain_ids.add(rpc(own, "eth_chainId"))
+        # Gateway, chain node, etcd client and peer ports: each bound to the namespace's address, none to loopback.
+        ports = {f"{nets.ip(i)}:{port}" for port in (GATEWAY_PORT, CHAIN_PORT, 2379, 2380)}
+        assert listening(nets, i) == ports, name
+    assert len(chain_ids) == 1
 
 
 def test_the_demos_hetero_lr_job_runs_to_finalized_across_the_namespaces(hosts: CrossHost) -> None:
@@ -153,11 +190,13 @@ def test_the_demos_hetero_lr_job_runs_to_finalized_across_the_namespaces(hosts: 
 
     assert hosts.demo.wait_final(hosts.members["regulator"], job_id) == JobStatus.FINALIZED
 
+    assert_sealed_by_a_quorum_on_every_node(hosts, job_id)
     jobs = hosts.members["regulator"].jobs
     _, _, attesters = jobs.job_parties(job_id)
     assert len(attesters) == 4 and all(jobs.has_attested(job_id, a) for a in attesters)
     epoch = hosts.demo.progress.reached("bank", "round", job_id)
-    assert epoch is not None and epoch["metrics"]["loss"] > 0  # the guest's epoch, streamed by the bank's gateway
+    # The guest's epoch, streamed by the bank's gateway.
+    assert epoch is not None and epoch["metrics"]["loss"] > 0, hosts.demo.progress.events("bank", job_id)
 
 
 def test_a_psi_job_runs_to_finalized_across_the_namespaces(hosts: CrossHost) -> None:
@@ -166,6 +205,7 @@ def test_a_psi_job_runs_to_finalized_across_the_namespaces(hosts: CrossHost) -> 
 
     assert hosts.demo.wait_final(hosts.members["regulator"], job_id) == JobStatus.FINALIZED
 
+    assert_sealed_by_a_quorum_on_every_node(hosts, job_id)
     assert hosts.members["regulator"].jobs.has_attested(job_id, hosts.members["invoice-firm"].address)
 
 

@@ -132,9 +132,12 @@ def derive_genesis(consortium: dict[str, Any]) -> Bundle:
     deployment["blockNumber"] = 0
     genesis_hash = genesis_hash_of(spec)
     # The auditors' trust root (ledger.audit.trustroot): the genesis and its validators, pinned.
+    # `members`: who genesis admits. No MemberAdded event records them (the state is allocated, not
+    # deployed on this chain), so readers of the event index (the gateway's membership filter) need them here.
     deployment["genesis"] = {
         "hash": "0x" + genesis_hash.hex(),
         "validators": [to_checksum_address(v) for v in validators],
+        "members": {address: name for name, address in addresses.items()},
     }
     return Bundle(spec, genesis_hash, deployment, etcd_layout(consortium))
 

@@ -57,6 +57,9 @@ def test_two_organisations_derive_the_same_bundle_and_it_holds_no_secret(tmp_pat
     assert "crypto" not in text and "ciphertext" not in text
     genesis = json.loads((tmp_path / "a" / "genesis.json").read_text())
     assert genesis["bootstrap"] is None and len(genesis["validators"]) == 2
+    # Genesis admits the members with no MemberAdded event: the deployment names them for the event index's readers.
+    pinned = json.loads((tmp_path / "a" / "deployment.json").read_text())["genesis"]
+    assert {a.lower() for a in pinned["members"]} == {a.lower() for a in addresses}
 
 
 def test_a_received_bundle_with_another_genesis_is_refused(tmp_path: Path) -> None:
