@@ -119,10 +119,21 @@ def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(
         run.stop()
 
 
-def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_lost(demo: Demo) -> None:
+def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_lost(tmp_path: Path) -> None:
+    # Many epochs, and the kill after the guest's first one: every party is then inside the protocol and
+    # needs the arbiter for the next epoch (a kill at the arbiter's own 'protocol' step could land before
+    # the others had reached it, or after a short run was already done).
+    demo = Demo(small_demo_config(tmp_path / "demo", deadline=120, epochs=40), lambda line: None)
+    try:
+        _crash_the_arbiter_after_the_first_epoch(demo)
+    finally:
+        demo.stop()
+
+
+def _crash_the_arbiter_after_the_first_epoch(demo: Demo) -> None:
     members, job_id = prepare(demo)
     gateways = demo.start_gateways(job_id)
-    wait_for(lambda: demo.progress.reached("compute-node", "protocol"), 120, "the compute node to start the run")
+    wait_for(lambda: demo.progress.reached("bank", "round"), 120, "the guest's first epoch")
     gateways["compute-node"].kill()  # mid-run: the others are blocked on the arbiter's next message
 
     status = demo.wait_final(members["regulator"], job_id)
