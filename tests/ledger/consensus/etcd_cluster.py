@@ -9,12 +9,17 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.keyspace import Keyspace
+from ledger.consensus.rounds import Rounds
 
 if TYPE_CHECKING:
     from tests.ledger.consensus.netns import Namespaces
@@ -165,3 +170,16 @@ def start_members(etcd: EtcdCluster, token: str) -> None:
         m.data_dir.parent.mkdir(parents=True, exist_ok=True)
         m.start(initial, token)
     etcd.wait_healthy()
+
+
+@contextmanager
+def one_member_rounds(root: Path, chain_id: int) -> Iterator[Rounds]:
+    """`Rounds` for `chain_id` over a one-member loopback etcd in `root`; etcd stops on exit."""
+    etcd = loopback_cluster(root, size=1)
+    try:
+        etcd.wait_healthy()
+        client = EtcdClient(etcd.client_urls)
+        yield Rounds(client, Keyspace(chain_id), chain_id)
+        client.close()
+    finally:
+        etcd.stop()

@@ -15,12 +15,11 @@ from eth_utils import keccak
 
 from ledger.consensus.deferred import DeferredWrites
 from ledger.consensus.etcd import EtcdClient, EtcdError
-from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.messages import FinalRecord
 from ledger.consensus.mirror import View
 from ledger.consensus.rounds import Rounds, prune_ops
 from ledger.consensus.timing import Timing
-from tests.ledger.consensus.etcd_cluster import loopback_cluster
+from tests.ledger.consensus.etcd_cluster import one_member_rounds
 
 CHAIN_ID = 727_112
 TIMING = Timing(final_grace=0.5)
@@ -40,14 +39,8 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def rounds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rounds]:
-    etcd = loopback_cluster(Path(tmp_path_factory.mktemp("etcd-deferred")), size=1)
-    try:
-        etcd.wait_healthy()
-        client = EtcdClient(etcd.client_urls)
-        yield Rounds(client, Keyspace(CHAIN_ID), CHAIN_ID)
-        client.close()
-    finally:
-        etcd.stop()
+    with one_member_rounds(Path(tmp_path_factory.mktemp("etcd-deferred")), CHAIN_ID) as made:
+        yield made
 
 
 def _writer(rounds: Rounds, clock: Clock) -> DeferredWrites:

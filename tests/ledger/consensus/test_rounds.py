@@ -16,12 +16,10 @@ from eth_keys import keys
 from eth_utils import keccak
 
 from ledger.chain.sealing import SealError, recover_sealer, sign_seal
-from ledger.consensus.etcd import EtcdClient
-from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.messages import FinalRecord
 from ledger.consensus.rounds import Rounds, abandon_limit
 from ledger.consensus.validators import quorum
-from tests.ledger.consensus.etcd_cluster import loopback_cluster
+from tests.ledger.consensus.etcd_cluster import one_member_rounds
 
 CHAIN_ID = 727_111
 KEYS = [keys.PrivateKey(bytes([0x61 + i]) * 32) for i in range(4)]
@@ -32,14 +30,8 @@ RACES = 20
 
 @pytest.fixture(scope="module")
 def rounds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rounds]:
-    etcd = loopback_cluster(Path(tmp_path_factory.mktemp("etcd-rounds")), size=1)
-    try:
-        etcd.wait_healthy()
-        client = EtcdClient(etcd.client_urls)
-        yield Rounds(client, Keyspace(CHAIN_ID), CHAIN_ID)
-        client.close()
-    finally:
-        etcd.stop()
+    with one_member_rounds(Path(tmp_path_factory.mktemp("etcd-rounds")), CHAIN_ID) as made:
+        yield made
 
 
 def _block(height: int, round_: int) -> bytes:
