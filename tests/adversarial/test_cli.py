@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
 from tests.cli_runs import custos_here
 
 
@@ -37,3 +38,63 @@ def test_auditing_a_folder_that_holds_no_chain_is_one_error_line(tmp_path: Path)
     assert done.exit_code != 0, done.output
     assert done.output.strip().splitlines()[-1].startswith("error: "), done.output
     assert not (tmp_path / "chain.lmdb").exists()
+
+
+@pytest.fixture(scope="module")
+def dev_chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`custos chain init`'s development consortium (keystore, deployment.json), its node never started."""
+    folder = tmp_path_factory.mktemp("dev-chain") / "chain"
+    done = custos_here("chain", "init", str(folder))
+    assert done.exit_code == 0, done.output
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("mistake", "says"),
+    [
+        (("--name", "bnak"), "no key 'bnak' in the keystore"),
+        (("--name", "bank", "--deployment", "/no/such/deployment.json"), "no deployment file at /no/such"),
+    ],
+    ids=["typo-in-the-key-name", "missing-deployment"],
+)
+def test_a_workspace_made_with_a_typo_is_refused_at_init_not_at_the_first_job(
+    dev_chain: Path, tmp_path: Path, mistake: tuple[str, ...], says: str
+) -> None:
+    done = custos_here("runner", "init", "-w", str(tmp_path / "ws"), "--chain", str(dev_chain), *mistake)
+    assert done.exit_code == 1, done.output
+    assert done.output.strip().splitlines() == [done.output.strip()] and says in done.output, done.output
+    assert not (tmp_path / "ws").exists()
+
+
+@pytest.fixture(scope="module")
+def offline_workspace(dev_chain: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bank's workspace pointing at a node that is not there (a closed loopback port)."""
+    folder = tmp_path_factory.mktemp("offline") / "ws"
+    done = custos_here("runner", "init", "-w", str(folder), "--name", "bank", "--chain", str(dev_chain), "--rpc", DOWN)
+    assert done.exit_code == 0, done.output
+    return folder
+
+
+DOWN = "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("job", "show", "0"),
+        ("job", "consent", "0"),
+        ("payout", "balance"),
+        ("payout", "withdraw"),
+        ("source", "budget", "0"),
+        ("job", "open", "psi", "--sources", "0,1", "--compute", "0x" + "11" * 20, "--budget", "1"),
+    ],
+    ids=lambda args: "-".join(a for a in args[:2]),
+)
+def test_a_member_command_with_the_chain_down_is_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, offline_workspace: Path, args: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
+    done = custos_here(*args, "-w", str(offline_workspace))
+    assert done.exit_code == 1, done.output
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: could not reach the node at {DOWN}"), done.output
