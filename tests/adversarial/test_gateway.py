@@ -104,3 +104,34 @@ def _signed_in_browser(gateway: Gateway) -> httpx.Client:
     browser = httpx.Client(base_url=gateway.url, timeout=30)
     assert browser.get(login).status_code == 303
     return browser
+
+
+@pytest.fixture(scope="module")
+def banks_source(gateway: Gateway) -> int:
+    """A source the bank (this gateway's operator) registers through its own gateway."""
+    registered = gateway.client("bank").post("/sources", json=SOURCE)
+    assert registered.status_code == 201, registered.text
+    return int(registered.json()["source_id"])
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "delta", "says"),
+    [
+        ("1_0", "1e-6", "is not a number"),  # Python's Decimal reads it as 10
+        ("١", "1e-6", "is not a number"),  # an Arabic-Indic one
+        ("NaN", "1e-6", "not a finite number"),
+        ("-1", "1e-6", "negative"),
+        ("1e-400", "1e-6", "more than the 6 decimals"),
+        ("9" * 36, "1e-6", "too large"),
+        ("1", "2", "above the largest"),
+        ("1", "1e-999", "more than the 18 decimals"),
+    ],
+)
+def test_an_owner_mistyping_its_privacy_budget_is_refused_not_misread(
+    gateway: Gateway, banks_source: int, epsilon: str, delta: str, says: str
+) -> None:
+    response = gateway.client("bank").put(f"/sources/{banks_source}/budget", json={"epsilon": epsilon, "delta": delta})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "budget.invalid" and says in response.json()["message"], response.text
+    unchanged = gateway.client("bank").get(f"/sources/{banks_source}/budget").json()
+    assert unchanged["epsilon_total"] == "0", unchanged
