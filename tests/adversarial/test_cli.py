@@ -3,10 +3,15 @@ never a traceback, and nothing written where the user pointed by mistake."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ledger.chain.node import Node
+from ledger.chain.server import ChainServer
+from ledger.chain.setup import validator_key
 from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
 from tests.cli_runs import custos_here
 
@@ -98,3 +103,55 @@ def test_a_member_command_with_the_chain_down_is_one_error_line(
     assert done.exit_code == 1, done.output
     lines = done.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: could not reach the node at {DOWN}"), done.output
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "says"),
+    [
+        ("id,y\n", (), "has a header but no rows"),
+        ("id,y\n1,0\n2,1\n", ("--label-column", "label"), "has no label column 'label' (columns: id, y)"),
+    ],
+    ids=["header-only", "label-column-typo"],
+)
+def test_a_source_nobody_could_use_is_refused_before_it_goes_on_chain(
+    monkeypatch: pytest.MonkeyPatch,
+    offline_workspace: Path,
+    tmp_path: Path,
+    rows: str,
+    extra: tuple[str, ...],
+    says: str,
+) -> None:
+    """The workspace's node is down: the refusal comes from the file check, before any transaction."""
+    monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
+    data = tmp_path / "data.csv"
+    data.write_text(rows)
+    done = custos_here("source", "register", str(data), "-w", str(offline_workspace), *extra)
+    assert done.exit_code == 1, done.output
+    assert done.output.strip() == f"error: {data} {says}", done.output
+
+
+@pytest.fixture(scope="module")
+def served_workspace(dev_chain: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The dev chain's node serving on loopback, and the bank's workspace pointing at it."""
+    node = Node.open(dev_chain, validator_key(dev_chain, DEV_PASSWORD))
+    server = ChainServer(node, port=0)
+    server.start()
+    folder = tmp_path_factory.mktemp("served") / "ws"
+    try:
+        made = custos_here("runner", "init", "-w", str(folder), "--name", "bank", "--chain", str(dev_chain))
+        assert made.exit_code == 0, made.output
+        workspace = json.loads((folder / "workspace.json").read_text())
+        (folder / "workspace.json").write_text(json.dumps({**workspace, "rpc": server.url}))
+        yield folder
+    finally:
+        server.stop()
+        node.close()
+
+
+def test_the_budget_of_a_source_never_registered_is_an_error_not_zeros(
+    monkeypatch: pytest.MonkeyPatch, served_workspace: Path
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
+    done = custos_here("source", "budget", "999", "-w", str(served_workspace))
+    assert done.exit_code == 1, done.output
+    assert done.output.strip() == "error: no data source 999 on this consortium's chain", done.output
