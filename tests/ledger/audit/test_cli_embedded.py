@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -26,3 +27,25 @@ def test_audit_member_on_an_embedded_chain_directory_verifies_seals(tmp_path: Pa
     assert bad.exit_code == 2 and "not an address" in bad.output
     bad_filter = runner.invoke(app, ["audit", "job", "0", "--chain", str(chain), "--rpc", nowhere, "--status", "Done"])
     assert bad_filter.exit_code == 2 and "unknown job status" in bad_filter.output
+
+
+def test_a_genesis_member_without_a_member_added_event_is_named_from_deployment_json(tmp_path: Path) -> None:
+    """As on a consortium bundle chain, whose genesis allocates the members: no MemberAdded names the bank."""
+    runner, chain, nowhere = CliRunner(), tmp_path / "chain", nowhere_url()
+    assert runner.invoke(app, ["chain", "init", str(chain)]).exit_code == 0
+    bank = json.loads((chain / "consortium.json").read_text())["addresses"]["bank"]
+    audit = ["audit", "member", bank, "--chain", str(chain), "--rpc", nowhere]
+    assert f"member {bank} (bank)" in runner.invoke(app, audit).output  # indexes, and names it by its event
+    with sqlite3.connect(chain / "audit-index.db") as db:
+        db.execute("DELETE FROM links WHERE event_id IN (SELECT id FROM events WHERE event = 'MemberAdded')")
+        db.execute("DELETE FROM events WHERE event = 'MemberAdded'")
+    deployment = json.loads((chain / "deployment.json").read_text())
+    deployment["genesis"]["members"] = {bank: "Genesis Bank"}
+    (chain / "deployment.json").write_text(json.dumps(deployment))
+    named = runner.invoke(app, [*audit, "--no-sync"])
+    assert named.exit_code == 0 and f"member {bank} (Genesis Bank)" in named.output, named.output
+    deployment["genesis"]["members"] = [bank]
+    (chain / "deployment.json").write_text(json.dumps(deployment))
+    malformed = runner.invoke(app, [*audit, "--no-sync"])
+    assert malformed.exit_code == 1 and "genesis.members must map each address to a name" in malformed.output
+    assert malformed.exception is None or isinstance(malformed.exception, SystemExit)
