@@ -90,6 +90,8 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
+        # An index read-only and written by an older version has no usable job_facts: the events give the same.
+        derived = derived and self.store.facts_current
         facts = self._job_facts(list(opened), owner) if derived else self._job_facts_from_events(list(opened), owner)
         paid = self._paid(source_id, owner, opened, facts)
         uses = []

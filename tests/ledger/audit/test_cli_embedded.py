@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from custos.cli import app
 from tests.ledger.audit.anvil import nowhere_url
+from tests.ledger.index.read_only import read_only_file
 
 
 def test_audit_member_on_an_embedded_chain_directory_verifies_seals(tmp_path: Path) -> None:
@@ -48,4 +49,22 @@ def test_a_genesis_member_without_a_member_added_event_is_named_from_deployment_
     (chain / "deployment.json").write_text(json.dumps(deployment))
     malformed = runner.invoke(app, [*audit, "--no-sync"])
     assert malformed.exit_code == 1 and "genesis.members must map each address to a name" in malformed.output
-    assert malformed.exception is None or isinstance(malformed.exception, SystemExit)
+    assert isinstance(malformed.exception, SystemExit)  # an exit code, not an exception escaping
+
+
+def test_a_read_only_auditor_reads_an_index_from_an_older_version_without_a_traceback(tmp_path: Path) -> None:
+    runner, chain, nowhere = CliRunner(), tmp_path / "chain", nowhere_url()
+    assert runner.invoke(app, ["chain", "init", str(chain)]).exit_code == 0
+    bank = json.loads((chain / "consortium.json").read_text())["addresses"]["bank"]
+    audit = ["audit", "member", bank, "--chain", str(chain), "--rpc", nowhere, "--verify"]
+    first = runner.invoke(app, audit)
+    assert first.exit_code == 0, first.output
+    with sqlite3.connect(chain / "audit-index.db") as db:  # as an index written before job_facts
+        db.execute("DELETE FROM job_facts")
+        db.execute("DELETE FROM meta WHERE key = 'job_facts'")
+    with read_only_file(chain / "audit-index.db"):
+        answered = runner.invoke(app, [*audit, "--no-sync"])
+        refused = runner.invoke(app, audit)
+    assert answered.exit_code == 0 and answered.output == first.output, answered.output
+    assert refused.exit_code == 1 and "is read-only: answer from it as it is with --no-sync" in refused.output
+    assert isinstance(refused.exception, SystemExit)  # an exit code, not an exception escaping
