@@ -74,7 +74,7 @@ class AuditQueries:
     def source_trail(self, source_id: int, where: TrailFilter = TrailFilter(), *, derived: bool = True) -> SourceTrail:
         """A source's versions, the jobs that used it (consent, status, payout) and its events.
 
-        Each job's status and payout come from the job facts its `links` rows carry (`ledger.index.facts`);
+        Each job's status and payout come from the derived `job_facts` table (`ledger.index.facts`);
         `derived=False` reads them from the events rows instead, which verification compares against.
         """
         events = self._linked("source", [str(source_id)], TrailFilter())
@@ -90,7 +90,7 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
-        # An index read-only and written by an older version has no usable job facts: the events give the same.
+        # An index read-only and written by an older version has no usable job_facts: the events give the same.
         derived = derived and self.store.facts_current
         facts = self._job_facts(list(opened), owner) if derived else self._job_facts_from_events(list(opened), owner)
         paid = self._paid(source_id, owner, opened, facts)
@@ -243,22 +243,20 @@ class AuditQueries:
 
     def _job_facts(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:
         """Per job, its lifecycle events, and its consents and credits naming `payee`, as `_Fact`s in chain
-        order, from the facts its `links` rows carry (what the trail uses of the others' consents and
-        credits is nothing)."""
+        order, from `job_facts` (what the trail uses of the others' consents and credits is nothing)."""
         found: dict[int, list[_Fact]] = {}
         me = payee.lower()
-        keys = [str(j) for j in jobs]
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+        for start in range(0, len(jobs), 500):
+            chunk = list(jobs[start : start + 500])
             rows = self.store.conn.execute(
-                "SELECT key, fact, released, party, amount FROM links WHERE kind = 'job'"
-                f" AND key IN ({','.join('?' * len(chunk))}) AND fact IS NOT NULL"
-                " AND (fact NOT IN ('ConsentGiven', 'PaymentCredited') OR lower(party) = ?)"
-                " ORDER BY key, event_id",
+                "SELECT job_id, event, released, party, amount FROM job_facts"
+                f" WHERE job_id IN ({','.join('?' * len(chunk))})"
+                " AND (event NOT IN ('ConsentGiven', 'PaymentCredited') OR lower(party) = ?)"
+                " ORDER BY job_id, event_id",
                 [*chunk, me],
             )
-            for key, event, released, who, amount in rows:
-                found.setdefault(int(key), []).append(_Fact(event, bool(released), who, int(amount) if amount else 0))
+            for job, event, released, who, amount in rows:
+                found.setdefault(job, []).append(_Fact(event, bool(released), who, int(amount) if amount else 0))
         return found
 
     def _job_facts_from_events(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:

@@ -4,8 +4,7 @@ Each indexed batch (events, the headers they sit in, the new position) is writte
 transaction, so a killed indexer leaves the file at the end of the last whole batch:
 no duplicates (a unique key on block and log index would reject them) and no gaps.
 `links` maps (kind, key) → event, e.g. ('job', '7'), ('source', '3'), ('member', '0xab…'),
-which is what makes a job's or a member's trail an index range scan (a job's rows also carry the
-job facts a source's trail reads, `ledger.index.facts`); `events_by_name` and
+which is what makes a job's or a member's trail an index range scan; `events_by_name` and
 `events_by_tx` make a list of one event (JobOpened, DataSourceRegistered) and a transaction's
 events index scans too (`ledger.audit.listing`); `events_by_source_terms` (partial: a few rows
 per source) finds a source's registration and terms updates without reading every registration.
@@ -32,6 +31,10 @@ CREATE TABLE IF NOT EXISTS events (
     args TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
     UNIQUE (block_number, log_index)
 );
+CREATE TABLE IF NOT EXISTS links (
+    kind TEXT NOT NULL, key TEXT NOT NULL, event_id INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, event_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number, log_index);
@@ -41,9 +44,9 @@ CREATE INDEX IF NOT EXISTS events_by_source_terms ON events (json_extract(args, 
 """
 
 
-# What SCHEMA and job_facts.LINKS_SCHEMA create: a read-only open checks that they exist.
+# What SCHEMA and job_facts.SCHEMA create: a read-only open checks that they exist.
 _SCHEMA_OBJECTS = (
-    "events", "links", "blocks", "meta",
+    "events", "links", "blocks", "meta", "job_facts",
     "events_by_name", "events_by_tx", "events_by_source_terms",
 )  # fmt: skip
 
@@ -105,7 +108,7 @@ class EventStore:
                 self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=FULL")
-                self.conn.executescript(job_facts.LINKS_SCHEMA + SCHEMA)
+                self.conn.executescript(SCHEMA + job_facts.SCHEMA)
             self._check_schema()
             self._derive_missing()
         except sqlite3.DatabaseError as exc:
@@ -126,7 +129,8 @@ class EventStore:
 
         Without write access they stay as they are, and `facts_current` says the queries must not use them.
         """
-        if job_facts.current(self.conn):
+        found = self.conn.execute("SELECT value FROM meta WHERE key = 'job_facts'").fetchone()
+        if found is not None and found[0] == job_facts.VERSION:
             self.facts_current = True
             return
         if self.read_only:
@@ -182,26 +186,25 @@ class EventStore:
         if facts is None:
             facts = job_facts.facts_of_rows([r[8] for r in rows], [r[10] for r in rows])
         with self._transaction() as cur:
-            self._insert(cur, rows, links, facts)
+            first = self._insert(cur, rows, links)
+            job_facts.insert_facts(cur, first, facts)
             cur.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", blocks)
             self._set_position(cur, position)
 
-    def _insert(
-        self,
-        cur: sqlite3.Cursor,
-        rows: Sequence[EventRow],
-        links: Sequence[Sequence[tuple[str, str]]],
-        facts: Sequence[job_facts.Fact | None],
-    ) -> None:
+    def _insert(self, cur: sqlite3.Cursor, rows: Sequence[EventRow], links: Sequence[Sequence[tuple[str, str]]]) -> int:
         first = int(cur.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0])
         # SQLite gives each new row max(id) + 1 inside this one write transaction, so the ids are
-        # first, first + 1, …: rows and links go in as `executemany` calls.
+        # first, first + 1, …: rows and links go in as two `executemany` calls.
         cur.executemany(
             "INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, address,"
             " contract, event, actor, args, topics, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        job_facts.insert_links(cur, first, links, facts)
+        cur.executemany(
+            "INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
+            [(kind, key, first + i) for i, pairs in enumerate(links) for kind, key in pairs],
+        )
+        return first
 
     def rewind(self, last_kept_block: int, position: Position) -> int:
         """Drop everything above `last_kept_block` (a reorg); returns how many events were dropped."""
@@ -212,6 +215,7 @@ class EventStore:
                 "SELECT coalesce(max(id), 0) FROM events WHERE block_number <= ?", (last_kept_block,)
             ).fetchone()[0]
             cur.execute("DELETE FROM links WHERE event_id > ?", (kept,))
+            cur.execute("DELETE FROM job_facts WHERE event_id > ?", (kept,))
             dropped = cur.execute("DELETE FROM events WHERE block_number > ?", (last_kept_block,)).rowcount
             cur.execute("DELETE FROM blocks WHERE number > ?", (last_kept_block,))
             self._set_position(cur, position)

@@ -25,7 +25,6 @@ from ledger.chain.server import ChainServer
 from ledger.protocol import contribution_hash
 from tests.ledger.audit.anvil import nowhere_url
 from tests.ledger.audit.sealed import SealedJob, copy_chain, rewrite_from, run_job
-from tests.ledger.index.old_index import facts_in_links
 
 NOWHERE = nowhere_url()
 
@@ -106,7 +105,7 @@ def _reorder(chain: Path) -> None:
 
 def _link_foreign(chain: Path) -> None:
     """An unrelated event (a member's admission) linked into job 0."""
-    sql(chain, "INSERT INTO links (kind, key, event_id) VALUES ('job', '0', ?)", event_id(chain, "MemberAdded"))
+    sql(chain, "INSERT INTO links VALUES ('job', '0', ?)", event_id(chain, "MemberAdded"))
 
 
 def _insert(chain: Path) -> None:
@@ -121,9 +120,7 @@ def _insert(chain: Path) -> None:
             (row,),
         )
         new = db.execute("SELECT max(id) FROM events").fetchone()[0]
-        db.execute(
-            "INSERT INTO links (kind, key, event_id) SELECT kind, key, ? FROM links WHERE event_id = ?", (new, row)
-        )
+        db.execute("INSERT INTO links SELECT kind, key, ? FROM links WHERE event_id = ?", (new, row))
 
 
 @pytest.mark.parametrize(
@@ -278,21 +275,22 @@ def test_an_edited_job_fact_is_caught_by_source_verification(chain: Path) -> Non
     """The derived job_facts table says job 0 was cancelled; its events say finalised."""
     untouched = audit(chain, "source", "0", "--verify", "--no-sync")
     assert untouched.exit_code == 0 and "Finalized" in untouched.output, untouched.output
-    sql(chain, "UPDATE links SET fact = 'JobCancelled' WHERE kind = 'job' AND key = '0' AND fact = 'JobFinalized'")
+    sql(chain, "UPDATE job_facts SET event = 'JobCancelled' WHERE job_id = 0 AND event = 'JobFinalized'")
     result = audit(chain, "source", "0", "--verify", "--no-sync")
     assert "Cancelled" in result.output  # what the edited table shows is what verification refuses
     assert any("job 0" in line for line in caught(result, "source uses"))
 
 
 def test_job_facts_deleted_with_their_version_are_rebuilt_from_the_events_on_open(chain: Path) -> None:
-    before = facts_in_links(chain / "audit-index.db")
     with sqlite3.connect(chain / "audit-index.db") as db:
-        db.execute("UPDATE links SET fact = NULL, released = NULL, party = NULL, amount = NULL")
+        before = db.execute("SELECT * FROM job_facts ORDER BY job_id, event_id").fetchall()
+        db.execute("DELETE FROM job_facts")
         db.execute("DELETE FROM meta WHERE key = 'job_facts'")
     assert {"ConsentGiven", "JobReady", "ResultCommitted", "JobFinalized", "PaymentCredited"} <= {r[2] for r in before}
     result = audit(chain, "source", "0", "--verify", "--no-sync")
     assert result.exit_code == 0 and "Finalized" in result.output, result.output
-    assert facts_in_links(chain / "audit-index.db") == before
+    with sqlite3.connect(chain / "audit-index.db") as db:
+        assert db.execute("SELECT * FROM job_facts ORDER BY job_id, event_id").fetchall() == before
 
 
 def _args(db: sqlite3.Connection, row: int) -> dict[str, Any]:
@@ -328,7 +326,7 @@ def test_a_source_owner_rewrites_job_0s_weights_and_credits_in_its_index_and_the
             gained += (credit.amount - args["amount"]) if credit.payee == hospital else 0
             args["amount"] = credit.amount
             db.execute("UPDATE events SET args = ? WHERE id = ?", (json.dumps(args), row))
-            db.execute("UPDATE links SET amount = ? WHERE event_id = ? AND fact IS NOT NULL", (str(credit.amount), row))
+            db.execute("UPDATE job_facts SET amount = ? WHERE event_id = ?", (str(credit.amount), row))
     assert gained > 0  # the forgery pays the adversary more
     result = audit(chain, "source", "1", "--verify", "--no-sync")
     assert "✗ job 0 payout" not in result.output  # the forgery is consistent within the index
