@@ -259,7 +259,7 @@ def query_benchmarks(index: Path) -> None:
         f"audit_source_trail_cpu_ms_p50_1M_events_{BUSY_JOBS}_jobs_source_vs_events_rows",
         statistics.median(busy_cpu),
         "ms",
-        "CPU time; each job's status and payout read from its events rows, not the job facts in links",
+        "CPU time; each job's status and payout read from its events rows, not the job_facts table",
         statistics.median(from_events_cpu),
     )
     emit(
