@@ -180,23 +180,14 @@ def build_index(path: Path) -> tuple[int, int]:
     return total, job
 
 
-def latencies(query, keys: list) -> list[float]:
-    """Milliseconds per call of `query(key)`."""
+def latencies(query, keys: list, clock=time.perf_counter) -> list[float]:
+    """Milliseconds per call of `query(key)` by `clock` (wall time; `time.process_time`: this process's CPU,
+    which a loaded machine's wall time hides)."""
     out = []
     for key in keys:
-        start = time.perf_counter()
+        start = clock()
         query(key)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
-def cpu_latencies(query, keys: list) -> list[float]:
-    """CPU milliseconds of this process per call of `query(key)` (what a loaded machine's wall time hides)."""
-    out = []
-    for key in keys:
-        start = time.process_time()
-        query(key)
-        out.append((time.process_time() - start) * 1000)
+        out.append((clock() - start) * 1000)
     return out
 
 
@@ -223,8 +214,8 @@ def query_benchmarks(index: Path) -> None:
     uses = statistics.mean(len(queries.source_trail(s).uses) for s in source_keys[:10])
     busy = latencies(queries.source_trail, [0] * 20)
     from_events = latencies(lambda s: queries.source_trail(s, derived=False), [0] * 20)
-    busy_cpu = cpu_latencies(queries.source_trail, [0] * 20)
-    from_events_cpu = cpu_latencies(lambda s: queries.source_trail(s, derived=False), [0] * 20)
+    busy_cpu = latencies(queries.source_trail, [0] * 20, time.process_time)
+    from_events_cpu = latencies(lambda s: queries.source_trail(s, derived=False), [0] * 20, time.process_time)
     assert len(queries.source_trail(0).uses) == BUSY_JOBS
     emit("audit_job_trail_ms_p50_1M_events", statistics.median(job_ms), "ms", "full scan of events", baseline)
     emit(
