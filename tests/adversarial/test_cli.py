@@ -7,12 +7,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ledger.chain.node import Node
 from ledger.chain.server import ChainServer
 from ledger.chain.setup import validator_key
-from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV
+from ledger.keystore import DEV_PASSWORD, PASSWORD_ENV, Keystore
 from tests.cli_runs import custos_here
 
 
@@ -155,3 +156,36 @@ def test_the_budget_of_a_source_never_registered_is_an_error_not_zeros(
     done = custos_here("source", "budget", "999", "-w", str(served_workspace))
     assert done.exit_code == 1, done.output
     assert done.output.strip() == "error: no data source 999 on this consortium's chain", done.output
+
+
+@pytest.mark.parametrize("compute", ["nothex", "0x1234", "0x" + "g" * 40])
+def test_a_job_naming_a_compute_party_that_is_not_an_address_is_refused_before_any_transaction(
+    monkeypatch: pytest.MonkeyPatch, served_workspace: Path, compute: str
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
+    args = (
+        "job",
+        "open",
+        "psi",
+        "--sources",
+        "0,1",
+        "--compute",
+        compute,
+        "--budget",
+        "1",
+        "-w",
+        str(served_workspace),
+    )
+    sent_before = _transactions_of_bank(served_workspace)
+    done = custos_here(*args)
+    assert done.exit_code == 1, done.output
+    assert done.output.strip() == f"error: compute party {compute!r} is not an address (0x and 40 hex digits)"
+    assert _transactions_of_bank(served_workspace) == sent_before, "an approval went out before the refusal"
+
+
+def _transactions_of_bank(workspace: Path) -> int:
+    """The bank's transaction count on the workspace's node (its nonce)."""
+    settings = json.loads((workspace / "workspace.json").read_text())
+    bank = Keystore(settings["keystore"]).address("bank")
+    call = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [bank, "latest"]}
+    return int(httpx.post(settings["rpc"], json=call, timeout=30).json()["result"], 16)
