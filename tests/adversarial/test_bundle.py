@@ -21,8 +21,8 @@ Bundle = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def honest(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    """The evidence bundle of a finalised job on a sealed embedded chain, as `custos audit export` writes it."""
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bundle]:
+    """A sealed embedded chain with one finalised job, and its evidence bundle as `custos audit export` writes it."""
     folder = tmp_path_factory.mktemp("hostile-bundle")
     job = run_job(folder / "chain")
     (folder / "table.json").write_text(json.dumps(UTILITY_TABLE))
@@ -33,7 +33,12 @@ def honest(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
         "audit", "export", "job", "0", "--out", str(out), "--chain", str(job.chain), "--rpc", nowhere_url(), *held
     )
     assert done.exit_code == 0, done.output
-    return dict(json.loads(out.read_text()))
+    return job.chain, dict(json.loads(out.read_text()))
+
+
+@pytest.fixture(scope="module")
+def honest(exported: tuple[Path, Bundle]) -> Bundle:
+    return exported[1]
 
 
 def _set(*path: str | int, value: object) -> Callable[[Bundle], None]:
@@ -92,3 +97,20 @@ def test_the_honest_bundle_still_verifies(honest: Bundle, tmp_path: Path) -> Non
     done = custos_here("audit", "verify-bundle", str(path))
     assert done.exit_code == 0, done.output
     assert "✗" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [("missing/bundle.json", "its folder does not exist"), (".", "a folder")],
+    ids=["no-folder", "folder"],
+)
+def test_exporting_a_bundle_where_no_file_can_be_written_is_one_error_line(
+    exported: tuple[Path, Bundle], tmp_path: Path, out: str, says: str
+) -> None:
+    chain = exported[0]
+    target = tmp_path / out
+    done = custos_here(
+        "audit", "export", "job", "0", "--out", str(target), "--chain", str(chain), "--rpc", nowhere_url()
+    )
+    assert done.exit_code == 2, done.output
+    assert done.output.strip() == f"error: cannot write {target}: {says}", done.output
