@@ -12,17 +12,11 @@ import httpx
 import pytest
 
 from tests.gateway.conftest import Gateway
+from tests.gateway.test_sources import SPEC
 
 UINT256_MAX = str(2**256 - 1)
 PAST_UINT256 = str(2**256)
-SOURCE = {
-    "schema_hash": "0x" + "11" * 32,
-    "commitment": "0x" + "22" * 32,
-    "row_count": 10,
-    "metadata_uri": "ipfs://x",
-    "price_per_use": 1,
-    "allowed_kinds": 1,
-}
+SOURCE = SPEC  # a valid registration body, which each hostile row then breaks in one field
 
 
 @pytest.mark.parametrize(
