@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from tests.gateway.conftest import Gateway
-from tests.gateway.test_sources import SPEC
+from tests.gateway.scenario import SOURCE_SPEC
 
 UINT256_MAX = str(2**256 - 1)
 PAST_UINT256 = str(2**256)
-SOURCE = SPEC  # a valid registration body, which each hostile row then breaks in one field
+SOURCE = SOURCE_SPEC  # a valid registration body, which each hostile row then breaks in one field
 
 
 @pytest.mark.parametrize(
