@@ -212,9 +212,9 @@ class EtcdClient:
         """A new lease of `ttl` seconds; returns its id."""
         return int(self._post("/v3/lease/grant", {"TTL": str(ttl)})["ID"])
 
-    def keepalive(self, lease: int) -> int:
+    def keepalive(self, lease: int, timeout: float = REQUEST_TIMEOUT) -> int:
         """Refresh a lease; returns its remaining TTL (0 or less: it has expired)."""
-        reply = self._post("/v3/lease/keepalive", {"ID": str(lease)})
+        reply = self._post("/v3/lease/keepalive", {"ID": str(lease)}, timeout)
         return int(reply.get("result", {}).get("TTL", 0))
 
     def revoke(self, lease: int) -> None:
@@ -222,12 +222,12 @@ class EtcdClient:
         self._post("/v3/lease/revoke", {"ID": str(lease)})
 
     # -- cluster --
-    def health(self) -> dict[str, bool]:
+    def health(self, timeout: float = 2.0) -> dict[str, bool]:
         """Each endpoint's /health answer (False when unreachable or unhealthy)."""
         out = {}
         for endpoint in self.endpoints:
             try:
-                reply = self._http.get(endpoint + "/health", timeout=2.0)
+                reply = self._http.get(endpoint + "/health", timeout=timeout)
                 out[endpoint] = reply.status_code == 200 and reply.json().get("health") == "true"
             except (httpx.HTTPError, ValueError):
                 out[endpoint] = False
