@@ -152,6 +152,7 @@ class Engine:
         Only etcd saying the lease expired ends it.
         """
         ttl = self.timing.lease_ttl
+        failing = False
         while not self._stopping.wait(ttl / 4):
             lease = self._lease
             if not lease:
@@ -160,8 +161,11 @@ class Engine:
                 # A member that does not answer within a quarter of the TTL is skipped for the next one.
                 remaining = self.client.keepalive(lease, timeout=ttl / 4)
             except EtcdError as exc:
-                log.info("lease renewal: %s; retrying", exc)
+                if not failing:  # once per outage, not every tick
+                    log.info("lease renewal: %s; retrying", exc)
+                failing = True
                 continue
+            failing = False
             if remaining <= 0 and self._lease == lease:
                 log.info("0x%s lost the lead: its lease expired", self.org.hex())
                 self._lease = 0
