@@ -157,7 +157,10 @@ class EtcdClient:
             errors.append(f"{endpoint}: HTTP {reply.status_code} {reply.text[:200]}")
         raise EtcdError(f"etcd refused user {name!r}: {'; '.join(errors)}")
 
-    def _post(self, path: str, body: dict[str, Any], timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+    def _post(
+        self, path: str, body: dict[str, Any], timeout: float = REQUEST_TIMEOUT, settle: bool = True
+    ) -> dict[str, Any]:
+        """POST to the preferred member, then the others; `settle`: the member that answered becomes preferred."""
         errors = []
         order = self.endpoints[self._preferred :] + self.endpoints[: self._preferred]
         for endpoint in order:
@@ -176,7 +179,8 @@ class EtcdClient:
                 if reply.status_code == 403:
                     break  # permission denied is the cluster's answer, not one member's failure
                 continue
-            self._preferred = self.endpoints.index(endpoint)
+            if settle:
+                self._preferred = self.endpoints.index(endpoint)
             data: dict[str, Any] = reply.json()
             return data
         raise EtcdError(f"etcd {path} failed on every member: {'; '.join(errors)}")
@@ -225,8 +229,12 @@ class EtcdClient:
         return int(self._post("/v3/lease/grant", {"TTL": str(ttl)})["ID"])
 
     def keepalive(self, lease: int, timeout: float = REQUEST_TIMEOUT) -> int:
-        """Refresh a lease; returns its remaining TTL (0 or less: it has expired)."""
-        reply = self._post("/v3/lease/keepalive", {"ID": str(lease)}, timeout)
+        """Refresh a lease; returns its remaining TTL (0 or less: it has expired).
+
+        A renewal that a member was too slow for (its `timeout` is short: the lease must not lapse)
+        does not move the client's preferred member, where the node follows etcd and writes.
+        """
+        reply = self._post("/v3/lease/keepalive", {"ID": str(lease)}, timeout, settle=False)
         return int(reply.get("result", {}).get("TTL", 0))
 
     def revoke(self, lease: int) -> None:
