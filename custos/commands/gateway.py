@@ -106,6 +106,7 @@ def up(
     ),
 ) -> None:
     """Serve the gateway for the member whose key is in --keystore."""
+    import gc
     import signal
 
     import uvicorn
@@ -185,6 +186,9 @@ def up(
     finally:
         listener.close()
         close()
+        # Everything is closed: the interpreter's final garbage collection over the whole heap (seconds on a
+        # loaded machine, with a protocol run's objects in it) would only delay the exit a supervisor waits for.
+        gc.freeze()
     if not server.started:
         raise typer.Exit(STARTUP_FAILURE)
 
