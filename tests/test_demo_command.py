@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -57,8 +58,8 @@ class DemoProcess:
             reader.start()
 
     @staticmethod
-    def _read(stream: object, lines: list[str]) -> None:
-        for line in stream:  # type: ignore[attr-defined]  # a text pipe: lines until the process closes it
+    def _read(stream: IO[str], lines: list[str]) -> None:
+        for line in stream:  # until the process closes its end
             lines.append(line.rstrip("\n"))
 
     def wait(self, timeout: float) -> int:
