@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compute.jobs.following import Backoff
-from compute.jobs.runner import JobRunner, Progress
+from compute.jobs.runner import STOP_GRACE_SECONDS, JobRunner, Progress
 from compute.jobs.workspace import Workspace
 from ledger.errors import ConnectionFailed
 from ledger.member import MemberLedger
@@ -59,7 +59,7 @@ def run_party(
         )
         on_progress(Progress(job if job is not None else -1, workspace.name, "up", runner.url))
         try:
-            runner.run(stop, only=job)
+            runner.run(stop, only=job, grace=STOP_GRACE_SECONDS)  # SIGTERM: exit promptly
         finally:
             runner.close()
     except KeyboardInterrupt:

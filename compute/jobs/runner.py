@@ -54,6 +54,9 @@ from ledger.member import MemberLedger
 from ledger.protocol import AttestationDomain
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
+# How long a runner process that is told to stop (SIGTERM) lets each job's current step end (a transaction
+# takes well under a second) before it abandons the step: a protocol run can wait minutes for its peers.
+STOP_GRACE_SECONDS = 1.0
 
 
 class JobRunner:
@@ -143,10 +146,16 @@ class JobRunner:
             self.member.consortium.set_endpoint(self.party.identity.transport_key, self.url)
 
     # -- the loop --
-    def run(self, stop: threading.Event, poll: float = 0.3, only: int | None = None) -> None:
+    def run(
+        self, stop: threading.Event, poll: float = 0.3, only: int | None = None, grace: float | None = None
+    ) -> None:
         """Follow the chain until `stop` is set (or, with `only`, until that job is final for this party).
 
-        A node that does not answer is retried with a capped backoff, for as long as it takes.
+        A node that does not answer is retried with a capped backoff, for as long as it takes. Once stopped,
+        each job's current step gets `grace` seconds to end (None: as long as a protocol may take); a step
+        still running then is abandoned and reported (`abandoned`): its process is about to exit, and a
+        restarted runner takes the step up where the chain says the job stands (a transaction handed to the
+        node before the exit is mined all the same; one not handed over is sent again).
         """
         workers = JobWorkers(self._advance, self._step_failed, stop, idle=max(poll, IDLE))
         follower = ChainFollower(
@@ -160,7 +169,10 @@ class JobRunner:
             follower.run(stop, self._start, poll, only)
         finally:
             stop.set()
-            workers.join(timeout=self.protocol_timeout + 30)
+            for job_id in workers.join(timeout=self.protocol_timeout + 30 if grace is None else grace):
+                self.steps.progress(
+                    job_id, "abandoned", "the runner stopped mid-step; on restart it resumes from the chain"
+                )
 
     def _start(self) -> None:
         """What the runner does once the node answers: publish its endpoint, anchor what a past run left."""

@@ -54,8 +54,12 @@ def up(
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout", help="Seconds to wait for a silent peer."),
 ) -> None:
     """Watch the chain, consent, run protocols, commit, attest and finalise; progress as JSON lines."""
+    import gc
+
     from compute.jobs.party_process import run_party
     from custos.commands.failures import user_errors
 
     with user_errors():
-        raise typer.Exit(run_party(workspace, job, port, protocol_timeout, host=host, public_url=public_url))
+        code = run_party(workspace, job, port, protocol_timeout, host=host, public_url=public_url)
+    gc.freeze()  # the runner is closed: no final collection over its heap to delay the exit (see `gateway up`)
+    raise typer.Exit(code)
