@@ -22,6 +22,7 @@ def init(
 ) -> None:
     """Create a party workspace (fresh transport key; secrets in secrets.json, mode 0600)."""
     from compute.jobs.workspace import Workspace
+    from ledger.keystore import Keystore
 
     keystore = keystore or (chain / "keystore" if chain else None)
     deployment = deployment or (chain / "deployment.json" if chain else None)
@@ -29,6 +30,13 @@ def init(
         raise typer.BadParameter("give --chain, or both --keystore and --deployment")
     if (workspace / "workspace.json").exists():
         typer.echo(f"error: {workspace} already holds a workspace", err=True)
+        raise typer.Exit(1)
+    # Checked now, not at the first job: a typo here would otherwise surface much later, in another command.
+    if not deployment.is_file():
+        typer.echo(f"error: no deployment file at {deployment}", err=True)
+        raise typer.Exit(1)
+    if name not in Keystore(keystore).names():
+        typer.echo(f"error: no key '{name}' in the keystore {keystore}", err=True)
         raise typer.Exit(1)
     Workspace.create(workspace, name, keystore.resolve(), rpc, deployment.resolve())
     typer.echo(f"workspace for {name} in {workspace}")
