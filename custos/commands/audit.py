@@ -114,6 +114,9 @@ def audited(
 
     try:
         with _open(rpc, chain, deployment, index, saved) as auditor:
+            store = auditor.queries.store
+            if sync and store.read_only:
+                raise _fail(f"the event index {store.path} is read-only: answer from it as it is with --no-sync")
             if sync:
                 _sync(auditor, accept_reorg)
             yield auditor

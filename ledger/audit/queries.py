@@ -7,7 +7,7 @@ so it costs the size of the answer, not of the index. Results are the typed trai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,8 +46,11 @@ class _Fact(NamedTuple):
 class AuditQueries:
     """Read-only audit queries over an event index."""
 
-    def __init__(self, store: EventStore | str | Path) -> None:
+    def __init__(self, store: EventStore | str | Path, genesis_members: Mapping[str, str] | None = None) -> None:
+        """`genesis_members`: address → name of the members a consortium bundle's genesis admits
+        (deployment.json's `genesis.members`): their state is allocated in block 0, so no event names them."""
         self.store = store if isinstance(store, EventStore) else EventStore(store)
+        self.genesis_members = {a.lower(): n for a, n in (genesis_members or {}).items()}
 
     # -- trails --
     def job_trail(self, job_id: int, where: TrailFilter = TrailFilter()) -> JobTrail:
@@ -87,6 +90,8 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
+        # An index read-only and written by an older version has no usable job_facts: the events give the same.
+        derived = derived and self.store.facts_current
         facts = self._job_facts(list(opened), owner) if derived else self._job_facts_from_events(list(opened), owner)
         paid = self._paid(source_id, owner, opened, facts)
         uses = []
@@ -149,8 +154,18 @@ class AuditQueries:
         return terms_from(registered)(source_id, before)
 
     def member_names(self) -> dict[str, str]:
-        """Lower-case address → the name it was admitted under (MemberAdded), for readable output."""
-        return {e.args["member"].lower(): e.args["name"] for e in self._named("MemberAdded")}
+        """Lower-case address → the name it was admitted under, for readable output.
+
+        Genesis members first, then each MemberAdded in chain order; a MemberRotated key keeps the name.
+        """
+        names = dict(self.genesis_members)
+        changes = self._named("MemberAdded") + self._named("MemberRotated")
+        for event in sorted(changes, key=lambda e: (e.block_number, e.log_index)):
+            if event.event == "MemberAdded":
+                names[event.args["member"].lower()] = event.args["name"]
+            elif event.args["from"].lower() in names:
+                names[event.args["to"].lower()] = names[event.args["from"].lower()]
+        return names
 
     def event_at(self, block_number: int, log_index: int) -> IndexedEvent:
         """The indexed event at a chain position."""
