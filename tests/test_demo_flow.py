@@ -126,28 +126,30 @@ def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_los
     # needs the arbiter for the next epoch, so the survivors' peer timeout must end it.
     demo = Demo(small_demo_config(tmp_path / "demo", deadline=120, epochs=40), lambda line: None)
     try:
-        _crash_the_arbiter(demo, lambda: demo.progress.reached("bank", "round"), "the guest's first epoch")
+        _crash_the_arbiter(demo, lambda: demo.progress.reached("bank", "round"), "the guest's first epoch", 120)
     finally:
         demo.stop()
 
 
+@pytest.mark.timeout(600)  # a far deadline, so that even a machine ten times oversubscribed reaches the run first
 def test_an_arbiter_that_crashes_as_its_run_starts_ends_in_an_abort_well_before_the_deadline(tmp_path: Path) -> None:
     # The kill at the arbiter's own 'protocol' step, with one epoch: the others may not have reached theirs
     # yet, may be mid-run, or (on a slow machine, the progress stream lagging) may have finished the run
     # with the arbiter gone before its commit. Every path must end in a named abort within about the
-    # protocol timeout (8 s), never wait for the deadline (120 s).
-    demo = Demo(small_demo_config(tmp_path / "demo", deadline=120), lambda line: None)
+    # protocol timeout (8 s), never wait for the deadline (300 s).
+    demo = Demo(small_demo_config(tmp_path / "demo", deadline=300), lambda line: None)
     try:
-        _crash_the_arbiter(demo, lambda: demo.progress.reached("compute-node", "protocol"), "the arbiter's run")
+        _crash_the_arbiter(demo, lambda: demo.progress.reached("compute-node", "protocol"), "the arbiter's run", 240)
     finally:
         demo.stop()
 
 
-def _crash_the_arbiter(demo: Demo, strike: Callable[[], object], what: str) -> None:
-    """Kill the compute node's gateway (the arbiter and committer) once `strike()` holds; the job must abort."""
+def _crash_the_arbiter(demo: Demo, strike: Callable[[], object], what: str, within: float) -> None:
+    """Kill the compute node's gateway (the arbiter and committer) once `strike()` holds (waited for up to
+    `within` seconds, well inside the job's deadline); the job must abort."""
     members, job_id = prepare(demo)
     gateways = demo.start_gateways(job_id)
-    wait_for(strike, 120, what)
+    wait_for(strike, within, what)
     gateways["compute-node"].kill()
     killed_at = time.time()
 
