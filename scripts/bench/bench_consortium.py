@@ -39,14 +39,15 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL, CONSORTIUM, NO_JOB_LEDGER, _deploy
+from bench_chain import ANCHOR, ANCHOR_ABI, CONSORTIUM, NO_JOB_LEDGER, _deploy
 from report import emit
 
 from custos.demo_cluster import start_etcd, start_node
 from ledger.consensus.bundle import write_bundle
 from ledger.keystore import DEV_SCRYPT_N, Keystore
 
-# The namespaces and etcd members of the fault tests: one implementation of the test network.
+# anvil as the tests start it, and the namespaces and etcd members of the fault tests: one implementation each.
+from tests.backends import anvil_process
 from tests.ledger.consensus.etcd_cluster import namespace_members, start_members
 from tests.ledger.consensus.netns import Namespaces
 
@@ -267,15 +268,9 @@ def serve_single(bundle: Path, port: int) -> None:
 
 def bench_anvil(seconds: float) -> dict[str, float]:
     """anvil with Consortium (the 8 senders as members) and AuditAnchor."""
-    if ANVIL is None:
-        raise RuntimeError("anvil is not installed: run 'npm ci' in contracts/")
     Account.enable_unaudited_hdwallet_features()
     accounts = [Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(SENDERS)]
-    port = _port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"])
-    try:
-        _wait_up(url, proc)
+    with anvil_process() as url:
         with httpx.Client(timeout=30) as client:
             common = {"chainId": 31337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}
             members = [a.address for a in accounts]
@@ -284,9 +279,6 @@ def bench_anvil(seconds: float) -> dict[str, float]:
             )
             anchor = _deploy(client, url, accounts[0], common, 1, ANCHOR, [consortium, NO_JOB_LEDGER])
         return drive([url], accounts, anchor, seconds, fee=10**10)
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def _cpu_seconds(pid: int) -> float:
