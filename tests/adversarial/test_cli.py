@@ -4,6 +4,7 @@ never a traceback, and nothing written where the user pointed by mistake."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +190,17 @@ def _transactions_of_bank(workspace: Path) -> int:
     bank = Keystore(settings["keystore"]).address("bank")
     call = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [bank, "latest"]}
     return int(httpx.post(settings["rpc"], json=call, timeout=30).json()["result"], 16)
+
+
+def test_running_a_job_against_a_node_that_never_answers_gives_up_after_node_wait(
+    monkeypatch: pytest.MonkeyPatch, offline_workspace: Path
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, DEV_PASSWORD)
+    started = time.monotonic()
+    done = custos_here("job", "run", "0", "-w", str(offline_workspace), "--json", "--node-wait", "1")
+    took = time.monotonic() - started
+    assert done.exit_code == 1, done.output
+    last = done.output.strip().splitlines()[-1]
+    assert last.startswith(f"error: could not reach the node at {DOWN}") and "after 1 s" in last, done.output
+    assert "Traceback" not in done.output
+    assert took < 30, f"gave up after {took:.1f} s, not about 1 s"  # generous: a loaded machine
