@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from custos.commands import audit as audit_commands
@@ -14,6 +12,7 @@ from custos.commands import job as job_commands
 from custos.commands import payout as payout_commands
 from custos.commands import runner as runner_commands
 from custos.commands import source as source_commands
+from custos.commands.demo import demo as demo_command
 from custos.commands.deploy import deploy as deploy_command
 
 app = typer.Typer(
@@ -31,30 +30,7 @@ app.add_typer(runner_commands.app, name="runner")
 app.add_typer(source_commands.app, name="source")
 app.add_typer(job_commands.app, name="job")
 app.add_typer(payout_commands.app, name="payout")
-
-
-@app.command()
-def demo(
-    folder: Path = typer.Option(Path("custos-demo"), "--dir", help="Where the demo's chain and parties live."),
-    businesses: int = typer.Option(2000, "--businesses", help="Size of the synthetic credit universe."),
-    key_bits: int = typer.Option(2048, "--key-bits", help="Paillier key size."),
-    epochs: int = typer.Option(4, "--epochs", help="Hetero-LR iterations at most (one encrypted pass each)."),
-    nodes: int = typer.Option(1, "--nodes", help="N > 1: N organisations each run a consortium node (needs etcd)."),
-) -> None:
-    """Build a consortium on the embedded chain and run the bank + invoice-firm + card-network credit job."""
-    from custos.demo import Demo, DemoConfig
-    from custos.demo_report import report
-
-    config = DemoConfig(folder=folder, businesses=businesses, key_bits=key_bits, epochs=epochs, nodes=nodes)
-    run = Demo(config, typer.echo)
-    try:
-        code = report(run.run(), config, typer.echo)
-    except RuntimeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        run.stop()
-    raise typer.Exit(code)
+app.command(name="demo")(demo_command)
 
 
 @app.command()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from compute.jobs.runner import JobRunner, Progress
+from compute.jobs.runner import STOP_GRACE_SECONDS, JobRunner, Progress
 from compute.jobs.workspace import Workspace
 from gateway.progress import runner_listener
 from gateway.services import GatewayServices
@@ -61,18 +61,25 @@ class HostedRunner:
 
     def _loop(self) -> None:
         try:
-            self.runner.run(self._stop, poll=self.poll)
+            self.runner.run(self._stop, poll=self.poll, grace=STOP_GRACE_SECONDS)
         except Exception as exc:  # noqa: BLE001 - the gateway keeps serving (reads, audit); the log says why jobs stopped
             log.exception("the job runner stopped: %s", exc)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop advancing jobs and release connections (once); result bundles are already saved at commit."""
+    def stop(self, timeout: float = STOP_GRACE_SECONDS + 2.0) -> None:
+        """Stop advancing jobs and release connections (once); result bundles are already saved at commit.
+
+        Each job's current step gets `STOP_GRACE_SECONDS` to end; a protocol run still going then is
+        abandoned (the gateway's process is exiting; its peers abort the job as for a crashed party), and
+        the runner's loop gets `timeout` seconds in all (one RPC call in flight, say) before it is let go.
+        """
         if self._stopped:
             return
         self._stopped = True
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the job runner did not stop within %.0f s; leaving it to the process exit", timeout)
         self.runner.close()
 
 

@@ -96,9 +96,6 @@ class LedgerAuditReader:
         self._synced_at = float("-inf")
         self._verified: dict[int, _Verified] = {}
         self._known: frozenset[str] = frozenset()
-        # A consortium bundle's genesis admits its members without any MemberAdded event (ledger.consensus.bundle).
-        genesis = auditor.deployment.genesis or {}
-        self._genesis_members = frozenset(address.lower() for address in genesis.get("members", ()))
         self._tip: bytes | None = None
         self.history_changed = ""  # why the chain no longer matches the index, once it does not
         self.verifications = 0  # how many job verifications ran (the cache's misses)
@@ -118,7 +115,8 @@ class LedgerAuditReader:
                     self.history_changed = str(exc)
                     self._verified.clear()
                 self._synced_at = now
-                self._known = frozenset(self._auditor.queries.member_names()) | self._genesis_members
+                # member_names covers a consortium bundle's genesis members, which no MemberAdded records.
+                self._known = frozenset(self._auditor.queries.member_names())
                 self._tip = self._auditor.queries.store.position().tip_hash
             return read()
 

@@ -17,6 +17,7 @@ role's `eta_s` if given, else one from the rounds done since the run began.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 import threading
@@ -62,14 +63,20 @@ class ProgressEvent:
 @dataclass
 class _Subscriber:
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[ProgressEvent]
+    queue: asyncio.Queue[ProgressEvent | None]  # None: the bus closed
     overflowed: bool = False
+    closed: bool = False
 
     def offer(self, event: ProgressEvent) -> None:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):  # its reader is behind: it sees `closed` at its next event
+            self.queue.put_nowait(None)
 
 
 class ProgressBus:
@@ -80,6 +87,7 @@ class ProgressBus:
         self._history: dict[int, deque[ProgressEvent]] = {}
         self._seq: dict[int, int] = {}
         self._subscribers: dict[int, list[_Subscriber]] = {}
+        self._closed = False
 
     def publish(self, event: ProgressEvent) -> ProgressEvent:
         """Number, record and fan out an event; callable from any thread. The event as numbered."""
@@ -102,35 +110,48 @@ class ProgressBus:
         with self._lock:
             return len(self._subscribers.get(job_id, ()))
 
+    def close(self) -> None:
+        """End every live stream now and any later one after its history (the gateway is shutting down:
+        a stream stays open while its job runs, which would hold the server's graceful shutdown)."""
+        with self._lock:
+            self._closed = True
+            targets = [s for subscribers in self._subscribers.values() for s in subscribers]
+        for subscriber in targets:
+            subscriber.loop.call_soon_threadsafe(subscriber.close)
+
     async def subscribe(
         self, job_id: int, after: int = 0, idle: float | None = None
     ) -> AsyncIterator[ProgressEvent | None]:
         """Past events after sequence `after`, then live ones, until a terminal event.
 
         With `idle`, yields None whenever `idle` seconds pass without an event (a heartbeat's
-        chance). Ends early, without a terminal event, when this subscriber falls too far behind.
+        chance). Ends early, without a terminal event, when this subscriber falls too far behind
+        or the bus closes (`close`); its client reconnects, to this gateway's next run or another.
         """
         subscriber = _Subscriber(asyncio.get_running_loop(), asyncio.Queue(QUEUE_SIZE))
         with self._lock:
             past = [e for e in self._history.get(job_id, ()) if e.seq > after]
             self._subscribers.setdefault(job_id, []).append(subscriber)
+            subscriber.closed = self._closed
         try:
             for event in past:
                 yield event
                 if event.terminal:
                     return
             last = past[-1].seq if past else after
-            while not subscriber.overflowed:
+            while not subscriber.overflowed and not subscriber.closed:
                 try:
-                    event = await asyncio.wait_for(subscriber.queue.get(), idle)
+                    live = await asyncio.wait_for(subscriber.queue.get(), idle)
                 except TimeoutError:
                     yield None
                     continue
-                if event.seq <= last:  # published between the history snapshot and the subscription
+                if live is None:
+                    return
+                if live.seq <= last:  # published between the history snapshot and the subscription
                     continue
-                last = event.seq
-                yield event
-                if event.terminal:
+                last = live.seq
+                yield live
+                if live.terminal:
                     return
         finally:
             with self._lock:

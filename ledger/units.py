@@ -31,6 +31,9 @@ def _parse_fixed(value: str | int | Decimal, decimals: int, what: str, maximum: 
         raise ProtocolValueError(f"{what} is a decimal string, an int or a Decimal, not {type(value).__name__}")
     text = str(value).strip()
     try:
+        # Decimal also reads "1_0" as 10 and non-ASCII digits: a typo must not become a budget.
+        if "_" in text or not text.isascii():
+            raise InvalidOperation
         number = Decimal(text) if len(text) <= 80 else Decimal("NaN")
     except InvalidOperation:
         raise ProtocolValueError(f"{what} {text[:40]!r} is not a number like 0.5 or 1e-6") from None

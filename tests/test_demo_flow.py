@@ -8,6 +8,8 @@ process. Small data and 512-bit test keys keep each run short.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -121,24 +123,38 @@ def test_a_silent_provider_lets_the_deadline_pass_and_the_requester_is_refunded(
 
 def test_an_arbiter_that_crashes_mid_training_ends_in_an_abort_with_no_funds_lost(tmp_path: Path) -> None:
     # Many epochs, and the kill after the guest's first one: every party is then inside the protocol and
-    # needs the arbiter for the next epoch (a kill at the arbiter's own 'protocol' step could land before
-    # the others had reached it, or after a short run was already done).
+    # needs the arbiter for the next epoch, so the survivors' peer timeout must end it.
     demo = Demo(small_demo_config(tmp_path / "demo", deadline=120, epochs=40), lambda line: None)
     try:
-        _crash_the_arbiter_after_the_first_epoch(demo)
+        _crash_the_arbiter(demo, lambda: demo.progress.reached("bank", "round"), "the guest's first epoch", 120)
     finally:
         demo.stop()
 
 
-def _crash_the_arbiter_after_the_first_epoch(demo: Demo) -> None:
+@pytest.mark.timeout(600)  # a far deadline, so that even a machine ten times oversubscribed reaches the run first
+def test_an_arbiter_that_crashes_as_its_run_starts_ends_in_an_abort_well_before_the_deadline(tmp_path: Path) -> None:
+    # The kill at the arbiter's own 'protocol' step, with one epoch: the others may not have reached theirs
+    # yet, may be mid-run, or (on a slow machine, the progress stream lagging) may have finished the run
+    # with the arbiter gone before its commit. Every path must end in a named abort within about the
+    # protocol timeout (8 s), never wait for the deadline (300 s).
+    demo = Demo(small_demo_config(tmp_path / "demo", deadline=300), lambda line: None)
+    try:
+        _crash_the_arbiter(demo, lambda: demo.progress.reached("compute-node", "protocol"), "the arbiter's run", 240)
+    finally:
+        demo.stop()
+
+
+def _crash_the_arbiter(demo: Demo, strike: Callable[[], object], what: str, within: float) -> None:
+    """Kill the compute node's gateway (the arbiter and committer) once `strike()` holds (waited for up to
+    `within` seconds, well inside the job's deadline); the job must abort."""
     members, job_id = prepare(demo)
     gateways = demo.start_gateways(job_id)
-    wait_for(lambda: demo.progress.reached("bank", "round"), 120, "the guest's first epoch")
-    gateways["compute-node"].kill()  # mid-run: the others are blocked on the arbiter's next message
+    wait_for(strike, within, what)
+    gateways["compute-node"].kill()
+    killed_at = time.time()
 
     status = demo.wait_final(members["regulator"], job_id)
 
-    # The job's deadline (120 s) is far off: the survivors' protocol timeout (8 s) must abort it.
     assert status == JobStatus.ABORTED
     settlement = members["regulator"].settlement
     assert settlement.escrow_of(job_id) == 0
@@ -147,6 +163,8 @@ def _crash_the_arbiter_after_the_first_epoch(demo: Demo) -> None:
     assert "JobAborted" in names and "JobCancelled" not in names and report.ok
     aborted = next(e for e in trail.events if e.event == "JobAborted")
     assert bytes.fromhex(aborted.args["reason"][2:]).rstrip(b"\0").startswith(b"PROTOCOL ")
+    # Timed from the kill to the abort's block (the chain's clock is the wall clock): far from the deadline.
+    assert aborted.block_time - killed_at < 60, f"aborted {aborted.block_time - killed_at:.0f} s after the kill"
     # The job was Ready: the other owners are paid their prices (an aborting owner forfeits its own),
     # and the bank — requester and guest — gets the rest, never the whole budget back.
     keystore = Keystore(demo.chain / "keystore")

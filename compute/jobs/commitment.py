@@ -73,7 +73,8 @@ def read_rows(path: Path, id_column: str) -> tuple[tuple[str, ...], list[list[st
 def parse_rows(raw: bytes, id_column: str, name: str) -> tuple[tuple[str, ...], list[list[str]]]:
     """The columns and rows of CSV bytes (`name` says where they came from, for messages); checks as `read_rows`."""
     try:
-        reader = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark, not part of a column name
+        reader = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
         columns = tuple(next(reader, ()))
         rows = [row for row in reader if row]
     except (UnicodeDecodeError, csv.Error) as exc:

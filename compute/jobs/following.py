@@ -30,10 +30,13 @@ class JobEvents(Protocol):
         ...
 
 
+BACKOFF_CAP = 10.0  # seconds: the longest a worker waits before it looks at the node again
+
+
 class Backoff:
     """Delays between retries: doubling from `first` up to `cap` seconds, back to `first` after a success."""
 
-    def __init__(self, first: float = 0.25, cap: float = 10.0) -> None:
+    def __init__(self, first: float = 0.25, cap: float = BACKOFF_CAP) -> None:
         self.first, self.cap = first, cap
         self._delay = first
         self.failures = 0  # consecutive failures (0: the last attempt succeeded)

@@ -42,6 +42,8 @@ def party_router(
             key = bytes.fromhex(digest.removeprefix("0x"))
         except ValueError:
             raise HTTPException(400, "digest is not hex") from None
+        if len(key) != 32:  # it names a file: a longer one is an OSError (name too long), not a miss
+            raise HTTPException(404, f"no parameter document {digest[:80]} here: a digest is 32 bytes (keccak256)")
         raw = params(key)
         if raw is None:
             raise HTTPException(404, f"no parameter document {digest} here")

@@ -14,6 +14,8 @@ waited for with a capped backoff. The runner dispatches; its collaborators do th
   (compute/jobs/checked_runs.py, so a runner restarted after its run still commits or signs
   it), committed by the first compute party, signed by every attester whose own run it
   matches (or disputed), and its result bundle saved at commit;
+- `CommitWait` (compute/jobs/commit_wait.py): a party whose run is done aborts the job if no
+  commit is on chain `protocol_timeout` seconds later (the committer is gone);
 - `Settling` (compute/jobs/settling.py): the requester finalises after the challenge window
   or cancels past the deadline; missing attestations are escalated, unresolved disputes settled.
 Every on-chain step goes through `StepLog` (compute/jobs/job_steps.py): sent once, and an
@@ -35,6 +37,7 @@ from fastapi import APIRouter
 
 from compute.channel import Channel, Job
 from compute.errors import ComputeError, InvalidInput
+from compute.jobs.commit_wait import CommitWait
 from compute.jobs.consenting import Consenting
 from compute.jobs.following import ChainFollower, JobWorkers
 from compute.jobs.job_audit import JobAudit
@@ -54,6 +57,10 @@ from ledger.member import MemberLedger
 from ledger.protocol import AttestationDomain
 
 FINAL = {JobStatus.FINALIZED, JobStatus.REFUNDED, JobStatus.CANCELLED, JobStatus.ABORTED}
+# How long a runner process that is told to stop (SIGTERM) lets each job's current step end (a transaction
+# takes well under a second) before it abandons the step: a protocol run can wait minutes for its peers.
+STOP_GRACE_SECONDS = 1.0
+NO_COMMIT = "PROTOCOL no commit"  # the run is done, but the committer did not commit in time
 
 
 class JobRunner:
@@ -87,6 +94,7 @@ class JobRunner:
         self.steps = StepLog(member, self.audit, workspace.name, on_progress or (lambda event: None))
         self.settling = Settling(member, self.steps)
         self.consenting = Consenting(workspace, member, self.party.address, self.steps)
+        self.commit_wait = CommitWait(protocol_timeout)
         self._stop_serving: Callable[[], None] = lambda: None
         if endpoint is None:
             self._endpoint = MessageEndpoint()
@@ -96,7 +104,8 @@ class JobRunner:
             raise ValueError("a runner on a host's endpoint needs the public_url its peers reach it at")
         else:
             self._endpoint, self.url = endpoint, public_url
-        self.peers = PeerDirectory(self._published)
+        # A peer that does not answer is given up on within the protocol timeout, not the client's default.
+        self.peers = PeerDirectory(self._published, timeout=min(10.0, protocol_timeout))
         self.domain = AttestationDomain(member.deployment.chain_id, member.jobs.address)
         self.vouching = Vouching(workspace.folder, member, self.party, self.domain, self.steps, self._params)
 
@@ -143,10 +152,16 @@ class JobRunner:
             self.member.consortium.set_endpoint(self.party.identity.transport_key, self.url)
 
     # -- the loop --
-    def run(self, stop: threading.Event, poll: float = 0.3, only: int | None = None) -> None:
+    def run(
+        self, stop: threading.Event, poll: float = 0.3, only: int | None = None, grace: float | None = None
+    ) -> None:
         """Follow the chain until `stop` is set (or, with `only`, until that job is final for this party).
 
-        A node that does not answer is retried with a capped backoff, for as long as it takes.
+        A node that does not answer is retried with a capped backoff, for as long as it takes. Once stopped,
+        each job's current step gets `grace` seconds to end (None: as long as a protocol may take); a step
+        still running then is abandoned and reported (`abandoned`): its process is about to exit, and a
+        restarted runner takes the step up where the chain says the job stands (a transaction handed to the
+        node before the exit is mined all the same; one not handed over is sent again).
         """
         workers = JobWorkers(self._advance, self._step_failed, stop, idle=max(poll, IDLE))
         follower = ChainFollower(
@@ -160,7 +175,10 @@ class JobRunner:
             follower.run(stop, self._start, poll, only)
         finally:
             stop.set()
-            workers.join(timeout=self.protocol_timeout + 30)
+            for job_id in workers.join(timeout=self.protocol_timeout + 30 if grace is None else grace):
+                self.steps.progress(
+                    job_id, "abandoned", "the runner stopped mid-step; on restart it resumes from the chain"
+                )
 
     def _start(self) -> None:
         """What the runner does once the node answers: publish its endpoint, anchor what a past run left."""
@@ -171,6 +189,8 @@ class JobRunner:
         if failures == 1:  # once per streak: a node away for a minute is one line, not hundreds
             stage = "node-unreachable" if isinstance(exc, LedgerError) else "step-failed"
             self.steps.progress(job_id, stage, f"{type(exc).__name__}: {exc}; retrying with backoff")
+        if isinstance(exc, LedgerError):  # nobody could commit meanwhile: the wait for the commit starts over
+            self.commit_wait.node_away(job_id)
 
     def _involves(self, job_id: int) -> bool:
         view = self._view(job_id)
@@ -202,7 +222,9 @@ class JobRunner:
         now = max(self.member.latest_timestamp(), int(time.time()))
         if self.settling.past_deadline(job_id, view, now):
             return IDLE
-        if job_id in self.steps.aborting:  # decided before the node went away: send it again, nothing else
+        if job_id in self.steps.aborting and job.status in (JobStatus.OPEN, JobStatus.READY):
+            # Decided before the node went away: send it again, nothing else. (Once committed, an abort
+            # can only revert: the commit won the race, and this party goes on to sign or dispute it.)
             self.steps.abort(job_id, self.steps.aborting[job_id])
             return due(now, job.deadline + 1)
         if job.status == JobStatus.OPEN:
@@ -211,7 +233,8 @@ class JobRunner:
             return due(now, job.deadline + 1)
         if job.status == JobStatus.READY:
             self._run_protocol(job_id, view)
-            return due(now, job.deadline + 1)
+            return min(due(now, job.deadline + 1), self._await_commit(job_id))
+        self.commit_wait.forget(job_id)
         if job.status == JobStatus.COMMITTED:
             self.vouching.save_result(job_id, view, self._checked_bundle)
             self._attest(job_id, view)
@@ -223,6 +246,7 @@ class JobRunner:
     def _forget(self, job_id: int) -> None:
         """Let go of everything held about a final job: snapshots, run, bundle, steps sent, its kept run on disk."""
         self.consenting.forget(job_id)
+        self.commit_wait.forget(job_id)
         self.steps.forget(job_id)
         self.vouching.forget(job_id)
 
@@ -307,6 +331,17 @@ class JobRunner:
         self.steps.progress(job_id, "protocol-done", f"result 0x{outcome.result_hash.hex()[:12]}…")
         if self.address == view.compute[0]:
             self._commit(job_id, view)
+
+    def _await_commit(self, job_id: int) -> float:
+        """Abort a Ready job whose run this party finished if no commit came in time; seconds until it is due."""
+        if not self.vouching.has_run(job_id) or job_id in self.steps.aborting:
+            return IDLE  # still running (or never will), or aborted already
+        left = self.commit_wait.left(job_id)
+        if left > 0:
+            return left
+        self.steps.progress(job_id, "commit-timeout", f"no commit {self.protocol_timeout:.0f} s after the run")
+        self.steps.abort(job_id, NO_COMMIT)
+        return IDLE
 
     # -- what this party vouches for (compute/jobs/vouching.py); these three are the seams a test double overrides --
     def _checked_bundle(self, job_id: int, view: JobView) -> tuple[dict[str, Any] | None, list[str]]:

@@ -114,6 +114,9 @@ def audited(
 
     try:
         with _open(rpc, chain, deployment, index, saved) as auditor:
+            store = auditor.queries.store
+            if sync and store.read_only:
+                raise _fail(f"the event index {store.path} is read-only: answer from it as it is with --no-sync")
             if sync:
                 _sync(auditor, accept_reorg)
             yield auditor
@@ -300,6 +303,8 @@ def export_job(
     """Write job N's evidence (headers, seals, txs, receipts with proofs, events, payout) to one file."""
     from ledger.audit.bundle import export_job as export
 
+    if out.is_dir() or not out.parent.is_dir():  # refused before the chain is read and verified, not after
+        raise _fail(f"cannot write {out}: {'a folder' if out.is_dir() else 'its folder does not exist'}", 2)
     with audited(rpc, chain, deployment, index, checkpoints, accept_reorg=accept_reorg) as auditor:
         report = auditor.verifier.verify_job(job_id)
         if not report.ok:
@@ -313,7 +318,10 @@ def export_job(
             opened = next(e for e in auditor.queries.job_events(job_id) if e.event == "JobOpened")
             privacy = privacy_evidence(params, opened)
         bundle = export(auditor, job_id, _json_file(utility_table), _json_file(transcript_leaves), privacy=privacy)
-    out.write_text(json.dumps(bundle, indent=1))
+    try:
+        out.write_text(json.dumps(bundle, indent=1))
+    except OSError as exc:  # no permission, a full disk
+        raise _fail(f"cannot write {out}: {exc}", 2) from None
     typer.echo(f"wrote {out}: job {job_id}, {len(bundle['headers'])} headers, {len(bundle['events'])} events")
 
 

@@ -20,8 +20,8 @@ KEYSTORE = typer.Option(
     ..., "--keystore", help="Key file (v3 JSON) of the member; password from CUSTOS_KEYSTORE_PASSWORD(_FILE)."
 )
 URL = typer.Option("http://127.0.0.1:8080", "--url", help="Base URL of the gateway.")
-# A progress stream (SSE) stays open while its job runs, so shutdown cannot wait for every
-# connection to close by itself: open requests get this long, then the runner is stopped.
+# On shutdown the progress streams end at once (gateway.app_server); other open requests get this
+# long to finish, then the hosted runner is stopped (its steps get STOP_GRACE_SECONDS, compute.jobs.runner).
 SHUTDOWN_GRACE_SECONDS = 5
 # uvicorn's exit status when its server never started (a bad TLS file, say), as `uvicorn.run` exits.
 STARTUP_FAILURE = 3
@@ -106,8 +106,12 @@ def up(
     ),
 ) -> None:
     """Serve the gateway for the member whose key is in --keystore."""
+    import gc
+    import signal
+
     import uvicorn
 
+    from gateway.app_server import GatewayServer
     from gateway.chain import ChainGatewayError, RunnerHosting, open_gateway
     from gateway.settings import RateLimits
 
@@ -170,7 +174,11 @@ def up(
         forwarded_allow_ips=trusted_proxy,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
-    server = uvicorn.Server(config)
+    server = GatewayServer(config, app_)
+    # uvicorn catches SIGTERM while it serves, shuts down, then raises it again under the handler it found:
+    # Python's default would kill the process there, before `close()` and with status -15. This one ends a
+    # shutdown (or the wait before uvicorn's own handler is in place) and lets the process exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     try:
         server.run(sockets=[listener])
     except KeyboardInterrupt:
@@ -178,6 +186,9 @@ def up(
     finally:
         listener.close()
         close()
+        # Everything is closed: the interpreter's final garbage collection over the whole heap (seconds on a
+        # loaded machine, with a protocol run's objects in it) would only delay the exit a supervisor waits for.
+        gc.freeze()
     if not server.started:
         raise typer.Exit(STARTUP_FAILURE)
 

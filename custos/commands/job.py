@@ -293,6 +293,9 @@ def run(
     workspace: Path = WORKSPACE,
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout"),
     as_json: bool = typer.Option(False, "--json", help="Progress as JSON lines (the default off a terminal)."),
+    node_wait: float = typer.Option(
+        60.0, "--node-wait", min=0.0, help="Seconds to wait for an unreachable chain node at start before giving up."
+    ),
 ) -> None:
     """Run this party's part of JOB_ID until it is final, with live progress bars in a terminal."""
     from compute.jobs.party_process import run_party
@@ -301,9 +304,9 @@ def run(
     view = ProgressView()
     if as_json or not view.console.is_terminal:
         with user_errors():
-            raise typer.Exit(run_party(workspace, job_id, 0, protocol_timeout))
+            raise typer.Exit(run_party(workspace, job_id, 0, protocol_timeout, node_wait=node_wait))
     with user_errors(), view:
-        code = run_party(workspace, job_id, 0, protocol_timeout, on_progress=view)
+        code = run_party(workspace, job_id, 0, protocol_timeout, on_progress=view, node_wait=node_wait)
     raise typer.Exit(code)
 
 

@@ -22,6 +22,7 @@ def init(
 ) -> None:
     """Create a party workspace (fresh transport key; secrets in secrets.json, mode 0600)."""
     from compute.jobs.workspace import Workspace
+    from ledger.keystore import Keystore
 
     keystore = keystore or (chain / "keystore" if chain else None)
     deployment = deployment or (chain / "deployment.json" if chain else None)
@@ -29,6 +30,13 @@ def init(
         raise typer.BadParameter("give --chain, or both --keystore and --deployment")
     if (workspace / "workspace.json").exists():
         typer.echo(f"error: {workspace} already holds a workspace", err=True)
+        raise typer.Exit(1)
+    # Checked now, not at the first job: a typo here would otherwise surface much later, in another command.
+    if not deployment.is_file():
+        typer.echo(f"error: no deployment file at {deployment}", err=True)
+        raise typer.Exit(1)
+    if name not in Keystore(keystore).names():
+        typer.echo(f"error: no key '{name}' in the keystore {keystore}", err=True)
         raise typer.Exit(1)
     Workspace.create(workspace, name, keystore.resolve(), rpc, deployment.resolve())
     typer.echo(f"workspace for {name} in {workspace}")
@@ -46,8 +54,12 @@ def up(
     protocol_timeout: float = typer.Option(120.0, "--protocol-timeout", help="Seconds to wait for a silent peer."),
 ) -> None:
     """Watch the chain, consent, run protocols, commit, attest and finalise; progress as JSON lines."""
+    import gc
+
     from compute.jobs.party_process import run_party
     from custos.commands.failures import user_errors
 
     with user_errors():
-        raise typer.Exit(run_party(workspace, job, port, protocol_timeout, host=host, public_url=public_url))
+        code = run_party(workspace, job, port, protocol_timeout, host=host, public_url=public_url)
+    gc.freeze()  # the runner is closed: no final collection over its heap to delay the exit (see `gateway up`)
+    raise typer.Exit(code)

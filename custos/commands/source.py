@@ -56,7 +56,13 @@ def register(
     with user_errors():
         party = Workspace.load(workspace)
         secret = new_secret()
-        commitment = DataSnapshot.of_file(-1, file.resolve(), id_column).commitment(secret)
+        snapshot = DataSnapshot.of_file(-1, file.resolve(), id_column)
+        # Refused before anything goes on chain: a source nobody can use would stay registered.
+        if not snapshot.rows:
+            raise InvalidInput(f"{file} has a header but no rows")
+        if label_column is not None and label_column not in snapshot.columns:
+            raise InvalidInput(f"{file} has no label column {label_column!r} (columns: {', '.join(snapshot.columns)})")
+        commitment = snapshot.commitment(secret)
         spec = SourceSpec(
             commitment.schema_hash,
             commitment.root,
@@ -99,10 +105,13 @@ def budget(
     ),
 ) -> None:
     """Show SOURCE_ID's privacy budget (total, spent, reserved, remaining); the owner may change it."""
+    from compute.errors import InvalidInput
     from compute.jobs.workspace import Workspace
 
     with user_errors():
         member = Workspace.load(workspace).member()
+        if source_id >= member.registry.source_count():  # the contract answers zeros for a source never registered
+            raise InvalidInput(f"no data source {source_id} on this consortium's chain")
         now = member.privacy.budget_of(source_id)
         if epsilon_total is not None or delta_total is not None or exact is not None:
             member.privacy.set_budget(

@@ -4,6 +4,7 @@ a member, payouts, and search by job id, source id, address or transaction hash.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import TypeVar
 
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.bounded_route import BoundedJsonRoute
@@ -31,8 +33,16 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 T = TypeVar("T")
 
 
-def _day(text: str) -> int | None:
-    return calendar.timegm(time.strptime(text, "%Y-%m-%d")) if _DATE.match(text) else None
+def _day(text: str, name: str) -> int | None:
+    """Unix seconds of a YYYY-MM-DD day (UTC), None for none (the form's empty field); 422 for anything else,
+    a day no calendar has (2024-13-45) included."""
+    if not text:
+        return None
+    if _DATE.match(text):
+        with contextlib.suppress(ValueError):  # strptime refuses month 13, day 45, Feb 30
+            return calendar.timegm(time.strptime(text, "%Y-%m-%d"))
+    problem = {"loc": ("query", name), "msg": f"{text!r} is not a calendar date (YYYY-MM-DD)", "type": "value_error"}
+    raise RequestValidationError([problem])
 
 
 def _paged(fetch: Callable[[int, int], tuple[int, list[T]]], number: int) -> tuple[dict[str, int], list[T]]:
@@ -61,7 +71,9 @@ def index(
         return page(request, services, "index.html", who, jobs=[], indexed=services.audit is not None)
     audit = services.audit
     known = kind.upper() in JobKind.__members__
-    where = TrailFilter(status=status if status in STATUSES else None, since=_day(since), until=_day(until))
+    where = TrailFilter(
+        status=status if status in STATUSES else None, since=_day(since, "since"), until=_day(until, "until")
+    )
     number_of_kind = JobKind[kind.upper()] if known else None
     shown: list[JobSummary] = []
     if kind and not known:  # a kind this consortium does not have: nothing matches

@@ -14,6 +14,7 @@ from ledger.audit.queries import AuditQueries
 from ledger.audit.trustroot import Checkpoint, TrustRoot, trust_root
 from ledger.audit.verify import Verifier
 from ledger.deployment import Deployment
+from ledger.errors import AuditError
 from ledger.index import EventIndexer, EventStore, SyncResult
 
 
@@ -41,9 +42,10 @@ class Auditor:
         """Index the deployment's contracts into `index_path` (created if new) from the first node."""
         nodes = (nodes,) if isinstance(nodes, Web3) else tuple(nodes)
         watched = {name: (address, load(name).abi) for name, address in deployment.event_sources().items()}
+        members = genesis_members(deployment)  # checked before anything is opened
         store = EventStore(index_path)
         indexer = EventIndexer(nodes[0], store, watched, start_block=deployment.start_block)
-        queries = AuditQueries(store)
+        queries = AuditQueries(store, members)
         root = trust_root(deployment.chain_id, deployment.genesis)
         abis = {n: abi for n, (_, abi) in watched.items()}
 
@@ -71,3 +73,11 @@ class Auditor:
     def sync(self, *, accept_reorg: bool = False) -> SyncResult:
         """Bring the index up to the chain's head; a changed history raises `HistoryChanged` unless accepted."""
         return self.indexer.sync(accept_reorg=accept_reorg)
+
+
+def genesis_members(deployment: Deployment) -> dict[str, str]:
+    """Address → name of the members a consortium bundle's genesis admits (`genesis.members`), if any."""
+    members = (deployment.genesis or {}).get("members") or {}
+    if not isinstance(members, dict) or not all(isinstance(v, str) for v in members.values()):
+        raise AuditError("malformed deployment.json: genesis.members must map each address to a name")
+    return {str(address): name for address, name in members.items()}

@@ -7,7 +7,7 @@ so it costs the size of the answer, not of the index. Results are the typed trai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,20 +34,22 @@ _COLUMNS = (
 _PAYOUT_EVENTS = ("ResultCommitted", "JobFinalized", "EscrowReleased")
 
 
-class _Fact(NamedTuple):
-    """What a source trail needs of one job event, without parsing its arguments (a busy source has 10,000s)."""
+class _Settled(NamedTuple):
+    """What a source trail needs of one job, without parsing its events' arguments (a busy source has 1,000s)."""
 
-    event: str
-    released: bool
-    owner: str  # a consent's source owner, a credit's payee
-    amount: int  # a credit's amount, when paid to the member the trail is about (else 0)
+    status: str
+    consents: int  # consents given by the source's owner (more than one: it gave two of its sources)
+    paid: int  # the credits to the source's owner
 
 
 class AuditQueries:
     """Read-only audit queries over an event index."""
 
-    def __init__(self, store: EventStore | str | Path) -> None:
+    def __init__(self, store: EventStore | str | Path, genesis_members: Mapping[str, str] | None = None) -> None:
+        """`genesis_members`: address → name of the members a consortium bundle's genesis admits
+        (deployment.json's `genesis.members`): their state is allocated in block 0, so no event names them."""
         self.store = store if isinstance(store, EventStore) else EventStore(store)
+        self.genesis_members = {a.lower(): n for a, n in (genesis_members or {}).items()}
 
     # -- trails --
     def job_trail(self, job_id: int, where: TrailFilter = TrailFilter()) -> JobTrail:
@@ -87,13 +89,13 @@ class AuditQueries:
         ]
         opened = {e.args["jobId"]: e for e in events if e.event == "JobOpened"}
         consents = {e.args["jobId"]: e for e in events if e.event == "ConsentGiven"}
-        facts = self._job_facts(list(opened), owner) if derived else self._job_facts_from_events(list(opened), owner)
-        paid = self._paid(source_id, owner, opened, facts)
+        # An index read-only and written by an older version has no usable job_facts: the events give the same.
+        derived = derived and self.store.facts_current
+        settled = self._settled(list(opened), owner) if derived else self._settled_from_events(list(opened), owner)
+        paid = self._paid(source_id, owner, opened, settled)
         uses = []
         for job_id, opening in opened.items():
-            status = "Open"
-            for fact in facts.get(job_id, ()):
-                status = status_of(fact.event, fact.released, status)
+            status = settled[job_id].status if job_id in settled else "Open"
             if (where.status is not None and where.status != status) or not _matches(opening, _times(where)):
                 continue
             version = opening.args["versions"][opening.args["sourceIds"].index(source_id)]
@@ -149,8 +151,18 @@ class AuditQueries:
         return terms_from(registered)(source_id, before)
 
     def member_names(self) -> dict[str, str]:
-        """Lower-case address → the name it was admitted under (MemberAdded), for readable output."""
-        return {e.args["member"].lower(): e.args["name"] for e in self._named("MemberAdded")}
+        """Lower-case address → the name it was admitted under, for readable output.
+
+        Genesis members first, then each MemberAdded in chain order; a MemberRotated key keeps the name.
+        """
+        names = dict(self.genesis_members)
+        changes = self._named("MemberAdded") + self._named("MemberRotated")
+        for event in sorted(changes, key=lambda e: (e.block_number, e.log_index)):
+            if event.event == "MemberAdded":
+                names[event.args["member"].lower()] = event.args["name"]
+            elif event.args["from"].lower() in names:
+                names[event.args["to"].lower()] = names[event.args["from"].lower()]
+        return names
 
     def event_at(self, block_number: int, log_index: int) -> IndexedEvent:
         """The indexed event at a chain position."""
@@ -178,20 +190,16 @@ class AuditQueries:
         return found
 
     def _paid(
-        self, source_id: int, owner: str, opened: dict[int, IndexedEvent], facts: dict[int, list[_Fact]]
+        self, source_id: int, owner: str, opened: dict[int, IndexedEvent], settled: dict[int, _Settled]
     ) -> dict[int, int]:
         """What each job paid this source: the owner's credits, unless the owner is paid in that job
         for something else too (another of its sources, a compute party's share, a refund as the
         requester); then the source's own share by the payout rule, so nothing is counted twice."""
         me, shared = owner.lower(), []
-        paid = {
-            job_id: sum(f.amount for f in job if f.event == "PaymentCredited" and f.owner.lower() == me)
-            for job_id, job in facts.items()
-        }
+        paid = {job_id: job.paid for job_id, job in settled.items()}
         for job_id, opening in opened.items():
-            owners = [f.owner.lower() for f in facts.get(job_id, ()) if f.event == "ConsentGiven"]
-            parties = {p.lower() for p in opening.args["computeParties"]} | {opening.args["requester"].lower()}
-            if owners.count(me) > 1 or me in parties:
+            consents = settled[job_id].consents if job_id in settled else 0
+            if consents > 1 or me == opening.args["requester"].lower() or _named(me, opening.args["computeParties"]):
                 shared.append(job_id)
         if not shared:
             return paid
@@ -226,33 +234,47 @@ class AuditQueries:
             ]
         return sorted(found, key=lambda e: (e.block_number, e.log_index))
 
-    def _job_facts(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:
-        """Per job, its lifecycle events, and its consents and credits naming `payee`, as `_Fact`s in chain
-        order, from `job_facts` (what the trail uses of the others' consents and credits is nothing)."""
-        found: dict[int, list[_Fact]] = {}
-        me = payee.lower()
+    def _settled(self, jobs: Sequence[int], owner: str) -> dict[int, _Settled]:
+        """Per job that has any, its status and `owner`'s consents and credits, from `job_facts`.
+
+        A job's status is that its last lifecycle event leaves (`status_of` needs no earlier one), so
+        SQLite keeps only that row per job (a bare column beside max() comes from the max row).
+        """
+        found: dict[int, _Settled] = {}
+        me = owner.lower()
         for start in range(0, len(jobs), 500):
             chunk = list(jobs[start : start + 500])
-            rows = self.store.conn.execute(
-                "SELECT job_id, event, released, party, amount FROM job_facts"
-                f" WHERE job_id IN ({','.join('?' * len(chunk))})"
-                " AND (event NOT IN ('ConsentGiven', 'PaymentCredited') OR lower(party) = ?)"
-                " ORDER BY job_id, event_id",
+            marks = ",".join("?" * len(chunk))
+            lifecycle = self.store.conn.execute(
+                f"SELECT job_id, event, released, max(event_id) FROM job_facts WHERE job_id IN ({marks})"
+                f" AND event IN ({','.join('?' * len(STATUS_EVENTS))}) GROUP BY job_id",
+                [*chunk, *STATUS_EVENTS],
+            )
+            for job, event, released, _ in lifecycle:
+                found[job] = _Settled(status_of(event, bool(released), "Open"), 0, 0)
+            owners = self.store.conn.execute(
+                f"SELECT job_id, event, amount FROM job_facts WHERE job_id IN ({marks})"
+                " AND event IN ('ConsentGiven', 'PaymentCredited') AND lower(party) = ?",
                 [*chunk, me],
             )
-            for job, event, released, who, amount in rows:
-                found.setdefault(job, []).append(_Fact(event, bool(released), who, int(amount) if amount else 0))
+            for job, event, amount in owners:
+                status, consents, paid = found.get(job, _OPEN)
+                if event == "ConsentGiven":
+                    found[job] = _Settled(status, consents + 1, paid)
+                else:
+                    found[job] = _Settled(status, consents, paid + int(amount))
         return found
 
-    def _job_facts_from_events(self, jobs: Sequence[int], payee: str) -> dict[int, list[_Fact]]:
-        """`_job_facts` read from the events rows themselves (what the derived table is checked against).
+    def _settled_from_events(self, jobs: Sequence[int], owner: str) -> dict[int, _Settled]:
+        """`_settled` read from the events rows themselves, event by event in chain order (what the derived
+        table is checked against).
 
         SQLite's json_extract reads only the one argument each kind needs, and Python parses
-        only the credits paid to `payee`.
+        only the credits paid to `owner`.
         """
-        found: dict[int, list[_Fact]] = {}
+        found: dict[int, _Settled] = {}
         keys = [str(j) for j in jobs]
-        me = payee.lower()
+        me = owner.lower()
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             rows = self.store.conn.execute(
@@ -268,8 +290,12 @@ class AuditQueries:
                 [*chunk, *FACT_EVENTS],
             )
             for key, event, released, who, credit in rows:
-                amount = args_from_json(credit)["amount"] if credit and who.lower() == me else 0
-                found.setdefault(int(key), []).append(_Fact(event, bool(released), who, amount))
+                status, consents, paid = found.get(int(key), _OPEN)
+                mine = who is not None and who.lower() == me
+                if credit and mine:
+                    paid += args_from_json(credit)["amount"]
+                consents += event == "ConsentGiven" and mine
+                found[int(key)] = _Settled(status_of(event, bool(released), status), consents, paid)
         return found
 
     def _named(self, event: str) -> list[IndexedEvent]:
@@ -285,6 +311,14 @@ class AuditQueries:
             job = event.args["jobId"]
             by_job[job] = status_after(event, by_job[job])
         return by_job
+
+
+_OPEN = _Settled("Open", 0, 0)
+
+
+def _named(address: str, addresses: Iterable[str]) -> bool:
+    """`address` (lower case) is among `addresses` (any case)."""
+    return any(a.lower() == address for a in addresses)
 
 
 def _times(where: TrailFilter) -> TrailFilter:

@@ -13,6 +13,8 @@ A report holds, in order:
   finalisation and every source's consent before Ready; for a member, `creditOf` at
   the head equals credits minus withdrawals;
 - job evidence: attestation signatures and the payout recomputed;
+- for a source, the events of every job that used it (what its uses and payouts are judged by)
+  against the chain's logs, fetched in bulk (`ledger.audit.job_logs`: "job event", "complete");
 - "nodes agree" failures when several nodes answered differently.
 Nothing raises: a failed or impossible check is reported.
 """
@@ -28,6 +30,7 @@ from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
 from ledger.anchor import InclusionProof
+from ledger.audit.anchored import root_anchored
 from ledger.audit.chainview import ChainView
 from ledger.audit.completeness import KeyedQuery, compare, decode_logs, job_blocks, queries_for, source_blocks
 from ledger.audit.evidence import (
@@ -38,6 +41,7 @@ from ledger.audit.evidence import (
     check_payout,
     job_attestation,
 )
+from ledger.audit.job_logs import JOBS_PER_QUERY, job_of, log_position, match_logs, passed
 from ledger.audit.queries import AuditQueries
 from ledger.audit.report import FAILED, NOT_APPLICABLE, PASSED, Check, VerificationReport
 from ledger.audit.trails import SourceTrail
@@ -47,7 +51,6 @@ from ledger.index.store import IndexedEvent
 
 ATTEST = function_signature_to_4byte_selector("attest(uint256,address,bytes)")
 CREDIT_OF = function_signature_to_4byte_selector("creditOf(address)")
-BATCH_ANCHORED = Web3.keccak(text="BatchAnchored(uint256,bytes32,bytes32,uint64,address)")
 JOB_CONTRACTS = ("JobLedger", "Settlement")
 SOURCE_CONTRACTS = ("DataRegistry", "JobLedger")
 
@@ -57,6 +60,13 @@ def _guarded(name: str, subject: str, check: Callable[[], Check]) -> Check:
         return check()
     except Exception as exc:  # noqa: BLE001 - a node error or odd data is a failed check, never a crash
         return Check(name, subject, FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _guarded_all(name: str, subject: str, checks: Callable[[], list[Check]]) -> list[Check]:
+    try:
+        return checks()
+    except Exception as exc:  # noqa: BLE001 - as in _guarded
+        return [Check(name, subject, FAILED, f"{type(exc).__name__}: {exc}")]
 
 
 def describe(event: IndexedEvent) -> str:
@@ -108,9 +118,53 @@ class Verifier:
         checks += self._complete(f"source {source_id}", trail.events, query, source_blocks(source_id, trail.events))
         checks += self._check_events(trail.events)
         checks.append(_guarded("source uses", f"source {source_id}", lambda: self._uses(source_id, trail)))
-        for use in trail.uses:
-            checks.append(check_payout(self.queries.job_events(use.job_id), self.queries.source_terms_at))
+        jobs = {use.job_id: self.queries.job_events(use.job_id) for use in trail.uses}
+        checks += self._jobs_on_chain(jobs)
+        for events in jobs.values():
+            checks.append(check_payout(events, self.queries.source_terms_at))
         return self._report(f"source {source_id}", checks)
+
+    def _jobs_on_chain(self, jobs: Mapping[int, Sequence[IndexedEvent]]) -> list[Check]:
+        """Every indexed event of `jobs` against the chain's logs, fetched in bulk (`ledger.audit.job_logs`)."""
+        checks: list[Check] = []
+        routes = [r for r in queries_for(KeyedQuery("jobId", 0, JOB_CONTRACTS), self._specs) if r[0] in self.addresses]
+        ids = sorted(jobs)
+        for start in range(0, len(ids), JOBS_PER_QUERY):
+            chunk = ids[start : start + JOBS_PER_QUERY]
+            spans = [job_blocks(j, jobs[j]) for j in chunk]
+            first = max(self.start_block, min(s[0] for s in spans))
+            ends = [s[1] for s in spans]
+            last = self.view.head() if None in ends else max(e for e in ends if e is not None)
+            served: dict[int, dict[tuple[int, int], Mapping[str, Any]]] = {}
+            keys = [KeyedQuery("jobId", j, JOB_CONTRACTS).topic() for j in chunk]
+            for contract, position, topic0s in routes:
+                query = {"address": self.addresses[contract], "topics": [topic0s] + [None] * (position - 1) + [keys]}
+                for log in self.view.logs(query, first, last, f"jobs {chunk[0]}..{chunk[-1]}"):
+                    served.setdefault(job_of(log, position), {})[log_position(log)] = log
+            for job_id in chunk:
+                checks += _guarded_all(
+                    "job event", f"job {job_id}", lambda: self._job_on_chain(job_id, jobs[job_id], served, first, last)
+                )
+        return checks
+
+    def _job_on_chain(
+        self,
+        job_id: int,
+        events: Sequence[IndexedEvent],
+        served: Mapping[int, Mapping[tuple[int, int], Mapping[str, Any]]],
+        first: int,
+        last: int,
+    ) -> list[Check]:
+        logs = served.get(job_id, {})
+        query = KeyedQuery("jobId", job_id, JOB_CONTRACTS)
+        chain = decode_logs(logs.values(), self.contract_of, self._specs)
+        checks = compare(f"job {job_id}", query, events, chain, f"in blocks {first}..{last}")
+        failed, unserved = match_logs(events, logs, self._specs)
+        # An event named by the job but not under its indexed topic is checked against its block's receipts.
+        checks += failed + self._check_events([e for e in unserved if query.named_by(e)])
+        if not failed:
+            checks.append(passed(job_id, len(events) - len(unserved)))
+        return checks
 
     def _uses(self, source_id: int, trail: SourceTrail) -> Check:
         """Each job's status and payout as shown (from the derived job facts) equal those the events rows imply."""
@@ -156,7 +210,8 @@ class Verifier:
         inclusion = Check(
             "merkle inclusion", subject, PASSED if ok else FAILED, "" if ok else "the proof does not lead to the root"
         )
-        anchored = _guarded("root anchored", subject, lambda: self._root_anchored(proof, subject))
+        anchor = self.addresses.get("AuditAnchor")
+        anchored = _guarded("root anchored", subject, lambda: root_anchored(self.view, anchor, proof, subject))
         return self._report(subject, [inclusion, anchored])
 
     def _report(self, subject: str, checks: list[Check]) -> VerificationReport:
@@ -327,34 +382,6 @@ class Verifier:
         return check_attestation(
             recorded, signature, job_attestation(events, self.view.chain_id, recorded.address), allowed
         )
-
-    # -- anchoring --
-    def _root_anchored(self, proof: InclusionProof, subject: str) -> Check:
-        if proof.tx_hash is None or proof.block_number is None:
-            return Check("root anchored", subject, FAILED, "the batch was never anchored")
-        anchor = self.addresses.get("AuditAnchor")
-        if anchor is None:
-            return Check("root anchored", subject, FAILED, "the deployment has no AuditAnchor")
-        block = self.view.block(proof.block_number)
-        bad = [c for c in block.checks if c.status == FAILED]
-        if bad:
-            return Check("root anchored", subject, FAILED, f"the anchoring block fails {bad[0].name}")
-        for receipt in block.receipts_json:
-            if bytes.fromhex(str(receipt["transactionHash"])[2:]) != proof.tx_hash:
-                continue
-            for log in receipt["logs"]:
-                topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
-                if len(topics) < 3 or topics[0] != BATCH_ANCHORED or topics[2] != proof.root:
-                    continue
-                if Web3.to_checksum_address(log["address"]) != anchor:
-                    return Check("root anchored", subject, FAILED, f"anchored by {log['address']}, not AuditAnchor")
-                if int.from_bytes(topics[1], "big") != proof.batch_id:
-                    return Check(
-                        "root anchored", subject, FAILED, f"the chain's batch id is {int.from_bytes(topics[1], 'big')}"
-                    )
-                return Check("root anchored", subject, PASSED, f"batch {proof.batch_id}, block {proof.block_number}")
-            return Check("root anchored", subject, FAILED, "the anchoring transaction anchored another root")
-        return Check("root anchored", subject, FAILED, f"no anchoring transaction 0x{proof.tx_hash.hex()} in its block")
 
 
 def tx_input(encoded: bytes) -> bytes:

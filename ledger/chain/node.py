@@ -92,6 +92,8 @@ class Node(ChainReader):
     @classmethod
     def open(cls, data_dir: Path, validator: PrivateKey | None = None, verify: bool = True) -> Node:
         """Open an existing store, verifying every block's seal and link back to genesis."""
+        if not (Path(data_dir) / STORE_DIR / "data.mdb").is_file():  # LMDB would create an empty store there
+            raise HistoryError(f"{data_dir} holds no chain (run `custos chain init`)")
         store = LMDBStore(Path(data_dir) / STORE_DIR)
         spec = stored_spec(store)
         if spec is None:

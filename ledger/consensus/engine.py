@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 # below the head: this node has those blocks, and per-step work must not grow with the chain.
 FORGET_EVERY = 64
 FORGET_DEPTH = 128
+# The etcd members' health (what `custos_consensus` shows) is probed this often, each with this timeout.
+HEALTH_EVERY = 2.0
+HEALTH_TIMEOUT = 1.0
 
 
 class Engine:
@@ -88,7 +91,7 @@ class Engine:
         self._stand_down_until = 0.0
         self._gather = Gather(timing)
         self.deferred = DeferredWrites(client, self.keyspace, self.rounds, timing)
-        self._stopping = False
+        self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         node.publish = self._publish
         node.on_admitted = self._wake
@@ -97,14 +100,15 @@ class Engine:
     def start(self) -> None:
         """Follow etcd and run the protocol until `stop`."""
         self.mirror.start()
-        for target, name in ((self._run, "custos-consensus"), (self._keep_lease, "custos-lease")):
+        threads = ((self._run, "custos-consensus"), (self._keep_lease, "custos-lease"), (self._probe, "custos-health"))
+        for target, name in threads:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self) -> None:
         """Stop the loop; the leader's lease is revoked so another validator takes over at once."""
-        self._stopping = True
+        self._stopping.set()
         self.mirror.stop()
         for thread in self._threads:
             thread.join(timeout=10)
@@ -125,7 +129,7 @@ class Engine:
             raise TxRejected(f"cannot order the transaction: {exc}") from None
 
     def _run(self) -> None:
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
                 progressed = self.step()
             except EtcdError as exc:
@@ -140,20 +144,37 @@ class Engine:
                 self.mirror.wait(self.timing.gather_quiet if self._gather.size else self.timing.poll)
 
     def _keep_lease(self) -> None:
-        """Refresh the proposer lease; every few seconds also probe each etcd member's health."""
-        probed = 0.0
-        while not self._stopping:
-            time.sleep(self.timing.lease_ttl / 4)
-            if time.monotonic() - probed > 2.0:
-                self.etcd_health = self.client.health()
-                probed = time.monotonic()
-            if not self._lease:
+        """Refresh the proposer lease, on a thread of its own: nothing else may delay a renewal past the TTL.
+
+        A renewal that no member answered keeps the lease and is tried again at the next tick: the
+        lease lives in etcd until its TTL runs out (etcd extends every lease when its own Raft leader
+        changes), so one lost round trip, e.g. during an etcd election, must not hand the lead over.
+        Only etcd saying the lease expired ends it.
+        """
+        ttl = self.timing.lease_ttl
+        failing = False
+        while not self._stopping.wait(ttl / 4):
+            lease = self._lease
+            if not lease:
                 continue
             try:
-                if self.client.keepalive(self._lease) <= 0:
-                    self._lease = 0
-            except EtcdError:
+                # A member that does not answer within a quarter of the TTL is skipped for the next one.
+                remaining = self.client.keepalive(lease, timeout=ttl / 4)
+            except EtcdError as exc:
+                if not failing:  # once per outage, not every tick
+                    log.info("lease renewal: %s; retrying", exc)
+                failing = True
+                continue
+            failing = False
+            if remaining <= 0 and self._lease == lease:
+                log.info("0x%s lost the lead: its lease expired", self.org.hex())
                 self._lease = 0
+
+    def _probe(self) -> None:
+        """Every HEALTH_EVERY seconds, each etcd member's health (for `custos_consensus`)."""
+        while not self._stopping.is_set():
+            self.etcd_health = self.client.health(timeout=HEALTH_TIMEOUT)
+            self._stopping.wait(HEALTH_EVERY)
 
     # -- one step --
     def step(self) -> bool:

@@ -19,6 +19,16 @@ import httpx
 
 # A request to one member gives up after this; the next member is tried.
 REQUEST_TIMEOUT = 3.0
+# A reachable member's kernel accepts a connection within a round trip however busy etcd is (the
+# TLS handshake adds a few ms of etcd's CPU); this long also covers one lost SYN, resent after 1 s.
+# A member that has not connected by then is down or cut off: the next one is tried. With the whole
+# REQUEST_TIMEOUT per member, a node cut off from every other member spent 12 s per call, and after
+# a heal waited out a connect attempt begun before it.
+CONNECT_TIMEOUT = 1.5
+
+
+def _timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
 
 class EtcdError(Exception):
@@ -115,7 +125,7 @@ class EtcdClient:
             raise EtcdError("no etcd endpoint given")
         self.endpoints = [e.rstrip("/") for e in endpoints]
         verify: ssl.SSLContext | bool = tls.context() if tls is not None else True
-        self._http = httpx.Client(timeout=REQUEST_TIMEOUT, verify=verify)
+        self._http = httpx.Client(timeout=_timeout(REQUEST_TIMEOUT), verify=verify)
         self._tls = tls
         self._preferred = 0
         # etcd user and password: the JSON gateway ignores a client certificate's CN, so an
@@ -147,15 +157,20 @@ class EtcdClient:
             errors.append(f"{endpoint}: HTTP {reply.status_code} {reply.text[:200]}")
         raise EtcdError(f"etcd refused user {name!r}: {'; '.join(errors)}")
 
-    def _post(self, path: str, body: dict[str, Any], timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+    def _post(
+        self, path: str, body: dict[str, Any], timeout: float = REQUEST_TIMEOUT, settle: bool = True
+    ) -> dict[str, Any]:
+        """POST to the preferred member, then the others; `settle`: the member that answered becomes preferred."""
         errors = []
         order = self.endpoints[self._preferred :] + self.endpoints[: self._preferred]
         for endpoint in order:
             try:
-                reply = self._http.post(endpoint + path, json=body, timeout=timeout, headers=self._headers())
+                reply = self._http.post(endpoint + path, json=body, timeout=_timeout(timeout), headers=self._headers())
                 if reply.status_code == 401 and self._credentials is not None:
                     self._token = None  # expired token: authenticate again once
-                    reply = self._http.post(endpoint + path, json=body, timeout=timeout, headers=self._headers())
+                    reply = self._http.post(
+                        endpoint + path, json=body, timeout=_timeout(timeout), headers=self._headers()
+                    )
             except httpx.HTTPError as exc:
                 errors.append(f"{endpoint}: {type(exc).__name__}")
                 continue
@@ -164,7 +179,8 @@ class EtcdClient:
                 if reply.status_code == 403:
                     break  # permission denied is the cluster's answer, not one member's failure
                 continue
-            self._preferred = self.endpoints.index(endpoint)
+            if settle:
+                self._preferred = self.endpoints.index(endpoint)
             data: dict[str, Any] = reply.json()
             return data
         raise EtcdError(f"etcd {path} failed on every member: {'; '.join(errors)}")
@@ -212,9 +228,13 @@ class EtcdClient:
         """A new lease of `ttl` seconds; returns its id."""
         return int(self._post("/v3/lease/grant", {"TTL": str(ttl)})["ID"])
 
-    def keepalive(self, lease: int) -> int:
-        """Refresh a lease; returns its remaining TTL (0 or less: it has expired)."""
-        reply = self._post("/v3/lease/keepalive", {"ID": str(lease)})
+    def keepalive(self, lease: int, timeout: float = REQUEST_TIMEOUT) -> int:
+        """Refresh a lease; returns its remaining TTL (0 or less: it has expired).
+
+        A renewal that a member was too slow for (its `timeout` is short: the lease must not lapse)
+        does not move the client's preferred member, where the node follows etcd and writes.
+        """
+        reply = self._post("/v3/lease/keepalive", {"ID": str(lease)}, timeout, settle=False)
         return int(reply.get("result", {}).get("TTL", 0))
 
     def revoke(self, lease: int) -> None:
@@ -222,12 +242,12 @@ class EtcdClient:
         self._post("/v3/lease/revoke", {"ID": str(lease)})
 
     # -- cluster --
-    def health(self) -> dict[str, bool]:
+    def health(self, timeout: float = 2.0) -> dict[str, bool]:
         """Each endpoint's /health answer (False when unreachable or unhealthy)."""
         out = {}
         for endpoint in self.endpoints:
             try:
-                reply = self._http.get(endpoint + "/health", timeout=2.0)
+                reply = self._http.get(endpoint + "/health", timeout=_timeout(timeout))
                 out[endpoint] = reply.status_code == 200 and reply.json().get("health") == "true"
             except (httpx.HTTPError, ValueError):
                 out[endpoint] = False
@@ -252,7 +272,7 @@ class EtcdClient:
                 "POST",
                 endpoint + "/v3/watch",
                 json=body,
-                timeout=httpx.Timeout(5.0, read=timeout),
+                timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT, read=timeout),
                 headers=self._headers(),
             ) as reply:
                 if reply.status_code != 200:

@@ -44,6 +44,13 @@ CREATE INDEX IF NOT EXISTS events_by_source_terms ON events (json_extract(args, 
 """
 
 
+# What SCHEMA and job_facts.SCHEMA create: a read-only open checks that they exist.
+_SCHEMA_OBJECTS = (
+    "events", "links", "blocks", "meta", "job_facts",
+    "events_by_name", "events_by_tx", "events_by_source_terms",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class IndexedEvent:
     """One contract event as indexed: where it is on chain, who caused it, what it says."""
@@ -80,27 +87,65 @@ class Position:
 
 
 class EventStore:
-    """Reads and atomic batch writes of the index file at `path`."""
+    """Reads and atomic batch writes of the index file at `path`.
 
-    def __init__(self, path: str | Path) -> None:
+    An index the process may not write (a read-only file or mount, or `read_only=True`, which opens
+    it with SQLite's `mode=ro`) is read as it is: `read_only` is then True, every write raises
+    `IndexerError`, and when its derived tables are missing or of another version
+    (`facts_current` False) the queries compute the same answers from the events rows instead.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self.facts_current = False
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.executescript(SCHEMA + job_facts.SCHEMA)
+            if read_only:
+                self.conn = sqlite3.connect(
+                    self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                )
+            else:
+                self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=FULL")
+                self.conn.executescript(SCHEMA + job_facts.SCHEMA)
+            self._check_schema()
             self._derive_missing()
         except sqlite3.DatabaseError as exc:
             raise IndexerError(f"cannot open the event index {self.path}: {exc}") from exc
 
+    def _check_schema(self) -> None:
+        """Every table and index the queries use exists (only a read-only open can find one missing)."""
+        found = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master")}
+        missing = sorted(set(_SCHEMA_OBJECTS) - found)
+        if missing:
+            raise IndexerError(
+                f"the event index {self.path} lacks {', '.join(missing)} (written by an older version) and is"
+                " read-only: open it once with write access to upgrade it"
+            )
+
     def _derive_missing(self) -> None:
-        """Build the derived tables (`ledger.index.facts`) of an index written before them."""
+        """Build the derived tables (`ledger.index.facts`) of an index written before them.
+
+        Without write access they stay as they are, and `facts_current` says the queries must not use them.
+        """
         found = self.conn.execute("SELECT value FROM meta WHERE key = 'job_facts'").fetchone()
         if found is not None and found[0] == job_facts.VERSION:
+            self.facts_current = True
             return
-        with self._transaction() as cur:
-            job_facts.rebuild(cur)
-            cur.execute("INSERT OR REPLACE INTO meta VALUES ('job_facts', ?)", (job_facts.VERSION,))
+        if self.read_only:
+            return
+        try:
+            with self._transaction() as cur:
+                job_facts.rebuild(cur)
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('job_facts', ?)", (job_facts.VERSION,))
+        except (IndexerError, sqlite3.OperationalError) as exc:
+            cause = exc.__cause__ if isinstance(exc, IndexerError) else exc
+            if not _is_read_only(cause):
+                raise
+            self.read_only = True  # the file or its folder is not writable: read it as it is
+            return
+        self.facts_current = True
 
     def close(self) -> None:
         """Close the file."""
@@ -193,7 +238,15 @@ class EventStore:
         cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
 
     def _transaction(self) -> _Transaction:
+        if self.read_only:
+            raise IndexerError(f"the event index {self.path} is read-only: it can be read, not synced or written")
         return _Transaction(self.conn)
+
+
+def _is_read_only(exc: BaseException | None) -> bool:
+    """SQLite refused a write because the database (or its folder) is read-only."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_READONLY
 
 
 class _Transaction:

@@ -46,7 +46,7 @@ from custos.demo_processes import chain_node_url
 from ledger.consensus.bundle import write_bundle
 from ledger.keystore import DEV_SCRYPT_N, Keystore
 
-# The namespaces and etcd members of the fault tests: one implementation of the test network.
+# anvil as the tests start it, and the namespaces and etcd members of the fault tests: one implementation each.
 from tests.backends import anvil_process
 from tests.ledger.consensus.etcd_cluster import namespace_members, start_members
 from tests.ledger.consensus.netns import Namespaces
@@ -262,13 +262,14 @@ def bench_anvil(seconds: float) -> dict[str, float]:
     """anvil with Consortium (the 8 senders as members) and AuditAnchor."""
     Account.enable_unaudited_hdwallet_features()
     accounts = [Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(SENDERS)]
-    with anvil_process() as url, httpx.Client(timeout=30) as client:
-        common = {"chainId": 31337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}
-        members = [a.address for a in accounts]
-        consortium = _deploy(
-            client, url, accounts[0], common, 0, CONSORTIUM, [members, [31] * SENDERS, ["m"] * SENDERS, 1, 86_400]
-        )
-        anchor = _deploy(client, url, accounts[0], common, 1, ANCHOR, [consortium, NO_JOB_LEDGER])
+    with anvil_process() as url:
+        with httpx.Client(timeout=30) as client:
+            common = {"chainId": 31337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}
+            members = [a.address for a in accounts]
+            consortium = _deploy(
+                client, url, accounts[0], common, 0, CONSORTIUM, [members, [31] * SENDERS, ["m"] * SENDERS, 1, 86_400]
+            )
+            anchor = _deploy(client, url, accounts[0], common, 1, ANCHOR, [consortium, NO_JOB_LEDGER])
         return drive([url], accounts, anchor, seconds, fee=10**10)
 
 

@@ -30,6 +30,14 @@ def test_same_data_and_secret_give_the_same_commitment(tmp_path: Path) -> None:
     assert a.row_count == 3 and a.columns == ("id", "y", "x")
 
 
+def test_a_spreadsheet_export_with_a_byte_order_mark_commits_like_the_same_file_without(tmp_path: Path) -> None:
+    secret = new_secret()
+    plain = commit_csv(write(tmp_path, CSV, "plain.csv"), "id", secret)
+    marked = tmp_path / "excel.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + CSV.encode())
+    assert commit_csv(marked, "id", secret) == plain  # the first column is 'id', not '\ufeffid'
+
+
 @pytest.mark.parametrize(
     "changed",
     [

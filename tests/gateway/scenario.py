@@ -38,6 +38,15 @@ REPORT = derive_report(UTILITY_TABLE, ["card", "hospital"])  # the one weight ru
 WEIGHTS = list(REPORT.weights)  # [750000, 250000]
 TRANSCRIPT_LEAVES = ["0x" + keccak(text=f"protocol message {i}").hex() for i in range(4)]
 TRANSCRIPT_ROOT = MerkleTree.from_leaves([leaf_hash(bytes.fromhex(m[2:])) for m in TRANSCRIPT_LEAVES]).root
+# A valid POST /sources body (the bank's gateway registers it as its operator).
+SOURCE_SPEC = {
+    "schema_hash": "0x" + "aa" * 32,
+    "commitment": "0x" + "bb" * 32,
+    "row_count": 1200,
+    "metadata_uri": "s3://bank/loans",
+    "price_per_use": 7,
+    "allowed_kinds": 0b11,
+}
 
 
 @dataclass(frozen=True)

@@ -107,3 +107,20 @@ def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered_without_bound() 
 
     received, left = asyncio.run(slow_reader())
     assert received <= QUEUE_SIZE + 1 and left == 0
+
+
+def test_closing_the_bus_ends_a_live_stream_of_a_running_job_and_a_later_one_after_its_history() -> None:
+    bus = ProgressBus()
+    bus.publish(ProgressEvent(11, "running", "start"))
+
+    async def shut_down_while_streaming() -> tuple[list[str], list[str], int]:
+        stream = bus.subscribe(11)  # no idle heartbeat: without `close` this waits for the job's next event
+        first = await anext(stream)  # from the history
+        live = [first.message if first is not None else "heartbeat"]
+        bus.close()  # the gateway shuts down; the job still runs
+        live += [e.message async for e in stream if e is not None]
+        later = [e.message async for e in bus.subscribe(11) if e is not None]
+        return live, later, bus.subscribers(11)
+
+    live, later, left = asyncio.run(asyncio.wait_for(shut_down_while_streaming(), timeout=10))
+    assert live == ["start"] and later == ["start"] and left == 0

@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Gateway, refused
-
-SPEC = {
-    "schema_hash": "0x" + "aa" * 32,
-    "commitment": "0x" + "bb" * 32,
-    "row_count": 1200,
-    "metadata_uri": "s3://bank/loans",
-    "price_per_use": 7,
-    "allowed_kinds": 0b11,
-}
+from .scenario import SOURCE_SPEC as SPEC
 
 
 def audited_source(gateway: Gateway, source_id: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eth_utils import keccak
+from eth_utils import is_address, keccak
 
 from compute.errors import InvalidInput
 from compute.jobs.kinds import kind_of
@@ -97,6 +97,9 @@ def open_job(contracts: JobContracts, request: OpenRequest, store: Workspace | N
         raise InvalidInput("the budget must be more than zero")
     if not request.source_ids or not request.compute:
         raise InvalidInput("a job needs at least one source and one compute party")
+    for party in request.compute:  # before the approval: a bad address must not leave an allowance behind
+        if not is_address(party):
+            raise InvalidInput(f"compute party {party[:50]!r} is not an address (0x and 40 hex digits)")
     digest = _params_hash(request, store)
     contracts.token.approve(contracts.settlement.address, request.budget)
     opened = contracts.jobs.open_job(

@@ -48,6 +48,10 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
     for key in ("chainId", "genesis", "contracts", "job", "headers", "events", "abi"):
         if key not in bundle:
             raise BundleError(f"{path} lacks '{key}'")
+    for key, bits in (("job", 256), ("chainId", 64)):
+        value = bundle[key]
+        if type(value) is not int or not 0 <= value < 2**bits:  # not bool, float or text: the report names the job
+            raise BundleError(f"{path}: '{key}' is {value!r:.40}, not an integer from 0 to 2**{bits} - 1")
     return bundle
 
 

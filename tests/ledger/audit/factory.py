@@ -26,7 +26,7 @@ TERMS = {"feeBps": 500, "challengeWindow": 3600, "attestationWindow": 86_400, "r
 ADDRESSES = {name: "0x" + f"{i + 1:02x}" * 20 for i, name in enumerate(CONTRACTS)}
 
 
-def make_event(name: str, actor: str, block: int, log_index: int, time: int, **values: Any) -> IndexedEvent:
+def make_event(name: str, actor: str, block: int, log_index: int, time: int, /, **values: Any) -> IndexedEvent:
     """One event as the indexer would store it, at `block`/`log_index`."""
     topic0, spec = SPECS[name]
     topics = [topic0] + [encode([t], [values[n]]) for n, t, indexed in spec.inputs if indexed]
@@ -58,8 +58,8 @@ class IndexBuilder:
         self.store, self.number, self.time = store, 0, start_time
         self.pending: list[tuple[str, str, dict[str, Any]]] = []
 
-    def emit(self, name: str, actor: str, **values: Any) -> None:
-        """Queue an event for the next block."""
+    def emit(self, name: str, actor: str, /, **values: Any) -> None:
+        """Queue an event for the next block (positional-only: MemberAdded has an argument `name`)."""
         self.pending.append((name, actor, values))
 
     def block(self, seconds: int = 12) -> None:

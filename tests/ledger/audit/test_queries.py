@@ -135,3 +135,14 @@ def test_a_source_paid_beyond_2_to_the_63_is_exact(builder: IndexBuilder) -> Non
     b.emit("PaymentCredited", C, jobId=1, payee=P1, amount=huge)
     b.block()
     assert AuditQueries(b.store).source_trail(1).uses[0].paid == huge
+
+
+def test_member_names_start_from_genesis_and_follow_admissions_and_key_rotations(builder: IndexBuilder) -> None:
+    b = builder
+    b.emit("MemberAdded", R, member=P2, roles=2, name="hospital")
+    b.block()
+    b.emit("MemberRotated", R, **{"from": P1, "to": C})
+    b.block()
+    names = AuditQueries(b.store, {P1: "bank", R: "bureau"}).member_names()
+    assert names == {P1.lower(): "bank", R.lower(): "bureau", P2.lower(): "hospital", C.lower(): "bank"}
+    assert AuditQueries(b.store).member_names() == {P2.lower(): "hospital"}  # no genesis members: events only

@@ -11,14 +11,18 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import lmdb
 import pytest
 from typer.testing import CliRunner, Result
 
 from custos.cli import app
+from ledger.audit.evidence import implied_credits
+from ledger.audit.queries import AuditQueries
 from ledger.chain.node import SEAL_PREFIX, Node
 from ledger.chain.server import ChainServer
+from ledger.protocol import contribution_hash
 from tests.ledger.audit.anvil import nowhere_url
 from tests.ledger.audit.sealed import SealedJob, copy_chain, rewrite_from, run_job
 
@@ -287,3 +291,45 @@ def test_job_facts_deleted_with_their_version_are_rebuilt_from_the_events_on_ope
     assert result.exit_code == 0 and "Finalized" in result.output, result.output
     with sqlite3.connect(chain / "audit-index.db") as db:
         assert db.execute("SELECT * FROM job_facts ORDER BY job_id, event_id").fetchall() == before
+
+
+def _args(db: sqlite3.Connection, row: int) -> dict[str, Any]:
+    return dict(json.loads(db.execute("SELECT args FROM events WHERE id = ?", (row,)).fetchone()[0]))
+
+
+def test_a_source_owner_rewrites_job_0s_weights_and_credits_in_its_index_and_the_source_verdict_fails(
+    chain: Path, sealed: SealedJob
+) -> None:
+    """The adversary owns source 1 (the hospital): it swaps the committed weights of job 0 in its
+    index and rewrites the credits and job facts to what the payout rule gives for the swapped
+    weights, so every index-internal check (payout, source uses) agrees with the forgery."""
+    hospital = sealed.accounts["hospital"].address.lower()
+    before = audit(chain, "source", "1", "--verify", "--no-sync")
+    assert before.exit_code == 0 and "job event" in before.output, before.output
+    with sqlite3.connect(chain / "audit-index.db") as db:
+        committed = event_id(chain, "ResultCommitted")
+        args = _args(db, committed)
+        args["weights"] = list(reversed(args["weights"]))
+        table = bytes.fromhex(args["utilityTableHash"][2:])
+        args["contributionHash"] = "0x" + contribution_hash(args["weights"], table).hex()
+        db.execute("UPDATE events SET args = ? WHERE id = ?", (json.dumps(args), committed))
+    queries = AuditQueries(chain / "audit-index.db")
+    implied = implied_credits(queries.job_events(0), queries.source_terms_at) or []
+    queries.store.close()
+    with sqlite3.connect(chain / "audit-index.db") as db:
+        rows = db.execute("SELECT id FROM events WHERE event = 'PaymentCredited' ORDER BY id").fetchall()
+        assert len(rows) == len(implied)
+        gained = 0
+        for (row,), credit in zip(rows, implied, strict=True):
+            args = _args(db, row)
+            assert args["payee"].lower() == credit.payee
+            gained += (credit.amount - args["amount"]) if credit.payee == hospital else 0
+            args["amount"] = credit.amount
+            db.execute("UPDATE events SET args = ? WHERE id = ?", (json.dumps(args), row))
+            db.execute("UPDATE job_facts SET amount = ? WHERE event_id = ?", (str(credit.amount), row))
+    assert gained > 0  # the forgery pays the adversary more
+    result = audit(chain, "source", "1", "--verify", "--no-sync")
+    assert "✗ job 0 payout" not in result.output  # the forgery is consistent within the index
+    lines = caught(result, "job event")
+    assert any("ResultCommitted @" in line and "weights" in line for line in lines), lines
+    assert any("PaymentCredited @" in line and "amount" in line for line in lines), lines

@@ -269,6 +269,58 @@ def test_sigkill_of_the_proposer_under_load_hands_over_within_5_s_and_loses_noth
     _assert_nothing_lost(cluster, load.receipts)
 
 
+def test_cutting_a_non_leader_for_10_s_neither_moves_the_lead_nor_stops_finality(cluster: Cluster) -> None:
+    """The leader's lease renewal must not wait on the cut-off member: it did, behind a health probe of every
+    member, and under a partition the lead changed hands every 5–10 s. The cut organisation's etcd member
+    leads etcd's Raft, so the cut also makes etcd elect a new leader while the lease must be renewed."""
+    _all_agree(cluster)
+    leader_key = Keyspace(CHAIN_ID).leader
+    (leader,) = wait_for("a leader", lambda: (lambda n: n is not None and (n,))(_leader(cluster, cluster.url(0))))
+    cut = max(i for i in range(4) if i != leader)
+    others = [i for i in range(4) if i != cut]
+    majority = [cluster.url(i) for i in others]
+    majority_etcd = EtcdClient([cluster.etcd.client_urls[i] for i in others])
+    try:
+        before = majority_etcd.get(leader_key)
+        assert before is not None and before.value.decode() == cluster.orgs[leader].account.address[2:].lower()
+        _move_etcd_leadership(cluster, cut)
+        with Load(cluster, others) as load:
+            wait_for("receipts before the cut", lambda: load.count() >= 3, timeout=60)
+            cluster.nets.partition(cut)
+            try:
+                seen = [max(h for h, _ in heads(majority))]
+                for _ in range(2):
+                    time.sleep(5)  # the fault's duration, not synchronisation
+                    seen.append(max(h for h, _ in heads(majority)))
+                during = majority_etcd.get(leader_key)
+            finally:
+                cluster.nets.heal(cut)
+    finally:
+        majority_etcd.close()
+    assert during is not None and (during.value, during.create_revision) == (before.value, before.create_revision), (
+        f"the lead moved during the cut: {before} then {during}"
+    )
+    assert seen[0] < seen[1] < seen[2], f"the majority's head during the cut, every 5 s: {seen}"
+    _all_agree(cluster)
+    _assert_nothing_lost(cluster, load.receipts)
+
+
+def _move_etcd_leadership(cluster: Cluster, to: int) -> None:
+    """Make organisation `to`'s etcd member the leader of etcd's Raft (etcd's transfer-leadership)."""
+    clients = [EtcdClient([url]) for url in cluster.etcd.client_urls]
+    try:
+        status = [c.call("/v3/maintenance/status", {}) for c in clients]
+        ids = [s["header"]["member_id"] for s in status]
+        if status[to]["leader"] != ids[to]:
+            clients[ids.index(status[to]["leader"])].call("/v3/maintenance/transfer-leadership", {"targetID": ids[to]})
+        wait_for(
+            f"etcd member {to} leading", lambda: clients[to].call("/v3/maintenance/status", {})["leader"] == ids[to]
+        )
+    finally:
+        for c in clients:
+            c.close()
+
+
 def test_a_partitioned_organisation_for_30_s_catches_up_and_the_others_continue(cluster: Cluster) -> None:
     cut = 3
     others = [0, 1, 2]
