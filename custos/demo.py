@@ -34,7 +34,6 @@ from custos.demo_processes import (
     Placement,
     chain_node_url,
     child_env,
-    free_port,
     gateway_url,
     launch_chain_node,
     launch_gateway,
@@ -157,9 +156,7 @@ class Demo:
 
     def start_consortium(self) -> str:
         """Each of the first `nodes` organisations runs its own node; returns the bank's node."""
-        cluster = start_cluster(
-            self.folder, self.chain, CONSORTIUM, self.config.nodes, free_port, child_env(), self.say
-        )
+        cluster = start_cluster(self.folder, self.chain, CONSORTIUM, self.config.nodes, child_env(), self.say)
         self.processes.extend(cluster.processes)
         self.rpc_of = cluster.rpc_of
         for name, process in zip(cluster.validators, cluster.processes[1:], strict=True):

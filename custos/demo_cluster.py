@@ -2,7 +2,9 @@
 
 Development mode: every organisation's key is made here, in one keystore (the demo says
 so). The first N organisations are validators and each runs its own `custos chain up`
-against the etcd member; the others use the first node. Everything listens on loopback.
+against the etcd member; the others use the first node. Everything listens on loopback, on ports
+picked free and launched again on fresh ones if another process takes one first (`custos.ports`):
+etcd needs its peer URL before it starts, and the nodes name each other in `--peers`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import IO, Any
 
 import httpx
 
+from custos.demo_processes import chain_node_url, stop_process, wait_up
+from custos.ports import on_free_ports, raise_if_port_taken
 from ledger.consensus.bundle import write_bundle
 from ledger.keystore import DEV_PASSWORD, DEV_SCRYPT_N, Keystore
 
@@ -38,7 +42,6 @@ def start_cluster(
     chain: Path,
     consortium: dict[str, Any],
     nodes: int,
-    free_port: Callable[[], int],
     env: dict[str, str],
     say: Callable[[str], None],
 ) -> DemoCluster:
@@ -49,20 +52,53 @@ def start_cluster(
     if not Path(shutil.which("etcd") or ETCD).exists():
         raise RuntimeError("custos demo --nodes needs etcd: apt-get install etcd-server")
     keystore, validators = write_consortium(folder, chain, consortium, nodes, say)
-    processes: list[subprocess.Popen[bytes]] = []
-    etcd, client = start_etcd(folder / "etcd", (folder / "etcd.log").open("w"), free_port)
-    processes.append(etcd)
-    ports = {name: free_port() for name in validators}
-    rpc_of = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    for name in validators:
-        peers = [rpc_of[other] for other in validators if other != name]
-        log = (folder / f"node-{name}.log").open("w")
-        directory = node_directory(folder, chain, name)
-        processes.append(start_node(directory, keystore.path(name), client, ports[name], log, env, peers))
+    etcd, client = start_etcd(folder / "etcd", folder / "etcd.log")
+    try:
+        directories = {name: node_directory(folder, chain, name) for name in validators}
+
+        def launch(ports: list[int]) -> tuple[list[subprocess.Popen[bytes]], dict[str, str]]:
+            return _start_validators(folder, directories, keystore, client, ports, env)
+
+        started, rpc_of = on_free_ports(len(validators), launch)
+    except BaseException:
+        stop_process(etcd)
+        raise
     for org in orgs[nodes:]:
         rpc_of[org["name"]] = rpc_of[validators[0]]
     say(f"{nodes} nodes on etcd {client}")
-    return DemoCluster(processes, rpc_of, validators)
+    return DemoCluster([etcd, *started], rpc_of, validators)
+
+
+def _start_validators(
+    folder: Path,
+    directories: dict[str, Path],
+    keystore: Keystore,
+    etcd: str,
+    ports: list[int],
+    env: dict[str, str],
+) -> tuple[list[subprocess.Popen[bytes]], dict[str, str]]:
+    """Each validator's node on its port, every other one's URL as its `--peers`; returns the processes and
+    each one's URL once all answer. PortTaken (custos.ports), every node stopped, if one found its port taken."""
+    port_of = dict(zip(directories, ports, strict=True))
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in port_of.items()}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name, directory in directories.items():
+            peers = [urls[other] for other in directories if other != name]
+            with (folder / f"node-{name}.log").open("w") as log:
+                processes[name] = start_node(directory, keystore.path(name), etcd, port_of[name], log, env, peers)
+        for name, process in processes.items():
+            log_file = folder / f"node-{name}.log"
+            try:  # its own "serving" line first: a process that took the port could answer in its place
+                chain_node_url(process, log_file, timeout=120)
+            except RuntimeError:
+                raise_if_port_taken(process, log_file, f"the node of {name}")
+                raise
+    except BaseException:
+        for process in processes.values():
+            stop_process(process)
+        raise
+    return list(processes.values()), urls
 
 
 def write_consortium(
@@ -99,34 +135,54 @@ def node_directory(folder: Path, chain: Path, name: str) -> Path:
     return directory
 
 
-def start_etcd(data_dir: Path, log: IO[str] | int, free_port: Callable[[], int]) -> tuple[subprocess.Popen[bytes], str]:
-    """One etcd member on loopback (a development cluster); returns the process and its client URL."""
+def start_etcd(data_dir: Path, log: Path, timeout: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+    """One etcd member on loopback (a development cluster), its output in `log`; returns the process and its
+    client URL once it answers healthy."""
     etcd_binary = shutil.which("etcd") or ETCD
-    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [
-            etcd_binary,
-            "--name",
-            "dev",
-            "--data-dir",
-            str(data_dir),
-            "--listen-client-urls",
-            client,
-            "--advertise-client-urls",
-            client,
-            "--listen-peer-urls",
-            peer,
-            "--initial-advertise-peer-urls",
-            peer,
-            "--initial-cluster",
-            f"dev={peer}",
-            "--log-level",
-            "error",
-        ],  # fmt: skip
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return process, client
+
+    def launch(ports: list[int]) -> tuple[subprocess.Popen[bytes], str]:
+        client, peer = (f"http://127.0.0.1:{port}" for port in ports)
+        shutil.rmtree(data_dir, ignore_errors=True)  # what a launch that lost its port left
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [
+                    etcd_binary,
+                    "--name",
+                    "dev",
+                    "--data-dir",
+                    str(data_dir),
+                    "--listen-client-urls",
+                    client,
+                    "--advertise-client-urls",
+                    client,
+                    "--listen-peer-urls",
+                    peer,
+                    "--initial-advertise-peer-urls",
+                    peer,
+                    "--initial-cluster",
+                    f"dev={peer}",
+                    "--log-level",
+                    "error",
+                ],  # fmt: skip
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+        def healthy() -> None:
+            if httpx.get(client + "/health", timeout=2).raise_for_status().json().get("health") != "true":
+                raise httpx.HTTPError("not healthy yet")
+
+        try:
+            wait_up(f"etcd at {client} (see {log})", process, healthy, timeout)
+            if process.poll() is not None:  # it answered, but it has exited: another process answered for it
+                raise RuntimeError(f"etcd exited with status {process.returncode}; see {log}")
+        except RuntimeError:
+            stop_process(process)
+            raise_if_port_taken(process, log, "etcd")
+            raise
+        return process, client
+
+    return on_free_ports(2, launch)
 
 
 def start_node(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -48,17 +47,6 @@ class Placement(Protocol):
 def child_env() -> dict[str, str]:
     """This process's environment with the keystore password the demo's keys use (unless one is set)."""
     return {**os.environ, PASSWORD_ENV: os.environ.get(PASSWORD_ENV, DEV_PASSWORD)}
-
-
-def free_port() -> int:
-    """A loopback port free right now, for a child that must be told its port before it starts (etcd).
-
-    Another process may take it before the child binds: a child that can listen on port 0 and
-    report its address (`launch_chain_node`, `launch_gateway`) does that instead.
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
@@ -138,7 +126,7 @@ def gateway_url(
     def domain() -> httpx.Response:
         return httpx.get(url + "/domain", timeout=1).raise_for_status()
 
-    _wait_up(f"the gateway at {url} (see {party / 'gateway.log'})", process, domain, timeout)
+    wait_up(f"the gateway at {url} (see {party / 'gateway.log'})", process, domain, timeout)
     return url
 
 
@@ -157,7 +145,7 @@ def reported_url(what: str, log: Path, pattern: re.Pattern[str], process: subpro
         time.sleep(0.1)
 
 
-def _wait_up(what: str, process: subprocess.Popen, answers: Callable[[], object], timeout: float) -> None:
+def wait_up(what: str, process: subprocess.Popen, answers: Callable[[], object], timeout: float) -> None:
     """Wait until `answers()` returns without an HTTP error; RuntimeError if `process` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -174,4 +162,4 @@ def _wait_up(what: str, process: subprocess.Popen, answers: Callable[[], object]
 def wait_rpc(url: str, node: subprocess.Popen, timeout: float = 60.0) -> None:
     """Wait until the chain node at `url` answers `eth_chainId`; RuntimeError if it exits or stays silent."""
     probe = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-    _wait_up(f"the chain node at {url}", node, lambda: httpx.post(url, json=probe, timeout=1), timeout)
+    wait_up(f"the chain node at {url}", node, lambda: httpx.post(url, json=probe, timeout=1), timeout)

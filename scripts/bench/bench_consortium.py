@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,10 +38,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_chain import ANCHOR, ANCHOR_ABI, CONSORTIUM, NO_JOB_LEDGER, _deploy
+from bench_chain import ANCHOR, ANCHOR_ABI, ANVIL_MNEMONIC, CONSORTIUM, NO_JOB_LEDGER, _deploy
 from report import emit
 
 from custos.demo_cluster import start_etcd, start_node
+from custos.demo_processes import chain_node_url
 from ledger.consensus.bundle import write_bundle
 from ledger.keystore import DEV_SCRYPT_N, Keystore
 
@@ -54,13 +54,6 @@ from tests.ledger.consensus.netns import Namespaces
 CHAIN_ID = 727_200
 SENDERS = 8
 PASSWORD = "bench"
-ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rpc(client: httpx.Client, url: str, method: str, params: list[Any]) -> Any:
@@ -204,17 +197,16 @@ def bench_cluster(root: Path, nodes: int, seconds: float) -> tuple[dict[str, flo
 def bench_cluster_loopback(root: Path, nodes: int, seconds: float) -> tuple[dict[str, float], list[float]]:
     """`nodes` `custos chain up` processes on loopback, on one etcd member (no root needed)."""
     validators, senders, bundle, anchor = _bundle(root, nodes)
-    etcd, etcd_url = start_etcd(root / "etcd", subprocess.DEVNULL, _port)
+    etcd, etcd_url = start_etcd(root / "etcd", root / "etcd.log")
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        urls = []
         env = {**os.environ, "CUSTOS_KEYSTORE_PASSWORD": PASSWORD}
         for i in range(nodes):
             directory = root / f"node{i}"
             shutil.copytree(bundle, directory)
-            port = _port()
-            urls.append(f"http://127.0.0.1:{port}")
-            procs.append(start_node(directory, root / "keys" / f"v{i}.json", etcd_url, port, subprocess.DEVNULL, env))
+            with (root / f"node{i}.log").open("w") as log:  # each node says on which port 0 gave it
+                procs.append(start_node(directory, root / "keys" / f"v{i}.json", etcd_url, 0, log, env))
+        urls = [chain_node_url(proc, root / f"node{i}.log", timeout=120) for i, proc in enumerate(procs)]
         return _measure(urls, procs, senders, anchor, seconds)
     finally:
         for proc in [*procs, etcd]:
@@ -238,23 +230,21 @@ def _measure(
 def bench_single(root: Path, seconds: float) -> dict[str, float]:
     """The same genesis served by one node with one validator key (quorum 1 of 1)."""
     validators, senders, bundle, anchor = _bundle(root, 1)
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-single", str(bundle), str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = root / "single.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-single", str(bundle)], cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        _wait_up(f"http://127.0.0.1:{port}", proc)
-        return drive([f"http://127.0.0.1:{port}"], senders, anchor, seconds, fee=0)
+        return drive([chain_node_url(proc, log, timeout=120)], senders, anchor, seconds, fee=0)
     finally:
         proc.kill()
         proc.wait()
 
 
-def serve_single(bundle: Path, port: int) -> None:
-    """(Child process) a single embedded node on the bundle's genesis, sealing with validator v0."""
+def serve_single(bundle: Path) -> None:
+    """(Child process) a single embedded node on the bundle's genesis, sealing with validator v0, on a port it
+    picks itself and reports as `custos chain up` does."""
     from eth_keys import keys
 
     from ledger.chain.genesis import GenesisSpec
@@ -263,7 +253,9 @@ def serve_single(bundle: Path, port: int) -> None:
 
     spec = GenesisSpec.from_json((bundle / "genesis.json").read_text())
     node = Node.create(bundle / "single", spec, keys.PrivateKey(bytes([0x60]) * 32))
-    ChainServer(node, "127.0.0.1", port).serve_forever()
+    server = ChainServer(node, "127.0.0.1", 0)
+    print(f"serving {server.url}", file=sys.stderr, flush=True)
+    server.serve_forever()
 
 
 def bench_anvil(seconds: float) -> dict[str, float]:
@@ -292,10 +284,10 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--loopback", action="store_true", help="nodes on 127.0.0.1, one etcd member (no root)")
-    parser.add_argument("--serve-single", nargs=2, metavar=("BUNDLE", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-single", metavar="BUNDLE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_single:
-        serve_single(Path(args.serve_single[0]), int(args.serve_single[1]))
+        serve_single(Path(args.serve_single))
         return 0
     return run(args.nodes, args.seconds, args.loopback)
 

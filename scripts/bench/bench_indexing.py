@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from eth_account import Account as EthAccount
 from eth_keys import keys
 from eth_utils import keccak
 
+from custos.demo_processes import chain_node_url
 from ledger.artifacts import load
 from ledger.chain.genesis import Account, development_spec
 from ledger.chain.node import Node
@@ -38,7 +38,9 @@ import sys
 from pathlib import Path
 from ledger.chain.node import Node
 from ledger.chain.server import ChainServer
-ChainServer(Node.open(Path(sys.argv[1])), port=int(sys.argv[2])).serve_forever()
+server = ChainServer(Node.open(Path(sys.argv[1])), port=0)
+print(f"serving {server.url}", file=sys.stderr, flush=True)
+server.serve_forever()
 """
 
 
@@ -79,33 +81,23 @@ def log_index_mb(chain: Path, events: int) -> float:
     return size / events * 1e6 / 2**20
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def indexing_rates(folder: Path, events: int) -> tuple[float, float, float]:
     """(end-to-end events/s over HTTP, SQLite write path events/s, index MB per 1M events)."""
     folder.mkdir(parents=True, exist_ok=True)
     chain = folder / "chain"
     build_chain(chain, events)
-    port = _port()
     root = Path(__file__).resolve().parents[2]
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(chain), str(port)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
-    )
+    log = folder / "node.log"
+    with log.open("w") as out:  # the node listens on port 0 and says where, as `custos chain up` does
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(chain)],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                w3 = connect(url, timeout=120)
-                break
-            except Exception:  # noqa: BLE001 - the node is still opening its store
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the node did not answer within 60 s") from None
-                time.sleep(0.1)
+        w3 = connect(chain_node_url(server, log, timeout=60), timeout=120)
         abi = load("Settlement").abi
         indexer = EventIndexer(w3, folder / "e2e.db", {"Settlement": (EMITTER, abi)}, batch_blocks=10)
         start = time.perf_counter()

@@ -3,7 +3,6 @@ attest (eth-account typed-data signatures), replay rejected, finalise, withdraw,
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -20,11 +19,11 @@ from ledger.deployment import Deployment
 from ledger.protocol import Attestation, AttestationDomain, JobKind
 from ledger.units import parse_amount
 from tests.backends import Chain
-from tests.waiting import wait_for
+from tests.ledger.block_clock import held_block_clock
 
 REQUESTER, PROVIDER, COMPUTE, AUDITOR = 1, 2, 4, 8
 ALLOCATION = parse_amount(10_000)
-WINDOW = 3  # seconds: short enough to wait for on a backend that cannot warp
+WINDOW = 3  # seconds: short enough for the embedded node's clock to pass it (tests/ledger/block_clock.py)
 FEE_BPS = 1000
 PERMIT_TYPES = {
     "Permit": [
@@ -60,18 +59,6 @@ def reverted_with(w3: Web3, account: LocalAccount, call: Any) -> str:
         call.estimate_gas({"from": account.address})
     data = raised.value.data
     return decode_revert(bytes.fromhex(data[2:] if isinstance(data, str) else data.hex())).name
-
-
-def advance_past(w3: Web3, timestamp: int) -> None:
-    """Make the next block's timestamp exceed `timestamp`: warp where the backend can, else wait."""
-    try:
-        w3.provider.make_request("evm_increaseTime", [WINDOW + 1])
-        w3.provider.make_request("evm_mine", [])
-        if w3.eth.get_block("latest")["timestamp"] > timestamp:
-            return
-    except Exception:  # noqa: BLE001 - a backend without these methods answers with an error
-        pass
-    wait_for(lambda: time.time() > timestamp + 1, WINDOW + 30, f"the wall clock to pass {timestamp}")
 
 
 @pytest.fixture(scope="module")
@@ -160,29 +147,34 @@ def test_whole_job_lifecycle_pays_out_exactly(consortium: tuple[Chain, Deploymen
     assert settlement.functions.escrowOf(job_id).call() == budget
 
     send(w3, card, ledger.functions.consent(job_id, 0))
-    weights, utility = [3, 1], keccak(text="utility table")
-    send(
-        w3,
-        arbiter,
-        ledger.functions.commitResult(job_id, keccak(text="result"), keccak(text="transcript"), weights, utility),
-    )
+    # The clock holds from the commit to the refused finalize: however slow the machine, the window is open.
+    with held_block_clock(chain) as clock:
+        weights, utility = [3, 1], keccak(text="utility table")
+        send(
+            w3,
+            arbiter,
+            ledger.functions.commitResult(job_id, keccak(text="result"), keccak(text="transcript"), weights, utility),
+        )
 
-    job = ledger.functions.job(job_id).call()
-    attestation = Attestation(job_id, job[9], job[10], job[11], job[12])
-    domain = AttestationDomain(d.chain_id, d.job_ledger)
-    assert attestation.digest(domain) == ledger.functions.attestationDigest(job_id).call()  # ledger.protocol = chain
-    signatures = {}
-    for signer in (card, hospital, arbiter):  # the distinct source owners and compute parties
-        signatures[signer.address] = attestation.sign(bytes(signer.key), domain)
-        assert attestation.signer(signatures[signer.address], domain) == signer.address
-        send(w3, bank, ledger.functions.attest(job_id, signer.address, signatures[signer.address]))
+        job = ledger.functions.job(job_id).call()
+        attestation = Attestation(job_id, job[9], job[10], job[11], job[12])
+        domain = AttestationDomain(d.chain_id, d.job_ledger)
+        assert (
+            attestation.digest(domain) == ledger.functions.attestationDigest(job_id).call()
+        )  # ledger.protocol = chain
+        signatures = {}
+        for signer in (card, hospital, arbiter):  # the distinct source owners and compute parties
+            signatures[signer.address] = attestation.sign(bytes(signer.key), domain)
+            assert attestation.signer(signatures[signer.address], domain) == signer.address
+            send(w3, bank, ledger.functions.attest(job_id, signer.address, signatures[signer.address]))
 
-    replay = ledger.functions.attest(job_id, card.address, signatures[card.address])
-    assert reverted_with(w3, bank, replay) == "JobLedgerAlreadyAttested"
-    assert reverted_with(w3, bank, ledger.functions.finalize(job_id)) == "JobLedgerChallengeWindowOpen"
+        replay = ledger.functions.attest(job_id, card.address, signatures[card.address])
+        assert reverted_with(w3, bank, replay) == "JobLedgerAlreadyAttested"
+        assert w3.eth.get_block("latest")["timestamp"] == job[4] == clock.held  # three blocks later, the same second
+        assert reverted_with(w3, bank, ledger.functions.finalize(job_id)) == "JobLedgerChallengeWindowOpen"
 
-    advance_past(w3, job[4] + WINDOW)
-    send(w3, bank, ledger.functions.finalize(job_id))
+        clock.pass_beyond(job[4] + WINDOW)
+        send(w3, bank, ledger.functions.finalize(job_id))
     assert ledger.functions.job(job_id).call()[2] == 4  # Finalized
 
     # Payout rule by hand: prices, 10% fee of the rest split by two, the remainder 3:1, dust to arbiter.

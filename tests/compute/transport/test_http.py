@@ -15,6 +15,7 @@ from compute.psi import ecdh
 from compute.session import run_in_process
 from compute.transport import HttpTransport, MessageEndpoint, serve_endpoint
 from compute.transport.http import MESSAGES_PATH
+from tests.ledger.audit.anvil import nowhere_url
 
 
 class Eavesdropper:
@@ -103,9 +104,7 @@ def test_endpoint_refuses_garbage_and_unknown_jobs(make_parties) -> None:
 def test_unreachable_party_aborts_the_run_naming_it(make_parties) -> None:
     receiver, sender = make_parties(2)
     job = Job(52, ecdh.PROTOCOL, {p.address: p.identity for p in (receiver, sender)}, 1)
-    closed = socket.create_server(("127.0.0.1", 0))
-    dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    closed.close()
+    dead_url = nowhere_url()  # its port stays held: no other process can start answering there
     endpoint = MessageEndpoint()
     server = serve_endpoint(endpoint)
     roles = {

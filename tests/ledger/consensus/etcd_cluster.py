@@ -5,8 +5,8 @@ Every process is started by the test and stopped by it (by pid), data in the tes
 
 from __future__ import annotations
 
+import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from custos.ports import on_free_ports, raise_if_port_taken
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.keyspace import Keyspace
 from ledger.consensus.rounds import Rounds
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from tests.ledger.consensus.netns import Namespaces
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -68,9 +62,14 @@ class EtcdMember:
             return ["ip", "netns", "exec", self.netns, *cmd]
         return cmd
 
+    @property
+    def log(self) -> Path:
+        """Where the process writes its output: beside its data."""
+        return self.data_dir.parent / f"{self.name}.etcd.log"
+
     def start(self, initial_cluster: str, token: str) -> None:
-        """Start the process (output to a log file beside its data)."""
-        log = open(self.data_dir.parent / f"{self.name}.etcd.log", "ab")  # noqa: SIM115 — lives as long as the process
+        """Start the process (output appended to its log)."""
+        log = open(self.log, "ab")  # noqa: SIM115 — lives as long as the process
         self.process = subprocess.Popen(self.command(initial_cluster, token), stdout=log, stderr=log)
 
     def stop(self) -> None:
@@ -99,7 +98,8 @@ class EtcdCluster:
         return [m.client_url for m in self.members]
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
-        """Poll /health on every member until all answer healthy; fails with the last answer."""
+        """Poll /health on every member until all answer healthy; fails with the last answer, or with
+        PortTaken (custos.ports) when a member exited because a port it was given was taken."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
@@ -115,7 +115,8 @@ class EtcdCluster:
                 last = repr(exc)
             for m in self.members:
                 if m.process is not None and m.process.poll() is not None:
-                    raise AssertionError(f"etcd {m.name} exited with {m.process.returncode}")
+                    raise_if_port_taken(m.process, m.log, f"etcd {m.name}")
+                    raise AssertionError(f"etcd {m.name} exited with {m.process.returncode}; see {m.log}")
             time.sleep(0.2)
         raise AssertionError(f"etcd cluster not healthy after {timeout} s: {last}")
 
@@ -125,26 +126,38 @@ class EtcdCluster:
             m.stop()
 
 
-def loopback_cluster(root: Path, size: int = 1, extra: Sequence[str] = (), scheme: str = "http") -> EtcdCluster:
-    """Start `size` members on 127.0.0.1 with free ports; returns once healthy."""
-    members = []
-    for i in range(size):
-        data = root / f"etcd{i}" / "data"
-        data.parent.mkdir(parents=True, exist_ok=True)
-        members.append(
-            EtcdMember(
-                f"m{i}",
-                f"{scheme}://127.0.0.1:{free_port()}",
-                f"http://127.0.0.1:{free_port()}",
-                data,
-                extra=extra,
+def loopback_cluster(
+    root: Path, size: int = 1, extra: Sequence[str] = (), scheme: str = "http", verify: Any = True
+) -> EtcdCluster:
+    """Start `size` members on 127.0.0.1 and return once all are healthy (`verify`: the TLS context to ask with).
+
+    etcd cannot listen on port 0 (every member's peer URL is fixed before any starts), so the ports are
+    picked free and the whole cluster starts again on fresh ones if a member finds one taken (custos.ports).
+    """
+
+    def launch(ports: list[int]) -> EtcdCluster:
+        members = []
+        for i in range(size):
+            shutil.rmtree(root / f"etcd{i}", ignore_errors=True)  # a fresh data dir and log per launch
+            data = root / f"etcd{i}" / "data"
+            data.parent.mkdir(parents=True)
+            client, peer = ports[2 * i], ports[2 * i + 1]
+            members.append(
+                EtcdMember(f"m{i}", f"{scheme}://127.0.0.1:{client}", f"http://127.0.0.1:{peer}", data, extra=extra)
             )
-        )
-    initial = ",".join(f"{m.name}={m.peer_url}" for m in members)
-    token = f"custos-test-{free_port()}"
-    for m in members:
-        m.start(initial, token)
-    return EtcdCluster(members)
+        cluster = EtcdCluster(members, verify)
+        initial = ",".join(f"{m.name}={m.peer_url}" for m in members)
+        token = f"custos-test-{secrets.token_hex(4)}"
+        for m in members:
+            m.start(initial, token)
+        try:
+            cluster.wait_healthy()
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    return on_free_ports(2 * size, launch)
 
 
 def namespace_members(nets: Namespaces, root: Path) -> EtcdCluster:
@@ -177,7 +190,6 @@ def one_member_rounds(root: Path, chain_id: int) -> Iterator[Rounds]:
     """`Rounds` for `chain_id` over a one-member loopback etcd in `root`; etcd stops on exit."""
     etcd = loopback_cluster(root, size=1)
     try:
-        etcd.wait_healthy()
         client = EtcdClient(etcd.client_urls)
         yield Rounds(client, Keyspace(chain_id), chain_id)
         client.close()

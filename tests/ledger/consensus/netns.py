@@ -1,18 +1,44 @@
 """One network namespace per organisation, joined by veth pairs to a bridge this test creates (10.213.x.0/24).
 
 Made and removed by the test (root required). A partition is the organisation's veth link
-set down: its node and its etcd member lose every peer at once.
+set down: its node and its etcd member lose every peer at once. Each `Namespaces` claims its subnet
+with a lock file that the kernel releases when the process ends, so test runs side by side on one
+machine (or a run killed before it cleaned up) never share a bridge or a namespace name.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
+
+_LOCKS = Path("/run/lock")
+_SUBNETS = range(20, 220)
 
 
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+
+def _claim_subnet() -> tuple[int, int]:
+    """A subnet that no live process holds and no killed run left links or namespaces on; and the locked
+    file descriptor that holds it (released when it is closed or the process ends)."""
+    start = os.getpid() % len(_SUBNETS)
+    for k in range(len(_SUBNETS)):
+        subnet = _SUBNETS[(start + k) % len(_SUBNETS)]
+        fd = os.open(_LOCKS / f"custos-netns-{subnet}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        if Path(f"/sys/class/net/cxb{subnet}").exists() or Path(f"/run/netns/cx{subnet}o0").exists():
+            os.close(fd)  # left by a run that was killed before it cleaned up: not ours to remove
+            continue
+        return subnet, fd
+    raise RuntimeError(f"every test subnet 10.213.{_SUBNETS[0]}..{_SUBNETS[-1]}.0/24 is in use")
 
 
 @dataclass
@@ -20,8 +46,12 @@ class Namespaces:
     """`count` namespaces on one bridge; the host side is 10.213.<subnet>.254."""
 
     count: int
-    subnet: int = field(default_factory=lambda: 20 + os.getpid() % 200)
+    subnet: int = field(init=False)
     made: list[str] = field(default_factory=list)
+    _lock: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.subnet, self._lock = _claim_subnet()
 
     @property
     def bridge(self) -> str:

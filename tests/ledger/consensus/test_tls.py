@@ -36,13 +36,8 @@ def _tls_etcd(tmp_path: Path, certs: list[OrgCerts]) -> tuple[Path, EtcdCluster]
             "--cert-file", str(server.cert),
             "--key-file", str(server.key),
         ],
+        verify=EtcdTLS(str(trusted), str(server.cert), str(server.key)).context(),
     )  # fmt: skip
-    etcd.verify = EtcdTLS(str(trusted), str(server.cert), str(server.key)).context()
-    try:
-        etcd.wait_healthy()
-    except AssertionError:
-        etcd.stop()
-        raise
     return trusted, etcd
 
 

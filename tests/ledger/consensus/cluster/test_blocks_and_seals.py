@@ -1,18 +1,16 @@
-"""Four organisations' nodes on one etcd: transactions sent to any node are ordered, sealed by a quorum and
-final everywhere with the same head."""
+"""Blocks on the shared cluster: transactions sent to any node are ordered, sealed by a quorum and final
+everywhere with the same head; a cheating proposer or sealer gets no seals and is named in evidence; a rewritten
+history fails verification; etcd keeps only recent rounds while every node keeps its whole history."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eth_abi import encode
 from eth_account import Account
 from eth_keys import keys
-from eth_utils import keccak
 from typer.testing import CliRunner
 
 from custos.cli import app
@@ -22,53 +20,13 @@ from ledger.consensus.catchup import LocalSource, PeerSource, catch_up
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.keyspace import Keyspace, parse_key
 from ledger.consensus.messages import FinalRecord
-from ledger.consensus.service import Service, open_replica, start_service, verify_history
-from ledger.consensus.timing import Timing
+from ledger.consensus.service import open_replica, start_service, verify_history
 from ledger.consensus.validators import quorum
+from tests.ledger.audit.anvil import nowhere_url
 from tests.ledger.consensus.byzantine import current_round, forged_block, transfer, write_proposal
-from tests.ledger.consensus.consortium import (
-    CHAIN_ID,
-    ORG_NAMES,
-    heads,
-    make_consortium,
-    receipt,
-    rpc,
-    send_transfer,
-    wait_for,
-)
-from tests.ledger.consensus.etcd_cluster import EtcdCluster, free_port, loopback_cluster
-
-# etcd keeps 8 heights: the tests below run past that, so they also run with pruned history.
-FAST = Timing(round_timeout=3.0, lease_ttl=2, stand_down=2.0, poll=0.1, keep_heights=8)
-
-
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = loopback_cluster(tmp_path_factory.mktemp("etcd"), size=1)
-    try:
-        cluster.wait_healthy()
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def cluster(etcd: EtcdCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Service], list]]:
-    # A fifth member, not a validator at genesis: governance makes it one (test_governance_adds_…).
-    orgs = make_consortium(tmp_path_factory.mktemp("orgs"), ORG_NAMES + ("registry",), validators=4)
-    services = []
-    try:
-        for org in orgs[:4]:
-            services.append(
-                start_service(org.directory, keys.PrivateKey(org.account.key), etcd.client_urls, port=0, timing=FAST)
-            )
-        for service in services:
-            # A node that falls behind what etcd keeps takes the blocks from the others.
-            service.engine.peers = [s.url for s in services if s is not service]
-        yield services, orgs
-    finally:
-        for service in services:
-            service.stop()
+from tests.ledger.consensus.cluster.driving import FAST, evidence, settle
+from tests.ledger.consensus.consortium import CHAIN_ID, heads, receipt, rpc, send_transfer, wait_for
+from tests.ledger.consensus.etcd_cluster import EtcdCluster
 
 
 def test_transactions_sent_to_any_node_are_final_everywhere_with_a_quorum_of_seals(cluster: tuple) -> None:
@@ -102,32 +60,13 @@ def test_transactions_sent_to_any_node_are_final_everywhere_with_a_quorum_of_sea
         assert len(sealers) >= 3 and sealers <= {o.account.address.lower() for o in orgs}
 
 
-@pytest.fixture(scope="module")
-def etcd_client(etcd: EtcdCluster) -> Iterator[EtcdClient]:
-    client = EtcdClient(etcd.client_urls)
-    yield client
-    client.close()
-
-
-def _evidence(url: str, kind: str) -> list[dict]:
-    return [e for e in rpc(url, "custos_consensus")["evidence"] if e["kind"] == kind]
-
-
-def _settle(urls: list[str]) -> tuple[int, str]:
-    def same() -> tuple[int, str] | None:
-        seen = set(heads(urls))
-        return next(iter(seen)) if len(seen) == 1 else None
-
-    return wait_for("every node at the same head", same)
-
-
 def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_names_it(
     cluster: tuple, etcd_client: EtcdClient
 ) -> None:
     services, orgs = cluster
     urls = [s.url for s in services]
     cheat = orgs[3]
-    _settle(urls)
+    settle(urls)
     nonce = int(rpc(urls[0], "eth_getTransactionCount", [orgs[0].account.address, "pending"]), 16)
     height, block_hash, raw = forged_block(
         urls[0], bytes.fromhex(cheat.account.address[2:]), [transfer(orgs[0].account, nonce)], state_root=b"\x13" * 32
@@ -138,7 +77,7 @@ def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_n
 
     ks = Keyspace(CHAIN_ID)
     wait_for("the forged round abandoned", lambda: etcd_client.get(ks.abandoned(height, round_)))
-    found = wait_for("evidence naming the cheat", lambda: _evidence(urls[0], "invalid-proposal"))
+    found = wait_for("evidence naming the cheat", lambda: evidence(urls[0], "invalid-proposal"))
     assert {e["offender"] for e in found} == {cheat.account.address.lower()}
     assert found[0]["height"] == height and found[0]["round"] == round_
     seals, _ = etcd_client.range_prefix(ks.root + b"seal/")
@@ -151,7 +90,7 @@ def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_n
     record = wait_for("the height's final record", lambda: etcd_client.get(ks.final(height)))
     final = FinalRecord.from_bytes(record.value)
     assert final.round > round_
-    assert _evidence(urls[1], "equivocation") == []
+    assert evidence(urls[1], "equivocation") == []
 
 
 def test_byzantine_proposer_with_a_non_members_transaction_gets_no_seals(
@@ -160,7 +99,7 @@ def test_byzantine_proposer_with_a_non_members_transaction_gets_no_seals(
     services, orgs = cluster
     urls = [s.url for s in services]
     cheat, outsider = orgs[3], Account.from_key(b"\x77" * 32)
-    _settle(urls)
+    settle(urls)
     height, block_hash, raw = forged_block(urls[0], bytes.fromhex(cheat.account.address[2:]), [transfer(outsider, 0)])
     round_ = current_round(etcd_client, height)
 
@@ -168,7 +107,7 @@ def test_byzantine_proposer_with_a_non_members_transaction_gets_no_seals(
 
     found = wait_for(
         "evidence of the non-member's transaction",
-        lambda: [e for e in _evidence(urls[2], "invalid-proposal") if e["height"] == height],
+        lambda: [e for e in evidence(urls[2], "invalid-proposal") if e["height"] == height],
     )
     assert found[0]["offender"] == cheat.account.address.lower() and "not a member" in found[0]["detail"]
     wait_for("the round abandoned", lambda: etcd_client.get(Keyspace(CHAIN_ID).abandoned(height, round_)))
@@ -181,7 +120,7 @@ def test_equivocation_one_key_sealing_two_blocks_in_one_round_is_recorded(
     services, orgs = cluster
     urls = [s.url for s in services]
     cheat = orgs[2]
-    height, _ = _settle(urls)
+    height, _ = settle(urls)
     key = keys.PrivateKey(cheat.account.key)
     ks, address = Keyspace(CHAIN_ID), bytes.fromhex(cheat.account.address[2:])
     round_ = current_round(etcd_client, height + 1)
@@ -189,7 +128,7 @@ def test_equivocation_one_key_sealing_two_blocks_in_one_round_is_recorded(
     for block_hash in (b"\xaa" * 32, b"\xbb" * 32):
         etcd_client.put(ks.seal(address, height + 1, round_, block_hash), sign_seal(key, CHAIN_ID, block_hash))
 
-    found = wait_for("equivocation evidence", lambda: _evidence(urls[0], "equivocation"))
+    found = wait_for("equivocation evidence", lambda: evidence(urls[0], "equivocation"))
     assert found[0]["offender"] == cheat.account.address.lower()
     assert (found[0]["height"], found[0]["round"]) == (height + 1, round_)
 
@@ -198,7 +137,7 @@ def test_one_validator_rewrites_block_2_and_fails(cluster: tuple, tmp_path: Path
     services, orgs = cluster
     urls = [s.url for s in services]
     cheat = orgs[1]
-    honest_height, _ = _settle(urls)
+    honest_height, _ = settle(urls)
     assert honest_height >= 3
     # The cheat rebuilds the chain from the same genesis, keeps block 1, and replaces block 2 with its own.
     fork_dir = tmp_path / "fork"
@@ -234,132 +173,17 @@ def test_one_validator_rewrites_block_2_and_fails(cluster: tuple, tmp_path: Path
         fork.close()
 
 
-def _call_tx(url: str, sender: Account, to: str, data: bytes) -> dict:
-    nonce = int(rpc(url, "eth_getTransactionCount", [sender.address, "pending"]), 16)
-    signed = sender.sign_transaction(
-        {"chainId": CHAIN_ID, "nonce": nonce, "gas": 1_000_000, "gasPrice": 0, "to": to, "value": 0, "data": data}
-    )
-    tx_hash = rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
-    found = wait_for(f"receipt of {tx_hash}", lambda: receipt(url, tx_hash))
-    assert found["status"] == "0x1", found
-    return found
-
-
-def _selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
-
-
-def _govern(urls: list[str], orgs: list, target: str, roles: int, why: str) -> int:
-    """Propose, approve (3 of the members) and execute setRoles(target, roles); returns the height it applies from."""
-    consortium = json.loads((orgs[0].directory / "deployment.json").read_text())["contracts"]["Consortium"]
-    set_roles = _selector("setRoles(address,uint8)") + encode(["address", "uint8"], [target, roles])
-    propose = _selector("propose(address,bytes,string)") + encode(
-        ["address", "bytes", "string"], [consortium, set_roles, why]
-    )
-    proposal_id = int(
-        rpc(
-            urls[0],
-            "eth_call",
-            [{"from": orgs[0].account.address, "to": consortium, "data": "0x" + propose.hex()}, "latest"],
-        ),
-        16,
-    )
-    _call_tx(urls[0], orgs[0].account, consortium, propose)
-    for org in orgs[1:3]:
-        _call_tx(urls[1], org.account, consortium, _selector("approve(uint256)") + encode(["uint256"], [proposal_id]))
-    executed = _call_tx(
-        urls[2], orgs[0].account, consortium, _selector("execute(uint256)") + encode(["uint256"], [proposal_id])
-    )
-    return int(executed["blockNumber"], 16) + 1
-
-
-def test_governance_adds_a_validator_after_genesis_and_its_node_seals(
-    cluster: tuple, etcd: EtcdCluster, etcd_client: EtcdClient
-) -> None:
-    services, orgs = cluster
-    urls = [s.url for s in services]
-    registry = orgs[4]
-    address = bytes.fromhex(registry.account.address[2:])
-    node = start_service(
-        registry.directory, keys.PrivateKey(registry.account.key), etcd.client_urls, port=0, timing=FAST, peers=urls
-    )
-    try:
-        wait_for("the registry's node at the head", lambda: len(set(heads([*urls, node.url]))) == 1)
-        before = rpc(urls[0], "custos_consensus")
-
-        defined_height = _govern(urls, orgs, registry.account.address, 1 | 2 | 16, "registry validates")
-
-        for url in [*urls, node.url]:
-            wait_for(
-                "the registry in every node's validator set",
-                lambda u=url: registry.account.address in rpc(u, "custos_currentValidators"),
-            )
-        ks = Keyspace(CHAIN_ID)
-
-        heights = []
-
-        def sealed_by_registry() -> bool:
-            mined = _call_tx(urls[0], orgs[1].account, orgs[1].account.address, b"")
-            height, block_hash = int(mined["blockNumber"], 16), bytes.fromhex(mined["blockHash"][2:])
-            heights.append(height)
-            record = wait_for("the block's final record", lambda: etcd_client.get(ks.final(height)))
-            final = FinalRecord.from_bytes(record.value)
-            seal = etcd_client.get(ks.seal(address, height, final.round, block_hash))
-            return seal is not None and recover_sealer(CHAIN_ID, block_hash, seal.value) == address
-
-        # The quorum may form before the newcomer's seal lands; within a few blocks it seals one.
-        wait_for("a final block sealed by the added validator", sealed_by_registry, timeout=90, every=0.0)
-        assert min(heights) >= defined_height
-        # Before the vote its node only followed: no seal of it below the height the vote applies from.
-        own, _ = etcd_client.range_prefix(ks.root + b"seal/" + address.hex().encode() + b"/")
-        assert own and min(parse_key(ks, kv.key).height or 0 for kv in own) >= defined_height  # type: ignore[union-attr]  # every key under the root parses
-        # The head is now a block of the new set: its quorum is 4 of 5.
-        after = rpc(node.url, "custos_consensus")
-        assert len(after["validators"]) == len(before["validators"]) + 1 == 5
-        assert (before["quorum"], after["quorum"]) == (3, 4) and after["headSeals"] >= 4
-        wait_for("the registry's node at the head", lambda: len(set(heads([*urls, node.url]))) == 1)
-    finally:
-        node.stop()
-
-
-def test_governance_removes_a_validator_and_its_seals_stop_counting(cluster: tuple) -> None:
-    services, orgs = cluster
-    urls = [s.url for s in services]
-    removed = orgs[3]
-    defined_height = _govern(urls, orgs, removed.account.address, 1 | 2, "insurer stops validating")
-
-    for url in urls:
-        wait_for(
-            "the new validator set on every node",
-            lambda u=url: removed.account.address not in rpc(u, "custos_currentValidators"),
-        )
-    later = _call_tx(urls[3], orgs[1].account, orgs[1].account.address, b"")
-    assert int(later["blockNumber"], 16) >= defined_height
-    wait_for("every node past the vote", lambda: min(h for h, _ in heads(urls)) >= defined_height)
-    status = rpc(urls[0], "custos_consensus")
-    # bank, hospital, bureau and the registry governance added (its node is stopped): 3 of 4.
-    assert len(status["validators"]) == 4 and status["quorum"] == 3
-    seals = rpc(urls[1], "custos_getBlockSeals", [later["blockHash"]])
-    sealers = {
-        "0x" + recover_sealer(CHAIN_ID, bytes.fromhex(later["blockHash"][2:]), bytes.fromhex(s[2:])).hex()
-        for s in seals
-    }
-    assert sealers == {o.account.address.lower() for o in orgs[:3]}
-    # The removed organisation's node still follows the chain as a non-validator.
-    wait_for("the removed validator's node at the same head", lambda: len(set(heads(urls))) == 1)
-
-
 def test_a_node_joining_after_etcd_lost_early_history_catches_up_from_a_peer(
     cluster: tuple, etcd: EtcdCluster, etcd_client: EtcdClient, tmp_path: Path
 ) -> None:
     services, orgs = cluster
     urls = [s.url for s in services]
     sender = orgs[0].account
-    while _settle(urls)[0] < 3:  # history for etcd to lose, when this test runs alone
+    while settle(urls)[0] < 3:  # history for etcd to lose, when this test runs alone
         nonce = int(rpc(urls[0], "eth_getTransactionCount", [sender.address, "pending"]), 16)
         tx_hash = send_transfer(urls[0], sender, nonce)
         wait_for(f"receipt of {tx_hash}", lambda h=tx_hash: receipt(urls[0], h))
-    height, head = _settle(urls)
+    height, head = settle(urls)
     ks = Keyspace(CHAIN_ID)
     # The operators pruned etcd: the final records of every block but the head are gone.
     for number in range(1, height):
@@ -389,11 +213,11 @@ def test_etcd_keeps_only_the_recent_rounds_while_every_node_keeps_its_whole_hist
     urls = [s.url for s in services]
     keep = FAST.keep_heights
     sender = orgs[0].account
-    while _settle(urls)[0] < 2 * keep:
+    while settle(urls)[0] < 2 * keep:
         nonce = int(rpc(urls[0], "eth_getTransactionCount", [sender.address, "pending"]), 16)
         tx_hash = send_transfer(urls[0], sender, nonce)
         wait_for(f"receipt of {tx_hash}", lambda h=tx_hash: receipt(urls[0], h))
-    height, _ = _settle(urls)
+    height, _ = settle(urls)
 
     ks = Keyspace(CHAIN_ID)
     # Pruning runs every keep/4 heights, each time dropping everything more than `keep` below.
@@ -417,7 +241,7 @@ def test_etcd_keeps_only_the_recent_rounds_while_every_node_keeps_its_whole_hist
 def test_chain_status_shows_every_nodes_head_seals_etcd_and_the_evidence(cluster: tuple) -> None:
     services, orgs = cluster
     urls = [s.url for s in services]
-    height, head = _settle(urls)
+    height, head = settle(urls)
 
     result = CliRunner().invoke(app, ["chain", "status", "--rpc", ",".join(urls)])
 
@@ -434,7 +258,7 @@ def test_chain_status_shows_every_nodes_head_seals_etcd_and_the_evidence(cluster
 
 def test_chain_status_reports_an_unreachable_node(cluster: tuple) -> None:
     services, _ = cluster
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = nowhere_url()
 
     result = CliRunner().invoke(app, ["chain", "status", "--rpc", f"{services[0].url},{dead}"])
 
