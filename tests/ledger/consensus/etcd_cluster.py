@@ -55,6 +55,7 @@ class EtcdMember:
             "--initial-cluster-state", "new",
             "--heartbeat-interval", "100",
             "--election-timeout", "1000",
+            "--pre-vote",  # a healed member does not depose the majority's leader (docs/chain.md)
             "--log-level", "error",
             *self.extra,
         ]  # fmt: skip
