@@ -71,6 +71,16 @@ def write_proposal(
     assert client.create(Keyspace(CHAIN_ID).proposal(height, round_), proposal.to_bytes()), "round already proposed"
 
 
+def propose_forgery(
+    url: str, client: EtcdClient, cheat: LocalAccount, raw_txs: list[bytes], state_root: bytes | None = None
+) -> tuple[int, int, bytes]:
+    """`cheat` proposes a block it forged on `url`'s head for the height's current round; (height, round, hash)."""
+    height, block_hash, raw = forged_block(url, bytes.fromhex(cheat.address[2:]), raw_txs, state_root)
+    round_ = current_round(client, height)
+    write_proposal(client, cheat, height, round_, block_hash, raw)
+    return height, round_, block_hash
+
+
 def transfer(sender: LocalAccount, nonce: int, to: str | None = None) -> bytes:
     """A signed value transfer (raw bytes)."""
     return bytes(

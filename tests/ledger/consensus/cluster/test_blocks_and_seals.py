@@ -23,7 +23,7 @@ from ledger.consensus.messages import FinalRecord
 from ledger.consensus.service import open_replica, start_service, verify_history
 from ledger.consensus.validators import quorum
 from tests.ledger.audit.anvil import nowhere_url
-from tests.ledger.consensus.byzantine import current_round, forged_block, transfer, write_proposal
+from tests.ledger.consensus.byzantine import current_round, propose_forgery, transfer
 from tests.ledger.consensus.cluster.driving import FAST, evidence, settle
 from tests.ledger.consensus.consortium import CHAIN_ID, heads, receipt, rpc, send_transfer, wait_for
 from tests.ledger.consensus.etcd_cluster import EtcdCluster
@@ -68,12 +68,10 @@ def test_byzantine_proposer_with_a_wrong_state_root_gets_no_seals_and_evidence_n
     cheat = orgs[3]
     settle(urls)
     nonce = int(rpc(urls[0], "eth_getTransactionCount", [orgs[0].account.address, "pending"]), 16)
-    height, block_hash, raw = forged_block(
-        urls[0], bytes.fromhex(cheat.account.address[2:]), [transfer(orgs[0].account, nonce)], state_root=b"\x13" * 32
-    )
-    round_ = current_round(etcd_client, height)
 
-    write_proposal(etcd_client, cheat.account, height, round_, block_hash, raw)
+    height, round_, block_hash = propose_forgery(
+        urls[0], etcd_client, cheat.account, [transfer(orgs[0].account, nonce)], state_root=b"\x13" * 32
+    )
 
     ks = Keyspace(CHAIN_ID)
     wait_for("the forged round abandoned", lambda: etcd_client.get(ks.abandoned(height, round_)))
@@ -100,10 +98,8 @@ def test_byzantine_proposer_with_a_non_members_transaction_gets_no_seals(
     urls = [s.url for s in services]
     cheat, outsider = orgs[3], Account.from_key(b"\x77" * 32)
     settle(urls)
-    height, block_hash, raw = forged_block(urls[0], bytes.fromhex(cheat.account.address[2:]), [transfer(outsider, 0)])
-    round_ = current_round(etcd_client, height)
 
-    write_proposal(etcd_client, cheat.account, height, round_, block_hash, raw)
+    height, round_, _ = propose_forgery(urls[0], etcd_client, cheat.account, [transfer(outsider, 0)])
 
     found = wait_for(
         "evidence of the non-member's transaction",
